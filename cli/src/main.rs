@@ -1,0 +1,5 @@
+//! The `drover` command.
+
+fn main() {
+    let _ = drover_modules::registry();
+}

@@ -1,0 +1,157 @@
+//! Building the shell line a transport runs: working directory, environment and privilege escalation.
+
+/// How to escalate privileges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BecomeMethod {
+    /// `sudo -H -S -n -u USER` (the default, as in Ansible).
+    #[default]
+    Sudo,
+    /// `su - USER -c`.
+    Su,
+}
+
+impl std::str::FromStr for BecomeMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "sudo" => Ok(Self::Sudo),
+            "su" => Ok(Self::Su),
+            other => Err(format!(
+                "unsupported become_method '{other}' (supported: sudo, su)"
+            )),
+        }
+    }
+}
+
+/// Privilege escalation settings for one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Become {
+    /// Target user (`root` by default).
+    pub user: String,
+    /// Escalation method.
+    pub method: BecomeMethod,
+    /// Extra flags for the escalation tool (`become_flags`).
+    pub flags: Option<String>,
+    /// Password for sudo/su, when one is needed (`-K`, `ansible_become_password`).
+    pub password: Option<String>,
+}
+
+impl Default for Become {
+    fn default() -> Self {
+        Self {
+            user: "root".into(),
+            method: BecomeMethod::Sudo,
+            flags: None,
+            password: None,
+        }
+    }
+}
+
+/// A command for a transport to run.
+#[derive(Debug, Clone, Default)]
+pub struct ExecRequest {
+    /// POSIX shell source, run as `sh -c`.
+    pub cmdline: String,
+    /// Bytes fed to the command's standard input (then closed).
+    pub stdin: Option<Vec<u8>>,
+    /// Environment variables to set for the command.
+    pub env: Vec<(String, String)>,
+    /// Working directory.
+    pub cwd: Option<String>,
+    /// Privilege escalation for this command.
+    pub become_: Option<Become>,
+}
+
+impl ExecRequest {
+    /// A request running `cmdline` with no stdin, env, cwd or become.
+    pub fn new(cmdline: impl Into<String>) -> Self {
+        Self {
+            cmdline: cmdline.into(),
+            ..Self::default()
+        }
+    }
+
+    /// The single shell line a transport hands to the remote login shell: `cd`, environment and
+    /// escalation applied. Transports that can exec an argv directly run `sh -c <this>`.
+    pub fn to_shell_line(&self) -> String {
+        let mut script = String::new();
+        if let Some(cwd) = &self.cwd {
+            script.push_str(&format!("cd {} && ", shell_quote(cwd)));
+        }
+        for (k, v) in &self.env {
+            script.push_str(&format!("export {}={}; ", k, shell_quote(v)));
+        }
+        script.push_str(&self.cmdline);
+        let inner = format!("/bin/sh -c {}", shell_quote(&script));
+        match &self.become_ {
+            None => inner,
+            Some(b) => match b.method {
+                BecomeMethod::Sudo => {
+                    let flags = b.flags.as_deref().unwrap_or("-H -S -n");
+                    format!("sudo {flags} -u {} {inner}", shell_quote(&b.user))
+                }
+                BecomeMethod::Su => {
+                    let flags = b.flags.as_deref().unwrap_or("");
+                    format!(
+                        "su {flags} {} -c {}",
+                        shell_quote(&b.user),
+                        shell_quote(&inner)
+                    )
+                }
+            },
+        }
+    }
+}
+
+/// Quotes `s` for a POSIX shell (single quotes; embedded quotes escaped).
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_only_when_needed() {
+        assert_eq!(shell_quote("/etc/hosts"), "/etc/hosts");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+
+    #[test]
+    fn plain_command_runs_under_sh() {
+        assert_eq!(
+            ExecRequest::new("echo hi").to_shell_line(),
+            "/bin/sh -c 'echo hi'"
+        );
+    }
+
+    #[test]
+    fn env_is_exported_for_the_whole_script() {
+        let mut r = ExecRequest::new("env");
+        r.env = vec![("LANG".into(), "C".into()), ("X".into(), "a b".into())];
+        assert_eq!(
+            r.to_shell_line(),
+            "/bin/sh -c 'export LANG=C; export X='\\''a b'\\''; env'"
+        );
+    }
+
+    #[test]
+    fn sudo_wraps_the_whole_script() {
+        let mut r = ExecRequest::new("id -u");
+        r.cwd = Some("/tmp".into());
+        r.become_ = Some(Become::default());
+        assert_eq!(
+            r.to_shell_line(),
+            "sudo -H -S -n -u root /bin/sh -c 'cd /tmp && id -u'"
+        );
+    }
+}

@@ -1,0 +1,253 @@
+//! Connections to managed hosts.
+//!
+//! Every module drives its target through a [`Connection`]: run a shell command (with stdin), upload a
+//! file, download a file. Transports implement the trait; [`HostConnection`] wraps one with the
+//! privilege-escalation ("become") settings of the current task so modules never build `sudo` lines.
+
+mod command;
+pub mod local;
+pub mod ssh;
+pub mod ssh_config;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use command::{shell_quote, Become, BecomeMethod, ExecRequest};
+
+/// What a finished remote command returned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    /// Exit status; `-1` when the command was killed by a signal.
+    pub rc: i32,
+    /// Raw standard output.
+    pub stdout: Vec<u8>,
+    /// Raw standard error.
+    pub stderr: Vec<u8>,
+}
+
+impl ExecOutput {
+    /// Standard output as (lossy) UTF-8.
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    /// Standard error as (lossy) UTF-8.
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+    /// True when the command exited with status 0.
+    pub fn success(&self) -> bool {
+        self.rc == 0
+    }
+}
+
+/// Errors a transport reports. Anything here makes the host UNREACHABLE for the task; a command that
+/// runs and exits non-zero is not an error (see [`ExecOutput::rc`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectionError {
+    /// TCP connect, DNS or proxy failure.
+    #[error("failed to connect to {host}: {reason}")]
+    Connect { host: String, reason: String },
+    /// The connection attempt did not finish in time.
+    #[error("timed out connecting to {host} after {seconds}s")]
+    Timeout { host: String, seconds: u64 },
+    /// The server's host key is unknown or changed.
+    #[error("host key verification failed for {host}: {reason}")]
+    HostKey { host: String, reason: String },
+    /// No offered credential was accepted.
+    #[error("authentication failed for {user}@{host}: {reason}")]
+    Auth {
+        host: String,
+        user: String,
+        reason: String,
+    },
+    /// The established connection broke.
+    #[error("connection to {host} lost: {reason}")]
+    Lost { host: String, reason: String },
+    /// Privilege escalation could not be performed (e.g. sudo wants a password).
+    #[error("privilege escalation failed on {host}: {reason}")]
+    Become { host: String, reason: String },
+    /// Local I/O error (reading a file to upload, spawning a process, …).
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A live connection to one host. One value serves the whole run; operations may run concurrently.
+///
+/// Commands are POSIX shell lines run by `sh -c` on the target. Transfers are implemented with
+/// `cat` over stdin/stdout by default, so any transport that can run commands can move files.
+#[async_trait]
+pub trait Connection: Send + Sync {
+    /// Name of the transport (`ssh`, `local`, …), for messages.
+    fn transport(&self) -> &'static str;
+
+    /// Runs `req` to completion and returns its exit status and output.
+    async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError>;
+
+    /// Writes `data` to `remote_path` on the target (replacing it). Callers wanting atomic replacement
+    /// upload to a temporary name and rename: see [`HostConnection::write_file_atomic`].
+    async fn put_bytes(
+        &self,
+        data: &[u8],
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let mut req = ExecRequest::new(format!("cat > {}", shell_quote(remote_path)));
+        req.stdin = Some(data.to_vec());
+        req.become_ = become_.cloned();
+        let out = self.exec(&req).await?;
+        if out.rc != 0 {
+            return Err(ConnectionError::Io {
+                context: format!("writing {remote_path}"),
+                source: std::io::Error::other(out.stderr_str().trim().to_string()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Uploads the local file `local_path` to `remote_path`. Transports override this to stream
+    /// large files; the default reads the whole file into memory.
+    async fn put_file(
+        &self,
+        local_path: &Path,
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let data = tokio::fs::read(local_path)
+            .await
+            .map_err(|source| ConnectionError::Io {
+                context: format!("reading {}", local_path.display()),
+                source,
+            })?;
+        self.put_bytes(&data, remote_path, become_).await
+    }
+
+    /// Reads the whole of `remote_path` from the target.
+    async fn get_bytes(
+        &self,
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Vec<u8>, ConnectionError> {
+        let mut req = ExecRequest::new(format!("cat {}", shell_quote(remote_path)));
+        req.become_ = become_.cloned();
+        let out = self.exec(&req).await?;
+        if out.rc != 0 {
+            return Err(ConnectionError::Io {
+                context: format!("reading {remote_path}"),
+                source: std::io::Error::other(out.stderr_str().trim().to_string()),
+            });
+        }
+        Ok(out.stdout)
+    }
+
+    /// Closes the connection. Further operations fail.
+    async fn close(&self) {}
+}
+
+/// A connection bound to one host together with the current task's become settings.
+///
+/// This is what modules see: every command and transfer is escalated as the task asks.
+#[derive(Clone)]
+pub struct HostConnection {
+    inner: Arc<dyn Connection>,
+    become_: Option<Become>,
+}
+
+impl HostConnection {
+    /// Wraps `inner`, escalating with `become_` when set.
+    pub fn new(inner: Arc<dyn Connection>, become_: Option<Become>) -> Self {
+        Self { inner, become_ }
+    }
+
+    /// The become settings in force, if any.
+    pub fn become_settings(&self) -> Option<&Become> {
+        self.become_.as_ref()
+    }
+
+    /// The underlying transport.
+    pub fn transport(&self) -> &'static str {
+        self.inner.transport()
+    }
+
+    /// Runs a shell command line (escalated when become is on).
+    pub async fn run(&self, cmdline: impl Into<String>) -> Result<ExecOutput, ConnectionError> {
+        self.exec(ExecRequest::new(cmdline)).await
+    }
+
+    /// Runs a prepared request; the task's become settings apply unless the request has its own.
+    pub async fn exec(&self, mut req: ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        if req.become_.is_none() {
+            req.become_ = self.become_.clone();
+        }
+        self.inner.exec(&req).await
+    }
+
+    /// Reads a whole remote file.
+    pub async fn read_file(&self, path: &str) -> Result<Vec<u8>, ConnectionError> {
+        self.inner.get_bytes(path, self.become_.as_ref()).await
+    }
+
+    /// Writes `data` to `path` atomically: it is written to a temporary file in the same directory,
+    /// then renamed over `path`, so readers never see a half-written file.
+    pub async fn write_file_atomic(&self, data: &[u8], path: &str) -> Result<(), ConnectionError> {
+        let tmp = temp_sibling(path);
+        self.inner
+            .put_bytes(data, &tmp, self.become_.as_ref())
+            .await?;
+        self.rename_into_place(&tmp, path).await
+    }
+
+    /// Uploads a local file to `path` atomically (temporary sibling, then rename).
+    pub async fn upload_file_atomic(
+        &self,
+        local: &Path,
+        path: &str,
+    ) -> Result<(), ConnectionError> {
+        let tmp = temp_sibling(path);
+        self.inner
+            .put_file(local, &tmp, self.become_.as_ref())
+            .await?;
+        self.rename_into_place(&tmp, path).await
+    }
+
+    async fn rename_into_place(&self, tmp: &str, path: &str) -> Result<(), ConnectionError> {
+        let out = self
+            .run(format!("mv -f {} {}", shell_quote(tmp), shell_quote(path)))
+            .await?;
+        if out.rc != 0 {
+            let _ = self.run(format!("rm -f {}", shell_quote(tmp))).await;
+            return Err(ConnectionError::Io {
+                context: format!("renaming {tmp} to {path}"),
+                source: std::io::Error::other(out.stderr_str().trim().to_string()),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A temporary file name next to `path` (same directory, so the final rename is atomic).
+pub fn temp_sibling(path: &str) -> String {
+    let (dir, base) = match path.rfind('/') {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => ("", path),
+    };
+    format!("{dir}.{base}.drover-tmp-{:016x}", rand::random::<u64>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_sibling_stays_in_directory() {
+        let t = temp_sibling("/etc/nginx/nginx.conf");
+        assert!(t.starts_with("/etc/nginx/.nginx.conf.drover-tmp-"), "{t}");
+        let t = temp_sibling("plain");
+        assert!(t.starts_with(".plain.drover-tmp-"), "{t}");
+    }
+}

@@ -1,0 +1,1 @@
+//! Events the executor emits while it runs. Reporters (human text, JSON lines) consume them.

@@ -1,0 +1,19 @@
+//! drover-core: the engine behind drover.
+//!
+//! - [`connection`]: transports (`ssh`, `local`) behind the [`connection::Connection`] trait.
+//! - [`inventory`]: hosts, groups, variables and host patterns.
+//! - [`template`] and [`vars`]: Jinja templating with Ansible's semantics, variable values.
+//! - [`yaml`]: YAML loading with Ansible's scalar rules and source positions.
+//! - [`playbook`]: the playbook model, parsed and checked before any host is touched.
+//! - [`module`]: the interface modules implement and the registry that holds them.
+//! - [`executor`]: runs plays against hosts and reports progress as [`events::Event`]s.
+
+pub mod connection;
+pub mod events;
+pub mod executor;
+pub mod inventory;
+pub mod module;
+pub mod playbook;
+pub mod template;
+pub mod vars;
+pub mod yaml;

@@ -1,0 +1,303 @@
+//! The module interface: what every drover module implements, and what it is given to work with.
+//!
+//! A module receives its arguments as a JSON value (already templated), deserializes them into its
+//! own typed parameters (see [`parse_params`]), and follows *query → plan → apply*: find out the
+//! current state over the connection, decide what would change, and change it only when not in
+//! check mode. Results use Ansible's keys so playbooks can `register` and read them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::connection::{ConnectionError, HostConnection};
+use crate::template::TemplateError;
+use crate::vars::Vars;
+
+/// What a module returns. Serializes to Ansible's result shape: `changed`, `failed`, `msg`, `diff`
+/// and any module-specific keys (`rc`, `stdout`, `stat`, …) at the top level.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ModuleResult {
+    /// Whether the module changed (or, in check mode, would change) the host.
+    pub changed: bool,
+    /// Whether the module failed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
+    /// Human-readable message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub msg: Option<String>,
+    /// Before/after texts for `--diff`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub diff: Vec<Diff>,
+    /// Facts to set on the host (`set_fact`, `setup`): merged into the host's variables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ansible_facts: Option<Vars>,
+    /// All other result keys, in order.
+    #[serde(flatten)]
+    pub data: Map<String, Value>,
+}
+
+impl ModuleResult {
+    /// An unchanged, successful result.
+    pub fn ok() -> Self {
+        Self::default()
+    }
+    /// A result reporting `changed`.
+    pub fn changed(changed: bool) -> Self {
+        Self {
+            changed,
+            ..Self::default()
+        }
+    }
+    /// A failed result with a message.
+    pub fn failed(msg: impl Into<String>) -> Self {
+        Self {
+            failed: true,
+            msg: Some(msg.into()),
+            ..Self::default()
+        }
+    }
+    /// Sets the message.
+    pub fn with_msg(mut self, msg: impl Into<String>) -> Self {
+        self.msg = Some(msg.into());
+        self
+    }
+    /// Adds a result key.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.to_string(), value.into());
+        self
+    }
+    /// Adds a diff entry.
+    pub fn with_diff(mut self, diff: Diff) -> Self {
+        self.diff.push(diff);
+        self
+    }
+    /// The result as a JSON object (what `register` stores).
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// One before/after pair, as Ansible's `diff` result entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Diff {
+    /// Label of the old state (usually the path).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before_header: Option<String>,
+    /// Label of the new state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after_header: Option<String>,
+    /// Old content or state description.
+    pub before: String,
+    /// New content or state description.
+    pub after: String,
+}
+
+/// Errors that stop a module before it can produce a result. The executor turns them into a failed
+/// task (or an unreachable host, for connection errors); they are never panics.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// Arguments do not match the module's parameters.
+    #[error("{module}: {message}")]
+    BadArgs { module: String, message: String },
+    /// The connection failed: the host is unreachable.
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// Rendering a template failed.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    /// A local (controller-side) file could not be found or read.
+    #[error("{0}")]
+    Local(String),
+}
+
+/// Deserializes module arguments into typed parameters. Unknown keys and type mismatches become
+/// [`ModuleError::BadArgs`] naming the key, e.g. `copy: unknown field `dset`, expected one of …`.
+pub fn parse_params<P: DeserializeOwned>(module: &str, args: &Value) -> Result<P, ModuleError> {
+    let args = if args.is_null() {
+        Value::Object(Map::new())
+    } else {
+        args.clone()
+    };
+    serde_json::from_value(args).map_err(|e| ModuleError::BadArgs {
+        module: module.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Controller-side services a module may need: templating with the host's variables and finding
+/// the files a task refers to (`src:` of `copy` and `template`).
+pub trait ControllerContext: Send + Sync {
+    /// Renders a template string with the host's variables.
+    fn render_str(&self, source: &str) -> Result<String, TemplateError>;
+    /// Renders a template file's contents (`template` module), honouring Jinja header overrides.
+    fn render_template_file(&self, source: &str, name: &str) -> Result<String, TemplateError>;
+    /// Evaluates a Jinja expression (no braces) to a value.
+    fn eval_expr(&self, expr: &str) -> Result<Value, TemplateError>;
+    /// Evaluates a conditional expression (as in `when`/`that`) to a boolean.
+    fn eval_condition(&self, expr: &str) -> Result<bool, TemplateError>;
+    /// The host's variables, fully merged (unrendered values).
+    fn vars(&self) -> &Vars;
+    /// Finds a controller-side file for `src:` arguments: `kind` is `files` or `templates`; relative
+    /// names are searched in role and playbook directories as Ansible does.
+    fn find_file(&self, kind: &str, name: &str) -> Result<PathBuf, ModuleError>;
+}
+
+/// Everything a module is given for one run on one host.
+pub struct ModuleContext<'a> {
+    /// Inventory name of the host.
+    pub host: &'a str,
+    /// Connection to the host with the task's become settings applied.
+    pub conn: &'a HostConnection,
+    /// `--check`: report what would change without changing anything.
+    pub check_mode: bool,
+    /// `--diff`: include before/after differences in results.
+    pub diff: bool,
+    /// Controller-side templating and file lookup.
+    pub controller: &'a dyn ControllerContext,
+}
+
+/// A drover module. Implementations are registered in a [`ModuleRegistry`].
+#[async_trait]
+pub trait Module: Send + Sync {
+    /// Canonical short name (`copy`).
+    fn name(&self) -> &'static str;
+
+    /// Checks arguments before any host is touched. Arguments may still contain unrendered
+    /// templates here, so only their shape (known keys, required keys that are absent) is checked.
+    /// The default accepts anything.
+    fn check_args(&self, _args: &Map<String, Value>) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// True for modules that run entirely on the controller (`debug`, `set_fact`, `assert`, `fail`)
+    /// and need no connection.
+    fn controller_only(&self) -> bool {
+        false
+    }
+
+    /// Runs the module on one host.
+    async fn run(&self, ctx: &ModuleContext<'_>, args: &Value)
+        -> Result<ModuleResult, ModuleError>;
+}
+
+/// Modules by name. Names include their fully-qualified aliases (`ansible.builtin.copy`).
+#[derive(Default, Clone)]
+pub struct ModuleRegistry {
+    modules: BTreeMap<String, Arc<dyn Module>>,
+    /// Real Ansible modules drover does not implement: a warning at load, a failure if run.
+    known_unimplemented: BTreeMap<String, ()>,
+}
+
+impl ModuleRegistry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers `module` under its name and `ansible.builtin.<name>`, `ansible.legacy.<name>`.
+    pub fn register(&mut self, module: Arc<dyn Module>) {
+        let name = module.name();
+        for key in [
+            name.to_string(),
+            format!("ansible.builtin.{name}"),
+            format!("ansible.legacy.{name}"),
+        ] {
+            self.modules.insert(key, module.clone());
+        }
+    }
+
+    /// Registers an extra name (such as `community.general.lxc_container`) for an existing module.
+    pub fn alias(&mut self, alias: &str, target: &str) {
+        if let Some(m) = self.modules.get(target).cloned() {
+            self.modules.insert(alias.to_string(), m);
+        }
+    }
+
+    /// Records names of real Ansible modules that drover lacks, so they warn instead of erroring.
+    pub fn mark_unimplemented(&mut self, names: &[&str]) {
+        for n in names {
+            self.known_unimplemented.insert((*n).to_string(), ());
+        }
+    }
+
+    /// Looks a module up by any of its names.
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn Module>> {
+        self.modules.get(name)
+    }
+
+    /// True if `name` is a real Ansible module that drover does not implement.
+    pub fn is_known_unimplemented(&self, name: &str) -> bool {
+        let short = name.rsplit('.').next().unwrap_or(name);
+        self.known_unimplemented.contains_key(name) || self.known_unimplemented.contains_key(short)
+    }
+
+    /// All registered names (including aliases), sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.modules.keys().map(String::as_str)
+    }
+
+    /// The registered name closest to `name`, for did-you-mean hints.
+    pub fn suggest(&self, name: &str) -> Option<&str> {
+        self.names()
+            .filter(|n| !n.contains('.'))
+            .map(|n| (strsim_distance(name, n), n))
+            .filter(|(d, n)| *d <= (n.len().max(3) / 3).max(2))
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, n)| n)
+    }
+}
+
+/// Levenshtein distance (small strings only).
+pub fn strsim_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_serializes_like_ansible() {
+        let r = ModuleResult::changed(true)
+            .with("rc", 0)
+            .with("stdout", "hi");
+        assert_eq!(
+            r.to_value(),
+            serde_json::json!({"changed": true, "rc": 0, "stdout": "hi"})
+        );
+    }
+
+    #[test]
+    fn bad_params_name_the_key() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct P {
+            dest: String,
+        }
+        let err = parse_params::<P>("copy", &serde_json::json!({"dset": "x"})).unwrap_err();
+        assert!(err.to_string().contains("unknown field `dset`"), "{err}");
+    }
+
+    #[test]
+    fn distance() {
+        assert_eq!(strsim_distance("copy", "cpoy"), 2);
+        assert_eq!(strsim_distance("shell", "shel"), 1);
+    }
+}

@@ -1,0 +1,1 @@
+//! Test harness: real Debian hosts (LXC containers) for integration tests.
