@@ -1,1 +1,158 @@
-//! Events the executor emits while it runs. Reporters (human text, JSON lines) consume them.
+//! Events the executor emits while it runs. Reporters (human text, JSON lines) consume them; the
+//! executor itself never prints.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::vars::Value;
+
+/// The outcome of a task (or one loop item) on one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Ran, changed nothing.
+    Ok,
+    /// Ran and changed something (or would, in check mode).
+    Changed,
+    /// Failed (possibly ignored: see [`HostResult::ignored`]).
+    Failed,
+    /// Skipped by a condition.
+    Skipped,
+    /// The host could not be reached.
+    Unreachable,
+}
+
+/// Per-host counters shown in the PLAY RECAP, as ansible-playbook counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct HostStats {
+    /// Tasks that ran successfully (changed ones included).
+    pub ok: u32,
+    /// Tasks that changed something.
+    pub changed: u32,
+    /// Tasks that found the host unreachable.
+    pub unreachable: u32,
+    /// Tasks that failed (not ignored).
+    pub failed: u32,
+    /// Tasks skipped by a condition.
+    pub skipped: u32,
+    /// Failures handled by a `rescue` section.
+    pub rescued: u32,
+    /// Failures ignored with `ignore_errors`.
+    pub ignored: u32,
+}
+
+/// The result of a task or loop item on one host.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostResult {
+    /// Inventory name of the host.
+    pub host: String,
+    /// Host the task was delegated to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegated_to: Option<String>,
+    /// Outcome.
+    pub status: Status,
+    /// A failure that `ignore_errors` let pass.
+    pub ignored: bool,
+    /// Loop item label, for per-item results.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
+    /// The result as registered (censored when `no_log` is set).
+    pub result: Value,
+    /// Wall time on this host.
+    #[serde(with = "duration_secs")]
+    pub duration: Duration,
+}
+
+/// Something that happened during a run.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The run started.
+    PlaybookStart {
+        /// Playbook path.
+        playbook: String,
+        /// `--check` in force.
+        check_mode: bool,
+    },
+    /// A play started.
+    PlayStart {
+        /// Play name.
+        name: String,
+        /// Hosts it targets, after `--limit`.
+        hosts: Vec<String>,
+    },
+    /// A play's pattern matched no hosts.
+    NoHostsMatched {
+        /// Play name.
+        name: String,
+    },
+    /// A task started on the play's remaining hosts.
+    TaskStart {
+        /// Task name as displayed.
+        name: String,
+        /// `file:line:col` of the task.
+        location: String,
+        /// This is a handler.
+        handler: bool,
+    },
+    /// A task finished on one host (or one loop item did).
+    HostResult(HostResult),
+    /// A task finished on all hosts.
+    TaskEnd {
+        /// Task name as displayed.
+        name: String,
+        /// Wall time for all hosts.
+        #[serde(with = "duration_secs")]
+        duration: Duration,
+    },
+    /// A warning for the user.
+    Warning {
+        /// The warning text.
+        message: String,
+    },
+    /// The run ended; per-host counters.
+    Recap {
+        /// Hosts in first-seen order with their counters.
+        hosts: Vec<(String, HostStats)>,
+        /// Total wall time.
+        #[serde(with = "duration_secs")]
+        duration: Duration,
+    },
+}
+
+/// Receives events. Implementations must be cheap: the executor calls them inline.
+pub trait EventSink: Send + Sync {
+    /// Handles one event.
+    fn emit(&self, event: &Event);
+}
+
+/// A sink that stores events in memory (for tests and embedding).
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    events: Mutex<Vec<Event>>,
+}
+
+impl MemorySink {
+    /// All events received so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+impl EventSink for MemorySink {
+    fn emit(&self, event: &Event) {
+        if let Ok(mut e) = self.events.lock() {
+            e.push(event.clone());
+        }
+    }
+}
+
+mod duration_secs {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
+    }
+}

@@ -156,12 +156,23 @@ pub trait Connection: Send + Sync {
 pub struct HostConnection {
     inner: Arc<dyn Connection>,
     become_: Option<Become>,
+    env: Vec<(String, String)>,
 }
 
 impl HostConnection {
     /// Wraps `inner`, escalating with `become_` when set.
     pub fn new(inner: Arc<dyn Connection>, become_: Option<Become>) -> Self {
-        Self { inner, become_ }
+        Self {
+            inner,
+            become_,
+            env: Vec::new(),
+        }
+    }
+
+    /// Sets environment variables for every command (the task's `environment`).
+    pub fn with_env(mut self, env: Vec<(String, String)>) -> Self {
+        self.env = env;
+        self
     }
 
     /// The become settings in force, if any.
@@ -183,6 +194,11 @@ impl HostConnection {
     pub async fn exec(&self, mut req: ExecRequest) -> Result<ExecOutput, ConnectionError> {
         if req.become_.is_none() {
             req.become_ = self.become_.clone();
+        }
+        if !self.env.is_empty() {
+            let mut env = self.env.clone();
+            env.append(&mut req.env);
+            req.env = env;
         }
         self.inner.exec(&req).await
     }

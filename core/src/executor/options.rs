@@ -1,0 +1,72 @@
+//! Options for a run, as the CLI (or an embedding program) sets them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::vars::Vars;
+
+/// Settings that apply to a whole run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `--check`: report changes without making them.
+    pub check: bool,
+    /// `--diff`: show before/after differences.
+    pub diff: bool,
+    /// `--forks`: hosts worked on at the same time.
+    pub forks: usize,
+    /// `--limit` pattern.
+    pub limit: Option<String>,
+    /// `--extra-vars`, highest precedence.
+    pub extra_vars: Vars,
+    /// `-v` count.
+    pub verbosity: u8,
+    /// `--become`.
+    pub become_: bool,
+    /// `--become-user`.
+    pub become_user: Option<String>,
+    /// `--become-method`.
+    pub become_method: Option<String>,
+    /// Password for become (`-K`).
+    pub become_password: Option<String>,
+    /// `--user`.
+    pub remote_user: Option<String>,
+    /// `--private-key`.
+    pub private_key: Option<PathBuf>,
+    /// `--connection`.
+    pub connection: Option<String>,
+    /// `--ssh-common-args`.
+    pub ssh_common_args: Option<String>,
+    /// `--ssh-extra-args`.
+    pub ssh_extra_args: Option<String>,
+    /// Verify host keys (`host_key_checking`; default true).
+    pub host_key_checking: bool,
+    /// Connection timeout (`--timeout`).
+    pub connect_timeout: Duration,
+    /// `--force-handlers`.
+    pub force_handlers: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            check: false,
+            diff: false,
+            forks: 5,
+            limit: None,
+            extra_vars: Vars::new(),
+            verbosity: 0,
+            become_: false,
+            become_user: None,
+            become_method: None,
+            become_password: None,
+            remote_user: None,
+            private_key: None,
+            connection: None,
+            ssh_common_args: None,
+            ssh_extra_args: None,
+            host_key_checking: true,
+            connect_timeout: Duration::from_secs(10),
+            force_handlers: false,
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! Running one task on one host: conditions, loops, the module itself, retries, and the
+//! `changed_when`/`failed_when` overrides.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::connect::var_str;
+use super::controller::{NoConnection, TaskController};
+use super::{Executor, PlayCtx};
+use crate::connection::{Become, Connection, HostConnection};
+use crate::events::{Event, HostResult, Status};
+use crate::module::{ModuleContext, ModuleError};
+use crate::playbook::{Keywords, Task, TaskKind};
+use crate::vars::{is_truthy, Map, Value, Vars};
+
+/// What a task did on one host.
+pub(crate) struct HostOutcome {
+    pub status: Status,
+    pub result: Value,
+    pub ignored: bool,
+    /// The result is the aggregate of loop items already reported one by one.
+    pub looped: bool,
+    pub duration: Duration,
+}
+
+/// Status of a finished result value.
+pub(crate) fn status_of(result: &Value) -> Status {
+    let flag = |k: &str| result.get(k).is_some_and(is_truthy);
+    if flag("unreachable") {
+        Status::Unreachable
+    } else if flag("failed") {
+        Status::Failed
+    } else if flag("skipped") {
+        Status::Skipped
+    } else if flag("changed") {
+        Status::Changed
+    } else {
+        Status::Ok
+    }
+}
+
+fn failed_result(msg: impl Into<String>) -> Value {
+    serde_json::json!({"changed": false, "failed": true, "msg": msg.into()})
+}
+
+const NO_LOG_MSG: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// The result as reporters may show it: censored when `no_log` is on.
+pub(crate) fn censor(result: &Value, no_log: bool) -> Value {
+    if !no_log {
+        return result.clone();
+    }
+    let mut m = Map::new();
+    m.insert("censored".into(), Value::String(NO_LOG_MSG.into()));
+    for k in ["changed", "failed", "skipped", "unreachable"] {
+        if let Some(v) = result.get(k) {
+            m.insert(k.into(), v.clone());
+        }
+    }
+    Value::Object(m)
+}
+
+impl Executor {
+    /// Renders a templatable keyword value as a boolean.
+    pub(crate) fn keyword_bool(
+        &self,
+        value: &Option<Value>,
+        vars: &Vars,
+    ) -> Result<Option<bool>, String> {
+        match value {
+            None => Ok(None),
+            Some(Value::String(s)) => {
+                let rendered = self
+                    .shared
+                    .templar
+                    .render_value(&Value::String(s.clone()), vars)
+                    .map_err(|e| e.to_string())?;
+                Ok(Some(is_truthy(&rendered)))
+            }
+            Some(v) => Ok(Some(is_truthy(v))),
+        }
+    }
+
+    /// Evaluates a list of conditions (ANDed), as `when`/`changed_when`/`failed_when` do.
+    fn conditions_hold(&self, conds: &[Value], vars: &Vars) -> Result<Option<Value>, String> {
+        for cond in conds {
+            let holds = match cond {
+                Value::Bool(b) => *b,
+                Value::String(s) => {
+                    let expr = s.trim();
+                    let expr = expr
+                        .strip_prefix("{{")
+                        .and_then(|e| e.strip_suffix("}}"))
+                        .unwrap_or(expr);
+                    self.shared
+                        .templar
+                        .eval_condition(expr, vars)
+                        .map_err(|e| {
+                            format!("The conditional check '{s}' failed. The error was: {e}")
+                        })?
+                }
+                other => is_truthy(other),
+            };
+            if !holds {
+                return Ok(Some(cond.clone()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Runs `task` on `host` with its loop, if any; reports loop items as they finish.
+    pub(crate) async fn run_on_host(
+        &self,
+        play: &PlayCtx<'_>,
+        task: &Task,
+        kw: &Keywords,
+        host: &str,
+        vars: Vars,
+    ) -> HostOutcome {
+        let start = Instant::now();
+        let no_log = self
+            .keyword_bool(&kw.no_log, &vars)
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        let Some(loop_value) = &task.loop_ else {
+            let result = self.run_item(play, task, kw, host, &vars).await;
+            return self.finish(task, kw, &vars, result, false, start);
+        };
+        let items = match self.shared.templar.render_value(loop_value, &vars) {
+            Ok(Value::Array(items)) => items,
+            Ok(Value::Null) => Vec::new(),
+            Ok(other) => {
+                let r = failed_result(format!(
+                    "Invalid data passed to 'loop', it requires a list, got this instead: {other}"
+                ));
+                return self.finish(task, kw, &vars, r, false, start);
+            }
+            Err(e) => {
+                let r = failed_result(format!("error while evaluating the loop: {e}"));
+                return self.finish(task, kw, &vars, r, false, start);
+            }
+        };
+        let mut results = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let item_start = Instant::now();
+            let mut item_vars = vars.clone();
+            item_vars.insert(task.loop_var.clone(), item.clone());
+            item_vars.insert(
+                "ansible_loop_var".into(),
+                Value::String(task.loop_var.clone()),
+            );
+            if let Some(iv) = &task.index_var {
+                item_vars.insert(iv.clone(), Value::from(index));
+            }
+            let mut r = self.run_item(play, task, kw, host, &item_vars).await;
+            let label = match &task.loop_label {
+                Some(l) => self
+                    .shared
+                    .templar
+                    .render_str(l, &item_vars)
+                    .unwrap_or_else(|_| l.clone()),
+                None => match &item {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            };
+            if let Value::Object(m) = &mut r {
+                m.insert(task.loop_var.clone(), item.clone());
+                m.insert(
+                    "ansible_loop_var".into(),
+                    Value::String(task.loop_var.clone()),
+                );
+            }
+            let status = status_of(&r);
+            let ignored = status == Status::Failed
+                && self
+                    .keyword_bool(&kw.ignore_errors, &item_vars)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(false);
+            self.emit(Event::HostResult(HostResult {
+                host: host.to_string(),
+                delegated_to: task.delegate_to.clone(),
+                status,
+                ignored,
+                item: Some(if no_log { "None".into() } else { label }),
+                result: censor(&r, no_log),
+                duration: item_start.elapsed(),
+            }));
+            let unreachable = status == Status::Unreachable;
+            results.push(r);
+            if unreachable {
+                break;
+            }
+        }
+        let any = |k: &str| results.iter().any(|r| r.get(k).is_some_and(is_truthy));
+        let all_skipped = !results.is_empty()
+            && results
+                .iter()
+                .all(|r| r.get("skipped").is_some_and(is_truthy));
+        let mut agg = Map::new();
+        agg.insert("changed".into(), Value::Bool(any("changed")));
+        if any("unreachable") {
+            agg.insert("unreachable".into(), Value::Bool(true));
+        }
+        if any("failed") {
+            agg.insert("failed".into(), Value::Bool(true));
+            agg.insert(
+                "msg".into(),
+                Value::String("One or more items failed".into()),
+            );
+        } else {
+            agg.insert("msg".into(), Value::String("All items completed".into()));
+        }
+        if all_skipped || results.is_empty() {
+            agg.insert("skipped".into(), Value::Bool(true));
+            if results.is_empty() {
+                agg.insert(
+                    "skipped_reason".into(),
+                    Value::String("No items in the list".into()),
+                );
+            }
+        }
+        agg.insert("results".into(), Value::Array(results));
+        self.finish(task, kw, &vars, Value::Object(agg), true, start)
+    }
+
+    fn finish(
+        &self,
+        _task: &Task,
+        kw: &Keywords,
+        vars: &Vars,
+        result: Value,
+        looped: bool,
+        start: Instant,
+    ) -> HostOutcome {
+        let status = status_of(&result);
+        let ignored = status == Status::Failed
+            && self
+                .keyword_bool(&kw.ignore_errors, vars)
+                .ok()
+                .flatten()
+                .unwrap_or(false);
+        HostOutcome {
+            status,
+            result,
+            ignored,
+            looped,
+            duration: start.elapsed(),
+        }
+    }
+
+    /// Runs the task once (one loop item) and returns its result value.
+    async fn run_item(
+        &self,
+        play: &PlayCtx<'_>,
+        task: &Task,
+        kw: &Keywords,
+        host: &str,
+        vars: &Vars,
+    ) -> Value {
+        match self.conditions_hold(&task.when, vars) {
+            Ok(None) => {}
+            Ok(Some(false_condition)) => {
+                return serde_json::json!({
+                    "changed": false,
+                    "skipped": true,
+                    "skip_reason": "Conditional result was False",
+                    "false_condition": false_condition,
+                })
+            }
+            Err(msg) => return failed_result(msg),
+        }
+        let TaskKind::Module { module, args } = &task.kind else {
+            return serde_json::json!({"changed": false});
+        };
+        let Some(m) = self.shared.registry.get(module).cloned() else {
+            return failed_result(if self.shared.registry.is_known_unimplemented(module) {
+                format!("the module '{module}' is not implemented by drover yet")
+            } else {
+                format!("couldn't resolve module/action '{module}'")
+            });
+        };
+        let args = match self.shared.templar.render_value(args, vars) {
+            Ok(a) => a,
+            Err(e) => return failed_result(format!("{e}")),
+        };
+        let settings = match self.task_settings(kw, vars) {
+            Ok(s) => s,
+            Err(msg) => return failed_result(msg),
+        };
+        let conn: Arc<dyn Connection> = if m.controller_only() {
+            Arc::new(NoConnection)
+        } else {
+            match self.connection_for(task, host, vars).await {
+                Ok(c) => c,
+                Err(e) => return unreachable_result(&e),
+            }
+        };
+        let host_conn =
+            HostConnection::new(conn, settings.become_.clone()).with_env(settings.env.clone());
+        let controller = TaskController {
+            templar: &self.shared.templar,
+            vars,
+            search_dirs: vec![play.playbook.dir.clone()],
+        };
+        let ctx = ModuleContext {
+            host,
+            conn: &host_conn,
+            check_mode: settings.check_mode,
+            diff: settings.diff,
+            controller: &controller,
+        };
+        let (retries, delay) = self.retry_settings(task, vars);
+        let mut attempt = 0u64;
+        loop {
+            attempt += 1;
+            let mut result = match m.run(&ctx, &args).await {
+                Ok(r) => r.to_value(),
+                Err(ModuleError::Connection(e)) => return unreachable_result(&e),
+                Err(e) => failed_result(e.to_string()),
+            };
+            if let Err(msg) = self.apply_overrides(task, vars, &mut result) {
+                return failed_result(msg);
+            }
+            let Some(until) = &task.until else {
+                return result;
+            };
+            let mut uvars = vars.clone();
+            if let Some(reg) = &task.register {
+                uvars.insert(reg.clone(), result.clone());
+            }
+            let done = match self.conditions_hold(std::slice::from_ref(until), &uvars) {
+                Ok(None) => true,
+                Ok(Some(_)) => false,
+                Err(msg) => return failed_result(msg),
+            };
+            if let Value::Object(r) = &mut result {
+                r.insert("attempts".into(), Value::from(attempt));
+            }
+            if done || attempt > retries {
+                if !done {
+                    if let Value::Object(r) = &mut result {
+                        r.insert("failed".into(), Value::Bool(true));
+                    }
+                }
+                return result;
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn retry_settings(&self, task: &Task, vars: &Vars) -> (u64, Duration) {
+        let num = |v: &Option<Value>, default: u64| -> u64 {
+            match v {
+                None => default,
+                Some(v) => match self.shared.templar.render_value(v, vars) {
+                    Ok(Value::Number(n)) => n.as_u64().unwrap_or(default),
+                    Ok(Value::String(s)) => s.trim().parse().unwrap_or(default),
+                    _ => default,
+                },
+            }
+        };
+        (
+            num(&task.retries, 3),
+            Duration::from_secs(num(&task.delay, 5)),
+        )
+    }
+
+    /// Applies `changed_when` and `failed_when` to a module result.
+    fn apply_overrides(&self, task: &Task, vars: &Vars, result: &mut Value) -> Result<(), String> {
+        if task.changed_when.is_none() && task.failed_when.is_none() {
+            return Ok(());
+        }
+        if status_of(result) == Status::Skipped {
+            return Ok(());
+        }
+        let mut cvars = vars.clone();
+        if let Some(reg) = &task.register {
+            cvars.insert(reg.clone(), result.clone());
+        }
+        if let Some(conds) = &task.changed_when {
+            let changed = self.conditions_hold(conds, &cvars)?.is_none();
+            if let Value::Object(r) = result {
+                r.insert("changed".into(), Value::Bool(changed));
+            }
+            if let Some(reg) = &task.register {
+                cvars.insert(reg.clone(), result.clone());
+            }
+        }
+        if let Some(conds) = &task.failed_when {
+            let failed = self.conditions_hold(conds, &cvars)?.is_none();
+            if let Value::Object(r) = result {
+                r.insert("failed".into(), Value::Bool(failed));
+                r.insert("failed_when_result".into(), Value::Bool(failed));
+            }
+        }
+        Ok(())
+    }
+
+    async fn connection_for(
+        &self,
+        task: &Task,
+        host: &str,
+        vars: &Vars,
+    ) -> Result<Arc<dyn Connection>, crate::connection::ConnectionError> {
+        let target = match &task.delegate_to {
+            Some(d) => self
+                .shared
+                .templar
+                .render_str(d, vars)
+                .unwrap_or_else(|_| d.clone()),
+            None => host.to_string(),
+        };
+        let conn_vars = if target == host {
+            self.connection_vars(vars)
+        } else {
+            let mut v = self.shared.inventory.host_vars(&target);
+            if matches!(target.as_str(), "localhost" | "127.0.0.1")
+                && !self.shared.inventory.has_host(&target)
+            {
+                v.insert("ansible_connection".into(), Value::String("local".into()));
+            }
+            self.connection_vars(&v)
+        };
+        self.shared
+            .pool
+            .get(&target, &conn_vars, &self.shared.opts)
+            .await
+    }
+
+    /// The `ansible_*` connection variables, rendered.
+    fn connection_vars(&self, vars: &Vars) -> Vars {
+        vars.iter()
+            .filter(|(k, _)| k.starts_with("ansible_") && !k.starts_with("ansible_facts"))
+            .filter(|(k, _)| !k.starts_with("ansible_become"))
+            .map(|(k, v)| {
+                let v = self
+                    .shared
+                    .templar
+                    .render_value(v, vars)
+                    .unwrap_or_else(|_| v.clone());
+                (k.clone(), v)
+            })
+            .collect()
+    }
+
+    fn task_settings(&self, kw: &Keywords, vars: &Vars) -> Result<TaskSettings, String> {
+        let opts = &self.shared.opts;
+        let become_on = self
+            .keyword_bool(&kw.become_, vars)?
+            .or_else(|| vars.get("ansible_become").map(is_truthy))
+            .unwrap_or(opts.become_);
+        let become_ = if become_on {
+            let render = |s: &str| {
+                self.shared
+                    .templar
+                    .render_str(s, vars)
+                    .map_err(|e| e.to_string())
+            };
+            let user = match kw.become_user.as_deref() {
+                Some(u) => Some(render(u)?),
+                None => {
+                    var_str(vars, &["ansible_become_user"]).or_else(|| opts.become_user.clone())
+                }
+            };
+            let method = match kw.become_method.as_deref() {
+                Some(m) => Some(render(m)?),
+                None => {
+                    var_str(vars, &["ansible_become_method"]).or_else(|| opts.become_method.clone())
+                }
+            };
+            Some(Become {
+                user: user.unwrap_or_else(|| "root".into()),
+                method: method.as_deref().unwrap_or("sudo").parse()?,
+                flags: kw
+                    .become_flags
+                    .clone()
+                    .or_else(|| var_str(vars, &["ansible_become_flags"])),
+                password: var_str(vars, &["ansible_become_password", "ansible_become_pass"])
+                    .or_else(|| opts.become_password.clone()),
+            })
+        } else {
+            None
+        };
+        let env = match &kw.environment {
+            None => Vec::new(),
+            Some(v) => match self
+                .shared
+                .templar
+                .render_value(v, vars)
+                .map_err(|e| e.to_string())?
+            {
+                Value::Object(m) => m
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let v = match v {
+                            Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        (k, v)
+                    })
+                    .collect(),
+                Value::Null => Vec::new(),
+                other => return Err(format!("environment must be a mapping, got {other}")),
+            },
+        };
+        Ok(TaskSettings {
+            check_mode: self
+                .keyword_bool(&kw.check_mode, vars)?
+                .unwrap_or(opts.check),
+            diff: self.keyword_bool(&kw.diff, vars)?.unwrap_or(opts.diff),
+            become_,
+            env,
+        })
+    }
+}
+
+struct TaskSettings {
+    check_mode: bool,
+    diff: bool,
+    become_: Option<Become>,
+    env: Vec<(String, String)>,
+}
+
+fn unreachable_result(e: &crate::connection::ConnectionError) -> Value {
+    serde_json::json!({
+        "changed": false,
+        "unreachable": true,
+        "msg": format!("Failed to connect to the host: {e}"),
+    })
+}

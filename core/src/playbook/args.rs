@@ -1,0 +1,174 @@
+//! Ansible's free-form `key=value` argument strings (`copy: src=a dest=/tmp/b mode=0644`).
+
+use crate::vars::{Map, Value};
+
+/// Splits an argument string on whitespace, keeping quoted parts and `{{ }}`/`{% %}` blocks whole.
+/// Quotes are kept in the pieces; see [`unquote`].
+pub fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0usize;
+    let chars: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let next = chars.get(i + 1).copied();
+        if quote.is_none() && depth == 0 && c.is_whitespace() {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            i += 1;
+            continue;
+        }
+        match (c, next) {
+            ('{', Some('{' | '%' | '#')) => {
+                depth += 1;
+                cur.push(c);
+                cur.push(chars[i + 1]);
+                i += 2;
+                continue;
+            }
+            ('}' | '%' | '#', Some('}')) if depth > 0 => {
+                depth -= 1;
+                cur.push(c);
+                cur.push('}');
+                i += 2;
+                continue;
+            }
+            ('\\', Some(n)) if quote.is_some() => {
+                cur.push(c);
+                cur.push(n);
+                i += 2;
+                continue;
+            }
+            ('"' | '\'', _) if depth == 0 => match quote {
+                Some(q) if q == c => quote = None,
+                None => quote = Some(c),
+                _ => {}
+            },
+            _ => {}
+        }
+        cur.push(c);
+        i += 1;
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Removes one level of matching surrounding quotes.
+pub fn unquote(s: &str) -> String {
+    let b = s.as_bytes();
+    if b.len() >= 2 && (b[0] == b'"' || b[0] == b'\'') && b[b.len() - 1] == b[0] {
+        let inner = &s[1..s.len() - 1];
+        if b[0] == b'"' {
+            return inner.replace("\\\"", "\"");
+        }
+        return inner.to_string();
+    }
+    s.to_string()
+}
+
+/// Modules whose free-form text is a command line rather than `k=v` pairs.
+pub const RAW_PARAM_MODULES: &[&str] = &[
+    "command",
+    "shell",
+    "raw",
+    "script",
+    "win_command",
+    "win_shell",
+    "include_tasks",
+    "import_tasks",
+    "include_vars",
+    "import_playbook",
+    "include",
+    "meta",
+    "group_by",
+    "set_fact",
+    "add_host",
+];
+
+/// `k=v` keys that `command`-like modules take out of their free-form text.
+const COMMAND_KEYS: &[&str] = &[
+    "chdir",
+    "creates",
+    "removes",
+    "executable",
+    "warn",
+    "stdin",
+    "stdin_add_newline",
+    "strip_empty_ends",
+];
+
+/// Parses a module's free-form argument string into an argument map. For command-like modules
+/// the text (minus their own `k=v` options) goes into `_raw_params`, as in Ansible.
+pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
+    let short = module.rsplit('.').next().unwrap_or(module);
+    let raw_module = RAW_PARAM_MODULES.contains(&short);
+    let mut args = Map::new();
+    let mut raw: Vec<String> = Vec::new();
+    for piece in split_args(s) {
+        let kv = piece
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'));
+        let takes_kv = |k: &str| match short {
+            "command" | "shell" | "script" => COMMAND_KEYS.contains(&k),
+            "set_fact" => true,
+            _ => !raw_module,
+        };
+        match kv {
+            Some((k, v)) if takes_kv(k) => {
+                args.insert(k.to_string(), Value::String(unquote(v)));
+            }
+            _ => raw.push(piece),
+        }
+    }
+    if !raw.is_empty() {
+        // Command text is kept as written (quotes included) for the shell to interpret.
+        args.insert("_raw_params".into(), Value::String(raw.join(" ")));
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn splits_respecting_quotes_and_jinja() {
+        assert_eq!(
+            split_args(r#"src=a dest="/tmp/x y" msg={{ a | default('b c') }}"#),
+            vec![
+                "src=a",
+                r#"dest="/tmp/x y""#,
+                "msg={{ a | default('b c') }}"
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_key_values() {
+        assert_eq!(
+            Value::Object(parse_kv("copy", "src=a dest='/tmp/x y' mode=0644")),
+            json!({"src": "a", "dest": "/tmp/x y", "mode": "0644"})
+        );
+    }
+
+    #[test]
+    fn command_keeps_free_form_text() {
+        assert_eq!(
+            Value::Object(parse_kv(
+                "ansible.builtin.command",
+                "echo 'a  b' chdir=/tmp creates=/x"
+            )),
+            json!({"chdir": "/tmp", "creates": "/x", "_raw_params": "echo 'a  b'"})
+        );
+        assert_eq!(
+            Value::Object(parse_kv("shell", "echo x=1 > /tmp/f")),
+            json!({"_raw_params": "echo x=1 > /tmp/f"})
+        );
+    }
+}

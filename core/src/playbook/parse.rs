@@ -1,0 +1,629 @@
+//! Turning YAML nodes into the playbook model, with file:line:col errors for anything unknown.
+
+use std::path::{Path, PathBuf};
+
+use super::args::parse_kv;
+use super::error::PlaybookError;
+use super::model::{Keywords, Play, Playbook, Task, TaskKind};
+use crate::module::strsim_distance;
+use crate::vars::{Map, Value, Vars};
+use crate::yaml::{self, Node, NodeValue};
+
+/// Keywords shared by plays, blocks and tasks (see [`Keywords`]).
+const COMMON_KEYWORDS: &[&str] = &[
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "remote_user",
+    "user",
+    "connection",
+    "check_mode",
+    "diff",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "environment",
+    "tags",
+    "vars",
+    "name",
+    "any_errors_fatal",
+    "collections",
+    "module_defaults",
+    "debugger",
+    "throttle",
+    "timeout",
+];
+
+/// Keywords only plays have.
+const PLAY_KEYWORDS: &[&str] = &[
+    "hosts",
+    "gather_facts",
+    "gather_subset",
+    "gather_timeout",
+    "vars_files",
+    "vars_prompt",
+    "pre_tasks",
+    "tasks",
+    "post_tasks",
+    "handlers",
+    "roles",
+    "force_handlers",
+    "serial",
+    "strategy",
+    "max_fail_percentage",
+    "order",
+    "fact_path",
+];
+
+/// Keywords only tasks and blocks have.
+const TASK_KEYWORDS: &[&str] = &[
+    "when",
+    "register",
+    "loop",
+    "loop_control",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "notify",
+    "listen",
+    "changed_when",
+    "failed_when",
+    "args",
+    "delegate_to",
+    "delegate_facts",
+    "run_once",
+    "until",
+    "retries",
+    "delay",
+    "block",
+    "rescue",
+    "always",
+    "action",
+    "local_action",
+    "async",
+    "poll",
+];
+
+/// Loads a playbook file (following `import_playbook`).
+pub fn load_playbook(path: &Path) -> Result<Playbook, PlaybookError> {
+    let root = yaml::parse_file(path)?;
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    let mut plays = Vec::new();
+    let items = match &root.value {
+        NodeValue::Seq(items) => items.as_slice(),
+        NodeValue::Null => &[],
+        _ => {
+            return Err(PlaybookError::new(
+                &root.loc,
+                format!("a playbook must be a list of plays, found {}", root.kind()),
+            )
+            .with_hint("start each play with '- hosts: ...'"))
+        }
+    };
+    for node in items {
+        if let Some(target) = node
+            .get("import_playbook")
+            .or_else(|| node.get("ansible.builtin.import_playbook"))
+        {
+            let name = target.as_str().ok_or_else(|| {
+                PlaybookError::new(&target.loc, "import_playbook takes a file name")
+            })?;
+            let imported = load_playbook(&dir.join(name)).map_err(|e| {
+                if e.location.line == 0 {
+                    PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
+                } else {
+                    e
+                }
+            })?;
+            plays.extend(imported.plays);
+            continue;
+        }
+        plays.push(parse_play(node)?);
+    }
+    Ok(Playbook {
+        path: path.to_path_buf(),
+        dir,
+        plays,
+    })
+}
+
+fn unknown_key_error(key: &Node, what: &str, known: &[&[&str]]) -> PlaybookError {
+    let name = key.key_string();
+    let best = known
+        .iter()
+        .flat_map(|k| k.iter())
+        .map(|k| (strsim_distance(&name, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d);
+    let err = PlaybookError::new(&key.loc, format!("'{name}' is not a valid {what} keyword"));
+    match best {
+        Some((_, k)) => err.with_hint(format!("did you mean '{k}'?")),
+        None => err,
+    }
+}
+
+fn expect_map<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], PlaybookError> {
+    node.as_map().ok_or_else(|| {
+        PlaybookError::new(
+            &node.loc,
+            format!("{what} must be a mapping, found {}", node.kind()),
+        )
+    })
+}
+
+fn scalar_string(node: &Node, what: &str) -> Result<String, PlaybookError> {
+    match &node.value {
+        NodeValue::Str(s) => Ok(s.clone()),
+        NodeValue::Int(i) => Ok(i.to_string()),
+        NodeValue::Float(f) => Ok(f.to_string()),
+        NodeValue::Bool(b) => Ok(b.to_string()),
+        _ => Err(PlaybookError::new(
+            &node.loc,
+            format!("{what} must be a string, found {}", node.kind()),
+        )),
+    }
+}
+
+fn string_list(
+    node: &Node,
+    what: &str,
+    comma_separated: bool,
+) -> Result<Vec<String>, PlaybookError> {
+    match &node.value {
+        NodeValue::Null => Ok(Vec::new()),
+        NodeValue::Seq(items) => items.iter().map(|n| scalar_string(n, what)).collect(),
+        _ => {
+            let s = scalar_string(node, what)?;
+            Ok(if comma_separated {
+                s.split(',')
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            } else {
+                vec![s]
+            })
+        }
+    }
+}
+
+fn conditions(node: &Node) -> Vec<Value> {
+    match &node.value {
+        NodeValue::Seq(items) => items.iter().map(Node::to_value).collect(),
+        NodeValue::Null => Vec::new(),
+        _ => vec![node.to_value()],
+    }
+}
+
+fn vars_map(node: &Node) -> Result<Vars, PlaybookError> {
+    match node.to_value() {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        // A list of single-key mappings is accepted by Ansible too.
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            let mut m = Map::new();
+            for item in items {
+                if let Value::Object(o) = item {
+                    m.extend(o);
+                }
+            }
+            Ok(m)
+        }
+        _ => Err(PlaybookError::new(
+            &node.loc,
+            format!("vars must be a mapping, found {}", node.kind()),
+        )),
+    }
+}
+
+fn bool_value(node: &Node, what: &str) -> Result<bool, PlaybookError> {
+    match &node.value {
+        NodeValue::Bool(b) => Ok(*b),
+        NodeValue::Str(s) => match s.to_ascii_lowercase().as_str() {
+            "yes" | "true" | "on" | "y" | "1" => Ok(true),
+            "no" | "false" | "off" | "n" | "0" => Ok(false),
+            _ => Err(PlaybookError::new(
+                &node.loc,
+                format!("{what} must be a boolean, found '{s}'"),
+            )),
+        },
+        NodeValue::Int(i) => Ok(*i != 0),
+        _ => Err(PlaybookError::new(
+            &node.loc,
+            format!("{what} must be a boolean, found {}", node.kind()),
+        )),
+    }
+}
+
+/// Reads a common keyword into `kw`; false if `key` is not one.
+fn common_keyword(kw: &mut Keywords, key: &str, value: &Node) -> Result<bool, PlaybookError> {
+    let opt_string =
+        |v: &Node| -> Result<Option<String>, PlaybookError> { Ok(Some(scalar_string(v, key)?)) };
+    match key {
+        "become" => kw.become_ = Some(value.to_value()),
+        "become_user" => kw.become_user = opt_string(value)?,
+        "become_method" => kw.become_method = opt_string(value)?,
+        "become_flags" => kw.become_flags = opt_string(value)?,
+        "remote_user" | "user" => kw.remote_user = opt_string(value)?,
+        "connection" => kw.connection = opt_string(value)?,
+        "check_mode" => kw.check_mode = Some(value.to_value()),
+        "diff" => kw.diff = Some(value.to_value()),
+        "ignore_errors" => kw.ignore_errors = Some(value.to_value()),
+        "ignore_unreachable" => kw.ignore_unreachable = Some(value.to_value()),
+        "no_log" => kw.no_log = Some(value.to_value()),
+        "environment" => kw.environment = Some(value.to_value()),
+        "tags" => kw.tags = string_list(value, "tags", true)?,
+        "vars" => kw.vars = vars_map(value)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
+    let entries = expect_map(node, "a play")?;
+    let mut play = Play {
+        name: String::new(),
+        hosts: String::new(),
+        location: node.loc.clone(),
+        gather_facts: true,
+        vars_files: Vec::new(),
+        pre_tasks: Vec::new(),
+        tasks: Vec::new(),
+        post_tasks: Vec::new(),
+        handlers: Vec::new(),
+        force_handlers: false,
+        any_errors_fatal: false,
+        keywords: Keywords::default(),
+    };
+    let mut name = None;
+    let mut has_hosts = false;
+    for (k, v) in entries {
+        let key = k.key_string();
+        if common_keyword(&mut play.keywords, &key, v)? {
+            continue;
+        }
+        match key.as_str() {
+            "name" => name = Some(scalar_string(v, "name")?),
+            "hosts" => {
+                has_hosts = true;
+                play.hosts = string_list(v, "hosts", false)?.join(":");
+            }
+            "gather_facts" => play.gather_facts = bool_value(v, "gather_facts")?,
+            "vars_files" => play.vars_files = string_list(v, "vars_files", false)?,
+            "pre_tasks" => play.pre_tasks = parse_tasks(v)?,
+            "tasks" => play.tasks = parse_tasks(v)?,
+            "post_tasks" => play.post_tasks = parse_tasks(v)?,
+            "handlers" => play.handlers = parse_tasks(v)?,
+            "force_handlers" => play.force_handlers = bool_value(v, "force_handlers")?,
+            "any_errors_fatal" => play.any_errors_fatal = bool_value(v, "any_errors_fatal")?,
+            "roles" | "vars_prompt" | "serial" | "strategy" | "max_fail_percentage" => {
+                let empty = matches!(&v.value, NodeValue::Null)
+                    || v.as_seq().is_some_and(<[Node]>::is_empty);
+                if !empty && key != "strategy" {
+                    return Err(PlaybookError::new(
+                        &k.loc,
+                        format!("the play keyword '{key}' is not supported by this version of drover yet"),
+                    ));
+                }
+            }
+            k2 if PLAY_KEYWORDS.contains(&k2) || COMMON_KEYWORDS.contains(&k2) => {}
+            _ => {
+                return Err(unknown_key_error(
+                    k,
+                    "play",
+                    &[PLAY_KEYWORDS, COMMON_KEYWORDS],
+                ))
+            }
+        }
+    }
+    if !has_hosts {
+        return Err(PlaybookError::new(&node.loc, "this play has no 'hosts'")
+            .with_hint("add 'hosts: all' (or a group or host pattern) to the play"));
+    }
+    play.name = name.unwrap_or_else(|| play.hosts.clone());
+    Ok(play)
+}
+
+/// Parses a task list.
+pub fn parse_tasks(node: &Node) -> Result<Vec<Task>, PlaybookError> {
+    match &node.value {
+        NodeValue::Null => Ok(Vec::new()),
+        NodeValue::Seq(items) => items.iter().map(parse_task).collect(),
+        _ => Err(PlaybookError::new(
+            &node.loc,
+            format!("a task list must be a list, found {}", node.kind()),
+        )
+        .with_hint("start each task with '- name: ...'")),
+    }
+}
+
+/// Reads the module and arguments of an `action:`/`local_action:` value.
+fn action_value(node: &Node) -> Result<(String, Value), PlaybookError> {
+    match &node.value {
+        NodeValue::Str(s) => {
+            let s = s.trim();
+            let (module, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
+            Ok((module.to_string(), Value::Object(parse_kv(module, rest))))
+        }
+        NodeValue::Map(entries) => {
+            let mut module = None;
+            let mut args = Map::new();
+            for (k, v) in entries {
+                if k.key_string() == "module" {
+                    module = Some(scalar_string(v, "module")?);
+                } else {
+                    args.insert(k.key_string(), v.to_value());
+                }
+            }
+            let module = module.ok_or_else(|| {
+                PlaybookError::new(&node.loc, "action mapping has no 'module' key")
+            })?;
+            Ok((module, Value::Object(args)))
+        }
+        _ => Err(PlaybookError::new(
+            &node.loc,
+            "action must be a string or a mapping",
+        )),
+    }
+}
+
+fn module_args(module: &str, v: &Node) -> Result<Value, PlaybookError> {
+    Ok(match &v.value {
+        NodeValue::Str(s) => Value::Object(parse_kv(module, s)),
+        NodeValue::Null => Value::Object(Map::new()),
+        NodeValue::Map(_) => v.to_value(),
+        _ => {
+            return Err(PlaybookError::new(
+                &v.loc,
+                format!(
+                    "arguments of '{module}' must be a mapping or a 'key=value' string, found {}",
+                    v.kind()
+                ),
+            ))
+        }
+    })
+}
+
+/// Parses one task, block or handler.
+pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
+    let entries = expect_map(node, "a task")?;
+    let mut task = Task {
+        name: None,
+        location: node.loc.clone(),
+        kind: TaskKind::Meta("noop".into()),
+        when: Vec::new(),
+        register: None,
+        loop_: None,
+        loop_var: "item".into(),
+        loop_label: None,
+        index_var: None,
+        notify: Vec::new(),
+        listen: Vec::new(),
+        changed_when: None,
+        failed_when: None,
+        delegate_to: None,
+        run_once: false,
+        until: None,
+        retries: None,
+        delay: None,
+        keywords: Keywords::default(),
+    };
+    let mut module: Option<(String, Value, &Node)> = None;
+    let mut extra_args: Option<Value> = None;
+    let mut block: Option<(Vec<Task>, Vec<Task>, Vec<Task>)> = None;
+    for (k, v) in entries {
+        let key = k.key_string();
+        if common_keyword(&mut task.keywords, &key, v)? {
+            continue;
+        }
+        match key.as_str() {
+            "name" => task.name = Some(scalar_string(v, "name")?),
+            "when" => task.when = conditions(v),
+            "register" => task.register = Some(scalar_string(v, "register")?),
+            "loop" | "with_items" | "with_list" => {
+                let mut value = v.to_value();
+                if key == "with_items" {
+                    // with_items flattens one level.
+                    if let Value::Array(items) = value {
+                        value = Value::Array(
+                            items
+                                .into_iter()
+                                .flat_map(|i| match i {
+                                    Value::Array(inner) => inner,
+                                    other => vec![other],
+                                })
+                                .collect(),
+                        );
+                    }
+                }
+                task.loop_ = Some(value);
+            }
+            "with_dict" => {
+                task.loop_ = Some(Value::String(match v.to_value() {
+                    Value::String(s) => format!(
+                        "{{{{ ({}) | dict2items }}}}",
+                        s.trim().trim_start_matches("{{").trim_end_matches("}}")
+                    ),
+                    other => format!("{{{{ {} | dict2items }}}}", other),
+                }));
+            }
+            "loop_control" => {
+                for (ck, cv) in expect_map(v, "loop_control")? {
+                    match ck.key_string().as_str() {
+                        "loop_var" => task.loop_var = scalar_string(cv, "loop_var")?,
+                        "label" => task.loop_label = Some(scalar_string(cv, "label")?),
+                        "index_var" => task.index_var = Some(scalar_string(cv, "index_var")?),
+                        "pause" | "extended" | "extended_allitems" => {}
+                        _ => {
+                            return Err(unknown_key_error(
+                                ck,
+                                "loop_control",
+                                &[&["loop_var", "label", "index_var", "pause", "extended"]],
+                            ))
+                        }
+                    }
+                }
+            }
+            "notify" => task.notify = string_list(v, "notify", false)?,
+            "listen" => task.listen = string_list(v, "listen", false)?,
+            "changed_when" => task.changed_when = Some(conditions(v)),
+            "failed_when" => task.failed_when = Some(conditions(v)),
+            "args" => extra_args = Some(v.to_value()),
+            "delegate_to" => task.delegate_to = Some(scalar_string(v, "delegate_to")?),
+            "run_once" => task.run_once = bool_value(v, "run_once")?,
+            "until" => task.until = Some(v.to_value()),
+            "retries" => task.retries = Some(v.to_value()),
+            "delay" => task.delay = Some(v.to_value()),
+            "block" | "rescue" | "always" => {
+                let b = block.get_or_insert_with(Default::default);
+                let list = parse_tasks(v)?;
+                match key.as_str() {
+                    "block" => b.0 = list,
+                    "rescue" => b.1 = list,
+                    _ => b.2 = list,
+                }
+            }
+            "action" | "local_action" => {
+                if let Some((m, _, first)) = &module {
+                    return Err(two_modules_error(first, m, k));
+                }
+                let (m, a) = action_value(v)?;
+                if key == "local_action" {
+                    task.delegate_to = Some("localhost".into());
+                }
+                module = Some((m, a, k));
+            }
+            k2 if TASK_KEYWORDS.contains(&k2) || COMMON_KEYWORDS.contains(&k2) => {}
+            "meta" => {
+                module = Some(("meta".into(), Value::String(scalar_string(v, "meta")?), k));
+            }
+            _ => {
+                if let Some((m, _, first)) = &module {
+                    return Err(two_modules_error(first, m, k));
+                }
+                module = Some((key.clone(), module_args(&key, v)?, k));
+            }
+        }
+    }
+    if let Some(Value::Object(extra)) = extra_args {
+        if let Some((_, Value::Object(args), _)) = module.as_mut() {
+            for (k, v) in extra {
+                args.entry(k).or_insert(v);
+            }
+        }
+    }
+    task.kind = match (block, module) {
+        (Some(_), Some((m, _, k))) => {
+            return Err(PlaybookError::new(
+                &k.loc,
+                format!("a block cannot also run the module '{m}'"),
+            ))
+        }
+        (Some((block, rescue, always)), None) => TaskKind::Block {
+            block,
+            rescue,
+            always,
+        },
+        (None, Some((m, args, _))) if m == "meta" || m.ends_with(".meta") => {
+            TaskKind::Meta(args.as_str().unwrap_or("noop").to_string())
+        }
+        (None, Some((module, args, _))) => TaskKind::Module { module, args },
+        (None, None) => {
+            return Err(
+                PlaybookError::new(&node.loc, "this task has no module to run")
+                    .with_hint("add a module such as 'command: ...' or 'debug: msg=...'"),
+            )
+        }
+    };
+    Ok(task)
+}
+
+fn two_modules_error(first: &Node, first_name: &str, second: &Node) -> PlaybookError {
+    let second_name = second.key_string();
+    let known = [TASK_KEYWORDS, COMMON_KEYWORDS];
+    let mut err = PlaybookError::new(
+        &second.loc,
+        format!(
+            "a task runs one module, but this one names both '{first_name}' (line {}) and '{second_name}'",
+            first.loc.line
+        ),
+    );
+    if let Some(k) = known
+        .iter()
+        .flat_map(|k| k.iter())
+        .find(|k| strsim_distance(&second_name, k) <= 2)
+    {
+        err = err.with_hint(format!(
+            "is '{second_name}' a misspelt task keyword? did you mean '{k}'?"
+        ));
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn task(src: &str) -> Result<Task, PlaybookError> {
+        parse_task(&yaml::parse_str(src, "t.yml").unwrap())
+    }
+
+    #[test]
+    fn module_with_free_form_and_args() {
+        let t = task("name: x\ncommand: echo hi\nargs:\n  chdir: /tmp\nwhen: a\n").unwrap();
+        match t.kind {
+            TaskKind::Module { module, args } => {
+                assert_eq!(module, "command");
+                assert_eq!(args, json!({"_raw_params": "echo hi", "chdir": "/tmp"}));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.when, vec![json!("a")]);
+    }
+
+    #[test]
+    fn misspelt_keyword_is_reported_with_position() {
+        let e = task("name: x\ncopy: {dest: /a}\nwhne: b\n").unwrap_err();
+        assert_eq!((e.location.line, e.location.col), (3, 1));
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("is 'whne' a misspelt task keyword? did you mean 'when'?")
+        );
+    }
+
+    #[test]
+    fn blocks_and_meta() {
+        let t = task("block:\n  - debug: msg=a\nrescue:\n  - meta: flush_handlers\n").unwrap();
+        match t.kind {
+            TaskKind::Block { block, rescue, .. } => {
+                assert_eq!(block.len(), 1);
+                assert!(matches!(&rescue[0].kind, TaskKind::Meta(m) if m == "flush_handlers"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn play_requires_hosts() {
+        let n = yaml::parse_str("- name: p\n  tasks: []\n", "p.yml").unwrap();
+        let e = parse_play(&n.as_seq().unwrap()[0]).unwrap_err();
+        assert!(e.message.contains("no 'hosts'"));
+    }
+
+    #[test]
+    fn unknown_play_keyword_suggests() {
+        let n = yaml::parse_str("- hosts: all\n  taks: []\n", "p.yml").unwrap();
+        let e = parse_play(&n.as_seq().unwrap()[0]).unwrap_err();
+        assert_eq!(e.location.line, 2);
+        assert_eq!(e.hint.as_deref(), Some("did you mean 'tasks'?"));
+    }
+}
