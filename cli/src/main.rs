@@ -1,5 +1,231 @@
-//! The `drover` command.
+//! The `drover` command: a thin layer over drover-core and drover-modules.
+//!
+//! Exit codes (as ansible-playbook): 0 success; 1 error (bad playbook, inventory, or YAML);
+//! 2 one or more hosts failed; 4 one or more hosts were unreachable; 5 bad command-line options.
 
-fn main() {
-    let _ = drover_modules::registry();
+mod args;
+mod diagnostics;
+mod extra_vars;
+mod report;
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use drover_core::config::AnsibleConfig;
+use drover_core::events::{Event, EventSink};
+use drover_core::executor::{Executor, RunOptions};
+use drover_core::inventory::Inventory;
+use drover_core::playbook::{check_playbook, load_playbook, Playbook};
+use drover_core::vars::Vars;
+
+use args::{Cli, Command, OutputFormat, PlayArgs};
+use diagnostics::{playbook_diagnostic, PlainDiagnostic};
+
+/// Exit status for errors in content or environment.
+const EXIT_ERROR: u8 = 1;
+/// Exit status for bad command-line options.
+const EXIT_BAD_OPTIONS: u8 = 5;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_BAD_OPTIONS } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    miette::set_hook(Box::new(|_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(std::io::stderr().is_terminal())
+                .build(),
+        )
+    }))
+    .ok();
+    match cli.command {
+        Command::Play(args) => play(args),
+    }
+}
+
+fn fail(message: impl Into<String>, hint: Option<&str>, code: u8) -> ExitCode {
+    let report = miette::Report::new(PlainDiagnostic {
+        message: message.into(),
+        hint: hint.map(str::to_string),
+    });
+    eprintln!("{report:?}");
+    ExitCode::from(code)
+}
+
+fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, String> {
+    let mut extra_vars = Vars::new();
+    for e in &args.extra_vars {
+        extra_vars::merge_extra_vars(e, &mut extra_vars)?;
+    }
+    let become_password = if args.ask_become_pass {
+        Some(prompt_password("BECOME password: ")?)
+    } else {
+        None
+    };
+    Ok(RunOptions {
+        check: args.check,
+        diff: args.diff,
+        forks: args.forks.or(cfg.forks).unwrap_or(5),
+        limit: args.limit.clone(),
+        extra_vars,
+        verbosity: args.verbose,
+        become_: args.become_ || cfg.become_.unwrap_or(false),
+        become_user: args.become_user.clone().or_else(|| cfg.become_user.clone()),
+        become_method: args
+            .become_method
+            .clone()
+            .or_else(|| cfg.become_method.clone()),
+        become_password,
+        remote_user: args.user.clone().or_else(|| cfg.remote_user.clone()),
+        private_key: args
+            .private_key
+            .clone()
+            .or_else(|| cfg.private_key_file.clone()),
+        connection: args.connection.clone(),
+        ssh_common_args: args
+            .ssh_common_args
+            .clone()
+            .or_else(|| cfg.ssh_common_args.clone()),
+        ssh_extra_args: args.ssh_extra_args.clone(),
+        host_key_checking: cfg.host_key_checking.unwrap_or(true),
+        connect_timeout: Duration::from_secs(args.timeout.or(cfg.timeout).unwrap_or(10)),
+        force_handlers: args.force_handlers || cfg.force_handlers.unwrap_or(false),
+    })
+}
+
+fn prompt_password(prompt: &str) -> Result<String, String> {
+    use std::io::{BufRead, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            "-K needs a terminal to ask for the password; set ansible_become_password instead"
+                .into(),
+        );
+    }
+    eprint!("{prompt}");
+    let _ = std::io::stderr().flush();
+    // Turn echo off while the password is typed.
+    let _ = std::process::Command::new("stty").arg("-echo").status();
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line);
+    let _ = std::process::Command::new("stty").arg("echo").status();
+    eprintln!();
+    read.map_err(|e| e.to_string())?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Playbook>, ExitCode> {
+    let mut out = Vec::new();
+    for p in paths {
+        if !p.is_file() {
+            return Err(fail(
+                format!("the playbook {} could not be found", p.display()),
+                Some("check the path; playbooks are YAML files such as site.yml"),
+                EXIT_ERROR,
+            ));
+        }
+        match load_playbook(p) {
+            Ok(pb) => out.push(pb),
+            Err(e) => {
+                eprintln!("{:?}", playbook_diagnostic(&e));
+                return Err(ExitCode::from(EXIT_ERROR));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn play(args: PlayArgs) -> ExitCode {
+    let cfg = AnsibleConfig::load();
+    let opts = match run_options(&args, &cfg) {
+        Ok(o) => o,
+        Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
+    };
+    let playbooks = match load_all(&args.playbooks) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let registry = drover_modules::registry();
+    let mut errors = 0;
+    for pb in &playbooks {
+        let report = check_playbook(pb, &registry);
+        for w in &report.warnings {
+            eprintln!("[WARNING]: {}: {}", w.location, w.message);
+        }
+        for e in &report.errors {
+            eprintln!("{:?}", playbook_diagnostic(e));
+            errors += 1;
+        }
+    }
+    if errors > 0 {
+        return ExitCode::from(EXIT_ERROR);
+    }
+    if args.syntax_check {
+        for pb in &playbooks {
+            println!("\nplaybook: {}", pb.path.display());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let sources = if args.inventory.is_empty() {
+        cfg.inventory.clone()
+    } else {
+        args.inventory.clone()
+    };
+    let mut inventory = match Inventory::load(&sources) {
+        Ok(i) => i,
+        Err(e) => {
+            return fail(
+                e.to_string(),
+                Some("check the inventory file (-i)"),
+                EXIT_ERROR,
+            )
+        }
+    };
+    let sink: Arc<dyn EventSink> = match args.output {
+        OutputFormat::Human => Arc::new(report::HumanReporter::new(args.verbose, args.diff)),
+        OutputFormat::Json => Arc::new(report::JsonReporter),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return fail(
+                format!("cannot start the async runtime: {e}"),
+                None,
+                EXIT_ERROR,
+            )
+        }
+    };
+    let mut worst = 0u8;
+    for pb in &playbooks {
+        if let Err(e) = inventory.load_vars_dirs(Path::new(&pb.dir)) {
+            return fail(e.to_string(), None, EXIT_ERROR);
+        }
+        let executor = Executor::new(
+            registry.clone(),
+            inventory.clone(),
+            opts.clone(),
+            sink.clone(),
+        );
+        match runtime.block_on(executor.run(pb)) {
+            Ok(summary) => worst = worst.max(summary.exit_code as u8),
+            Err(e) => {
+                sink.emit(&Event::Warning {
+                    message: e.to_string(),
+                });
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
+    ExitCode::from(worst)
 }

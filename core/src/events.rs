@@ -96,6 +96,9 @@ pub enum Event {
         location: String,
         /// This is a handler.
         handler: bool,
+        /// Module the task runs (as written), if it runs one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        module: Option<String>,
     },
     /// A task finished on one host (or one loop item did).
     HostResult(HostResult),

@@ -8,6 +8,7 @@
 //! - [`module`]: the interface modules implement and the registry that holds them.
 //! - [`executor`]: runs plays against hosts and reports progress as [`events::Event`]s.
 
+pub mod config;
 pub mod connection;
 pub mod events;
 pub mod executor;

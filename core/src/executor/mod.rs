@@ -465,6 +465,10 @@ impl Executor {
             name: name.clone(),
             location: task.location.to_string(),
             handler,
+            module: match &task.kind {
+                TaskKind::Module { module, .. } => Some(module.clone()),
+                _ => None,
+            },
         });
         let forks = self.shared.opts.forks.max(1);
         let mut results = stream::iter(targets.iter().cloned())

@@ -1,0 +1,110 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// drover runs Ansible-format playbooks over SSH, fast, with nothing but a POSIX shell on targets.
+#[derive(Debug, Parser)]
+#[command(name = "drover", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// drover's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run playbooks (like ansible-playbook).
+    Play(PlayArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// ansible-playbook's text layout, with per-task timing.
+    Human,
+    /// One JSON object per event, per line.
+    Json,
+}
+
+/// `drover play` arguments (ansible-playbook's names).
+#[derive(Debug, Args)]
+pub struct PlayArgs {
+    /// Playbook files to run, in order.
+    #[arg(required = true)]
+    pub playbooks: Vec<PathBuf>,
+    /// Inventory file, directory or comma-separated host list (repeatable).
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<String>,
+    /// Limit to hosts matching this pattern.
+    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
+    pub limit: Option<String>,
+    /// Extra variables: key=value pairs, YAML/JSON, or @file (repeatable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+    /// Report what would change without changing anything.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show differences in changed files and templates.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Hosts to work on in parallel.
+    #[arg(short = 'f', long = "forks", value_name = "FORKS")]
+    pub forks: Option<usize>,
+    /// More output (-v to -vvvv).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Connect as this user.
+    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
+    pub user: Option<String>,
+    /// Private key file for SSH.
+    #[arg(
+        long = "private-key",
+        alias = "key-file",
+        value_name = "PRIVATE_KEY_FILE"
+    )]
+    pub private_key: Option<PathBuf>,
+    /// Connection type (ssh, local).
+    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
+    pub connection: Option<String>,
+    /// Connect timeout in seconds.
+    #[arg(short = 'T', long = "timeout", value_name = "TIMEOUT")]
+    pub timeout: Option<u64>,
+    /// Run operations with become (sudo by default).
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    /// Become this user (default root).
+    #[arg(long = "become-user", value_name = "BECOME_USER")]
+    pub become_user: Option<String>,
+    /// Become method (sudo, su).
+    #[arg(long = "become-method", value_name = "BECOME_METHOD")]
+    pub become_method: Option<String>,
+    /// Ask for the become password.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+    /// Extra arguments for every ssh connection (OpenSSH `-o` options are honoured).
+    #[arg(
+        long = "ssh-common-args",
+        value_name = "SSH_COMMON_ARGS",
+        allow_hyphen_values = true
+    )]
+    pub ssh_common_args: Option<String>,
+    /// Extra arguments for ssh only.
+    #[arg(
+        long = "ssh-extra-args",
+        value_name = "SSH_EXTRA_ARGS",
+        allow_hyphen_values = true
+    )]
+    pub ssh_extra_args: Option<String>,
+    /// Run handlers even if a task fails.
+    #[arg(long = "force-handlers")]
+    pub force_handlers: bool,
+    /// Check the playbook and exit without running it.
+    #[arg(long = "syntax-check")]
+    pub syntax_check: bool,
+    /// Output format.
+    #[arg(long = "output", value_enum, default_value = "human")]
+    pub output: OutputFormat,
+}

@@ -1,0 +1,377 @@
+//! ansible-playbook's text layout: PLAY / TASK banners, one line per host, PLAY RECAP — plus each
+//! task's elapsed time. Scripts that parse ansible-playbook output keep working.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+use drover_core::events::{Event, EventSink, HostResult, HostStats, Status};
+use drover_core::executor::format_duration;
+use drover_core::vars::Value;
+use similar::TextDiff;
+
+/// Prints events the way ansible-playbook does.
+pub struct HumanReporter {
+    verbosity: u8,
+    diff: bool,
+    color: bool,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    module: Option<String>,
+}
+
+const GREEN: &str = "32";
+const YELLOW: &str = "33";
+const RED: &str = "31";
+const CYAN: &str = "36";
+const MAGENTA: &str = "35";
+
+impl HumanReporter {
+    /// A reporter for the given `-v` level and `--diff` setting. Colour is used on terminals unless
+    /// `NO_COLOR` or `ANSIBLE_NOCOLOR` is set.
+    pub fn new(verbosity: u8, diff: bool) -> Self {
+        let color = std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none()
+            && std::env::var_os("ANSIBLE_NOCOLOR").is_none();
+        Self {
+            verbosity,
+            diff,
+            color,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[0;{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn module(&self) -> String {
+        self.state
+            .lock()
+            .ok()
+            .and_then(|s| s.module.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// `TITLE ****…` padded with stars to 80 columns, as Ansible's banner.
+pub fn banner(title: &str) -> String {
+    let stars = 79usize.saturating_sub(title.chars().count()).max(3);
+    format!("\n{title} {}", "*".repeat(stars))
+}
+
+/// Python's `json.dumps(sort_keys=True)` layout: compact `{"a": 1, "b": 2}` or indented by 4.
+pub fn dump_json(v: &Value, indent: bool) -> String {
+    let sorted = sort_keys(v);
+    if indent {
+        let mut buf = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+        if serde::Serialize::serialize(&sorted, &mut ser).is_err() {
+            return sorted.to_string();
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    } else {
+        compact(&sorted)
+    }
+}
+
+fn compact(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!("[{}]", a.iter().map(compact).collect::<Vec<_>>().join(", ")),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), compact(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
+
+fn sort_keys(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sort_keys(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
+        other => other.clone(),
+    }
+}
+
+/// What Ansible's default callback shows of a result: internal keys dropped, and for `debug`
+/// only the message or the variable.
+fn displayed_result(result: &Value, module: &str) -> Value {
+    let Value::Object(m) = result else {
+        return result.clone();
+    };
+    let mut m = m.clone();
+    m.retain(|k, _| !k.starts_with("_ansible") && k != "diff");
+    if module == "debug" {
+        if m.contains_key("msg") {
+            m.retain(|k, _| {
+                matches!(
+                    k.as_str(),
+                    "msg" | "exception" | "warnings" | "deprecations"
+                )
+            });
+        } else {
+            for k in ["changed", "failed", "skipped", "invocation", "skip_reason"] {
+                m.remove(k);
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+fn short_module(module: &str) -> &str {
+    module.rsplit('.').next().unwrap_or(module)
+}
+
+impl HumanReporter {
+    fn host_label(r: &HostResult) -> String {
+        match &r.delegated_to {
+            Some(d) if d != &r.host => format!("{} -> {}", r.host, d),
+            _ => r.host.clone(),
+        }
+    }
+
+    fn print_diff(&self, out: &mut impl Write, result: &Value) {
+        let entries: Vec<&Value> = match result.get("diff") {
+            Some(Value::Array(a)) => a.iter().collect(),
+            Some(d @ Value::Object(_)) => vec![d],
+            _ => return,
+        };
+        for d in entries {
+            let text = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("");
+            let (before, after) = (text("before"), text("after"));
+            if before == after {
+                continue;
+            }
+            let header_b = d
+                .get("before_header")
+                .and_then(Value::as_str)
+                .unwrap_or("before");
+            let header_a = d
+                .get("after_header")
+                .and_then(Value::as_str)
+                .unwrap_or("after");
+            let diff = TextDiff::from_lines(before, after);
+            let rendered = diff
+                .unified_diff()
+                .context_radius(3)
+                .header(
+                    &format!("before: {header_b}"),
+                    &format!("after: {header_a}"),
+                )
+                .to_string();
+            for line in rendered.lines() {
+                let colored = match line.chars().next() {
+                    Some('+') if !line.starts_with("+++") => self.paint(GREEN, line),
+                    Some('-') if !line.starts_with("---") => self.paint(RED, line),
+                    Some('@') => self.paint(CYAN, line),
+                    _ => line.to_string(),
+                };
+                let _ = writeln!(out, "{colored}");
+            }
+            let _ = writeln!(out);
+        }
+    }
+
+    fn print_result(&self, out: &mut impl Write, r: &HostResult) {
+        let module = self.module();
+        let short = short_module(&module);
+        let verbose_always = matches!(short, "debug" | "assert");
+        let label = Self::host_label(r);
+        // The aggregate of a loop: items were already shown one by one.
+        if r.item.as_deref() == Some("") {
+            if r.ignored {
+                let _ = writeln!(out, "{}", self.paint(CYAN, "...ignoring"));
+            }
+            return;
+        }
+        if self.diff && matches!(r.status, Status::Changed | Status::Ok) {
+            self.print_diff(out, &r.result);
+        }
+        let shown = displayed_result(&r.result, short);
+        let item = r.item.as_ref().map(|i| format!(" (item={i})"));
+        let line = match r.status {
+            Status::Ok | Status::Changed | Status::Skipped => {
+                let (word, color) = match r.status {
+                    Status::Ok => ("ok", GREEN),
+                    Status::Changed => ("changed", YELLOW),
+                    _ => ("skipping", CYAN),
+                };
+                let mut line = format!("{word}: [{label}]");
+                if let Some(i) = &item {
+                    line.push_str(" =>");
+                    line.push_str(i);
+                }
+                let show = r.status != Status::Skipped && (verbose_always || self.verbosity > 0);
+                if show {
+                    line.push_str(" => ");
+                    line.push_str(&dump_json(&shown, verbose_always || self.verbosity > 2));
+                }
+                self.paint(color, &line)
+            }
+            Status::Failed => {
+                let text = match &item {
+                    Some(i) => format!(
+                        "failed: [{label}]{i} => {}",
+                        dump_json(&shown, self.verbosity > 2)
+                    ),
+                    None => format!(
+                        "fatal: [{label}]: FAILED! => {}",
+                        dump_json(&shown, self.verbosity > 2)
+                    ),
+                };
+                self.paint(RED, &text)
+            }
+            Status::Unreachable => {
+                let text = match &item {
+                    Some(i) => format!(
+                        "fatal: [{label}]{i}: UNREACHABLE! => {}",
+                        dump_json(&shown, false)
+                    ),
+                    None => format!(
+                        "fatal: [{label}]: UNREACHABLE! => {}",
+                        dump_json(&shown, false)
+                    ),
+                };
+                self.paint(RED, &text)
+            }
+        };
+        let _ = writeln!(out, "{line}");
+        if r.ignored && r.item.is_none() {
+            let _ = writeln!(out, "{}", self.paint(CYAN, "...ignoring"));
+        }
+    }
+
+    fn print_recap(&self, out: &mut impl Write, hosts: &[(String, HostStats)]) {
+        let _ = writeln!(out, "{}", banner("PLAY RECAP"));
+        for (h, s) in hosts {
+            let color = if s.failed > 0 || s.unreachable > 0 {
+                RED
+            } else if s.changed > 0 {
+                YELLOW
+            } else {
+                GREEN
+            };
+            let host = self.paint(color, &format!("{h:<26}"));
+            let _ = writeln!(
+                out,
+                "{host} : {} {} {} {} {} {} {}",
+                format_args!("ok={:<4}", s.ok),
+                format_args!("changed={:<4}", s.changed),
+                format_args!("unreachable={:<4}", s.unreachable),
+                format_args!("failed={:<4}", s.failed),
+                format_args!("skipped={:<4}", s.skipped),
+                format_args!("rescued={:<4}", s.rescued),
+                format_args!("ignored={:<4}", s.ignored),
+            );
+        }
+        let _ = writeln!(out);
+    }
+}
+
+impl EventSink for HumanReporter {
+    fn emit(&self, event: &Event) {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        match event {
+            Event::PlaybookStart { .. } => {}
+            Event::PlayStart { name, .. } => {
+                let _ = writeln!(out, "{}", banner(&format!("PLAY [{name}]")));
+            }
+            Event::NoHostsMatched { name } => {
+                let _ = writeln!(out, "{}", banner(&format!("PLAY [{name}]")));
+                let _ = writeln!(out, "{}", self.paint(CYAN, "skipping: no hosts matched"));
+            }
+            Event::TaskStart {
+                name,
+                handler,
+                module,
+                location,
+            } => {
+                if let Ok(mut s) = self.state.lock() {
+                    s.module = module.clone();
+                }
+                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
+                let _ = writeln!(out, "{}", banner(&format!("{kind} [{name}]")));
+                if self.verbosity >= 2 {
+                    let _ = writeln!(out, "task path: {location}");
+                }
+            }
+            Event::HostResult(r) => self.print_result(&mut out, r),
+            Event::TaskEnd { duration, .. } => {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    self.paint(
+                        MAGENTA,
+                        &format!("task time: {}", format_duration(*duration))
+                    )
+                );
+            }
+            Event::Warning { message } => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    self.paint(MAGENTA, &format!("[WARNING]: {message}"))
+                );
+            }
+            Event::Recap { hosts, duration } => {
+                self.print_recap(&mut out, hosts);
+                let _ = writeln!(out, "total time: {}", format_duration(*duration));
+            }
+        }
+        let _ = out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn banner_is_80_columns() {
+        let b = banner("PLAY [all]");
+        assert_eq!(b.trim_start_matches('\n').chars().count(), 80);
+        assert!(b.ends_with("***"));
+    }
+
+    #[test]
+    fn json_like_python() {
+        let v = json!({"msg": "x", "changed": false, "list": [1, 2]});
+        assert_eq!(
+            dump_json(&v, false),
+            r#"{"changed": false, "list": [1, 2], "msg": "x"}"#
+        );
+        assert_eq!(
+            dump_json(&json!({"msg": "Hello"}), true),
+            "{\n    \"msg\": \"Hello\"\n}"
+        );
+    }
+
+    #[test]
+    fn debug_shows_only_its_message() {
+        let r = json!({"msg": "hi", "changed": false, "_ansible_verbose_always": true});
+        assert_eq!(displayed_result(&r, "debug"), json!({"msg": "hi"}));
+        let r = json!({"myvar": 3, "changed": false, "failed": false});
+        assert_eq!(displayed_result(&r, "debug"), json!({"myvar": 3}));
+    }
+}

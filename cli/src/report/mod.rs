@@ -1,0 +1,7 @@
+//! Reporters: turn executor events into output.
+
+mod human;
+mod json;
+
+pub use human::HumanReporter;
+pub use json::JsonReporter;
