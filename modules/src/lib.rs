@@ -1,8 +1,15 @@
 //! drover's modules. [`registry`] returns all of them, registered by name.
 
+pub mod system;
+
+use std::sync::Arc;
+
 use drover_core::module::ModuleRegistry;
 
 /// A registry holding every module drover ships.
 pub fn registry() -> ModuleRegistry {
-    ModuleRegistry::new()
+    let mut r = ModuleRegistry::new();
+    r.register(Arc::new(system::setup::Setup));
+    r.alias("gather_facts", "setup");
+    r
 }

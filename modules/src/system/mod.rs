@@ -1,0 +1,3 @@
+//! System modules: facts.
+
+pub mod setup;
