@@ -446,12 +446,13 @@ impl Connection for SshConnection {
         remote_path: &str,
         become_: Option<&Become>,
     ) -> Result<(), ConnectionError> {
-        let file = tokio::fs::File::open(local_path)
-            .await
-            .map_err(|source| ConnectionError::Io {
-                context: format!("reading {}", local_path.display()),
-                source,
-            })?;
+        let file =
+            tokio::fs::File::open(local_path)
+                .await
+                .map_err(|source| ConnectionError::Io {
+                    context: format!("reading {}", local_path.display()),
+                    source,
+                })?;
         let req = write_request(remote_path, become_);
         let out = self
             .run(req.to_shell_line(), StdinSource::File(file, local_path))
@@ -595,9 +596,7 @@ mod tests {
     fn multi_hop_jump_keeps_earlier_hops() {
         let mut opts = SshOptions::new("target");
         opts.identity_files = vec![PathBuf::from("/k")];
-        let jump = opts
-            .jump_options_from_spec("a@first,second:2200")
-            .unwrap();
+        let jump = opts.jump_options_from_spec("a@first,second:2200").unwrap();
         assert_eq!(jump.host, "second");
         assert_eq!(jump.port, 2200);
         assert_eq!(jump.proxy_jump.as_deref(), Some("a@first"));

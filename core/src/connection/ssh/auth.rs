@@ -80,8 +80,7 @@ pub(super) async fn authenticate(
                 if state.disconnected.is_some() {
                     break;
                 }
-                if let Step::Success = try_key_file(handle, opts, &file, false, &mut state).await
-                {
+                if let Step::Success = try_key_file(handle, opts, &file, false, &mut state).await {
                     return Ok(());
                 }
             }
@@ -111,8 +110,7 @@ pub(super) async fn authenticate(
                     return Ok(());
                 }
             }
-            if !state.allows(MethodKind::Password)
-                && !state.allows(MethodKind::KeyboardInteractive)
+            if !state.allows(MethodKind::Password) && !state.allows(MethodKind::KeyboardInteractive)
             {
                 state.tried.push(
                     "password (not sent: the server accepts neither password nor keyboard-interactive)"
@@ -122,11 +120,10 @@ pub(super) async fn authenticate(
         }
         Some(_) => {}
         None => {
-            if state.allows(MethodKind::Password) || state.allows(MethodKind::KeyboardInteractive)
-            {
-                state.tried.push(
-                    "password (none given: use --ask-pass or ansible_password)".to_string(),
-                );
+            if state.allows(MethodKind::Password) || state.allows(MethodKind::KeyboardInteractive) {
+                state
+                    .tried
+                    .push("password (none given: use --ask-pass or ansible_password)".to_string());
             }
         }
     }
@@ -191,7 +188,12 @@ impl Attempts {
         if let Some(h) = self.rsa_hash {
             return h;
         }
-        let h = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
+        let h = handle
+            .best_supported_rsa_hash()
+            .await
+            .ok()
+            .flatten()
+            .flatten();
         self.rsa_hash = Some(h);
         h
     }
@@ -274,9 +276,7 @@ async fn try_key_file(
 async fn load_key(opts: &SshOptions, file: &Path) -> Result<Option<PrivateKey>, String> {
     let text = match tokio::fs::read_to_string(file).await {
         Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err("not found".to_string())
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("not found".to_string()),
         Err(e) => return Err(format!("cannot read: {e}")),
     };
     match russh::keys::decode_secret_key(&text, None) {

@@ -95,10 +95,8 @@ impl HostKeyVerifier {
         let mut changed = None;
         let mut other_types = Vec::new();
         for file in &self.files {
-            let entries =
-                known_host_keys_path(&self.lookup_host, self.port, file).map_err(|e| {
-                    format!("cannot read known_hosts file {}: {e}", file.display())
-                })?;
+            let entries = known_host_keys_path(&self.lookup_host, self.port, file)
+                .map_err(|e| format!("cannot read known_hosts file {}: {e}", file.display()))?;
             for (line, recorded) in entries {
                 if recorded.key_data() == key.key_data() {
                     return Ok(Lookup::Known);
