@@ -1,13 +1,31 @@
 //! The `ssh` transport (russh): one connection per host for the whole run, a channel per operation.
 //!
-//! STUB: replaced by the full implementation.
+//! [`SshConnection::connect`] opens ONE TCP connection (optionally through `ProxyJump` hosts),
+//! verifies the server's host key against known_hosts, authenticates, and then serves every
+//! operation of the run on that connection: each `exec`/transfer opens its own session channel, so
+//! many tasks can run on one host at the same time. The number of simultaneously open channels is
+//! capped at [`SshOptions::max_sessions`] (OpenSSH's `MaxSessions` defaults to 10).
+//!
+//! Build [`SshOptions`] from inventory variables, `~/.ssh/config` and `ssh_args` strings with
+//! [`super::ssh_config::resolve_ssh_options`].
 
-use std::path::PathBuf;
+mod auth;
+mod channel;
+mod host_keys;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use russh::client;
+use tokio::sync::Semaphore;
 
-use super::{Connection, ConnectionError, ExecOutput, ExecRequest};
+use super::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
+use crate::connection::shell_quote;
+use channel::{RunError, StdinSource};
+use host_keys::{ClientHandler, HandlerError, HostKeyVerifier};
 
 /// How to treat the server's host key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -21,8 +39,21 @@ pub enum HostKeyPolicy {
     Off,
 }
 
+/// Asked for the passphrase of an encrypted private key (argument: the key file). Returning `None`
+/// skips the key. Called from a blocking thread, so it may prompt on a terminal.
+pub type PassphraseProvider = Arc<dyn Fn(&Path) -> Option<String> + Send + Sync>;
+
+/// Default connect timeout (Ansible's `timeout` default).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default interval of SSH keepalive probes when the server has been silent.
+pub const DEFAULT_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// Default cap on simultaneously open channels per connection (OpenSSH's `MaxSessions` default).
+pub const DEFAULT_MAX_SESSIONS: usize = 10;
+
 /// Everything needed to open an SSH connection.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SshOptions {
     /// Address to connect to (`ansible_host`, or `HostName` from ssh config).
     pub host: String,
@@ -32,34 +63,353 @@ pub struct SshOptions {
     pub port: u16,
     /// Remote user.
     pub user: String,
-    /// Private key files to try, in order.
+    /// Private key files to try, in order. When empty, OpenSSH's defaults that exist are tried
+    /// (`~/.ssh/id_ed25519`, `id_ecdsa`, `id_rsa`), after the agent's keys.
     pub identity_files: Vec<PathBuf>,
-    /// Try keys from ssh-agent (`SSH_AUTH_SOCK`).
+    /// Try keys from ssh-agent (`SSH_AUTH_SOCK`, or [`SshOptions::agent_socket`]).
     pub use_agent: bool,
-    /// Password authentication, when given.
+    /// Password authentication (also answers keyboard-interactive prompts), when given.
     pub password: Option<String>,
-    /// Connect timeout.
+    /// Connect timeout: TCP connect, banner and key exchange (OpenSSH `ConnectTimeout`).
     pub connect_timeout: Duration,
     /// Host key verification policy.
     pub host_key_policy: HostKeyPolicy,
     /// known_hosts files to check (first one is where new keys are added).
     pub known_hosts_files: Vec<PathBuf>,
-    /// Jump host (`ProxyJump`), as `[user@]host[:port]`.
+    /// Jump host (`ProxyJump`), as `[user@]host[:port]`, comma-separated for several hops. Used
+    /// only when [`SshOptions::jump_host`] is not set; hops then inherit keys and known_hosts
+    /// settings from these options and log in as the local user unless the spec names one.
     pub proxy_jump: Option<String>,
+    /// Fully resolved options of the jump host (the last hop of `ProxyJump`), if any.
+    pub jump_host: Option<Box<SshOptions>>,
+    /// Passphrase for encrypted private keys.
+    pub key_passphrase: Option<String>,
+    /// Asked for a key's passphrase when [`SshOptions::key_passphrase`] is unset or wrong.
+    pub passphrase_provider: Option<PassphraseProvider>,
+    /// ssh-agent socket; `None` means `$SSH_AUTH_SOCK`.
+    pub agent_socket: Option<PathBuf>,
+    /// Name looked up in known_hosts instead of `host` (OpenSSH `HostKeyAlias`).
+    pub host_key_alias: Option<String>,
+    /// Send a keepalive after this long without hearing from the server (`ServerAliveInterval`).
+    pub keepalive_interval: Option<Duration>,
+    /// Unanswered keepalives before the connection is declared dead (`ServerAliveCountMax`).
+    pub keepalive_max: usize,
+    /// Most channels open at once on this connection (the server's `MaxSessions`).
+    pub max_sessions: usize,
 }
 
-/// A live SSH connection.
+impl SshOptions {
+    /// Options for `host` with OpenSSH-like defaults: port 22, the local user, default identity
+    /// files, ssh-agent, strict host key checking against `~/.ssh/known_hosts`, 10 s connect
+    /// timeout.
+    pub fn new(host: impl Into<String>) -> Self {
+        let host = host.into();
+        Self {
+            alias: host.clone(),
+            host,
+            port: 22,
+            user: local_user_name(),
+            identity_files: Vec::new(),
+            use_agent: true,
+            password: None,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            host_key_policy: HostKeyPolicy::Strict,
+            known_hosts_files: default_known_hosts_files(),
+            proxy_jump: None,
+            jump_host: None,
+            key_passphrase: None,
+            passphrase_provider: None,
+            agent_socket: None,
+            host_key_alias: None,
+            keepalive_interval: Some(DEFAULT_KEEPALIVE_INTERVAL),
+            keepalive_max: 4,
+            max_sessions: DEFAULT_MAX_SESSIONS,
+        }
+    }
+
+    /// `user@host:port` (with the alias when it differs), for messages.
+    pub fn label(&self) -> String {
+        let target = format!("{}@{}:{}", self.user, self.host, self.port);
+        if self.alias.is_empty() || self.alias == self.host {
+            target
+        } else {
+            format!("{} ({target})", self.alias)
+        }
+    }
+
+    /// Options for the jump host named by the last hop of `spec` (`[user@]host[:port]`, comma
+    /// separated), inheriting credentials-independent settings from `self`.
+    fn jump_options_from_spec(&self, spec: &str) -> Result<SshOptions, ConnectionError> {
+        let hops: Vec<&str> = spec
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .collect();
+        let Some((last, earlier)) = hops.split_last() else {
+            return Err(ConnectionError::Connect {
+                host: self.alias.clone(),
+                reason: format!("empty ProxyJump specification '{spec}'"),
+            });
+        };
+        let hop = JumpSpec::parse(last).map_err(|reason| ConnectionError::Connect {
+            host: self.alias.clone(),
+            reason,
+        })?;
+        let mut jump = SshOptions::new(hop.host.clone());
+        jump.port = hop.port.unwrap_or(22);
+        if let Some(user) = hop.user {
+            jump.user = user;
+        }
+        jump.identity_files = self.identity_files.clone();
+        jump.use_agent = self.use_agent;
+        jump.connect_timeout = self.connect_timeout;
+        jump.host_key_policy = self.host_key_policy;
+        jump.known_hosts_files = self.known_hosts_files.clone();
+        jump.key_passphrase = self.key_passphrase.clone();
+        jump.passphrase_provider = self.passphrase_provider.clone();
+        jump.agent_socket = self.agent_socket.clone();
+        jump.keepalive_interval = self.keepalive_interval;
+        jump.keepalive_max = self.keepalive_max;
+        if !earlier.is_empty() {
+            jump.proxy_jump = Some(earlier.join(","));
+        }
+        Ok(jump)
+    }
+}
+
+impl fmt::Debug for SshOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SshOptions")
+            .field("host", &self.host)
+            .field("alias", &self.alias)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("identity_files", &self.identity_files)
+            .field("use_agent", &self.use_agent)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("connect_timeout", &self.connect_timeout)
+            .field("host_key_policy", &self.host_key_policy)
+            .field("known_hosts_files", &self.known_hosts_files)
+            .field("proxy_jump", &self.proxy_jump)
+            .field("jump_host", &self.jump_host)
+            .field(
+                "key_passphrase",
+                &self.key_passphrase.as_ref().map(|_| "<redacted>"),
+            )
+            .field("passphrase_provider", &self.passphrase_provider.is_some())
+            .field("agent_socket", &self.agent_socket)
+            .field("host_key_alias", &self.host_key_alias)
+            .field("keepalive_interval", &self.keepalive_interval)
+            .field("keepalive_max", &self.keepalive_max)
+            .field("max_sessions", &self.max_sessions)
+            .finish()
+    }
+}
+
+/// One hop of a `ProxyJump` specification: `[user@]host[:port]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JumpSpec {
+    /// Login name, when given.
+    pub user: Option<String>,
+    /// Host name or address (IPv6 without brackets).
+    pub host: String,
+    /// Port, when given.
+    pub port: Option<u16>,
+}
+
+impl JumpSpec {
+    /// Parses `[user@]host[:port]` (also `ssh://[user@]host[:port]` and `[v6addr]:port`).
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let s = spec.trim();
+        let s = s.strip_prefix("ssh://").unwrap_or(s);
+        let (user, rest) = match s.rsplit_once('@') {
+            Some((u, r)) if !u.is_empty() => (Some(u.to_string()), r),
+            _ => (None, s),
+        };
+        let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
+            let (h, after) = inner
+                .split_once(']')
+                .ok_or_else(|| format!("unbalanced '[' in ProxyJump host '{spec}'"))?;
+            (h, after.strip_prefix(':'))
+        } else if rest.matches(':').count() == 1 {
+            let (h, p) = rest.split_once(':').unwrap_or((rest, ""));
+            (h, Some(p))
+        } else {
+            (rest, None)
+        };
+        if host.is_empty() {
+            return Err(format!("no host in ProxyJump specification '{spec}'"));
+        }
+        let port = match port {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| format!("bad port '{p}' in ProxyJump specification '{spec}'"))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            user,
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+/// The local login name (`$USER`, `$LOGNAME`, then the passwd entry of the current uid).
+pub fn local_user_name() -> String {
+    for var in ["USER", "LOGNAME"] {
+        if let Ok(v) = std::env::var(var) {
+            if !v.is_empty() {
+                return v;
+            }
+        }
+    }
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    if let (Some(uid), Ok(passwd)) = (uid, std::fs::read_to_string("/etc/passwd")) {
+        for line in passwd.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            if fields.len() > 2 && fields[2].parse::<u32>().ok() == Some(uid) {
+                return fields[0].to_string();
+            }
+        }
+    }
+    "root".to_string()
+}
+
+/// `~/.ssh/known_hosts` (the only default OpenSSH user file that exists in practice).
+pub fn default_known_hosts_files() -> Vec<PathBuf> {
+    dirs::home_dir()
+        .map(|h| vec![h.join(".ssh").join("known_hosts")])
+        .unwrap_or_default()
+}
+
+/// OpenSSH's default identity files, in its order of preference (whether they exist or not).
+pub fn default_identity_files() -> Vec<PathBuf> {
+    dirs::home_dir()
+        .map(|h| {
+            ["id_ed25519", "id_ecdsa", "id_rsa"]
+                .iter()
+                .map(|n| h.join(".ssh").join(n))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A live SSH connection: one TCP connection, a channel per operation.
 pub struct SshConnection {
-    _opts: SshOptions,
+    handle: client::Handle<ClientHandler>,
+    sessions: Semaphore,
+    alias: String,
+    label: String,
+    /// Keeps the jump host's connection (which carries ours) alive.
+    _jump: Option<Box<SshConnection>>,
 }
 
 impl SshConnection {
-    /// Connects and authenticates.
+    /// Connects (through the jump host, if any), verifies the host key and authenticates.
     pub async fn connect(opts: SshOptions) -> Result<Self, ConnectionError> {
-        Err(ConnectionError::Connect {
-            host: opts.alias.clone(),
-            reason: "ssh transport not implemented yet".into(),
+        let jump = match (&opts.jump_host, opts.proxy_jump.as_deref()) {
+            (Some(jump), _) => Some(Box::new(
+                Box::pin(SshConnection::connect((**jump).clone())).await?,
+            )),
+            (None, Some(spec)) if !spec.trim().is_empty() && spec.trim() != "none" => {
+                let jump = opts.jump_options_from_spec(spec)?;
+                Some(Box::new(Box::pin(SshConnection::connect(jump)).await?))
+            }
+            _ => None,
+        };
+        let label = opts.label();
+        let verifier = HostKeyVerifier::new(&opts);
+        let config = Arc::new(client_config(&opts, &verifier));
+        let handler = ClientHandler::new(verifier);
+        let host = opts.host.trim_start_matches('[').trim_end_matches(']');
+        let timeout_error = || ConnectionError::Timeout {
+            host: label.clone(),
+            seconds: opts.connect_timeout.as_secs(),
+        };
+
+        let handshake = async {
+            match &jump {
+                Some(jump) => {
+                    let channel = jump
+                        .handle
+                        .channel_open_direct_tcpip(host, u32::from(opts.port), "127.0.0.1", 0)
+                        .await
+                        .map_err(|e| ConnectionError::Connect {
+                            host: label.clone(),
+                            reason: format!(
+                                "jump host {} could not open a tunnel to {host}:{}: {}",
+                                jump.label,
+                                opts.port,
+                                describe_russh_error(&e)
+                            ),
+                        })?;
+                    client::connect_stream(config, channel.into_stream(), handler)
+                        .await
+                        .map_err(|e| handshake_error(e, &label))
+                }
+                None => {
+                    let tcp = tokio::net::TcpStream::connect((host, opts.port))
+                        .await
+                        .map_err(|e| ConnectionError::Connect {
+                            host: label.clone(),
+                            reason: format!("cannot reach {host}:{}: {}", opts.port, io_reason(&e)),
+                        })?;
+                    let _ = tcp.set_nodelay(true);
+                    client::connect_stream(config, tcp, handler)
+                        .await
+                        .map_err(|e| handshake_error(e, &label))
+                }
+            }
+        };
+        let mut handle = tokio::time::timeout(opts.connect_timeout, handshake)
+            .await
+            .map_err(|_| timeout_error())??;
+
+        auth::authenticate(&mut handle, &opts, &label).await?;
+
+        Ok(Self {
+            handle,
+            sessions: Semaphore::new(opts.max_sessions.max(1)),
+            alias: opts.alias.clone(),
+            label,
+            _jump: jump,
         })
+    }
+
+    /// `user@host:port` of this connection, for messages.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// True once the connection has broken or been closed.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
+    async fn run(
+        &self,
+        command: String,
+        stdin: StdinSource<'_>,
+    ) -> Result<ExecOutput, ConnectionError> {
+        let _permit = self
+            .sessions
+            .acquire()
+            .await
+            .map_err(|_| ConnectionError::Lost {
+                host: self.alias.clone(),
+                reason: "connection closed".into(),
+            })?;
+        channel::run_command(&self.handle, &command, stdin)
+            .await
+            .map_err(|e| match e {
+                RunError::Channel(reason) => ConnectionError::Lost {
+                    host: self.alias.clone(),
+                    reason,
+                },
+                RunError::LocalInput(context, source) => ConnectionError::Io { context, source },
+            })
     }
 }
 
@@ -68,7 +418,197 @@ impl Connection for SshConnection {
     fn transport(&self) -> &'static str {
         "ssh"
     }
-    async fn exec(&self, _req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
-        unreachable!("stub")
+
+    async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        let stdin = match &req.stdin {
+            Some(data) => StdinSource::Bytes(data),
+            None => StdinSource::None,
+        };
+        self.run(req.to_shell_line(), stdin).await
+    }
+
+    async fn put_bytes(
+        &self,
+        data: &[u8],
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let req = write_request(remote_path, become_);
+        let out = self
+            .run(req.to_shell_line(), StdinSource::Bytes(data))
+            .await?;
+        check_transfer(out, "writing", remote_path)
+    }
+
+    async fn put_file(
+        &self,
+        local_path: &Path,
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let file =
+            tokio::fs::File::open(local_path)
+                .await
+                .map_err(|source| ConnectionError::Io {
+                    context: format!("reading {}", local_path.display()),
+                    source,
+                })?;
+        let req = write_request(remote_path, become_);
+        let out = self
+            .run(req.to_shell_line(), StdinSource::File(file, local_path))
+            .await?;
+        check_transfer(out, "writing", remote_path)
+    }
+
+    async fn get_bytes(
+        &self,
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Vec<u8>, ConnectionError> {
+        let mut req = ExecRequest::new(format!("cat {}", shell_quote(remote_path)));
+        req.become_ = become_.cloned();
+        let out = self.run(req.to_shell_line(), StdinSource::None).await?;
+        if out.rc != 0 {
+            return Err(ConnectionError::Io {
+                context: format!("reading {remote_path} on {}", self.alias),
+                source: std::io::Error::other(out.stderr_str().trim().to_string()),
+            });
+        }
+        Ok(out.stdout)
+    }
+
+    async fn close(&self) {
+        let _ = self
+            .handle
+            .disconnect(russh::Disconnect::ByApplication, "", "en")
+            .await;
+        self.sessions.close();
+        if let Some(jump) = &self._jump {
+            jump.close().await;
+        }
+    }
+}
+
+fn write_request(remote_path: &str, become_: Option<&Become>) -> ExecRequest {
+    let mut req = ExecRequest::new(format!("cat > {}", shell_quote(remote_path)));
+    req.become_ = become_.cloned();
+    req
+}
+
+fn check_transfer(out: ExecOutput, what: &str, remote_path: &str) -> Result<(), ConnectionError> {
+    if out.rc != 0 {
+        return Err(ConnectionError::Io {
+            context: format!("{what} {remote_path}"),
+            source: std::io::Error::other(out.stderr_str().trim().to_string()),
+        });
+    }
+    Ok(())
+}
+
+/// russh client settings: keepalives, and host key algorithms the known_hosts files already hold
+/// for this host first (as OpenSSH does), so a recorded key is not reported as "unknown" just
+/// because the server prefers another type.
+fn client_config(opts: &SshOptions, verifier: &HostKeyVerifier) -> client::Config {
+    let mut preferred = russh::Preferred::default();
+    let known = verifier.known_algorithms();
+    if !known.is_empty() {
+        let mut keys: Vec<russh::keys::Algorithm> = preferred.key.to_vec();
+        keys.sort_by_key(|alg| {
+            !known
+                .iter()
+                .any(|k| k == alg || (k.clone().is_rsa() && alg.clone().is_rsa()))
+        });
+        preferred.key = keys.into();
+    }
+    client::Config {
+        preferred,
+        keepalive_interval: opts.keepalive_interval,
+        keepalive_max: opts.keepalive_max.max(1),
+        nodelay: true,
+        ..Default::default()
+    }
+}
+
+fn handshake_error(err: HandlerError, label: &str) -> ConnectionError {
+    match err {
+        HandlerError::HostKey(reason) => ConnectionError::HostKey {
+            host: label.to_string(),
+            reason,
+        },
+        HandlerError::Ssh(e) => ConnectionError::Connect {
+            host: label.to_string(),
+            reason: format!("SSH handshake failed: {}", describe_russh_error(&e)),
+        },
+    }
+}
+
+/// A readable reason for a russh error.
+fn describe_russh_error(e: &russh::Error) -> String {
+    match e {
+        russh::Error::IO(io) => io_reason(io),
+        russh::Error::Disconnect | russh::Error::HUP => {
+            "the server closed the connection".to_string()
+        }
+        russh::Error::ChannelOpenFailure(f) => format!("channel refused by the server ({f:?})"),
+        other => other.to_string(),
+    }
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => {
+            "connection refused (is sshd running and listening on that port?)".to_string()
+        }
+        std::io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jump_spec_forms() {
+        assert_eq!(
+            JumpSpec::parse("bastion").unwrap(),
+            JumpSpec {
+                user: None,
+                host: "bastion".into(),
+                port: None
+            }
+        );
+        assert_eq!(
+            JumpSpec::parse("ops@10.0.0.1:2222").unwrap(),
+            JumpSpec {
+                user: Some("ops".into()),
+                host: "10.0.0.1".into(),
+                port: Some(2222)
+            }
+        );
+        assert_eq!(JumpSpec::parse("[::1]:22").unwrap().host, "::1");
+        assert_eq!(JumpSpec::parse("::1").unwrap().port, None);
+        assert!(JumpSpec::parse("host:notaport").is_err());
+        assert!(JumpSpec::parse("@").is_err());
+    }
+
+    #[test]
+    fn multi_hop_jump_keeps_earlier_hops() {
+        let mut opts = SshOptions::new("target");
+        opts.identity_files = vec![PathBuf::from("/k")];
+        let jump = opts.jump_options_from_spec("a@first,second:2200").unwrap();
+        assert_eq!(jump.host, "second");
+        assert_eq!(jump.port, 2200);
+        assert_eq!(jump.proxy_jump.as_deref(), Some("a@first"));
+        assert_eq!(jump.identity_files, vec![PathBuf::from("/k")]);
+    }
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let mut opts = SshOptions::new("h");
+        opts.password = Some("hunter2".into());
+        opts.key_passphrase = Some("sesame".into());
+        let dbg = format!("{opts:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("sesame"), "{dbg}");
     }
 }
