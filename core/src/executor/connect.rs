@@ -104,48 +104,29 @@ async fn open(
 
 /// SSH settings for `host` from its variables and the run options.
 pub fn ssh_options(host: &str, vars: &Vars, opts: &RunOptions) -> SshOptions {
-    let home = dirs::home_dir().unwrap_or_default();
-    let port = var_str(vars, &["ansible_port", "ansible_ssh_port"])
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(22);
-    let host_key_checking = var_str(
-        vars,
-        &["ansible_host_key_checking", "ansible_ssh_host_key_checking"],
-    )
-    .map(|v| crate::vars::is_truthy(&Value::String(v)))
-    .unwrap_or(opts.host_key_checking);
-    SshOptions {
-        host: var_str(vars, &["ansible_host", "ansible_ssh_host"])
-            .unwrap_or_else(|| host.to_string()),
-        alias: host.to_string(),
-        port,
-        user: var_str(vars, &["ansible_user", "ansible_ssh_user"])
-            .or_else(|| opts.remote_user.clone())
-            .unwrap_or_else(|| std::env::var("USER").unwrap_or_else(|_| "root".into())),
-        identity_files: var_str(
-            vars,
-            &["ansible_ssh_private_key_file", "ansible_private_key_file"],
-        )
+    let mut o = SshOptions::new(
+        var_str(vars, &["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string()),
+    );
+    o.alias = host.to_string();
+    if let Some(port) = var_str(vars, &["ansible_port", "ansible_ssh_port"]).and_then(|p| p.parse().ok()) {
+        o.port = port;
+    }
+    if let Some(user) = var_str(vars, &["ansible_user", "ansible_ssh_user"]).or_else(|| opts.remote_user.clone()) {
+        o.user = user;
+    }
+    if let Some(key) = var_str(vars, &["ansible_ssh_private_key_file", "ansible_private_key_file"])
         .map(Into::into)
         .or_else(|| opts.private_key.clone())
-        .into_iter()
-        .collect(),
-        use_agent: true,
-        password: var_str(
-            vars,
-            &[
-                "ansible_password",
-                "ansible_ssh_pass",
-                "ansible_ssh_password",
-            ],
-        ),
-        connect_timeout: opts.connect_timeout,
-        host_key_policy: if host_key_checking {
-            HostKeyPolicy::Strict
-        } else {
-            HostKeyPolicy::Off
-        },
-        known_hosts_files: vec![home.join(".ssh/known_hosts")],
-        proxy_jump: None,
+    {
+        o.identity_files = vec![key];
     }
+    o.password = var_str(vars, &["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]);
+    o.connect_timeout = opts.connect_timeout;
+    let host_key_checking = var_str(vars, &["ansible_host_key_checking", "ansible_ssh_host_key_checking"])
+        .map(|v| crate::vars::is_truthy(&Value::String(v)))
+        .unwrap_or(opts.host_key_checking);
+    if !host_key_checking {
+        o.host_key_policy = HostKeyPolicy::Off;
+    }
+    o
 }
