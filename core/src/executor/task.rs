@@ -285,7 +285,13 @@ impl Executor {
         };
         let args = match self.shared.templar.render_value(args, vars) {
             Ok(a) => a,
-            Err(e) => return failed_result(format!("{e}")),
+            Err(e) => {
+                let loc = &task.location;
+                return failed_result(format!(
+                    "The task includes an option with an undefined variable or a bad template. The error was: {e}\n\nThe error appears to be in '{}': line {}, column {}",
+                    loc.file, loc.line, loc.col
+                ));
+            }
         };
         let settings = match self.task_settings(kw, vars) {
             Ok(s) => s,
