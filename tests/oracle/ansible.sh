@@ -1,0 +1,18 @@
+#!/bin/bash
+# Ensures a throwaway venv with ansible-core (the test oracle) exists in the harness cache and prints
+# the path of its ansible-playbook. ansible-core is never a runtime dependency of drover: it is only
+# used by differential tests that compare drover's results with Ansible's on identical fresh hosts.
+set -euo pipefail
+CACHE_DIR=${DROVER_TEST_CACHE:-/var/cache/drover-test}
+VERSION=${DROVER_ORACLE_ANSIBLE_CORE:-2.19.14}
+VENV="$CACHE_DIR/ansible-core-$VERSION"
+mkdir -p "$CACHE_DIR"
+exec 9>"$CACHE_DIR/oracle.lock"
+flock 9
+if [ ! -x "$VENV/bin/ansible-playbook" ]; then
+    rm -rf "$VENV.tmp"
+    python3 -m venv "$VENV.tmp" >&2
+    "$VENV.tmp/bin/pip" install -q --disable-pip-version-check "ansible-core==$VERSION" >&2
+    mv "$VENV.tmp" "$VENV"
+fi
+echo "$VENV/bin/ansible-playbook"
