@@ -69,17 +69,18 @@ pub(super) fn parse(inv: &mut Inventory, doc: &Node, file: &str) -> Result<(), I
     Ok(())
 }
 
-/// Reads one group definition; returns false if it was skipped (not a mapping).
+/// Reads one group definition; a top-level group that is not a mapping is skipped with a
+/// warning, as in Ansible.
 fn parse_group(
     inv: &mut Inventory,
     name: &str,
     def: &Node,
     file: &str,
-) -> Result<bool, InventoryError> {
+) -> Result<(), InventoryError> {
     let entries = match &def.value {
         NodeValue::Null => {
             inv.ensure_group(name);
-            return Ok(true);
+            return Ok(());
         }
         NodeValue::Map(entries) => entries,
         _ => {
@@ -88,7 +89,7 @@ fn parse_group(
                 def.loc,
                 def.kind()
             ));
-            return Ok(false);
+            return Ok(());
         }
     };
     inv.ensure_group(name);
@@ -132,7 +133,18 @@ fn parse_group(
                         loc: at.loc.clone(),
                         tag: None,
                     };
-                    parse_group(inv, &child, def.unwrap_or(&null), file)?;
+                    let def = def.unwrap_or(&null);
+                    if !matches!(def.value, NodeValue::Map(_) | NodeValue::Null) {
+                        return Err(error_at(
+                            def,
+                            file,
+                            format!(
+                                "child group '{child}' of '{name}' must be a mapping with hosts/vars/children or empty, got {}",
+                                def.kind()
+                            ),
+                        ));
+                    }
+                    parse_group(inv, &child, def, file)?;
                     inv.add_child(name, &child)
                         .map_err(|m| error_at(at, file, m))?;
                 }
@@ -144,7 +156,7 @@ fn parse_group(
             }
         }
     }
-    Ok(true)
+    Ok(())
 }
 
 fn parse_host(
