@@ -261,3 +261,16 @@ fn shipped_staging_inventory() {
         strs(&["omeroweb-stg-01", "omeroweb-stg-02"])
     );
 }
+
+#[test]
+fn runtime_groups_get_their_group_vars_files() {
+    let mut inv = load(&[fixture("dir").display().to_string()]);
+    inv.load_vars_dirs(&fixture("playbook")).unwrap();
+    // group_vars/nginx.yml of the playbook and group_vars/zz of the inventory apply to new members.
+    inv.add_host_to_group("top1", "nginx", &[]).unwrap();
+    assert_eq!(inv.host_vars("top1")["lvl"], json!("playbook_nginx"));
+    inv.add_runtime_host("late", &strs(&["zz"]), &Vars::new())
+        .unwrap();
+    assert_eq!(inv.host_vars("late")["lvl"], json!("gv_zz"));
+    assert_eq!(inv.host_vars("late")["a_from"], json!("playbook_all"));
+}

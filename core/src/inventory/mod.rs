@@ -181,6 +181,65 @@ impl Inventory {
             .add_dir(dir.to_path_buf(), &groups, &hosts)
     }
 
+    /// Adds a host at run time (Ansible's `add_host`): `name` may carry a port (`h:2222`); the
+    /// host joins each of `groups` (created as needed, under `all`) and gets `vars` as host
+    /// vars. An existing host keeps its groups and vars and gains these. `group_vars/` and
+    /// `host_vars/` files of new groups and hosts are loaded.
+    pub fn add_runtime_host(
+        &mut self,
+        name: &str,
+        groups: &[String],
+        vars: &Vars,
+    ) -> Result<(), InventoryError> {
+        let (host, port) =
+            address::parse_address(name, false).unwrap_or_else(|| (name.to_string(), None));
+        self.current_source = None;
+        let target = if groups.is_empty() {
+            &["ungrouped".to_string()][..]
+        } else {
+            groups
+        };
+        for g in target {
+            self.add_host(&host, g, port);
+        }
+        for (k, v) in vars {
+            self.set_host_var(&host, k, v.clone());
+        }
+        self.after_runtime_change()
+    }
+
+    /// Puts `host` into `group` at run time (Ansible's `group_by`), making `group` a child of
+    /// each of `parents` (all created as needed). Fails on an unknown host or a group loop.
+    pub fn add_host_to_group(
+        &mut self,
+        host: &str,
+        group: &str,
+        parents: &[String],
+    ) -> Result<(), InventoryError> {
+        let pattern_error = |message: String| InventoryError::Pattern {
+            pattern: group.to_string(),
+            message,
+        };
+        let Some(name) = self.resolve(host).filter(|h| self.hosts.contains_key(h)) else {
+            return Err(pattern_error(format!(
+                "host '{host}' is not in the inventory"
+            )));
+        };
+        self.ensure_group(group);
+        for parent in parents {
+            self.add_child(parent, group).map_err(pattern_error)?;
+        }
+        self.add_host(&name, group, None);
+        self.after_runtime_change()
+    }
+
+    fn after_runtime_change(&mut self) -> Result<(), InventoryError> {
+        self.reconcile();
+        let (groups, hosts) = self.entity_names();
+        self.inventory_vars.load(&groups, &hosts)?;
+        self.playbook_vars.load(&groups, &hosts)
+    }
+
     /// Names of all groups, and of all hosts plus the localhost names (whose `host_vars/`
     /// apply to the implicit localhost).
     fn entity_names(&self) -> (Vec<String>, Vec<String>) {

@@ -338,3 +338,33 @@ fn limits() {
     ));
     assert!(Limit::parse(&format!("@{}", dir.path().display())).is_err());
 }
+
+#[test]
+fn runtime_hosts_and_groups() {
+    let mut inv = ini(SAMPLE);
+    let mut vars = Vars::new();
+    vars.insert("role".into(), json!("new"));
+    inv.add_runtime_host("n1:2200", &["fresh".into(), "web".into()], &vars)
+        .unwrap();
+    assert_eq!(inv.group_names("n1"), ["fresh", "prod", "web"]);
+    assert_eq!(inv.host_vars("n1")["ansible_port"], json!(2200));
+    assert_eq!(inv.host_vars("n1")["role"], json!("new"));
+    assert_eq!(inv.host_vars("n1")["a"], json!(5), "web's group vars apply");
+    assert_eq!(inv.group("fresh").unwrap().parents, ["all"]);
+    // Breadth first: fresh (depth 1) comes before web (depth 2).
+    assert_eq!(sel(&inv, "all"), ["u1", "d1", "n1", "w1", "w2"]);
+
+    inv.add_runtime_host("n2", &[], &Vars::new()).unwrap();
+    assert_eq!(inv.group_names("n2"), ["ungrouped"]);
+
+    // group_by: u1 leaves ungrouped once it is in a real group.
+    inv.add_host_to_group("u1", "os_debian", &["linux".into()])
+        .unwrap();
+    assert_eq!(inv.group_names("u1"), ["linux", "os_debian"]);
+    assert_eq!(inv.group("os_debian").unwrap().depth, 2);
+    assert_eq!(sel(&inv, "linux"), ["u1"]);
+    assert!(inv.add_host_to_group("ghost", "g", &[]).is_err());
+    assert!(inv
+        .add_host_to_group("u1", "linux", &["os_debian".into()])
+        .is_err());
+}

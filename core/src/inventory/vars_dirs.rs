@@ -9,7 +9,7 @@
 //! no extension. Each file must be a YAML/JSON mapping (an empty file is nothing); later files
 //! replace earlier keys. `!vault` values are kept as the YAML loader gives them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::InventoryError;
@@ -24,6 +24,8 @@ pub struct VarsLayer {
     dirs: Vec<PathBuf>,
     groups: HashMap<String, Vars>,
     hosts: HashMap<String, Vars>,
+    loaded_groups: HashSet<String>,
+    loaded_hosts: HashSet<String>,
 }
 
 impl VarsLayer {
@@ -35,11 +37,24 @@ impl VarsLayer {
         }
     }
 
-    /// Loads the vars of `groups` and `hosts` from every directory of the layer.
+    /// Loads, from every directory of the layer, the vars of those `groups` and `hosts` not
+    /// loaded before (entities added at run time get their files too).
     pub fn load(&mut self, groups: &[String], hosts: &[String]) -> Result<(), InventoryError> {
+        let new_groups: Vec<String> = groups
+            .iter()
+            .filter(|g| !self.loaded_groups.contains(*g))
+            .cloned()
+            .collect();
+        let new_hosts: Vec<String> = hosts
+            .iter()
+            .filter(|h| !self.loaded_hosts.contains(*h))
+            .cloned()
+            .collect();
         for dir in self.dirs.clone() {
-            self.load_dir(&dir, groups, hosts)?;
+            self.load_dir(&dir, &new_groups, &new_hosts)?;
         }
+        self.loaded_groups.extend(new_groups);
+        self.loaded_hosts.extend(new_hosts);
         Ok(())
     }
 
@@ -51,7 +66,10 @@ impl VarsLayer {
         groups: &[String],
         hosts: &[String],
     ) -> Result<(), InventoryError> {
-        self.load_dir(&dir, groups, hosts)?;
+        self.load(groups, hosts)?;
+        let groups: Vec<String> = self.loaded_groups.iter().cloned().collect();
+        let hosts: Vec<String> = self.loaded_hosts.iter().cloned().collect();
+        self.load_dir(&dir, &groups, &hosts)?;
         self.dirs.push(dir);
         Ok(())
     }
