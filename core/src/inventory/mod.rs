@@ -108,8 +108,9 @@ pub struct Group {
     pub priority: i64,
 }
 
-/// A loaded inventory.
-#[derive(Debug, Clone, Default)]
+/// A loaded inventory. [`Inventory::default`] is an empty inventory with the `all` and
+/// `ungrouped` groups.
+#[derive(Debug, Clone)]
 pub struct Inventory {
     hosts: IndexMap<String, Host>,
     groups: IndexMap<String, Group>,
@@ -124,6 +125,12 @@ pub struct Inventory {
     /// `inventory_file` and `inventory_dir` values for hosts created now.
     current_source: Option<(Value, Value)>,
     warnings: Vec<String>,
+}
+
+impl Default for Inventory {
+    fn default() -> Self {
+        Inventory::empty()
+    }
 }
 
 impl Inventory {
@@ -165,7 +172,16 @@ impl Inventory {
 
     /// An inventory with only the `all` and `ungrouped` groups.
     fn empty() -> Self {
-        let mut inv = Inventory::default();
+        let mut inv = Inventory {
+            hosts: IndexMap::new(),
+            groups: IndexMap::new(),
+            memberships: HashMap::new(),
+            inventory_vars: VarsLayer::default(),
+            playbook_vars: VarsLayer::default(),
+            default_localhost: None,
+            current_source: None,
+            warnings: Vec::new(),
+        };
         inv.ensure_group("all");
         inv.ensure_group("ungrouped");
         inv.link("all", "ungrouped");

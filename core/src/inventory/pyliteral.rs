@@ -70,7 +70,12 @@ impl Parser {
             '\'' | '"' => self.strings(),
             '-' | '+' => {
                 self.pos += 1;
-                let v = self.value()?;
+                self.skip_space();
+                // Python allows one sign directly before a number literal only.
+                if !self.peek().is_some_and(|c| c.is_ascii_digit() || c == '.') {
+                    return None;
+                }
+                let v = self.number()?;
                 let n = v.as_number()?.clone();
                 if c == '+' {
                     return Some(Value::Number(n));
@@ -358,6 +363,13 @@ mod tests {
             ("{1, 2}", json!([1, 2])),
             ("1 # trailing comment", json!(1)),
             ("  7", json!(7)),
+            ("+5", json!(5)),
+            ("- 2", json!(-2)),
+            ("1.", json!(1.0)),
+            (".5", json!(0.5)),
+            ("[]", json!([])),
+            ("()", json!([])),
+            ("{}", json!({})),
         ];
         for (text, want) in cases {
             assert_eq!(parse_value(text), want, "{text}");

@@ -368,3 +368,13 @@ fn runtime_hosts_and_groups() {
         .add_host_to_group("u1", "linux", &["os_debian".into()])
         .is_err());
 }
+
+#[test]
+fn default_and_empty_inventories() {
+    for inv in [Inventory::default(), Inventory::load(&[]).unwrap()] {
+        assert_eq!(inv.groups().count(), 2);
+        assert!(inv.select("all").unwrap().is_empty());
+        assert_eq!(inv.select("localhost").unwrap(), ["localhost"]);
+        assert_eq!(inv.groups_map()["all"], Vec::<String>::new());
+    }
+}
