@@ -189,6 +189,12 @@ fn play(args: PlayArgs) -> ExitCode {
             )
         }
     };
+    if sources.is_empty() {
+        eprintln!("[WARNING]: No inventory was parsed, only implicit localhost is available");
+    }
+    for w in inventory.warnings() {
+        eprintln!("[WARNING]: {w}");
+    }
     let sink: Arc<dyn EventSink> = match args.output {
         OutputFormat::Human => Arc::new(report::HumanReporter::new(args.verbose, args.diff)),
         OutputFormat::Json => Arc::new(report::JsonReporter),

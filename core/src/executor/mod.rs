@@ -19,7 +19,7 @@ pub use options::RunOptions;
 pub use state::{task_vars, HostState, PlayVars, VarsInput};
 
 use crate::events::{Event, EventSink, HostResult, HostStats, Status};
-use crate::inventory::{Inventory, InventoryError};
+use crate::inventory::{Inventory, InventoryError, Limit};
 use crate::module::ModuleRegistry;
 use crate::playbook::{Keywords, Play, Playbook, PlaybookError, Task, TaskKind};
 use crate::template::Templar;
@@ -144,11 +144,16 @@ impl Executor {
             .templar
             .render_str(&play.hosts, &self.shared.opts.extra_vars)
             .map_err(|e| PlaybookError::new(&play.location, format!("hosts: {e}")))?;
-        let mut hosts = inv.select(&pattern)?;
-        if let Some(limit) = &self.shared.opts.limit {
-            let allowed = inv.select(limit)?;
-            hosts.retain(|h| allowed.contains(h));
+        for unmatched in inv.unmatched_patterns(&pattern)? {
+            self.emit(Event::Warning {
+                message: format!("Could not match supplied host pattern, ignoring: {unmatched}"),
+            });
         }
+        let limit = match &self.shared.opts.limit {
+            Some(l) => Some(Limit::parse(l)?),
+            None => None,
+        };
+        let hosts = inv.select_limited(&pattern, limit.as_ref())?;
         Ok(hosts)
     }
 
@@ -164,12 +169,7 @@ impl Executor {
             let mut states = self.hosts();
             for h in &selected {
                 states.entry(h.clone()).or_insert_with(|| {
-                    let mut inventory_vars = inv.host_vars(h);
-                    if !inv.has_host(h) && matches!(h.as_str(), "localhost" | "127.0.0.1") {
-                        inventory_vars
-                            .entry("ansible_connection")
-                            .or_insert(Value::String("local".into()));
-                    }
+                    let inventory_vars = inv.host_vars(h);
                     HostState {
                         inventory_vars,
                         group_names: inv.group_names(h),

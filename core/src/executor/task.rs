@@ -423,12 +423,7 @@ impl Executor {
         let conn_vars = if target == host {
             self.connection_vars(vars)
         } else {
-            let mut v = self.shared.inventory.host_vars(&target);
-            if matches!(target.as_str(), "localhost" | "127.0.0.1")
-                && !self.shared.inventory.has_host(&target)
-            {
-                v.insert("ansible_connection".into(), Value::String("local".into()));
-            }
+            let v = self.shared.inventory.host_vars(&target);
             self.connection_vars(&v)
         };
         self.shared
