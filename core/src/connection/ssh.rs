@@ -12,6 +12,7 @@
 mod auth;
 mod channel;
 mod host_keys;
+mod known_hosts;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -223,8 +224,8 @@ impl JumpSpec {
         let s = spec.trim();
         let s = s.strip_prefix("ssh://").unwrap_or(s);
         let (user, rest) = match s.rsplit_once('@') {
-            Some((u, r)) if !u.is_empty() => (Some(u.to_string()), r),
-            _ => (None, s),
+            Some((u, r)) => ((!u.is_empty()).then(|| u.to_string()), r),
+            None => (None, s),
         };
         let (host, port) = if let Some(inner) = rest.strip_prefix('[') {
             let (h, after) = inner
