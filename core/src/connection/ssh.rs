@@ -138,6 +138,16 @@ impl SshOptions {
         }
     }
 
+    /// `host:port` (with the alias when it differs), for messages that name the user separately.
+    pub fn address_label(&self) -> String {
+        let target = format!("{}:{}", self.host, self.port);
+        if self.alias.is_empty() || self.alias == self.host {
+            target
+        } else {
+            format!("{} ({target})", self.alias)
+        }
+    }
+
     /// Options for the jump host named by the last hop of `spec` (`[user@]host[:port]`, comma
     /// separated), inheriting credentials-independent settings from `self`.
     fn jump_options_from_spec(&self, spec: &str) -> Result<SshOptions, ConnectionError> {
@@ -355,7 +365,7 @@ impl SshConnection {
                         .await
                         .map_err(|e| ConnectionError::Connect {
                             host: label.clone(),
-                            reason: format!("cannot reach {host}:{}: {}", opts.port, io_reason(&e)),
+                            reason: io_reason(&e),
                         })?;
                     let _ = tcp.set_nodelay(true);
                     client::connect_stream(config, tcp, handler)
@@ -368,7 +378,7 @@ impl SshConnection {
             .await
             .map_err(|_| timeout_error())??;
 
-        auth::authenticate(&mut handle, &opts, &label).await?;
+        auth::authenticate(&mut handle, &opts, &opts.address_label()).await?;
 
         Ok(Self {
             handle,
@@ -558,7 +568,7 @@ fn describe_russh_error(e: &russh::Error) -> String {
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::ConnectionRefused => {
-            "connection refused (is sshd running and listening on that port?)".to_string()
+            "connection refused (is sshd running and listening on that address and port?)".to_string()
         }
         std::io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
         _ => e.to_string(),
