@@ -174,3 +174,63 @@ async fn options_from_ssh_config_and_args_connect_for_real() {
         "{written}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn targets_behind_one_bastion_share_its_connection() {
+    let p = pair(SshdSpec::default());
+    let mut opts = p.target.options(&p.key, &p.known);
+    let mut jump = p.bastion.options(&p.key, &p.known);
+    jump.alias = "bastion".into();
+    opts.jump_host = Some(Box::new(jump));
+    let (a, b) = tokio::join!(
+        SshConnection::connect(opts.clone()),
+        SshConnection::connect(opts.clone())
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    for conn in [&a, &b] {
+        let out = conn.exec(&ExecRequest::new("echo ok")).await.unwrap();
+        assert_eq!(out.stdout_str(), "ok\n");
+    }
+    assert_eq!(
+        p.bastion.log_count("Accepted publickey"),
+        1,
+        "{}",
+        p.bastion.log()
+    );
+    assert_eq!(p.target.log_count("Accepted publickey"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_command_with_openssh_client() {
+    let p = pair(SshdSpec::default());
+    let mut vars = HostSshVars::new("target");
+    vars.host = Some("127.0.0.1".into());
+    vars.port = Some(p.target.port);
+    vars.user = Some("root".into());
+    vars.private_key_file = Some(p.key.clone());
+    vars.ssh_config_file = Some(p.dir.path().join("no-config"));
+    vars.ssh_args = vec![format!(
+        "-o UserKnownHostsFile={known} -o ProxyCommand=\"ssh -F /dev/null -o BatchMode=yes \
+         -o UserKnownHostsFile={known} -i {key} -p {bport} -W %h:%p root@127.0.0.1\"",
+        known = p.known.display(),
+        key = p.key.display(),
+        bport = p.bastion.port,
+    )];
+    let mut opts = resolve_ssh_options(&vars).unwrap().options;
+    opts.use_agent = false;
+    let conn = SshConnection::connect(opts).await.unwrap();
+    let out = conn.exec(&ExecRequest::new("echo proxied")).await.unwrap();
+    assert_eq!(out.stdout_str(), "proxied\n");
+    assert_eq!(p.bastion.log_count("Accepted publickey"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_proxy_command_reports_its_stderr() {
+    let mut opts = SshOptions::new("somewhere");
+    opts.proxy_command = Some("echo 'no route to %h' >&2; exit 1".into());
+    opts.use_agent = false;
+    let err = SshConnection::connect(opts).await.err().expect("must fail");
+    let msg = err.to_string();
+    assert!(matches!(err, ConnectionError::Connect { .. }), "{msg}");
+    assert!(msg.contains("no route to somewhere"), "{msg}");
+}

@@ -13,6 +13,7 @@ mod auth;
 mod channel;
 mod host_keys;
 mod known_hosts;
+mod upstream;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ use super::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
 use crate::connection::shell_quote;
 use channel::{RunError, StdinSource};
 use host_keys::{ClientHandler, HandlerError, HostKeyVerifier};
+use upstream::ProxyProcess;
 
 /// How to treat the server's host key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -81,8 +83,12 @@ pub struct SshOptions {
     /// only when [`SshOptions::jump_host`] is not set; hops then inherit keys and known_hosts
     /// settings from these options and log in as the local user unless the spec names one.
     pub proxy_jump: Option<String>,
-    /// Fully resolved options of the jump host (the last hop of `ProxyJump`), if any.
+    /// Fully resolved options of the jump host (the last hop of `ProxyJump`), if any. Jump host
+    /// connections are shared by all targets behind them.
     pub jump_host: Option<Box<SshOptions>>,
+    /// `ProxyCommand`: a shell command whose stdin/stdout carry the connection (`%h`, `%p`,
+    /// `%r`, `%n`, `%%` expanded). Ignored when a jump host is set.
+    pub proxy_command: Option<String>,
     /// Passphrase for encrypted private keys.
     pub key_passphrase: Option<String>,
     /// Asked for a key's passphrase when [`SshOptions::key_passphrase`] is unset or wrong.
@@ -118,6 +124,7 @@ impl SshOptions {
             known_hosts_files: default_known_hosts_files(),
             proxy_jump: None,
             jump_host: None,
+            proxy_command: None,
             key_passphrase: None,
             passphrase_provider: None,
             agent_socket: None,
@@ -203,6 +210,7 @@ impl fmt::Debug for SshOptions {
             .field("known_hosts_files", &self.known_hosts_files)
             .field("proxy_jump", &self.proxy_jump)
             .field("jump_host", &self.jump_host)
+            .field("proxy_command", &self.proxy_command)
             .field(
                 "key_passphrase",
                 &self.key_passphrase.as_ref().map(|_| "<redacted>"),
@@ -313,20 +321,19 @@ pub struct SshConnection {
     sessions: Semaphore,
     alias: String,
     label: String,
-    /// Keeps the jump host's connection (which carries ours) alive.
-    _jump: Option<Box<SshConnection>>,
+    /// Keeps the jump host's connection (which carries ours) alive; shared with other targets.
+    _jump: Option<Arc<SshConnection>>,
+    /// The `ProxyCommand` process carrying our stream, killed on drop.
+    _proxy: Option<ProxyProcess>,
 }
 
 impl SshConnection {
     /// Connects (through the jump host, if any), verifies the host key and authenticates.
     pub async fn connect(opts: SshOptions) -> Result<Self, ConnectionError> {
         let jump = match (&opts.jump_host, opts.proxy_jump.as_deref()) {
-            (Some(jump), _) => Some(Box::new(
-                Box::pin(SshConnection::connect((**jump).clone())).await?,
-            )),
+            (Some(jump), _) => Some(upstream::shared_jump((**jump).clone()).await?),
             (None, Some(spec)) if !spec.trim().is_empty() && spec.trim() != "none" => {
-                let jump = opts.jump_options_from_spec(spec)?;
-                Some(Box::new(Box::pin(SshConnection::connect(jump)).await?))
+                Some(upstream::shared_jump(opts.jump_options_from_spec(spec)?).await?)
             }
             _ => None,
         };
@@ -335,48 +342,76 @@ impl SshConnection {
         let config = Arc::new(client_config(&opts, &verifier));
         let handler = ClientHandler::new(verifier);
         let host = opts.host.trim_start_matches('[').trim_end_matches(']');
-        let timeout_error = || ConnectionError::Timeout {
-            host: label.clone(),
-            seconds: opts.connect_timeout.as_secs(),
-        };
+        let mut proxy: Option<ProxyProcess> = None;
 
         let handshake = async {
-            match &jump {
-                Some(jump) => {
-                    let channel = jump
-                        .handle
-                        .channel_open_direct_tcpip(host, u32::from(opts.port), "127.0.0.1", 0)
-                        .await
-                        .map_err(|e| ConnectionError::Connect {
-                            host: label.clone(),
-                            reason: format!(
-                                "jump host {} could not open a tunnel to {host}:{}: {}",
-                                jump.label,
-                                opts.port,
-                                describe_russh_error(&e)
-                            ),
-                        })?;
-                    client::connect_stream(config, channel.into_stream(), handler)
-                        .await
-                        .map_err(|e| handshake_error(e, &label))
+            if let Some(jump) = &jump {
+                let channel = jump
+                    .handle
+                    .channel_open_direct_tcpip(host, u32::from(opts.port), "127.0.0.1", 0)
+                    .await
+                    .map_err(|e| ConnectionError::Connect {
+                        host: label.clone(),
+                        reason: format!(
+                            "jump host {} could not open a tunnel to {host}:{}: {}",
+                            jump.label,
+                            opts.port,
+                            describe_russh_error(&e)
+                        ),
+                    })?;
+                return client::connect_stream(config, channel.into_stream(), handler)
+                    .await
+                    .map_err(|e| handshake_error(e, &label));
+            }
+            if let Some(template) = opts.proxy_command.as_deref().filter(|c| *c != "none") {
+                let command = upstream::expand_proxy_command(template, &opts);
+                let (process, stream) = upstream::spawn_proxy_command(&command)?;
+                let process = proxy.insert(process);
+                return match client::connect_stream(config, stream, handler).await {
+                    Ok(handle) => Ok(handle),
+                    Err(e) => {
+                        let mut err = handshake_error(e, &label);
+                        let said = process.final_stderr().await;
+                        if let ConnectionError::Connect { reason, .. } = &mut err {
+                            reason.push_str(&format!(" (via ProxyCommand '{command}'"));
+                            if !said.is_empty() {
+                                reason.push_str(&format!(", which said: {said}"));
+                            }
+                            reason.push(')');
+                        }
+                        Err(err)
+                    }
+                };
+            }
+            let tcp = tokio::net::TcpStream::connect((host, opts.port))
+                .await
+                .map_err(|e| ConnectionError::Connect {
+                    host: label.clone(),
+                    reason: io_reason(&e),
+                })?;
+            let _ = tcp.set_nodelay(true);
+            client::connect_stream(config, tcp, handler)
+                .await
+                .map_err(|e| handshake_error(e, &label))
+        };
+        let result = tokio::time::timeout(opts.connect_timeout, handshake).await;
+        let mut handle = match result {
+            Ok(r) => r?,
+            Err(_) => {
+                let mut reason_note = String::new();
+                if let Some(p) = &proxy {
+                    let text = p.stderr_text();
+                    if !text.is_empty() {
+                        reason_note = format!(" (ProxyCommand said: {text})");
+                    }
                 }
-                None => {
-                    let tcp = tokio::net::TcpStream::connect((host, opts.port))
-                        .await
-                        .map_err(|e| ConnectionError::Connect {
-                            host: label.clone(),
-                            reason: io_reason(&e),
-                        })?;
-                    let _ = tcp.set_nodelay(true);
-                    client::connect_stream(config, tcp, handler)
-                        .await
-                        .map_err(|e| handshake_error(e, &label))
-                }
+                tracing::debug!("connect timeout{reason_note}");
+                return Err(ConnectionError::Timeout {
+                    host: format!("{label}{reason_note}"),
+                    seconds: opts.connect_timeout.as_secs(),
+                });
             }
         };
-        let mut handle = tokio::time::timeout(opts.connect_timeout, handshake)
-            .await
-            .map_err(|_| timeout_error())??;
 
         auth::authenticate(&mut handle, &opts, &opts.address_label()).await?;
 
@@ -386,6 +421,7 @@ impl SshConnection {
             alias: opts.alias.clone(),
             label,
             _jump: jump,
+            _proxy: proxy,
         })
     }
 
@@ -494,9 +530,6 @@ impl Connection for SshConnection {
             .disconnect(russh::Disconnect::ByApplication, "", "en")
             .await;
         self.sessions.close();
-        if let Some(jump) = &self._jump {
-            jump.close().await;
-        }
     }
 }
 
@@ -568,7 +601,8 @@ fn describe_russh_error(e: &russh::Error) -> String {
 fn io_reason(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::ConnectionRefused => {
-            "connection refused (is sshd running and listening on that address and port?)".to_string()
+            "connection refused (is sshd running and listening on that address and port?)"
+                .to_string()
         }
         std::io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
         _ => e.to_string(),

@@ -133,6 +133,7 @@ impl SshConfigFile {
                     | "identitiesonly"
                     | "identityagent"
                     | "serveralivecountmax"
+                    | "proxycommand"
             ) {
                 out.set_option(key, &values.join(" "))?;
             }
@@ -213,7 +214,8 @@ pub struct ResolvedSsh {
 /// The address connected to is config/args `HostName`, else `ansible_host`, else the inventory
 /// hostname. Identity files accumulate in the same order (inventory key first). `ProxyJump` hops
 /// are resolved through the same config file (their own `Host` blocks), inheriting known_hosts
-/// and checking settings.
+/// and checking settings. `ProxyCommand` is run under `/bin/sh -c` (a `ProxyJump`, if also
+/// given, is used instead).
 pub fn resolve_ssh_options(vars: &HostSshVars) -> Result<ResolvedSsh, SshConfigError> {
     let args = SshArgs::parse(vars.ssh_args.iter().map(String::as_str))?;
     let mut warnings = args.warnings.clone();
@@ -285,6 +287,10 @@ fn options_from_settings(
     known.extend(settings.global_known_hosts_files.iter().flatten().cloned());
     o.known_hosts_files = known;
     o.host_key_alias.clone_from(&settings.host_key_alias);
+    o.proxy_command = settings
+        .proxy_command
+        .clone()
+        .filter(|c| !c.eq_ignore_ascii_case("none"));
     if settings.identities_only == Some(true) && !o.identity_files.is_empty() {
         o.use_agent = false;
     }

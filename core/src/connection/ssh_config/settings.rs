@@ -23,6 +23,8 @@ pub struct SshSettings {
     pub identity_files: Vec<PathBuf>,
     /// `ProxyJump` / `-J` (`none` disables).
     pub proxy_jump: Option<String>,
+    /// `ProxyCommand` (`none` disables).
+    pub proxy_command: Option<String>,
     /// `ConnectTimeout`.
     pub connect_timeout: Option<Duration>,
     /// `StrictHostKeyChecking` (yes/ask → strict, accept-new, no/off → off).
@@ -98,6 +100,7 @@ impl SshSettings {
                 }
             }
             "proxyjump" => fill(&mut self.proxy_jump, value.to_string()),
+            "proxycommand" => fill(&mut self.proxy_command, value.to_string()),
             "connecttimeout" => {
                 let secs = value
                     .parse::<u64>()
@@ -159,6 +162,7 @@ impl SshSettings {
             }
         }
         take(&mut self.proxy_jump, &other.proxy_jump);
+        take(&mut self.proxy_command, &other.proxy_command);
         take(&mut self.connect_timeout, &other.connect_timeout);
         take(&mut self.host_key_policy, &other.host_key_policy);
         take(&mut self.known_hosts_files, &other.known_hosts_files);
@@ -370,10 +374,13 @@ mod tests {
             "-o ForwardAgent=yes -L 8080:localhost:80 -o ProxyCommand=\"ssh -W %h:%p bastion\"",
         ])
         .unwrap();
-        assert_eq!(a.warnings.len(), 3, "{:?}", a.warnings);
+        assert_eq!(a.warnings.len(), 2, "{:?}", a.warnings);
         assert!(a.warnings[0].contains("ForwardAgent"));
         assert!(a.warnings[1].contains("-L 8080:localhost:80"));
-        assert!(a.warnings[2].contains("ProxyCommand=ssh -W %h:%p bastion"));
+        assert_eq!(
+            a.settings.proxy_command.as_deref(),
+            Some("ssh -W %h:%p bastion")
+        );
     }
 
     #[test]
