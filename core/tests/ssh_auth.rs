@@ -71,19 +71,28 @@ async fn passphrase_key_from_field_and_from_prompt() {
     let conn = SshConnection::connect(opts).await.unwrap();
     assert_eq!(whoami(&conn).await, "root");
 
-    // From the prompt callback (as the CLI would ask), after a wrong field value.
+    // From the prompt callback (as the CLI would ask), after a wrong field value; hosts
+    // connecting at the same time share one prompt (the decrypted key is kept for the run).
+    let key2 = keygen(dir.path(), "id_locked2", "ed25519", "open sesame");
+    sshd.authorize(&key2);
     let asked = Arc::new(AtomicUsize::new(0));
-    let mut opts = sshd.options(&key, &known);
+    let mut opts = sshd.options(&key2, &known);
     opts.key_passphrase = Some("wrong".into());
     let counter = asked.clone();
-    let expected_key = key.clone();
+    let expected_key = key2.clone();
     opts.passphrase_provider = Some(Arc::new(move |path| {
         assert_eq!(path, expected_key.as_path());
         counter.fetch_add(1, Ordering::SeqCst);
         Some("open sesame".to_string())
     }));
-    let conn = SshConnection::connect(opts).await.unwrap();
-    assert_eq!(whoami(&conn).await, "root");
+    let (a, b, c) = tokio::join!(
+        SshConnection::connect(opts.clone()),
+        SshConnection::connect(opts.clone()),
+        SshConnection::connect(opts.clone())
+    );
+    for conn in [a.unwrap(), b.unwrap(), c.unwrap()] {
+        assert_eq!(whoami(&conn).await, "root");
+    }
     assert_eq!(asked.load(Ordering::SeqCst), 1);
 }
 
