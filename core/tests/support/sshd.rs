@@ -143,8 +143,19 @@ impl Sshd {
                 config.display(),
                 log.display()
             ));
-            let mut cmd = Command::new("unshare");
-            cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+            let mut cmd = if can_unshare() {
+                let mut c = Command::new("unshare");
+                c.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+                c
+            } else {
+                assert!(
+                    spec.root_password.is_none(),
+                    "password tests need `unshare -m` (CAP_SYS_ADMIN)"
+                );
+                let mut c = Command::new(SSHD);
+                c.arg("-D").arg("-f").arg(&config).arg("-E").arg(&log);
+                c
+            };
             let mut child = cmd
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
@@ -215,6 +226,27 @@ impl Sshd {
     pub fn log_count(&self, needle: &str) -> usize {
         self.log().lines().filter(|l| l.contains(needle)).count()
     }
+}
+
+/// Whether this process may create a private mount namespace (checked once).
+fn can_unshare() -> bool {
+    static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OK.get_or_init(|| {
+        Command::new("unshare")
+            .args([
+                "-m",
+                "--propagation",
+                "private",
+                "mount",
+                "--bind",
+                "/dev/null",
+                "/dev/null",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
 }
 
 /// Waits until the daemon answers with its SSH banner.

@@ -4,10 +4,11 @@
 //! files (only when no identity file was given), then password, then keyboard-interactive with the
 //! password. Every attempt is recorded so a failure can say exactly what was tried.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, SystemTime};
 
 use russh::client::{self, AuthResult, KeyboardInteractiveAuthResponse};
 use russh::keys::agent::client::AgentClient;
@@ -240,9 +241,8 @@ async fn try_key_file(
     if state.disconnected.is_some() {
         return Step::Failed;
     }
-    let key = match load_key(opts, file).await {
-        Ok(Some(key)) => key,
-        Ok(None) => return Step::Failed,
+    let key = match load_key_cached(opts, file).await {
+        Ok(key) => key,
         Err(why) => {
             if explicit || !why.starts_with("not found") {
                 state.tried.push(format!("key {} ({why})", file.display()));
@@ -263,31 +263,58 @@ async fn try_key_file(
     let what = format!("key {} ({})", file.display(), describe_key(&public));
     let res = bounded(
         opts.connect_timeout.max(Duration::from_secs(10)),
-        handle.authenticate_publickey(
-            opts.user.clone(),
-            PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-        ),
+        handle.authenticate_publickey(opts.user.clone(), PrivateKeyWithHashAlg::new(key, hash)),
     )
     .await;
     state.record(res, what, false)
 }
 
-/// Reads a private key; `Ok(None)` when it was skipped for a reason already reported.
-async fn load_key(opts: &SshOptions, file: &Path) -> Result<Option<PrivateKey>, String> {
+/// Keys already loaded in this process, by file: decrypting an OpenSSH key is deliberately slow
+/// and may need a prompt, so it happens once per run, not once per host. The per-file lock makes
+/// hosts connecting at the same time wait for one prompt instead of each asking.
+type KeySlot = Arc<tokio::sync::Mutex<Option<(Option<SystemTime>, Arc<PrivateKey>)>>>;
+static KEY_CACHE: LazyLock<Mutex<HashMap<PathBuf, KeySlot>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// [`load_key`] through [`KEY_CACHE`] (a changed file is read again).
+async fn load_key_cached(opts: &SshOptions, file: &Path) -> Result<Arc<PrivateKey>, String> {
+    let slot = KEY_CACHE
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(file.to_path_buf())
+        .or_default()
+        .clone();
+    let mut cached = slot.lock().await;
+    let modified = tokio::fs::metadata(file)
+        .await
+        .ok()
+        .and_then(|m| m.modified().ok());
+    if let Some((when, key)) = cached.as_ref() {
+        if *when == modified && modified.is_some() {
+            return Ok(key.clone());
+        }
+    }
+    let key = Arc::new(load_key(opts, file).await?);
+    *cached = Some((modified, key.clone()));
+    Ok(key)
+}
+
+/// Reads a private key, decrypting it with the configured passphrase or the provider's answer.
+async fn load_key(opts: &SshOptions, file: &Path) -> Result<PrivateKey, String> {
     let text = match tokio::fs::read_to_string(file).await {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("not found".to_string()),
         Err(e) => return Err(format!("cannot read: {e}")),
     };
     match russh::keys::decode_secret_key(&text, None) {
-        Ok(key) => return Ok(Some(key)),
+        Ok(key) => return Ok(key),
         Err(russh::keys::Error::KeyIsEncrypted) => {}
         Err(e) => return Err(format!("cannot parse: {e}")),
     }
     let mut wrong_given = false;
     if let Some(pass) = &opts.key_passphrase {
         match russh::keys::decode_secret_key(&text, Some(pass)) {
-            Ok(key) => return Ok(Some(key)),
+            Ok(key) => return Ok(key),
             Err(_) => wrong_given = true,
         }
     }
@@ -300,7 +327,6 @@ async fn load_key(opts: &SshOptions, file: &Path) -> Result<Option<PrivateKey>, 
             .flatten();
         if let Some(pass) = answer {
             return russh::keys::decode_secret_key(&text, Some(&pass))
-                .map(Some)
                 .map_err(|_| "passphrase-protected; the passphrase entered is wrong".to_string());
         }
     }

@@ -17,6 +17,9 @@ const UPLOAD_CHUNK: usize = 256 * 1024;
 /// just-closed session when `MaxSessions` is reached).
 const OPEN_RETRIES: u32 = 20;
 
+/// How long to wait for the server's channel close once it sent EOF and the exit status.
+const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
 /// What to feed the command's standard input.
 pub(super) enum StdinSource<'a> {
     /// Nothing: stdin is closed at once.
@@ -65,6 +68,7 @@ pub(super) async fn run_command(
 
     let mut out = ExecOutput::default();
     let mut status: Option<i32> = None;
+    let mut eof = false;
     loop {
         let msg = tokio::select! {
             res = &mut feed, if feeding => {
@@ -79,6 +83,9 @@ pub(super) async fn run_command(
                 continue;
             }
             msg = reader.wait() => msg,
+            // Output and exit status are complete; a server that never closes the channel
+            // must not hang the run.
+            () = tokio::time::sleep(CLOSE_GRACE), if eof && status.is_some() => break,
         };
         match msg {
             Some(ChannelMsg::Data { data }) => out.stdout.extend_from_slice(&data),
@@ -106,6 +113,7 @@ pub(super) async fn run_command(
                     "the server refused to run the command: {command}"
                 )));
             }
+            Some(ChannelMsg::Eof) => eof = true,
             Some(ChannelMsg::Close) | None => break,
             Some(_) => {}
         }

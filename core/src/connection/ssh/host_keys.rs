@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 
 use russh::client;
-use russh::keys::known_hosts::{known_host_keys_path, learn_known_hosts_path};
 use russh::keys::{Algorithm, HashAlg, PublicKey, PublicKeyOrCertificate};
 
+use super::known_hosts;
 use super::{HostKeyPolicy, SshOptions};
 
 /// Errors the russh session can end with: its own, or our host key verdict.
@@ -37,6 +37,8 @@ pub(super) struct HostKeyVerifier {
 enum Lookup {
     /// Some line lists exactly this key.
     Known,
+    /// The key is marked `@revoked`.
+    Revoked { file: PathBuf, line: usize },
     /// A line lists another key of the same type for this host.
     Changed {
         file: PathBuf,
@@ -66,11 +68,7 @@ impl HostKeyVerifier {
 
     /// How OpenSSH writes this host in known_hosts: `host`, or `[host]:port` off port 22.
     fn host_entry(&self) -> String {
-        if self.port == 22 {
-            self.lookup_host.clone()
-        } else {
-            format!("[{}]:{}", self.lookup_host, self.port)
-        }
+        known_hosts::host_field(&self.lookup_host, self.port)
     }
 
     /// Key algorithms recorded for this host (used to prefer them in the key exchange).
@@ -80,10 +78,10 @@ impl HostKeyVerifier {
         }
         let mut algs = Vec::new();
         for file in &self.files {
-            if let Ok(entries) = known_host_keys_path(&self.lookup_host, self.port, file) {
-                for (_, key) in entries {
-                    if !algs.contains(&key.algorithm()) {
-                        algs.push(key.algorithm());
+            if let Ok(entries) = known_hosts::entries_for(file, &self.lookup_host, self.port) {
+                for entry in entries.into_iter().filter(|e| !e.revoked) {
+                    if !algs.contains(&entry.key.algorithm()) {
+                        algs.push(entry.key.algorithm());
                     }
                 }
             }
@@ -93,13 +91,25 @@ impl HostKeyVerifier {
 
     fn lookup(&self, key: &PublicKey) -> Result<Lookup, String> {
         let mut changed = None;
+        let mut known = false;
         let mut other_types = Vec::new();
         for file in &self.files {
-            let entries = known_host_keys_path(&self.lookup_host, self.port, file)
+            let entries = known_hosts::entries_for(file, &self.lookup_host, self.port)
                 .map_err(|e| format!("cannot read known_hosts file {}: {e}", file.display()))?;
-            for (line, recorded) in entries {
+            for entry in entries {
+                let (line, recorded) = (entry.line, entry.key);
                 if recorded.key_data() == key.key_data() {
-                    return Ok(Lookup::Known);
+                    if entry.revoked {
+                        return Ok(Lookup::Revoked {
+                            file: file.clone(),
+                            line,
+                        });
+                    }
+                    known = true;
+                    continue;
+                }
+                if entry.revoked {
+                    continue;
                 }
                 if recorded.algorithm() == key.algorithm() {
                     if changed.is_none() {
@@ -116,6 +126,9 @@ impl HostKeyVerifier {
                     }
                 }
             }
+        }
+        if known {
+            return Ok(Lookup::Known);
         }
         Ok(changed.unwrap_or(Lookup::Unknown { other_types }))
     }
@@ -141,6 +154,10 @@ impl HostKeyVerifier {
         let alg = key.algorithm().as_str().to_string();
         match self.lookup(key)? {
             Lookup::Known => Ok(()),
+            Lookup::Revoked { file, line } => Err(format!(
+                "the {alg} host key of {entry} ({fingerprint}) is marked @revoked in {}:{line}",
+                file.display()
+            )),
             Lookup::Changed {
                 file,
                 line,
@@ -163,7 +180,7 @@ impl HostKeyVerifier {
                                 .to_string(),
                         );
                     };
-                    return learn_known_hosts_path(&self.lookup_host, self.port, key, first)
+                    return known_hosts::append(first, &self.lookup_host, self.port, key)
                         .map_err(|e| {
                             format!(
                                 "cannot add the host key of {entry} to {}: {e}",
