@@ -7,8 +7,10 @@ use tokio::sync::OnceCell;
 
 use super::options::RunOptions;
 use crate::connection::local::LocalConnection;
-use crate::connection::ssh::{HostKeyPolicy, SshConnection, SshOptions};
+use crate::connection::ssh::{SshConnection, SshOptions};
+use crate::connection::ssh_config::{resolve_ssh_options, HostSshVars};
 use crate::connection::{Connection, ConnectionError};
+use crate::events::{Event, EventSink};
 use crate::vars::{Value, Vars};
 
 type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, String>>>;
@@ -56,13 +58,18 @@ impl ConnectionPool {
         host: &str,
         vars: &Vars,
         opts: &RunOptions,
+        sink: &dyn EventSink,
     ) -> Result<Arc<dyn Connection>, ConnectionError> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.entry(host.to_string()).or_default().clone()
         };
         let res = slot
-            .get_or_init(|| async { open(host, vars, opts).await.map_err(|e| e.to_string()) })
+            .get_or_init(|| async {
+                open(host, vars, opts, sink)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
             .await;
         res.clone().map_err(|reason| ConnectionError::Connect {
             host: host.to_string(),
@@ -88,11 +95,17 @@ async fn open(
     host: &str,
     vars: &Vars,
     opts: &RunOptions,
+    sink: &dyn EventSink,
 ) -> Result<Arc<dyn Connection>, ConnectionError> {
     match transport_for(host, vars, opts).as_str() {
         "local" => Ok(Arc::new(LocalConnection::new())),
         "ssh" => {
-            let options = ssh_options(host, vars, opts);
+            let (options, warnings) = ssh_options(host, vars, opts)?;
+            for message in warnings {
+                sink.emit(&Event::Warning {
+                    message: format!("{host}: {message}"),
+                });
+            }
             Ok(Arc::new(SshConnection::connect(options).await?))
         }
         other => Err(ConnectionError::Connect {
@@ -102,31 +115,51 @@ async fn open(
     }
 }
 
-/// SSH settings for `host` from its variables and the run options.
-pub fn ssh_options(host: &str, vars: &Vars, opts: &RunOptions) -> SshOptions {
-    let mut o = SshOptions::new(
-        var_str(vars, &["ansible_host", "ansible_ssh_host"]).unwrap_or_else(|| host.to_string()),
+/// SSH settings for `host` from its (rendered) variables and the run options, with any warnings
+/// about ignored OpenSSH options. See [`resolve_ssh_options`] for the precedence.
+pub fn ssh_options(
+    host: &str,
+    vars: &Vars,
+    opts: &RunOptions,
+) -> Result<(SshOptions, Vec<String>), ConnectionError> {
+    let mut v = HostSshVars::new(host);
+    v.host = var_str(vars, &["ansible_host", "ansible_ssh_host"]);
+    v.port = var_str(vars, &["ansible_port", "ansible_ssh_port"]).and_then(|p| p.parse().ok());
+    v.user =
+        var_str(vars, &["ansible_user", "ansible_ssh_user"]).or_else(|| opts.remote_user.clone());
+    v.private_key_file = var_str(
+        vars,
+        &["ansible_ssh_private_key_file", "ansible_private_key_file"],
+    )
+    .map(Into::into)
+    .or_else(|| opts.private_key.clone());
+    v.password = var_str(
+        vars,
+        &[
+            "ansible_password",
+            "ansible_ssh_pass",
+            "ansible_ssh_password",
+        ],
     );
-    o.alias = host.to_string();
-    if let Some(port) = var_str(vars, &["ansible_port", "ansible_ssh_port"]).and_then(|p| p.parse().ok()) {
-        o.port = port;
-    }
-    if let Some(user) = var_str(vars, &["ansible_user", "ansible_ssh_user"]).or_else(|| opts.remote_user.clone()) {
-        o.user = user;
-    }
-    if let Some(key) = var_str(vars, &["ansible_ssh_private_key_file", "ansible_private_key_file"])
-        .map(Into::into)
-        .or_else(|| opts.private_key.clone())
-    {
-        o.identity_files = vec![key];
-    }
-    o.password = var_str(vars, &["ansible_password", "ansible_ssh_pass", "ansible_ssh_password"]);
-    o.connect_timeout = opts.connect_timeout;
-    let host_key_checking = var_str(vars, &["ansible_host_key_checking", "ansible_ssh_host_key_checking"])
-        .map(|v| crate::vars::is_truthy(&Value::String(v)))
-        .unwrap_or(opts.host_key_checking);
-    if !host_key_checking {
-        o.host_key_policy = HostKeyPolicy::Off;
-    }
-    o
+    v.host_key_checking = var_str(
+        vars,
+        &["ansible_host_key_checking", "ansible_ssh_host_key_checking"],
+    )
+    .map(|s| crate::vars::is_truthy(&Value::String(s)))
+    .unwrap_or(opts.host_key_checking);
+    v.timeout = Some(
+        var_str(vars, &["ansible_ssh_timeout", "ansible_timeout"])
+            .and_then(|t| t.parse().ok())
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(opts.connect_timeout),
+    );
+    let common =
+        var_str(vars, &["ansible_ssh_common_args"]).or_else(|| opts.ssh_common_args.clone());
+    let extra = var_str(vars, &["ansible_ssh_extra_args"]).or_else(|| opts.ssh_extra_args.clone());
+    v.ssh_args = common.into_iter().chain(extra).collect();
+    let resolved = resolve_ssh_options(&v).map_err(|e| ConnectionError::Connect {
+        host: host.to_string(),
+        reason: e.to_string(),
+    })?;
+    Ok((resolved.options, resolved.warnings))
 }

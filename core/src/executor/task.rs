@@ -428,7 +428,12 @@ impl Executor {
         };
         self.shared
             .pool
-            .get(&target, &conn_vars, &self.shared.opts)
+            .get(
+                &target,
+                &conn_vars,
+                &self.shared.opts,
+                self.shared.sink.as_ref(),
+            )
             .await
     }
 
