@@ -20,7 +20,7 @@ pub(crate) fn json_to_value(json: &Json) -> Value {
             if let Some(text) = as_unsafe_text(json) {
                 return Value::from(text);
             }
-            Value::from_iter(m.iter().map(|(k, v)| (Value::from(k.as_str()), json_to_value(v))))
+            Value::from_pairs(m.iter().map(|(k, v)| (Value::from(k.as_str()), json_to_value(v))))
         }
     }
 }

@@ -206,7 +206,7 @@ fn dispatch(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Resu
                 }
                 for k in t.try_iter()? {
                     let v = t.get_item(&k)?;
-                    out.push(Value::from_iter([(Value::from("key"), k), (Value::from("value"), v)]));
+                    out.push(Value::from_pairs([(Value::from("key"), k), (Value::from("value"), v)]));
                 }
             }
             Ok(out)

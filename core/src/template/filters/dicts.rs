@@ -38,7 +38,7 @@ fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(Value::from(
         map_pairs(&v, "dict2items")?
             .into_iter()
-            .map(|(k, val)| Value::from_iter([(Value::from(kn.as_str()), k), (Value::from(vn.as_str()), val)]))
+            .map(|(k, val)| Value::from_pairs([(Value::from(kn.as_str()), k), (Value::from(vn.as_str()), val)]))
             .collect::<Vec<_>>(),
     ))
 }
@@ -63,7 +63,7 @@ fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
         }
         insert(&mut out, k, val);
     }
-    Ok(Value::from_iter(out))
+    Ok(Value::from_pairs(out))
 }
 
 fn insert(map: &mut Vec<(Value, Value)>, k: Value, v: Value) {
@@ -97,7 +97,7 @@ fn combine(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error
     for d in dicts {
         merge(&mut acc, &d, recursive, &list_merge)?;
     }
-    Ok(Value::from_iter(acc))
+    Ok(Value::from_pairs(acc))
 }
 
 fn merge(acc: &mut Vec<(Value, Value)>, d: &Value, recursive: bool, list_merge: &str) -> Result<(), Error> {
@@ -107,7 +107,7 @@ fn merge(acc: &mut Vec<(Value, Value)>, d: &Value, recursive: bool, list_merge: 
             Some(old) if recursive && old.kind() == ValueKind::Map && new.kind() == ValueKind::Map => {
                 let mut inner = map_pairs(&old, "combine")?;
                 merge(&mut inner, &new, recursive, list_merge)?;
-                Value::from_iter(inner)
+                Value::from_pairs(inner)
             }
             Some(old) if old.kind() == ValueKind::Seq && new.kind() == ValueKind::Seq => {
                 merge_lists(&old, &new, list_merge)?

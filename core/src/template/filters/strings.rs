@@ -24,6 +24,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("lower", |v: Value| Value::from(text(&v).to_lowercase()));
     env.add_filter("upper", |v: Value| Value::from(text(&v).to_uppercase()));
     env.add_filter("to_uuid", to_uuid);
+    env.add_filter("urlencode", urlencode);
 }
 
 /// `join(sep='', attribute=None)` with Python `str()` of the items.
@@ -150,4 +151,49 @@ fn to_uuid(v: Value, namespace: Option<String>) -> Result<Value, Error> {
         &x[16..20],
         &x[20..]
     )))
+}
+
+/// Python's `urllib.parse.quote` (letters, digits and `_.-~` plus `safe` are kept).
+fn url_quote(s: &str, safe: &str, for_qs: bool) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        let c = b as char;
+        if b.is_ascii_alphanumeric() || "_.-~".contains(c) || (b.is_ascii() && safe.contains(c)) {
+            out.push(c);
+        } else if for_qs && b == b' ' {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Jinja2's `urlencode`: strings quoted (keeping `/`), dicts and pair lists as a query string.
+fn urlencode(v: Value) -> Result<Value, Error> {
+    use minijinja::value::ValueKind;
+    let pairs: Option<Vec<(Value, Value)>> = match v.kind() {
+        ValueKind::Map => Some(
+            v.try_iter()?
+                .map(|k| {
+                    let val = v.get_item(&k).unwrap_or_default();
+                    (k, val)
+                })
+                .collect(),
+        ),
+        ValueKind::Seq => Some(
+            v.try_iter()?
+                .map(|p| (p.get_item_by_index(0).unwrap_or_default(), p.get_item_by_index(1).unwrap_or_default()))
+                .collect(),
+        ),
+        _ => None,
+    };
+    Ok(Value::from(match pairs {
+        Some(pairs) => pairs
+            .iter()
+            .map(|(k, val)| format!("{}={}", url_quote(&text(k), "", true), url_quote(&text(val), "", true)))
+            .collect::<Vec<_>>()
+            .join("&"),
+        None => url_quote(&text(&v), "/", false),
+    }))
 }
