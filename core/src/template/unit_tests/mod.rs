@@ -1,6 +1,9 @@
 //! Unit tests of the templating layer. Expected values were checked against ansible-core 2.19.
 
+mod files;
 mod filters;
+mod jinja_tests;
+mod lookups;
 mod render;
 
 use serde_json::json;
