@@ -20,7 +20,10 @@ pub(crate) fn json_to_value(json: &Json) -> Value {
             if let Some(text) = as_unsafe_text(json) {
                 return Value::from(text);
             }
-            Value::from_pairs(m.iter().map(|(k, v)| (Value::from(k.as_str()), json_to_value(v))))
+            Value::from_pairs(
+                m.iter()
+                    .map(|(k, v)| (Value::from(k.as_str()), json_to_value(v))),
+            )
         }
     }
 }
@@ -130,7 +133,11 @@ pub(crate) fn py_float(f: f64) -> String {
         let n = digits.len() as i32;
         let body = if exp >= 0 {
             if n > exp + 1 {
-                format!("{}.{}", &digits[..(exp + 1) as usize], &digits[(exp + 1) as usize..])
+                format!(
+                    "{}.{}",
+                    &digits[..(exp + 1) as usize],
+                    &digits[(exp + 1) as usize..]
+                )
             } else {
                 format!("{}{}.0", digits, "0".repeat((exp + 1 - n) as usize))
             }

@@ -103,8 +103,14 @@ pub(crate) fn sha_crypt(kind: ShaCrypt, password: &str, salt: &str, rounds: u32)
     let rounds = rounds.clamp(1000, 999_999_999);
     let salt: String = salt.chars().take(16).collect();
     let (prefix, hash) = match kind {
-        ShaCrypt::Sha256 => ("$5$", core::<Sha256>(password.as_bytes(), salt.as_bytes(), rounds)),
-        ShaCrypt::Sha512 => ("$6$", core::<Sha512>(password.as_bytes(), salt.as_bytes(), rounds)),
+        ShaCrypt::Sha256 => (
+            "$5$",
+            core::<Sha256>(password.as_bytes(), salt.as_bytes(), rounds),
+        ),
+        ShaCrypt::Sha512 => (
+            "$6$",
+            core::<Sha512>(password.as_bytes(), salt.as_bytes(), rounds),
+        ),
     };
     let mut out = String::from(prefix);
     if rounds != DEFAULT_ROUNDS {
@@ -115,10 +121,27 @@ pub(crate) fn sha_crypt(kind: ShaCrypt, password: &str, salt: &str, rounds: u32)
     match kind {
         ShaCrypt::Sha512 => {
             const ORDER: [(usize, usize, usize); 21] = [
-                (0, 21, 42), (22, 43, 1), (44, 2, 23), (3, 24, 45), (25, 46, 4), (47, 5, 26),
-                (6, 27, 48), (28, 49, 7), (50, 8, 29), (9, 30, 51), (31, 52, 10), (53, 11, 32),
-                (12, 33, 54), (34, 55, 13), (56, 14, 35), (15, 36, 57), (37, 58, 16),
-                (59, 17, 38), (18, 39, 60), (40, 61, 19), (62, 20, 41),
+                (0, 21, 42),
+                (22, 43, 1),
+                (44, 2, 23),
+                (3, 24, 45),
+                (25, 46, 4),
+                (47, 5, 26),
+                (6, 27, 48),
+                (28, 49, 7),
+                (50, 8, 29),
+                (9, 30, 51),
+                (31, 52, 10),
+                (53, 11, 32),
+                (12, 33, 54),
+                (34, 55, 13),
+                (56, 14, 35),
+                (15, 36, 57),
+                (37, 58, 16),
+                (59, 17, 38),
+                (18, 39, 60),
+                (40, 61, 19),
+                (62, 20, 41),
             ];
             for (x, y, z) in ORDER {
                 b64_from_24bit(&mut out, hash[x], hash[y], hash[z], 4);
@@ -127,8 +150,16 @@ pub(crate) fn sha_crypt(kind: ShaCrypt, password: &str, salt: &str, rounds: u32)
         }
         ShaCrypt::Sha256 => {
             const ORDER: [(usize, usize, usize); 10] = [
-                (0, 10, 20), (21, 1, 11), (12, 22, 2), (3, 13, 23), (24, 4, 14), (15, 25, 5),
-                (6, 16, 26), (27, 7, 17), (18, 28, 8), (9, 19, 29),
+                (0, 10, 20),
+                (21, 1, 11),
+                (12, 22, 2),
+                (3, 13, 23),
+                (24, 4, 14),
+                (15, 25, 5),
+                (6, 16, 26),
+                (27, 7, 17),
+                (18, 28, 8),
+                (9, 19, 29),
             ];
             for (x, y, z) in ORDER {
                 b64_from_24bit(&mut out, hash[x], hash[y], hash[z], 4);
@@ -137,28 +168,6 @@ pub(crate) fn sha_crypt(kind: ShaCrypt, password: &str, salt: &str, rounds: u32)
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    // Vectors checked against glibc crypt(3).
-    #[test]
-    fn specification_vectors() {
-        assert_eq!(
-            sha_crypt(ShaCrypt::Sha512, "Hello world!", "saltstring", 5000),
-            "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
-        );
-        assert_eq!(
-            sha_crypt(ShaCrypt::Sha256, "Hello world!", "saltstring", 5000),
-            "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"
-        );
-        assert_eq!(
-            sha_crypt(ShaCrypt::Sha512, "Hello world!", "saltstringsaltstring", 10000),
-            "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v."
-        );
-    }
 }
 
 /// MD5-crypt (`$1$`), the BSD/Linux MD5 password hash.
@@ -213,4 +222,26 @@ pub(crate) fn md5_crypt(password: &str, salt: &str) -> String {
     }
     b64_from_24bit(&mut out, 0, 0, fin[11], 2);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Vectors checked against glibc crypt(3).
+    #[test]
+    fn specification_vectors() {
+        assert_eq!(
+            sha_crypt(ShaCrypt::Sha512, "Hello world!", "saltstring", 5000),
+            "$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1"
+        );
+        assert_eq!(
+            sha_crypt(ShaCrypt::Sha256, "Hello world!", "saltstring", 5000),
+            "$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"
+        );
+        assert_eq!(
+            sha_crypt(ShaCrypt::Sha512, "Hello world!", "saltstringsaltstring", 10000),
+            "$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v."
+        );
+    }
 }

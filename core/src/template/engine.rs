@@ -171,9 +171,7 @@ impl Engine {
             scope: scope.clone(),
         }))?;
         let native = match captured.state().get_extension::<NativeCapture>() {
-            Some(cap) if cap.count == 1 && captured.output() == cap.first_text => {
-                cap.first.clone()
-            }
+            Some(cap) if cap.count == 1 && captured.output() == cap.first_text => cap.first.clone(),
             Some(cap) if cap.count == 0 && cap.saw_none && captured.output().is_empty() => {
                 Some(Value::from(()))
             }

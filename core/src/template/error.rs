@@ -87,10 +87,7 @@ fn classify(err: &minijinja::Error) -> TemplateErrorKind {
     match err.kind() {
         K::UndefinedError => TemplateErrorKind::Undefined,
         K::SyntaxError | K::BadEscape => TemplateErrorKind::Syntax,
-        _ if err
-            .detail()
-            .is_some_and(|d| d.contains(RECURSION_MARKER)) =>
-        {
+        _ if err.detail().is_some_and(|d| d.contains(RECURSION_MARKER)) => {
             TemplateErrorKind::RecursiveLoop
         }
         _ => TemplateErrorKind::Other,

@@ -48,7 +48,9 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, String> {
     match value {
         "True" | "true" => Ok(true),
         "False" | "false" => Ok(false),
-        _ => Err(format!("jinja2 override {key}: expected True or False, got '{value}'")),
+        _ => Err(format!(
+            "jinja2 override {key}: expected True or False, got '{value}'"
+        )),
     }
 }
 

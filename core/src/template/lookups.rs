@@ -15,19 +15,33 @@ use super::lazy::current_scope;
 
 /// Registers `lookup`, `query` and `q`.
 pub(crate) fn register(env: &mut Environment<'static>) {
-    env.add_function("lookup", |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
-        run(state, &name, terms.0, kwargs, false)
-    });
+    env.add_function(
+        "lookup",
+        |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+            run(state, &name, terms.0, kwargs, false)
+        },
+    );
     for q in ["query", "q"] {
-        env.add_function(q, |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
-            run(state, &name, terms.0, kwargs, true)
-        });
+        env.add_function(
+            q,
+            |state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs| {
+                run(state, &name, terms.0, kwargs, true)
+            },
+        );
     }
 }
 
-fn run(state: &State, name: &str, terms: Vec<Value>, kwargs: Kwargs, query: bool) -> Result<Value, Error> {
+fn run(
+    state: &State,
+    name: &str,
+    terms: Vec<Value>,
+    kwargs: Kwargs,
+    query: bool,
+) -> Result<Value, Error> {
     let wantlist = query || kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let errors: String = kwargs.get::<Option<String>>("errors")?.unwrap_or_else(|| "strict".into());
+    let errors: String = kwargs
+        .get::<Option<String>>("errors")?
+        .unwrap_or_else(|| "strict".into());
     let name = name.strip_prefix("ansible.builtin.").unwrap_or(name);
     let result = dispatch(state, name, &terms, &kwargs).and_then(|r| {
         kwargs.assert_all_used()?;
@@ -40,12 +54,19 @@ fn run(state: &State, name: &str, terms: Vec<Value>, kwargs: Kwargs, query: bool
                 if errors == "warn" {
                     tracing::warn!("lookup '{name}' failed: {e}");
                 }
-                return Ok(if wantlist { Value::from(Vec::<Value>::new()) } else { Value::from(()) });
+                return Ok(if wantlist {
+                    Value::from(Vec::<Value>::new())
+                } else {
+                    Value::from(())
+                });
             }
             _ => {
                 return Err(Error::new(
                     e.kind(),
-                    format!("lookup plugin '{name}' failed: {}", e.detail().unwrap_or_default()),
+                    format!(
+                        "lookup plugin '{name}' failed: {}",
+                        e.detail().unwrap_or_default()
+                    ),
                 ))
             }
         },
@@ -88,7 +109,12 @@ fn find(subdir: &str, name: &str) -> Option<PathBuf> {
     }
 }
 
-fn dispatch(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+fn dispatch(
+    state: &State,
+    name: &str,
+    terms: &[Value],
+    kwargs: &Kwargs,
+) -> Result<Vec<Value>, Error> {
     match name {
         "env" => {
             let default: Option<Value> = kwargs.get("default")?;
@@ -107,7 +133,8 @@ fn dispatch(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Resu
                 .iter()
                 .map(|t| {
                     let n = text(t);
-                    let path = find("files", &n).ok_or_else(|| fail(format!("could not locate file in lookup: {n}")))?;
+                    let path = find("files", &n)
+                        .ok_or_else(|| fail(format!("could not locate file in lookup: {n}")))?;
                     let mut s = std::fs::read_to_string(&path)
                         .map_err(|e| fail(format!("could not read {}: {e}", path.display())))?;
                     if rstrip {
@@ -127,8 +154,11 @@ fn dispatch(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Resu
                 .iter()
                 .map(|t| {
                     let n = text(t);
-                    let path = find("templates", &n)
-                        .ok_or_else(|| fail(format!("the template file {n} could not be found for the lookup")))?;
+                    let path = find("templates", &n).ok_or_else(|| {
+                        fail(format!(
+                            "the template file {n} could not be found for the lookup"
+                        ))
+                    })?;
                     let src = std::fs::read_to_string(&path)
                         .map_err(|e| fail(format!("could not read {}: {e}", path.display())))?;
                     let key = super::engine::SyntaxKey::for_file(&super::TemplateFileOptions {
@@ -136,7 +166,10 @@ fn dispatch(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Resu
                         keep_trailing_newline: true,
                         ..Default::default()
                     });
-                    Ok(scope.engine.render_in_scope(&src, &key, &scope)?.into_value())
+                    Ok(scope
+                        .engine
+                        .render_in_scope(&src, &key, &scope)?
+                        .into_value())
                 })
                 .collect()
         }
@@ -184,13 +217,19 @@ fn dispatch(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Resu
                     match state.lookup(&n).filter(|v| !v.is_undefined()) {
                         Some(v) => Ok(v),
                         None => default.clone().ok_or_else(|| {
-                            Error::new(ErrorKind::UndefinedError, format!("No variable found with this name: {n}"))
+                            Error::new(
+                                ErrorKind::UndefinedError,
+                                format!("No variable found with this name: {n}"),
+                            )
                         }),
                     }
                 })
                 .collect()
         }
-        "password" => flat_terms(terms).iter().map(|t| password(&text(t), kwargs)).collect(),
+        "password" => flat_terms(terms)
+            .iter()
+            .map(|t| password(&text(t), kwargs))
+            .collect(),
         "items" => Ok(flat_terms(terms)),
         "list" => Ok(terms.to_vec()),
         "indexed_items" => Ok(flat_terms(terms)
@@ -206,12 +245,17 @@ fn dispatch(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Resu
                 }
                 for k in t.try_iter()? {
                     let v = t.get_item(&k)?;
-                    out.push(Value::from_pairs([(Value::from("key"), k), (Value::from("value"), v)]));
+                    out.push(Value::from_pairs([
+                        (Value::from("key"), k),
+                        (Value::from("value"), v),
+                    ]));
                 }
             }
             Ok(out)
         }
-        other => Err(fail(format!("lookup plugin '{other}' is not available in drover"))),
+        other => Err(fail(format!(
+            "lookup plugin '{other}' is not available in drover"
+        ))),
     }
 }
 
@@ -242,7 +286,12 @@ fn first_found(terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
         };
         items
             .iter()
-            .flat_map(|i| text(i).split([',', ';']).map(|s| s.trim().to_string()).collect::<Vec<_>>())
+            .flat_map(|i| {
+                text(i)
+                    .split([',', ';'])
+                    .map(|s| s.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
             .filter(|s| !s.is_empty())
             .collect()
     };
@@ -275,7 +324,10 @@ fn first_found(terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
         let candidates: Vec<String> = if paths.is_empty() || f.starts_with('/') {
             vec![f.clone()]
         } else {
-            paths.iter().map(|p| format!("{}/{}", p.trim_end_matches('/'), f)).collect()
+            paths
+                .iter()
+                .map(|p| format!("{}/{}", p.trim_end_matches('/'), f))
+                .collect()
         };
         for c in candidates {
             if let Some(found) = find("files", &c) {
@@ -300,7 +352,10 @@ const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 /// requested `length` and `chars` and stores it (`/dev/null` never stores).
 fn password(term: &str, kwargs: &Kwargs) -> Result<Value, Error> {
     let mut parts = term.split_whitespace();
-    let path = parts.next().ok_or_else(|| fail("password lookup needs a path"))?.to_string();
+    let path = parts
+        .next()
+        .ok_or_else(|| fail("password lookup needs a path"))?
+        .to_string();
     let mut length: usize = kwargs.get::<Option<usize>>("length")?.unwrap_or(20);
     let mut chars_spec: Vec<String> = match kwargs.get::<Option<Value>>("chars")? {
         Some(v) if v.kind() == ValueKind::Seq => v.try_iter()?.map(|x| text(&x)).collect(),
@@ -311,13 +366,25 @@ fn password(term: &str, kwargs: &Kwargs) -> Result<Value, Error> {
     let _: Option<Value> = kwargs.get("encrypt")?;
     for p in parts {
         match p.split_once('=') {
-            Some(("length", n)) => length = n.parse().map_err(|_| fail(format!("invalid length '{n}'")))?,
+            Some(("length", n)) => {
+                length = n
+                    .parse()
+                    .map_err(|_| fail(format!("invalid length '{n}'")))?
+            }
             Some(("chars", c)) => chars_spec = c.split(',').map(str::to_string).collect(),
             Some(("encrypt" | "ident" | "seed", _)) => {}
-            _ => return Err(fail(format!("unrecognized password lookup parameter '{p}'"))),
+            _ => {
+                return Err(fail(format!(
+                    "unrecognized password lookup parameter '{p}'"
+                )))
+            }
         }
     }
-    let file = if path == "/dev/null" { None } else { Some(find("", &path).unwrap_or_else(|| PathBuf::from(&path))) };
+    let file = if path == "/dev/null" {
+        None
+    } else {
+        Some(find("", &path).unwrap_or_else(|| PathBuf::from(&path)))
+    };
     if let Some(f) = &file {
         if let Ok(content) = std::fs::read_to_string(f) {
             let first = content.lines().next().unwrap_or("");
@@ -352,16 +419,21 @@ fn password(term: &str, kwargs: &Kwargs) -> Result<Value, Error> {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             text(&s).hash(&mut h);
             let mut r = rand::rngs::StdRng::seed_from_u64(h.finish());
-            (0..length).map(|_| alphabet[r.random_range(0..alphabet.len())]).collect()
+            (0..length)
+                .map(|_| alphabet[r.random_range(0..alphabet.len())])
+                .collect()
         }
         None => {
             let mut r = rand::rng();
-            (0..length).map(|_| alphabet[r.random_range(0..alphabet.len())]).collect()
+            (0..length)
+                .map(|_| alphabet[r.random_range(0..alphabet.len())])
+                .collect()
         }
     };
     if let Some(f) = file {
         if let Some(dir) = f.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| fail(format!("could not create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| fail(format!("could not create {}: {e}", dir.display())))?;
         }
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
@@ -370,7 +442,9 @@ fn password(term: &str, kwargs: &Kwargs) -> Result<Value, Error> {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut fh = opts.open(&f).map_err(|e| fail(format!("could not write {}: {e}", f.display())))?;
+        let mut fh = opts
+            .open(&f)
+            .map_err(|e| fail(format!("could not write {}: {e}", f.display())))?;
         writeln!(fh, "{pw}").map_err(|e| fail(format!("could not write {}: {e}", f.display())))?;
     }
     Ok(Value::from(pw))

@@ -35,7 +35,9 @@ pub(crate) fn unknown_method(
             ))
         }
         (ValueKind::Map, "copy") | (ValueKind::Seq, "copy") => Ok(value.clone()),
-        (ValueKind::String, "startswith" | "endswith") if args.first().is_some_and(|a| a.kind() == ValueKind::Seq) => {
+        (ValueKind::String, "startswith" | "endswith")
+            if args.first().is_some_and(|a| a.kind() == ValueKind::Seq) =>
+        {
             let s = value.as_str().unwrap_or_default();
             let any = args[0].try_iter()?.any(|p| {
                 let p = p.as_str().unwrap_or_default().to_string();
@@ -66,7 +68,10 @@ pub(crate) fn unknown_method(
                 Some(c @ ('-' | '+')) => (c.to_string(), &s[1..]),
                 _ => (String::new(), s),
             };
-            Ok(Value::from(format!("{sign}{}{rest}", "0".repeat(width - len))))
+            Ok(Value::from(format!(
+                "{sign}{}{rest}",
+                "0".repeat(width - len)
+            )))
         }
         _ => minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args),
     }

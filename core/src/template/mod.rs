@@ -341,10 +341,7 @@ impl Templar {
             .ok_or_else(|| {
                 TemplateError::with_kind(
                     TemplateErrorKind::Omitted,
-                    format!(
-                        "expression resolved to omit: {}",
-                        error::shorten(expr)
-                    ),
+                    format!("expression resolved to omit: {}", error::shorten(expr)),
                 )
             })
     }
@@ -439,8 +436,8 @@ impl Templar {
         options: &TemplateFileOptions,
         ctx: Option<&TemplateContext>,
     ) -> Result<String, TemplateError> {
-        let (options, body) =
-            header::apply_header(source, options).map_err(|m| TemplateError::new(format!("{name}: {m}")))?;
+        let (options, body) = header::apply_header(source, options)
+            .map_err(|m| TemplateError::new(format!("{name}: {m}")))?;
         let body = normalize_newlines(body);
         let key = SyntaxKey::for_file(&options);
         let guard = self.scope(vars, ctx);
@@ -452,7 +449,9 @@ impl Templar {
                 err.message = format!(
                     "{}{}",
                     error_head(&err.message),
-                    e.line().map(|l| format!(" (in {name}, line {l})")).unwrap_or_else(|| format!(" (in {name})"))
+                    e.line()
+                        .map(|l| format!(" (in {name}, line {l})"))
+                        .unwrap_or_else(|| format!(" (in {name})"))
                 );
                 err
             })?;

@@ -40,7 +40,11 @@ pub(crate) fn rewrite_percent<'a>(source: &'a str, syntax: &SyntaxKey) -> Cow<'a
     let mut changed = false;
     let mut pos = 0;
     let starts = [
-        (syntax.variable.0.as_str(), syntax.variable.1.as_str(), false),
+        (
+            syntax.variable.0.as_str(),
+            syntax.variable.1.as_str(),
+            false,
+        ),
         (syntax.block.0.as_str(), syntax.block.1.as_str(), true),
     ];
     let (comment_start, comment_end) = (syntax.comment.0.as_str(), syntax.comment.1.as_str());
@@ -234,13 +238,15 @@ fn operand_end(toks: &[Token], code: &str, mut i: usize) -> Option<usize> {
     // postfix: .attr, [sub], (call), |filter(args)
     loop {
         match toks.get(i).map(|t| t.kind) {
-            Some(Tok::Punct(b'.')) if toks.get(i + 1).is_some_and(|t| t.kind == Tok::Name || t.kind == Tok::Num) => {
+            Some(Tok::Punct(b'.'))
+                if toks
+                    .get(i + 1)
+                    .is_some_and(|t| t.kind == Tok::Name || t.kind == Tok::Num) =>
+            {
                 i += 2
             }
             Some(Tok::Open(b'[')) | Some(Tok::Open(b'(')) => i = skip_group(toks, i),
-            Some(Tok::Punct(b'|'))
-                if toks.get(i + 1).is_some_and(|t| t.kind == Tok::Name) =>
-            {
+            Some(Tok::Punct(b'|')) if toks.get(i + 1).is_some_and(|t| t.kind == Tok::Name) => {
                 i += 2;
                 // dotted filter names are not a thing in minijinja; arguments follow directly
                 if toks.get(i).is_some_and(|t| t.kind == Tok::Open(b'(')) {
@@ -269,7 +275,10 @@ fn rewrite_code(code: &str) -> Cow<'_, str> {
                 continue;
             }
             // `%%` or `%=` are not the modulo operator
-            if toks.get(idx + 1).is_some_and(|n| n.kind == Tok::Punct(b'%') && n.start == t.end) {
+            if toks
+                .get(idx + 1)
+                .is_some_and(|n| n.kind == Tok::Punct(b'%') && n.start == t.end)
+            {
                 continue;
             }
             let Some(end) = operand_end(&toks, &current, idx + 1) else {
@@ -323,7 +332,10 @@ mod tests {
             rw("{{ '%s' % x.y[0]|upper + 'k' }}"),
             "{{ '%s' |__pyformat(x.y[0]|upper) + 'k' }}"
         );
-        assert_eq!(rw("{% set v = '%d' % n %}"), "{% set v = '%d' |__pyformat(n) %}");
+        assert_eq!(
+            rw("{% set v = '%d' % n %}"),
+            "{% set v = '%d' |__pyformat(n) %}"
+        );
     }
 
     #[test]

@@ -31,10 +31,9 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
     let mapping = (args.kind() == ValueKind::Map).then_some(args);
     let mut next_arg = 0usize;
     let mut take = |what: &str| -> Result<Value, Error> {
-        let v = positional
-            .get(next_arg)
-            .cloned()
-            .ok_or_else(|| type_error(format!("not enough arguments for format string ({what})")))?;
+        let v = positional.get(next_arg).cloned().ok_or_else(|| {
+            type_error(format!("not enough arguments for format string ({what})"))
+        })?;
         next_arg += 1;
         Ok(v)
     };
@@ -164,11 +163,12 @@ fn pad(body: String, spec: &Spec, numeric: bool) -> String {
             Some(c @ ('-' | '+' | ' ')) => (c.to_string(), body[1..].to_string()),
             _ => (String::new(), body.clone()),
         };
-        let (prefix, rest) = if digits.starts_with("0x") || digits.starts_with("0X") || digits.starts_with("0o") {
-            (digits[..2].to_string(), digits[2..].to_string())
-        } else {
-            (String::new(), digits)
-        };
+        let (prefix, rest) =
+            if digits.starts_with("0x") || digits.starts_with("0X") || digits.starts_with("0o") {
+                (digits[..2].to_string(), digits[2..].to_string())
+            } else {
+                (String::new(), digits)
+            };
         format!("{sign}{prefix}{}{rest}", "0".repeat(fill))
     } else {
         format!("{}{body}", " ".repeat(fill))
@@ -246,14 +246,21 @@ fn format_one(conv: char, spec: &Spec, arg: &Value) -> Result<String, Error> {
                 _ => (format!("{abs:X}"), "0X"),
             };
             let prefix = if spec.alt { prefix } else { "" };
-            pad(format!("{}{prefix}{digits}", sign_prefix(n < 0, spec)), spec, true)
+            pad(
+                format!("{}{prefix}{digits}", sign_prefix(n < 0, spec)),
+                spec,
+                true,
+            )
         }
         'e' | 'E' | 'f' | 'F' | 'g' | 'G' => {
             let f = as_float(arg, conv)?;
             let body = format_float(f.abs(), conv, spec.precision.unwrap_or(6), spec.alt);
-            let negative = f.is_sign_negative() && !(f == 0.0 && !f.is_sign_negative());
-            let negative = negative && !f.is_nan();
-            pad(format!("{}{body}", sign_prefix(negative, spec)), spec, f.is_finite())
+            let negative = f.is_sign_negative() && !f.is_nan();
+            pad(
+                format!("{}{body}", sign_prefix(negative, spec)),
+                spec,
+                f.is_finite(),
+            )
         }
         'c' => {
             let s = match arg.kind() {
@@ -278,10 +285,20 @@ fn format_one(conv: char, spec: &Spec, arg: &Value) -> Result<String, Error> {
 /// Formats a non-negative float with `%e`/`%f`/`%g` rules.
 pub(crate) fn format_float(f: f64, conv: char, precision: usize, alt: bool) -> String {
     if f.is_nan() {
-        return if conv.is_ascii_uppercase() { "NAN" } else { "nan" }.into();
+        return if conv.is_ascii_uppercase() {
+            "NAN"
+        } else {
+            "nan"
+        }
+        .into();
     }
     if f.is_infinite() {
-        return if conv.is_ascii_uppercase() { "INF" } else { "inf" }.into();
+        return if conv.is_ascii_uppercase() {
+            "INF"
+        } else {
+            "inf"
+        }
+        .into();
     }
     match conv {
         'f' | 'F' => {

@@ -13,17 +13,29 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("defined", |v: Value| !v.is_undefined());
     env.add_test("undefined", |v: Value| v.is_undefined());
     env.add_test("none", |v: Value| v.is_none());
-    env.add_test("changed", |v: Value| -> Result<bool, Error> { result_flag(&v, "changed") });
-    env.add_test("change", |v: Value| -> Result<bool, Error> { result_flag(&v, "changed") });
-    env.add_test("failed", |v: Value| -> Result<bool, Error> { result_flag(&v, "failed") });
-    env.add_test("failure", |v: Value| -> Result<bool, Error> { result_flag(&v, "failed") });
+    env.add_test("changed", |v: Value| -> Result<bool, Error> {
+        result_flag(&v, "changed")
+    });
+    env.add_test("change", |v: Value| -> Result<bool, Error> {
+        result_flag(&v, "changed")
+    });
+    env.add_test("failed", |v: Value| -> Result<bool, Error> {
+        result_flag(&v, "failed")
+    });
+    env.add_test("failure", |v: Value| -> Result<bool, Error> {
+        result_flag(&v, "failed")
+    });
     for name in ["success", "succeeded", "successful"] {
         env.add_test(name, |v: Value| -> Result<bool, Error> {
             Ok(!result_flag(&v, "failed")?)
         });
     }
-    env.add_test("skipped", |v: Value| -> Result<bool, Error> { result_flag(&v, "skipped") });
-    env.add_test("skip", |v: Value| -> Result<bool, Error> { result_flag(&v, "skipped") });
+    env.add_test("skipped", |v: Value| -> Result<bool, Error> {
+        result_flag(&v, "skipped")
+    });
+    env.add_test("skip", |v: Value| -> Result<bool, Error> {
+        result_flag(&v, "skipped")
+    });
     env.add_test("finished", |v: Value| -> Result<bool, Error> {
         let f = v.get_attr("finished")?;
         Ok(f.is_undefined() || f.as_i64() == Some(1) || f.is_true())
@@ -51,9 +63,10 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let match_type: Option<String> = kwargs.get("match_type")?;
         regex_test(&v, &pattern, kwargs, match_type.as_deref() == Some("match"))
     });
-    env.add_test("contains", |seq: Value, item: Value| -> Result<bool, Error> {
-        contains(&seq, &item)
-    });
+    env.add_test(
+        "contains",
+        |seq: Value, item: Value| -> Result<bool, Error> { contains(&seq, &item) },
+    );
     env.add_test("in", |item: Value, seq: Value| -> Result<bool, Error> {
         contains(&seq, &item)
     });
@@ -67,21 +80,34 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     env.add_test("string", |v: Value| v.kind() == ValueKind::String);
     env.add_test("number", |v: Value| v.kind() == ValueKind::Number);
-    env.add_test("integer", |v: Value| v.kind() == ValueKind::Number && v.is_integer());
-    env.add_test("float", |v: Value| v.kind() == ValueKind::Number && !v.is_integer());
+    env.add_test("integer", |v: Value| {
+        v.kind() == ValueKind::Number && v.is_integer()
+    });
+    env.add_test("float", |v: Value| {
+        v.kind() == ValueKind::Number && !v.is_integer()
+    });
     env.add_test("boolean", |v: Value| v.kind() == ValueKind::Bool);
     env.add_test("mapping", |v: Value| v.kind() == ValueKind::Map);
     env.add_test("sequence", |v: Value| {
-        matches!(v.kind(), ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Iterable)
+        matches!(
+            v.kind(),
+            ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Iterable
+        )
     });
     env.add_test("iterable", |v: Value| {
-        matches!(v.kind(), ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Iterable)
+        matches!(
+            v.kind(),
+            ValueKind::Seq | ValueKind::String | ValueKind::Map | ValueKind::Iterable
+        )
     });
-    env.add_test("truthy", |v: Value, kwargs: Kwargs| -> Result<bool, Error> {
-        let convert: bool = kwargs.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
-        kwargs.assert_all_used()?;
-        Ok(truthy(&v, convert))
-    });
+    env.add_test(
+        "truthy",
+        |v: Value, kwargs: Kwargs| -> Result<bool, Error> {
+            let convert: bool = kwargs.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
+            kwargs.assert_all_used()?;
+            Ok(truthy(&v, convert))
+        },
+    );
     env.add_test("falsy", |v: Value, kwargs: Kwargs| -> Result<bool, Error> {
         let convert: bool = kwargs.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
         kwargs.assert_all_used()?;
@@ -96,14 +122,21 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     });
     env.add_test("abs", |v: Value| text(&v).starts_with('/'));
     env.add_test("same_file", |a: Value, b: Value| {
-        match (std::fs::canonicalize(text(&a)), std::fs::canonicalize(text(&b))) {
+        match (
+            std::fs::canonicalize(text(&a)),
+            std::fs::canonicalize(text(&b)),
+        ) {
             (Ok(x), Ok(y)) => x == y,
             _ => false,
         }
     });
     env.add_test("mount", |v: Value| is_mount(&text(&v)));
-    env.add_test("any", |v: Value| -> Result<bool, Error> { Ok(v.try_iter()?.any(|x| x.is_true())) });
-    env.add_test("all", |v: Value| -> Result<bool, Error> { Ok(v.try_iter()?.all(|x| x.is_true())) });
+    env.add_test("any", |v: Value| -> Result<bool, Error> {
+        Ok(v.try_iter()?.any(|x| x.is_true()))
+    });
+    env.add_test("all", |v: Value| -> Result<bool, Error> {
+        Ok(v.try_iter()?.all(|x| x.is_true()))
+    });
     env.add_test("nan", |v: Value| f64::try_from(v).is_ok_and(|f| f.is_nan()));
     env.add_test("omit", |v: Value| v.downcast_object_ref::<Omit>().is_some());
 }
@@ -128,11 +161,19 @@ fn version_test(v: Value, other: Value, op: Option<String>, kwargs: Kwargs) -> R
     let version_type: Option<String> = kwargs.get("version_type")?;
     let op = match op {
         Some(o) => o,
-        None => kwargs.get::<Option<String>>("operator")?.unwrap_or_else(|| "eq".into()),
+        None => kwargs
+            .get::<Option<String>>("operator")?
+            .unwrap_or_else(|| "eq".into()),
     };
     kwargs.assert_all_used()?;
-    super::version::compare(&text(&v), &text(&other), &op, strict, version_type.as_deref())
-        .map_err(fail)
+    super::version::compare(
+        &text(&v),
+        &text(&other),
+        &op,
+        strict,
+        version_type.as_deref(),
+    )
+    .map_err(fail)
 }
 
 fn regex_test(v: &Value, pattern: &str, kwargs: Kwargs, anchored: bool) -> Result<bool, Error> {

@@ -51,62 +51,89 @@ pub(super) fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_filter("flatten", flatten);
-    env.add_filter("zip", |a: Value, rest: Rest<Value>| -> Result<Value, Error> {
-        zip(a, rest.0, None)
-    });
-    env.add_filter("zip_longest", |a: Value, rest: Rest<Value>, kwargs: Kwargs| {
-        let fill: Option<Value> = kwargs.get("fillvalue")?;
-        kwargs.assert_all_used()?;
-        zip(a, rest.0, Some(fill.unwrap_or(Value::from(()))))
-    });
-    env.add_filter("product", |a: Value, rest: Rest<Value>| -> Result<Value, Error> {
-        let mut acc: Vec<Vec<Value>> = vec![vec![]];
-        let mut lists = vec![items(&a, "product")?];
-        for r in rest.iter() {
-            lists.push(items(r, "product")?);
-        }
-        for list in lists {
-            acc = acc
-                .into_iter()
-                .flat_map(|prefix| {
-                    list.iter().map(move |x| {
-                        let mut p = prefix.clone();
-                        p.push(x.clone());
-                        p
+    env.add_filter(
+        "zip",
+        |a: Value, rest: Rest<Value>| -> Result<Value, Error> { zip(a, rest.0, None) },
+    );
+    env.add_filter(
+        "zip_longest",
+        |a: Value, rest: Rest<Value>, kwargs: Kwargs| {
+            let fill: Option<Value> = kwargs.get("fillvalue")?;
+            kwargs.assert_all_used()?;
+            zip(a, rest.0, Some(fill.unwrap_or(Value::from(()))))
+        },
+    );
+    env.add_filter(
+        "product",
+        |a: Value, rest: Rest<Value>| -> Result<Value, Error> {
+            let mut acc: Vec<Vec<Value>> = vec![vec![]];
+            let mut lists = vec![items(&a, "product")?];
+            for r in rest.iter() {
+                lists.push(items(r, "product")?);
+            }
+            for list in lists {
+                acc = acc
+                    .into_iter()
+                    .flat_map(|prefix| {
+                        list.iter().map(move |x| {
+                            let mut p = prefix.clone();
+                            p.push(x.clone());
+                            p
+                        })
                     })
-                })
-                .collect();
-        }
-        Ok(Value::from(acc.into_iter().map(Value::from).collect::<Vec<_>>()))
-    });
-    env.add_filter("permutations", |a: Value, r: Option<usize>| -> Result<Value, Error> {
-        let pool = items(&a, "permutations")?;
-        let r = r.unwrap_or(pool.len());
-        let mut out = Vec::new();
-        permute(&pool, r, &mut Vec::new(), &mut vec![false; pool.len()], &mut out);
-        Ok(Value::from(out))
-    });
-    env.add_filter("combinations", |a: Value, r: usize| -> Result<Value, Error> {
-        let pool = items(&a, "combinations")?;
-        let mut out = Vec::new();
-        combine(&pool, r, 0, &mut Vec::new(), &mut out);
-        Ok(Value::from(out))
-    });
+                    .collect();
+            }
+            Ok(Value::from(
+                acc.into_iter().map(Value::from).collect::<Vec<_>>(),
+            ))
+        },
+    );
+    env.add_filter(
+        "permutations",
+        |a: Value, r: Option<usize>| -> Result<Value, Error> {
+            let pool = items(&a, "permutations")?;
+            let r = r.unwrap_or(pool.len());
+            let mut out = Vec::new();
+            permute(
+                &pool,
+                r,
+                &mut Vec::new(),
+                &mut vec![false; pool.len()],
+                &mut out,
+            );
+            Ok(Value::from(out))
+        },
+    );
+    env.add_filter(
+        "combinations",
+        |a: Value, r: usize| -> Result<Value, Error> {
+            let pool = items(&a, "combinations")?;
+            let mut out = Vec::new();
+            combine(&pool, r, 0, &mut Vec::new(), &mut out);
+            Ok(Value::from(out))
+        },
+    );
     env.add_filter("subelements", subelements);
-    env.add_filter("shuffle", |a: Value, kwargs: Kwargs| -> Result<Value, Error> {
-        let seed: Option<Value> = kwargs.get("seed")?;
-        kwargs.assert_all_used()?;
-        let mut list = items(&a, "shuffle")?;
-        list.shuffle(&mut rng(seed));
-        Ok(Value::from(list))
-    });
+    env.add_filter(
+        "shuffle",
+        |a: Value, kwargs: Kwargs| -> Result<Value, Error> {
+            let seed: Option<Value> = kwargs.get("seed")?;
+            kwargs.assert_all_used()?;
+            let mut list = items(&a, "shuffle")?;
+            list.shuffle(&mut rng(seed));
+            Ok(Value::from(list))
+        },
+    );
     env.add_filter("random", random);
     env.add_filter("extract", extract);
     env.add_filter("first", |v: Value| -> Result<Value, Error> {
         if let Some(s) = v.as_str() {
             return Ok(s.chars().next().map_or(Value::UNDEFINED, Value::from));
         }
-        Ok(items(&v, "first")?.into_iter().next().unwrap_or(Value::UNDEFINED))
+        Ok(items(&v, "first")?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::UNDEFINED))
     });
     env.add_filter("last", |v: Value| -> Result<Value, Error> {
         if let Some(s) = v.as_str() {
@@ -136,7 +163,12 @@ fn flatten(v: Value, levels: Option<i64>, kwargs: Kwargs) -> Result<Value, Error
     let skip_nulls: Option<bool> = kwargs.get("skip_nulls")?;
     kwargs.assert_all_used()?;
     let mut out = Vec::new();
-    flatten_into(&items(&v, "flatten")?, levels, skip_nulls.unwrap_or(true), &mut out);
+    flatten_into(
+        &items(&v, "flatten")?,
+        levels,
+        skip_nulls.unwrap_or(true),
+        &mut out,
+    );
     Ok(Value::from(out))
 }
 
@@ -179,7 +211,13 @@ fn zip(a: Value, rest: Vec<Value>, fill: Option<Value>) -> Result<Value, Error> 
     ))
 }
 
-fn permute(pool: &[Value], r: usize, cur: &mut Vec<Value>, used: &mut Vec<bool>, out: &mut Vec<Value>) {
+fn permute(
+    pool: &[Value],
+    r: usize,
+    cur: &mut Vec<Value>,
+    used: &mut Vec<bool>,
+    out: &mut Vec<Value>,
+) {
     if cur.len() == r {
         out.push(Value::from(cur.clone()));
         return;
@@ -209,7 +247,12 @@ fn combine(pool: &[Value], r: usize, start: usize, cur: &mut Vec<Value>, out: &m
 }
 
 /// `subelements(path, skip_missing=False)`: pairs of (item, subitem).
-fn subelements(v: Value, path: String, opts: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+fn subelements(
+    v: Value,
+    path: String,
+    opts: Option<Value>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let mut skip_missing: bool = kwargs.get::<Option<bool>>("skip_missing")?.unwrap_or(false);
     kwargs.assert_all_used()?;
     if let Some(o) = opts {
@@ -220,7 +263,9 @@ fn subelements(v: Value, path: String, opts: Option<Value>, kwargs: Kwargs) -> R
         }
     }
     let list = if v.kind() == ValueKind::Map {
-        v.try_iter()?.map(|k| v.get_item(&k).unwrap_or_default()).collect()
+        v.try_iter()?
+            .map(|k| v.get_item(&k).unwrap_or_default())
+            .collect()
     } else {
         items(&v, "subelements")?
     };
@@ -246,7 +291,10 @@ fn subelements(v: Value, path: String, opts: Option<Value>, kwargs: Kwargs) -> R
             )));
         }
         if !matches!(cur.kind(), ValueKind::Seq | ValueKind::Iterable) {
-            return Err(fail(format!("the key {path} should point to a list, got '{}'", text(&cur))));
+            return Err(fail(format!(
+                "the key {path} should point to a list, got '{}'",
+                text(&cur)
+            )));
         }
         for sub in cur.try_iter()? {
             out.push(Value::from(vec![item.clone(), sub]));
@@ -281,7 +329,9 @@ fn random(v: Value, start: Option<i64>, step: Option<i64>, kwargs: Kwargs) -> Re
     kwargs.assert_all_used()?;
     let mut r = rng(seed);
     if v.kind() == ValueKind::Number {
-        let end = v.as_i64().ok_or_else(|| fail("random: end must be an integer"))?;
+        let end = v
+            .as_i64()
+            .ok_or_else(|| fail("random: end must be an integer"))?;
         let start = start.unwrap_or(0);
         let step = step.unwrap_or(1).max(1);
         let count = (end - start + step - 1) / step;
@@ -299,7 +349,12 @@ fn random(v: Value, start: Option<i64>, step: Option<i64>, kwargs: Kwargs) -> Re
 }
 
 /// `extract(container, morekeys=None)`: `container[item]`, then deeper keys.
-fn extract(state: &State, item: Value, container: Value, morekeys: Option<Value>) -> Result<Value, Error> {
+fn extract(
+    state: &State,
+    item: Value,
+    container: Value,
+    morekeys: Option<Value>,
+) -> Result<Value, Error> {
     let _ = state;
     let mut v = container.get_item(&item)?;
     if let Some(keys) = morekeys {

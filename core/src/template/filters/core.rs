@@ -37,7 +37,11 @@ pub(crate) fn ansible_bool(v: &Value) -> bool {
     match v.kind() {
         ValueKind::Bool => v.is_true(),
         ValueKind::String => matches!(
-            v.as_str().unwrap_or_default().trim().to_lowercase().as_str(),
+            v.as_str()
+                .unwrap_or_default()
+                .trim()
+                .to_lowercase()
+                .as_str(),
             "yes" | "on" | "1" | "true"
         ),
         ValueKind::Number => v.as_i64() == Some(1) || f64::try_from(v.clone()).ok() == Some(1.0),
@@ -54,7 +58,9 @@ fn to_bool(v: Value) -> Value {
 fn to_int(v: Value, default: Option<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let default = match default {
         Some(d) => d,
-        None => kwargs.get::<Option<Value>>("default")?.unwrap_or(Value::from(0)),
+        None => kwargs
+            .get::<Option<Value>>("default")?
+            .unwrap_or(Value::from(0)),
     };
     let base: Option<u32> = kwargs.get("base")?;
     kwargs.assert_all_used()?;
@@ -115,7 +121,11 @@ fn to_float(v: Value, default: Option<Value>) -> Result<Value, Error> {
                 "inf" | "+inf" | "infinity" => Value::from(f64::INFINITY),
                 "-inf" | "-infinity" => Value::from(f64::NEG_INFINITY),
                 "nan" => Value::from(f64::NAN),
-                _ => s.replace('_', "").parse::<f64>().map(Value::from).unwrap_or(default),
+                _ => s
+                    .replace('_', "")
+                    .parse::<f64>()
+                    .map(Value::from)
+                    .unwrap_or(default),
             }
         }
         _ => default,

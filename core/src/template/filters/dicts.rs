@@ -38,7 +38,12 @@ fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
     Ok(Value::from(
         map_pairs(&v, "dict2items")?
             .into_iter()
-            .map(|(k, val)| Value::from_pairs([(Value::from(kn.as_str()), k), (Value::from(vn.as_str()), val)]))
+            .map(|(k, val)| {
+                Value::from_pairs([
+                    (Value::from(kn.as_str()), k),
+                    (Value::from(vn.as_str()), val),
+                ])
+            })
             .collect::<Vec<_>>(),
     ))
 }
@@ -81,7 +86,16 @@ fn combine(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error
         .get::<Option<String>>("list_merge")?
         .unwrap_or_else(|| "replace".into());
     kwargs.assert_all_used()?;
-    if !["replace", "keep", "append", "prepend", "append_rp", "prepend_rp"].contains(&list_merge.as_str()) {
+    if ![
+        "replace",
+        "keep",
+        "append",
+        "prepend",
+        "append_rp",
+        "prepend_rp",
+    ]
+    .contains(&list_merge.as_str())
+    {
         return Err(fail(format!("combine: invalid list_merge '{list_merge}'")));
     }
     let mut dicts = Vec::new();
@@ -100,11 +114,18 @@ fn combine(v: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error
     Ok(Value::from_pairs(acc))
 }
 
-fn merge(acc: &mut Vec<(Value, Value)>, d: &Value, recursive: bool, list_merge: &str) -> Result<(), Error> {
+fn merge(
+    acc: &mut Vec<(Value, Value)>,
+    d: &Value,
+    recursive: bool,
+    list_merge: &str,
+) -> Result<(), Error> {
     for (k, new) in map_pairs(d, "combine")? {
         let existing = acc.iter().position(|(x, _)| *x == k);
         let merged = match existing.map(|i| acc[i].1.clone()) {
-            Some(old) if recursive && old.kind() == ValueKind::Map && new.kind() == ValueKind::Map => {
+            Some(old)
+                if recursive && old.kind() == ValueKind::Map && new.kind() == ValueKind::Map =>
+            {
                 let mut inner = map_pairs(&old, "combine")?;
                 merge(&mut inner, &new, recursive, list_merge)?;
                 Value::from_pairs(inner)

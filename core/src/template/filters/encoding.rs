@@ -20,9 +20,12 @@ pub(super) fn register(env: &mut Environment<'static>) {
             .map_err(|e| fail(format!("b64decode: {e}")))?;
         Ok(Value::from(String::from_utf8_lossy(&bytes).into_owned()))
     });
-    env.add_filter("hash", |v: Value, algo: Option<String>| -> Result<Value, Error> {
-        digest(&text(&v), algo.as_deref().unwrap_or("sha1")).map(Value::from)
-    });
+    env.add_filter(
+        "hash",
+        |v: Value, algo: Option<String>| -> Result<Value, Error> {
+            digest(&text(&v), algo.as_deref().unwrap_or("sha1")).map(Value::from)
+        },
+    );
     env.add_filter("checksum", |v: Value| -> Result<Value, Error> {
         digest(&text(&v), "sha1").map(Value::from)
     });
@@ -58,7 +61,9 @@ fn password_hash(
 ) -> Result<Value, Error> {
     let hashtype = match hashtype {
         Some(h) => h,
-        None => kwargs.get::<Option<String>>("hashtype")?.unwrap_or_else(|| "sha512".into()),
+        None => kwargs
+            .get::<Option<String>>("hashtype")?
+            .unwrap_or_else(|| "sha512".into()),
     };
     let salt = match salt {
         Some(s) if !s.is_none() => Some(text(&s)),
@@ -73,11 +78,20 @@ fn password_hash(
         "sha512" | "sha512_crypt" => (Some(ShaCrypt::Sha512), 656_000, 16),
         "sha256" | "sha256_crypt" => (Some(ShaCrypt::Sha256), 535_000, 16),
         "md5" | "md5_crypt" => (None, 0, 8),
-        other => return Err(fail(format!("password_hash: unsupported hash type '{other}'"))),
+        other => {
+            return Err(fail(format!(
+                "password_hash: unsupported hash type '{other}'"
+            )))
+        }
     };
     let salt = salt.unwrap_or_else(|| random_salt(salt_size.unwrap_or(default_salt)));
-    if let Some(bad) = salt.chars().find(|c| !SALT_CHARS.contains(&(*c as u8)) || !c.is_ascii()) {
-        return Err(fail(format!("password_hash: invalid character '{bad}' in salt")));
+    if let Some(bad) = salt
+        .chars()
+        .find(|c| !SALT_CHARS.contains(&(*c as u8)) || !c.is_ascii())
+    {
+        return Err(fail(format!(
+            "password_hash: invalid character '{bad}' in salt"
+        )));
     }
     Ok(Value::from(match kind {
         Some(k) => sha_crypt(k, &password, &salt, rounds.unwrap_or(default_rounds)),

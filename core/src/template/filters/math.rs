@@ -8,43 +8,51 @@ use super::{fail, items};
 fn num(v: &Value, filter: &str) -> Result<f64, Error> {
     match v.kind() {
         ValueKind::Number | ValueKind::Bool => f64::try_from(v.clone()),
-        ValueKind::String => v
-            .as_str()
-            .unwrap_or_default()
-            .trim()
-            .parse()
-            .map_err(|_| fail(format!("{filter}: '{}' is not a number", v.as_str().unwrap_or_default()))),
+        ValueKind::String => v.as_str().unwrap_or_default().trim().parse().map_err(|_| {
+            fail(format!(
+                "{filter}: '{}' is not a number",
+                v.as_str().unwrap_or_default()
+            ))
+        }),
         _ => Err(fail(format!("{filter}: expected a number"))),
     }
 }
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("log", |v: Value, base: Option<f64>| -> Result<Value, Error> {
-        let x = num(&v, "log")?;
-        Ok(Value::from(match base {
-            Some(b) => x.ln() / b.ln(),
-            None => x.ln(),
-        }))
-    });
+    env.add_filter(
+        "log",
+        |v: Value, base: Option<f64>| -> Result<Value, Error> {
+            let x = num(&v, "log")?;
+            Ok(Value::from(match base {
+                Some(b) => x.ln() / b.ln(),
+                None => x.ln(),
+            }))
+        },
+    );
     env.add_filter("pow", |v: Value, y: Value| -> Result<Value, Error> {
         Ok(Value::from(num(&v, "pow")?.powf(num(&y, "pow")?)))
     });
-    env.add_filter("root", |v: Value, base: Option<f64>| -> Result<Value, Error> {
-        let x = num(&v, "root")?;
-        Ok(Value::from(match base {
-            None | Some(2.0) => x.sqrt(),
-            Some(b) => x.powf(1.0 / b),
-        }))
-    });
+    env.add_filter(
+        "root",
+        |v: Value, base: Option<f64>| -> Result<Value, Error> {
+            let x = num(&v, "root")?;
+            Ok(Value::from(match base {
+                None | Some(2.0) => x.sqrt(),
+                Some(b) => x.powf(1.0 / b),
+            }))
+        },
+    );
     env.add_filter("round", round);
     env.add_filter("human_readable", human_readable);
     env.add_filter("human_to_bytes", human_to_bytes);
-    env.add_filter("min", |state: &minijinja::State, v: Value, kwargs: Kwargs| {
-        min_max(state, v, kwargs, true)
-    });
-    env.add_filter("max", |state: &minijinja::State, v: Value, kwargs: Kwargs| {
-        min_max(state, v, kwargs, false)
-    });
+    env.add_filter(
+        "min",
+        |state: &minijinja::State, v: Value, kwargs: Kwargs| min_max(state, v, kwargs, true),
+    );
+    env.add_filter(
+        "max",
+        |state: &minijinja::State, v: Value, kwargs: Kwargs| min_max(state, v, kwargs, false),
+    );
     env.add_filter("sum", |v: Value, kwargs: Kwargs| -> Result<Value, Error> {
         let attribute: Option<String> = kwargs.get("attribute")?;
         let start: Option<Value> = kwargs.get("start")?;
@@ -144,7 +152,11 @@ fn round(v: Value, precision: Option<i32>, method: Option<String>) -> Result<Val
         }
         "floor" => scaled.floor(),
         "ceil" => scaled.ceil(),
-        other => return Err(fail(format!("round: method must be common, ceil or floor, not '{other}'"))),
+        other => {
+            return Err(fail(format!(
+                "round: method must be common, ceil or floor, not '{other}'"
+            )))
+        }
     };
     Ok(Value::from(r / factor))
 }
@@ -161,7 +173,12 @@ const PREFIXES: [(&str, u32); 8] = [
 ];
 
 /// `human_readable(isbits=False, unit=None)`: `1.00 KB`, `1.00 Mb`.
-fn human_readable(v: Value, isbits: Option<bool>, unit: Option<String>, kwargs: Kwargs) -> Result<Value, Error> {
+fn human_readable(
+    v: Value,
+    isbits: Option<bool>,
+    unit: Option<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let isbits = match isbits {
         Some(b) => b,
         None => kwargs.get::<Option<bool>>("isbits")?.unwrap_or(false),
@@ -193,12 +210,17 @@ fn human_to_bytes(v: Value, default_unit: Option<String>, kwargs: Kwargs) -> Res
     kwargs.assert_all_used()?;
     let s = super::text(&v);
     let re = regex::Regex::new(r"^\s*(\d*\.?\d*)\s*([A-Za-z]+)?\s*$").expect("static regex");
-    let caps = re
-        .captures(&s)
-        .ok_or_else(|| fail(format!("human_to_bytes() can't interpret following string: {s}")))?;
-    let number: f64 = caps[1]
-        .parse()
-        .map_err(|_| fail(format!("human_to_bytes() can't interpret following number: {}", &caps[1])))?;
+    let caps = re.captures(&s).ok_or_else(|| {
+        fail(format!(
+            "human_to_bytes() can't interpret following string: {s}"
+        ))
+    })?;
+    let number: f64 = caps[1].parse().map_err(|_| {
+        fail(format!(
+            "human_to_bytes() can't interpret following number: {}",
+            &caps[1]
+        ))
+    })?;
     let unit = caps
         .get(2)
         .map(|m| m.as_str().to_string())
@@ -211,7 +233,11 @@ fn human_to_bytes(v: Value, default_unit: Option<String>, kwargs: Kwargs) -> Res
             .iter()
             .find(|(p, _)| p.starts_with(first))
             .map(|(_, l)| *l as i32)
-            .ok_or_else(|| fail(format!("human_to_bytes() failed to convert {s}: unknown unit")))?,
+            .ok_or_else(|| {
+                fail(format!(
+                    "human_to_bytes() failed to convert {s}: unknown unit"
+                ))
+            })?,
     };
     let unit_tail = &unit[1..];
     if power > 0 {
@@ -219,7 +245,11 @@ fn human_to_bytes(v: Value, default_unit: Option<String>, kwargs: Kwargs) -> Res
         if !(unit_tail.is_empty() || unit_tail == expected || (unit.len() == 1)) {
             return Err(fail(format!(
                 "human_to_bytes() failed to convert {s}. Value is not a valid string ({})",
-                if isbits { "expected bits" } else { "expected bytes" }
+                if isbits {
+                    "expected bits"
+                } else {
+                    "expected bytes"
+                }
             )));
         }
     }

@@ -8,8 +8,8 @@ mod math;
 mod paths;
 mod regex;
 mod serialize;
-mod yaml_emit;
 mod strings;
+mod yaml_emit;
 
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};
@@ -42,13 +42,14 @@ pub(crate) fn items(v: &Value, filter: &str) -> Result<Vec<Value>, Error> {
         ));
     }
     if v.as_str().is_some() {
-        return Err(fail(format!(
-            "{filter}: expected a list, got a string"
-        )));
+        return Err(fail(format!("{filter}: expected a list, got a string")));
     }
-    v.try_iter()
-        .map(|it| it.collect())
-        .map_err(|_| fail(format!("{filter}: expected a list, got {}", super::convert::py_type_name(v))))
+    v.try_iter().map(|it| it.collect()).map_err(|_| {
+        fail(format!(
+            "{filter}: expected a list, got {}",
+            super::convert::py_type_name(v)
+        ))
+    })
 }
 
 /// The text of a string value, or Python's `str()` of anything else.
@@ -58,5 +59,5 @@ pub(crate) fn text(v: &Value) -> String {
 
 pub(crate) use self::core::ansible_bool as ansible_bool_value;
 pub(crate) use self::paths::expanduser as expanduser_path;
-pub(crate) use self::regex::compile as compile_regex;
 pub(crate) use self::paths::fileglob as fileglob_values;
+pub(crate) use self::regex::compile as compile_regex;

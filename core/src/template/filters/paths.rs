@@ -66,9 +66,10 @@ pub(crate) fn splitext(s: &str) -> (String, String) {
     let base = &s[base_start..];
     let leading_dots = base.len() - base.trim_start_matches('.').len();
     match base.rfind('.') {
-        Some(i) if i >= leading_dots && i > 0 => {
-            (s[..base_start + i].to_string(), s[base_start + i..].to_string())
-        }
+        Some(i) if i >= leading_dots && i > 0 => (
+            s[..base_start + i].to_string(),
+            s[base_start + i..].to_string(),
+        ),
         _ => (s.to_string(), String::new()),
     }
 }
@@ -92,7 +93,10 @@ pub(crate) fn path_join(parts: &[String]) -> String {
 /// `~` and `~/...` expanded with the controller user's home directory.
 pub(crate) fn expanduser(s: &str) -> String {
     if s == "~" || s.starts_with("~/") {
-        if let Some(home) = std::env::var_os("HOME").map(PathBuf::from).or_else(dirs::home_dir) {
+        if let Some(home) = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .or_else(dirs::home_dir)
+        {
             return format!("{}{}", home.to_string_lossy(), &s[1..]);
         }
     }

@@ -109,13 +109,19 @@ fn regex_replace(
     let rep = translate_replacement(&replacement.unwrap_or_default());
     let s = text(&v);
     Ok(Value::from(
-        re.replacen(&s, count.unwrap_or(0), rep.as_str()).into_owned(),
+        re.replacen(&s, count.unwrap_or(0), rep.as_str())
+            .into_owned(),
     ))
 }
 
 /// `regex_search(pattern, *groups, ignorecase, multiline)`: the match, the requested groups
 /// (`'\\1'`, `'\\g<name>'`) as a list, or None.
-fn regex_search(v: Value, pattern: String, groups: Rest<String>, kwargs: Kwargs) -> Result<Value, Error> {
+fn regex_search(
+    v: Value,
+    pattern: String,
+    groups: Rest<String>,
+    kwargs: Kwargs,
+) -> Result<Value, Error> {
     let (ic, ml) = flags(&kwargs)?;
     kwargs.assert_all_used()?;
     let re = compile(&pattern, ic, ml)?;

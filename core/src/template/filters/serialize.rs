@@ -9,33 +9,50 @@ use super::yaml_emit::{emit_yaml, YamlStyle};
 use crate::template::convert::{json_to_value, key_to_string, py_float};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("to_json", |v: Value, kwargs: Kwargs| -> Result<Value, Error> {
-        let indent: Option<usize> = kwargs.get("indent")?;
-        let sort_keys: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
-        let ensure_ascii: bool = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
-        kwargs.assert_all_used()?;
-        Ok(Value::from(dump_json(&v, indent, sort_keys, ensure_ascii)?))
-    });
-    env.add_filter("to_nice_json", |v: Value, kwargs: Kwargs| -> Result<Value, Error> {
-        let indent: usize = kwargs.get::<Option<usize>>("indent")?.unwrap_or(4);
-        let sort_keys: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
-        let ensure_ascii: bool = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
-        kwargs.assert_all_used()?;
-        Ok(Value::from(dump_json(&v, Some(indent), sort_keys, ensure_ascii)?))
-    });
+    env.add_filter(
+        "to_json",
+        |v: Value, kwargs: Kwargs| -> Result<Value, Error> {
+            let indent: Option<usize> = kwargs.get("indent")?;
+            let sort_keys: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
+            let ensure_ascii: bool = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
+            kwargs.assert_all_used()?;
+            Ok(Value::from(dump_json(&v, indent, sort_keys, ensure_ascii)?))
+        },
+    );
+    env.add_filter(
+        "to_nice_json",
+        |v: Value, kwargs: Kwargs| -> Result<Value, Error> {
+            let indent: usize = kwargs.get::<Option<usize>>("indent")?.unwrap_or(4);
+            let sort_keys: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
+            let ensure_ascii: bool = kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true);
+            kwargs.assert_all_used()?;
+            Ok(Value::from(dump_json(
+                &v,
+                Some(indent),
+                sort_keys,
+                ensure_ascii,
+            )?))
+        },
+    );
     env.add_filter("from_json", |v: &str| -> Result<Value, Error> {
         let j: serde_json::Value =
             serde_json::from_str(v).map_err(|e| fail(format!("from_json: {e}")))?;
         Ok(json_to_value(&j))
     });
-    env.add_filter("to_yaml", |v: Value, kwargs: Kwargs| -> Result<Value, Error> {
-        let style = yaml_style(&kwargs, 2, None)?;
-        Ok(Value::from(emit_yaml(&v, &style)?))
-    });
-    env.add_filter("to_nice_yaml", |v: Value, kwargs: Kwargs| -> Result<Value, Error> {
-        let style = yaml_style(&kwargs, 4, Some(false))?;
-        Ok(Value::from(emit_yaml(&v, &style)?))
-    });
+    env.add_filter(
+        "to_yaml",
+        |v: Value, kwargs: Kwargs| -> Result<Value, Error> {
+            let style = yaml_style(&kwargs, 2, None)?;
+            Ok(Value::from(emit_yaml(&v, &style)?))
+        },
+    );
+    env.add_filter(
+        "to_nice_yaml",
+        |v: Value, kwargs: Kwargs| -> Result<Value, Error> {
+            let style = yaml_style(&kwargs, 4, Some(false))?;
+            Ok(Value::from(emit_yaml(&v, &style)?))
+        },
+    );
     env.add_filter("from_yaml", |v: Value| -> Result<Value, Error> {
         match v.as_str() {
             Some(s) => parse_yaml(s),
@@ -73,7 +90,8 @@ fn yaml_style(kwargs: &Kwargs, indent: usize, flow: Option<bool>) -> Result<Yaml
 }
 
 fn parse_yaml(s: &str) -> Result<Value, Error> {
-    let node = crate::yaml::parse_str(s, "<from_yaml>").map_err(|e| fail(format!("from_yaml: {e}")))?;
+    let node =
+        crate::yaml::parse_str(s, "<from_yaml>").map_err(|e| fail(format!("from_yaml: {e}")))?;
     Ok(json_to_value(&node.to_value()))
 }
 
@@ -122,7 +140,9 @@ fn write_json(
     ascii: bool,
     level: usize,
 ) -> Result<(), Error> {
-    if v.downcast_object_ref::<crate::template::lazy::Omit>().is_some() {
+    if v.downcast_object_ref::<crate::template::lazy::Omit>()
+        .is_some()
+    {
         json_str(out, crate::template::lazy::OMIT_PLACEHOLDER, ascii);
         return Ok(());
     }

@@ -16,7 +16,9 @@ pub(super) fn register(env: &mut Environment<'static>) {
         let s = text(&v);
         let mut chars = s.chars();
         Value::from(match chars.next() {
-            Some(first) => first.to_uppercase().collect::<String>() + &chars.as_str().to_lowercase(),
+            Some(first) => {
+                first.to_uppercase().collect::<String>() + &chars.as_str().to_lowercase()
+            }
             None => String::new(),
         })
     });
@@ -92,7 +94,10 @@ fn comment(v: Value, style: Option<String>, kwargs: Kwargs) -> Result<Value, Err
         other => return Err(super::fail(format!("comment: unknown style '{other}'"))),
     };
     let get = |k: &str, d: &str| -> Result<String, Error> {
-        Ok(kwargs.get::<Option<Value>>(k)?.map(|v| text(&v)).unwrap_or_else(|| d.to_string()))
+        Ok(kwargs
+            .get::<Option<Value>>(k)?
+            .map(|v| text(&v))
+            .unwrap_or_else(|| d.to_string()))
     };
     let decoration = get("decoration", decoration)?;
     let newline = get("newline", "\n")?;
@@ -118,7 +123,12 @@ fn comment(v: Value, style: Option<String>, kwargs: Kwargs) -> Result<Value, Err
     let body = text(&v);
     let joiner = format!("{newline}{decoration}");
     out.push_str(&decoration);
-    out.push_str(&body.split(newline.as_str()).collect::<Vec<_>>().join(&joiner));
+    out.push_str(
+        &body
+            .split(newline.as_str())
+            .collect::<Vec<_>>()
+            .join(&joiner),
+    );
     for _ in 0..postfix_count {
         out.push_str(&newline);
         out.push_str(&postfix);
@@ -183,7 +193,12 @@ fn urlencode(v: Value) -> Result<Value, Error> {
         ),
         ValueKind::Seq => Some(
             v.try_iter()?
-                .map(|p| (p.get_item_by_index(0).unwrap_or_default(), p.get_item_by_index(1).unwrap_or_default()))
+                .map(|p| {
+                    (
+                        p.get_item_by_index(0).unwrap_or_default(),
+                        p.get_item_by_index(1).unwrap_or_default(),
+                    )
+                })
                 .collect(),
         ),
         _ => None,
@@ -191,7 +206,13 @@ fn urlencode(v: Value) -> Result<Value, Error> {
     Ok(Value::from(match pairs {
         Some(pairs) => pairs
             .iter()
-            .map(|(k, val)| format!("{}={}", url_quote(&text(k), "", true), url_quote(&text(val), "", true)))
+            .map(|(k, val)| {
+                format!(
+                    "{}={}",
+                    url_quote(&text(k), "", true),
+                    url_quote(&text(val), "", true)
+                )
+            })
             .collect::<Vec<_>>()
             .join("&"),
         None => url_quote(&text(&v), "/", false),

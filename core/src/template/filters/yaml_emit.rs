@@ -80,7 +80,14 @@ impl Emitter<'_> {
     }
 
     /// Writes a scalar or a flow collection at the current position.
-    fn node(&mut self, v: &Value, indent: usize, flow: bool, _in_seq: bool, _in_map: bool) -> Result<(), Error> {
+    fn node(
+        &mut self,
+        v: &Value,
+        indent: usize,
+        flow: bool,
+        _in_seq: bool,
+        _in_map: bool,
+    ) -> Result<(), Error> {
         match kind(v) {
             Kind::Scalar => {
                 let s = scalar(v);
@@ -186,8 +193,16 @@ impl Emitter<'_> {
             Scalar::Raw(text) => self.out.push_str(text),
             Scalar::Str(text) => {
                 let a = analyze(text);
-                let plain_ok = if flow { a.allow_flow_plain } else { a.allow_block_plain };
-                if plain_ok && !text.is_empty() && resolves_to_str(text) && !(simple_key && a.multiline) {
+                let plain_ok = if flow {
+                    a.allow_flow_plain
+                } else {
+                    a.allow_block_plain
+                };
+                if plain_ok
+                    && !text.is_empty()
+                    && resolves_to_str(text)
+                    && !(simple_key && a.multiline)
+                {
                     self.write_folded(text, indent, false);
                 } else if a.allow_single && !(simple_key && a.multiline) {
                     self.write_single(text, indent);
@@ -245,7 +260,8 @@ impl Emitter<'_> {
                 }
                 ' ' => {
                     let single = chars.get(i + 1) != Some(&' ') && (i == 0 || chars[i - 1] != ' ');
-                    if single && i != 0 && i + 1 != chars.len() && self.column() > self.style.width {
+                    if single && i != 0 && i + 1 != chars.len() && self.column() > self.style.width
+                    {
                         self.newline_indent(indent);
                     } else {
                         self.out.push(' ');
@@ -375,7 +391,8 @@ fn analyze(text: &str) -> Analysis {
     let mut previous_break = false;
     for (index, &ch) in chars.iter().enumerate() {
         let next = chars.get(index + 1).copied();
-        let followed_by_whitespace = next.is_none_or(|n| " \t\r\n\u{85}\u{2028}\u{2029}".contains(n));
+        let followed_by_whitespace =
+            next.is_none_or(|n| " \t\r\n\u{85}\u{2028}\u{2029}".contains(n));
         if index == 0 {
             if "#,[]{}&*!|>'\"%@`".contains(ch) {
                 flow_indicators = true;

@@ -19,7 +19,9 @@ const LOOP: &str = "line1\n{% for i in [1,2] %}\n  item {{ i }}\n  {% if i == 2 
 
 #[test]
 fn ansible_defaults_trim_blocks_and_keep_trailing_newline() {
-    let out = Templar::new().render_template_file(LOOP, "t1.j2", &xvars()).unwrap();
+    let out = Templar::new()
+        .render_template_file(LOOP, "t1.j2", &xvars())
+        .unwrap();
     assert_eq!(out, "line1\n  item 1\n    item 2\n    two\n  end X\n");
     let out = Templar::new()
         .render_template_file("no newline {{ x }}", "t3.j2", &xvars())
@@ -29,15 +31,22 @@ fn ansible_defaults_trim_blocks_and_keep_trailing_newline() {
 
 #[test]
 fn jinja2_header_overrides_options() {
-    let src = format!("#jinja2: trim_blocks: False, lstrip_blocks: True\n{}\n", LOOP.replace(" {{ x }}", ""));
-    let out = Templar::new().render_template_file(&src, "t2.j2", &xvars()).unwrap();
+    let src = format!(
+        "#jinja2: trim_blocks: False, lstrip_blocks: True\n{}\n",
+        LOOP.replace(" {{ x }}", "")
+    );
+    let out = Templar::new()
+        .render_template_file(&src, "t2.j2", &xvars())
+        .unwrap();
     assert_eq!(out, "line1\n\n  item 1\n\n\n  item 2\n\n  two\n\n\nend\n\n");
 }
 
 #[test]
 fn crlf_templates_render_with_newline_sequence() {
     let t = Templar::new();
-    let out = t.render_template_file("a\r\nb {{ x }}\r\n", "t4.j2", &xvars()).unwrap();
+    let out = t
+        .render_template_file("a\r\nb {{ x }}\r\n", "t4.j2", &xvars())
+        .unwrap();
     assert_eq!(out, "a\nb X\n");
     let opts = TemplateFileOptions {
         newline_sequence: "\r\n".into(),
@@ -57,7 +66,13 @@ fn custom_delimiters() {
         ..Default::default()
     };
     let out = Templar::new()
-        .render_template_file_with("{{ keep }} [[ x ]] [[ '%s!' % c ]]\n", "t.j2", &xvars(), &opts, None)
+        .render_template_file_with(
+            "{{ keep }} [[ x ]] [[ '%s!' % c ]]\n",
+            "t.j2",
+            &xvars(),
+            &opts,
+            None,
+        )
         .unwrap();
     assert_eq!(out, "{{ keep }} X 42!\n");
 }
@@ -83,23 +98,52 @@ fn includes_and_file_lookups_use_search_paths() {
     let ctx = TemplateContext::with_search_paths(vec![base.clone()]);
     let t = Templar::new();
     let out = t
-        .render_template_file_with("[{% include 'inc.j2' %}]\n", "m.j2", &xvars(), &TemplateFileOptions::default(), Some(&ctx))
+        .render_template_file_with(
+            "[{% include 'inc.j2' %}]\n",
+            "m.j2",
+            &xvars(),
+            &TemplateFileOptions::default(),
+            Some(&ctx),
+        )
         .unwrap();
     assert_eq!(out, "[inc X]\n");
-    assert_eq!(t.render_str_in("{{ lookup('file', 'data.txt') }}", &xvars(), Some(&ctx)).unwrap(), "data");
-    assert_eq!(t.render_str_in("{{ lookup('template', 'look.j2') }}", &xvars(), Some(&ctx)).unwrap(), "looked 42\n");
+    assert_eq!(
+        t.render_str_in("{{ lookup('file', 'data.txt') }}", &xvars(), Some(&ctx))
+            .unwrap(),
+        "data"
+    );
+    assert_eq!(
+        t.render_str_in("{{ lookup('template', 'look.j2') }}", &xvars(), Some(&ctx))
+            .unwrap(),
+        "looked 42\n"
+    );
     let found = t
-        .render_str_in("{{ lookup('first_found', ['nope.txt', 'data.txt']) }}", &xvars(), Some(&ctx))
+        .render_str_in(
+            "{{ lookup('first_found', ['nope.txt', 'data.txt']) }}",
+            &xvars(),
+            Some(&ctx),
+        )
         .unwrap();
     assert!(found.ends_with("/files/data.txt"), "{found}");
     let globbed = t
-        .render_value_in(&json!("{{ query('fileglob', '*.txt') }}"), &xvars(), Some(&ctx))
+        .render_value_in(
+            &json!("{{ query('fileglob', '*.txt') }}"),
+            &xvars(),
+            Some(&ctx),
+        )
         .unwrap();
     assert_eq!(globbed.as_array().map(Vec::len), Some(1), "{globbed}");
-    let e = t.render_str_in("{{ lookup('file', 'absent.txt') }}", &xvars(), Some(&ctx)).unwrap_err();
+    let e = t
+        .render_str_in("{{ lookup('file', 'absent.txt') }}", &xvars(), Some(&ctx))
+        .unwrap_err();
     assert!(e.message.contains("absent.txt"), "{}", e.message);
     assert_eq!(
-        t.render_str_in("{{ lookup('file', 'absent.txt', errors='ignore') }}", &xvars(), Some(&ctx)).unwrap(),
+        t.render_str_in(
+            "{{ lookup('file', 'absent.txt', errors='ignore') }}",
+            &xvars(),
+            Some(&ctx)
+        )
+        .unwrap(),
         ""
     );
 }

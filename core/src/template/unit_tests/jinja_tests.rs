@@ -9,13 +9,19 @@ use crate::vars::Value;
 #[test]
 fn type_tests() {
     assert_eq!(rv("{{ [1 is number, 1 is integer, 1.5 is float, 'a' is string, true is boolean, {} is mapping, [] is sequence, 'a' is iterable, none is none] }}"), json!([true, true, true, true, true, true, true, true, true]));
-    assert_eq!(rv("{{ [1 is string, 1.5 is integer, 1 is boolean, [] is mapping] }}"), json!([false, false, false, false]));
+    assert_eq!(
+        rv("{{ [1 is string, 1.5 is integer, 1 is boolean, [] is mapping] }}"),
+        json!([false, false, false, false])
+    );
 }
 
 #[test]
 fn result_tests() {
     let mut v = super::vars();
-    v.insert("res".into(), json!({"changed": true, "failed": false, "rc": 0}));
+    v.insert(
+        "res".into(),
+        json!({"changed": true, "failed": false, "rc": 0}),
+    );
     v.insert("sk".into(), json!({"skipped": true, "changed": false}));
     let t = Templar::new();
     let e = |s: &str| t.eval_expr(s, &v).unwrap();
@@ -25,9 +31,18 @@ fn result_tests() {
 #[test]
 fn version_tests() {
     assert_eq!(rv("{{ '1.2.3' is version('1.10', '<') }}"), json!(true));
-    assert_eq!(rv("{{ '1.2.3' is version_compare('1.2.3', '==') }}"), json!(true));
-    assert_eq!(rv("{{ '1.0' is version('1.0.0', 'eq', strict=True) }}"), json!(true));
-    assert_eq!(rv("{{ '1.0.0-beta' is version('1.0.0', '<', version_type='semver') }}"), json!(true));
+    assert_eq!(
+        rv("{{ '1.2.3' is version_compare('1.2.3', '==') }}"),
+        json!(true)
+    );
+    assert_eq!(
+        rv("{{ '1.0' is version('1.0.0', 'eq', strict=True) }}"),
+        json!(true)
+    );
+    assert_eq!(
+        rv("{{ '1.0.0-beta' is version('1.0.0', '<', version_type='semver') }}"),
+        json!(true)
+    );
     assert_eq!(rv("{{ '2.10' is version('2.9', 'gt') }}"), json!(true));
 }
 

@@ -9,11 +9,21 @@ use crate::vars::{unsafe_text, Value};
 
 #[test]
 fn undefined_variable_is_an_error_naming_it() {
-    assert!(err("{{ missing }}").contains("'missing' is undefined"), "{}", err("{{ missing }}"));
+    assert!(
+        err("{{ missing }}").contains("'missing' is undefined"),
+        "{}",
+        err("{{ missing }}")
+    );
     assert!(err("{% if missing %}x{% endif %}").contains("'missing' is undefined"));
-    let e = Templar::new().render_str("{{ missing }}", &vars()).unwrap_err();
+    let e = Templar::new()
+        .render_str("{{ missing }}", &vars())
+        .unwrap_err();
     assert_eq!(e.kind, TemplateErrorKind::Undefined);
-    assert!(e.message.contains("{{ missing }}"), "message quotes the template: {}", e.message);
+    assert!(
+        e.message.contains("{{ missing }}"),
+        "message quotes the template: {}",
+        e.message
+    );
 }
 
 #[test]
@@ -60,7 +70,10 @@ fn mixed_text_renders_python_style() {
     assert_eq!(rv("{{ 1 }}{{ 2 }}"), json!("12"));
     assert_eq!(r("x{{ [1,\"a\"] }}"), "x[1, 'a']");
     assert_eq!(r("a{{ true }}{{ none }}"), "aTrue");
-    assert_eq!(r("x{{ {'a': none, 'b': true, 'c': 1.5} }}"), "x{'a': None, 'b': True, 'c': 1.5}");
+    assert_eq!(
+        r("x{{ {'a': none, 'b': true, 'c': 1.5} }}"),
+        "x{'a': None, 'b': True, 'c': 1.5}"
+    );
     assert_eq!(r("x{{ 0.1 + 0.2 }}"), "x0.30000000000000004");
     assert_eq!(r("x{{ 1e20 }}"), "x1e+20");
     assert_eq!(r("x{{ 1.0 }}"), "x1.0");
@@ -73,18 +86,29 @@ fn lazy_variables_render_recursively() {
     assert_eq!(rv("{{ d }}"), json!({"x": 1, "y": 42}));
     assert_eq!(rv("{{ d.y + 1 }}"), json!(43));
     assert_eq!(rv("{{ vars['a'] }}"), json!(42));
-    let e = Templar::new().render_str("{{ loop1 }}", &vars()).unwrap_err();
-    assert!(e.message.contains("recursive loop detected in template"), "{}", e.message);
+    let e = Templar::new()
+        .render_str("{{ loop1 }}", &vars())
+        .unwrap_err();
+    assert!(
+        e.message.contains("recursive loop detected in template"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
 fn omit_drops_map_entries_and_list_items() {
     let t = Templar::new();
     let v = json!({"a": "{{ omit }}", "b": "x{{ omit }}", "c": ["{{ omit }}", 1], "{{ 'k' }}": "{{ c }}"});
-    assert_eq!(t.render_value(&v, &vars()).unwrap(), json!({"b": "x", "c": [1], "k": 42}));
+    assert_eq!(
+        t.render_value(&v, &vars()).unwrap(),
+        json!({"b": "x", "c": [1], "k": 42})
+    );
     let e = t.render_value(&json!("{{ omit }}"), &vars()).unwrap_err();
     assert_eq!(e.kind, TemplateErrorKind::Omitted);
     assert_eq!(rv("{{ missing | default(omit) }}x"), json!("x"));
+    assert_eq!(rv("{{ {'k': omit, 'j': 1} }}"), json!({"j": 1}));
+    assert_eq!(rv("{{ [omit, 2] }}"), json!([2]));
 }
 
 #[test]
@@ -93,17 +117,31 @@ fn unsafe_values_are_never_templated() {
     v.insert("u".into(), unsafe_text("{{ c }}"));
     let t = Templar::new();
     assert_eq!(t.render_str("{{ u }}", &v).unwrap(), "{{ c }}");
-    assert_eq!(t.render_value(&unsafe_text("{{ c }}"), &v).unwrap(), json!("{{ c }}"));
-    assert_eq!(t.render_value(&json!({"k": unsafe_text("{{ x }}")}), &v).unwrap(), json!({"k": "{{ x }}"}));
+    assert_eq!(
+        t.render_value(&unsafe_text("{{ c }}"), &v).unwrap(),
+        json!("{{ c }}")
+    );
+    assert_eq!(
+        t.render_value(&json!({"k": unsafe_text("{{ x }}")}), &v)
+            .unwrap(),
+        json!({"k": "{{ x }}"})
+    );
     assert_eq!(t.eval_expr("u ~ '!'", &v).unwrap(), json!("{{ c }}!"));
 }
 
 #[test]
 fn eval_expr_returns_native_values() {
     let t = Templar::new();
-    assert_eq!(t.eval_expr("lst | sort", &vars()).unwrap(), json!([1, 2, 3]));
+    assert_eq!(
+        t.eval_expr("lst | sort", &vars()).unwrap(),
+        json!([1, 2, 3])
+    );
     assert_eq!(t.eval_expr("c > 40", &vars()).unwrap(), json!(true));
-    assert_eq!(t.eval_expr("users | map(attribute='name') | list", &vars()).unwrap(), json!(["bob", "al"]));
+    assert_eq!(
+        t.eval_expr("users | map(attribute='name') | list", &vars())
+            .unwrap(),
+        json!(["bob", "al"])
+    );
     assert_eq!(t.eval_expr("none", &vars()).unwrap(), json!(null));
 }
 
@@ -116,7 +154,11 @@ fn conditionals_follow_ansible_2_19() {
     assert!(t.eval_condition("bad is undefined", &v).unwrap());
     assert!(t.eval_condition("{{ c == 42 }}", &v).unwrap());
     let e = t.eval_condition("missing", &v).unwrap_err();
-    assert!(e.message.contains("'missing' is undefined"), "{}", e.message);
+    assert!(
+        e.message.contains("'missing' is undefined"),
+        "{}",
+        e.message
+    );
     let e = t.eval_condition("s", &v).unwrap_err();
     assert_eq!(e.kind, TemplateErrorKind::BrokenConditional);
     assert!(e.message.contains("value of type 'str'"), "{}", e.message);
@@ -136,7 +178,10 @@ fn percent_formatting() {
     assert_eq!(r("{{ '%s' % c }}"), "42");
     assert_eq!(r("{{ '%05.2f' % 3.14159 }}"), "03.14");
     assert_eq!(r("{{ '%-4s|' % 'ab' }}"), "ab  |");
-    assert_eq!(r("{{ '%x %o %e' % (255, 8, 12345.678) }}"), "ff 10 1.234568e+04");
+    assert_eq!(
+        r("{{ '%x %o %e' % (255, 8, 12345.678) }}"),
+        "ff 10 1.234568e+04"
+    );
     assert_eq!(r("{{ '%(n)s=%(v)d' % {'n': 'a', 'v': 2} }}"), "a=2");
     assert_eq!(r("{{ '%s' % [1, 'a'] }}"), "[1, 'a']");
     assert_eq!(r("{{ '%g %g' % (0.0001, 1e20) }}"), "0.0001 1e+20");
@@ -150,8 +195,14 @@ fn python_methods_work() {
     assert_eq!(r("{{ d.get('x') }} {{ d.get('z', 'no') }}"), "1 no");
     assert_eq!(rv("{{ d.items() | list }}"), json!([["x", 1], ["y", 42]]));
     assert_eq!(rv("{{ 'a b'.split() }}"), json!(["a", "b"]));
-    assert_eq!(r("{{ 'abc'.startswith('a') }} {{ 'abc'.endswith('bc') }} {{ ' x '.strip() }}"), "True True x");
-    assert_eq!(r("{{ '{} {}'.format(1, 'x') }} {{ 'ab'.upper() }} {{ 'aXa'.replace('a', 'b') }}"), "1 x AB bXb");
+    assert_eq!(
+        r("{{ 'abc'.startswith('a') }} {{ 'abc'.endswith('bc') }} {{ ' x '.strip() }}"),
+        "True True x"
+    );
+    assert_eq!(
+        r("{{ '{} {}'.format(1, 'x') }} {{ 'ab'.upper() }} {{ 'aXa'.replace('a', 'b') }}"),
+        "1 x AB bXb"
+    );
     assert_eq!(r("{{ lst.index(1) }}"), "1");
 }
 
@@ -159,7 +210,10 @@ fn python_methods_work() {
 fn mixed_render_value_is_recursive_over_lists_and_keys() {
     let t = Templar::new();
     let v = json!(["{{ c }}", {"n": "{{ lst }}"}, 3, null, "plain"]);
-    assert_eq!(t.render_value(&v, &vars()).unwrap(), json!([42, {"n": [3, 1, 2]}, 3, null, "plain"]));
+    assert_eq!(
+        t.render_value(&v, &vars()).unwrap(),
+        json!([42, {"n": [3, 1, 2]}, 3, null, "plain"])
+    );
 }
 
 #[test]
@@ -169,7 +223,11 @@ fn compiled_templates_are_cached_and_cache_is_bounded() {
         ..Default::default()
     });
     for i in 0..100 {
-        assert_eq!(t.render_str(&format!("{{{{ {i} + c }}}}"), &vars()).unwrap(), (i + 42).to_string());
+        assert_eq!(
+            t.render_str(&format!("{{{{ {i} + c }}}}"), &vars())
+                .unwrap(),
+            (i + 42).to_string()
+        );
     }
     assert_eq!(t.render_str("{{ c }}", &vars()).unwrap(), "42");
 }
@@ -178,7 +236,10 @@ fn compiled_templates_are_cached_and_cache_is_bounded() {
 fn non_templates_are_returned_unchanged() {
     let t = Templar::new();
     assert_eq!(t.render_str("plain text", &vars()).unwrap(), "plain text");
-    assert_eq!(t.render_value(&json!("a } b"), &vars()).unwrap(), json!("a } b"));
+    assert_eq!(
+        t.render_value(&json!("a } b"), &vars()).unwrap(),
+        json!("a } b")
+    );
     assert!(Templar::is_template("{{ x }}"));
     assert!(Templar::is_template("{% if %}"));
     assert!(!Templar::is_template("{ x }"));
@@ -189,8 +250,14 @@ fn syntax_errors_are_reported_with_template_text() {
     let e = Templar::new().render_str("{{ 1 + }}", &vars()).unwrap_err();
     assert_eq!(e.kind, TemplateErrorKind::Syntax);
     assert!(e.message.contains("{{ 1 + }}"), "{}", e.message);
-    let e = Templar::new().render_str("{{ 1 | nope }}", &vars()).unwrap_err();
-    assert!(e.message.contains("no filter named 'nope'"), "{}", e.message);
+    let e = Templar::new()
+        .render_str("{{ 1 | nope }}", &vars())
+        .unwrap_err();
+    assert!(
+        e.message.contains("no filter named 'nope'"),
+        "{}",
+        e.message
+    );
 }
 
 #[test]
