@@ -1,0 +1,149 @@
+//! Template files (`template` module): whitespace rules, `#jinja2:` header, newline handling,
+//! includes and lookups. Expected bytes were produced by ansible-core 2.19's template module.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::template::{Templar, TemplateContext, TemplateFileOptions};
+use crate::vars::{Value, Vars};
+
+fn xvars() -> Vars {
+    match json!({"x": "X", "c": 42}) {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+const LOOP: &str = "line1\n{% for i in [1,2] %}\n  item {{ i }}\n  {% if i == 2 %}\n  two\n  {% endif %}\n{% endfor %}\nend {{ x }}\n";
+
+#[test]
+fn ansible_defaults_trim_blocks_and_keep_trailing_newline() {
+    let out = Templar::new()
+        .render_template_file(LOOP, "t1.j2", &xvars())
+        .unwrap();
+    assert_eq!(out, "line1\n  item 1\n    item 2\n    two\n  end X\n");
+    let out = Templar::new()
+        .render_template_file("no newline {{ x }}", "t3.j2", &xvars())
+        .unwrap();
+    assert_eq!(out, "no newline X");
+}
+
+#[test]
+fn jinja2_header_overrides_options() {
+    let src = format!(
+        "#jinja2: trim_blocks: False, lstrip_blocks: True\n{}\n",
+        LOOP.replace(" {{ x }}", "")
+    );
+    let out = Templar::new()
+        .render_template_file(&src, "t2.j2", &xvars())
+        .unwrap();
+    assert_eq!(out, "line1\n\n  item 1\n\n\n  item 2\n\n  two\n\n\nend\n\n");
+}
+
+#[test]
+fn crlf_templates_render_with_newline_sequence() {
+    let t = Templar::new();
+    let out = t
+        .render_template_file("a\r\nb {{ x }}\r\n", "t4.j2", &xvars())
+        .unwrap();
+    assert_eq!(out, "a\nb X\n");
+    let opts = TemplateFileOptions {
+        newline_sequence: "\r\n".into(),
+        ..Default::default()
+    };
+    let out = t
+        .render_template_file_with("a\nb {{ x }}\n", "t5.j2", &xvars(), &opts, None)
+        .unwrap();
+    assert_eq!(out, "a\r\nb X\r\n");
+}
+
+#[test]
+fn custom_delimiters() {
+    let opts = TemplateFileOptions {
+        variable_start_string: "[[".into(),
+        variable_end_string: "]]".into(),
+        ..Default::default()
+    };
+    let out = Templar::new()
+        .render_template_file_with(
+            "{{ keep }} [[ x ]] [[ '%s!' % c ]]\n",
+            "t.j2",
+            &xvars(),
+            &opts,
+            None,
+        )
+        .unwrap();
+    assert_eq!(out, "{{ keep }} X 42!\n");
+}
+
+#[test]
+fn errors_name_the_file_and_line() {
+    let e = Templar::new()
+        .render_template_file("ok\n{{ nope }}\n", "roles/x/templates/a.j2", &xvars())
+        .unwrap_err();
+    assert!(e.message.contains("'nope' is undefined"), "{}", e.message);
+    assert!(e.message.contains("a.j2, line 2"), "{}", e.message);
+}
+
+#[test]
+fn includes_and_file_lookups_use_search_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let base: PathBuf = dir.path().to_path_buf();
+    std::fs::create_dir_all(base.join("templates")).unwrap();
+    std::fs::create_dir_all(base.join("files")).unwrap();
+    std::fs::write(base.join("templates/inc.j2"), "inc {{ x }}").unwrap();
+    std::fs::write(base.join("templates/look.j2"), "looked {{ c }}\n").unwrap();
+    std::fs::write(base.join("files/data.txt"), "data\n\n").unwrap();
+    let ctx = TemplateContext::with_search_paths(vec![base.clone()]);
+    let t = Templar::new();
+    let out = t
+        .render_template_file_with(
+            "[{% include 'inc.j2' %}]\n",
+            "m.j2",
+            &xvars(),
+            &TemplateFileOptions::default(),
+            Some(&ctx),
+        )
+        .unwrap();
+    assert_eq!(out, "[inc X]\n");
+    assert_eq!(
+        t.render_str_in("{{ lookup('file', 'data.txt') }}", &xvars(), Some(&ctx))
+            .unwrap(),
+        "data"
+    );
+    assert_eq!(
+        t.render_str_in("{{ lookup('template', 'look.j2') }}", &xvars(), Some(&ctx))
+            .unwrap(),
+        "looked 42\n"
+    );
+    let found = t
+        .render_str_in(
+            "{{ lookup('first_found', ['nope.txt', 'data.txt']) }}",
+            &xvars(),
+            Some(&ctx),
+        )
+        .unwrap();
+    assert!(found.ends_with("/files/data.txt"), "{found}");
+    let globbed = t
+        .render_value_in(
+            &json!("{{ query('fileglob', '*.txt') }}"),
+            &xvars(),
+            Some(&ctx),
+        )
+        .unwrap();
+    assert_eq!(globbed.as_array().map(Vec::len), Some(1), "{globbed}");
+    let e = t
+        .render_str_in("{{ lookup('file', 'absent.txt') }}", &xvars(), Some(&ctx))
+        .unwrap_err();
+    assert!(e.message.contains("absent.txt"), "{}", e.message);
+    assert_eq!(
+        t.render_str_in(
+            "{{ lookup('file', 'absent.txt', errors='ignore') }}",
+            &xvars(),
+            Some(&ctx)
+        )
+        .unwrap(),
+        ""
+    );
+}
