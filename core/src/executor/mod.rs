@@ -22,7 +22,7 @@ use crate::events::{Event, EventSink, HostResult, HostStats, Status};
 use crate::inventory::{Inventory, InventoryError, Limit};
 use crate::module::ModuleRegistry;
 use crate::playbook::{Keywords, Play, Playbook, PlaybookError, Task, TaskKind};
-use crate::template::Templar;
+use crate::template::{Templar, TemplateOptions};
 use crate::vars::{Map, Value, Vars};
 use task::{censor, HostOutcome};
 
@@ -82,7 +82,12 @@ impl Executor {
             shared: Arc::new(Shared {
                 registry,
                 inventory,
-                templar: Templar::new(),
+                // Playbooks written for ansible-core before 2.19 rely on truthy, non-boolean
+                // conditionals (`when: some_list`); accept them as those versions did.
+                templar: Templar::with_options(TemplateOptions {
+                    allow_broken_conditionals: true,
+                    ..TemplateOptions::default()
+                }),
                 opts,
                 sink,
                 pool: ConnectionPool::default(),

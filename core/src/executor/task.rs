@@ -11,6 +11,7 @@ use crate::connection::{Become, Connection, HostConnection};
 use crate::events::{Event, HostResult, Status};
 use crate::module::{ModuleContext, ModuleError};
 use crate::playbook::{Keywords, Task, TaskKind};
+use crate::template::TemplateContext;
 use crate::vars::{is_truthy, Map, Value, Vars};
 
 /// What a task did on one host.
@@ -283,14 +284,17 @@ impl Executor {
                 format!("couldn't resolve module/action '{module}'")
             });
         };
-        let args = match self.shared.templar.render_value(args, vars) {
+        let tctx = TemplateContext {
+            search_paths: vec![play.playbook.dir.clone()],
+            location: Some(task.location.to_string()),
+            preserve_unsafe: false,
+        };
+        let args = match self.shared.templar.render_value_in(args, vars, Some(&tctx)) {
             Ok(a) => a,
             Err(e) => {
-                let loc = &task.location;
                 return failed_result(format!(
-                    "The task includes an option with an undefined variable or a bad template. The error was: {e}\n\nThe error appears to be in '{}': line {}, column {}",
-                    loc.file, loc.line, loc.col
-                ));
+                    "The task includes an option with an undefined variable or a bad template. The error was: {e}"
+                ))
             }
         };
         let settings = match self.task_settings(kw, vars) {
