@@ -145,6 +145,10 @@ pub trait ControllerContext: Send + Sync {
     /// Finds a controller-side file for `src:` arguments: `kind` is `files` or `templates`; relative
     /// names are searched in role and playbook directories as Ansible does.
     fn find_file(&self, kind: &str, name: &str) -> Result<PathBuf, ModuleError>;
+    /// The run's verbosity (`-v` count), for `debug`'s `verbosity:` threshold.
+    fn verbosity(&self) -> u8 {
+        0
+    }
 }
 
 /// Everything a module is given for one run on one host.
