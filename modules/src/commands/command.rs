@@ -156,6 +156,9 @@ pub fn quote_arg(arg: &str, expand: bool) -> String {
                 out.push('/');
                 rest = tail;
             }
+            if rest.is_empty() {
+                return out;
+            }
         }
     }
     out.push('"');

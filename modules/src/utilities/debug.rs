@@ -65,7 +65,15 @@ impl Module for Debug {
                 .with("skipped_reason", "Verbosity threshold not met."));
         }
         if let Some(var) = p.var {
-            let value = match ctx.controller.eval_expr(var.trim()) {
+            let expr = var.trim();
+            let defined = ctx
+                .controller
+                .eval_condition(&format!("({expr}) is defined"))
+                .unwrap_or(true);
+            if !defined {
+                return Ok(ModuleResult::ok().with(&var, NOT_DEFINED));
+            }
+            let value = match ctx.controller.eval_expr(expr) {
                 Ok(v) => v,
                 Err(e) if e.message.to_ascii_lowercase().contains("undefined") => {
                     Value::String(NOT_DEFINED.into())
