@@ -22,9 +22,9 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(commands::shell::Shell));
     r.register(Arc::new(commands::raw::Raw));
     r.register(Arc::new(files::file::File));
-    // r.register(Arc::new(files::copy::Copy));
-    // r.register(Arc::new(files::template::Template));
-    // r.register(Arc::new(files::stat::Stat));
+    r.register(Arc::new(files::copy::Copy));
+    r.register(Arc::new(files::template::Template));
+    r.register(Arc::new(files::stat::Stat));
     r.register(Arc::new(utilities::debug::Debug));
     r.register(Arc::new(utilities::set_fact::SetFact));
     r.register(Arc::new(utilities::assert::Assert));

@@ -1,11 +1,11 @@
 //! File modules: `file`, `copy`, `template`, `stat`, and what they share (result keys, JSON state
 //! diffs, running a change and re-probing in one round trip).
 
-// pub mod copy;
+pub mod copy;
 pub mod file;
-// pub mod stat;
-// pub mod template;
-// mod write;
+pub mod stat;
+pub mod template;
+mod write;
 
 use std::collections::BTreeMap;
 

@@ -180,10 +180,12 @@ pub fn probe_script(requests: &[ProbeRequest]) -> String {
         s.push_str(&format!(
             " {stat} --printf '@{i} stat {STAT_FORMAT}\\n' -- \"$p\" 2>/dev/null || echo '@{i} absent'\n"
         ));
-        s.push_str(&format!(
-            " if [ -h \"$p\" ]; then printf '@{i} link %s\\n' \"$(readlink -- \"$p\")\"; \
-             printf '@{i} lnksrc %s\\n' \"$(readlink -f -- \"$p\")\"; fi\n"
-        ));
+        if !req.follow {
+            s.push_str(&format!(
+                " if [ -h \"$p\" ]; then printf '@{i} link %s\\n' \"$(readlink -- \"$p\")\"; \
+                 printf '@{i} lnksrc %s\\n' \"$(readlink -f -- \"$p\")\"; fi\n"
+            ));
+        }
         if req.access {
             s.push_str(&format!(
                 " [ -r \"$p\" ] && echo '@{i} r'; [ -w \"$p\" ] && echo '@{i} w'; [ -x \"$p\" ] && echo '@{i} x'\n"
