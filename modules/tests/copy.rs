@@ -133,6 +133,14 @@ async fn src_file_into_directory_and_trailing_slash() {
         r.msg.as_deref(),
         Some("can not use content with a dir as dest")
     );
+    let r = env
+        .run("copy", json!({"content": "x", "dest": dir}), false, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("can not use content with a dir as dest")
+    );
     // missing src
     let err = env
         .run(

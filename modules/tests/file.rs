@@ -353,3 +353,79 @@ async fn paths_with_spaces_and_quotes() {
             .changed
     );
 }
+
+#[tokio::test]
+async fn type_conflicts_fail_like_ansible() {
+    let env = Env::new();
+    let dir = env.target("dir");
+    std::fs::create_dir(&dir).unwrap();
+    let f = env.target("f");
+    std::fs::write(&f, "x\n").unwrap();
+    let r = env
+        .run("file", json!({"path": dir, "state": "file"}), false, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.msg.as_deref(),
+        Some(format!("file ({dir}) is directory, cannot continue").as_str())
+    );
+    assert_eq!(r.data["state"], "directory");
+    let r = env
+        .run(
+            "file",
+            json!({"path": f, "state": "directory"}),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.msg.as_deref(),
+        Some(format!("{f} already exists as a file").as_str())
+    );
+    assert_eq!(r.data["mode"], "0644");
+    let r = env
+        .run(
+            "file",
+            json!({"path": dir, "state": "link", "src": f}),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r.msg.as_deref(),
+        Some(format!("refusing to convert from directory to symlink for {dir}").as_str())
+    );
+    let r = env
+        .run(
+            "file",
+            json!({"path": env.target("h"), "state": "hard", "src": env.target("nope")}),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.msg.as_deref(), Some("src does not exist"));
+    let err = env
+        .run("file", json!({"path": f, "src": "/x"}), false, false)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("src option requires state to be 'link' or 'hard'"),
+        "{err}"
+    );
+    // an empty directory may be replaced by a link with force
+    let r = env
+        .ok(
+            "file",
+            json!({"path": dir, "state": "link", "src": f, "force": true}),
+        )
+        .await;
+    assert!(r.changed);
+    assert!(std::fs::symlink_metadata(&dir)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}

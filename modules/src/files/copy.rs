@@ -207,6 +207,11 @@ async fn copy_content(
     );
     w.diff_header = "dynamically generated".into();
     let stats = probe(ctx.conn, &probe_requests(&w.dest, ctx.diff)).await?;
+    if stats[1].is_dir() {
+        return Ok(ModuleResult::failed(
+            "can not use content with a dir as dest",
+        ));
+    }
     converge_file(ctx, &w, &stats).await
 }
 

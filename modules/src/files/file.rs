@@ -191,9 +191,6 @@ struct FileTask {
 
 impl FileTask {
     fn new(p: FileParams) -> Result<Self, ModuleError> {
-        if p.src.is_some() && !matches!(p.state, Some(FileState::Link | FileState::Hard) | None) {
-            return Err(bad("src option requires state to be 'link' or 'hard'"));
-        }
         let touch = p.state == Some(FileState::Touch);
         let mtime = time_arg(
             p.modification_time.as_deref(),
@@ -261,6 +258,9 @@ impl FileTask {
             None if self.p.recurse => FileState::Directory,
             None => FileState::File,
         };
+        if self.p.src.is_some() && !matches!(state, FileState::Link | FileState::Hard) {
+            return Err(bad("src option requires state to be 'link' or 'hard'"));
+        }
         if self.p.recurse && state != FileState::Directory {
             return Err(bad("recurse option requires state to be 'directory'"));
         }
@@ -352,11 +352,13 @@ impl FileTask {
             );
         };
         if info.file_type == FileType::Directory {
-            return Ok(ModuleResult::failed(format!(
+            let mut r = ModuleResult::failed(format!(
                 "file ({path}) is {}, cannot continue",
                 if prev == "link" { "link" } else { "directory" }
             ))
-            .with("path", path.as_str()));
+            .with("path", path.as_str());
+            add_file_attrs(&mut r, info);
+            return Ok(r);
         }
         let plan = self.attrs.plan(info).map_err(bad)?;
         let times = self.touch_command(&quote_path(path));
@@ -488,10 +490,12 @@ impl FileTask {
                 )
                 .await
             }
-            Some(_) => Ok(
-                ModuleResult::failed(format!("{path} already exists as a {prev}"))
-                    .with("path", path.as_str()),
-            ),
+            Some(info) => {
+                let mut r = ModuleResult::failed(format!("{path} already exists as a {prev}"))
+                    .with("path", path.as_str());
+                add_file_attrs(&mut r, info);
+                Ok(r)
+            }
             None => self.create_directory(ctx, prev).await,
         }
     }
@@ -698,13 +702,14 @@ impl FileTask {
             } else {
                 self.link_src_path(&src)
             };
-            return fail(if hard {
-                format!("src does not exist: {shown}")
-            } else {
-                format!(
-                    "src file does not exist, use \"force=yes\" if you really want to create the link: {shown}"
-                )
-            });
+            if hard {
+                return Ok(ModuleResult::failed("src does not exist")
+                    .with("dest", path.as_str())
+                    .with("src", shown));
+            }
+            return fail(format!(
+                "src file does not exist, use \"force=yes\" if you really want to create the link: {shown}"
+            ));
         }
         let current = lstat.info.as_ref();
         let up_to_date = match current {

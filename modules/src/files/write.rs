@@ -164,9 +164,7 @@ pub async fn converge_file(
     }
     let content_changed = remote_sum != Some(w.checksum.as_str());
     if current.is_some() && content_changed && !w.force {
-        let mut r = ModuleResult::ok().with("dest", w.dest.as_str());
-        r.msg = Some("file already exists".into());
-        return Ok(r);
+        return Ok(ModuleResult::ok().with("dest", w.dest.as_str()));
     }
     if current.is_none() && !parent.is_dir() && !w.create_parent {
         return fail(format!(
@@ -200,6 +198,7 @@ pub async fn converge_file(
         }
     }
     if !r.changed {
+        r.data.insert("path".into(), w.dest.as_str().into());
         if let Some(info) = current {
             add_file_attrs(&mut r, info);
         }
