@@ -31,3 +31,28 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(utilities::fail::Fail));
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_is_registered_under_all_names() {
+        let r = registry();
+        for name in [
+            "command", "shell", "raw", "file", "copy", "template", "stat", "debug", "set_fact",
+            "assert", "fail",
+        ] {
+            let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(m.name(), name);
+            assert!(r.get(&format!("ansible.builtin.{name}")).is_some());
+            assert!(r.get(&format!("ansible.legacy.{name}")).is_some());
+        }
+        let controller: Vec<&str> = r
+            .names()
+            .filter(|n| !n.contains('.'))
+            .filter(|n| r.get(n).is_some_and(|m| m.controller_only()))
+            .collect();
+        assert_eq!(controller, vec!["assert", "debug", "fail", "set_fact"]);
+    }
+}

@@ -214,6 +214,11 @@ async fn force_no_validate_and_remote_src() {
         .unwrap();
     assert!(r.failed);
     assert_eq!(r.msg.as_deref(), Some("failed to validate"));
+    assert!(std::fs::read_dir(env.target("")).unwrap().all(|e| !e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .contains("drover-tmp")));
     assert_eq!(read(&dest), "keep");
     let r = env
         .ok(
@@ -410,4 +415,35 @@ async fn template_keeps_trailing_newline() {
     env.ok("template", json!({"src": "nl.j2", "dest": dest}))
         .await;
     assert_eq!(read(&dest), "x\n");
+}
+
+#[tokio::test]
+async fn follow_writes_through_a_dest_symlink() {
+    let env = Env::new();
+    let real = env.target("real");
+    std::fs::write(&real, "old").unwrap();
+    let link = env.target("link");
+    std::os::unix::fs::symlink("real", &link).unwrap();
+    let r = env
+        .ok(
+            "copy",
+            json!({"content": "new", "dest": link, "follow": true}),
+        )
+        .await;
+    assert!(r.changed);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(read(&real), "new");
+    // without follow the link is replaced by a file
+    let r = env
+        .ok("copy", json!({"content": "newer", "dest": link}))
+        .await;
+    assert!(r.changed);
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_file());
+    assert_eq!(read(&real), "new");
 }

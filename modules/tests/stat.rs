@@ -106,3 +106,11 @@ async fn stat_missing_dirs_and_links() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn tilde_paths_expand_on_the_target() {
+    let env = Env::new();
+    let r = env.ok("stat", json!({"path": "~"})).await;
+    assert_eq!(r.data["stat"]["isdir"], true, "{:?}", r.to_value());
+    assert_eq!(r.data["stat"]["path"], "~");
+}
