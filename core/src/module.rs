@@ -149,6 +149,41 @@ pub trait ControllerContext: Send + Sync {
     fn verbosity(&self) -> u8 {
         0
     }
+    /// Renders a template file for the `template` module with its options: extra variables
+    /// (`template_path`, `ansible_managed`, …) layered over the host's, and Jinja settings. The
+    /// default ignores the options and calls [`ControllerContext::render_template_file`].
+    fn render_template_file_with(
+        &self,
+        source: &str,
+        name: &str,
+        options: &TemplateFileOptions,
+    ) -> Result<String, TemplateError> {
+        let _ = options;
+        self.render_template_file(source, name)
+    }
+}
+
+/// Settings the `template` module passes to [`ControllerContext::render_template_file_with`].
+#[derive(Debug, Clone, Default)]
+pub struct TemplateFileOptions {
+    /// Variables for this rendering only (`template_path`, `template_destpath`, `ansible_managed`…).
+    pub extra_vars: Vars,
+    /// Jinja `trim_blocks` (Ansible's default for templates: true).
+    pub trim_blocks: Option<bool>,
+    /// Jinja `lstrip_blocks` (default false).
+    pub lstrip_blocks: Option<bool>,
+    /// Custom `{%` delimiter.
+    pub block_start_string: Option<String>,
+    /// Custom `%}` delimiter.
+    pub block_end_string: Option<String>,
+    /// Custom `{{` delimiter.
+    pub variable_start_string: Option<String>,
+    /// Custom `}}` delimiter.
+    pub variable_end_string: Option<String>,
+    /// Custom `{#` delimiter.
+    pub comment_start_string: Option<String>,
+    /// Custom `#}` delimiter.
+    pub comment_end_string: Option<String>,
 }
 
 /// Everything a module is given for one run on one host.

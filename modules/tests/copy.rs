@@ -447,3 +447,22 @@ async fn follow_writes_through_a_dest_symlink() {
         .is_file());
     assert_eq!(read(&real), "new");
 }
+
+#[tokio::test]
+async fn template_defines_ansible_template_vars() {
+    let env = Env::new();
+    env.controller_file(
+        "templates",
+        "managed.j2",
+        "# {{ ansible_managed }} -> {{ template_destpath }} from {{ template_path | length > 0 }}",
+    );
+    let dest = env.target("managed");
+    let r = env
+        .ok("template", json!({"src": "managed.j2", "dest": dest}))
+        .await;
+    assert!(r.changed);
+    assert_eq!(
+        read(&dest),
+        format!("# Ansible managed -> {dest} from true")
+    );
+}

@@ -5,6 +5,7 @@ pub mod copy;
 pub mod file;
 pub mod stat;
 pub mod template;
+pub mod template_vars;
 mod write;
 
 use std::collections::BTreeMap;

@@ -3,11 +3,14 @@
 use std::os::unix::fs::PermissionsExt;
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TemplateFileOptions,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::copy::resolve_dest;
+use super::template_vars::template_vars;
 use super::write::{converge_file, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string};
 use crate::remote::attrs::FileAttrs;
@@ -157,14 +160,25 @@ impl Module for Template {
                 )));
             }
         }
-        // TODO(templar): trim_blocks, lstrip_blocks and the custom delimiters are accepted but
-        // not passed on: `ControllerContext::render_template_file` takes no options yet.
         let local = ctx.controller.find_file("templates", &p.src)?;
         let source = std::fs::read_to_string(&local)
             .map_err(|e| ModuleError::Local(format!("could not read {}: {e}", local.display())))?;
-        let mut rendered = ctx
-            .controller
-            .render_template_file(&source, &local.display().to_string())?;
+        let options = TemplateFileOptions {
+            extra_vars: template_vars(&local, &p.dest, ctx.controller.vars()),
+            trim_blocks: p.trim_blocks,
+            lstrip_blocks: p.lstrip_blocks,
+            block_start_string: p.block_start_string.clone(),
+            block_end_string: p.block_end_string.clone(),
+            variable_start_string: p.variable_start_string.clone(),
+            variable_end_string: p.variable_end_string.clone(),
+            comment_start_string: p.comment_start_string.clone(),
+            comment_end_string: p.comment_end_string.clone(),
+        };
+        let mut rendered = ctx.controller.render_template_file_with(
+            &source,
+            &local.display().to_string(),
+            &options,
+        )?;
         if newline != "\n" {
             rendered = rendered.replace("\r\n", "\n").replace('\n', newline);
         }

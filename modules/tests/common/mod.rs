@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use drover_core::connection::local::LocalConnection;
 use drover_core::connection::HostConnection;
-use drover_core::module::{ControllerContext, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    ControllerContext, ModuleContext, ModuleError, ModuleResult, TemplateFileOptions,
+};
 use drover_core::template::{Templar, TemplateError};
 use drover_core::vars::Vars;
 use serde_json::Value;
@@ -53,6 +55,18 @@ impl ControllerContext for TestController {
     }
     fn verbosity(&self) -> u8 {
         self.verbosity
+    }
+    fn render_template_file_with(
+        &self,
+        source: &str,
+        name: &str,
+        options: &TemplateFileOptions,
+    ) -> Result<String, TemplateError> {
+        let mut vars = self.vars.clone();
+        for (k, v) in &options.extra_vars {
+            vars.insert(k.clone(), v.clone());
+        }
+        self.templar.render_template_file(source, name, &vars)
     }
 }
 
