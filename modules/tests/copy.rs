@@ -463,6 +463,6 @@ async fn template_defines_ansible_template_vars() {
     assert!(r.changed);
     assert_eq!(
         read(&dest),
-        format!("# Ansible managed -> {dest} from true")
+        format!("# Ansible managed -> {dest} from True")
     );
 }
