@@ -342,6 +342,7 @@ async fn template_renders_with_host_vars() {
     assert!(!Path::new(&dest).exists());
     assert_eq!(r.diff[0].after, "hello world\nline2");
     assert_eq!(r.diff[0].before, "");
+    assert_eq!(r.diff[0].before_header, None);
     let r = env.ok("template", args.clone()).await;
     assert!(r.changed);
     assert_eq!(read(&dest), "hello world\nline2");

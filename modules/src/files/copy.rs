@@ -467,7 +467,12 @@ async fn copy_tree(
         result.diff.extend(r.diff);
     }
     result.changed = changed;
+    let shown_dest = if p.dest.ends_with('/') {
+        p.dest.clone()
+    } else {
+        format!("{}/", p.dest)
+    };
     Ok(result
-        .with("dest", p.dest.as_str())
+        .with("dest", shown_dest)
         .with("src", local.display().to_string()))
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::params::{check_keys, de_bool, de_string};
 use crate::remote::checksum::ChecksumAlgorithm;
-use crate::remote::mode::format_mode;
+use crate::remote::mode::format_stat_mode;
 use crate::remote::probe::{probe_one, FileType, ProbeRequest, StatInfo};
 
 /// Parameters of `stat`.
@@ -118,7 +118,7 @@ pub fn stat_dict(path: &str, info: &StatInfo, algo: ChecksumAlgorithm) -> Value 
     let bit = |b: u32| Value::Bool(info.mode & b != 0);
     m.insert("exists".into(), true.into());
     m.insert("path".into(), path.into());
-    m.insert("mode".into(), format_mode(info.mode).into());
+    m.insert("mode".into(), format_stat_mode(info.mode).into());
     m.insert("isdir".into(), (t == FileType::Directory).into());
     m.insert("ischr".into(), (t == FileType::CharDevice).into());
     m.insert("isblk".into(), (t == FileType::BlockDevice).into());

@@ -132,7 +132,7 @@ fn content_diff(w: &FileWrite, before: &PathStat) -> Option<Diff> {
         });
     }
     Some(Diff {
-        before_header: Some(w.dest.clone()),
+        before_header: before.exists().then(|| w.dest.clone()),
         after_header: Some(w.diff_header.clone()),
         before: String::from_utf8_lossy(&old).into_owned(),
         after: String::from_utf8_lossy(&new).into_owned(),

@@ -53,8 +53,14 @@ impl Mode {
     }
 }
 
-/// Formats permission bits as Ansible reports them: `"0644"`.
+/// Formats permission bits as Ansible's file modules report them: `"0644"`, `"04755"` (a `0`
+/// prefix before at least three octal digits).
 pub fn format_mode(bits: u32) -> String {
+    format!("0{:03o}", bits & 0o7777)
+}
+
+/// Formats permission bits as Ansible's `stat` reports them: four octal digits (`"4755"`).
+pub fn format_stat_mode(bits: u32) -> String {
     format!("{:04o}", bits & 0o7777)
 }
 
@@ -206,6 +212,13 @@ mod tests {
         assert_eq!(apply_symbolic("a+X", 0o644, true).unwrap(), 0o755);
         assert_eq!(apply_symbolic("a+X", 0o744, false).unwrap(), 0o755);
         assert_eq!(apply_symbolic("+w", 0o444, false).unwrap(), 0o644);
+        // values checked against ansible-core 2.19's file module
+        assert_eq!(apply_symbolic("+x", 0o644, false).unwrap(), 0o755);
+        assert_eq!(apply_symbolic("=r", 0o777, false).unwrap(), 0o444);
+        assert_eq!(apply_symbolic("-w", 0o666, false).unwrap(), 0o466);
+        assert_eq!(apply_symbolic("o=u-w", 0o644, false).unwrap(), 0o644);
+        assert_eq!(apply_symbolic("u=rwx", 0o4755, false).unwrap(), 0o755);
+        assert_eq!(apply_symbolic("u+r-w", 0o644, false).unwrap(), 0o444);
         assert_eq!(apply_symbolic("u+s,o+t", 0o755, false).unwrap(), 0o5755);
         assert_eq!(apply_symbolic("g=u", 0o700, false).unwrap(), 0o770);
         assert_eq!(apply_symbolic("u+r-w", 0o200, false).unwrap(), 0o400);
@@ -214,6 +227,8 @@ mod tests {
     #[test]
     fn formats_like_ansible() {
         assert_eq!(format_mode(0o100644), "0644");
-        assert_eq!(format_mode(0o4755), "4755");
+        assert_eq!(format_mode(0o4755), "04755");
+        assert_eq!(format_stat_mode(0o4755), "4755");
+        assert_eq!(format_stat_mode(0o644), "0644");
     }
 }
