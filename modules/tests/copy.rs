@@ -467,3 +467,32 @@ async fn template_defines_ansible_template_vars() {
         format!("# Ansible managed -> {dest} from True")
     );
 }
+
+#[tokio::test]
+async fn remote_src_directory_tree() {
+    let env = Env::new();
+    let src = env.target("srcdir");
+    std::fs::create_dir_all(format!("{src}/sub dir")).unwrap();
+    std::fs::write(format!("{src}/a"), "a").unwrap();
+    std::fs::write(format!("{src}/sub dir/b"), "b").unwrap();
+    let dest = env.target("mirror");
+    let args = json!({"src": src, "dest": dest, "remote_src": true, "directory_mode": "0700"});
+    let r = env.run("copy", args.clone(), true, false).await.unwrap();
+    assert!(r.changed);
+    assert!(!Path::new(&dest).exists());
+    let r = env.ok("copy", args.clone()).await;
+    assert!(r.changed);
+    assert_eq!(read(&format!("{dest}/srcdir/sub dir/b")), "b");
+    assert_eq!(mode_of(&format!("{dest}/srcdir/sub dir")), 0o700);
+    assert!(!env.ok("copy", args.clone()).await.changed);
+    std::fs::write(format!("{src}/a"), "A").unwrap();
+    let r = env
+        .ok(
+            "copy",
+            json!({"src": format!("{src}/"), "dest": dest, "remote_src": true}),
+        )
+        .await;
+    assert!(r.changed);
+    assert_eq!(read(&format!("{dest}/a")), "A");
+    assert_eq!(read(&format!("{dest}/sub dir/b")), "b");
+}

@@ -9,6 +9,7 @@ use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, Modu
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::remote_tree::{copy_remote_tree, RemoteTree};
 use super::write::{converge_file, probe_requests, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
 use crate::remote::attrs::FileAttrs;
@@ -294,9 +295,17 @@ async fn copy_remote(
         return Ok(ModuleResult::failed(format!("Source {src} not found")));
     };
     if info.file_type == crate::remote::probe::FileType::Directory {
-        return Ok(ModuleResult::failed(format!(
-            "remote_src with a directory source ({src}) is not supported by drover yet"
-        )));
+        let tree = RemoteTree {
+            src,
+            dest: &p.dest,
+            file_attrs: attrs_for(p, None),
+            dir_attrs: FileAttrs {
+                mode: p.directory_mode.clone(),
+                owner: p.owner.clone(),
+                group: p.group.clone(),
+            },
+        };
+        return copy_remote_tree(ctx, &tree).await;
     }
     let Some(checksum) = info.checksum(ChecksumAlgorithm::Sha1).map(str::to_string) else {
         return Ok(ModuleResult::failed(format!("Source {src} not readable")));
