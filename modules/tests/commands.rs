@@ -282,3 +282,24 @@ async fn missing_program_fails() {
     assert!(r.failed);
     assert_eq!(r.data["rc"], 127);
 }
+
+#[tokio::test]
+async fn chdir_failure_is_reported_and_tilde_works() {
+    let env = Env::new();
+    let r = env
+        .run(
+            "command",
+            json!({"cmd": "pwd", "chdir": env.target("missing")}),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r.failed);
+    assert!(r
+        .msg
+        .unwrap()
+        .starts_with("Unable to change directory before execution"));
+    let r = env.ok("command", json!({"cmd": "pwd", "chdir": "~"})).await;
+    assert_eq!(r.data["stdout"], std::env::var("HOME").unwrap());
+}

@@ -30,6 +30,7 @@ pub struct CommandSpec {
 
 const START_MARK: &str = "@@drover-start ";
 const END_MARK: &str = "\n@@drover-end ";
+const NO_CD_MARK: &str = "@@drover-no-chdir";
 const DATE_FORMAT: &str = "+%s.%N %Y-%m-%d %H:%M:%S.%N";
 
 /// Runs `spec` as Ansible's command module does: `creates`/`removes` checks, check mode
@@ -72,13 +73,19 @@ pub async fn run_command(
         return Ok(r);
     }
 
+    let cd = match &spec.chdir {
+        Some(dir) => format!(
+            "cd {} 2>/dev/null || {{ echo '{NO_CD_MARK}' >&2; exit 1; }}\n",
+            quote_path(dir)
+        ),
+        None => String::new(),
+    };
     let script = format!(
-        "printf '{START_MARK}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\n{}\nrc=$?\nprintf '{}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\nexit $rc",
+        "{cd}printf '{START_MARK}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\n{}\nrc=$?\nprintf '{}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\nexit $rc",
         spec.cmdline,
         END_MARK.replace('\n', "\\n")
     );
     let mut req = ExecRequest::new(script);
-    req.cwd = spec.chdir.clone();
     if let Some(input) = &spec.stdin {
         let mut data = input.clone().into_bytes();
         if spec.stdin_add_newline {
@@ -87,6 +94,15 @@ pub async fn run_command(
         req.stdin = Some(data);
     }
     let out = ctx.conn.exec(req).await?;
+    if out.rc != 0 && out.stderr_str().trim_end() == NO_CD_MARK {
+        let dir = spec.chdir.as_deref().unwrap_or_default();
+        let mut r = base_result(spec, out.rc, "", "").with_msg(format!(
+            "Unable to change directory before execution: {dir} does not exist or is not accessible"
+        ));
+        r.failed = true;
+        r.data.insert("rc".into(), Value::Null);
+        return Ok(r);
+    }
     let (stderr, start, end) = split_timing(&out.stderr_str());
     let mut stdout = out.stdout_str();
     let mut stderr = stderr;
