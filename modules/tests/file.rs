@@ -210,16 +210,32 @@ async fn symlinks_and_hard_links() {
         .unwrap()
         .file_type()
         .is_symlink());
-    // link ownership changes the link itself
+    // attributes go to the link target by default (follow), to the link itself with follow=no
     let r = env
-        .ok(
-            "file",
-            json!({"path": link, "src": "other", "state": "link", "owner": "nobody"}),
-        )
+        .ok("file", json!({"path": link, "src": "other", "state": "link", "owner": "nobody", "mode": "0600"}))
         .await;
     assert!(r.changed);
+    assert_eq!(
+        owner_of(&env.target("other")).0,
+        lookup_id("passwd", "nobody")
+    );
+    assert_eq!(mode_of(&env.target("other")), 0o600);
+    assert_eq!(owner_of(&link).0, 0);
+    assert_eq!(
+        r.to_value()["mode"],
+        "0777",
+        "the result describes the link"
+    );
+    assert!(!env
+        .ok("file", json!({"path": link, "src": "other", "state": "link", "owner": "nobody", "mode": "0600"}))
+        .await
+        .changed);
+    let args =
+        json!({"path": link, "src": "other", "state": "link", "owner": "nobody", "follow": false});
+    let r = env.ok("file", args.clone()).await;
+    assert!(r.changed);
     assert_eq!(owner_of(&link).0, lookup_id("passwd", "nobody"));
-    assert_eq!(owner_of(&env.target("other")).0, 0);
+    assert!(!env.ok("file", args).await.changed);
 
     // hard link
     let hard = env.target("hard");

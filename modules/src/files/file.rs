@@ -753,12 +753,24 @@ impl FileTask {
             pre.push(link);
         }
         let target_info = if up_to_date { current.cloned() } else { None };
-        let plan = match &target_info {
-            Some(info) => self.attrs.plan(info).map_err(bad)?,
-            None => AttrPlan {
-                mode: None,
-                ..self.attrs.plan_new(false, 0o022).map_err(bad)?
-            },
+        // Attributes go to the file itself for hard links, to the link target when following
+        // (Ansible's default), and to the link itself otherwise (owner only: links have no mode).
+        let (plan, attr_path, no_deref) = match (&src_stat.info, hard || self.p.follow) {
+            (Some(src_info), true) => {
+                let at = if hard {
+                    src.clone()
+                } else {
+                    self.link_src_path(&src)
+                };
+                (self.attrs.plan(src_info).map_err(bad)?, at, false)
+            }
+            _ => {
+                let plan = match &target_info {
+                    Some(info) => self.attrs.plan(info).map_err(bad)?,
+                    None => self.attrs.plan_new(false, 0o022).map_err(bad)?,
+                };
+                (AttrPlan { mode: None, ..plan }, path.clone(), true)
+            }
         };
         let (mut before, mut after) = self.diff_maps("path");
         if !up_to_date {
@@ -766,9 +778,8 @@ impl FileTask {
             after.insert("state".into(), state.name().into());
         }
         plan.add_to_diff(&mut before, &mut after);
-        let no_deref = !hard;
         if !plan.is_empty() {
-            pre.push(plan.commands(&qpath, no_deref));
+            pre.push(plan.commands(&quote_path(&attr_path), no_deref));
         }
         let mut r = ModuleResult::changed(!pre.is_empty())
             .with("dest", path.as_str())
