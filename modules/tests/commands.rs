@@ -303,3 +303,20 @@ async fn chdir_failure_is_reported_and_tilde_works() {
     let r = env.ok("command", json!({"cmd": "pwd", "chdir": "~"})).await;
     assert_eq!(r.data["stdout"], std::env::var("HOME").unwrap());
 }
+
+#[tokio::test]
+async fn check_mode_honours_creates() {
+    let env = Env::new();
+    let existing = env.target("");
+    let r = env
+        .run(
+            "command",
+            json!({"cmd": "false", "creates": existing}),
+            true,
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(!r.changed && !r.failed);
+    assert!(r.msg.unwrap().starts_with("Did not run command since"));
+}

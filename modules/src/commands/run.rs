@@ -31,6 +31,8 @@ pub struct CommandSpec {
 const START_MARK: &str = "@@drover-start ";
 const END_MARK: &str = "\n@@drover-end ";
 const NO_CD_MARK: &str = "@@drover-no-chdir";
+const SKIP_CREATES: &str = "@@drover-skip-creates";
+const SKIP_REMOVES: &str = "@@drover-skip-removes";
 const DATE_FORMAT: &str = "+%s.%N %Y-%m-%d %H:%M:%S.%N";
 
 /// Runs `spec` as Ansible's command module does: `creates`/`removes` checks, check mode
@@ -39,40 +41,7 @@ pub async fn run_command(
     ctx: &ModuleContext<'_>,
     spec: &CommandSpec,
 ) -> Result<ModuleResult, ModuleError> {
-    let mut guard = None;
-    if let Some(pattern) = &spec.creates {
-        if glob_exists(ctx, spec.chdir.as_deref(), pattern).await? {
-            return Ok(skipped_result(
-                spec,
-                &format!("{pattern} exists"),
-                pattern,
-                "exists",
-            ));
-        }
-        guard = Some(());
-    }
-    if let Some(pattern) = &spec.removes {
-        if !glob_exists(ctx, spec.chdir.as_deref(), pattern).await? {
-            return Ok(skipped_result(
-                spec,
-                &format!("{pattern} does not exist"),
-                pattern,
-                "does not exist",
-            ));
-        }
-        guard = Some(());
-    }
-    if ctx.check_mode {
-        let mut r =
-            base_result(spec, 0, "", "").with_msg("Command would have run if not in check mode");
-        r.changed = guard.is_some();
-        null_times(&mut r);
-        if guard.is_none() {
-            r.data.insert("skipped".into(), Value::Bool(true));
-        }
-        return Ok(r);
-    }
-
+    let conditional = spec.creates.is_some() || spec.removes.is_some();
     let cd = match &spec.chdir {
         Some(dir) => format!(
             "cd {} 2>/dev/null || {{ echo '{NO_CD_MARK}' >&2; exit 1; }}\n",
@@ -80,8 +49,27 @@ pub async fn run_command(
         ),
         None => String::new(),
     };
+    let guard = guard_script(spec);
+    if ctx.check_mode {
+        if conditional {
+            // Only the guard runs: it tells whether the command would be skipped.
+            let out = ctx.conn.run(format!("{cd}{guard}exit 0")).await?;
+            if let Some(r) = guard_outcome(spec, &out.stderr_str()) {
+                return Ok(r);
+            }
+        }
+        let mut r =
+            base_result(spec, 0, "", "").with_msg("Command would have run if not in check mode");
+        r.changed = conditional;
+        null_times(&mut r);
+        if !conditional {
+            r.data.insert("skipped".into(), Value::Bool(true));
+        }
+        return Ok(r);
+    }
+
     let script = format!(
-        "{cd}printf '{START_MARK}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\n{}\nrc=$?\nprintf '{}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\nexit $rc",
+        "{cd}{guard}printf '{START_MARK}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\n{}\nrc=$?\nprintf '{}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\nexit $rc",
         spec.cmdline,
         END_MARK.replace('\n', "\\n")
     );
@@ -102,6 +90,11 @@ pub async fn run_command(
         r.failed = true;
         r.data.insert("rc".into(), Value::Null);
         return Ok(r);
+    }
+    if out.rc == 0 {
+        if let Some(r) = guard_outcome(spec, &out.stderr_str()) {
+            return Ok(r);
+        }
     }
     let (stderr, start, end) = split_timing(&out.stderr_str());
     let mut stdout = out.stdout_str();
@@ -155,28 +148,42 @@ fn skipped_result(spec: &CommandSpec, why: &str, pattern: &str, verb: &str) -> M
     r
 }
 
-/// True when the glob `pattern` (relative to `chdir`) matches an existing path on the target.
-async fn glob_exists(
-    ctx: &ModuleContext<'_>,
-    chdir: Option<&str>,
-    pattern: &str,
-) -> Result<bool, ModuleError> {
+/// Shell lines that end the script early (printing a marker on stderr) when `creates` matches
+/// or `removes` does not.
+fn guard_script(spec: &CommandSpec) -> String {
     let mut script = String::new();
-    if let Some(dir) = chdir {
-        script.push_str(&format!("cd {} || exit 2\n", quote_path(dir)));
+    if let Some(pattern) = &spec.creates {
+        script.push_str(&format!(
+            "for f in {}; do if [ -e \"$f\" ] || [ -h \"$f\" ]; then echo '{SKIP_CREATES}' >&2; exit 0; fi; done\n",
+            quote_glob(pattern)
+        ));
     }
-    script.push_str(&format!(
-        "for f in {}; do if [ -e \"$f\" ] || [ -h \"$f\" ]; then exit 0; fi; done\nexit 1",
-        quote_glob(pattern)
-    ));
-    let out = ctx.conn.run(script).await?;
-    match out.rc {
-        0 => Ok(true),
-        1 => Ok(false),
-        rc => Err(ModuleError::Local(format!(
-            "checking '{pattern}' failed (rc {rc}): {}",
-            out.stderr_str().trim()
-        ))),
+    if let Some(pattern) = &spec.removes {
+        script.push_str(&format!(
+            "found=; for f in {}; do if [ -e \"$f\" ] || [ -h \"$f\" ]; then found=1; break; fi; done\n\
+             [ -n \"$found\" ] || {{ echo '{SKIP_REMOVES}' >&2; exit 0; }}\n",
+            quote_glob(pattern)
+        ));
+    }
+    script
+}
+
+/// The skip result when the guard's marker is the script's only error output.
+fn guard_outcome(spec: &CommandSpec, stderr: &str) -> Option<ModuleResult> {
+    match stderr.trim_end() {
+        SKIP_CREATES => spec
+            .creates
+            .as_deref()
+            .map(|pattern| skipped_result(spec, &format!("{pattern} exists"), pattern, "exists")),
+        SKIP_REMOVES => spec.removes.as_deref().map(|pattern| {
+            skipped_result(
+                spec,
+                &format!("{pattern} does not exist"),
+                pattern,
+                "does not exist",
+            )
+        }),
+        _ => None,
     }
 }
 

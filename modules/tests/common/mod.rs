@@ -5,8 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
 use drover_core::connection::local::LocalConnection;
-use drover_core::connection::HostConnection;
+use drover_core::connection::{
+    Connection, ConnectionError, ExecOutput, ExecRequest, HostConnection,
+};
 use drover_core::module::{
     ControllerContext, ModuleContext, ModuleError, ModuleResult, TemplateFileOptions,
 };
@@ -70,10 +75,29 @@ impl ControllerContext for TestController {
     }
 }
 
+/// The local transport, counting round trips (commands run).
+#[derive(Default)]
+pub struct CountingConnection {
+    inner: LocalConnection,
+    pub execs: AtomicUsize,
+}
+
+#[async_trait]
+impl Connection for CountingConnection {
+    fn transport(&self) -> &'static str {
+        "local"
+    }
+    async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        self.execs.fetch_add(1, Ordering::SeqCst);
+        self.inner.exec(req).await
+    }
+}
+
 /// Everything one test needs: a temp dir, a connection and a controller.
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub conn: HostConnection,
+    pub counter: Arc<CountingConnection>,
     pub controller: TestController,
 }
 
@@ -84,8 +108,10 @@ impl Env {
         std::fs::create_dir_all(files_dir.join("files")).unwrap();
         std::fs::create_dir_all(files_dir.join("templates")).unwrap();
         std::fs::create_dir_all(dir.path().join("target")).unwrap();
+        let counter = Arc::new(CountingConnection::default());
         Self {
-            conn: HostConnection::new(Arc::new(LocalConnection::new()), None),
+            conn: HostConnection::new(counter.clone(), None),
+            counter,
             controller: TestController {
                 templar: Templar::new(),
                 vars: Vars::new(),
@@ -94,6 +120,18 @@ impl Env {
             },
             dir,
         }
+    }
+
+    /// Round trips (commands) run so far.
+    pub fn round_trips(&self) -> usize {
+        self.counter.execs.load(Ordering::SeqCst)
+    }
+
+    /// Runs a module (expecting success) and returns the result and how many round trips it took.
+    pub async fn ok_counted(&self, module: &str, args: Value) -> (ModuleResult, usize) {
+        let before = self.round_trips();
+        let r = self.ok(module, args).await;
+        (r, self.round_trips() - before)
     }
 
     /// A path inside the target area of the temp dir.
