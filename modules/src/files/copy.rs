@@ -169,6 +169,7 @@ fn base_write(
     src_mode: Option<u32>,
 ) -> FileWrite {
     FileWrite {
+        module: "copy",
         dest,
         data,
         checksum,

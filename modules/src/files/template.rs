@@ -188,6 +188,7 @@ impl Module for Template {
         let bytes = rendered.into_bytes();
         let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &base_name(&p.src)).await?;
         let w = FileWrite {
+            module: "template",
             dest,
             checksum: sha1_hex(&bytes),
             data: Data::Bytes(bytes),

@@ -48,6 +48,8 @@ impl Data {
 /// One file to converge.
 #[derive(Debug, Clone)]
 pub struct FileWrite {
+    /// The module writing (`copy`, `template`), for error messages.
+    pub module: &'static str,
     /// Final path on the target.
     pub dest: String,
     /// New contents.
@@ -177,7 +179,7 @@ pub async fn converge_file(
         None => w.attrs.plan_new(false, 0o022),
     }
     .map_err(|message| ModuleError::BadArgs {
-        module: "copy".into(),
+        module: w.module.into(),
         message,
     })?;
     // Attribute-only plans for new files: only what was asked for.
