@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::connection::{ConnectionError, HostConnection};
-use crate::template::TemplateError;
+use crate::template::{TemplateError, TemplateFileOptions};
 use crate::vars::Vars;
 
 /// What a module returns. Serializes to Ansible's result shape: `changed`, `failed`, `msg`, `diff`
@@ -145,6 +145,24 @@ pub trait ControllerContext: Send + Sync {
     /// Finds a controller-side file for `src:` arguments: `kind` is `files` or `templates`; relative
     /// names are searched in role and playbook directories as Ansible does.
     fn find_file(&self, kind: &str, name: &str) -> Result<PathBuf, ModuleError>;
+    /// The run's verbosity (`-v` count), for `debug`'s `verbosity:` threshold.
+    fn verbosity(&self) -> u8 {
+        0
+    }
+    /// Renders a template file for the `template` module: `extra_vars` (`template_path`,
+    /// `ansible_managed`, …) are layered over the host's variables, and `options` carries the
+    /// module's Jinja settings (a `#jinja2:` header in the file overrides them). The default
+    /// ignores both and calls [`ControllerContext::render_template_file`].
+    fn render_template_file_with(
+        &self,
+        source: &str,
+        name: &str,
+        extra_vars: &Vars,
+        options: &TemplateFileOptions,
+    ) -> Result<String, TemplateError> {
+        let _ = (extra_vars, options);
+        self.render_template_file(source, name)
+    }
 }
 
 /// Everything a module is given for one run on one host.

@@ -1,17 +1,63 @@
 //! drover's modules. [`registry`] returns all of them, registered by name.
-
-pub mod system;
-pub mod unimplemented;
+//!
+//! Each module lives in its own file, grouped by area: `commands` (`command`, `shell`, `raw`),
+//! `files` (`file`, `copy`, `template`, `stat`), `system` (`setup`) and `utilities` (the controller-side `debug`,
+//! `set_fact`, `assert`, `fail`). Shared target-side helpers (the stat probe, modes, checksums,
+//! ownership) are in `remote`; loose YAML value parsing is in `params`.
 
 use std::sync::Arc;
 
 use drover_core::module::ModuleRegistry;
 
+pub mod commands;
+pub mod files;
+pub mod params;
+pub mod remote;
+pub mod system;
+pub mod unimplemented;
+pub mod utilities;
+
 /// A registry holding every module drover ships.
 pub fn registry() -> ModuleRegistry {
     let mut r = ModuleRegistry::new();
+    r.register(Arc::new(commands::command::Command));
+    r.register(Arc::new(commands::shell::Shell));
+    r.register(Arc::new(commands::raw::Raw));
+    r.register(Arc::new(files::file::File));
+    r.register(Arc::new(files::copy::Copy));
+    r.register(Arc::new(files::template::Template));
+    r.register(Arc::new(files::stat::Stat));
+    r.register(Arc::new(utilities::debug::Debug));
+    r.register(Arc::new(utilities::set_fact::SetFact));
+    r.register(Arc::new(utilities::assert::Assert));
+    r.register(Arc::new(utilities::fail::Fail));
     r.register(Arc::new(system::setup::Setup));
     r.alias("gather_facts", "setup");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_is_registered_under_all_names() {
+        let r = registry();
+        for name in [
+            "command", "shell", "raw", "file", "copy", "template", "stat", "debug", "set_fact",
+            "assert", "fail",
+        ] {
+            let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(m.name(), name);
+            assert!(r.get(&format!("ansible.builtin.{name}")).is_some());
+            assert!(r.get(&format!("ansible.legacy.{name}")).is_some());
+        }
+        let controller: Vec<&str> = r
+            .names()
+            .filter(|n| !n.contains('.'))
+            .filter(|n| r.get(n).is_some_and(|m| m.controller_only()))
+            .collect();
+        assert_eq!(controller, vec!["assert", "debug", "fail", "set_fact"]);
+    }
 }

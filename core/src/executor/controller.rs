@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::connection::{Connection, ConnectionError, ExecOutput, ExecRequest};
 use crate::module::{ControllerContext, ModuleError};
-use crate::template::{Templar, TemplateError};
+use crate::template::{Templar, TemplateContext, TemplateError, TemplateFileOptions};
 use crate::vars::{Value, Vars};
 
 /// [`ControllerContext`] for one task on one host.
@@ -16,25 +16,54 @@ pub struct TaskController<'a> {
     pub templar: &'a Templar,
     /// The task's variables on this host.
     pub vars: &'a Vars,
-    /// Directories searched for relative `src:` names, most specific first.
-    pub search_dirs: Vec<PathBuf>,
+    /// Search paths for `src:` names and lookups, and the task's location for errors.
+    pub context: &'a TemplateContext,
+    /// `-v` level.
+    pub verbosity: u8,
 }
 
 impl ControllerContext for TaskController<'_> {
     fn render_str(&self, source: &str) -> Result<String, TemplateError> {
-        self.templar.render_str(source, self.vars)
+        self.templar
+            .render_str_in(source, self.vars, Some(self.context))
     }
 
     fn render_template_file(&self, source: &str, name: &str) -> Result<String, TemplateError> {
-        self.templar.render_template_file(source, name, self.vars)
+        self.render_template_file_with(source, name, &Vars::new(), &TemplateFileOptions::default())
+    }
+
+    fn render_template_file_with(
+        &self,
+        source: &str,
+        name: &str,
+        extra_vars: &Vars,
+        options: &TemplateFileOptions,
+    ) -> Result<String, TemplateError> {
+        let with_extra;
+        let vars = if extra_vars.is_empty() {
+            self.vars
+        } else {
+            let mut v = self.vars.clone();
+            crate::vars::merge_into(&mut v, extra_vars);
+            with_extra = v;
+            &with_extra
+        };
+        self.templar
+            .render_template_file_with(source, name, vars, options, Some(self.context))
     }
 
     fn eval_expr(&self, expr: &str) -> Result<Value, TemplateError> {
-        self.templar.eval_expr(expr, self.vars)
+        self.templar
+            .eval_expr_in(expr, self.vars, Some(self.context))
     }
 
     fn eval_condition(&self, expr: &str) -> Result<bool, TemplateError> {
-        self.templar.eval_condition(expr, self.vars)
+        self.templar
+            .eval_condition_in(expr, self.vars, Some(self.context))
+    }
+
+    fn verbosity(&self) -> u8 {
+        self.verbosity
     }
 
     fn vars(&self) -> &Vars {
@@ -53,7 +82,7 @@ impl ControllerContext for TaskController<'_> {
             };
         }
         let mut tried = Vec::new();
-        for dir in &self.search_dirs {
+        for dir in &self.context.search_paths {
             for candidate in [dir.join(kind).join(name), dir.join(name)] {
                 if candidate.exists() {
                     return Ok(candidate);

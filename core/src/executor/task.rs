@@ -314,7 +314,8 @@ impl Executor {
         let controller = TaskController {
             templar: &self.shared.templar,
             vars,
-            search_dirs: vec![play.playbook.dir.clone()],
+            context: &tctx,
+            verbosity: self.shared.opts.verbosity,
         };
         let ctx = ModuleContext {
             host,

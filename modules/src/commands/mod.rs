@@ -1,0 +1,8 @@
+//! Modules that run commands: `command`, `shell`, `raw`.
+
+pub mod command;
+pub mod raw;
+mod run;
+pub mod shell;
+
+pub use run::{format_delta, split_lines};

@@ -1,0 +1,77 @@
+//! `raw`: runs a command line on the target as-is, with no processing.
+
+use async_trait::async_trait;
+use drover_core::connection::shell_quote;
+use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::run::split_lines;
+use crate::params::{check_keys, de_opt_string};
+
+/// Parameters of `raw`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawParams {
+    /// The command line.
+    #[serde(default, rename = "_raw_params", deserialize_with = "de_opt_string")]
+    pub raw_params: Option<String>,
+    /// Run the line with this shell (`executable -c LINE`) instead of the login shell's `sh`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub executable: Option<String>,
+}
+
+/// The `raw` module.
+pub struct Raw;
+
+#[async_trait]
+impl Module for Raw {
+    fn name(&self) -> &'static str {
+        "raw"
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        check_keys(
+            "raw",
+            args,
+            &["_raw_params", "executable"],
+            &[&["_raw_params"]],
+        )
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        let p: RawParams = parse_params("raw", args)?;
+        let line = p
+            .raw_params
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| ModuleError::BadArgs {
+                module: "raw".into(),
+                message: "no command given".into(),
+            })?;
+        if ctx.check_mode {
+            return Ok(ModuleResult::ok().with("skipped", true));
+        }
+        let cmdline = match &p.executable {
+            Some(shell) => format!("{} -c {}", shell_quote(shell), shell_quote(&line)),
+            None => line,
+        };
+        let out = ctx.conn.run(cmdline).await?;
+        let stdout = out.stdout_str();
+        let stderr = out.stderr_str();
+        let mut r = ModuleResult::changed(true)
+            .with("rc", out.rc)
+            .with("stdout", stdout.clone())
+            .with("stderr", stderr.clone())
+            .with("stdout_lines", split_lines(&stdout))
+            .with("stderr_lines", split_lines(&stderr));
+        if out.rc != 0 {
+            r.failed = true;
+            r.msg = Some("non-zero return code".into());
+        }
+        Ok(r)
+    }
+}

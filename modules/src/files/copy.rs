@@ -1,0 +1,488 @@
+//! `copy`: puts a controller file, a directory tree or inline content on the target (or copies a
+//! file on the target with `remote_src`).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::remote_tree::{copy_remote_tree, RemoteTree};
+use super::write::{converge_file, probe_requests, Data, FileWrite};
+use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
+use crate::remote::attrs::FileAttrs;
+use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
+use crate::remote::mode::Mode;
+use crate::remote::probe::{probe, probe_one, PathStat, ProbeRequest, StatInfo};
+use crate::remote::{base_name, join_path, quote_path};
+
+/// Parameters of `copy`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyParams {
+    /// Controller file or directory (or target path with `remote_src`).
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub src: Option<String>,
+    /// Inline contents instead of `src` (lists and maps are written as JSON).
+    #[serde(default)]
+    pub content: Option<Value>,
+    /// Destination path; a trailing `/` or an existing directory means "into this directory".
+    #[serde(deserialize_with = "de_string")]
+    pub dest: String,
+    /// Mode of the file(s); `preserve` keeps the source's mode.
+    #[serde(default, deserialize_with = "de_opt_mode")]
+    pub mode: Option<Mode>,
+    /// Owner name or id.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub owner: Option<String>,
+    /// Group name or id.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub group: Option<String>,
+    /// Keep a timestamped backup of a replaced file.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub backup: bool,
+    /// Replace files whose contents differ (default yes); no means "only if absent".
+    #[serde(default = "yes", alias = "thirsty", deserialize_with = "de_bool")]
+    pub force: bool,
+    /// `src` is a path on the target.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub remote_src: bool,
+    /// Validation command run on the new file (`%s` is its path) before it is put in place.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub validate: Option<String>,
+    /// Mode of directories created by a recursive copy.
+    #[serde(default, deserialize_with = "de_opt_mode")]
+    pub directory_mode: Option<Mode>,
+    /// Follow a symlink at `dest` instead of replacing it.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub follow: bool,
+    /// Follow symlinks in the controller-side source (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    pub local_follow: bool,
+    /// Expected SHA-1 of `src`; the task fails if it differs.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub checksum: Option<String>,
+    /// Accepted for compatibility (vault decryption is the controller's job).
+    #[serde(default, deserialize_with = "de_bool")]
+    pub decrypt: bool,
+    /// Accepted for compatibility; writes are always atomic.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub unsafe_writes: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Keys `copy` accepts.
+pub const COPY_KEYS: &[&str] = &[
+    "src",
+    "content",
+    "dest",
+    "mode",
+    "owner",
+    "group",
+    "backup",
+    "force",
+    "thirsty",
+    "remote_src",
+    "validate",
+    "directory_mode",
+    "follow",
+    "local_follow",
+    "checksum",
+    "decrypt",
+    "unsafe_writes",
+];
+
+/// The `copy` module.
+pub struct Copy;
+
+fn bad(message: impl Into<String>) -> ModuleError {
+    ModuleError::BadArgs {
+        module: "copy".into(),
+        message: message.into(),
+    }
+}
+
+#[async_trait]
+impl Module for Copy {
+    fn name(&self) -> &'static str {
+        "copy"
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        check_keys("copy", args, COPY_KEYS, &[&["dest"], &["src", "content"]])?;
+        if args.contains_key("src") && args.contains_key("content") {
+            return Err("copy: src and content are mutually exclusive".into());
+        }
+        Ok(())
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        let p: CopyParams = parse_params("copy", args)?;
+        if let Some(v) = &p.validate {
+            if !v.contains("%s") {
+                return Err(bad(format!("validate must contain %s: {v}")));
+            }
+        }
+        match (&p.content, &p.src) {
+            (Some(_), Some(_)) => Err(bad("src and content are mutually exclusive")),
+            (Some(content), None) => copy_content(ctx, &p, content).await,
+            (None, Some(src)) if p.remote_src => copy_remote(ctx, &p, src).await,
+            (None, Some(src)) => {
+                let local = ctx.controller.find_file("files", src)?;
+                if local.is_dir() {
+                    copy_tree(ctx, &p, src, &local).await
+                } else {
+                    copy_local_file(ctx, &p, src, &local).await
+                }
+            }
+            (None, None) => Err(bad("src (or content) is required")),
+        }
+    }
+}
+
+fn attrs_for(p: &CopyParams, src_mode: Option<u32>) -> FileAttrs {
+    FileAttrs {
+        mode: match (&p.mode, src_mode) {
+            (Some(Mode::Preserve), Some(m)) => Some(Mode::Octal(m)),
+            (Some(Mode::Preserve), None) => None,
+            (m, _) => m.clone(),
+        },
+        owner: p.owner.clone(),
+        group: p.group.clone(),
+    }
+}
+
+fn base_write(
+    p: &CopyParams,
+    dest: String,
+    data: Data,
+    checksum: String,
+    src_mode: Option<u32>,
+) -> FileWrite {
+    FileWrite {
+        module: "copy",
+        dest,
+        data,
+        checksum,
+        attrs: attrs_for(p, src_mode),
+        backup: p.backup,
+        force: p.force,
+        validate: p.validate.clone(),
+        follow: p.follow,
+        create_parent: false,
+        diff_header: String::new(),
+    }
+}
+
+async fn copy_content(
+    ctx: &ModuleContext<'_>,
+    p: &CopyParams,
+    content: &Value,
+) -> Result<ModuleResult, ModuleError> {
+    if p.dest.ends_with('/') {
+        return Ok(ModuleResult::failed(
+            "can not use content with a dir as dest",
+        ));
+    }
+    let text = match content {
+        Value::String(s) => s.clone(),
+        Value::Array(_) | Value::Object(_) => content.to_string(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let bytes = text.into_bytes();
+    let mut w = base_write(
+        p,
+        p.dest.clone(),
+        Data::Bytes(bytes.clone()),
+        sha1_hex(&bytes),
+        None,
+    );
+    w.diff_header = "dynamically generated".into();
+    let stats = probe(ctx.conn, &probe_requests(&w.dest, ctx.diff)).await?;
+    if stats[1].is_dir() {
+        return Ok(ModuleResult::failed(
+            "can not use content with a dir as dest",
+        ));
+    }
+    converge_file(ctx, &w, &stats).await
+}
+
+/// Probes `dest` and `dest/<name>`, returning the stats for the path the file goes to.
+pub(crate) async fn resolve_dest(
+    ctx: &ModuleContext<'_>,
+    dest: &str,
+    name: &str,
+) -> Result<(String, Vec<PathStat>, bool), ModuleError> {
+    if dest.ends_with('/') {
+        let target = join_path(dest, name);
+        let stats = probe(ctx.conn, &probe_requests(&target, ctx.diff)).await?;
+        return Ok((target, stats, true));
+    }
+    let inner = join_path(dest, name);
+    let mut reqs = probe_requests(dest, ctx.diff);
+    reqs.extend(probe_requests(&inner, ctx.diff));
+    let mut stats = probe(ctx.conn, &reqs).await?;
+    if stats[1].is_dir() {
+        Ok((inner, stats.split_off(3), false))
+    } else {
+        stats.truncate(3);
+        Ok((dest.to_string(), stats, false))
+    }
+}
+
+async fn copy_local_file(
+    ctx: &ModuleContext<'_>,
+    p: &CopyParams,
+    src: &str,
+    local: &Path,
+) -> Result<ModuleResult, ModuleError> {
+    let bytes = std::fs::read(local)
+        .map_err(|e| ModuleError::Local(format!("could not read {}: {e}", local.display())))?;
+    let meta = std::fs::metadata(local)
+        .map_err(|e| ModuleError::Local(format!("could not stat {}: {e}", local.display())))?;
+    let checksum = sha1_hex(&bytes);
+    if let Some(expected) = &p.checksum {
+        if !expected.eq_ignore_ascii_case(&checksum) {
+            return Ok(ModuleResult::failed(format!(
+                "Copied file does not match the expected checksum. Transfer failed. (expected {expected}, got {checksum})"
+            )));
+        }
+    }
+    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &base_name(src)).await?;
+    let data = if bytes.len() as u64 > 4 * 1024 * 1024 {
+        Data::LocalFile(local.to_path_buf(), bytes.len() as u64)
+    } else {
+        Data::Bytes(bytes)
+    };
+    let mut w = base_write(
+        p,
+        dest,
+        data,
+        checksum,
+        Some(meta.permissions().mode() & 0o7777),
+    );
+    w.create_parent = create_parent;
+    w.diff_header = local.display().to_string();
+    let r = converge_file(ctx, &w, &stats).await?;
+    Ok(r.with("src", local.display().to_string()))
+}
+
+async fn copy_remote(
+    ctx: &ModuleContext<'_>,
+    p: &CopyParams,
+    src: &str,
+) -> Result<ModuleResult, ModuleError> {
+    let src_stat = probe_one(
+        ctx.conn,
+        ProbeRequest {
+            follow: true,
+            checksums: vec![ChecksumAlgorithm::Sha1],
+            content_limit: ctx.diff.then_some(super::MAX_DIFF_SIZE),
+            ..ProbeRequest::new(src)
+        },
+    )
+    .await?;
+    let Some(info) = src_stat.info else {
+        return Ok(ModuleResult::failed(format!("Source {src} not found")));
+    };
+    if info.file_type == crate::remote::probe::FileType::Directory {
+        let tree = RemoteTree {
+            src,
+            dest: &p.dest,
+            file_attrs: attrs_for(p, None),
+            dir_attrs: FileAttrs {
+                mode: p.directory_mode.clone(),
+                owner: p.owner.clone(),
+                group: p.group.clone(),
+            },
+        };
+        return copy_remote_tree(ctx, &tree).await;
+    }
+    let Some(checksum) = info.checksum(ChecksumAlgorithm::Sha1).map(str::to_string) else {
+        return Ok(ModuleResult::failed(format!("Source {src} not readable")));
+    };
+    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &base_name(src)).await?;
+    let data = Data::Remote {
+        path: src.to_string(),
+        size: info.size,
+        content: info.content.clone(),
+    };
+    let mut w = base_write(p, dest, data, checksum, Some(info.mode));
+    w.create_parent = create_parent;
+    w.diff_header = src.to_string();
+    let r = converge_file(ctx, &w, &stats).await?;
+    Ok(r.with("src", src))
+}
+
+/// One entry of a controller-side directory tree.
+struct TreeEntry {
+    rel: String,
+    local: PathBuf,
+    is_dir: bool,
+}
+
+fn walk(root: &Path, rel: &str, follow: bool, out: &mut Vec<TreeEntry>) -> Result<(), ModuleError> {
+    let dir = if rel.is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(rel)
+    };
+    let mut entries: Vec<_> = std::fs::read_dir(&dir)
+        .map_err(|e| ModuleError::Local(format!("reading {}: {e}", dir.display())))?
+        .filter_map(Result::ok)
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let rel_path = if rel.is_empty() {
+            name
+        } else {
+            format!("{rel}/{name}")
+        };
+        let path = e.path();
+        let meta = if follow {
+            std::fs::metadata(&path)
+        } else {
+            std::fs::symlink_metadata(&path)
+        }
+        .map_err(|e| ModuleError::Local(format!("reading {}: {e}", path.display())))?;
+        if meta.is_dir() {
+            out.push(TreeEntry {
+                rel: rel_path.clone(),
+                local: path,
+                is_dir: true,
+            });
+            walk(root, &rel_path, follow, out)?;
+        } else if meta.is_file() {
+            out.push(TreeEntry {
+                rel: rel_path,
+                local: path,
+                is_dir: false,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Recursive copy of a controller directory: `src/` copies its contents into `dest`, `src`
+/// copies the directory itself into `dest`.
+async fn copy_tree(
+    ctx: &ModuleContext<'_>,
+    p: &CopyParams,
+    src: &str,
+    local: &Path,
+) -> Result<ModuleResult, ModuleError> {
+    let root = if src.ends_with('/') {
+        p.dest.clone()
+    } else {
+        join_path(&p.dest, &base_name(src))
+    };
+    let mut entries = Vec::new();
+    walk(local, "", p.local_follow, &mut entries)?;
+    let mut reqs = vec![ProbeRequest {
+        follow: true,
+        ..ProbeRequest::new(&root)
+    }];
+    for e in &entries {
+        reqs.push(ProbeRequest {
+            follow: true,
+            checksums: if e.is_dir {
+                vec![]
+            } else {
+                vec![ChecksumAlgorithm::Sha1]
+            },
+            content_limit: (ctx.diff && !e.is_dir).then_some(super::MAX_DIFF_SIZE),
+            ..ProbeRequest::new(join_path(&root, &e.rel))
+        });
+    }
+    let stats = probe(ctx.conn, &reqs).await?;
+    // Directories to create, parents first; they get directory_mode, owner and group.
+    let mut new_dirs = Vec::new();
+    if !stats[0].exists() {
+        new_dirs.push(root.clone());
+    }
+    for (e, s) in entries.iter().zip(&stats[1..]) {
+        if e.is_dir && !s.exists() {
+            new_dirs.push(join_path(&root, &e.rel));
+        }
+    }
+    let mut changed = !new_dirs.is_empty();
+    if changed && !ctx.check_mode {
+        let dir_attrs = FileAttrs {
+            mode: p.directory_mode.clone(),
+            owner: p.owner.clone(),
+            group: p.group.clone(),
+        };
+        let plan = dir_attrs.plan_new(true, 0o022).map_err(bad)?;
+        let mut script = String::new();
+        for d in &new_dirs {
+            let q = quote_path(d);
+            script.push_str(&format!("mkdir -p -- {q} || exit $?\n"));
+            if !plan.is_empty() {
+                script.push_str(&format!("{} || exit $?\n", plan.commands(&q, false)));
+            }
+        }
+        let out = ctx.conn.run(script).await?;
+        if out.rc != 0 {
+            return Ok(ModuleResult::failed(out.stderr_str().trim().to_string())
+                .with("dest", p.dest.as_str()));
+        }
+    }
+    let dir_stat = PathStat {
+        path: root.clone(),
+        info: Some(StatInfo {
+            file_type: crate::remote::probe::FileType::Directory,
+            ..StatInfo::default()
+        }),
+    };
+    let mut result = ModuleResult::ok();
+    for (e, s) in entries.iter().zip(&stats[1..]) {
+        if e.is_dir {
+            continue;
+        }
+        let bytes = std::fs::read(&e.local)
+            .map_err(|err| ModuleError::Local(format!("reading {}: {err}", e.local.display())))?;
+        let mode = std::fs::metadata(&e.local)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .ok();
+        let checksum = sha1_hex(&bytes);
+        let mut w = base_write(
+            p,
+            join_path(&root, &e.rel),
+            Data::Bytes(bytes),
+            checksum,
+            mode,
+        );
+        w.create_parent = true;
+        w.diff_header = e.local.display().to_string();
+        let mut lstat = s.clone();
+        if let Some(i) = lstat.info.as_mut() {
+            i.link_source = None;
+        }
+        let r = converge_file(ctx, &w, &[lstat, s.clone(), dir_stat.clone()]).await?;
+        if r.failed {
+            return Ok(r);
+        }
+        changed |= r.changed;
+        result.diff.extend(r.diff);
+    }
+    result.changed = changed;
+    let shown_dest = if p.dest.ends_with('/') {
+        p.dest.clone()
+    } else {
+        format!("{}/", p.dest)
+    };
+    Ok(result
+        .with("dest", shown_dest)
+        .with("src", local.display().to_string()))
+}

@@ -1,0 +1,816 @@
+//! `file`: manages a path's type (file, directory, symlink, hard link, absent) and attributes.
+
+use async_trait::async_trait;
+use drover_core::connection::shell_quote;
+use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::{add_file_attrs, apply_then_probe, path_map, state_diff, Applied};
+use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
+use crate::remote::attrs::{AttrPlan, FileAttrs};
+use crate::remote::mode::Mode;
+use crate::remote::probe::{probe, FileType, PathStat, ProbeRequest, StatInfo};
+use crate::remote::{join_path, parent_dir, quote_path};
+
+/// The `state:` values of `file`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileState {
+    /// Remove the path (recursively for directories).
+    Absent,
+    /// Create the directory (and parents).
+    Directory,
+    /// The path must exist; only attributes change.
+    File,
+    /// A hard link to `src`.
+    Hard,
+    /// A symbolic link to `src`.
+    Link,
+    /// Create an empty file or update times.
+    Touch,
+}
+
+impl FileState {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Absent => "absent",
+            Self::Directory => "directory",
+            Self::File => "file",
+            Self::Hard => "hard",
+            Self::Link => "link",
+            Self::Touch => "touch",
+        }
+    }
+}
+
+/// Parameters of `file`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileParams {
+    /// The path to manage.
+    #[serde(alias = "dest", alias = "name", deserialize_with = "de_string")]
+    pub path: String,
+    /// Desired state (default: the current state, or `file`).
+    #[serde(default)]
+    pub state: Option<FileState>,
+    /// Permissions (octal or symbolic).
+    #[serde(default, deserialize_with = "de_opt_mode")]
+    pub mode: Option<Mode>,
+    /// Owner name or id.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub owner: Option<String>,
+    /// Group name or id.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub group: Option<String>,
+    /// Apply attributes recursively (directories).
+    #[serde(default, deserialize_with = "de_bool")]
+    pub recurse: bool,
+    /// Link target for `link`/`hard`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub src: Option<String>,
+    /// Replace existing files/directories with links; link to missing targets.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub force: bool,
+    /// Follow symlinks at `path` when setting attributes (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    pub follow: bool,
+    /// `now`, `preserve` or a timestamp in `modification_time_format`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub modification_time: Option<String>,
+    /// strftime format of `modification_time` (only the default is supported).
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub modification_time_format: Option<String>,
+    /// `now`, `preserve` or a timestamp in `access_time_format`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub access_time: Option<String>,
+    /// strftime format of `access_time` (only the default is supported).
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub access_time_format: Option<String>,
+    /// Accepted for compatibility; writes are never "unsafe".
+    #[serde(default, deserialize_with = "de_bool")]
+    pub unsafe_writes: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Keys `file` accepts.
+pub const FILE_KEYS: &[&str] = &[
+    "path",
+    "dest",
+    "name",
+    "state",
+    "mode",
+    "owner",
+    "group",
+    "recurse",
+    "src",
+    "force",
+    "follow",
+    "modification_time",
+    "modification_time_format",
+    "access_time",
+    "access_time_format",
+    "unsafe_writes",
+];
+
+const DEFAULT_TIME_FORMAT: &str = "%Y%m%d%H%M.%S";
+
+/// The `file` module.
+pub struct File;
+
+#[async_trait]
+impl Module for File {
+    fn name(&self) -> &'static str {
+        "file"
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        check_keys("file", args, FILE_KEYS, &[&["path", "dest", "name"]])
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        let p: FileParams = parse_params("file", args)?;
+        FileTask::new(p)?.run(ctx).await
+    }
+}
+
+fn bad(message: impl Into<String>) -> ModuleError {
+    ModuleError::BadArgs {
+        module: "file".into(),
+        message: message.into(),
+    }
+}
+
+/// The state the path is in, in Ansible's terms.
+fn prev_state(stat: &PathStat) -> &'static str {
+    match &stat.info {
+        None => "absent",
+        Some(i) => match i.file_type {
+            FileType::Directory => "directory",
+            FileType::Link => "link",
+            FileType::File if i.nlink > 1 => "hard",
+            _ => "file",
+        },
+    }
+}
+
+/// A timestamp request: `touch` arguments, or none.
+fn time_arg(
+    value: Option<&str>,
+    format: Option<&str>,
+    default_now: bool,
+) -> Result<Option<String>, ModuleError> {
+    match value {
+        None if default_now => Ok(Some(String::new())),
+        None | Some("preserve") => Ok(None),
+        Some("now") => Ok(Some(String::new())),
+        Some(ts) => {
+            if format.is_some_and(|f| f != DEFAULT_TIME_FORMAT) {
+                return Err(bad(format!(
+                    "only the default time format {DEFAULT_TIME_FORMAT} is supported"
+                )));
+            }
+            Ok(Some(ts.to_string()))
+        }
+    }
+}
+
+struct FileTask {
+    p: FileParams,
+    attrs: FileAttrs,
+    mtime: Option<String>,
+    atime: Option<String>,
+}
+
+impl FileTask {
+    fn new(p: FileParams) -> Result<Self, ModuleError> {
+        let touch = p.state == Some(FileState::Touch);
+        let mtime = time_arg(
+            p.modification_time.as_deref(),
+            p.modification_time_format.as_deref(),
+            touch,
+        )?;
+        let atime = time_arg(
+            p.access_time.as_deref(),
+            p.access_time_format.as_deref(),
+            touch,
+        )?;
+        let attrs = FileAttrs {
+            mode: p.mode.clone(),
+            owner: p.owner.clone(),
+            group: p.group.clone(),
+        };
+        if attrs.mode == Some(Mode::Preserve) {
+            return Err(bad("mode 'preserve' is only valid for copy and template"));
+        }
+        Ok(Self {
+            p,
+            attrs,
+            mtime,
+            atime,
+        })
+    }
+
+    /// Where a symlink's relative `src` is resolved: next to `path`.
+    fn link_src_path(&self, src: &str) -> String {
+        if src.starts_with('/') || src.starts_with('~') {
+            src.to_string()
+        } else {
+            join_path(&parent_dir(&self.p.path), src)
+        }
+    }
+
+    async fn run(self, ctx: &ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
+        let path = self.p.path.clone();
+        let mut reqs = vec![
+            ProbeRequest::new(&path),
+            ProbeRequest {
+                follow: true,
+                ..ProbeRequest::new(&path)
+            },
+        ];
+        if let Some(src) = &self.p.src {
+            let target = match self.p.state {
+                Some(FileState::Hard) => src.clone(),
+                _ => self.link_src_path(src),
+            };
+            reqs.push(ProbeRequest {
+                follow: true,
+                ..ProbeRequest::new(target)
+            });
+        }
+        let stats = probe(ctx.conn, &reqs).await?;
+        let lstat = &stats[0];
+        let followed = &stats[1];
+        let prev = prev_state(lstat);
+        let state = match self.p.state {
+            Some(s) => s,
+            None if prev == "directory" => FileState::Directory,
+            None if prev == "link" => FileState::Link,
+            None if prev != "absent" => FileState::File,
+            None if self.p.recurse => FileState::Directory,
+            None => FileState::File,
+        };
+        if self.p.src.is_some() && !matches!(state, FileState::Link | FileState::Hard) {
+            return Err(bad("src option requires state to be 'link' or 'hard'"));
+        }
+        if self.p.recurse && state != FileState::Directory {
+            return Err(bad("recurse option requires state to be 'directory'"));
+        }
+        match state {
+            FileState::Absent => self.absent(ctx, lstat, prev).await,
+            FileState::File => self.file(ctx, lstat, followed, prev).await,
+            FileState::Directory => self.directory(ctx, lstat, followed, prev).await,
+            FileState::Touch => self.touch(ctx, lstat, followed, prev).await,
+            FileState::Link | FileState::Hard => {
+                let src_stat = stats.get(2).cloned().unwrap_or_default();
+                self.link(ctx, state, lstat, &src_stat, prev).await
+            }
+        }
+    }
+
+    fn diff_maps(&self, key: &str) -> (Map<String, Value>, Map<String, Value>) {
+        (path_map(key, &self.p.path), path_map(key, &self.p.path))
+    }
+
+    fn finish(
+        &self,
+        ctx: &ModuleContext<'_>,
+        mut r: ModuleResult,
+        before: Map<String, Value>,
+        after: Map<String, Value>,
+    ) -> ModuleResult {
+        if ctx.diff && r.changed {
+            r = r.with_diff(state_diff(before, after));
+        }
+        r
+    }
+
+    async fn absent(
+        &self,
+        ctx: &ModuleContext<'_>,
+        lstat: &PathStat,
+        prev: &str,
+    ) -> Result<ModuleResult, ModuleError> {
+        let path = &self.p.path;
+        let mut r = ModuleResult::ok()
+            .with("path", path.as_str())
+            .with("state", "absent");
+        if !lstat.exists() {
+            return Ok(r);
+        }
+        r.changed = true;
+        if !ctx.check_mode {
+            let out = ctx
+                .conn
+                .run(format!("rm -rf -- {}", quote_path(path)))
+                .await?;
+            if out.rc != 0 {
+                return Ok(ModuleResult::failed(format!(
+                    "rmtree failed: {}",
+                    out.stderr_str().trim()
+                ))
+                .with("path", path.as_str()));
+            }
+        }
+        let (mut before, mut after) = self.diff_maps("path");
+        before.insert("state".into(), prev.into());
+        after.insert("state".into(), "absent".into());
+        Ok(self.finish(ctx, r, before, after))
+    }
+
+    /// The object attributes apply to: the link target when following, else the path itself.
+    fn target<'s>(&self, lstat: &'s PathStat, followed: &'s PathStat) -> (&'s PathStat, bool) {
+        if lstat.file_type() == Some(FileType::Link) && self.p.follow && followed.exists() {
+            (followed, false)
+        } else {
+            (lstat, lstat.file_type() == Some(FileType::Link))
+        }
+    }
+
+    async fn file(
+        &self,
+        ctx: &ModuleContext<'_>,
+        lstat: &PathStat,
+        followed: &PathStat,
+        prev: &str,
+    ) -> Result<ModuleResult, ModuleError> {
+        let path = &self.p.path;
+        let (target, no_deref) = self.target(lstat, followed);
+        let Some(info) = &target.info else {
+            return Ok(
+                ModuleResult::failed(format!("file ({path}) is absent, cannot continue"))
+                    .with("path", path.as_str())
+                    .with("state", "absent"),
+            );
+        };
+        if info.file_type == FileType::Directory {
+            let mut r = ModuleResult::failed(format!(
+                "file ({path}) is {}, cannot continue",
+                if prev == "link" { "link" } else { "directory" }
+            ))
+            .with("path", path.as_str());
+            add_file_attrs(&mut r, info);
+            return Ok(r);
+        }
+        let plan = self.attrs.plan(info).map_err(bad)?;
+        let times = self.touch_command(&quote_path(path));
+        self.apply_attrs(ctx, "path", info, &plan, no_deref, None, times, "file")
+            .await
+    }
+
+    fn touch_command(&self, qpath: &str) -> Option<String> {
+        let mut cmds = Vec::new();
+        for (flag, value) in [("-m", &self.mtime), ("-a", &self.atime)] {
+            match value.as_deref() {
+                None => {}
+                Some("") => cmds.push(format!("touch {flag} -c -- {qpath}")),
+                Some(ts) => cmds.push(format!("touch {flag} -c -t {} -- {qpath}", shell_quote(ts))),
+            }
+        }
+        (!cmds.is_empty()).then(|| cmds.join(" && "))
+    }
+
+    /// Applies `plan` (plus `extra` commands) to the existing path and reports the result.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_attrs(
+        &self,
+        ctx: &ModuleContext<'_>,
+        path_key: &str,
+        info: &StatInfo,
+        plan: &AttrPlan,
+        no_deref: bool,
+        recursive: Option<String>,
+        extra: Option<String>,
+        state_label: &str,
+    ) -> Result<ModuleResult, ModuleError> {
+        let path = &self.p.path;
+        let qpath = quote_path(path);
+        let mut cmds: Vec<String> = Vec::new();
+        if let Some(e) = &extra {
+            cmds.push(e.clone());
+        }
+        if !plan.is_empty() {
+            cmds.push(plan.commands(&qpath, no_deref));
+        }
+        if let Some(rec) = &recursive {
+            cmds.push(rec.clone());
+        }
+        let (mut before, mut after) = self.diff_maps("path");
+        plan.add_to_diff(&mut before, &mut after);
+        if cmds.is_empty() {
+            let mut r = ModuleResult::ok().with(path_key, path.as_str());
+            add_file_attrs(&mut r, info);
+            if state_label != "file" {
+                r.data.insert("state".into(), state_label.into());
+            }
+            return Ok(r);
+        }
+        let mut r = ModuleResult::changed(true).with(path_key, path.as_str());
+        let final_info = if ctx.check_mode {
+            planned_info(info, plan)
+        } else {
+            match self
+                .run_and_restat(ctx, &cmds.join(" && "), no_deref)
+                .await?
+            {
+                Ok(i) => i,
+                Err(fail) => return Ok(fail),
+            }
+        };
+        add_file_attrs(&mut r, &final_info);
+        if state_label != "file" {
+            r.data.insert("state".into(), state_label.into());
+        }
+        Ok(self.finish(ctx, r, before, after))
+    }
+
+    /// Runs `cmds` then re-probes the path; a failure becomes a failed result.
+    async fn run_and_restat(
+        &self,
+        ctx: &ModuleContext<'_>,
+        cmds: &str,
+        no_follow: bool,
+    ) -> Result<Result<StatInfo, ModuleResult>, ModuleError> {
+        let req = ProbeRequest {
+            follow: self.p.follow && !no_follow,
+            ..ProbeRequest::new(&self.p.path)
+        };
+        match apply_then_probe(ctx.conn, cmds, &[req]).await? {
+            Applied::Failed { rc, stderr } => Ok(Err(ModuleResult::failed(if stderr.is_empty() {
+                format!("changing {} failed (rc {rc})", self.p.path)
+            } else {
+                stderr
+            })
+            .with("path", self.p.path.as_str()))),
+            Applied::Done(stats) => match stats.into_iter().next().and_then(|s| s.info) {
+                Some(info) => Ok(Ok(info)),
+                None => Ok(Err(ModuleResult::failed(format!(
+                    "{} does not exist after the change",
+                    self.p.path
+                )))),
+            },
+        }
+    }
+
+    async fn directory(
+        &self,
+        ctx: &ModuleContext<'_>,
+        lstat: &PathStat,
+        followed: &PathStat,
+        prev: &str,
+    ) -> Result<ModuleResult, ModuleError> {
+        let path = &self.p.path;
+        let (target, no_deref) = self.target(lstat, followed);
+        match &target.info {
+            Some(info) if info.file_type == FileType::Directory => {
+                let plan = self.attrs.plan(info).map_err(bad)?;
+                let recursive = if self.p.recurse {
+                    self.recursive_changes(ctx).await?
+                } else {
+                    None
+                };
+                let times = self.touch_command(&quote_path(path));
+                self.apply_attrs(
+                    ctx,
+                    "path",
+                    info,
+                    &plan,
+                    no_deref,
+                    recursive,
+                    times,
+                    "directory",
+                )
+                .await
+            }
+            Some(info) => {
+                let mut r = ModuleResult::failed(format!("{path} already exists as a {prev}"))
+                    .with("path", path.as_str());
+                add_file_attrs(&mut r, info);
+                Ok(r)
+            }
+            None => self.create_directory(ctx, prev).await,
+        }
+    }
+
+    /// Creates the directory and any missing parents, giving each created one the attributes.
+    async fn create_directory(
+        &self,
+        ctx: &ModuleContext<'_>,
+        prev: &str,
+    ) -> Result<ModuleResult, ModuleError> {
+        let path = &self.p.path;
+        let plan = self.attrs.plan_new(true, 0o022).map_err(bad)?;
+        let (mut before, mut after) = self.diff_maps("path");
+        before.insert("state".into(), prev.into());
+        after.insert("state".into(), "directory".into());
+        if let Some((b, a)) = plan.mode {
+            before.insert("mode".into(), crate::remote::mode::format_mode(b).into());
+            after.insert("mode".into(), crate::remote::mode::format_mode(a).into());
+        }
+        let mut r = ModuleResult::changed(true).with("path", path.as_str());
+        if ctx.check_mode {
+            r.data.insert("state".into(), "directory".into());
+            return Ok(self.finish(ctx, r, before, after));
+        }
+        // Every missing ancestor is created in turn and given the attributes, as Ansible does.
+        let mut ancestors = Vec::new();
+        let mut cur = path.trim_end_matches('/').to_string();
+        while !cur.is_empty() && cur != "/" && cur != "." && cur != "~" {
+            ancestors.push(cur.clone());
+            let parent = parent_dir(&cur);
+            if parent == cur {
+                break;
+            }
+            cur = parent;
+        }
+        ancestors.reverse();
+        let attr_cmd = {
+            let mut parts = Vec::new();
+            if let Some(o) = &self.attrs.owner {
+                let spec = match &self.attrs.group {
+                    Some(g) => format!("{o}:{g}"),
+                    None => o.clone(),
+                };
+                parts.push(format!("chown {} -- \"$d\"", shell_quote(&spec)));
+            } else if let Some(g) = &self.attrs.group {
+                parts.push(format!("chgrp {} -- \"$d\"", shell_quote(g)));
+            }
+            if let Some(mode) = self.attrs.mode.as_ref().and_then(Mode::chmod_arg) {
+                parts.push(format!("chmod {} -- \"$d\"", shell_quote(&mode)));
+            }
+            parts
+        };
+        let mut script = String::new();
+        for dir in &ancestors {
+            script.push_str(&format!(
+                "d={}; if [ ! -d \"$d\" ]; then mkdir -- \"$d\"{} || exit $?; fi\n",
+                quote_path(dir),
+                attr_cmd
+                    .iter()
+                    .map(|c| format!(" && {c}"))
+                    .collect::<String>()
+            ));
+        }
+        let info = match self.run_and_restat(ctx, &script, false).await? {
+            Ok(i) => i,
+            Err(fail) => return Ok(fail),
+        };
+        add_file_attrs(&mut r, &info);
+        Ok(self.finish(ctx, r, before, after))
+    }
+
+    /// For `recurse`: the command fixing attributes below the directory, if any differ.
+    async fn recursive_changes(
+        &self,
+        ctx: &ModuleContext<'_>,
+    ) -> Result<Option<String>, ModuleError> {
+        if self.attrs.is_empty() {
+            return Ok(None);
+        }
+        let qpath = quote_path(&self.p.path);
+        let follow = if self.p.follow { "-L " } else { "" };
+        let out = ctx
+            .conn
+            .run(format!(
+                "find {follow}{qpath} -mindepth 1 ! -type l -printf '%m|%y|%U|%G|%u|%g\\n'"
+            ))
+            .await?;
+        if out.rc != 0 {
+            return Err(ModuleError::Local(format!(
+                "listing {} failed: {}",
+                self.p.path,
+                out.stderr_str().trim()
+            )));
+        }
+        let mut needs_mode = false;
+        let mut needs_owner = false;
+        for line in out.stdout_str().lines() {
+            let f: Vec<&str> = line.split('|').collect();
+            if f.len() < 6 {
+                continue;
+            }
+            let info = StatInfo {
+                mode: u32::from_str_radix(f[0], 8).unwrap_or(0),
+                file_type: if f[1] == "d" {
+                    FileType::Directory
+                } else {
+                    FileType::File
+                },
+                uid: f[2].parse().unwrap_or(u32::MAX),
+                gid: f[3].parse().unwrap_or(u32::MAX),
+                owner: f[4].to_string(),
+                group: f[5].to_string(),
+                ..StatInfo::default()
+            };
+            let plan = self.attrs.plan(&info).map_err(bad)?;
+            needs_mode |= plan.mode.is_some();
+            needs_owner |= plan.owner.is_some() || plan.group.is_some();
+        }
+        let mut cmds = Vec::new();
+        let deref = if self.p.follow { " -L" } else { "" };
+        if needs_owner {
+            let (cmd, spec) = match (&self.attrs.owner, &self.attrs.group) {
+                (Some(o), Some(g)) => ("chown", format!("{o}:{g}")),
+                (Some(o), None) => ("chown", o.clone()),
+                (None, Some(g)) => ("chgrp", g.clone()),
+                (None, None) => ("chown", String::new()),
+            };
+            cmds.push(format!("{cmd} -R{deref} {} -- {qpath}", shell_quote(&spec)));
+        }
+        if needs_mode {
+            if let Some(mode) = self.attrs.mode.as_ref().and_then(Mode::chmod_arg) {
+                cmds.push(format!("chmod -R {} -- {qpath}", shell_quote(&mode)));
+            }
+        }
+        Ok((!cmds.is_empty()).then(|| cmds.join(" && ")))
+    }
+
+    async fn touch(
+        &self,
+        ctx: &ModuleContext<'_>,
+        lstat: &PathStat,
+        followed: &PathStat,
+        prev: &str,
+    ) -> Result<ModuleResult, ModuleError> {
+        let path = &self.p.path;
+        let qpath = quote_path(path);
+        let (target, no_deref) = self.target(lstat, followed);
+        if let Some(info) = &target.info {
+            let plan = self.attrs.plan(info).map_err(bad)?;
+            let times = self.touch_command(&qpath);
+            let mut r = self
+                .apply_attrs(ctx, "dest", info, &plan, no_deref, None, times, "file")
+                .await?;
+            if r.changed && ctx.diff && r.diff.is_empty() {
+                let (mut before, mut after) = self.diff_maps("path");
+                before.insert("state".into(), prev.into());
+                after.insert("state".into(), "touch".into());
+                r = r.with_diff(super::state_diff(before, after));
+            }
+            return Ok(r);
+        }
+        let plan = self.attrs.plan_new(false, 0o022).map_err(bad)?;
+        let (mut before, mut after) = self.diff_maps("path");
+        before.insert("state".into(), "absent".into());
+        after.insert("state".into(), "touch".into());
+        let mut r = ModuleResult::changed(true).with("dest", path.as_str());
+        if ctx.check_mode {
+            r.data.insert("state".into(), "file".into());
+            return Ok(self.finish(ctx, r, before, after));
+        }
+        let mut cmds = vec![format!("touch -- {qpath}")];
+        if !plan.is_empty() {
+            cmds.push(plan.commands(&qpath, false));
+        }
+        if let Some(t) = self.touch_command(&qpath) {
+            cmds.push(t);
+        }
+        let info = match self.run_and_restat(ctx, &cmds.join(" && "), false).await? {
+            Ok(i) => i,
+            Err(fail) => return Ok(fail),
+        };
+        add_file_attrs(&mut r, &info);
+        Ok(self.finish(ctx, r, before, after))
+    }
+
+    async fn link(
+        &self,
+        ctx: &ModuleContext<'_>,
+        state: FileState,
+        lstat: &PathStat,
+        src_stat: &PathStat,
+        prev: &str,
+    ) -> Result<ModuleResult, ModuleError> {
+        let path = &self.p.path;
+        let qpath = quote_path(path);
+        let Some(src) = self.p.src.clone() else {
+            return Err(bad(format!("src is required for state={}", state.name())));
+        };
+        let hard = state == FileState::Hard;
+        let fail = |msg: String| Ok(ModuleResult::failed(msg).with("path", path.as_str()));
+        if !src_stat.exists() && (hard || !self.p.force) {
+            let shown = if hard {
+                src.clone()
+            } else {
+                self.link_src_path(&src)
+            };
+            if hard {
+                return Ok(ModuleResult::failed("src does not exist")
+                    .with("dest", path.as_str())
+                    .with("src", shown));
+            }
+            return fail(format!(
+                "src file does not exist, use \"force=yes\" if you really want to create the link: {shown}"
+            ));
+        }
+        let current = lstat.info.as_ref();
+        let up_to_date = match current {
+            None => false,
+            Some(i) if hard => src_stat
+                .info
+                .as_ref()
+                .is_some_and(|s| s.inode == i.inode && s.dev == i.dev),
+            Some(i) => {
+                i.file_type == FileType::Link && i.link_target.as_deref() == Some(src.as_str())
+            }
+        };
+        let mut pre = Vec::new();
+        if !up_to_date {
+            match prev {
+                "absent" => {}
+                "link" => {}
+                "directory" => {
+                    if !self.p.force {
+                        return fail(format!(
+                            "refusing to convert from directory to {} for {path}",
+                            if hard { "hard link" } else { "symlink" }
+                        ));
+                    }
+                    pre.push(format!("rmdir -- {qpath}"));
+                }
+                _ if hard => {}
+                other => {
+                    if !self.p.force {
+                        return fail(format!(
+                            "refusing to convert from {other} to symlink for {path}"
+                        ));
+                    }
+                }
+            }
+            let link = if hard {
+                format!("ln -f -- {} {qpath}", quote_path(&src))
+            } else {
+                format!("ln -sfn -- {} {qpath}", shell_quote(&src))
+            };
+            pre.push(link);
+        }
+        let target_info = if up_to_date { current.cloned() } else { None };
+        // Attributes go to the file itself for hard links, to the link target when following
+        // (Ansible's default), and to the link itself otherwise (owner only: links have no mode).
+        let (plan, attr_path, no_deref) = match (&src_stat.info, hard || self.p.follow) {
+            (Some(src_info), true) => {
+                let at = if hard {
+                    src.clone()
+                } else {
+                    self.link_src_path(&src)
+                };
+                (self.attrs.plan(src_info).map_err(bad)?, at, false)
+            }
+            _ => {
+                let plan = match &target_info {
+                    Some(info) => self.attrs.plan(info).map_err(bad)?,
+                    None => self.attrs.plan_new(false, 0o022).map_err(bad)?,
+                };
+                (AttrPlan { mode: None, ..plan }, path.clone(), true)
+            }
+        };
+        let (mut before, mut after) = self.diff_maps("path");
+        if !up_to_date {
+            before.insert("state".into(), prev.into());
+            after.insert("state".into(), state.name().into());
+        }
+        plan.add_to_diff(&mut before, &mut after);
+        if !plan.is_empty() {
+            pre.push(plan.commands(&quote_path(&attr_path), no_deref));
+        }
+        let mut r = ModuleResult::changed(!pre.is_empty())
+            .with("dest", path.as_str())
+            .with("src", src.as_str());
+        let info = if pre.is_empty() || ctx.check_mode {
+            target_info.or_else(|| src_stat.info.clone())
+        } else {
+            match self.run_and_restat(ctx, &pre.join(" && "), true).await? {
+                Ok(i) => Some(i),
+                Err(fail) => return Ok(fail),
+            }
+        };
+        if let Some(info) = &info {
+            add_file_attrs(&mut r, info);
+        }
+        r.data.insert("state".into(), state.name().into());
+        Ok(self.finish(ctx, r, before, after))
+    }
+}
+
+/// What the attributes would be after applying `plan` (check mode reporting).
+fn planned_info(info: &StatInfo, plan: &AttrPlan) -> StatInfo {
+    let mut out = info.clone();
+    if let Some((_, m)) = plan.mode {
+        out.mode = m;
+    }
+    if let Some((_, o)) = &plan.owner {
+        out.owner = o.clone();
+    }
+    if let Some((_, g)) = &plan.group {
+        out.group = g.clone();
+    }
+    out
+}

@@ -1,0 +1,214 @@
+//! `template`: renders a Jinja template on the controller and puts the result on the target.
+
+use std::os::unix::fs::PermissionsExt;
+
+use async_trait::async_trait;
+use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::template::TemplateFileOptions;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::copy::resolve_dest;
+use super::template_vars::template_vars;
+use super::write::{converge_file, Data, FileWrite};
+use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string};
+use crate::remote::attrs::FileAttrs;
+use crate::remote::base_name;
+use crate::remote::checksum::sha1_hex;
+use crate::remote::mode::Mode;
+
+/// Parameters of `template`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateParams {
+    /// Template file on the controller (searched in `templates/`).
+    #[serde(deserialize_with = "de_string")]
+    pub src: String,
+    /// Destination path on the target.
+    #[serde(deserialize_with = "de_string")]
+    pub dest: String,
+    /// Mode of the file; `preserve` keeps the template file's mode.
+    #[serde(default, deserialize_with = "de_opt_mode")]
+    pub mode: Option<Mode>,
+    /// Owner name or id.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub owner: Option<String>,
+    /// Group name or id.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub group: Option<String>,
+    /// Keep a timestamped backup of a replaced file.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub backup: bool,
+    /// Replace a file whose contents differ (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    pub force: bool,
+    /// Validation command (`%s` is the new file's path).
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub validate: Option<String>,
+    /// Follow a symlink at `dest`.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub follow: bool,
+    /// Line ending of the output: `\n` (default), `\r` or `\r\n`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub newline_sequence: Option<String>,
+    /// Jinja `trim_blocks` (Ansible's default: yes).
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    pub trim_blocks: Option<bool>,
+    /// Jinja `lstrip_blocks`.
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    pub lstrip_blocks: Option<bool>,
+    /// Custom Jinja delimiters.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub block_start_string: Option<String>,
+    /// Custom Jinja delimiters.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub block_end_string: Option<String>,
+    /// Custom Jinja delimiters.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub variable_start_string: Option<String>,
+    /// Custom Jinja delimiters.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub variable_end_string: Option<String>,
+    /// Custom Jinja delimiters.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub comment_start_string: Option<String>,
+    /// Custom Jinja delimiters.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub comment_end_string: Option<String>,
+    /// Output encoding; only `utf-8` is supported.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub output_encoding: Option<String>,
+    /// Accepted for compatibility; writes are always atomic.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub unsafe_writes: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Keys `template` accepts.
+pub const TEMPLATE_KEYS: &[&str] = &[
+    "src",
+    "dest",
+    "mode",
+    "owner",
+    "group",
+    "backup",
+    "force",
+    "validate",
+    "follow",
+    "newline_sequence",
+    "trim_blocks",
+    "lstrip_blocks",
+    "block_start_string",
+    "block_end_string",
+    "variable_start_string",
+    "variable_end_string",
+    "comment_start_string",
+    "comment_end_string",
+    "output_encoding",
+    "unsafe_writes",
+];
+
+/// The `template` module.
+pub struct Template;
+
+fn bad(message: impl Into<String>) -> ModuleError {
+    ModuleError::BadArgs {
+        module: "template".into(),
+        message: message.into(),
+    }
+}
+
+#[async_trait]
+impl Module for Template {
+    fn name(&self) -> &'static str {
+        "template"
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        check_keys("template", args, TEMPLATE_KEYS, &[&["src"], &["dest"]])
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        let p: TemplateParams = parse_params("template", args)?;
+        if let Some(v) = &p.validate {
+            if !v.contains("%s") {
+                return Err(bad(format!("validate must contain %s: {v}")));
+            }
+        }
+        let newline = match p.newline_sequence.as_deref() {
+            None | Some("\n") | Some("\\n") => "\n",
+            Some("\r") | Some("\\r") => "\r",
+            Some("\r\n") | Some("\\r\\n") => "\r\n",
+            Some(other) => {
+                return Err(bad(format!(
+                    "newline_sequence must be one of \\n, \\r, \\r\\n, got {other:?}"
+                )))
+            }
+        };
+        if let Some(enc) = &p.output_encoding {
+            if !matches!(enc.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
+                return Err(bad(format!(
+                    "output_encoding {enc} is not supported (only utf-8)"
+                )));
+            }
+        }
+        let local = ctx.controller.find_file("templates", &p.src)?;
+        let source = std::fs::read_to_string(&local)
+            .map_err(|e| ModuleError::Local(format!("could not read {}: {e}", local.display())))?;
+        let defaults = TemplateFileOptions::default();
+        let pick = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_string());
+        let options = TemplateFileOptions {
+            trim_blocks: p.trim_blocks.unwrap_or(defaults.trim_blocks),
+            lstrip_blocks: p.lstrip_blocks.unwrap_or(defaults.lstrip_blocks),
+            block_start_string: pick(&p.block_start_string, &defaults.block_start_string),
+            block_end_string: pick(&p.block_end_string, &defaults.block_end_string),
+            variable_start_string: pick(&p.variable_start_string, &defaults.variable_start_string),
+            variable_end_string: pick(&p.variable_end_string, &defaults.variable_end_string),
+            comment_start_string: pick(&p.comment_start_string, &defaults.comment_start_string),
+            comment_end_string: pick(&p.comment_end_string, &defaults.comment_end_string),
+            newline_sequence: newline.to_string(),
+            ..defaults.clone()
+        };
+        let extra_vars = template_vars(&local, &p.dest, ctx.controller.vars());
+        let rendered = ctx.controller.render_template_file_with(
+            &source,
+            &local.display().to_string(),
+            &extra_vars,
+            &options,
+        )?;
+        let src_mode = std::fs::metadata(&local)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .ok();
+        let bytes = rendered.into_bytes();
+        let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &base_name(&p.src)).await?;
+        let w = FileWrite {
+            module: "template",
+            dest,
+            checksum: sha1_hex(&bytes),
+            data: Data::Bytes(bytes),
+            attrs: FileAttrs {
+                mode: match (&p.mode, src_mode) {
+                    (Some(Mode::Preserve), m) => m.map(Mode::Octal),
+                    (m, _) => m.clone(),
+                },
+                owner: p.owner.clone(),
+                group: p.group.clone(),
+            },
+            backup: p.backup,
+            force: p.force,
+            validate: p.validate.clone(),
+            follow: p.follow,
+            create_parent,
+            diff_header: local.display().to_string(),
+        };
+        let r = converge_file(ctx, &w, &stats).await?;
+        Ok(r.with("src", local.display().to_string()))
+    }
+}

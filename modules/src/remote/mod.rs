@@ -1,0 +1,112 @@
+//! Helpers shared by modules that work on the target: shell quoting of paths, the one-round-trip
+//! stat probe, file modes, checksums and ownership commands.
+
+pub mod attrs;
+pub mod checksum;
+pub mod mode;
+pub mod probe;
+
+use drover_core::connection::shell_quote;
+
+/// Quotes a remote path for the shell, leaving a leading `~` or `~user` unquoted so the target
+/// shell expands it to a home directory as Ansible does.
+pub fn quote_path(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix('~') {
+        let (user, tail) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return match tail.strip_prefix('/') {
+                Some("") => format!("~{user}/"),
+                Some(t) => format!("~{user}/{}", shell_quote(t)),
+                None => format!("~{user}"),
+            };
+        }
+    }
+    shell_quote(path)
+}
+
+/// Quotes a glob pattern (`creates:`/`removes:`): `*`, `?` and `[...]` stay active, everything
+/// else is quoted.
+pub fn quote_glob(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut literal = String::new();
+    let flush = |literal: &mut String, out: &mut String| {
+        if !literal.is_empty() {
+            out.push_str(&quote_path(literal));
+            literal.clear();
+        }
+    };
+    for c in pattern.chars() {
+        if matches!(c, '*' | '?' | '[' | ']') {
+            flush(&mut literal, &mut out);
+            out.push(c);
+        } else {
+            literal.push(c);
+        }
+    }
+    flush(&mut literal, &mut out);
+    if out.is_empty() {
+        out.push_str("''");
+    }
+    out
+}
+
+/// The directory part of `path` (`/etc` for `/etc/hosts`, `.` for `hosts`).
+pub fn parent_dir(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    match trimmed.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => trimmed[..i].to_string(),
+        None => ".".to_string(),
+    }
+}
+
+/// The last component of `path` (`hosts` for `/etc/hosts/`).
+pub fn base_name(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.rsplit('/').next().unwrap_or(trimmed).to_string()
+}
+
+/// Joins a directory and a relative name with exactly one `/`.
+pub fn join_path(dir: &str, name: &str) -> String {
+    if dir.ends_with('/') {
+        format!("{dir}{name}")
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tilde_stays_expandable() {
+        assert_eq!(quote_path("~/a b"), "~/'a b'");
+        assert_eq!(quote_path("~root"), "~root");
+        assert_eq!(quote_path("~/"), "~/");
+        assert_eq!(quote_path("/tmp/x y"), "'/tmp/x y'");
+        assert_eq!(quote_path("~$(x)/y"), "'~$(x)/y'");
+    }
+
+    #[test]
+    fn globs_keep_wildcards() {
+        assert_eq!(quote_glob("/tmp/a b*.txt"), "'/tmp/a b'*.txt");
+        assert_eq!(quote_glob("/etc/passwd"), "/etc/passwd");
+    }
+
+    #[test]
+    fn path_parts() {
+        assert_eq!(parent_dir("/etc/hosts"), "/etc");
+        assert_eq!(parent_dir("/hosts"), "/");
+        assert_eq!(parent_dir("hosts"), ".");
+        assert_eq!(base_name("/a/b/"), "b");
+        assert_eq!(join_path("/a/", "b"), "/a/b");
+        assert_eq!(join_path("/a", "b"), "/a/b");
+    }
+}

@@ -1,0 +1,91 @@
+//! `debug`: prints a message or a variable's value.
+
+use async_trait::async_trait;
+use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::params::{check_keys, de_opt_string};
+
+/// Parameters of `debug`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugParams {
+    /// The message (any value; default `Hello world!`).
+    #[serde(default)]
+    pub msg: Option<Value>,
+    /// A variable name or expression whose value to show.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub var: Option<String>,
+    /// Minimum `-v` count at which the message is shown.
+    #[serde(default)]
+    pub verbosity: Option<u64>,
+}
+
+/// The value shown for a variable that is not defined.
+pub const NOT_DEFINED: &str = "VARIABLE IS NOT DEFINED!";
+
+/// The `debug` module.
+pub struct Debug;
+
+#[async_trait]
+impl Module for Debug {
+    fn name(&self) -> &'static str {
+        "debug"
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        check_keys("debug", args, &["msg", "var", "verbosity"], &[])?;
+        if args.contains_key("msg") && args.contains_key("var") {
+            return Err("debug: 'msg' and 'var' are incompatible options".into());
+        }
+        Ok(())
+    }
+
+    fn controller_only(&self) -> bool {
+        true
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        let p: DebugParams = parse_params("debug", args)?;
+        if p.msg.is_some() && p.var.is_some() {
+            return Err(ModuleError::BadArgs {
+                module: "debug".into(),
+                message: "'msg' and 'var' are incompatible options".into(),
+            });
+        }
+        let wanted = p.verbosity.unwrap_or(0);
+        if u64::from(ctx.controller.verbosity()) < wanted {
+            return Ok(ModuleResult::ok()
+                .with("skipped", true)
+                .with("skipped_reason", "Verbosity threshold not met."));
+        }
+        if let Some(var) = p.var {
+            let expr = var.trim();
+            let defined = ctx
+                .controller
+                .eval_condition(&format!("({expr}) is defined"))
+                .unwrap_or(true);
+            if !defined {
+                return Ok(ModuleResult::ok().with(&var, NOT_DEFINED));
+            }
+            let value = match ctx.controller.eval_expr(expr) {
+                Ok(v) => v,
+                Err(e) if e.message.to_ascii_lowercase().contains("undefined") => {
+                    Value::String(NOT_DEFINED.into())
+                }
+                Err(e) => return Err(e.into()),
+            };
+            return Ok(ModuleResult::ok().with(&var, value));
+        }
+        Ok(match p.msg {
+            None => ModuleResult::ok().with_msg("Hello world!"),
+            Some(Value::String(s)) => ModuleResult::ok().with_msg(s),
+            Some(other) => ModuleResult::ok().with("msg", other),
+        })
+    }
+}
