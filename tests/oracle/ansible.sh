@@ -9,10 +9,11 @@ VENV="$CACHE_DIR/ansible-core-$VERSION"
 mkdir -p "$CACHE_DIR"
 exec 9>"$CACHE_DIR/oracle.lock"
 flock 9
-if [ ! -x "$VENV/bin/ansible-playbook" ]; then
-    rm -rf "$VENV.tmp"
-    python3 -m venv "$VENV.tmp" >&2
-    "$VENV.tmp/bin/pip" install -q --disable-pip-version-check "ansible-core==$VERSION" >&2
-    mv "$VENV.tmp" "$VENV"
+# venvs hard-code their path in scripts: build in place, and mark completion.
+if [ ! -e "$VENV/.complete" ]; then
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" >&2
+    "$VENV/bin/pip" install -q --disable-pip-version-check "ansible-core==$VERSION" >&2
+    touch "$VENV/.complete"
 fi
 echo "$VENV/bin/ansible-playbook"
