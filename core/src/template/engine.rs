@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use minijinja::value::Value;
+use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior};
 
 use super::convert::{py_float, py_str};
@@ -30,12 +30,13 @@ pub(crate) struct SyntaxKey {
 }
 
 impl SyntaxKey {
-    /// Jinja2's defaults for template strings (no trimming, trailing newline dropped).
+    /// Syntax for template strings: Jinja2's defaults, except that trailing newlines are kept
+    /// (Ansible preserves them: `content: "{{ x }}\n"` ends in a newline).
     pub(crate) fn inline() -> Self {
         Self {
             trim_blocks: false,
             lstrip_blocks: false,
-            keep_trailing_newline: false,
+            keep_trailing_newline: true,
             block: ("{%".into(), "%}".into()),
             variable: ("{{".into(), "}}".into()),
             comment: ("{#".into(), "#}".into()),
@@ -172,6 +173,21 @@ impl Engine {
         }))?;
         let native = match captured.state().get_extension::<NativeCapture>() {
             Some(cap) if cap.count == 1 && captured.output() == cap.first_text => cap.first.clone(),
+            // Trailing whitespace after a single non-string value still gives the value
+            // (Ansible's literal_eval ignores it); a string keeps its trailing newlines.
+            Some(cap)
+                if cap.count == 1
+                    && captured
+                        .output()
+                        .strip_prefix(cap.first_text.as_str())
+                        .is_some_and(|rest| rest.trim().is_empty())
+                    && cap
+                        .first
+                        .as_ref()
+                        .is_some_and(|v| v.kind() != ValueKind::String) =>
+            {
+                cap.first.clone()
+            }
             Some(cap) if cap.count == 0 && cap.saw_none && captured.output().is_empty() => {
                 Some(Value::from(()))
             }
