@@ -45,10 +45,11 @@ wait_for_ssh() {
 }
 
 cmd_up() {
-    local name=$1 ip=$2 base delta
+    local name=$1 ip=$2 base delta octet
     [[ "$name" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || die "bad host name '$name' (lowercase letters, digits, '-')"
     [[ "$ip" =~ ^10\.77\.0\.([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 2 ] && [ "${BASH_REMATCH[1]}" -le 254 ] ||
         die "IP '$ip' is not a host address on the harness bridge ($BRIDGE_SUBNET)"
+    octet=${BASH_REMATCH[1]}
     [ -f "$STATE_DIR/base-name" ] || die "no base rootfs: run tests/harness/setup.sh first"
     base=$(cat "$STATE_DIR/base-name")
     [ ! -e "$LXCPATH/$name" ] || die "host $name already exists (host.sh down $name)"
@@ -57,6 +58,7 @@ cmd_up() {
     cat >>"$LXCPATH/$name/config" <<EOF
 lxc.net.0.ipv4.address = $ip/$BRIDGE_PREFIX
 lxc.net.0.ipv4.gateway = $BRIDGE_ADDR
+lxc.net.0.hwaddr = $(printf '02:77:00:00:00:%02x' "$octet")
 EOF
     # Hostname files go straight into the clone's overlay upper dir (not mounted yet).
     delta=$(awk -F' *= *' '$1 == "lxc.rootfs.path" {n = split($2, a, ":"); print a[n]}' "$LXCPATH/$name/config")
