@@ -1,9 +1,12 @@
 //! Locating and running the `drover` binary from integration tests.
 //!
 //! `CARGO_BIN_EXE_drover` only exists inside the `drover-cli` package, so the harness asks cargo:
-//! once per process it runs `cargo build -p drover-cli --bin drover` with the profile of the running
-//! test binary and takes the executable path from cargo's JSON messages. That is a no-op (~0.3 s) when
+//! once per process it runs `cargo build --workspace --bin drover` with the profile of the running
+//! test binary and takes the executable path from cargo's JSON messages. That is a no-op (< 1 s) when
 //! the binary is fresh and rebuilds it when it is stale, so tests never run an old `drover`.
+//! `--workspace` (not `-p drover-cli`) makes cargo resolve features exactly as for
+//! `cargo test --workspace`, so it reuses the test build's artifacts instead of compiling the
+//! dependency graph a second time with other feature sets.
 //! `DROVER_BIN=/path/to/drover` skips the build and uses that binary.
 
 use std::ffi::OsStr;
@@ -73,16 +76,17 @@ fn locate_or_build() -> Result<PathBuf, String> {
     let mut command = Command::new(&cargo);
     command
         .current_dir(workspace)
-        .args(["build", "-p", "drover-cli", "--bin", "drover"])
+        .args(["build", "--workspace", "--bin", "drover"])
         .arg("--message-format=json-render-diagnostics")
         .args(profile_args())
         .stdin(Stdio::null());
+    remove_test_run_env(&mut command);
     let output = command
         .output()
         .map_err(|error| format!("running {cargo:?}: {error}"))?;
     if !output.status.success() {
         return Err(format!(
-            "`cargo build -p drover-cli` failed:\n{}",
+            "`cargo build --workspace --bin drover` failed:\n{}",
             String::from_utf8_lossy(&output.stderr)
         ));
     }
@@ -93,6 +97,29 @@ fn locate_or_build() -> Result<PathBuf, String> {
         .filter(|message| message["target"]["name"] == "drover")
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
         .ok_or_else(|| "cargo reported no `drover` executable".to_string())
+}
+
+/// Removes the variables cargo sets for the running test binary. Passed on to the nested cargo they
+/// reach build scripts (ring's tracks `CARGO_MANIFEST_DIR`), which then rebuild — and the outer
+/// `cargo test` rebuilds again next time: a ping-pong of ~30 s per run.
+fn remove_test_run_env(command: &mut Command) {
+    const SET_BY_CARGO_FOR_TESTS: [&str; 8] = [
+        "CARGO_MANIFEST_DIR",
+        "CARGO_MANIFEST_PATH",
+        "CARGO_MANIFEST_LINKS",
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "LD_LIBRARY_PATH",
+    ];
+    for (key, _) in std::env::vars_os() {
+        let key_text = key.to_string_lossy();
+        if key_text.starts_with("CARGO_PKG_") || SET_BY_CARGO_FOR_TESTS.contains(&key_text.as_ref())
+        {
+            command.env_remove(&key);
+        }
+    }
 }
 
 /// Cargo flags selecting the profile the running test binary was built with

@@ -284,7 +284,10 @@ impl Drop for TestHosts {
             self.leases.drain(..).for_each(Lease::release);
         } else {
             // Leases stay: the next allocation sees a dead owner and destroys the leftovers.
-            eprintln!("drover test harness: teardown failed:\n{}", failures.join("\n"));
+            eprintln!(
+                "drover test harness: teardown failed:\n{}",
+                failures.join("\n")
+            );
         }
     }
 }

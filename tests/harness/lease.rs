@@ -45,8 +45,10 @@ impl Lease {
 pub(crate) fn acquire(count: usize) -> Result<Vec<Lease>, HarnessError> {
     let state = state_dir();
     let lease_dir = state.join("leases");
-    fs::create_dir_all(&lease_dir)
-        .map_err(HarnessError::io(format!("creating {}", lease_dir.display())))?;
+    fs::create_dir_all(&lease_dir).map_err(HarnessError::io(format!(
+        "creating {}",
+        lease_dir.display()
+    )))?;
     let lock_path = state.join("leases.lock");
     let lock = OpenOptions::new()
         .create(true)
@@ -57,11 +59,10 @@ pub(crate) fn acquire(count: usize) -> Result<Vec<Lease>, HarnessError> {
     lock.lock()
         .map_err(HarnessError::io(format!("locking {}", lock_path.display())))?;
 
-    let owner = process_identity(std::process::id())
-        .ok_or_else(|| HarnessError::Io {
-            context: "reading this process's start time".into(),
-            source: std::io::Error::other("/proc/self/stat unreadable"),
-        })?;
+    let owner = process_identity(std::process::id()).ok_or_else(|| HarnessError::Io {
+        context: "reading this process's start time".into(),
+        source: std::io::Error::other("/proc/self/stat unreadable"),
+    })?;
     let mut leases = Vec::with_capacity(count);
     for slot in FIRST_SLOT..=LAST_SLOT {
         if leases.len() == count {
@@ -78,8 +79,10 @@ pub(crate) fn acquire(count: usize) -> Result<Vec<Lease>, HarnessError> {
         if state.join("lxc").join(lease.name()).exists() {
             run_script("host.sh", &["down", &lease.name()])?;
         }
-        fs::write(&lease.path, &owner)
-            .map_err(HarnessError::io(format!("writing {}", lease.path.display())))?;
+        fs::write(&lease.path, &owner).map_err(HarnessError::io(format!(
+            "writing {}",
+            lease.path.display()
+        )))?;
         leases.push(lease);
     }
     drop(lock);
@@ -106,7 +109,11 @@ fn process_identity(pid: u32) -> Option<String> {
 /// Whether the process recorded in a lease file still runs (same pid and start time).
 fn holder_is_alive(holder: &str) -> bool {
     let holder = holder.trim();
-    let Some(pid) = holder.split_whitespace().next().and_then(|pid| pid.parse().ok()) else {
+    let Some(pid) = holder
+        .split_whitespace()
+        .next()
+        .and_then(|pid| pid.parse().ok())
+    else {
         return false;
     };
     process_identity(pid).as_deref() == Some(holder)
@@ -135,4 +142,3 @@ mod tests {
         assert_eq!(lease.ip(), Ipv4Addr::new(10, 77, 0, 42));
     }
 }
-

@@ -20,6 +20,32 @@ fn containers() -> Vec<String> {
     stdout(&output).lines().map(str::to_owned).collect()
 }
 
+/// Login as root and deploy with strict host keys, systemd state, hostname, sudo, no Python.
+fn check_host(hosts: &TestHosts, index: usize, known_hosts: &str) {
+    let host = hosts.host(index);
+    assert!(
+        known_hosts
+            .lines()
+            .any(|line| line.starts_with(&format!("{} ", host.ip))),
+        "{} missing from known_hosts:\n{known_hosts}",
+        host.ip
+    );
+    assert_eq!(hosts.ssh_ok(index, "hostname").trim(), host.name);
+    let state = stdout(&hosts.ssh(index, "systemctl is-system-running --wait"));
+    assert!(
+        state == "running" || state == "degraded",
+        "{}: systemd state {state:?}",
+        host.name
+    );
+    assert_eq!(hosts.ssh_ok(index, "id -u").trim(), "0");
+    // The deploy user logs in with the same key and has passwordless sudo.
+    let deploy = hosts.ssh_as(index, DEPLOY_USER, "id -un && sudo -n id -u");
+    assert!(deploy.status.success(), "deploy sudo failed: {deploy:?}");
+    assert_eq!(stdout(&deploy), "deploy\n0");
+    // No Python on the targets: drover must not need it.
+    assert!(!hosts.ssh(index, "command -v python3").status.success());
+}
+
 #[test]
 fn three_hosts_with_systemd_sshd_sudo_and_teardown() {
     let hosts = TestHosts::start(3);
@@ -31,28 +57,13 @@ fn three_hosts_with_systemd_sshd_sudo_and_teardown() {
     assert_eq!(unique.len(), 3, "host names collide: {names:?}");
 
     let known_hosts = std::fs::read_to_string(hosts.known_hosts()).expect("known_hosts");
-    for (index, host) in hosts.hosts().iter().enumerate() {
-        assert!(
-            known_hosts.lines().any(|line| line.starts_with(&format!("{} ", host.ip))),
-            "{} missing from known_hosts:\n{known_hosts}",
-            host.ip
-        );
-        // Strict host key checking against the harness's known_hosts, as root.
-        assert_eq!(hosts.ssh_ok(index, "hostname").trim(), host.name);
-        let state = stdout(&hosts.ssh(index, "systemctl is-system-running --wait"));
-        assert!(
-            state == "running" || state == "degraded",
-            "{}: systemd state {state:?}",
-            host.name
-        );
-        assert_eq!(hosts.ssh_ok(index, "id -u").trim(), "0");
-        // The deploy user logs in with the same key and has passwordless sudo.
-        let deploy = hosts.ssh_as(index, DEPLOY_USER, "id -un && sudo -n id -u");
-        assert!(deploy.status.success(), "deploy sudo failed: {deploy:?}");
-        assert_eq!(stdout(&deploy), "deploy\n0");
-        // No Python on the targets: drover must not need it.
-        assert!(!hosts.ssh(index, "command -v python3").status.success());
-    }
+    // Hosts are checked in parallel (each check is a fresh ssh login, ~0.3 s).
+    std::thread::scope(|scope| {
+        for index in 0..hosts.len() {
+            let (hosts, known_hosts) = (&hosts, &known_hosts);
+            scope.spawn(move || check_host(hosts, index, known_hosts));
+        }
+    });
 
     // Each host has its own host key.
     let mut keys: Vec<&String> = hosts.hosts().iter().flat_map(|h| &h.host_keys).collect();
@@ -61,10 +72,11 @@ fn three_hosts_with_systemd_sshd_sudo_and_teardown() {
     assert_eq!(keys.len(), 6, "host keys are shared between clones");
 
     // A wrong known_hosts entry makes ssh refuse: host key checking is really on.
-    let other_keys = hosts.host(1).host_keys.join("\n").replace(
-        &hosts.host(1).ip.to_string(),
-        &hosts.host(0).ip.to_string(),
-    );
+    let other_keys = hosts
+        .host(1)
+        .host_keys
+        .join("\n")
+        .replace(&hosts.host(1).ip.to_string(), &hosts.host(0).ip.to_string());
     std::fs::write(hosts.known_hosts(), format!("{other_keys}\n")).expect("rewrite known_hosts");
     assert_eq!(hosts.ssh(0, "true").status.code(), Some(255));
     std::fs::write(hosts.known_hosts(), known_hosts).expect("restore known_hosts");
@@ -80,18 +92,29 @@ fn three_hosts_with_systemd_sshd_sudo_and_teardown() {
 
     // Inventory text names every host with key, user and strict known_hosts.
     let inventory = hosts.dir().join("hosts.ini");
-    hosts.write_inventory(&inventory, "web").expect("write inventory");
+    hosts
+        .write_inventory(&inventory, "web")
+        .expect("write inventory");
     let text = std::fs::read_to_string(&inventory).expect("read inventory");
     assert!(text.starts_with("[web]\n"));
     for host in hosts.hosts() {
-        assert!(text.contains(&format!("{} ansible_host={} ansible_user=root", host.name, host.ip)));
+        assert!(text.contains(&format!(
+            "{} ansible_host={} ansible_user=root",
+            host.name, host.ip
+        )));
     }
-    assert!(text.contains(&format!("UserKnownHostsFile={}", hosts.known_hosts().display())));
+    assert!(text.contains(&format!(
+        "UserKnownHostsFile={}",
+        hosts.known_hosts().display()
+    )));
 
     drop(hosts);
     let left = containers();
     for name in &names {
-        assert!(!left.contains(name), "{name} still exists after teardown: {left:?}");
+        assert!(
+            !left.contains(name),
+            "{name} still exists after teardown: {left:?}"
+        );
     }
 }
 
