@@ -84,8 +84,8 @@ container_nameservers() {
     done
     local pidfile=/run/drover-test-dnsmasq.pid
     if ! { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }; then
-        dnsmasq --conf-file=/dev/null --keep-in-foreground=no --no-hosts --bind-interfaces \
-            --listen-address="$BRIDGE_ADDR" --except-interface=lo --pid-file="$pidfile"
+        dnsmasq --conf-file=/dev/null --no-hosts --bind-interfaces \
+            --listen-address="$BRIDGE_ADDR" --except-interface=lo --pid-file="$pidfile" 9>&-
     fi
     echo "$BRIDGE_ADDR"
 }
