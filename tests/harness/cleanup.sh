@@ -5,7 +5,7 @@
 set -euo pipefail
 
 HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$HARNESS_DIR/common.sh"
 
 [ "$(id -u)" = 0 ] || die "cleanup.sh must run as root"

@@ -1,5 +1,5 @@
 # Shared settings of the drover test harness (sourced by setup.sh and host.sh).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # variables are used by the scripts sourcing this file
 
 CACHE_DIR=${DROVER_TEST_CACHE:-/var/cache/drover-test}
 STATE_DIR=${DROVER_TEST_STATE:-/var/lib/drover-test}

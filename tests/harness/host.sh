@@ -11,7 +11,7 @@
 set -euo pipefail
 
 HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$HARNESS_DIR/common.sh"
 
 usage() { die "usage: host.sh up NAME IP | down NAME | stop NAME | start NAME"; }
@@ -47,14 +47,19 @@ wait_for_ssh() {
 cmd_up() {
     local name=$1 ip=$2 base delta octet
     [[ "$name" =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || die "bad host name '$name' (lowercase letters, digits, '-')"
-    [[ "$ip" =~ ^10\.77\.0\.([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 2 ] && [ "${BASH_REMATCH[1]}" -le 254 ] ||
+    if ! [[ "$ip" =~ ^10\.77\.0\.([0-9]+)$ ]] || [ "${BASH_REMATCH[1]}" -lt 2 ] || [ "${BASH_REMATCH[1]}" -gt 254 ]; then
         die "IP '$ip' is not a host address on the harness bridge ($BRIDGE_SUBNET)"
+    fi
     octet=${BASH_REMATCH[1]}
-    [ -f "$STATE_DIR/base-name" ] || die "no base rootfs: run tests/harness/setup.sh first"
-    base=$(cat "$STATE_DIR/base-name")
     [ ! -e "$LXCPATH/$name" ] || die "host $name already exists (host.sh down $name)"
 
+    # A shared lock on setup's lock: setup.sh cannot swap or prune the base while we clone it.
+    exec 8<>"$STATE_DIR/setup.lock"
+    flock -s 8
+    [ -f "$STATE_DIR/base-name" ] || die "no base rootfs: run tests/harness/setup.sh first"
+    base=$(cat "$STATE_DIR/base-name")
     lxc-copy -P "$LXCPATH" -n "$base" -N "$name" -s -B overlay >/dev/null
+    exec 8>&-
     cat >>"$LXCPATH/$name/config" <<EOF
 lxc.net.0.ipv4.address = $ip/$BRIDGE_PREFIX
 lxc.net.0.ipv4.gateway = $BRIDGE_ADDR

@@ -14,7 +14,7 @@
 set -euo pipefail
 
 HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=common.sh
+# shellcheck source-path=SCRIPTDIR source=common.sh
 . "$HARNESS_DIR/common.sh"
 
 [ "$(id -u)" = 0 ] || die "setup.sh must run as root (it creates a bridge, NAT rules and LXC containers)"
@@ -106,6 +106,7 @@ SUITE=bookworm
 VARIANT=minbase
 BASE_PACKAGES=systemd-sysv,dbus,openssh-server,ifupdown,iproute2,sudo,ca-certificates,procps,less,coreutils
 # Host keys are generated per clone at boot (see customize_rootfs), never baked into the base.
+# shellcheck disable=SC2016  # $1 is expanded by mmdebstrap's hook shell
 MMDEBSTRAP_HOOK='rm -f "$1"/etc/ssh/ssh_host_*'
 
 # Writes the harness's configuration into the unpacked rootfs ($1). Key material is passed as $2.
