@@ -125,3 +125,19 @@ fn drover_binary_is_built_and_runs() {
     let run = drover_integration::run_drover(["--help"]);
     assert_eq!(run.code, Some(0), "drover --help failed: {run:?}");
 }
+
+#[test]
+fn hosts_are_destroyed_when_a_test_panics() {
+    let started = std::sync::Mutex::new(None);
+    let outcome = std::panic::catch_unwind(|| {
+        let hosts = TestHosts::start(1);
+        *started.lock().unwrap_or_else(|e| e.into_inner()) = Some(hosts.host(0).name.clone());
+        hosts.ssh_ok(0, "exit 3"); // fails: panics while `hosts` is alive
+    });
+    assert!(outcome.is_err(), "ssh_ok on a failing command must panic");
+    let name = started
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .expect("a host was started");
+    assert!(!containers().contains(&name), "{name} survived the panic");
+}
