@@ -1,1 +1,27 @@
-//! Test harness: real Debian hosts (LXC containers) for integration tests.
+//! Test harness: real Debian 12 hosts (privileged LXC overlay clones with systemd + sshd) for drover's
+//! integration tests, and helpers to run the `drover` binary.
+//!
+//! Typical use in a test:
+//! ```no_run
+//! let hosts = drover_integration::TestHosts::start(2);
+//! let inventory = hosts.dir().join("hosts.ini");
+//! hosts.write_inventory(&inventory, "web").unwrap();
+//! let run = drover_integration::run_drover(["--help"]);
+//! assert_eq!(run.code, Some(0), "{}", run.stderr);
+//! assert!(hosts.ssh(0, "test -d /etc").status.success());
+//! // dropping `hosts` (also during a panic) stops and destroys the containers
+//! ```
+//! See `tests/README.md` for the machine setup (`tests/harness/setup.sh`) and measured timings.
+
+mod drover;
+mod error;
+mod hosts;
+mod lease;
+mod setup;
+
+pub use drover::{drover_bin, drover_command, run_drover, DroverOutput};
+pub use error::HarnessError;
+pub use hosts::{TestHost, TestHosts, DEPLOY_USER, ROOT_USER};
+pub use setup::{
+    cache_dir, harness_dir, require_root_and_setup, state_dir, try_require_root_and_setup,
+};

@@ -1,0 +1,37 @@
+#!/bin/bash
+# Destroys test hosts left behind by test processes that no longer run (a killed test binary).
+# Hosts whose lease holder still runs (another test run on this machine) are left alone.
+# Prints the leaked names; exits 1 if there were any, so a test run can fail on leaks.
+set -euo pipefail
+
+HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$HARNESS_DIR/common.sh"
+
+[ "$(id -u)" = 0 ] || die "cleanup.sh must run as root"
+[ -d "$LXCPATH" ] || exit 0
+
+# Whether the lease of slot $1 belongs to a running process (same pid and start time).
+lease_is_live() {
+    local lease="$STATE_DIR/leases/$1" pid start stat
+    [ -f "$lease" ] || return 1
+    read -r pid start <"$lease" || return 1
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    # After the command name, the start time is the 20th field.
+    [ "$(echo "$stat" | awk '{print $20}')" = "$start" ]
+}
+
+leaked=()
+for dir in "$LXCPATH"/drvt-*; do
+    [ -d "$dir" ] || continue
+    name=$(basename "$dir")
+    lease_is_live "${name#drvt-}" && continue
+    leaked+=("$name")
+    "$HARNESS_DIR/host.sh" down "$name"
+    rm -f "$STATE_DIR/leases/${name#drvt-}"
+done
+if [ ${#leaked[@]} -gt 0 ]; then
+    log "destroyed leaked test hosts: ${leaked[*]}"
+    exit 1
+fi

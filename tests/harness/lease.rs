@@ -1,0 +1,144 @@
+//! Allocation of host slots (name + IP) shared by every process on the machine.
+//!
+//! A slot `n` means container `drvt-n` at `10.77.0.n`. A lease is the file `<state>/leases/<n>` holding
+//! the owner's pid and process start time; allocation runs under an exclusive lock on
+//! `<state>/leases.lock`. Leases of dead processes (a test binary that was killed) are reclaimed and
+//! their leftover container is destroyed first.
+
+use std::fs::{self, OpenOptions};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use crate::setup::{run_script, state_dir};
+use crate::HarnessError;
+
+/// First and last slot handed out (10.77.0.1 is the bridge).
+const FIRST_SLOT: u8 = 10;
+const LAST_SLOT: u8 = 249;
+
+/// One leased slot; released (lease file removed) by [`Lease::release`].
+#[derive(Debug)]
+pub(crate) struct Lease {
+    /// The slot number: last octet of the IP.
+    pub slot: u8,
+    path: PathBuf,
+}
+
+impl Lease {
+    /// Container name of this slot.
+    pub fn name(&self) -> String {
+        format!("drvt-{}", self.slot)
+    }
+
+    /// IP of this slot on the harness bridge.
+    pub fn ip(&self) -> Ipv4Addr {
+        Ipv4Addr::new(10, 77, 0, self.slot)
+    }
+
+    /// Gives the slot back (the container must already be destroyed).
+    pub fn release(self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Leases `count` free slots for this process.
+pub(crate) fn acquire(count: usize) -> Result<Vec<Lease>, HarnessError> {
+    let state = state_dir();
+    let lease_dir = state.join("leases");
+    fs::create_dir_all(&lease_dir).map_err(HarnessError::io(format!(
+        "creating {}",
+        lease_dir.display()
+    )))?;
+    let lock_path = state.join("leases.lock");
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(HarnessError::io(format!("opening {}", lock_path.display())))?;
+    lock.lock()
+        .map_err(HarnessError::io(format!("locking {}", lock_path.display())))?;
+
+    let owner = process_identity(std::process::id()).ok_or_else(|| HarnessError::Io {
+        context: "reading this process's start time".into(),
+        source: std::io::Error::other("/proc/self/stat unreadable"),
+    })?;
+    let mut leases = Vec::with_capacity(count);
+    for slot in FIRST_SLOT..=LAST_SLOT {
+        if leases.len() == count {
+            break;
+        }
+        let path = lease_dir.join(slot.to_string());
+        if let Ok(holder) = fs::read_to_string(&path) {
+            if holder_is_alive(&holder) {
+                continue;
+            }
+        }
+        let lease = Lease { slot, path };
+        // A dead owner (or a container without a lease) leaves a container behind: destroy it.
+        if state.join("lxc").join(lease.name()).exists() {
+            run_script("host.sh", &["down", &lease.name()])?;
+        }
+        fs::write(&lease.path, &owner).map_err(HarnessError::io(format!(
+            "writing {}",
+            lease.path.display()
+        )))?;
+        leases.push(lease);
+    }
+    drop(lock);
+    if leases.len() < count {
+        let free = leases.len();
+        leases.into_iter().for_each(Lease::release);
+        return Err(HarnessError::NoFreeSlots {
+            wanted: count,
+            free,
+        });
+    }
+    Ok(leases)
+}
+
+/// `"<pid> <start time>"` of a running process, or `None` if it does not exist.
+fn process_identity(pid: u32) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; the start time is field 22 overall.
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let start_time = after_comm.split_whitespace().nth(19)?;
+    Some(format!("{pid} {start_time}"))
+}
+
+/// Whether the process recorded in a lease file still runs (same pid and start time).
+fn holder_is_alive(holder: &str) -> bool {
+    let holder = holder.trim();
+    let Some(pid) = holder
+        .split_whitespace()
+        .next()
+        .and_then(|pid| pid.parse().ok())
+    else {
+        return false;
+    };
+    process_identity(pid).as_deref() == Some(holder)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_is_alive_and_a_bogus_start_time_is_not() {
+        let me = process_identity(std::process::id()).expect("own /proc/self/stat");
+        assert!(holder_is_alive(&me));
+        let pid = std::process::id();
+        assert!(!holder_is_alive(&format!("{pid} 1")));
+        assert!(!holder_is_alive("not a lease"));
+    }
+
+    #[test]
+    fn slot_maps_to_name_and_ip() {
+        let lease = Lease {
+            slot: 42,
+            path: PathBuf::from("/nonexistent"),
+        };
+        assert_eq!(lease.name(), "drvt-42");
+        assert_eq!(lease.ip(), Ipv4Addr::new(10, 77, 0, 42));
+    }
+}

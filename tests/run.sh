@@ -1,0 +1,58 @@
+#!/bin/bash
+# drover's test command — what CI runs (`.ci/run`) and what the README documents:
+#
+#     bash tests/run.sh
+#
+# Run as root on Debian 12. It installs the OS prerequisites and prepares the real-host test harness
+# (tests/harness/setup.sh: bridge drvbr0, cached Debian base rootfs), then runs
+#   cargo fmt --all --check
+#   cargo test --workspace --all-targets
+#   cargo clippy --workspace --all-targets -- -D warnings
+# and finally checks that no test host was leaked. Every step runs; the exit status is non-zero if any
+# step failed, with a summary at the end.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [ "$(id -u)" != 0 ]; then
+    echo "tests/run.sh must run as root: the integration tests start real Debian hosts in LXC containers" >&2
+    exit 1
+fi
+for tool in cargo rustc; do
+    command -v "$tool" >/dev/null || { echo "tests/run.sh: $tool not found (install a Rust toolchain)" >&2; exit 1; }
+done
+for component in fmt clippy; do
+    cargo "$component" --version >/dev/null 2>&1 ||
+        { echo "tests/run.sh: cargo $component missing (rustup component add ${component/fmt/rustfmt})" >&2; exit 1; }
+done
+
+failed=()
+step() {
+    local name=$1 start=$SECONDS
+    shift
+    echo "==> $name: $*"
+    if "$@"; then
+        echo "==> $name: ok ($((SECONDS - start)) s)"
+    else
+        echo "==> $name: FAILED ($((SECONDS - start)) s)"
+        failed+=("$name")
+    fi
+}
+
+# Prerequisites and harness setup must work for anything else to be meaningful.
+step setup bash tests/harness/setup.sh
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "==> test harness setup failed; not running the tests" >&2
+    exit 1
+fi
+
+step fmt cargo fmt --all --check
+step test cargo test --workspace --all-targets
+step clippy cargo clippy --workspace --all-targets -- -D warnings
+step leaks bash tests/harness/cleanup.sh
+
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "==> FAILED: ${failed[*]}"
+    exit 1
+fi
+echo "==> all steps passed"
