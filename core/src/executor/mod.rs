@@ -615,6 +615,8 @@ fn gather_task(play: &Play) -> Task {
             module: "setup".into(),
             args: Value::Object(Map::new()),
         },
+        module_location: None,
+        arg_locations: Vec::new(),
         when: Vec::new(),
         register: None,
         loop_: None,

@@ -3,6 +3,7 @@
 use super::error::PlaybookError;
 use super::model::{Playbook, Task, TaskKind};
 use crate::module::ModuleRegistry;
+use crate::yaml::Location;
 
 /// What checking a playbook found.
 #[derive(Debug, Default)]
@@ -66,8 +67,13 @@ fn check_tasks(tasks: &[Task], registry: &ModuleRegistry, report: &mut CheckRepo
                 Some(m) => {
                     if let Some(map) = args.as_object() {
                         if let Err(message) = m.check_args(map) {
+                            let message = if message.starts_with(module.as_str()) {
+                                message
+                            } else {
+                                format!("{module}: {message}")
+                            };
                             report.errors.push(
-                                PlaybookError::new(&task.location, format!("{module}: {message}"))
+                                PlaybookError::new(arg_error_location(task, &message), message)
                                     .with_hint(format!(
                                     "see the '{}' module's arguments in Ansible's documentation",
                                     m.name()
@@ -86,7 +92,7 @@ fn check_tasks(tasks: &[Task], registry: &ModuleRegistry, report: &mut CheckRepo
                 }
                 None => {
                     let mut err = PlaybookError::new(
-                        &task.location,
+                        task.module_location.as_ref().unwrap_or(&task.location),
                         format!("couldn't resolve module/action '{module}'"),
                     );
                     err = match registry.suggest(module.rsplit('.').next().unwrap_or(module)) {
@@ -100,4 +106,15 @@ fn check_tasks(tasks: &[Task], registry: &ModuleRegistry, report: &mut CheckRepo
             },
         }
     }
+}
+
+/// Where an argument error points: the argument key the message names (in backticks), else the
+/// module name, else the task.
+fn arg_error_location<'a>(task: &'a Task, message: &str) -> &'a Location {
+    task.arg_locations
+        .iter()
+        .find(|(key, _)| message.contains(&format!("`{key}`")))
+        .map(|(_, loc)| loc)
+        .or(task.module_location.as_ref())
+        .unwrap_or(&task.location)
 }

@@ -138,6 +138,10 @@ pub struct Task {
     pub location: Location,
     /// What it does.
     pub kind: TaskKind,
+    /// Where the module name is written, and where each of its argument keys is (for errors).
+    pub module_location: Option<Location>,
+    /// Positions of the module's argument keys, in order.
+    pub arg_locations: Vec<(String, Location)>,
     /// `when` conditions (all must hold).
     pub when: Vec<Value>,
     /// `register`.

@@ -399,6 +399,8 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
         name: None,
         location: node.loc.clone(),
         kind: TaskKind::Meta("noop".into()),
+        module_location: None,
+        arg_locations: Vec::new(),
         when: Vec::new(),
         register: None,
         loop_: None,
@@ -509,6 +511,12 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
                 if let Some((m, _, first)) = &module {
                     return Err(two_modules_error(first, m, k));
                 }
+                if let Some(entries) = v.as_map() {
+                    task.arg_locations = entries
+                        .iter()
+                        .map(|(ak, _)| (ak.key_string(), ak.loc.clone()))
+                        .collect();
+                }
                 module = Some((key.clone(), module_args(&key, v)?, k));
             }
         }
@@ -535,7 +543,10 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
         (None, Some((m, args, _))) if m == "meta" || m.ends_with(".meta") => {
             TaskKind::Meta(args.as_str().unwrap_or("noop").to_string())
         }
-        (None, Some((module, args, _))) => TaskKind::Module { module, args },
+        (None, Some((module, args, k))) => {
+            task.module_location = Some(k.loc.clone());
+            TaskKind::Module { module, args }
+        }
         (None, None) => {
             return Err(
                 PlaybookError::new(&node.loc, "this task has no module to run")
