@@ -20,11 +20,9 @@ fn inventory_for(hosts: &TestHosts, index: usize, path: &Path) {
     let line = text
         .lines()
         .nth(index + 1)
-        .expect("inventory line")
-        .splitn(2, ' ')
-        .nth(1)
-        .expect("host vars")
-        .to_string();
+        .and_then(|l| l.split_once(' '))
+        .map(|(_, vars)| vars.to_string())
+        .expect("inventory line with host vars");
     std::fs::write(path, format!("[web]\ntarget {line}\n")).expect("write inventory");
 }
 
