@@ -203,6 +203,23 @@ pub trait Module: Send + Sync {
         -> Result<ModuleResult, ModuleError>;
 }
 
+/// A module with typed parameters: the way to use a module directly from Rust, e.g.
+/// `Copy.run_with(&ctx, CopyParams { dest, content, .. }).await` (see drover-modules'
+/// `tests/typed_api.rs`).
+#[async_trait]
+pub trait TypedModule: Module {
+    /// The module's parameters (what a playbook task's arguments deserialize into).
+    type Params: DeserializeOwned + Send + Sync;
+
+    /// Runs the module with typed parameters. [`Module::run`] deserializes a task's arguments
+    /// and calls this.
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        params: Self::Params,
+    ) -> Result<ModuleResult, ModuleError>;
+}
+
 /// Modules by name. Names include their fully-qualified aliases (`ansible.builtin.copy`).
 #[derive(Default, Clone)]
 pub struct ModuleRegistry {

@@ -1,7 +1,9 @@
 //! `stat`: reports facts about a path in one round trip.
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -86,7 +88,19 @@ impl Module for Stat {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: StatParams = parse_params("stat", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Stat {
+    type Params = StatParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: StatParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let req = ProbeRequest {
             follow: p.follow,
             checksums: if p.get_checksum {

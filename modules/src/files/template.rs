@@ -3,7 +3,9 @@
 use std::os::unix::fs::PermissionsExt;
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use drover_core::template::TemplateFileOptions;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -136,7 +138,19 @@ impl Module for Template {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: TemplateParams = parse_params("template", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Template {
+    type Params = TemplateParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: TemplateParams,
+    ) -> Result<ModuleResult, ModuleError> {
         if let Some(v) = &p.validate {
             if !v.contains("%s") {
                 return Err(bad(format!("validate must contain %s: {v}")));

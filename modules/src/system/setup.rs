@@ -4,29 +4,31 @@
 //! returns them; the executor exposes them as top-level variables and under `ansible_facts`.
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use drover_core::vars::{Map, Value, Vars};
 use serde::Deserialize;
 
 /// Parameters of `setup`.
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Params {
+pub struct SetupParams {
     /// Subsets to gather (accepted; the basic set is always gathered).
     #[serde(default)]
     #[allow(dead_code)]
-    gather_subset: Option<Value>,
+    pub gather_subset: Option<Value>,
     /// Only return facts whose names match these shell-style patterns.
     #[serde(default)]
-    filter: Option<Value>,
+    pub filter: Option<Value>,
     /// Timeout (accepted for compatibility).
     #[serde(default)]
     #[allow(dead_code)]
-    gather_timeout: Option<Value>,
+    pub gather_timeout: Option<Value>,
     /// Directory of local facts (accepted; read from `/etc/ansible/facts.d`).
     #[serde(default)]
     #[allow(dead_code)]
-    fact_path: Option<String>,
+    pub fact_path: Option<String>,
 }
 
 /// The probe: prints `key=value` lines; multi-line values are avoided by construction.
@@ -235,7 +237,19 @@ impl Module for Setup {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let params: Params = parse_params("setup", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Setup {
+    type Params = SetupParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        params: SetupParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let out = ctx.conn.run(PROBE).await?;
         let mut facts = facts_from_probe(&parse_lines(&out.stdout_str()));
         let filters: Vec<String> = match &params.filter {

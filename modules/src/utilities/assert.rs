@@ -1,7 +1,9 @@
 //! `assert`: evaluates conditions and fails on the first false one.
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -68,7 +70,19 @@ impl Module for Assert {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: AssertParams = parse_params("assert", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Assert {
+    type Params = AssertParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: AssertParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let conditions = match p.that {
             Value::Array(items) => items,
             Value::Null => {

@@ -1,7 +1,9 @@
 //! `debug`: prints a message or a variable's value.
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -51,7 +53,19 @@ impl Module for Debug {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: DebugParams = parse_params("debug", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Debug {
+    type Params = DebugParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: DebugParams,
+    ) -> Result<ModuleResult, ModuleError> {
         if p.msg.is_some() && p.var.is_some() {
             return Err(ModuleError::BadArgs {
                 module: "debug".into(),

@@ -1,7 +1,9 @@
 //! `fail`: fails the task with a message.
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -35,10 +37,22 @@ impl Module for Fail {
 
     async fn run(
         &self,
-        _ctx: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: FailParams = parse_params("fail", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Fail {
+    type Params = FailParams;
+
+    async fn run_with(
+        &self,
+        _ctx: &ModuleContext<'_>,
+        p: FailParams,
+    ) -> Result<ModuleResult, ModuleError> {
         Ok(match p.msg {
             None | Some(Value::Null) => ModuleResult::failed("Failed as requested from task"),
             Some(Value::String(s)) => ModuleResult::failed(s),
