@@ -61,6 +61,7 @@ impl Executor {
         for host in &targets {
             let vars = self.vars_for(ctx, host, kw, task.role.as_deref());
             let tctx = self.template_context(ctx, task);
+            let mut item_count = 1;
             let mut conds = kw.when.clone();
             conds.extend(task.when.iter().cloned());
             let outcome = match self.conditions_met(&conds, &vars) {
@@ -71,6 +72,7 @@ impl Executor {
                             Some(list) => list.into_iter().enumerate().map(Some).collect(),
                         };
                         let mut err = None;
+                        item_count = items.len();
                         for it in items {
                             let mut extra = Vars::new();
                             if let Some((i, item)) = it {
@@ -115,6 +117,19 @@ impl Executor {
                     "skip_reason": "Conditional result was False"}),
                 Err(e) => serde_json::json!({"changed": false, "failed": true, "msg": e}),
             };
+            // Ansible counts a looped include once per item.
+            if item_count > 1 {
+                let ok = super::task::HostOutcome {
+                    status: crate::events::Status::Ok,
+                    result: Value::Null,
+                    ignored: false,
+                    looped: false,
+                    duration: start.elapsed(),
+                };
+                for _ in 1..item_count {
+                    self.record(ctx, task, host, &ok, &Vars::new(), false);
+                }
+            }
             self.report_include(ctx, task, host, result, start);
         }
         self.emit(Event::TaskEnd {

@@ -79,6 +79,8 @@ pub(crate) struct PlayCtx<'a> {
     pub uses_hostvars: bool,
     /// Handlers brought in by `include_role` during the play.
     pub extra_handlers: Mutex<Vec<Task>>,
+    /// Hosts of the current `serial` batch (`ansible_play_batch`).
+    pub batch: Mutex<Vec<String>>,
     /// Roles/files whose handlers are in `extra_handlers`.
     pub handler_sources: Mutex<std::collections::HashSet<String>>,
 }
@@ -239,6 +241,7 @@ impl Executor {
             },
             uses_hostvars,
             extra_handlers: Mutex::new(Vec::new()),
+            batch: Mutex::new(hosts.clone()),
             handler_sources: Mutex::new(std::collections::HashSet::new()),
         };
         ctx.vars.prompted = self.prompt_vars(play)?;
@@ -249,6 +252,7 @@ impl Executor {
             ..play.keywords.clone()
         };
         for batch in self.batches(&ctx, &hosts) {
+            *ctx.batch.lock().unwrap_or_else(|e| e.into_inner()) = batch.clone();
             self.run_batch(&ctx, &play_kw, &batch).await;
             if self.max_fail_exceeded(&ctx, &batch) {
                 break;
@@ -515,6 +519,14 @@ impl Executor {
             .filter(|h| states.get(*h).is_some_and(HostState::active))
             .cloned()
             .collect();
+        let batch: Vec<String> = ctx
+            .batch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|h| states.get(*h).is_some_and(HostState::active))
+            .cloned()
+            .collect();
         let hostvars = ctx
             .uses_hostvars
             .then(|| state::hostvars(&states, &self.shared.opts.extra_vars));
@@ -528,6 +540,7 @@ impl Executor {
                 task_vars: &kw.vars,
                 extra_vars: &self.shared.opts.extra_vars,
                 play_hosts: &play_hosts,
+                play_batch: &batch,
                 check_mode: self.shared.opts.check,
                 diff_mode: self.shared.opts.diff,
                 verbosity: self.shared.opts.verbosity,
@@ -619,8 +632,14 @@ impl Executor {
                     .flatten()
                     .unwrap_or(false);
             if task.run_once {
-                for h in &all_hosts {
-                    self.record(ctx, task, h, &outcome, &vars, ignore_unreachable);
+                self.record(ctx, task, &host, &outcome, &vars, ignore_unreachable);
+                if let Some(reg) = &task.register {
+                    let mut states = self.hosts();
+                    for h in all_hosts.iter().filter(|h| **h != host) {
+                        if let Some(s) = states.get_mut(h) {
+                            s.host_vars.insert(reg.clone(), outcome.result.clone());
+                        }
+                    }
                 }
             } else {
                 self.record(ctx, task, &host, &outcome, &vars, ignore_unreachable);
@@ -777,23 +796,38 @@ impl Executor {
             names
         };
         let handler_names: Vec<Vec<String>> = handlers.iter().map(names_of).collect();
+        // Notifications resolve to every handler with that name or `listen` topic; running a
+        // handler clears only its own pending hosts, so chained notifications run in order.
+        let mut pending: Vec<indexmap::IndexSet<String>> = vec![Default::default(); handlers.len()];
+        let absorb = |pending: &mut Vec<indexmap::IndexSet<String>>| {
+            let mut states = self.hosts();
+            for h in hosts {
+                let Some(s) = states.get_mut(h) else { continue };
+                for name in std::mem::take(&mut s.notified) {
+                    for (i, names) in handler_names.iter().enumerate() {
+                        if names.contains(&name) {
+                            pending[i].insert(h.clone());
+                        }
+                    }
+                }
+            }
+        };
         for _pass in 0..16 {
-            let mut ran = false;
-            for (handler, names) in handlers.iter().zip(&handler_names) {
+            absorb(&mut pending);
+            if pending.iter().all(indexmap::IndexSet::is_empty) {
+                break;
+            }
+            for (i, handler) in handlers.iter().enumerate() {
+                absorb(&mut pending);
+                let notified = std::mem::take(&mut pending[i]);
                 let targets: Vec<String> = {
-                    let mut states = self.hosts();
+                    let states = self.hosts();
                     hosts
                         .iter()
+                        .filter(|h| notified.contains(*h))
                         .filter(|h| {
-                            states.get_mut(*h).is_some_and(|s| {
-                                let eligible = s.active() || (force && s.failed && !s.unreachable);
-                                let notified = names.iter().any(|n| s.notified.contains(n));
-                                if notified {
-                                    for n in names {
-                                        s.notified.shift_remove(n);
-                                    }
-                                }
-                                eligible && notified
+                            states.get(*h).is_some_and(|s| {
+                                s.active() || (force && s.failed && !s.unreachable)
                             })
                         })
                         .cloned()
@@ -802,7 +836,6 @@ impl Executor {
                 if targets.is_empty() {
                     continue;
                 }
-                ran = true;
                 let kw = handler.keywords.inherit(play_kw);
                 if force {
                     let mut states = self.hosts();
@@ -827,9 +860,6 @@ impl Executor {
                         }
                     }
                 }
-            }
-            if !ran {
-                break;
             }
         }
     }

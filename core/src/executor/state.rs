@@ -75,6 +75,8 @@ pub struct VarsInput<'a> {
     pub extra_vars: &'a Vars,
     /// Hosts still active in the play (`ansible_play_hosts`).
     pub play_hosts: &'a [String],
+    /// Active hosts of the current `serial` batch (`ansible_play_batch`).
+    pub play_batch: &'a [String],
     /// `ansible_check_mode`.
     pub check_mode: bool,
     /// `ansible_diff_mode`.
@@ -130,7 +132,7 @@ pub fn task_vars(host: &str, state: &HostState, input: &VarsInput<'_>) -> Vars {
         ("ansible_check_mode", Value::Bool(input.check_mode)),
         ("ansible_diff_mode", Value::Bool(input.diff_mode)),
         ("ansible_play_hosts", strs(input.play_hosts)),
-        ("ansible_play_batch", strs(input.play_hosts)),
+        ("ansible_play_batch", strs(input.play_batch)),
         ("ansible_play_hosts_all", strs(&input.play.hosts_all)),
         ("ansible_verbosity", Value::from(input.verbosity)),
         (
@@ -223,6 +225,7 @@ mod tests {
                 task_vars: &task,
                 extra_vars: &extra,
                 play_hosts: &[],
+                play_batch: &[],
                 check_mode: false,
                 diff_mode: false,
                 verbosity: 0,

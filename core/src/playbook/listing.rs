@@ -89,8 +89,9 @@ pub fn list_tags(pb: &Playbook, only: &[String], skip: &[String]) -> String {
     let mut s = format!("\nplaybook: {}\n", pb.path.display());
     for (i, play) in pb.plays.iter().enumerate() {
         let mut all = BTreeSet::new();
+        let filtered = !only.is_empty() || !skip.is_empty();
         for t in play_tasks(play) {
-            if tags_select(&t.tags, only, skip) {
+            if !filtered || tags_select(&t.tags, only, skip) {
                 all.extend(t.tags);
             }
         }
