@@ -104,6 +104,27 @@ pub struct PlayArgs {
     /// Check the playbook and exit without running it.
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
+    /// Only run tasks with these tags (comma-separated, repeatable).
+    #[arg(short = 't', long = "tags", value_name = "TAGS")]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags (comma-separated, repeatable).
+    #[arg(long = "skip-tags", value_name = "SKIP_TAGS")]
+    pub skip_tags: Vec<String>,
+    /// List the tasks that would run and exit.
+    #[arg(long = "list-tasks")]
+    pub list_tasks: bool,
+    /// List the hosts each play targets and exit.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// List the tags of each play and exit.
+    #[arg(long = "list-tags")]
+    pub list_tags: bool,
+    /// Start at the task with this name.
+    #[arg(long = "start-at-task", value_name = "START_AT_TASK")]
+    pub start_at_task: Option<String>,
+    /// Ask before each task (needs a terminal).
+    #[arg(long = "step")]
+    pub step: bool,
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,

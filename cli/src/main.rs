@@ -19,7 +19,7 @@ use drover_core::config::AnsibleConfig;
 use drover_core::events::{Event, EventSink};
 use drover_core::executor::{Executor, RunOptions};
 use drover_core::inventory::Inventory;
-use drover_core::playbook::{check_playbook, load_playbook, Playbook};
+use drover_core::playbook::{check_playbook, listing, load_playbook_with, Playbook};
 use drover_core::vars::Vars;
 
 use args::{Cli, Command, OutputFormat, PlayArgs};
@@ -99,7 +99,20 @@ fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, Strin
         host_key_checking: cfg.host_key_checking.unwrap_or(true),
         connect_timeout: Duration::from_secs(args.timeout.or(cfg.timeout).unwrap_or(10)),
         force_handlers: args.force_handlers || cfg.force_handlers.unwrap_or(false),
+        tags: split_tags(&args.tags),
+        skip_tags: split_tags(&args.skip_tags),
+        start_at_task: args.start_at_task.clone(),
     })
+}
+
+/// `--tags a,b --tags c` → `[a, b, c]`.
+fn split_tags(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
 }
 
 fn prompt_password(prompt: &str) -> Result<String, String> {
@@ -122,7 +135,10 @@ fn prompt_password(prompt: &str) -> Result<String, String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
-fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Playbook>, ExitCode> {
+fn load_all(
+    paths: &[std::path::PathBuf],
+    roles_path: &[std::path::PathBuf],
+) -> Result<Vec<Playbook>, ExitCode> {
     let mut out = Vec::new();
     for p in paths {
         if !p.is_file() {
@@ -132,7 +148,7 @@ fn load_all(paths: &[std::path::PathBuf]) -> Result<Vec<Playbook>, ExitCode> {
                 EXIT_ERROR,
             ));
         }
-        match load_playbook(p) {
+        match load_playbook_with(p, roles_path) {
             Ok(pb) => out.push(pb),
             Err(e) => {
                 eprintln!("{:?}", playbook_diagnostic(&e));
@@ -149,7 +165,7 @@ fn play(args: PlayArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
     };
-    let playbooks = match load_all(&args.playbooks) {
+    let playbooks = match load_all(&args.playbooks, &cfg.roles_path) {
         Ok(p) => p,
         Err(code) => return code,
     };
@@ -174,6 +190,26 @@ fn play(args: PlayArgs) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
+    if args.step && !std::io::stdin().is_terminal() {
+        return fail(
+            "--step needs a terminal to ask before each task",
+            Some("run without --step, or from an interactive shell"),
+            EXIT_BAD_OPTIONS,
+        );
+    }
+    if args.list_tasks || args.list_tags {
+        for pb in &playbooks {
+            if args.list_tasks {
+                print!("{}", listing::list_tasks(pb, &opts.tags, &opts.skip_tags));
+            }
+            if args.list_tags {
+                print!("{}", listing::list_tags(pb, &opts.tags, &opts.skip_tags));
+            }
+        }
+        if !args.list_hosts {
+            return ExitCode::SUCCESS;
+        }
+    }
     let sources = if args.inventory.is_empty() {
         cfg.inventory.clone()
     } else {
@@ -194,6 +230,9 @@ fn play(args: PlayArgs) -> ExitCode {
     }
     for w in inventory.warnings() {
         eprintln!("[WARNING]: {w}");
+    }
+    if args.list_hosts {
+        return list_hosts(&playbooks, &inventory, opts.limit.as_deref());
     }
     let sink: Arc<dyn EventSink> = match args.output {
         OutputFormat::Human => Arc::new(report::HumanReporter::new(args.verbose, args.diff)),
@@ -234,4 +273,34 @@ fn play(args: PlayArgs) -> ExitCode {
         }
     }
     ExitCode::from(worst)
+}
+
+/// `--list-hosts`: each play's pattern and the hosts it matches, in ansible-playbook's layout.
+fn list_hosts(playbooks: &[Playbook], inventory: &Inventory, limit: Option<&str>) -> ExitCode {
+    let limit = match limit.map(drover_core::inventory::Limit::parse).transpose() {
+        Ok(l) => l,
+        Err(e) => return fail(e.to_string(), None, EXIT_ERROR),
+    };
+    for pb in playbooks {
+        println!("\nplaybook: {}", pb.path.display());
+        for (i, play) in pb.plays.iter().enumerate() {
+            let hosts = match inventory.select_limited(&play.hosts, limit.as_ref()) {
+                Ok(h) => h,
+                Err(e) => return fail(e.to_string(), None, EXIT_ERROR),
+            };
+            println!("\n{}", listing::play_header(i, play));
+            let patterns: Vec<String> = play
+                .hosts
+                .split([':', ','])
+                .filter(|p| !p.is_empty())
+                .map(|p| format!("'{p}'"))
+                .collect();
+            println!("    pattern: [{}]", patterns.join(", "));
+            println!("    hosts ({}):", hosts.len());
+            for h in hosts {
+                println!("      {h}");
+            }
+        }
+    }
+    ExitCode::SUCCESS
 }

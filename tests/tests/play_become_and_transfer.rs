@@ -77,7 +77,7 @@ fn become_host_keys_and_large_copies() {
     let again = run();
     assert_eq!(again.code, Some(0), "{}", again.stdout);
     assert!(
-        again.stdout.contains(&format!("changed=0 ")),
+        again.stdout.contains("changed=0 "),
         "second run changed something:\n{}",
         again.stdout
     );

@@ -1,8 +1,11 @@
 //! The executor: runs plays against hosts with the linear strategy (every host finishes a task
 //! before any starts the next), hosts in parallel up to `forks`, and reports [`Event`]s.
 
+mod batch;
 mod connect;
 mod controller;
+mod include;
+mod loops;
 mod options;
 mod state;
 mod task;
@@ -21,7 +24,9 @@ pub use state::{task_vars, HostState, PlayVars, VarsInput};
 use crate::events::{Event, EventSink, HostResult, HostStats, Status};
 use crate::inventory::{Inventory, InventoryError, Limit};
 use crate::module::ModuleRegistry;
-use crate::playbook::{Keywords, Play, Playbook, PlaybookError, Task, TaskKind};
+use crate::playbook::{
+    tags_select, Included, Keywords, Play, Playbook, PlaybookError, RoleRef, Task, TaskKind,
+};
 use crate::template::{Templar, TemplateOptions};
 use crate::vars::{Map, Value, Vars};
 use task::{censor, HostOutcome};
@@ -54,6 +59,10 @@ struct Shared {
     sink: Arc<dyn EventSink>,
     pool: ConnectionPool,
     hosts: Mutex<IndexMap<String, HostState>>,
+    /// Parsed `include_tasks`/`include_role` content, by file or role (never parsed twice).
+    includes: Mutex<std::collections::HashMap<String, Arc<Result<Included, PlaybookError>>>>,
+    /// `--start-at-task` reached (or not given).
+    started: std::sync::atomic::AtomicBool,
 }
 
 /// Runs playbooks. Cheap to clone; clones share the run's state.
@@ -68,6 +77,12 @@ pub(crate) struct PlayCtx<'a> {
     pub play: &'a Play,
     pub vars: PlayVars,
     pub uses_hostvars: bool,
+    /// Handlers brought in by `include_role` during the play.
+    pub extra_handlers: Mutex<Vec<Task>>,
+    /// Hosts of the current `serial` batch (`ansible_play_batch`).
+    pub batch: Mutex<Vec<String>>,
+    /// Roles/files whose handlers are in `extra_handlers`.
+    pub handler_sources: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Executor {
@@ -78,6 +93,7 @@ impl Executor {
         opts: RunOptions,
         sink: Arc<dyn EventSink>,
     ) -> Self {
+        let opts_start_unset = opts.start_at_task.is_none();
         Self {
             shared: Arc::new(Shared {
                 registry,
@@ -92,6 +108,8 @@ impl Executor {
                 sink,
                 pool: ConnectionPool::default(),
                 hosts: Mutex::new(IndexMap::new()),
+                includes: Mutex::new(std::collections::HashMap::new()),
+                started: std::sync::atomic::AtomicBool::new(opts_start_unset),
             }),
         }
     }
@@ -217,22 +235,28 @@ impl Executor {
                 groups,
                 playbook_dir: playbook.dir.display().to_string(),
                 inventory_dir: None,
+                role_defaults: play.role_defaults.clone(),
+                role_vars: play.role_vars.clone(),
+                prompted: Vars::new(),
             },
             uses_hostvars,
+            extra_handlers: Mutex::new(Vec::new()),
+            batch: Mutex::new(hosts.clone()),
+            handler_sources: Mutex::new(std::collections::HashSet::new()),
         };
+        ctx.vars.prompted = self.prompt_vars(play)?;
         ctx.vars.vars_files = self.load_vars_files(&ctx)?;
         // Keywords are applied per task; play vars are their own layer.
         let play_kw = Keywords {
             vars: Vars::new(),
             ..play.keywords.clone()
         };
-        if play.gather_facts && self.shared.registry.get("setup").is_some() {
-            let gather = gather_task(play);
-            self.run_task(&ctx, &gather, &play_kw, &hosts, false).await;
-        }
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-            Box::pin(self.run_list(&ctx, section, &play_kw, &hosts)).await;
-            self.flush_handlers(&ctx, &play_kw, &hosts).await;
+        for batch in self.batches(&ctx, &hosts) {
+            *ctx.batch.lock().unwrap_or_else(|e| e.into_inner()) = batch.clone();
+            self.run_batch(&ctx, &play_kw, &batch).await;
+            if self.max_fail_exceeded(&ctx, &batch) {
+                break;
+            }
         }
         for h in &hosts {
             if let Some(s) = self.hosts().get_mut(h) {
@@ -243,28 +267,45 @@ impl Executor {
         Ok(())
     }
 
+    /// Runs the play's sections on one `serial` batch of hosts.
+    async fn run_batch(&self, ctx: &PlayCtx<'_>, play_kw: &Keywords, hosts: &[String]) {
+        let play = ctx.play;
+        if play.gather_facts && self.shared.registry.get("setup").is_some() {
+            let gather = gather_task(play);
+            self.run_task(ctx, &gather, play_kw, hosts, false).await;
+        }
+        let sections: [(&[Task], &[Task]); 3] = [
+            (&play.pre_tasks, &[]),
+            (&play.roles, &play.tasks),
+            (&play.post_tasks, &[]),
+        ];
+        for (first, second) in sections {
+            Box::pin(self.run_list(ctx, first, play_kw, hosts)).await;
+            Box::pin(self.run_list(ctx, second, play_kw, hosts)).await;
+            self.flush_handlers(ctx, play_kw, hosts).await;
+        }
+    }
+
     fn load_vars_files(&self, ctx: &PlayCtx<'_>) -> Result<Vars, ExecError> {
         let mut out = Vars::new();
         let mut base = self.shared.opts.extra_vars.clone();
         crate::vars::merge_into(&mut base, &ctx.vars.vars);
+        crate::vars::merge_into(&mut base, &ctx.vars.prompted);
         for name in &ctx.play.vars_files {
             let rendered =
                 self.shared.templar.render_str(name, &base).map_err(|e| {
                     PlaybookError::new(&ctx.play.location, format!("vars_files: {e}"))
                 })?;
             let path = ctx.playbook.dir.join(&rendered);
-            let node = crate::yaml::parse_file(&path).map_err(PlaybookError::from)?;
-            match node.to_value() {
-                Value::Object(m) => crate::vars::merge_into(&mut out, &m),
-                Value::Null => {}
-                _ => {
-                    return Err(PlaybookError::new(
-                        &node.loc,
-                        "a vars file must contain a mapping of variable names to values",
-                    )
-                    .into())
-                }
+            if !path.exists() {
+                return Err(PlaybookError::new(
+                    &ctx.play.location,
+                    format!("vars_files: the file '{}' was not found", path.display()),
+                )
+                .into());
             }
+            let vars = crate::playbook::load_vars_path(&path)?;
+            crate::vars::merge_into(&mut out, &vars);
         }
         Ok(out)
     }
@@ -276,6 +317,30 @@ impl Executor {
             .filter(|h| states.get(*h).is_some_and(HostState::active))
             .cloned()
             .collect()
+    }
+
+    /// True if a task with these (inherited) keywords is selected by `--tags`/`--skip-tags`.
+    fn tags_allow(&self, kw: &Keywords) -> bool {
+        let o = &self.shared.opts;
+        tags_select(&kw.tags, &o.tags, &o.skip_tags)
+    }
+
+    /// `--start-at-task`: false until the named task is reached.
+    fn reached_start(&self, task: &Task) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.shared.started.load(Ordering::Relaxed) {
+            return true;
+        }
+        let Some(wanted) = &self.shared.opts.start_at_task else {
+            return true;
+        };
+        let name = task.display_name();
+        let full = task.with_role_prefix(name.clone());
+        if &name == wanted || &full == wanted {
+            self.shared.started.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
     }
 
     async fn run_list(
@@ -295,9 +360,27 @@ impl Executor {
                     block,
                     rescue,
                     always,
-                } => Box::pin(self.run_block(ctx, &kw, block, rescue, always, hosts)).await,
-                TaskKind::Meta(action) => self.run_meta(ctx, task, &kw, action, hosts).await,
-                TaskKind::Module { .. } => self.run_task(ctx, task, &kw, hosts, false).await,
+                } => {
+                    let mut kw = kw;
+                    kw.when.extend(task.when.iter().cloned());
+                    Box::pin(self.run_block(ctx, &kw, block, rescue, always, hosts)).await
+                }
+                TaskKind::Meta(action) => {
+                    if self.tags_allow(&kw) && self.reached_start(task) {
+                        self.run_meta(ctx, task, &kw, action, hosts).await
+                    }
+                }
+                TaskKind::Module { .. } => {
+                    if self.tags_allow(&kw) && self.reached_start(task) {
+                        self.run_task(ctx, task, &kw, hosts, false).await
+                    }
+                }
+                TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => {
+                    if self.tags_allow(&kw) {
+                        Box::pin(self.run_include(ctx, task, &kw, parent, hosts)).await
+                    }
+                }
+                TaskKind::ImportTasks { .. } | TaskKind::ImportRole(_) => {}
             }
         }
     }
@@ -329,10 +412,20 @@ impl Executor {
                         s.failed = false;
                         s.stats.failed = s.stats.failed.saturating_sub(1);
                         s.stats.rescued += 1;
+                        if let Some((t, r)) = s.last_failure.clone() {
+                            s.rescue_vars.insert("ansible_failed_task".into(), t);
+                            s.rescue_vars.insert("ansible_failed_result".into(), r);
+                        }
                     }
                 }
             }
             self.run_list(ctx, rescue, kw, &failed).await;
+            let mut states = self.hosts();
+            for h in &failed {
+                if let Some(s) = states.get_mut(h) {
+                    s.rescue_vars.clear();
+                }
+            }
         }
         if !always.is_empty() {
             let still_failed: Vec<String> = {
@@ -371,9 +464,11 @@ impl Executor {
             "flush_handlers" => self.flush_handlers(ctx, kw, hosts).await,
             "end_play" | "end_host" | "end_batch" | "clear_facts" | "clear_host_errors" => {
                 for h in self.active_hosts(hosts) {
-                    let vars = self.vars_for(ctx, &h, &kw.vars);
-                    let applies = task.when.is_empty()
-                        || matches!(self.conditions_met(&task.when, &vars), Ok(true));
+                    let vars = self.vars_for(ctx, &h, kw, task.role.as_deref());
+                    let mut conds = kw.when.clone();
+                    conds.extend(task.when.iter().cloned());
+                    let applies =
+                        conds.is_empty() || matches!(self.conditions_met(&conds, &vars), Ok(true));
                     if !applies {
                         continue;
                     }
@@ -409,11 +504,25 @@ impl Executor {
         Ok(true)
     }
 
-    fn vars_for(&self, ctx: &PlayCtx<'_>, host: &str, own_vars: &Vars) -> Vars {
+    fn vars_for(
+        &self,
+        ctx: &PlayCtx<'_>,
+        host: &str,
+        kw: &Keywords,
+        role: Option<&RoleRef>,
+    ) -> Vars {
         let states = self.hosts();
         let play_hosts: Vec<String> = ctx
             .vars
             .hosts_all
+            .iter()
+            .filter(|h| states.get(*h).is_some_and(HostState::active))
+            .cloned()
+            .collect();
+        let batch: Vec<String> = ctx
+            .batch
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
             .iter()
             .filter(|h| states.get(*h).is_some_and(HostState::active))
             .cloned()
@@ -423,23 +532,44 @@ impl Executor {
             .then(|| state::hostvars(&states, &self.shared.opts.extra_vars));
         let empty = HostState::default();
         let state = states.get(host).unwrap_or(&empty);
-        task_vars(
+        let mut vars = task_vars(
             host,
             state,
             &VarsInput {
                 play: &ctx.vars,
-                task_vars: own_vars,
+                task_vars: &kw.vars,
                 extra_vars: &self.shared.opts.extra_vars,
                 play_hosts: &play_hosts,
+                play_batch: &batch,
                 check_mode: self.shared.opts.check,
                 diff_mode: self.shared.opts.diff,
                 verbosity: self.shared.opts.verbosity,
                 hostvars: hostvars.as_ref(),
+                role,
             },
-        )
+        );
+        for (k, v) in &state.rescue_vars {
+            vars.insert(k.clone(), v.clone());
+        }
+        vars
     }
 
-    /// Runs one task on every active host in `hosts`, in parallel up to `forks`.
+    /// The task's name as shown: rendered with the first host's variables, role-prefixed.
+    fn shown_name(&self, ctx: &PlayCtx<'_>, task: &Task, kw: &Keywords, host: &str) -> String {
+        let name = match &task.name {
+            Some(n) if crate::template::Templar::is_template(n) => {
+                let vars = self.vars_for(ctx, host, kw, task.role.as_deref());
+                self.shared
+                    .templar
+                    .render_str(n, &vars)
+                    .unwrap_or_else(|_| n.clone())
+            }
+            _ => task.display_name(),
+        };
+        task.with_role_prefix(name)
+    }
+
+    /// Runs one task on every active host in `hosts`, in parallel up to `forks` (and `throttle`).
     async fn run_task(
         &self,
         ctx: &PlayCtx<'_>,
@@ -456,16 +586,7 @@ impl Executor {
             targets.truncate(1);
         }
         let start = Instant::now();
-        let name = match &task.name {
-            Some(n) => {
-                let vars = self.vars_for(ctx, &targets[0], &kw.vars);
-                self.shared
-                    .templar
-                    .render_str(n, &vars)
-                    .unwrap_or_else(|_| n.clone())
-            }
-            None => task.display_name(),
-        };
+        let name = self.shown_name(ctx, task, kw, &targets[0]);
         self.emit(Event::TaskStart {
             name: name.clone(),
             location: task.location.to_string(),
@@ -475,10 +596,23 @@ impl Executor {
                 _ => None,
             },
         });
-        let forks = self.shared.opts.forks.max(1);
+        let mut forks = self.shared.opts.forks.max(1);
+        if let Some(t) = &task.throttle {
+            let vars = self.vars_for(ctx, &targets[0], kw, task.role.as_deref());
+            if let Ok(v) = self.shared.templar.render_value(t, &vars) {
+                let n = match v {
+                    Value::Number(n) => n.as_u64().unwrap_or(0) as usize,
+                    Value::String(s) => s.trim().parse().unwrap_or(0),
+                    _ => 0,
+                };
+                if n > 0 {
+                    forks = forks.min(n);
+                }
+            }
+        }
         let mut results = stream::iter(targets.iter().cloned())
             .map(|host| async move {
-                let vars = self.vars_for(ctx, &host, &kw.vars);
+                let vars = self.vars_for(ctx, &host, kw, task.role.as_deref());
                 let no_log = self
                     .keyword_bool(&kw.no_log, &vars)
                     .ok()
@@ -489,14 +623,28 @@ impl Executor {
             })
             .buffer_unordered(forks);
         let all_hosts = self.active_hosts(hosts);
+        let mut any_failed = false;
         while let Some((host, outcome, no_log, vars)) = results.next().await {
+            let ignore_unreachable = outcome.status == Status::Unreachable
+                && self
+                    .keyword_bool(&kw.ignore_unreachable, &vars)
+                    .ok()
+                    .flatten()
+                    .unwrap_or(false);
             if task.run_once {
-                for h in &all_hosts {
-                    self.record(task, h, &outcome, &vars);
+                self.record(ctx, task, &host, &outcome, &vars, ignore_unreachable);
+                if let Some(reg) = &task.register {
+                    let mut states = self.hosts();
+                    for h in all_hosts.iter().filter(|h| **h != host) {
+                        if let Some(s) = states.get_mut(h) {
+                            s.host_vars.insert(reg.clone(), outcome.result.clone());
+                        }
+                    }
                 }
             } else {
-                self.record(task, &host, &outcome, &vars);
+                self.record(ctx, task, &host, &outcome, &vars, ignore_unreachable);
             }
+            any_failed |= outcome.status == Status::Failed && !outcome.ignored;
             self.emit(Event::HostResult(HostResult {
                 host,
                 delegated_to: task.delegate_to.clone(),
@@ -511,10 +659,28 @@ impl Executor {
             name,
             duration: start.elapsed(),
         });
+        let fatal = task.any_errors_fatal.unwrap_or(ctx.play.any_errors_fatal);
+        if any_failed && fatal {
+            // any_errors_fatal: every host of the play stops here.
+            let mut states = self.hosts();
+            for h in &ctx.vars.hosts_all {
+                if let Some(s) = states.get_mut(h) {
+                    s.ended = true;
+                }
+            }
+        }
     }
 
     /// Updates a host's state and counters with a task outcome.
-    fn record(&self, task: &Task, host: &str, outcome: &HostOutcome, vars: &Vars) {
+    fn record(
+        &self,
+        ctx: &PlayCtx<'_>,
+        task: &Task,
+        host: &str,
+        outcome: &HostOutcome,
+        vars: &Vars,
+        ignore_unreachable: bool,
+    ) {
         let notify: Vec<String> = if outcome.status == Status::Changed {
             task.notify
                 .iter()
@@ -528,6 +694,7 @@ impl Executor {
         } else {
             Vec::new()
         };
+        let _ = ctx;
         let mut states = self.hosts();
         let Some(s) = states.get_mut(host) else {
             return;
@@ -539,6 +706,9 @@ impl Executor {
                 s.stats.changed += 1;
             }
             Status::Skipped => s.stats.skipped += 1,
+            Status::Unreachable if ignore_unreachable => {
+                s.stats.unreachable += 1;
+            }
             Status::Unreachable => {
                 s.stats.unreachable += 1;
                 s.unreachable = true;
@@ -550,15 +720,30 @@ impl Executor {
             Status::Failed => {
                 s.stats.failed += 1;
                 s.failed = true;
+                let (action, args) = match &task.kind {
+                    TaskKind::Module { module, args } => (module.clone(), args.clone()),
+                    _ => (String::new(), Value::Null),
+                };
+                s.last_failure = Some((
+                    serde_json::json!({
+                        "name": task.name.clone().unwrap_or_default(),
+                        "action": action,
+                        "args": args,
+                    }),
+                    outcome.result.clone(),
+                ));
             }
         }
         if let Some(reg) = &task.register {
             s.host_vars.insert(reg.clone(), outcome.result.clone());
         }
         if let Some(Value::Object(facts)) = outcome.result.get("ansible_facts") {
-            let is_set_fact = matches!(&task.kind, TaskKind::Module { module, .. }
-                if module.rsplit('.').next() == Some("set_fact"));
-            let target = if is_set_fact {
+            let short = match &task.kind {
+                TaskKind::Module { module, .. } => module.rsplit('.').next().unwrap_or(""),
+                _ => "",
+            };
+            let as_vars = matches!(short, "set_fact" | "include_vars");
+            let target = if as_vars {
                 &mut s.host_vars
             } else {
                 &mut s.facts
@@ -570,70 +755,127 @@ impl Executor {
         }
     }
 
-    /// Runs notified handlers, in the order they are defined, on the hosts that notified them.
+    /// Runs notified handlers, in the order they are defined, on the hosts that notified them;
+    /// repeats while handlers notify further handlers.
     async fn flush_handlers(&self, ctx: &PlayCtx<'_>, play_kw: &Keywords, hosts: &[String]) {
         let force = ctx.play.force_handlers || self.shared.opts.force_handlers;
-        for handler in &ctx.play.handlers {
-            let mut names: Vec<&str> = handler.listen.iter().map(String::as_str).collect();
+        let mut handlers: Vec<Task> = ctx.play.handlers.clone();
+        handlers.extend(
+            ctx.extra_handlers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
+        // Handler names are templates rendered with play-level variables.
+        let names_of = |handler: &Task| -> Vec<String> {
+            let mut names: Vec<String> = handler.listen.clone();
             if let Some(n) = &handler.name {
+                let n = if crate::template::Templar::is_template(n) {
+                    let mut v = self.shared.opts.extra_vars.clone();
+                    crate::vars::merge_into(&mut v, &ctx.vars.role_defaults);
+                    crate::vars::merge_into(&mut v, &ctx.vars.vars);
+                    crate::vars::merge_into(&mut v, &ctx.vars.vars_files);
+                    if let Some(r) = &handler.role {
+                        crate::vars::merge_into(&mut v, &r.defaults);
+                        crate::vars::merge_into(&mut v, &r.vars);
+                    }
+                    crate::vars::merge_into(&mut v, &self.shared.opts.extra_vars);
+                    self.shared
+                        .templar
+                        .render_str(n, &v)
+                        .unwrap_or_else(|_| n.clone())
+                } else {
+                    n.clone()
+                };
+                if let Some(r) = &handler.role {
+                    names.push(format!("{} : {n}", r.name));
+                }
                 names.push(n);
             }
-            let targets: Vec<String> = {
-                let mut states = self.hosts();
-                hosts
-                    .iter()
-                    .filter(|h| {
-                        states.get_mut(*h).is_some_and(|s| {
-                            let eligible = s.active() || (force && s.failed && !s.unreachable);
-                            let notified = names.iter().any(|n| s.notified.contains(*n));
-                            if notified {
-                                for n in &names {
-                                    s.notified.shift_remove(*n);
-                                }
-                            }
-                            eligible && notified
-                        })
-                    })
-                    .cloned()
-                    .collect()
-            };
-            if targets.is_empty() {
-                continue;
+            names
+        };
+        let handler_names: Vec<Vec<String>> = handlers.iter().map(names_of).collect();
+        // Notifications resolve to every handler with that name or `listen` topic; running a
+        // handler clears only its own pending hosts, so chained notifications run in order.
+        let mut pending: Vec<indexmap::IndexSet<String>> = vec![Default::default(); handlers.len()];
+        let absorb = |pending: &mut Vec<indexmap::IndexSet<String>>| {
+            let mut states = self.hosts();
+            for h in hosts {
+                let Some(s) = states.get_mut(h) else { continue };
+                for name in std::mem::take(&mut s.notified) {
+                    for (i, names) in handler_names.iter().enumerate() {
+                        if names.contains(&name) {
+                            pending[i].insert(h.clone());
+                        }
+                    }
+                }
             }
-            let kw = handler.keywords.inherit(play_kw);
-            self.run_task(ctx, handler, &kw, &targets, true).await;
+        };
+        for _pass in 0..16 {
+            absorb(&mut pending);
+            if pending.iter().all(indexmap::IndexSet::is_empty) {
+                break;
+            }
+            for (i, handler) in handlers.iter().enumerate() {
+                absorb(&mut pending);
+                let notified = std::mem::take(&mut pending[i]);
+                let targets: Vec<String> = {
+                    let states = self.hosts();
+                    hosts
+                        .iter()
+                        .filter(|h| notified.contains(*h))
+                        .filter(|h| {
+                            states.get(*h).is_some_and(|s| {
+                                s.active() || (force && s.failed && !s.unreachable)
+                            })
+                        })
+                        .cloned()
+                        .collect()
+                };
+                if targets.is_empty() {
+                    continue;
+                }
+                let kw = handler.keywords.inherit(play_kw);
+                if force {
+                    let mut states = self.hosts();
+                    for h in &targets {
+                        if let Some(s) = states.get_mut(h) {
+                            if s.failed {
+                                s.failed = false;
+                                s.forced_handler = true;
+                            }
+                        }
+                    }
+                }
+                self.run_task(ctx, handler, &kw, &targets, true).await;
+                if force {
+                    let mut states = self.hosts();
+                    for h in &targets {
+                        if let Some(s) = states.get_mut(h) {
+                            if s.forced_handler {
+                                s.forced_handler = false;
+                                s.failed = true;
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
 
 /// The implicit fact-gathering task at the start of a play.
 fn gather_task(play: &Play) -> Task {
-    Task {
-        name: Some("Gathering Facts".into()),
-        location: play.location.clone(),
-        kind: TaskKind::Module {
+    let mut t = Task::new(
+        play.location.clone(),
+        TaskKind::Module {
             module: "setup".into(),
             args: Value::Object(Map::new()),
         },
-        module_location: None,
-        arg_locations: Vec::new(),
-        when: Vec::new(),
-        register: None,
-        loop_: None,
-        loop_var: "item".into(),
-        loop_label: None,
-        index_var: None,
-        notify: Vec::new(),
-        listen: Vec::new(),
-        changed_when: None,
-        failed_when: None,
-        delegate_to: None,
-        run_once: false,
-        until: None,
-        retries: None,
-        delay: None,
-        keywords: Keywords::default(),
-    }
+    );
+    t.name = Some("Gathering Facts".into());
+    t
 }
 
 /// Elapsed time formatted for people (`0.42s`, `1m03s`).

@@ -44,6 +44,12 @@ pub struct RunOptions {
     pub connect_timeout: Duration,
     /// `--force-handlers`.
     pub force_handlers: bool,
+    /// `--tags` (empty: all).
+    pub tags: Vec<String>,
+    /// `--skip-tags`.
+    pub skip_tags: Vec<String>,
+    /// `--start-at-task`: skip tasks until one with this name.
+    pub start_at_task: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -67,6 +73,9 @@ impl Default for RunOptions {
             host_key_checking: true,
             connect_timeout: Duration::from_secs(10),
             force_handlers: false,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+            start_at_task: None,
         }
     }
 }

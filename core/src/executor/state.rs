@@ -3,6 +3,7 @@
 use indexmap::{IndexMap, IndexSet};
 
 use crate::events::HostStats;
+use crate::playbook::RoleRef;
 use crate::vars::{merge_into, Map, Value, Vars};
 
 /// What the run remembers about one host across plays.
@@ -26,6 +27,12 @@ pub struct HostState {
     pub unreachable: bool,
     /// `meta: end_host` or `end_play` reached in the current play.
     pub ended: bool,
+    /// The last failed task (`ansible_failed_task`) and its result (`ansible_failed_result`).
+    pub last_failure: Option<(Value, Value)>,
+    /// Variables set while a `rescue` section runs.
+    pub rescue_vars: Vars,
+    /// Failed, but running a handler because of `force_handlers`.
+    pub forced_handler: bool,
 }
 
 impl HostState {
@@ -50,6 +57,12 @@ pub struct PlayVars {
     pub playbook_dir: String,
     /// `inventory_dir`, when the inventory is a file.
     pub inventory_dir: Option<String>,
+    /// Defaults of the play's public roles.
+    pub role_defaults: Vars,
+    /// `vars/` of the play's public roles.
+    pub role_vars: Vars,
+    /// Answers to `vars_prompt`.
+    pub prompted: Vars,
 }
 
 /// Inputs to [`task_vars`] besides the host itself.
@@ -62,6 +75,8 @@ pub struct VarsInput<'a> {
     pub extra_vars: &'a Vars,
     /// Hosts still active in the play (`ansible_play_hosts`).
     pub play_hosts: &'a [String],
+    /// Active hosts of the current `serial` batch (`ansible_play_batch`).
+    pub play_batch: &'a [String],
     /// `ansible_check_mode`.
     pub check_mode: bool,
     /// `ansible_diff_mode`.
@@ -70,21 +85,34 @@ pub struct VarsInput<'a> {
     pub verbosity: u8,
     /// `hostvars`, when the content uses it.
     pub hostvars: Option<&'a Map<String, Value>>,
+    /// The role the task belongs to.
+    pub role: Option<&'a RoleRef>,
 }
 
-/// The variables a task sees on `host`, lowest precedence first:
-/// inventory (groups, then host) < facts < play `vars` < `vars_files` < block/task `vars` <
-/// `set_fact`/`register` < `--extra-vars`; magic variables (`inventory_hostname`, `groups`, …)
-/// cannot be overridden.
+/// The variables a task sees on `host`, lowest precedence first (see `docs/VARIABLES.md`):
+/// role defaults (the play's public roles, then the task's own role) < inventory (groups, then
+/// host) < facts < play `vars` < `vars_prompt` < `vars_files` < role `vars/` (public roles, then
+/// the task's own) < block/task `vars` (and role parameters, include parameters) <
+/// `include_vars`/`set_fact`/`register` < `--extra-vars`; magic variables (`inventory_hostname`,
+/// `groups`, `role_path`, …) cannot be overridden.
 pub fn task_vars(host: &str, state: &HostState, input: &VarsInput<'_>) -> Vars {
-    let mut vars = state.inventory_vars.clone();
+    let mut vars = input.play.role_defaults.clone();
+    if let Some(r) = input.role {
+        merge_into(&mut vars, &r.defaults);
+    }
+    merge_into(&mut vars, &state.inventory_vars);
     merge_into(&mut vars, &state.facts);
     vars.insert(
         "ansible_facts".into(),
         Value::Object(facts_without_prefix(&state.facts)),
     );
     merge_into(&mut vars, &input.play.vars);
+    merge_into(&mut vars, &input.play.prompted);
     merge_into(&mut vars, &input.play.vars_files);
+    merge_into(&mut vars, &input.play.role_vars);
+    if let Some(r) = input.role {
+        merge_into(&mut vars, &r.vars);
+    }
     merge_into(&mut vars, input.task_vars);
     merge_into(&mut vars, &state.host_vars);
     merge_into(&mut vars, input.extra_vars);
@@ -104,7 +132,7 @@ pub fn task_vars(host: &str, state: &HostState, input: &VarsInput<'_>) -> Vars {
         ("ansible_check_mode", Value::Bool(input.check_mode)),
         ("ansible_diff_mode", Value::Bool(input.diff_mode)),
         ("ansible_play_hosts", strs(input.play_hosts)),
-        ("ansible_play_batch", strs(input.play_hosts)),
+        ("ansible_play_batch", strs(input.play_batch)),
         ("ansible_play_hosts_all", strs(&input.play.hosts_all)),
         ("ansible_verbosity", Value::from(input.verbosity)),
         (
@@ -118,6 +146,12 @@ pub fn task_vars(host: &str, state: &HostState, input: &VarsInput<'_>) -> Vars {
     vars.insert("play_hosts".into(), strs(input.play_hosts));
     if let Some(dir) = &input.play.inventory_dir {
         vars.insert("inventory_dir".into(), Value::String(dir.clone()));
+    }
+    if let Some(r) = input.role {
+        let path = Value::String(r.path.display().to_string());
+        vars.insert("role_path".into(), path);
+        vars.insert("role_name".into(), Value::String(r.name.clone()));
+        vars.insert("ansible_role_name".into(), Value::String(r.name.clone()));
     }
     if let Some(hv) = input.hostvars {
         vars.insert("hostvars".into(), Value::Object(hv.clone()));
@@ -191,10 +225,12 @@ mod tests {
                 task_vars: &task,
                 extra_vars: &extra,
                 play_hosts: &[],
+                play_batch: &[],
                 check_mode: false,
                 diff_mode: false,
                 verbosity: 0,
                 hostvars: None,
+                role: None,
             },
         );
         assert_eq!(v["a"], json!("inventory"));

@@ -125,28 +125,54 @@ impl Executor {
             .ok()
             .flatten()
             .unwrap_or(false);
-        let Some(loop_value) = &task.loop_ else {
-            let result = self.run_item(play, task, kw, host, &vars).await;
-            return self.finish(task, kw, &vars, result, false, start);
-        };
-        let items = match self.shared.templar.render_value(loop_value, &vars) {
-            Ok(Value::Array(items)) => items,
-            Ok(Value::Null) => Vec::new(),
-            Ok(other) => {
-                let r = failed_result(format!(
-                    "Invalid data passed to 'loop', it requires a list, got this instead: {other}"
-                ));
-                return self.finish(task, kw, &vars, r, false, start);
+        let tctx = self.template_context(play, task);
+        let items = match self.loop_items(task, &vars, &tctx) {
+            Ok(None) => {
+                let result = self.run_item(play, task, kw, host, &vars).await;
+                return self.finish(task, kw, &vars, result, false, start);
             }
-            Err(e) => {
-                let r = failed_result(format!("error while evaluating the loop: {e}"));
+            Ok(Some(items)) => items,
+            Err(msg) => {
+                let r = failed_result(msg);
                 return self.finish(task, kw, &vars, r, false, start);
             }
         };
+        let pause = task.loop_pause.as_ref().and_then(|p| {
+            match self.shared.templar.render_value(p, &vars).ok()? {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            }
+        });
+        let total = items.len();
+        let all_items = task.loop_extended.then(|| Value::Array(items.clone()));
         let mut results = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
+        for (index, item) in items.iter().cloned().enumerate() {
+            if index > 0 {
+                if let Some(secs) = pause.filter(|s| *s > 0.0) {
+                    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+                }
+            }
             let item_start = Instant::now();
             let mut item_vars = vars.clone();
+            if let Some(all) = &all_items {
+                let mut l = Map::new();
+                l.insert("allitems".into(), all.clone());
+                l.insert("index".into(), Value::from(index + 1));
+                l.insert("index0".into(), Value::from(index));
+                l.insert("revindex".into(), Value::from(total - index));
+                l.insert("revindex0".into(), Value::from(total - index - 1));
+                l.insert("first".into(), Value::Bool(index == 0));
+                l.insert("last".into(), Value::Bool(index + 1 == total));
+                l.insert("length".into(), Value::from(total));
+                if index > 0 {
+                    l.insert("previtem".into(), items[index - 1].clone());
+                }
+                if index + 1 < total {
+                    l.insert("nextitem".into(), items[index + 1].clone());
+                }
+                item_vars.insert("ansible_loop".into(), Value::Object(l));
+            }
             item_vars.insert(task.loop_var.clone(), item.clone());
             item_vars.insert(
                 "ansible_loop_var".into(),
@@ -173,6 +199,13 @@ impl Executor {
                     "ansible_loop_var".into(),
                     Value::String(task.loop_var.clone()),
                 );
+                if let Some(iv) = &task.index_var {
+                    m.insert(iv.clone(), Value::from(index));
+                    m.insert("ansible_index_var".into(), Value::String(iv.clone()));
+                }
+                if let Some(l) = item_vars.get("ansible_loop") {
+                    m.insert("ansible_loop".into(), l.clone());
+                }
             }
             let status = status_of(&r);
             let ignored = status == Status::Failed
@@ -253,6 +286,71 @@ impl Executor {
         }
     }
 
+    /// Where the task's relative `src:` names and file lookups are searched: the role's
+    /// directory, the directory of the task's file, then the playbook's directory.
+    pub(crate) fn template_context(&self, play: &PlayCtx<'_>, task: &Task) -> TemplateContext {
+        let mut search_paths = Vec::with_capacity(3);
+        if let Some(r) = &task.role {
+            search_paths.push(r.path.clone());
+        }
+        if let Some(dir) = std::path::Path::new(&*task.location.file).parent() {
+            if !dir.as_os_str().is_empty() && !search_paths.iter().any(|p| p == dir) {
+                search_paths.push(dir.to_path_buf());
+            }
+        }
+        if !search_paths.contains(&play.playbook.dir) {
+            search_paths.push(play.playbook.dir.clone());
+        }
+        TemplateContext {
+            search_paths,
+            location: Some(task.location.to_string()),
+            preserve_unsafe: false,
+        }
+    }
+
+    /// `include_vars`: loads a file or a directory of files; `name` nests them under one key.
+    fn include_vars(&self, args: &Value, tctx: &TemplateContext) -> Value {
+        let (file, dir, name) = match args {
+            Value::String(s) => (Some(s.clone()), None, None),
+            Value::Object(m) => {
+                let get = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
+                (
+                    get("file").or_else(|| get("_raw_params")),
+                    get("dir"),
+                    get("name"),
+                )
+            }
+            _ => (None, None, None),
+        };
+        let (sub, wanted) = match (&file, &dir) {
+            (Some(f), _) => ("vars", f.clone()),
+            (None, Some(d)) => ("vars", d.clone()),
+            (None, None) => return failed_result("include_vars needs a file or a dir"),
+        };
+        let Some(path) = tctx.find_file(sub, &wanted) else {
+            return failed_result(format!(
+                "Could not find or access '{wanted}' (searched the role's vars/, the task's directory and the playbook's directory)"
+            ));
+        };
+        let loaded = match crate::playbook::load_vars_path(&path) {
+            Ok(v) => v,
+            Err(e) => return failed_result(e.to_string()),
+        };
+        let facts = match name {
+            Some(n) => {
+                let mut m = Map::new();
+                m.insert(n, Value::Object(loaded));
+                m
+            }
+            None => loaded,
+        };
+        serde_json::json!({
+            "changed": false,
+            "ansible_facts": Value::Object(facts),
+            "ansible_included_var_files": [path.display().to_string()],
+        })
+    }
+
     /// Runs the task once (one loop item) and returns its result value.
     async fn run_item(
         &self,
@@ -262,7 +360,14 @@ impl Executor {
         host: &str,
         vars: &Vars,
     ) -> Value {
-        match self.conditions_hold(&task.when, vars) {
+        let conds: std::borrow::Cow<'_, [Value]> = if kw.when.is_empty() {
+            std::borrow::Cow::Borrowed(&task.when)
+        } else {
+            let mut c = kw.when.clone();
+            c.extend(task.when.iter().cloned());
+            std::borrow::Cow::Owned(c)
+        };
+        match self.conditions_hold(&conds, vars) {
             Ok(None) => {}
             Ok(Some(false_condition)) => {
                 return serde_json::json!({
@@ -277,17 +382,19 @@ impl Executor {
         let TaskKind::Module { module, args } = &task.kind else {
             return serde_json::json!({"changed": false});
         };
+        let tctx = self.template_context(play, task);
+        if module.rsplit('.').next() == Some("include_vars") {
+            return match self.shared.templar.render_value_in(args, vars, Some(&tctx)) {
+                Ok(a) => self.include_vars(&a, &tctx),
+                Err(e) => failed_result(e.to_string()),
+            };
+        }
         let Some(m) = self.shared.registry.get(module).cloned() else {
             return failed_result(if self.shared.registry.is_known_unimplemented(module) {
                 format!("the module '{module}' is not implemented by drover yet")
             } else {
                 format!("couldn't resolve module/action '{module}'")
             });
-        };
-        let tctx = TemplateContext {
-            search_paths: vec![play.playbook.dir.clone()],
-            location: Some(task.location.to_string()),
-            preserve_unsafe: false,
         };
         let args = match self.shared.templar.render_value_in(args, vars, Some(&tctx)) {
             Ok(a) => a,

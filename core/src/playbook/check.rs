@@ -2,7 +2,9 @@
 
 use super::error::PlaybookError;
 use super::model::{Playbook, Task, TaskKind};
+use super::resolve::{FileCtx, PlayRoles, Resolver};
 use crate::module::ModuleRegistry;
+use crate::template::Templar;
 use crate::yaml::Location;
 
 /// What checking a playbook found.
@@ -30,80 +32,170 @@ const META_ACTIONS: &[&str] = &[
 /// Checks module names and arguments of every task and handler.
 pub fn check_playbook(playbook: &Playbook, registry: &ModuleRegistry) -> CheckReport {
     let mut report = CheckReport::default();
+    let mut checker = Checker {
+        registry,
+        resolver: Resolver::for_playbook(playbook),
+        report: &mut report,
+        seen_files: std::collections::HashSet::new(),
+    };
     for play in &playbook.plays {
         for list in [
+            &play.roles,
             &play.pre_tasks,
             &play.tasks,
             &play.post_tasks,
             &play.handlers,
         ] {
-            check_tasks(list, registry, &mut report);
+            checker.check_tasks(list);
         }
     }
     report
 }
 
-fn check_tasks(tasks: &[Task], registry: &ModuleRegistry, report: &mut CheckReport) {
-    for task in tasks {
+struct Checker<'a, 'r> {
+    registry: &'a ModuleRegistry,
+    resolver: Resolver<'a>,
+    report: &'r mut CheckReport,
+    seen_files: std::collections::HashSet<std::path::PathBuf>,
+}
+
+impl Checker<'_, '_> {
+    /// Loads include targets whose names are known before the run and checks their content.
+    fn check_include(&mut self, task: &Task) {
+        let ctx = FileCtx {
+            dir: std::path::Path::new(&*task.location.file)
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            role: task.role.clone(),
+        };
+        let mut scratch = PlayRoles::default();
         match &task.kind {
-            TaskKind::Block {
-                block,
-                rescue,
-                always,
-            } => {
-                for list in [block, rescue, always] {
-                    check_tasks(list, registry, report);
+            TaskKind::IncludeTasks { file, .. } if !Templar::is_template(file) => {
+                let Some(path) = self.resolver.find_tasks_file(file, &ctx) else {
+                    self.report.errors.push(
+                        PlaybookError::new(
+                            &task.location,
+                            format!("could not find the tasks file '{file}'"),
+                        )
+                        .with_hint(format!(
+                            "relative names are looked up next to {} and in the playbook's directory",
+                            ctx.dir.display()
+                        )),
+                    );
+                    return;
+                };
+                if !self.seen_files.insert(path.clone()) {
+                    return;
+                }
+                match self
+                    .resolver
+                    .load_tasks_file(&path, task.role.clone(), &mut scratch)
+                {
+                    Ok(tasks) => self.check_tasks(&tasks),
+                    Err(e) => self.report.errors.push(e),
                 }
             }
-            TaskKind::Meta(action) => {
-                if !META_ACTIONS.contains(&action.as_str()) {
-                    report.errors.push(PlaybookError::new(
-                        &task.location,
-                        format!("unknown meta action '{action}'"),
-                    ));
+            TaskKind::IncludeRole { spec, .. } if !Templar::is_template(&spec.name) => {
+                let near = task.role.as_ref().map(|r| r.path.clone());
+                let key = self
+                    .resolver
+                    .find_role(&spec.name, near.as_deref())
+                    .map(|p| p.join(spec.tasks_from.as_deref().unwrap_or("main")));
+                if let Some(k) = &key {
+                    if !self.seen_files.insert(k.clone()) {
+                        return;
+                    }
+                }
+                match self.resolver.expand_role(
+                    spec,
+                    &task.location,
+                    near.as_deref(),
+                    &mut scratch,
+                    false,
+                ) {
+                    Ok(Some(inc)) => {
+                        self.check_tasks(&inc.tasks);
+                        self.check_tasks(&inc.handlers);
+                    }
+                    Ok(None) => {}
+                    Err(e) => self.report.errors.push(e),
                 }
             }
-            TaskKind::Module { module, args } => match registry.get(module) {
-                Some(m) => {
-                    if let Some(map) = args.as_object() {
-                        if let Err(message) = m.check_args(map) {
-                            let message = if message.starts_with(module.as_str()) {
-                                message
-                            } else {
-                                format!("{module}: {message}")
-                            };
-                            report.errors.push(
-                                PlaybookError::new(arg_error_location(task, &message), message)
-                                    .with_hint(format!(
+            _ => {}
+        }
+    }
+
+    fn check_tasks(&mut self, tasks: &[Task]) {
+        let registry = self.registry;
+        for task in tasks {
+            let report = &mut *self.report;
+            match &task.kind {
+                TaskKind::Block {
+                    block,
+                    rescue,
+                    always,
+                } => {
+                    for list in [block, rescue, always] {
+                        self.check_tasks(list);
+                    }
+                }
+                TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => {
+                    self.check_include(task)
+                }
+                TaskKind::ImportTasks { .. } | TaskKind::ImportRole(_) => {}
+                TaskKind::Module { module, .. }
+                    if module.rsplit('.').next() == Some("include_vars") => {}
+                TaskKind::Meta(action) => {
+                    if !META_ACTIONS.contains(&action.as_str()) {
+                        report.errors.push(PlaybookError::new(
+                            &task.location,
+                            format!("unknown meta action '{action}'"),
+                        ));
+                    }
+                }
+                TaskKind::Module { module, args } => match registry.get(module) {
+                    Some(m) => {
+                        if let Some(map) = args.as_object() {
+                            if let Err(message) = m.check_args(map) {
+                                let message = if message.starts_with(module.as_str()) {
+                                    message
+                                } else {
+                                    format!("{module}: {message}")
+                                };
+                                report.errors.push(
+                                    PlaybookError::new(arg_error_location(task, &message), message)
+                                        .with_hint(format!(
                                     "see the '{}' module's arguments in Ansible's documentation",
                                     m.name()
                                 )),
-                            );
+                                );
+                            }
                         }
                     }
-                }
-                None if registry.is_known_unimplemented(module) => {
-                    report.warnings.push(PlaybookError::new(
+                    None if registry.is_known_unimplemented(module) => {
+                        report.warnings.push(PlaybookError::new(
                         &task.location,
                         format!(
                             "the module '{module}' is not implemented by drover yet; this task fails if it runs"
                         ),
                     ));
-                }
-                None => {
-                    let mut err = PlaybookError::new(
-                        task.module_location.as_ref().unwrap_or(&task.location),
-                        format!("couldn't resolve module/action '{module}'"),
-                    );
-                    err = match registry.suggest(module.rsplit('.').next().unwrap_or(module)) {
+                    }
+                    None => {
+                        let mut err = PlaybookError::new(
+                            task.module_location.as_ref().unwrap_or(&task.location),
+                            format!("couldn't resolve module/action '{module}'"),
+                        );
+                        err = match registry.suggest(module.rsplit('.').next().unwrap_or(module)) {
                         Some(s) => err.with_hint(format!("did you mean '{s}'?")),
                         None => err.with_hint(
                             "check the spelling, or whether this is a task keyword at the wrong indentation",
                         ),
                     };
-                    report.errors.push(err);
-                }
-            },
+                        report.errors.push(err);
+                    }
+                },
+            }
         }
     }
 }

@@ -3,10 +3,18 @@
 pub mod args;
 mod check;
 mod error;
+pub mod listing;
 mod model;
 mod parse;
+mod resolve;
+mod tags;
 
 pub use check::{check_playbook, CheckReport};
 pub use error::PlaybookError;
-pub use model::{Keywords, Play, Playbook, Task, TaskKind};
-pub use parse::{load_playbook, parse_task, parse_tasks};
+pub use model::{Keywords, Play, Playbook, RoleRef, RoleSpec, Task, TaskKind, VarsPrompt};
+pub use parse::{
+    load_playbook, load_playbook_with, parse_roles, parse_task, parse_tasks, ENGINE_ACTIONS,
+    WITH_LOOKUPS,
+};
+pub use resolve::{load_vars_path, FileCtx, Included, PlayRoles, Resolver};
+pub use tags::tags_select;

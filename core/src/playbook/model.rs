@@ -1,6 +1,7 @@
 //! The playbook model: plays, task lists and tasks, as loaded from YAML.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::vars::{Value, Vars};
 use crate::yaml::Location;
@@ -14,6 +15,8 @@ pub struct Playbook {
     pub dir: PathBuf,
     /// Plays in order.
     pub plays: Vec<Play>,
+    /// Extra directories searched for roles (`roles_path`).
+    pub roles_path: Vec<PathBuf>,
 }
 
 /// Settings that plays, blocks and tasks share and inherit downwards.
@@ -47,6 +50,8 @@ pub struct Keywords {
     pub tags: Vec<String>,
     /// `vars`.
     pub vars: Vars,
+    /// Conditions inherited from enclosing blocks, imports and roles (ANDed before the task's own).
+    pub when: Vec<Value>,
 }
 
 impl Keywords {
@@ -58,6 +63,8 @@ impl Keywords {
         tags.extend(self.tags.iter().cloned());
         let mut vars = parent.vars.clone();
         crate::vars::merge_into(&mut vars, &self.vars);
+        let mut when = parent.when.clone();
+        when.extend(self.when.iter().cloned());
         Keywords {
             become_: pick(&self.become_, &parent.become_),
             become_user: picks(&self.become_user, &parent.become_user),
@@ -73,6 +80,7 @@ impl Keywords {
             environment: pick(&self.environment, &parent.environment),
             tags,
             vars,
+            when,
         }
     }
 }
@@ -102,8 +110,69 @@ pub struct Play {
     pub force_handlers: bool,
     /// `any_errors_fatal`.
     pub any_errors_fatal: bool,
+    /// `roles:` entries, resolved into blocks (run before `tasks`).
+    pub roles: Vec<Task>,
+    /// `vars_prompt` entries.
+    pub vars_prompt: Vec<VarsPrompt>,
+    /// `serial` (unrendered: a number, a percentage, or a list of them).
+    pub serial: Option<Value>,
+    /// `strategy` (`linear` or `free`).
+    pub strategy: Option<String>,
+    /// `max_fail_percentage`.
+    pub max_fail_percentage: Option<Value>,
+    /// Defaults of the play's public roles (lowest precedence).
+    pub role_defaults: Vars,
+    /// `vars/` of the play's public roles.
+    pub role_vars: Vars,
     /// Play-level keywords (inherited by every task).
     pub keywords: Keywords,
+}
+
+/// One `vars_prompt` entry.
+#[derive(Debug, Clone)]
+pub struct VarsPrompt {
+    /// Variable name.
+    pub name: String,
+    /// Prompt text.
+    pub prompt: String,
+    /// Default value (used when no terminal is available).
+    pub default: Option<Value>,
+    /// Where the entry is.
+    pub location: Location,
+}
+
+/// A role as it applies to the tasks loaded from it.
+#[derive(Debug, Clone, Default)]
+pub struct RoleRef {
+    /// The role's name as written (`common`, `geerlingguy.nginx`).
+    pub name: String,
+    /// The role's directory (`role_path`).
+    pub path: PathBuf,
+    /// `defaults/` variables.
+    pub defaults: Vars,
+    /// `vars/` variables.
+    pub vars: Vars,
+}
+
+/// A role reference in `roles:`, `import_role`, `include_role` or `meta/main.yml` dependencies.
+#[derive(Debug, Clone, Default)]
+pub struct RoleSpec {
+    /// Role name or path.
+    pub name: String,
+    /// `tasks_from` (default `main`).
+    pub tasks_from: Option<String>,
+    /// `vars_from`.
+    pub vars_from: Option<String>,
+    /// `defaults_from`.
+    pub defaults_from: Option<String>,
+    /// `handlers_from`.
+    pub handlers_from: Option<String>,
+    /// `public`: expose the role's vars and defaults to the rest of the play.
+    pub public: Option<bool>,
+    /// `allow_duplicates` given by the caller.
+    pub allow_duplicates: Option<bool>,
+    /// Role parameters (`vars:` of the entry and any other keys).
+    pub params: Vars,
 }
 
 /// What a task does.
@@ -127,6 +196,27 @@ pub enum TaskKind {
     },
     /// `meta: ACTION`.
     Meta(String),
+    /// `import_tasks` (only before resolution; resolved into a `Block`).
+    ImportTasks {
+        /// File name as written.
+        file: String,
+    },
+    /// `import_role` (only before resolution; resolved into a `Block`).
+    ImportRole(RoleSpec),
+    /// `include_tasks` / legacy `include` (run time).
+    IncludeTasks {
+        /// File name (a template).
+        file: String,
+        /// `apply` keywords given to the included tasks.
+        apply: Box<Keywords>,
+    },
+    /// `include_role` (run time).
+    IncludeRole {
+        /// Which role and which files.
+        spec: RoleSpec,
+        /// `apply` keywords given to the role's tasks.
+        apply: Box<Keywords>,
+    },
 }
 
 /// One task (or block, or handler).
@@ -154,6 +244,12 @@ pub struct Task {
     pub loop_label: Option<String>,
     /// `loop_control.index_var`.
     pub index_var: Option<String>,
+    /// `with_<lookup>` used instead of `loop` (the lookup's name).
+    pub loop_with: Option<String>,
+    /// `loop_control.extended`.
+    pub loop_extended: bool,
+    /// `loop_control.pause` seconds.
+    pub loop_pause: Option<Value>,
     /// `notify` handler names.
     pub notify: Vec<String>,
     /// `listen` topics (handlers only).
@@ -172,20 +268,73 @@ pub struct Task {
     pub retries: Option<Value>,
     /// `delay` seconds between retries (default 5).
     pub delay: Option<Value>,
+    /// `delegate_facts`.
+    pub delegate_facts: bool,
+    /// `throttle`.
+    pub throttle: Option<Value>,
+    /// `any_errors_fatal`.
+    pub any_errors_fatal: Option<bool>,
+    /// The role this task comes from.
+    pub role: Option<Arc<RoleRef>>,
     /// Keywords set on this task (not yet merged with its parents).
     pub keywords: Keywords,
 }
 
 impl Task {
-    /// The name shown in output: the `name`, or the module name (`meta`, `block`) as Ansible does.
-    pub fn display_name(&self) -> String {
-        if let Some(n) = &self.name {
-            return n.clone();
+    /// A task at `location` doing `kind`, with every keyword unset.
+    pub fn new(location: Location, kind: TaskKind) -> Self {
+        Task {
+            name: None,
+            location,
+            kind,
+            module_location: None,
+            arg_locations: Vec::new(),
+            when: Vec::new(),
+            register: None,
+            loop_: None,
+            loop_var: "item".into(),
+            loop_label: None,
+            index_var: None,
+            loop_extended: false,
+            loop_pause: None,
+            loop_with: None,
+            notify: Vec::new(),
+            listen: Vec::new(),
+            changed_when: None,
+            failed_when: None,
+            delegate_to: None,
+            run_once: false,
+            until: None,
+            retries: None,
+            delay: None,
+            delegate_facts: false,
+            throttle: None,
+            any_errors_fatal: None,
+            role: None,
+            keywords: Keywords::default(),
         }
-        match &self.kind {
-            TaskKind::Module { module, .. } => module.clone(),
-            TaskKind::Block { .. } => "block".into(),
-            TaskKind::Meta(_) => "meta".into(),
+    }
+
+    /// The name shown in output (without the role prefix): the `name`, or the module name (`meta`, `block`) as Ansible does.
+    pub fn display_name(&self) -> String {
+        let base = match (&self.name, &self.kind) {
+            (Some(n), _) => n.clone(),
+            (None, TaskKind::Module { module, .. }) => module.clone(),
+            (None, TaskKind::Block { .. }) => "block".into(),
+            (None, TaskKind::Meta(_)) => "meta".into(),
+            (None, TaskKind::ImportTasks { .. }) => "import_tasks".into(),
+            (None, TaskKind::ImportRole(_)) => "import_role".into(),
+            (None, TaskKind::IncludeTasks { .. }) => "include_tasks".into(),
+            (None, TaskKind::IncludeRole { .. }) => "include_role".into(),
+        };
+        base
+    }
+
+    /// `name` as Ansible shows it: prefixed with `role : ` for role tasks.
+    pub fn with_role_prefix(&self, name: String) -> String {
+        match &self.role {
+            Some(r) => format!("{} : {name}", r.name),
+            None => name,
         }
     }
 }

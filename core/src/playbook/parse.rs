@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use super::args::parse_kv;
 use super::error::PlaybookError;
-use super::model::{Keywords, Play, Playbook, Task, TaskKind};
+use super::model::{Keywords, Play, Playbook, RoleSpec, Task, TaskKind, VarsPrompt};
+use super::resolve::{FileCtx, PlayRoles, Resolver};
 use crate::module::strsim_distance;
 use crate::vars::{Map, Value, Vars};
 use crate::yaml::{self, Node, NodeValue};
@@ -83,10 +84,17 @@ const TASK_KEYWORDS: &[&str] = &[
     "local_action",
     "async",
     "poll",
+    "throttle",
 ];
 
-/// Loads a playbook file (following `import_playbook`).
+/// Loads a playbook file (following `import_playbook`), with roles searched only next to it.
 pub fn load_playbook(path: &Path) -> Result<Playbook, PlaybookError> {
+    load_playbook_with(path, &[])
+}
+
+/// Loads a playbook file (following `import_playbook`), resolving roles and static imports;
+/// `roles_path` is searched for roles after the playbook's `roles/` directory.
+pub fn load_playbook_with(path: &Path, roles_path: &[PathBuf]) -> Result<Playbook, PlaybookError> {
     let root = yaml::parse_file(path)?;
     let dir = path
         .parent()
@@ -117,7 +125,7 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, PlaybookError> {
             let name = target.as_str().ok_or_else(|| {
                 PlaybookError::new(&target.loc, "import_playbook takes a file name")
             })?;
-            let imported = load_playbook(&dir.join(name)).map_err(|e| {
+            let imported = load_playbook_with(&dir.join(name), roles_path).map_err(|e| {
                 if e.location.line == 0 {
                     PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
                 } else {
@@ -127,13 +135,40 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, PlaybookError> {
             plays.extend(imported.plays);
             continue;
         }
-        plays.push(parse_play(node)?);
+        let mut play = parse_play(node)?;
+        resolve_play(&mut play, &dir, roles_path)?;
+        plays.push(play);
     }
     Ok(Playbook {
         path: path.to_path_buf(),
         dir,
         plays,
+        roles_path: roles_path.to_vec(),
     })
+}
+
+/// Resolves a play's roles and static imports in place.
+fn resolve_play(play: &mut Play, dir: &Path, roles_path: &[PathBuf]) -> Result<(), PlaybookError> {
+    let mut resolver = Resolver::new(dir, roles_path);
+    let mut collected = PlayRoles::default();
+    let ctx = FileCtx {
+        dir: dir.to_path_buf(),
+        role: None,
+    };
+    // Roles load first (they run before `tasks`), so their handlers come after the play's own.
+    play.roles = resolver.resolve_tasks(std::mem::take(&mut play.roles), &ctx, &mut collected)?;
+    for list in [
+        &mut play.pre_tasks,
+        &mut play.tasks,
+        &mut play.post_tasks,
+        &mut play.handlers,
+    ] {
+        *list = resolver.resolve_tasks(std::mem::take(list), &ctx, &mut collected)?;
+    }
+    play.handlers.extend(collected.handlers);
+    play.role_defaults = collected.defaults;
+    play.role_vars = collected.vars;
+    Ok(())
 }
 
 fn unknown_key_error(key: &Node, what: &str, known: &[&[&str]]) -> PlaybookError {
@@ -281,6 +316,13 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
         handlers: Vec::new(),
         force_handlers: false,
         any_errors_fatal: false,
+        roles: Vec::new(),
+        vars_prompt: Vec::new(),
+        serial: None,
+        strategy: None,
+        max_fail_percentage: None,
+        role_defaults: Vars::new(),
+        role_vars: Vars::new(),
         keywords: Keywords::default(),
     };
     let mut name = None;
@@ -304,16 +346,21 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
             "handlers" => play.handlers = parse_tasks(v)?,
             "force_handlers" => play.force_handlers = bool_value(v, "force_handlers")?,
             "any_errors_fatal" => play.any_errors_fatal = bool_value(v, "any_errors_fatal")?,
-            "roles" | "vars_prompt" | "serial" | "strategy" | "max_fail_percentage" => {
-                let empty = matches!(&v.value, NodeValue::Null)
-                    || v.as_seq().is_some_and(<[Node]>::is_empty);
-                if !empty && key != "strategy" {
-                    return Err(PlaybookError::new(
-                        &k.loc,
-                        format!("the play keyword '{key}' is not supported by this version of drover yet"),
-                    ));
+            "roles" => play.roles = parse_roles(v)?,
+            "vars_prompt" => play.vars_prompt = parse_vars_prompt(v)?,
+            "serial" => play.serial = Some(v.to_value()),
+            "strategy" => {
+                let s = scalar_string(v, "strategy")?;
+                let short = s.rsplit('.').next().unwrap_or(&s).to_string();
+                if !matches!(short.as_str(), "linear" | "free" | "host_pinned" | "debug") {
+                    return Err(
+                        PlaybookError::new(&v.loc, format!("unknown strategy '{s}'"))
+                            .with_hint("drover has the 'linear' and 'free' strategies"),
+                    );
                 }
+                play.strategy = Some(short);
             }
+            "max_fail_percentage" => play.max_fail_percentage = Some(v.to_value()),
             k2 if PLAY_KEYWORDS.contains(&k2) || COMMON_KEYWORDS.contains(&k2) => {}
             _ => {
                 return Err(unknown_key_error(
@@ -330,6 +377,143 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
     }
     play.name = name.unwrap_or_else(|| play.hosts.clone());
     Ok(play)
+}
+
+/// Keys of a `roles:` entry that are keywords rather than role parameters.
+const ROLE_ENTRY_KEYWORDS: &[&str] = &[
+    "role",
+    "name",
+    "when",
+    "tags",
+    "vars",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "remote_user",
+    "connection",
+    "check_mode",
+    "diff",
+    "ignore_errors",
+    "ignore_unreachable",
+    "no_log",
+    "environment",
+    "any_errors_fatal",
+    "delegate_to",
+    "run_once",
+    "collections",
+    "module_defaults",
+    "debugger",
+    "throttle",
+    "timeout",
+];
+
+/// Parses `roles:` (of a play, or `dependencies:` of a role's meta) into unresolved `import_role` tasks.
+pub fn parse_roles(node: &Node) -> Result<Vec<Task>, PlaybookError> {
+    let items = match &node.value {
+        NodeValue::Null => return Ok(Vec::new()),
+        NodeValue::Seq(items) => items,
+        _ => {
+            return Err(PlaybookError::new(
+                &node.loc,
+                format!("roles must be a list, found {}", node.kind()),
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let mut spec = RoleSpec::default();
+        let mut task = Task::new(item.loc.clone(), TaskKind::Meta("noop".into()));
+        match &item.value {
+            NodeValue::Str(name) => spec.name = name.clone(),
+            NodeValue::Map(entries) => {
+                for (k, v) in entries {
+                    let key = k.key_string();
+                    if key != "vars"
+                        && key != "name"
+                        && common_keyword(&mut task.keywords, &key, v)?
+                    {
+                        continue;
+                    }
+                    match key.as_str() {
+                        "role" | "name" => spec.name = scalar_string(v, "role")?,
+                        "src" | "version" | "scm" => {}
+                        "when" => task.when = conditions(v),
+                        "vars" => crate::vars::merge_into(&mut spec.params, &vars_map(v)?),
+                        "delegate_to" => task.delegate_to = Some(scalar_string(v, "delegate_to")?),
+                        "run_once" => task.run_once = bool_value(v, "run_once")?,
+                        k2 if ROLE_ENTRY_KEYWORDS.contains(&k2) => {}
+                        _ => {
+                            spec.params.insert(key.clone(), v.to_value());
+                        }
+                    }
+                }
+            }
+            _ => {
+                return Err(PlaybookError::new(
+                    &item.loc,
+                    format!(
+                        "a role entry must be a name or a mapping, found {}",
+                        item.kind()
+                    ),
+                ))
+            }
+        }
+        if spec.name.is_empty() {
+            return Err(
+                PlaybookError::new(&item.loc, "this role entry has no 'role' name")
+                    .with_hint("write '- role: name' or '- name'"),
+            );
+        }
+        task.kind = TaskKind::ImportRole(spec);
+        out.push(task);
+    }
+    Ok(out)
+}
+
+fn parse_vars_prompt(node: &Node) -> Result<Vec<VarsPrompt>, PlaybookError> {
+    let mut out = Vec::new();
+    for item in node.as_seq().unwrap_or(&[]) {
+        let mut p = VarsPrompt {
+            name: String::new(),
+            prompt: String::new(),
+            default: None,
+            location: item.loc.clone(),
+        };
+        for (k, v) in expect_map(item, "a vars_prompt entry")? {
+            match k.key_string().as_str() {
+                "name" => p.name = scalar_string(v, "name")?,
+                "prompt" => p.prompt = scalar_string(v, "prompt")?,
+                "default" => p.default = Some(v.to_value()),
+                "private" | "confirm" | "encrypt" | "salt_size" | "salt" | "unsafe" => {}
+                _ => {
+                    return Err(unknown_key_error(
+                        k,
+                        "vars_prompt",
+                        &[&[
+                            "name",
+                            "prompt",
+                            "default",
+                            "private",
+                            "confirm",
+                            "encrypt",
+                            "salt_size",
+                            "salt",
+                            "unsafe",
+                        ]],
+                    ))
+                }
+            }
+        }
+        if p.name.is_empty() {
+            return Err(PlaybookError::new(
+                &item.loc,
+                "vars_prompt entry has no 'name'",
+            ));
+        }
+        out.push(p);
+    }
+    Ok(out)
 }
 
 /// Parses a task list.
@@ -392,34 +576,134 @@ fn module_args(module: &str, v: &Node) -> Result<Value, PlaybookError> {
     })
 }
 
+/// Loop lookups that `with_<name>` may use.
+pub const WITH_LOOKUPS: &[&str] = &[
+    "items",
+    "list",
+    "dict",
+    "together",
+    "subelements",
+    "sequence",
+    "fileglob",
+    "first_found",
+    "nested",
+    "cartesian",
+    "indexed_items",
+    "flattened",
+    "random_choice",
+    "lines",
+    "file",
+    "env",
+    "inventory_hostnames",
+];
+
+/// Actions the engine performs itself (includes and imports), by short name.
+pub const ENGINE_ACTIONS: &[&str] = &[
+    "include_tasks",
+    "import_tasks",
+    "include",
+    "include_role",
+    "import_role",
+    "include_vars",
+];
+
+fn short_action(name: &str) -> &str {
+    name.strip_prefix("ansible.builtin.")
+        .or_else(|| name.strip_prefix("ansible.legacy."))
+        .unwrap_or(name)
+}
+
+/// Reads `apply:` of an include.
+fn apply_keywords(node: &Node) -> Result<Keywords, PlaybookError> {
+    let mut kw = Keywords::default();
+    for (k, v) in expect_map(node, "apply")? {
+        let key = k.key_string();
+        if common_keyword(&mut kw, &key, v)? {
+            continue;
+        }
+        match key.as_str() {
+            "when" => kw.when = conditions(v),
+            _ => return Err(unknown_key_error(k, "apply", &[COMMON_KEYWORDS, &["when"]])),
+        }
+    }
+    Ok(kw)
+}
+
+/// The file name of an include/import given as a string or `file:`/`_raw_params`.
+fn include_file(
+    action: &str,
+    args: &Value,
+    loc: &crate::yaml::Location,
+) -> Result<String, PlaybookError> {
+    let file = match args {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(m) => m
+            .get("file")
+            .or_else(|| m.get("_raw_params"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        _ => None,
+    };
+    file.map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| {
+            PlaybookError::new(loc, format!("{action} needs a file name"))
+                .with_hint(format!("write '{action}: tasks_file.yml'"))
+        })
+}
+
+/// Reads a role spec from `include_role`/`import_role` arguments.
+fn role_spec_from_args(
+    action: &str,
+    args: &Value,
+    loc: &crate::yaml::Location,
+) -> Result<RoleSpec, PlaybookError> {
+    let Value::Object(m) = args else {
+        return Err(PlaybookError::new(
+            loc,
+            format!("{action} takes a mapping with 'name'"),
+        ));
+    };
+    let mut spec = RoleSpec::default();
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    for (k, v) in m {
+        match k.as_str() {
+            "name" | "role" => spec.name = text(v),
+            "tasks_from" => spec.tasks_from = Some(text(v)),
+            "vars_from" => spec.vars_from = Some(text(v)),
+            "defaults_from" => spec.defaults_from = Some(text(v)),
+            "handlers_from" => spec.handlers_from = Some(text(v)),
+            "public" => spec.public = Some(crate::vars::is_truthy(v)),
+            "allow_duplicates" => spec.allow_duplicates = Some(crate::vars::is_truthy(v)),
+            "apply" | "rolespec_validate" => {}
+            other => {
+                return Err(PlaybookError::new(
+                    loc,
+                    format!("'{other}' is not a valid option of {action}"),
+                )
+                .with_hint("valid options: name, tasks_from, vars_from, defaults_from, handlers_from, public, apply, allow_duplicates, rolespec_validate"))
+            }
+        }
+    }
+    if spec.name.is_empty() {
+        return Err(PlaybookError::new(
+            loc,
+            format!("{action} needs the role's 'name'"),
+        ));
+    }
+    Ok(spec)
+}
+
 /// Parses one task, block or handler.
 pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
     let entries = expect_map(node, "a task")?;
-    let mut task = Task {
-        name: None,
-        location: node.loc.clone(),
-        kind: TaskKind::Meta("noop".into()),
-        module_location: None,
-        arg_locations: Vec::new(),
-        when: Vec::new(),
-        register: None,
-        loop_: None,
-        loop_var: "item".into(),
-        loop_label: None,
-        index_var: None,
-        notify: Vec::new(),
-        listen: Vec::new(),
-        changed_when: None,
-        failed_when: None,
-        delegate_to: None,
-        run_once: false,
-        until: None,
-        retries: None,
-        delay: None,
-        keywords: Keywords::default(),
-    };
+    let mut task = Task::new(node.loc.clone(), TaskKind::Meta("noop".into()));
     let mut module: Option<(String, Value, &Node)> = None;
     let mut extra_args: Option<Value> = None;
+    let mut apply: Option<Keywords> = None;
     let mut block: Option<(Vec<Task>, Vec<Task>, Vec<Task>)> = None;
     for (k, v) in entries {
         let key = k.key_string();
@@ -430,32 +714,25 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             "name" => task.name = Some(scalar_string(v, "name")?),
             "when" => task.when = conditions(v),
             "register" => task.register = Some(scalar_string(v, "register")?),
-            "loop" | "with_items" | "with_list" => {
-                let mut value = v.to_value();
-                if key == "with_items" {
-                    // with_items flattens one level.
-                    if let Value::Array(items) = value {
-                        value = Value::Array(
-                            items
-                                .into_iter()
-                                .flat_map(|i| match i {
-                                    Value::Array(inner) => inner,
-                                    other => vec![other],
-                                })
-                                .collect(),
-                        );
-                    }
+            "loop" => task.loop_ = Some(v.to_value()),
+            with if with.starts_with("with_") => {
+                let lookup = &with["with_".len()..];
+                if !WITH_LOOKUPS.contains(&lookup) {
+                    return Err(PlaybookError::new(
+                        &k.loc,
+                        format!("'{with}' uses the lookup '{lookup}', which drover does not have"),
+                    )
+                    .with_hint(format!(
+                        "supported: {}",
+                        WITH_LOOKUPS
+                            .iter()
+                            .map(|l| format!("with_{l}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
                 }
-                task.loop_ = Some(value);
-            }
-            "with_dict" => {
-                task.loop_ = Some(Value::String(match v.to_value() {
-                    Value::String(s) => format!(
-                        "{{{{ ({}) | dict2items }}}}",
-                        s.trim().trim_start_matches("{{").trim_end_matches("}}")
-                    ),
-                    other => format!("{{{{ {} | dict2items }}}}", other),
-                }));
+                task.loop_ = Some(v.to_value());
+                task.loop_with = Some(lookup.to_string());
             }
             "loop_control" => {
                 for (ck, cv) in expect_map(v, "loop_control")? {
@@ -463,12 +740,21 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
                         "loop_var" => task.loop_var = scalar_string(cv, "loop_var")?,
                         "label" => task.loop_label = Some(scalar_string(cv, "label")?),
                         "index_var" => task.index_var = Some(scalar_string(cv, "index_var")?),
-                        "pause" | "extended" | "extended_allitems" => {}
+                        "pause" => task.loop_pause = Some(cv.to_value()),
+                        "extended" => task.loop_extended = bool_value(cv, "extended")?,
+                        "extended_allitems" => {}
                         _ => {
                             return Err(unknown_key_error(
                                 ck,
                                 "loop_control",
-                                &[&["loop_var", "label", "index_var", "pause", "extended"]],
+                                &[&[
+                                    "loop_var",
+                                    "label",
+                                    "index_var",
+                                    "pause",
+                                    "extended",
+                                    "extended_allitems",
+                                ]],
                             ))
                         }
                     }
@@ -478,9 +764,17 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             "listen" => task.listen = string_list(v, "listen", false)?,
             "changed_when" => task.changed_when = Some(conditions(v)),
             "failed_when" => task.failed_when = Some(conditions(v)),
-            "args" => extra_args = Some(v.to_value()),
+            "args" => {
+                if let Some(a) = v.get("apply") {
+                    apply = Some(apply_keywords(a)?);
+                }
+                extra_args = Some(v.to_value());
+            }
             "delegate_to" => task.delegate_to = Some(scalar_string(v, "delegate_to")?),
+            "delegate_facts" => task.delegate_facts = bool_value(v, "delegate_facts")?,
             "run_once" => task.run_once = bool_value(v, "run_once")?,
+            "throttle" => task.throttle = Some(v.to_value()),
+            "any_errors_fatal" => task.any_errors_fatal = Some(bool_value(v, "any_errors_fatal")?),
             "until" => task.until = Some(v.to_value()),
             "retries" => task.retries = Some(v.to_value()),
             "delay" => task.delay = Some(v.to_value()),
@@ -510,6 +804,11 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             _ => {
                 if let Some((m, _, first)) = &module {
                     return Err(two_modules_error(first, m, k));
+                }
+                if ENGINE_ACTIONS.contains(&short_action(&key)) {
+                    if let Some(a) = v.get("apply") {
+                        apply = Some(apply_keywords(a)?);
+                    }
                 }
                 if let Some(entries) = v.as_map() {
                     task.arg_locations = entries
@@ -544,8 +843,34 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             TaskKind::Meta(args.as_str().unwrap_or("noop").to_string())
         }
         (None, Some((module, args, k))) => {
-            task.module_location = Some(k.loc.clone());
-            TaskKind::Module { module, args }
+            let apply = Box::new(apply.unwrap_or_default());
+            match short_action(&module) {
+                "import_tasks" => TaskKind::ImportTasks {
+                    file: include_file(&module, &args, &k.loc)?,
+                },
+                "include_tasks" | "include" => {
+                    if let Value::Object(m) = &args {
+                        for (name, value) in m {
+                            if !matches!(name.as_str(), "file" | "_raw_params" | "apply") {
+                                task.keywords.vars.insert(name.clone(), value.clone());
+                            }
+                        }
+                    }
+                    TaskKind::IncludeTasks {
+                        file: include_file(&module, &args, &k.loc)?,
+                        apply,
+                    }
+                }
+                "import_role" => TaskKind::ImportRole(role_spec_from_args(&module, &args, &k.loc)?),
+                "include_role" => TaskKind::IncludeRole {
+                    spec: role_spec_from_args(&module, &args, &k.loc)?,
+                    apply,
+                },
+                _ => {
+                    task.module_location = Some(k.loc.clone());
+                    TaskKind::Module { module, args }
+                }
+            }
         }
         (None, None) => {
             return Err(

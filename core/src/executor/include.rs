@@ -1,0 +1,301 @@
+//! Dynamic includes: `include_tasks` (and legacy `include`) and `include_role`, evaluated per
+//! host at run time (conditions, loops, templated names). Hosts that include the same content
+//! with the same loop item run it together; content is parsed once per run.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{Executor, PlayCtx};
+use crate::events::{Event, HostResult};
+use crate::playbook::{
+    FileCtx, Included, Keywords, PlayRoles, PlaybookError, Resolver, RoleSpec, Task, TaskKind,
+};
+use crate::vars::{merge_into, Value, Vars};
+
+/// Hosts that include the same content with the same loop variables.
+struct IncludeGroup {
+    key: String,
+    target: String,
+    extra: Vars,
+    hosts: Vec<String>,
+}
+
+impl Executor {
+    /// Runs an `include_tasks`/`include_role` task: `kw` are its own (inherited) keywords,
+    /// `parent` those its included tasks inherit (plus the include's `vars` and `apply`).
+    pub(crate) async fn run_include(
+        &self,
+        ctx: &PlayCtx<'_>,
+        task: &Task,
+        kw: &Keywords,
+        parent: &Keywords,
+        hosts: &[String],
+    ) {
+        let targets = self.active_hosts(hosts);
+        if targets.is_empty() {
+            return;
+        }
+        let start = Instant::now();
+        let (what, spec, apply) = match &task.kind {
+            TaskKind::IncludeTasks { file, apply } => (file.clone(), None, apply.as_ref()),
+            TaskKind::IncludeRole { spec, apply } => {
+                (spec.name.clone(), Some(spec), apply.as_ref())
+            }
+            _ => return,
+        };
+        let name = self.shown_name(ctx, task, kw, &targets[0]);
+        self.emit(Event::TaskStart {
+            name: name.clone(),
+            location: task.location.to_string(),
+            handler: false,
+            module: Some(
+                if spec.is_some() {
+                    "include_role"
+                } else {
+                    "include_tasks"
+                }
+                .into(),
+            ),
+        });
+        let mut groups: Vec<IncludeGroup> = Vec::new();
+        for host in &targets {
+            let vars = self.vars_for(ctx, host, kw, task.role.as_deref());
+            let tctx = self.template_context(ctx, task);
+            let mut item_count = 1;
+            let mut conds = kw.when.clone();
+            conds.extend(task.when.iter().cloned());
+            let outcome = match self.conditions_met(&conds, &vars) {
+                Ok(true) => match self.loop_items(task, &vars, &tctx) {
+                    Ok(items) => {
+                        let items: Vec<Option<(usize, Value)>> = match items {
+                            None => vec![None],
+                            Some(list) => list.into_iter().enumerate().map(Some).collect(),
+                        };
+                        let mut err = None;
+                        item_count = items.len();
+                        for it in items {
+                            let mut extra = Vars::new();
+                            if let Some((i, item)) = it {
+                                extra.insert(task.loop_var.clone(), item);
+                                if let Some(iv) = &task.index_var {
+                                    extra.insert(iv.clone(), Value::from(i));
+                                }
+                            }
+                            let mut ivars = vars.clone();
+                            merge_into(&mut ivars, &extra);
+                            match self.shared.templar.render_str(&what, &ivars) {
+                                Ok(target) => {
+                                    let key =
+                                        format!("{target}\u{0}{}", Value::Object(extra.clone()));
+                                    match groups.iter_mut().find(|g| g.key == key) {
+                                        Some(g) => g.hosts.push(host.clone()),
+                                        None => groups.push(IncludeGroup {
+                                            key,
+                                            target,
+                                            extra,
+                                            hosts: vec![host.clone()],
+                                        }),
+                                    }
+                                }
+                                Err(e) => err = Some(e.to_string()),
+                            }
+                        }
+                        match err {
+                            Some(e) => Err(e),
+                            None => Ok(true),
+                        }
+                    }
+                    Err(e) => Err(e),
+                },
+                Ok(false) => Ok(false),
+                Err(e) => Err(e),
+            };
+            let result = match &outcome {
+                Ok(true) => serde_json::json!({"changed": false, "include": what}),
+                Ok(false) => serde_json::json!({
+                    "changed": false, "skipped": true,
+                    "skip_reason": "Conditional result was False"}),
+                Err(e) => serde_json::json!({"changed": false, "failed": true, "msg": e}),
+            };
+            // Ansible counts a looped include once per item.
+            if item_count > 1 {
+                let ok = super::task::HostOutcome {
+                    status: crate::events::Status::Ok,
+                    result: Value::Null,
+                    ignored: false,
+                    looped: false,
+                    duration: start.elapsed(),
+                };
+                for _ in 1..item_count {
+                    self.record(ctx, task, host, &ok, &Vars::new(), false);
+                }
+            }
+            self.report_include(ctx, task, host, result, start);
+        }
+        self.emit(Event::TaskEnd {
+            name,
+            duration: start.elapsed(),
+        });
+        for group in groups {
+            let included = match spec {
+                None => self.load_included_tasks(ctx, task, &group.target),
+                Some(spec) => self.load_included_role(ctx, task, spec, &group.target),
+            };
+            let included = match included.as_ref() {
+                Ok(i) => i,
+                Err(e) => {
+                    for h in &group.hosts {
+                        let r = serde_json::json!({"changed": false, "failed": true, "msg": e.to_string()});
+                        self.report_include(ctx, task, h, r, start);
+                    }
+                    continue;
+                }
+            };
+            self.register_handlers(ctx, &group.key, included);
+            let mut base = parent.clone();
+            merge_into(&mut base.vars, &task.keywords.vars);
+            merge_into(&mut base.vars, &group.extra);
+            let child = apply.inherit(&base);
+            Box::pin(self.run_list(ctx, &included.tasks, &child, &group.hosts)).await;
+        }
+    }
+
+    fn report_include(
+        &self,
+        ctx: &PlayCtx<'_>,
+        task: &Task,
+        host: &str,
+        result: Value,
+        start: Instant,
+    ) {
+        let outcome = super::task::HostOutcome {
+            status: super::task::status_of(&result),
+            result,
+            ignored: false,
+            looped: false,
+            duration: start.elapsed(),
+        };
+        self.record(ctx, task, host, &outcome, &Vars::new(), false);
+        self.emit(Event::HostResult(HostResult {
+            host: host.to_string(),
+            delegated_to: None,
+            status: outcome.status,
+            ignored: false,
+            item: None,
+            result: outcome.result,
+            duration: outcome.duration,
+        }));
+    }
+
+    fn register_handlers(&self, ctx: &PlayCtx<'_>, key: &str, included: &Included) {
+        if included.handlers.is_empty() {
+            return;
+        }
+        let source = match &included.role {
+            Some(r) => r.path.display().to_string(),
+            None => key.to_string(),
+        };
+        let mut sources = ctx
+            .handler_sources
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if sources.insert(source) {
+            ctx.extra_handlers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .extend(included.handlers.iter().cloned());
+        }
+    }
+
+    fn cached(
+        &self,
+        key: String,
+        load: impl FnOnce() -> Result<Included, PlaybookError>,
+    ) -> Arc<Result<Included, PlaybookError>> {
+        if let Some(hit) = self
+            .shared
+            .includes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return hit.clone();
+        }
+        let loaded = Arc::new(load());
+        self.shared
+            .includes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, loaded.clone());
+        loaded
+    }
+
+    fn load_included_tasks(
+        &self,
+        ctx: &PlayCtx<'_>,
+        task: &Task,
+        file: &str,
+    ) -> Arc<Result<Included, PlaybookError>> {
+        let resolver = Resolver::for_playbook(ctx.playbook);
+        let fctx = FileCtx {
+            dir: std::path::Path::new(&*task.location.file)
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            role: task.role.clone(),
+        };
+        let Some(path) = resolver.find_tasks_file(file, &fctx) else {
+            return Arc::new(Err(PlaybookError::new(
+                &task.location,
+                format!("Could not find or access '{file}'"),
+            )
+            .with_hint("relative names are looked up next to the including file, in the role's tasks/ and in the playbook's directory")));
+        };
+        let role_key = task
+            .role
+            .as_ref()
+            .map(|r| r.path.display().to_string())
+            .unwrap_or_default();
+        self.cached(format!("tasks:{}:{role_key}", path.display()), || {
+            let mut resolver = Resolver::for_playbook(ctx.playbook);
+            let mut roles = PlayRoles::default();
+            let tasks = resolver.load_tasks_file(&path, task.role.clone(), &mut roles)?;
+            Ok(Included {
+                tasks,
+                handlers: roles.handlers,
+                role: None,
+            })
+        })
+    }
+
+    fn load_included_role(
+        &self,
+        ctx: &PlayCtx<'_>,
+        task: &Task,
+        spec: &RoleSpec,
+        name: &str,
+    ) -> Arc<Result<Included, PlaybookError>> {
+        let spec = RoleSpec {
+            name: name.to_string(),
+            ..spec.clone()
+        };
+        let key = format!(
+            "role:{name}:{:?}:{:?}:{:?}:{:?}",
+            spec.tasks_from, spec.vars_from, spec.defaults_from, spec.handlers_from
+        );
+        self.cached(key, || {
+            let mut resolver = Resolver::for_playbook(ctx.playbook);
+            let mut roles = PlayRoles::default();
+            let near = task.role.as_ref().map(|r| r.path.clone());
+            let inc =
+                resolver.expand_role(&spec, &task.location, near.as_deref(), &mut roles, false)?;
+            let mut inc = inc.unwrap_or(Included {
+                tasks: Vec::new(),
+                handlers: Vec::new(),
+                role: None,
+            });
+            inc.handlers = roles.handlers;
+            Ok(inc)
+        })
+    }
+}
