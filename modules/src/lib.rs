@@ -13,7 +13,10 @@ pub mod commands;
 pub mod files;
 pub mod params;
 pub mod remote;
+pub mod services;
+pub mod source;
 pub mod system;
+pub mod transfer;
 pub mod unimplemented;
 pub mod utilities;
 
@@ -32,6 +35,18 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(utilities::assert::Assert));
     r.register(Arc::new(utilities::fail::Fail));
     r.register(Arc::new(system::setup::Setup));
+    r.register(Arc::new(transfer::fetch::Fetch));
+    r.register(Arc::new(transfer::slurp::Slurp));
+    r.register(Arc::new(transfer::get_url::GetUrl));
+    r.register(Arc::new(transfer::unarchive::Unarchive));
+    r.register(Arc::new(transfer::archive::Archive));
+    r.register(Arc::new(transfer::uri::Uri));
+    r.register(Arc::new(source::git::Git));
+    r.register(Arc::new(transfer::synchronize::Synchronize));
+    r.alias("ansible.posix.synchronize", "synchronize");
+    r.register(Arc::new(services::supervisorctl::Supervisorctl));
+    r.alias("community.general.supervisorctl", "supervisorctl");
+    r.alias("community.general.archive", "archive");
     r.alias("gather_facts", "setup");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
