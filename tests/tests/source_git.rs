@@ -18,7 +18,12 @@ fn changed_count(run: &DroverOutput) -> usize {
 fn play(dir: &Path, inventory: &Path, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
     let pb = dir.join(name);
     std::fs::write(&pb, yaml).unwrap();
-    let mut args = vec!["play".to_string(), pb.display().to_string(), "-i".into(), inventory.display().to_string()];
+    let mut args = vec![
+        "play".to_string(),
+        pb.display().to_string(),
+        "-i".into(),
+        inventory.display().to_string(),
+    ];
     args.extend(extra.iter().map(|s| s.to_string()));
     run_drover(args)
 }
@@ -30,13 +35,25 @@ fn git(dir: &Path, args: &str) -> String {
         .current_dir(dir)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 /// Copies the bare repositories under `src` to `/srv` on host `index` (tar over ssh).
 fn upload_repos(hosts: &TestHosts, index: usize, src: &Path) {
-    let tar = Command::new("tar").arg("-C").arg(src).arg("-cf").arg("-").arg("repo.git").arg("lib.git").output().unwrap();
+    let tar = Command::new("tar")
+        .arg("-C")
+        .arg(src)
+        .arg("-cf")
+        .arg("-")
+        .arg("repo.git")
+        .arg("lib.git")
+        .output()
+        .unwrap();
     assert!(tar.status.success());
     let mut child = Command::new("ssh")
         .args(hosts.ssh_options())
@@ -78,13 +95,19 @@ fn git_clones_and_updates_over_file_and_ssh() {
     git(&g, "clone -q lib.git libwork 2>/dev/null; cd libwork && echo lib > libfile && git add . && git commit -qm lib && git push -q origin HEAD:main");
     git(&g, "clone -q repo.git work");
     let work = g.join("work");
-    git(&work, "checkout -qb main && echo one > README && git add . && git commit -qm one");
+    git(
+        &work,
+        "checkout -qb main && echo one > README && git add . && git commit -qm one",
+    );
     let c1 = git(&work, "rev-parse HEAD");
     git(&work, "-c protocol.file.allow=always submodule -q add ../lib.git lib && git commit -qm sub && git tag -a v1 -m v1");
     let v1 = git(&work, "rev-parse HEAD");
     git(&work, "checkout -qb dev && echo dev > DEV && git add . && git commit -qm dev && git checkout -q main");
     let dev = git(&work, "rev-parse dev");
-    git(&work, "echo two >> README && git commit -qam two && git push -q origin main dev v1");
+    git(
+        &work,
+        "echo two >> README && git commit -qam two && git push -q origin main dev v1",
+    );
     git(&g, "--git-dir=repo.git symbolic-ref HEAD refs/heads/main");
     let c2 = git(&work, "rev-parse HEAD");
     upload_repos(&hosts, 0, &g);
@@ -120,12 +143,23 @@ fn git_clones_and_updates_over_file_and_ssh() {
     assert_eq!(hosts.ssh_ok(0, "test ! -e /opt/dev/lib/libfile && git -C /opt/bare.git rev-parse --is-bare-repository && tar tzf /opt/main.tar.gz app/README"), "true\napp/README\n");
     assert_eq!(hosts.ssh_ok(1, "cat /opt/viassh/README"), "one\ntwo\n");
 
-    let second = play(&dir, &inventory, "site.yml", &site.replace("main.before is none and ", "").replace("not main.remote_url_changed", "main.before == main.after"), &[]);
+    let second = play(
+        &dir,
+        &inventory,
+        "site.yml",
+        &site
+            .replace("main.before is none and ", "")
+            .replace("not main.remote_url_changed", "main.before == main.after"),
+        &[],
+    );
     assert_eq!(second.code, Some(0), "{}", second.stdout);
     assert_eq!(changed_count(&second), 0, "{}", second.stdout);
 
     // A new upstream commit: --check reports it and changes nothing; a real run updates.
-    git(&work, "echo three >> README && git commit -qam three && git push -q origin main");
+    git(
+        &work,
+        "echo three >> README && git commit -qam three && git push -q origin main",
+    );
     let c3 = git(&work, "rev-parse HEAD");
     upload_repos(&hosts, 0, &g);
     let update = format!(
@@ -147,19 +181,37 @@ fn git_clones_and_updates_over_file_and_ssh() {
       when: inventory_hostname == "{h0}"
 "#
     );
-    let check = play(&dir, &inventory, "update.yml", &update, &["--check", "--diff"]);
+    let check = play(
+        &dir,
+        &inventory,
+        "update.yml",
+        &update,
+        &["--check", "--diff"],
+    );
     assert_eq!(check.code, Some(0), "{}", check.stdout);
     assert_eq!(changed_count(&check), 2, "{}", check.stdout);
     assert!(check.stdout.contains(&c3), "{}", check.stdout);
-    assert_eq!(hosts.ssh_ok(0, "git -C /opt/main rev-parse HEAD"), format!("{c2}\n"));
-    assert_eq!(hosts.ssh_ok(1, "git -C /opt/viassh rev-parse HEAD"), format!("{c2}\n"));
+    assert_eq!(
+        hosts.ssh_ok(0, "git -C /opt/main rev-parse HEAD"),
+        format!("{c2}\n")
+    );
+    assert_eq!(
+        hosts.ssh_ok(1, "git -C /opt/viassh rev-parse HEAD"),
+        format!("{c2}\n")
+    );
     let apply = play(&dir, &inventory, "update.yml", &update, &[]);
     assert_eq!(apply.code, Some(0), "{}", apply.stdout);
     assert_eq!(changed_count(&apply), 2, "{}", apply.stdout);
-    assert_eq!(hosts.ssh_ok(1, "git -C /opt/viassh rev-parse HEAD"), format!("{c3}\n"));
+    assert_eq!(
+        hosts.ssh_ok(1, "git -C /opt/viassh rev-parse HEAD"),
+        format!("{c3}\n")
+    );
 
     // Local changes, a new remote URL, a missing version, no git binary path.
-    hosts.ssh_ok(0, "cp -a /srv/repo.git /srv/moved.git && echo local >> /opt/main/README");
+    hosts.ssh_ok(
+        0,
+        "cp -a /srv/repo.git /srv/moved.git && echo local >> /opt/main/README",
+    );
     let edge = format!(
         r#"- hosts: {h0}
   tasks:
@@ -183,12 +235,22 @@ fn git_clones_and_updates_over_file_and_ssh() {
 "#
     );
     let edge_run = play(&dir, &inventory, "edge.yml", &edge, &[]);
-    assert_eq!(edge_run.code, Some(0), "{}\n{}", edge_run.stdout, edge_run.stderr);
+    assert_eq!(
+        edge_run.code,
+        Some(0),
+        "{}\n{}",
+        edge_run.stdout,
+        edge_run.stderr
+    );
     assert_eq!(hosts.ssh_ok(0, "git -C /opt/main status --porcelain --untracked-files=no; git -C /opt/main config remote.origin.url"), "file:///srv/moved.git\n");
 
     // Unknown argument: exit 1 before touching hosts, naming the key and the place.
     let typo = play(&dir, &inventory, "typo.yml", &format!("- hosts: {h0}\n  tasks:\n    - file: {{path: /srv/marker, state: touch}}\n    - git: {{repo: x, dest: /y, verison: v1}}\n"), &[]);
     assert_eq!(typo.code, Some(1), "{}", typo.stdout);
-    assert!(typo.stderr.contains("typo.yml:4") && typo.stderr.contains("verison"), "{}", typo.stderr);
+    assert!(
+        typo.stderr.contains("typo.yml:4") && typo.stderr.contains("verison"),
+        "{}",
+        typo.stderr
+    );
     assert!(hosts.ssh(0, "test ! -e /srv/marker").status.success());
 }

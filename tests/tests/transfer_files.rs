@@ -81,13 +81,32 @@ fn handle(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>) -> std::io::
             let json = format!(
                 "{{\"method\": \"{method}\", \"content_type\": \"{}\", \"body\": {}}}",
                 headers.get("content-type").cloned().unwrap_or_default(),
-                if body.is_empty() { "null".to_string() } else { String::from_utf8_lossy(&body).into_owned() }
+                if body.is_empty() {
+                    "null".to_string()
+                } else {
+                    String::from_utf8_lossy(&body).into_owned()
+                }
             );
-            (if method == "POST" { 201 } else { 200 }, "application/json", String::new(), json.into_bytes())
+            (
+                if method == "POST" { 201 } else { 200 },
+                "application/json",
+                String::new(),
+                json.into_bytes(),
+            )
         } else if let Some(n) = path.strip_prefix("/status/") {
-            (n.parse().unwrap_or(500), "text/plain", String::new(), b"status".to_vec())
+            (
+                n.parse().unwrap_or(500),
+                "text/plain",
+                String::new(),
+                b"status".to_vec(),
+            )
         } else if let Some(name) = path.strip_prefix("/redirect/") {
-            (302, "text/plain", format!("Location: /f/{name}\r\n"), Vec::new())
+            (
+                302,
+                "text/plain",
+                format!("Location: /f/{name}\r\n"),
+                Vec::new(),
+            )
         } else {
             (404, "text/plain", String::new(), b"not found".to_vec())
         };
@@ -125,12 +144,23 @@ fn play(dir: &Path, inventory: &Path, name: &str, yaml: &str, extra: &[&str]) ->
 }
 
 fn sha256(path: &Path) -> String {
-    let out = std::process::Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+    let out = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 fn sh(cmd: &str) {
-    let st = std::process::Command::new("sh").arg("-c").arg(cmd).status().unwrap();
+    let st = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .status()
+        .unwrap();
     assert!(st.success(), "{cmd}");
 }
 
@@ -154,11 +184,18 @@ fn transfer_modules_on_a_real_host() {
         &dir,
         &inventory,
         "nocurl.yml",
-        &format!("- hosts: t\n  tasks:\n    - get_url: {{url: '{}', dest: /tmp/x}}\n", server.url("/f/app.txt")),
+        &format!(
+            "- hosts: t\n  tasks:\n    - get_url: {{url: '{}', dest: /tmp/x}}\n",
+            server.url("/f/app.txt")
+        ),
         &[],
     );
     assert_eq!(no_curl.code, Some(2), "{}", no_curl.stdout);
-    assert!(no_curl.stdout.contains("neither is installed"), "{}", no_curl.stdout);
+    assert!(
+        no_curl.stdout.contains("neither is installed"),
+        "{}",
+        no_curl.stdout
+    );
     hosts.ssh_ok(0, cmd);
 
     // Archives made on the controller.
@@ -172,7 +209,11 @@ fn transfer_modules_on_a_real_host() {
     for f in ["app.tar.gz", "app.tar.xz", "app.zip"] {
         std::fs::rename(dir.join(f), files.join(f)).unwrap();
     }
-    std::fs::write(www.join("SHA256SUMS"), format!("{}  app.txt\n", sha256(&www.join("app.txt")))).unwrap();
+    std::fs::write(
+        www.join("SHA256SUMS"),
+        format!("{}  app.txt\n", sha256(&www.join("app.txt"))),
+    )
+    .unwrap();
     let app_sum = sha256(&www.join("app.txt"));
     let fetched = dir.join("fetched");
 
@@ -209,15 +250,42 @@ fn transfer_modules_on_a_real_host() {
     assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
     assert!(changed_count(&first) >= 10, "{}", first.stdout);
     // Controller side: fetch layout per host, and flat.
-    assert_eq!(std::fs::read_to_string(fetched.join(format!("tree/{host}/srv/data.txt"))).unwrap(), "payload\n");
-    assert_eq!(std::fs::read_to_string(fetched.join("flat/data.txt")).unwrap(), "payload\n");
+    assert_eq!(
+        std::fs::read_to_string(fetched.join(format!("tree/{host}/srv/data.txt"))).unwrap(),
+        "payload\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(fetched.join("flat/data.txt")).unwrap(),
+        "payload\n"
+    );
     // Target side.
-    assert_eq!(hosts.ssh_ok(0, "stat -c '%a %s' /srv/app.txt && cat /srv/dl/app.txt /srv/redirected.txt"), "640 10\nversion 1\nversion 1\n");
-    assert_eq!(hosts.ssh_ok(0, "cat /opt/gz/app/README; stat -c %a /opt/gz/app/bin/run"), "hello\n755\n");
-    assert_eq!(hosts.ssh_ok(0, "stat -c '%U %a' /opt/xz/app/README /opt/xz/app/bin/run /opt/xz/app"), "deploy 644\ndeploy 755\ndeploy 755\n");
-    assert_eq!(hosts.ssh_ok(0, "ls /opt/zip/app; ls /opt/remote/app"), "README\nbin\nbin\n");
+    assert_eq!(
+        hosts.ssh_ok(
+            0,
+            "stat -c '%a %s' /srv/app.txt && cat /srv/dl/app.txt /srv/redirected.txt"
+        ),
+        "640 10\nversion 1\nversion 1\n"
+    );
+    assert_eq!(
+        hosts.ssh_ok(0, "cat /opt/gz/app/README; stat -c %a /opt/gz/app/bin/run"),
+        "hello\n755\n"
+    );
+    assert_eq!(
+        hosts.ssh_ok(
+            0,
+            "stat -c '%U %a' /opt/xz/app/README /opt/xz/app/bin/run /opt/xz/app"
+        ),
+        "deploy 644\ndeploy 755\ndeploy 755\n"
+    );
+    assert_eq!(
+        hosts.ssh_ok(0, "ls /opt/zip/app; ls /opt/remote/app"),
+        "README\nbin\nbin\n"
+    );
     let headers = server.requests();
-    assert!(headers.iter().any(|r| r == "GET /f/SHA256SUMS"), "{headers:?}");
+    assert!(
+        headers.iter().any(|r| r == "GET /f/SHA256SUMS"),
+        "{headers:?}"
+    );
 
     // Re-run: nothing changes, and get_url with a matching checksum does not download again.
     let before = server.requests().len();
@@ -225,12 +293,29 @@ fn transfer_modules_on_a_real_host() {
     assert_eq!(second.code, Some(0), "{}", second.stdout);
     assert_eq!(changed_count(&second), 0, "{}", second.stdout);
     let new_requests: Vec<String> = server.requests()[before..].to_vec();
-    assert!(!new_requests.iter().any(|r| r == "GET /f/app.txt"), "{new_requests:?}");
+    // Only the directory dest (always downloaded, as in Ansible) and the forced redirect fetch
+    // app.txt; the file dest with a matching checksum is not downloaded.
+    assert_eq!(
+        new_requests,
+        [
+            "GET /f/SHA256SUMS",
+            "GET /f/app.txt",
+            "GET /redirect/app.txt",
+            "GET /f/app.txt"
+        ],
+    );
 
     // Upstream changes: --check --diff reports changes but leaves the host alone.
     std::fs::write(www.join("app.txt"), "version 2\n").unwrap();
-    std::fs::write(www.join("SHA256SUMS"), format!("{}  app.txt\n", sha256(&www.join("app.txt")))).unwrap();
-    hosts.ssh_ok(0, "echo changed > /opt/gz/app/README && rm /srv/data.txt.never 2>/dev/null; true");
+    std::fs::write(
+        www.join("SHA256SUMS"),
+        format!("{}  app.txt\n", sha256(&www.join("app.txt"))),
+    )
+    .unwrap();
+    hosts.ssh_ok(
+        0,
+        "echo changed > /opt/gz/app/README && rm /srv/data.txt.never 2>/dev/null; true",
+    );
     let update = r#"- hosts: t
   tasks:
     - get_url: {url: "URL", dest: /srv/dl/, checksum: "sha256:SUMS"}
@@ -239,15 +324,27 @@ fn transfer_modules_on_a_real_host() {
 "#
     .replace("URL", &server.url("/f/app.txt"))
     .replace("SUMS", &server.url("/f/SHA256SUMS"));
-    let check = play(&dir, &inventory, "update.yml", &update, &["--check", "--diff"]);
+    let check = play(
+        &dir,
+        &inventory,
+        "update.yml",
+        &update,
+        &["--check", "--diff"],
+    );
     assert_eq!(check.code, Some(0), "{}", check.stdout);
     assert_eq!(changed_count(&check), 3, "{}", check.stdout);
     assert!(check.stdout.contains("app/README"), "{}", check.stdout);
-    assert_eq!(hosts.ssh_ok(0, "cat /srv/dl/app.txt /srv/app.txt /opt/gz/app/README"), "version 1\nversion 1\nchanged\n");
+    assert_eq!(
+        hosts.ssh_ok(0, "cat /srv/dl/app.txt /srv/app.txt /opt/gz/app/README"),
+        "version 1\nversion 1\nchanged\n"
+    );
     assert_eq!(hosts.ssh_ok(0, "ls -A /tmp | grep drover || true"), "");
     let apply = play(&dir, &inventory, "update.yml", &update, &[]);
     assert_eq!(changed_count(&apply), 3, "{}", apply.stdout);
-    assert_eq!(hosts.ssh_ok(0, "cat /srv/dl/app.txt /srv/app.txt /opt/gz/app/README"), "version 2\nversion 2\nhello\n");
+    assert_eq!(
+        hosts.ssh_ok(0, "cat /srv/dl/app.txt /srv/app.txt /opt/gz/app/README"),
+        "version 2\nversion 2\nhello\n"
+    );
 
     // Bad values: clear failed results, not crashes.
     let failing = format!(
@@ -286,7 +383,10 @@ fn transfer_modules_on_a_real_host() {
     );
     let bad = play(&dir, &inventory, "bad.yml", &failing, &[]);
     assert_eq!(bad.code, Some(0), "{}\n{}", bad.stdout, bad.stderr);
-    assert_eq!(hosts.ssh_ok(0, "ls /srv/bad /srv/missing 2>&1 | grep -c 'No such'"), "2\n");
+    assert_eq!(
+        hosts.ssh_ok(0, "ls /srv/bad /srv/missing 2>&1 | grep -c 'No such'"),
+        "2\n"
+    );
 
     // Unknown argument: rejected before any host is touched, naming the key and place.
     let typo = play(
@@ -297,6 +397,13 @@ fn transfer_modules_on_a_real_host() {
         &[],
     );
     assert_eq!(typo.code, Some(1), "{}", typo.stdout);
-    assert!(typo.stderr.contains("typo.yml:4") && typo.stderr.contains("chcksum"), "{}", typo.stderr);
-    assert!(hosts.ssh(0, "test ! -e /srv/marker").status.success(), "host was touched");
+    assert!(
+        typo.stderr.contains("typo.yml:4") && typo.stderr.contains("chcksum"),
+        "{}",
+        typo.stderr
+    );
+    assert!(
+        hosts.ssh(0, "test ! -e /srv/marker").status.success(),
+        "host was touched"
+    );
 }

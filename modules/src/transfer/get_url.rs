@@ -130,24 +130,24 @@ pub fn parse_checksum(spec: &str) -> Result<ChecksumSpec, String> {
     let (algo, value) = spec.split_once(':').ok_or_else(|| {
         "The checksum parameter has to be in format <algorithm>:<checksum>".to_string()
     })?;
-    let algorithm: ChecksumAlgorithm = serde_json::from_value(Value::String(
-        algo.trim().to_ascii_lowercase(),
-    ))
-    .map_err(|_| {
-        format!(
+    let algorithm: ChecksumAlgorithm =
+        serde_json::from_value(Value::String(algo.trim().to_ascii_lowercase())).map_err(|_| {
+            format!(
             "unsupported checksum algorithm '{algo}' (md5, sha1, sha224, sha256, sha384, sha512)"
         )
-    })?;
+        })?;
     let value = value.trim().to_string();
     if !value.contains("://") && !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(
             "The checksum '{value}' is not a hexadecimal digest"
         ));
     }
-    Ok(ChecksumSpec {
-        algorithm,
-        value: value.to_ascii_lowercase(),
-    })
+    let value = if value.contains("://") {
+        value
+    } else {
+        value.to_ascii_lowercase()
+    };
+    Ok(ChecksumSpec { algorithm, value })
 }
 
 /// Finds the digest for `filename` in a checksum file (`<hex>  <name>` lines, or one bare digest).
