@@ -28,16 +28,26 @@ fn play(dir: &Path, inventory: &Path, name: &str, yaml: &str, extra: &[&str]) ->
     run_drover(args)
 }
 
-fn git(dir: &Path, args: &str) -> String {
+/// Runs a shell line in `dir` with git configured for the test (identity, `main`, file://).
+fn sh(dir: &Path, line: &str) -> String {
     let out = Command::new("sh")
         .arg("-c")
-        .arg(format!("git -c protocol.file.allow=always -c user.name=t -c user.email=t@t -c init.defaultBranch=main {args}"))
+        .arg(line)
         .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@t")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@t")
+        .env("GIT_CONFIG_COUNT", "2")
+        .env("GIT_CONFIG_KEY_0", "protocol.file.allow")
+        .env("GIT_CONFIG_VALUE_0", "always")
+        .env("GIT_CONFIG_KEY_1", "init.defaultBranch")
+        .env("GIT_CONFIG_VALUE_1", "main")
         .output()
         .unwrap();
     assert!(
         out.status.success(),
-        "git {args}: {}",
+        "{line}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -81,7 +91,7 @@ fn git_clones_and_updates_over_file_and_ssh() {
         for i in 0..2 {
             let hosts = &hosts;
             s.spawn(move || {
-                hosts.ssh_ok(i, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq git >/dev/null && git config --system protocol.file.allow always");
+                hosts.ssh_ok(i, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git >/dev/null && git config --system protocol.file.allow always");
             });
         }
     });
@@ -91,25 +101,31 @@ fn git_clones_and_updates_over_file_and_ssh() {
     // Repositories: lib (submodule) and repo with main, dev, an annotated tag v1.
     let g = dir.join("git");
     std::fs::create_dir_all(&g).unwrap();
-    git(&g, "init -q --bare lib.git && git init -q --bare repo.git");
-    git(&g, "clone -q lib.git libwork 2>/dev/null; cd libwork && echo lib > libfile && git add . && git commit -qm lib && git push -q origin HEAD:main");
-    git(&g, "clone -q repo.git work");
-    let work = g.join("work");
-    git(
-        &work,
-        "checkout -qb main && echo one > README && git add . && git commit -qm one",
+    sh(
+        &g,
+        "git init -q --bare lib.git && git init -q --bare repo.git",
     );
-    let c1 = git(&work, "rev-parse HEAD");
-    git(&work, "-c protocol.file.allow=always submodule -q add ../lib.git lib && git commit -qm sub && git tag -a v1 -m v1");
-    let v1 = git(&work, "rev-parse HEAD");
-    git(&work, "checkout -qb dev && echo dev > DEV && git add . && git commit -qm dev && git checkout -q main");
-    let dev = git(&work, "rev-parse dev");
-    git(
+    sh(&g, "git clone -q lib.git libwork 2>/dev/null; cd libwork && echo lib > libfile && git add . && git commit -qm lib && git push -q origin HEAD:main");
+    sh(&g, "git clone -q repo.git work");
+    let work = g.join("work");
+    sh(
+        &work,
+        "git checkout -qb main && echo one > README && git add . && git commit -qm one",
+    );
+    let c1 = sh(&work, "git rev-parse HEAD");
+    sh(&work, "git -c protocol.file.allow=always submodule -q add ../lib.git lib && git commit -qm sub && git tag -a v1 -m v1");
+    let v1 = sh(&work, "git rev-parse HEAD");
+    sh(&work, "git checkout -qb dev && echo dev > DEV && git add . && git commit -qm dev && git checkout -q main");
+    let dev = sh(&work, "git rev-parse dev");
+    sh(
         &work,
         "echo two >> README && git commit -qam two && git push -q origin main dev v1",
     );
-    git(&g, "--git-dir=repo.git symbolic-ref HEAD refs/heads/main");
-    let c2 = git(&work, "rev-parse HEAD");
+    sh(
+        &g,
+        "git --git-dir=repo.git symbolic-ref HEAD refs/heads/main",
+    );
+    let c2 = sh(&work, "git rev-parse HEAD");
     upload_repos(&hosts, 0, &g);
 
     let site = format!(
@@ -156,11 +172,11 @@ fn git_clones_and_updates_over_file_and_ssh() {
     assert_eq!(changed_count(&second), 0, "{}", second.stdout);
 
     // A new upstream commit: --check reports it and changes nothing; a real run updates.
-    git(
+    sh(
         &work,
         "echo three >> README && git commit -qam three && git push -q origin main",
     );
-    let c3 = git(&work, "rev-parse HEAD");
+    let c3 = sh(&work, "git rev-parse HEAD");
     upload_repos(&hosts, 0, &g);
     let update = format!(
         r#"- hosts: all_hosts

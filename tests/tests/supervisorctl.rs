@@ -59,7 +59,7 @@ fn supervisorctl_manages_programs() {
 
     hosts.ssh_ok(
         0,
-        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq supervisor >/dev/null && systemctl start supervisor \
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends supervisor >/dev/null && systemctl start supervisor \
          && for i in $(seq 50); do supervisorctl status >/dev/null 2>&1; [ $? -ne 2 ] && break; sleep 0.2; done \
          && printf '[program:sleeper]\\ncommand=/bin/sleep 1000\\nautostart=false\\nstartsecs=0\\n' > /etc/supervisor/conf.d/sleeper.conf",
     );

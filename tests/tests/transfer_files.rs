@@ -173,7 +173,7 @@ fn transfer_modules_on_a_real_host() {
     let host = hosts.host(0).name.clone();
 
     // Tools the modules use on the target (the base image has none of them).
-    let cmd = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl xz-utils unzip zip >/dev/null";
+    let cmd = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl xz-utils unzip zip >/dev/null";
 
     // Before curl exists: get_url fails with a clear message, slurp/fetch work already.
     let www = dir.join("www");
@@ -345,6 +345,82 @@ fn transfer_modules_on_a_real_host() {
         hosts.ssh_ok(0, "cat /srv/dl/app.txt /srv/app.txt /opt/gz/app/README"),
         "version 2\nversion 2\nhello\n"
     );
+
+    // uri (JSON round trip, headers, accepted and failing status codes, dest, creates) and
+    // archive (tar.gz of a directory, zip of two paths, single-file compression, glob + exclusion).
+    let more = format!(
+        r#"- hosts: t
+  tasks:
+    - uri: {{url: "{echo}", method: POST, body_format: json, body: {{name: drover, n: 3}}, status_code: [201]}}
+      register: post
+    - uri: {{url: "{headers}", headers: {{X-Drover: "yes"}}, return_content: yes}}
+      register: hdrs
+    - uri: {{url: "{app}", dest: /srv/uri.txt, mode: "0600"}}
+      register: saved
+    - uri: {{url: "{missing}", status_code: [200, 404]}}
+      register: notfound
+    - uri: {{url: "{status500}"}}
+      register: err
+      ignore_errors: yes
+    - uri: {{url: "{app}", creates: /srv/uri.txt}}
+      register: skipped
+    - assert:
+        that:
+          - post.status == 201 and post.json.body.name == 'drover' and post.json.content_type == 'application/json'
+          - "'x-drover: yes' in hdrs.content and hdrs.content_type == 'text/plain'"
+          - saved.path == '/srv/uri.txt' and saved.status == 200
+          - notfound.status == 404 and not notfound.failed
+          - err.failed and err.status == 500 and 'Status code was 500' in err.msg
+          - skipped.stdout is search('skipped')
+    - archive: {{path: /opt/gz/app, dest: /srv/app-backup.tar.gz}}
+      register: tgz
+    - archive: {{path: [/opt/gz/app/README, /opt/gz/app/bin], dest: /srv/two.zip, format: zip}}
+    - archive: {{path: /srv/uri.txt, format: xz}}
+      register: xz
+    - archive: {{path: "/opt/gz/app/*", dest: /srv/glob.tar, format: tar, exclusion_patterns: ["README"]}}
+    - assert:
+        that:
+          - tgz.arcroot == '/opt/gz/' and '/opt/gz/app/bin/run' in tgz.archived and tgz.state == 'archive'
+          - xz.dest_state == 'compress' and xz.dest == '/srv/uri.txt.xz'
+"#,
+        echo = server.url("/echo"),
+        headers = server.url("/headers"),
+        app = server.url("/f/app.txt"),
+        missing = server.url("/f/nope"),
+        status500 = server.url("/status/500"),
+    );
+    let more_run = play(&dir, &inventory, "more.yml", &more, &[]);
+    assert_eq!(
+        more_run.code,
+        Some(0),
+        "{}\n{}",
+        more_run.stdout,
+        more_run.stderr
+    );
+    assert_eq!(changed_count(&more_run), 5, "{}", more_run.stdout);
+    assert_eq!(
+        hosts.ssh_ok(0, "stat -c %a /srv/uri.txt; tar tzf /srv/app-backup.tar.gz; unzip -Z1 /srv/two.zip; xz -dc /srv/uri.txt.xz; tar tf /srv/glob.tar"),
+        "600\napp/\napp/README\napp/bin/\napp/bin/run\nREADME\nbin/\nbin/run\nversion 2\nbin/\nbin/run\n"
+    );
+    let more_again = play(&dir, &inventory, "more.yml", &more, &[]);
+    assert_eq!(more_again.code, Some(0), "{}", more_again.stdout);
+    assert_eq!(changed_count(&more_again), 0, "{}", more_again.stdout);
+    // A changed source: --check reports the archive would change and leaves it alone.
+    let sum_before = hosts.ssh_ok(0, "sha1sum /srv/app-backup.tar.gz");
+    hosts.ssh_ok(0, "echo more >> /opt/gz/app/README");
+    let arch_check = play(
+        &dir,
+        &inventory,
+        "arch.yml",
+        "- hosts: t\n  tasks:\n    - archive: {path: /opt/gz/app, dest: /srv/app-backup.tar.gz}\n",
+        &["--check"],
+    );
+    assert_eq!(changed_count(&arch_check), 1, "{}", arch_check.stdout);
+    assert_eq!(
+        hosts.ssh_ok(0, "sha1sum /srv/app-backup.tar.gz"),
+        sum_before
+    );
+    assert_eq!(hosts.ssh_ok(0, "ls -A /tmp | grep drover || true"), "");
 
     // Bad values: clear failed results, not crashes.
     let failing = format!(

@@ -50,6 +50,7 @@ fn synchronize_pushes_and_pulls_over_the_hosts_ssh_settings() {
   tasks:
     - file: {{path: /srv/pull/sub, state: directory}}
     - copy: {{dest: /srv/pull/sub/data, content: "remote data\n"}}
+    - file: {{path: /srv/site, state: directory}}
     - copy: {{dest: /srv/site/stale.txt, content: "old\n"}}
     - synchronize: {{src: site/, dest: /srv/site/, delete: yes, verify_host: yes}}
       register: pushed
@@ -62,8 +63,12 @@ fn synchronize_pushes_and_pulls_over_the_hosts_ssh_settings() {
     // Without rsync on the target: a clear failure.
     let missing = play(&dir, &inventory, "site.yml", &site, &[]);
     assert_eq!(missing.code, Some(2), "{}", missing.stdout);
-    assert!(missing.stdout.contains("rsync"), "{}", missing.stdout);
-    hosts.ssh_ok(0, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync >/dev/null");
+    assert!(
+        missing.stdout.contains("is rsync installed on the target?"),
+        "{}",
+        missing.stdout
+    );
+    hosts.ssh_ok(0, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsync >/dev/null");
 
     let first = play(&dir, &inventory, "site.yml", &site, &[]);
     assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
