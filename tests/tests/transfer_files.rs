@@ -369,7 +369,7 @@ fn transfer_modules_on_a_real_host() {
           - post.status == 201 and post.json.body.name == 'drover' and post.json.content_type == 'application/json'
           - "'x-drover: yes' in hdrs.content and hdrs.content_type == 'text/plain'"
           - saved.path == '/srv/uri.txt' and saved.status == 200
-          - notfound.status == 404 and not notfound.failed
+          - notfound.status == 404 and notfound is not failed
           - err.failed and err.status == 500 and 'Status code was 500' in err.msg
           - skipped.stdout is search('skipped')
     - archive: {{path: /opt/gz/app, dest: /srv/app-backup.tar.gz}}
