@@ -402,7 +402,10 @@ mod tests {
         assert!(s.contains("d='/opt/x y'"), "{s}");
         assert!(s.contains("--exclude='*.log'"), "{s}");
         assert!(s.contains("chmod 0750"), "{s}");
-        assert!(s.contains("'--strip-components=1'"), "{s}");
+        assert!(
+            s.contains("tar -xf \"$a\" -C \"$w/x\" --strip-components=1"),
+            "{s}"
+        );
         assert!(s.contains("[ 0 = 1 ]"), "{s}");
     }
 
