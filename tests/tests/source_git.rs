@@ -91,7 +91,7 @@ fn git_clones_and_updates_over_file_and_ssh() {
         for i in 0..2 {
             let hosts = &hosts;
             s.spawn(move || {
-                hosts.ssh_ok(i, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git >/dev/null && git config --system protocol.file.allow always && git config --system --add safe.directory '*'");
+                hosts.ssh_ok(i, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io git >/dev/null && git config --system protocol.file.allow always && git config --system --add safe.directory '*'");
             });
         }
     });

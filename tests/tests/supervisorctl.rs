@@ -22,7 +22,10 @@ fn play(dir: &Path, inventory: &Path, name: &str, yaml: &str, extra: &[&str]) ->
         inventory.display().to_string(),
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
-    run_drover(args)
+    let started = std::time::Instant::now();
+    let out = run_drover(args);
+    eprintln!("{name}: {:?}", started.elapsed());
+    out
 }
 
 fn state(hosts: &TestHosts) -> String {
@@ -57,12 +60,14 @@ fn supervisorctl_manages_programs() {
         absent.stdout
     );
 
+    let started = std::time::Instant::now();
     hosts.ssh_ok(
         0,
-        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends supervisor >/dev/null && systemctl start supervisor \
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io supervisor >/dev/null && systemctl start supervisor \
          && for i in $(seq 50); do supervisorctl status >/dev/null 2>&1; [ $? -ne 2 ] && break; sleep 0.2; done \
          && printf '[program:sleeper]\\ncommand=/bin/sleep 1000\\nautostart=false\\nstartsecs=0\\n' > /etc/supervisor/conf.d/sleeper.conf",
     );
+    eprintln!("supervisor installed in {:?}", started.elapsed());
 
     let converge = "- hosts: t\n  tasks:\n    - supervisorctl: {name: sleeper, state: present}\n    - supervisorctl: {name: sleeper, state: started, config: /etc/supervisor/supervisord.conf}\n";
     // --check first: nothing is added.

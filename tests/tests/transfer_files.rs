@@ -173,7 +173,7 @@ fn transfer_modules_on_a_real_host() {
     let host = hosts.host(0).name.clone();
 
     // Tools the modules use on the target (the base image has none of them).
-    let cmd = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends curl xz-utils unzip zip >/dev/null";
+    let cmd = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io curl xz-utils unzip zip >/dev/null";
 
     // Before curl exists: get_url fails with a clear message, slurp/fetch work already.
     let www = dir.join("www");
@@ -345,6 +345,19 @@ fn transfer_modules_on_a_real_host() {
         hosts.ssh_ok(0, "cat /srv/dl/app.txt /srv/app.txt /opt/gz/app/README"),
         "version 2\nversion 2\nhello\n"
     );
+
+    // keep_newer: a destination file newer than the archive's member is left alone.
+    hosts.ssh_ok(0, "echo mine > /opt/xz/app/README");
+    let keep = play(
+        &dir,
+        &inventory,
+        "keep.yml",
+        "- hosts: t\n  tasks:\n    - unarchive: {src: app.tar.xz, dest: /opt/xz, keep_newer: yes, mode: \"u=rwX,go=rX\", owner: deploy}\n",
+        &[],
+    );
+    assert_eq!(keep.code, Some(0), "{}", keep.stdout);
+    assert_eq!(changed_count(&keep), 0, "{}", keep.stdout);
+    assert_eq!(hosts.ssh_ok(0, "cat /opt/xz/app/README"), "mine\n");
 
     // uri (JSON round trip, headers, accepted and failing status codes, dest, creates) and
     // archive (tar.gz of a directory, zip of two paths, single-file compression, glob + exclusion).

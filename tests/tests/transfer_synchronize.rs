@@ -68,7 +68,7 @@ fn synchronize_pushes_and_pulls_over_the_hosts_ssh_settings() {
         "{}",
         missing.stdout
     );
-    hosts.ssh_ok(0, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends rsync >/dev/null");
+    hosts.ssh_ok(0, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io rsync >/dev/null");
 
     let first = play(&dir, &inventory, "site.yml", &site, &[]);
     assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);

@@ -50,7 +50,7 @@ pub struct UnarchiveParams {
     /// Only these members.
     #[serde(default, deserialize_with = "de_string_list")]
     pub include: Vec<String>,
-    /// Do not replace files newer than the archive's.
+    /// Do not replace destination files newer than the archive's members.
     #[serde(default, deserialize_with = "de_bool")]
     pub keep_newer: bool,
     /// Mode of every unpacked path.
@@ -194,6 +194,7 @@ fi
   elif [ -d "$s" ]; then
     [ -d "$t" ] && [ ! -h "$t" ] || {{ echo "@diff $f"; continue; }}
   else
+    if [ {keep_newer} = 1 ] && [ -f "$t" ] && [ "$t" -nt "$s" ]; then rm -f -- "$s"; continue; fi
     [ -f "$t" ] && [ ! -h "$t" ] && cmp -s -- "$s" "$t" || {{ echo "@diff $f"; continue; }}
   fi
   [ -h "$s" ] || [ "$(stat -c '%a %u %g' -- "$s")" = "$(stat -c '%a %u %g' -- "$t")" ] || echo "@diff $f"
@@ -208,6 +209,7 @@ exit 0
             source = self.source,
             dest = quote_path(&p.dest),
             apply = u8::from(self.apply),
+            keep_newer = u8::from(p.keep_newer),
         )
     }
 }
