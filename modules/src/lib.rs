@@ -60,13 +60,42 @@ mod tests {
     fn every_module_is_registered_under_all_names() {
         let r = registry();
         for name in [
-            "command", "shell", "raw", "file", "copy", "template", "stat", "debug", "set_fact",
-            "assert", "fail",
+            "command",
+            "shell",
+            "raw",
+            "file",
+            "copy",
+            "template",
+            "stat",
+            "debug",
+            "set_fact",
+            "assert",
+            "fail",
+            "fetch",
+            "slurp",
+            "get_url",
+            "uri",
+            "unarchive",
+            "archive",
+            "synchronize",
+            "git",
+            "supervisorctl",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);
             assert!(r.get(&format!("ansible.builtin.{name}")).is_some());
             assert!(r.get(&format!("ansible.legacy.{name}")).is_some());
+        }
+        for alias in [
+            "community.general.archive",
+            "ansible.posix.synchronize",
+            "community.general.supervisorctl",
+        ] {
+            assert!(r.get(alias).is_some(), "{alias} missing");
+            assert!(
+                !r.is_known_unimplemented(alias),
+                "{alias} still listed as unimplemented"
+            );
         }
         let controller: Vec<&str> = r
             .names()

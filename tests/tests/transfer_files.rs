@@ -464,8 +464,8 @@ fn transfer_modules_on_a_real_host() {
           - "'did not match' in gsum.msg"
           - "'Failed to find handler' in ubad.msg"
           - "'does not exist' in unodest.msg"
-          - "snone.msg == 'file not found: /srv/none'"
-          - "fnone.msg == 'the remote file does not exist'"
+          - "snone.msg == 'File not found: /srv/none'"
+          - "fnone.msg == 'the remote file does not exist, not transferring, ignored'"
 "#,
         missing = server.url("/f/nope"),
         app = server.url("/f/app.txt"),

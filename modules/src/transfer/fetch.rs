@@ -157,27 +157,29 @@ impl Module for Fetch {
             },
         )
         .await?;
-        let missing = |msg: &str| {
-            let mut r = ModuleResult::ok()
-                .with_msg(msg)
-                .with("file", p.src.as_str());
-            if p.fail_on_missing {
-                r.failed = true;
+        // Worded as ansible-core 2.19's fetch action: a missing file says "not transferring,
+        // ignored" whether or not it fails; a directory says so only when it does not fail.
+        let missing = |msg: &str, always_suffix: bool| {
+            let mut r = ModuleResult::ok().with("file", p.src.as_str());
+            r.failed = p.fail_on_missing;
+            r.msg = Some(if always_suffix || !p.fail_on_missing {
+                format!("{msg}, not transferring, ignored")
             } else {
-                r.msg = Some(format!("{msg}, not transferring, ignored"));
-            }
+                msg.to_string()
+            });
             r
         };
         let Some(info) = stat.info else {
-            return Ok(missing("the remote file does not exist"));
+            return Ok(missing("the remote file does not exist", true));
         };
         if info.file_type == FileType::Directory {
             return Ok(missing(
                 "remote file is a directory, fetch cannot work on directories",
+                false,
             ));
         }
         let Some(remote_sum) = info.checksum(ChecksumAlgorithm::Sha1).map(str::to_string) else {
-            return Ok(missing("no read permission on remote file"));
+            return Ok(missing("no read permission on remote file", false));
         };
         let local_sum = local_sha1(&dest);
         let base_result = |changed: bool| {

@@ -34,15 +34,15 @@ pub(crate) fn read_script(path: &str) -> String {
     )
 }
 
-/// Explains a failed [`read_script`] run the way Ansible words it.
+/// Explains a failed [`read_script`] run the way ansible-core 2.19 words it.
 pub(crate) fn read_failure(path: &str, rc: i32, stdout: &[u8], stderr: &str) -> String {
     let out = String::from_utf8_lossy(stdout);
     if rc == 3 && out.starts_with("@missing") {
-        format!("file not found: {path}")
+        format!("File not found: {path}")
     } else if rc == 3 && out.starts_with("@isdir") {
-        format!("source is a directory and must be a file: {path}")
+        format!("Source is a directory and must be a file: {path}")
     } else if rc == 3 && out.starts_with("@unreadable") {
-        format!("file is not readable: {path}")
+        format!("File is not readable: {path}")
     } else {
         format!("reading {path} failed (rc {rc}): {}", stderr.trim())
     }
@@ -89,7 +89,7 @@ mod tests {
     fn failures_are_worded_like_ansible() {
         assert_eq!(
             read_failure("/x", 3, b"@missing\n", ""),
-            "file not found: /x"
+            "File not found: /x"
         );
         assert!(read_failure("/x", 1, b"", "boom").contains("boom"));
     }
