@@ -358,6 +358,18 @@ fn transfer_modules_on_a_real_host() {
     assert_eq!(keep.code, Some(0), "{}", keep.stdout);
     assert_eq!(changed_count(&keep), 0, "{}", keep.stdout);
     assert_eq!(hosts.ssh_ok(0, "cat /opt/xz/app/README"), "mine\n");
+    // get_url with a matching checksum: no download, but attributes still converge.
+    let requests_before = server.requests().len();
+    let attrs = format!(
+        "- hosts: t\n  tasks:\n    - get_url: {{url: \"{}\", dest: /srv/app.txt, checksum: \"sha256:{}\", mode: \"0604\"}}\n      register: g\n    - assert: {{that: [\"g.msg == 'file already exists but file attributes changed'\"]}}\n",
+        server.url("/f/app.txt"),
+        sha256(&www.join("app.txt"))
+    );
+    let attrs_run = play(&dir, &inventory, "attrs.yml", &attrs, &[]);
+    assert_eq!(attrs_run.code, Some(0), "{}", attrs_run.stdout);
+    assert_eq!(changed_count(&attrs_run), 1, "{}", attrs_run.stdout);
+    assert_eq!(hosts.ssh_ok(0, "stat -c %a /srv/app.txt"), "604\n");
+    assert_eq!(server.requests().len(), requests_before);
 
     // uri (JSON round trip, headers, accepted and failing status codes, dest, creates) and
     // archive (tar.gz of a directory, zip of two paths, single-file compression, glob + exclusion).

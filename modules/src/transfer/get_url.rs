@@ -335,15 +335,43 @@ impl Module for GetUrl {
                 .as_ref()
                 .map(|(a, d)| info.checksum(*a) == Some(d.as_str()));
             if matches == Some(true) || (matches.is_none() && !p.force) {
-                let mut r = ModuleResult::ok()
-                    .with_msg("file already exists")
-                    .with("dest", p.dest.as_str())
-                    .with("url", p.url.as_str());
-                if let Some(s) = info.checksum(ChecksumAlgorithm::Sha1) {
-                    r = r.with("checksum_dest", s);
+                // No download; only the file attributes are converged.
+                let sha1 = info
+                    .checksum(ChecksumAlgorithm::Sha1)
+                    .unwrap_or_default()
+                    .to_string();
+                let stats = probe(ctx.conn, &probe_requests(&p.dest, false)).await?;
+                let write = FileWrite {
+                    module: "get_url",
+                    dest: p.dest.clone(),
+                    data: Data::Remote {
+                        path: p.dest.clone(),
+                        size: info.size,
+                        content: None,
+                    },
+                    checksum: sha1.clone(),
+                    attrs: FileAttrs {
+                        mode: p.mode.clone(),
+                        owner: p.owner.clone(),
+                        group: p.group.clone(),
+                    },
+                    backup: false,
+                    force: true,
+                    validate: None,
+                    follow: false,
+                    create_parent: false,
+                    diff_header: p.url.clone(),
+                };
+                let mut r = converge_file(ctx, &write, &stats).await?;
+                if r.failed {
+                    return Ok(r.with("url", p.url.as_str()));
                 }
-                crate::files::add_file_attrs(&mut r, info);
-                return Ok(r);
+                r.msg = Some(if r.changed {
+                    "file already exists but file attributes changed".into()
+                } else {
+                    "file already exists".into()
+                });
+                return Ok(r.with("url", p.url.as_str()).with("checksum_dest", sha1));
             }
         }
 
@@ -406,7 +434,7 @@ impl Module for GetUrl {
                 ctx.conn.run(cleanup).await?;
                 return Ok(fail(format!(
                     "The checksum for {} did not match {want}; it was {got}.",
-                    p.dest
+                    outcome.tmp
                 )));
             }
         }
