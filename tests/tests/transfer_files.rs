@@ -93,6 +93,9 @@ fn handle(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>) -> std::io::
                 String::new(),
                 json.into_bytes(),
             )
+        } else if path == "/slow" {
+            std::thread::sleep(std::time::Duration::from_secs(4));
+            (200, "text/plain", String::new(), b"late".to_vec())
         } else if let Some(n) = path.strip_prefix("/status/") {
             (
                 n.parse().unwrap_or(500),
@@ -397,6 +400,15 @@ fn transfer_modules_on_a_real_host() {
           - notfound.status == 404 and notfound is not failed
           - err.failed and err.status == 500 and 'Status code was 500' in err.msg
           - skipped.stdout is search('skipped')
+    - get_url: {{url: "{headers}", dest: /srv/headers.txt, headers: {{X-Drover: "get-url"}}}}
+    - get_url: {{url: "{slow}", dest: /srv/slow.txt, timeout: 1}}
+      register: slow
+      ignore_errors: yes
+    - file: {{path: /opt/strip, state: directory}}
+    - unarchive: {{src: app.tar.gz, dest: /opt/strip, extra_opts: [--strip-components=1]}}
+    - assert:
+        that:
+          - slow.failed and 'timed out' in slow.msg
     - archive: {{path: /opt/gz/app, dest: /srv/app-backup.tar.gz}}
       register: tgz
     - archive: {{path: [/opt/gz/app/README, /opt/gz/app/bin], dest: /srv/two.zip, format: zip}}
@@ -413,6 +425,7 @@ fn transfer_modules_on_a_real_host() {
         app = server.url("/f/app.txt"),
         missing = server.url("/f/nope"),
         status500 = server.url("/status/500"),
+        slow = server.url("/slow"),
     );
     let more_run = play(&dir, &inventory, "more.yml", &more, &[]);
     assert_eq!(
@@ -422,7 +435,14 @@ fn transfer_modules_on_a_real_host() {
         more_run.stdout,
         more_run.stderr
     );
-    assert_eq!(changed_count(&more_run), 5, "{}", more_run.stdout);
+    assert_eq!(changed_count(&more_run), 8, "{}", more_run.stdout);
+    assert_eq!(
+        hosts.ssh_ok(
+            0,
+            "grep -i x-drover /srv/headers.txt; ls /opt/strip; test ! -e /srv/slow.txt"
+        ),
+        "x-drover: get-url\nREADME\nbin\n"
+    );
     assert_eq!(
         hosts.ssh_ok(0, "stat -c %a /srv/uri.txt; tar tzf /srv/app-backup.tar.gz; unzip -Z1 /srv/two.zip; xz -dc /srv/uri.txt.xz; tar tf /srv/glob.tar"),
         "600\napp/\napp/README\napp/bin/\napp/bin/run\nREADME\nbin/\nbin/run\nversion 2\nbin/\nbin/run\n"

@@ -129,7 +129,17 @@ impl Module for Supervisorctl {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: SupervisorctlParams = parse_params("supervisorctl", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl Supervisorctl {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: SupervisorctlParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let state = p.state.as_str();
         if !matches!(
             state,

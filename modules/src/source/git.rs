@@ -346,7 +346,17 @@ impl Module for Git {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: GitParams = parse_params("git", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl Git {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: GitParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let depth = depth_arg(&p).map_err(|m| ModuleError::BadArgs {
             module: "git".into(),
             message: m,

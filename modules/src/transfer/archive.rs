@@ -137,7 +137,17 @@ impl Module for Archive {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: ArchiveParams = parse_params("archive", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl Archive {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: ArchiveParams,
+    ) -> Result<ModuleResult, ModuleError> {
         if !matches!(p.format.as_str(), "gz" | "bz2" | "xz" | "tar" | "zip") {
             return Err(bad_args(
                 "archive",

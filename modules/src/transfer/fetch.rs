@@ -132,7 +132,17 @@ impl Module for Fetch {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: FetchParams = parse_params("fetch", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl Fetch {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: FetchParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let base = ctx
             .controller
             .vars()

@@ -266,7 +266,17 @@ impl Module for GetUrl {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: GetUrlParams = parse_params("get_url", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl GetUrl {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: GetUrlParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let bad = |m: String| bad_args("get_url", m);
         let checksum = p
             .checksum

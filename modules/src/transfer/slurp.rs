@@ -63,7 +63,17 @@ impl Module for Slurp {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: SlurpParams = parse_params("slurp", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl Slurp {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: SlurpParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let out = ctx.conn.exec(ExecRequest::new(read_script(&p.src))).await?;
         if out.rc != 0 {
             return Ok(ModuleResult::failed(read_failure(

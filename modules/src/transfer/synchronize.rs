@@ -367,7 +367,17 @@ impl Module for Synchronize {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: SyncParams = parse_params("synchronize", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl Synchronize {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: SyncParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let bad = |m: String| bad_args("synchronize", m);
         let pull = match p.mode.as_str() {
             "push" => false,

@@ -229,7 +229,17 @@ impl Module for Unarchive {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: UnarchiveParams = parse_params("unarchive", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl Unarchive {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: UnarchiveParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let remote_src = p.remote_src || p.copy == Some(false);
         if let Some(creates) = &p.creates {
             let out = ctx

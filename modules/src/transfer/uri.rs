@@ -252,7 +252,17 @@ impl Module for Uri {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: UriParams = parse_params("uri", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl Uri {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: UriParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let bad = |m: String| bad_args("uri", m);
         let method = p.method.to_ascii_uppercase();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
