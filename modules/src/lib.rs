@@ -13,7 +13,10 @@ pub mod commands;
 pub mod files;
 pub mod params;
 pub mod remote;
+pub mod services;
+pub mod source;
 pub mod system;
+pub mod transfer;
 pub mod unimplemented;
 pub mod utilities;
 
@@ -32,6 +35,18 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(utilities::assert::Assert));
     r.register(Arc::new(utilities::fail::Fail));
     r.register(Arc::new(system::setup::Setup));
+    r.register(Arc::new(transfer::fetch::Fetch));
+    r.register(Arc::new(transfer::slurp::Slurp));
+    r.register(Arc::new(transfer::get_url::GetUrl));
+    r.register(Arc::new(transfer::unarchive::Unarchive));
+    r.register(Arc::new(transfer::archive::Archive));
+    r.register(Arc::new(transfer::uri::Uri));
+    r.register(Arc::new(source::git::Git));
+    r.register(Arc::new(transfer::synchronize::Synchronize));
+    r.alias("ansible.posix.synchronize", "synchronize");
+    r.register(Arc::new(services::supervisorctl::Supervisorctl));
+    r.alias("community.general.supervisorctl", "supervisorctl");
+    r.alias("community.general.archive", "archive");
     r.alias("gather_facts", "setup");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
@@ -45,13 +60,42 @@ mod tests {
     fn every_module_is_registered_under_all_names() {
         let r = registry();
         for name in [
-            "command", "shell", "raw", "file", "copy", "template", "stat", "debug", "set_fact",
-            "assert", "fail",
+            "command",
+            "shell",
+            "raw",
+            "file",
+            "copy",
+            "template",
+            "stat",
+            "debug",
+            "set_fact",
+            "assert",
+            "fail",
+            "fetch",
+            "slurp",
+            "get_url",
+            "uri",
+            "unarchive",
+            "archive",
+            "synchronize",
+            "git",
+            "supervisorctl",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);
             assert!(r.get(&format!("ansible.builtin.{name}")).is_some());
             assert!(r.get(&format!("ansible.legacy.{name}")).is_some());
+        }
+        for alias in [
+            "community.general.archive",
+            "ansible.posix.synchronize",
+            "community.general.supervisorctl",
+        ] {
+            assert!(r.get(alias).is_some(), "{alias} missing");
+            assert!(
+                !r.is_known_unimplemented(alias),
+                "{alias} still listed as unimplemented"
+            );
         }
         let controller: Vec<&str> = r
             .names()

@@ -1,0 +1,648 @@
+//! `git`: clones a repository on the target and keeps it at a branch, tag or commit. Runs the
+//! target's own `git` (over `file://`, ssh or http); the plan is made from one probe of the
+//! checkout plus `git ls-remote`, the change is one more round trip.
+
+use async_trait::async_trait;
+use drover_core::connection::{shell_quote, ExecRequest};
+use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::remote::quote_path;
+
+/// Parameters of `git`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitParams {
+    /// Repository URL (`file://`, `ssh://`, `user@host:path`, `https://`).
+    #[serde(alias = "name", deserialize_with = "de_string")]
+    pub repo: String,
+    /// Checkout directory on the target.
+    #[serde(deserialize_with = "de_string")]
+    pub dest: String,
+    /// Branch, tag, full or abbreviated commit, or `HEAD` (default).
+    #[serde(default = "head", deserialize_with = "de_string")]
+    pub version: String,
+    /// Remote name (default `origin`).
+    #[serde(default = "origin", deserialize_with = "de_string")]
+    pub remote: String,
+    /// Extra refspec to fetch.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub refspec: Option<String>,
+    /// Discard local modifications.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub force: bool,
+    /// Shallow clone with this many commits.
+    #[serde(default)]
+    pub depth: Option<Value>,
+    /// Clone when `dest` does not exist (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    pub clone: bool,
+    /// Fetch new revisions (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    pub update: bool,
+    /// Make a bare repository.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub bare: bool,
+    /// Initialise submodules recursively (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    pub recursive: bool,
+    /// Update submodules to their remote branches' latest commits.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub track_submodules: bool,
+    /// Accept unknown ssh host keys (`StrictHostKeyChecking=no`).
+    #[serde(default, deserialize_with = "de_bool")]
+    pub accept_hostkey: bool,
+    /// Accept new (but not changed) ssh host keys (`StrictHostKeyChecking=accept-new`).
+    #[serde(default, deserialize_with = "de_bool")]
+    pub accept_newhostkey: bool,
+    /// Private key on the target for ssh repositories.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub key_file: Option<String>,
+    /// Extra ssh options.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub ssh_opts: Option<String>,
+    /// Clone only the history of the requested branch.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub single_branch: bool,
+    /// umask for git commands (octal string).
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub umask: Option<String>,
+    /// Path of the git binary.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub executable: Option<String>,
+    /// Reference repository (`git clone --reference`).
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub reference: Option<String>,
+    /// Put the git directory here instead of `dest/.git`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub separate_git_dir: Option<String>,
+    /// Verify the checked-out commit's (or tag's) GPG signature.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub verify_commit: bool,
+    /// Write a `git archive` of the checkout here (zip, tar, tar.gz, tgz by extension).
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub archive: Option<String>,
+    /// Prefix of the archive's members.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub archive_prefix: Option<String>,
+    /// Accepted for compatibility (GPG fingerprint allow-list is not checked).
+    #[serde(default)]
+    pub gpg_whitelist: Option<Value>,
+}
+
+fn head() -> String {
+    "HEAD".into()
+}
+fn origin() -> String {
+    "origin".into()
+}
+fn yes() -> bool {
+    true
+}
+
+const GIT_KEYS: &[&str] = &[
+    "repo",
+    "name",
+    "dest",
+    "version",
+    "remote",
+    "refspec",
+    "force",
+    "depth",
+    "clone",
+    "update",
+    "bare",
+    "recursive",
+    "track_submodules",
+    "accept_hostkey",
+    "accept_newhostkey",
+    "key_file",
+    "ssh_opts",
+    "single_branch",
+    "umask",
+    "executable",
+    "reference",
+    "separate_git_dir",
+    "verify_commit",
+    "archive",
+    "archive_prefix",
+    "gpg_whitelist",
+];
+
+/// The `git` module.
+pub struct Git;
+
+/// What `version` names on the remote.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// The remote's default branch.
+    Head(String),
+    /// A branch, at this commit.
+    Branch(String),
+    /// A tag, peeled to this commit.
+    Tag(String),
+    /// A commit id (possibly abbreviated).
+    Commit,
+}
+
+/// Resolves `version` against `git ls-remote` output.
+pub fn resolve_version(ls_remote: &str, version: &str) -> Option<Target> {
+    let refs: Vec<(&str, &str)> = ls_remote
+        .lines()
+        .filter_map(|l| l.split_once('\t'))
+        .collect();
+    let find = |name: &str| {
+        refs.iter()
+            .find(|(_, r)| *r == name)
+            .map(|(s, _)| s.to_string())
+    };
+    if version == "HEAD" {
+        return find("HEAD").map(Target::Head);
+    }
+    if let Some(s) = find(&format!("refs/heads/{version}")) {
+        return Some(Target::Branch(s));
+    }
+    let tag = format!("refs/tags/{version}");
+    if let Some(s) = find(&format!("{tag}^{{}}")).or_else(|| find(&tag)) {
+        return Some(Target::Tag(s));
+    }
+    let hex =
+        version.len() >= 4 && version.len() <= 40 && version.bytes().all(|b| b.is_ascii_hexdigit());
+    hex.then_some(Target::Commit)
+}
+
+/// The commit `target` points to, when known before fetching.
+fn target_sha(target: &Target) -> Option<&str> {
+    match target {
+        Target::Head(s) | Target::Branch(s) | Target::Tag(s) => Some(s),
+        Target::Commit => None,
+    }
+}
+
+/// The `GIT_SSH_COMMAND` for the task's ssh options.
+pub fn ssh_command(p: &GitParams) -> String {
+    let mut c = String::from("ssh -o BatchMode=yes");
+    if p.accept_hostkey {
+        c.push_str(" -o StrictHostKeyChecking=no");
+    } else if p.accept_newhostkey {
+        c.push_str(" -o StrictHostKeyChecking=accept-new");
+    }
+    if let Some(k) = &p.key_file {
+        c.push_str(&format!(" -i {} -o IdentitiesOnly=yes", shell_quote(k)));
+    }
+    if let Some(o) = &p.ssh_opts {
+        c.push(' ');
+        c.push_str(o);
+    }
+    c
+}
+
+fn depth_arg(p: &GitParams) -> Result<Option<u32>, String> {
+    match &p.depth {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(|d| Some(d as u32))
+            .ok_or_else(|| format!("depth must be a positive integer, got {n}")),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("depth must be a positive integer, got {s}")),
+        Some(other) => Err(format!("depth must be a positive integer, got {other}")),
+    }
+}
+
+fn run_step(cmd: &str) -> String {
+    // Each step's output goes to stderr so stdout carries only markers.
+    format!(
+        "{cmd} >&2 || {{ rc=$?; echo \"@failed {}\"; exit $rc; }}\n",
+        cmd.replace('\n', " ").replace('"', "'")
+    )
+}
+
+/// Builds the clone script.
+fn clone_script(p: &GitParams, git: &str, target: &Target, depth: Option<u32>) -> String {
+    let mut args = vec![format!("{git} clone")];
+    if p.bare {
+        args.push("--bare".into());
+    }
+    if p.remote != "origin" {
+        args.push(format!("--origin {}", shell_quote(&p.remote)));
+    }
+    if let Some(d) = depth {
+        if !matches!(target, Target::Commit) {
+            args.push(format!("--depth {d}"));
+            if !p.single_branch {
+                args.push("--no-single-branch".into());
+            }
+        }
+    }
+    if p.single_branch {
+        args.push("--single-branch".into());
+    }
+    if matches!(target, Target::Branch(_) | Target::Tag(_)) {
+        args.push(format!("--branch {}", shell_quote(&p.version)));
+    }
+    if let Some(r) = &p.reference {
+        args.push(format!("--reference {}", quote_path(r)));
+    }
+    if let Some(s) = &p.separate_git_dir {
+        args.push(format!("--separate-git-dir {}", quote_path(s)));
+    }
+    args.push("--".into());
+    args.push(shell_quote(&p.repo));
+    args.push(quote_path(&p.dest));
+    let mut s = run_step(&args.join(" "));
+    let gd = format!("{git} -C {}", quote_path(&p.dest));
+    if let Some(r) = &p.refspec {
+        s.push_str(&run_step(&format!(
+            "{gd} fetch {} {}",
+            shell_quote(&p.remote),
+            shell_quote(r)
+        )));
+    }
+    if matches!(target, Target::Commit) && !p.bare {
+        s.push_str(&run_step(&format!(
+            "{gd} checkout --force {}",
+            shell_quote(&p.version)
+        )));
+    }
+    s
+}
+
+/// Builds the update script for an existing checkout.
+fn update_script(p: &GitParams, git: &str, target: &Target, depth: Option<u32>) -> String {
+    let gd = format!("{git} -C {}", quote_path(&p.dest));
+    let remote = shell_quote(&p.remote);
+    let depth = depth.map(|d| format!(" --depth {d}")).unwrap_or_default();
+    let mut s = String::new();
+    if p.bare {
+        s.push_str(&run_step(&format!(
+            "{gd} fetch{depth} --force {remote} '+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*'"
+        )));
+        return s;
+    }
+    s.push_str(&run_step(&format!(
+        "{gd} fetch{depth} --force --tags {remote}"
+    )));
+    if let Some(r) = &p.refspec {
+        s.push_str(&run_step(&format!(
+            "{gd} fetch{depth} {remote} {}",
+            shell_quote(r)
+        )));
+    }
+    match target {
+        Target::Head(sha) => {
+            s.push_str(&run_step(&format!("{gd} fetch{depth} {remote} {sha}")));
+            s.push_str(&run_step(&format!("{gd} reset --hard {sha}")));
+        }
+        Target::Branch(_) => {
+            let v = shell_quote(&p.version);
+            let tracking = shell_quote(&format!("{}/{}", p.remote, p.version));
+            s.push_str(&run_step(&format!(
+                "{gd} checkout --force -B {v} {tracking}"
+            )));
+            s.push_str(&run_step(&format!("{gd} reset --hard {tracking}")));
+        }
+        Target::Tag(_) | Target::Commit => {
+            if matches!(target, Target::Commit) && !depth.is_empty() {
+                s.push_str(&run_step(&format!(
+                    "{gd} fetch{depth} {remote} {}",
+                    shell_quote(&p.version)
+                )));
+            }
+            s.push_str(&run_step(&format!(
+                "{gd} checkout --force {}",
+                shell_quote(&p.version)
+            )));
+        }
+    }
+    s
+}
+
+fn ok_result(before: Option<&str>, after: Option<&str>, url_changed: bool) -> ModuleResult {
+    let opt = |s: Option<&str>| s.map_or(Value::Null, Value::from);
+    ModuleResult::ok()
+        .with("before", opt(before))
+        .with("after", opt(after))
+        .with("remote_url_changed", url_changed)
+}
+
+#[async_trait]
+impl Module for Git {
+    fn name(&self) -> &'static str {
+        "git"
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        check_keys("git", args, GIT_KEYS, &[&["repo", "name"], &["dest"]])
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+impl Git {
+    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
+    pub async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: GitParams,
+    ) -> Result<ModuleResult, ModuleError> {
+        let depth = depth_arg(&p).map_err(|m| ModuleError::BadArgs {
+            module: "git".into(),
+            message: m,
+        })?;
+        let git = p
+            .executable
+            .as_deref()
+            .map(shell_quote)
+            .unwrap_or_else(|| "git".into());
+        let env = vec![
+            ("GIT_SSH_COMMAND".to_string(), ssh_command(&p)),
+            ("GIT_TERMINAL_PROMPT".to_string(), "0".to_string()),
+            ("LC_ALL".to_string(), "C".to_string()),
+        ];
+        let umask = p
+            .umask
+            .as_deref()
+            .map(|u| format!("umask {} || exit 2\n", shell_quote(u)))
+            .unwrap_or_default();
+        let qd = quote_path(&p.dest);
+        let marker_file = if p.bare { "HEAD" } else { ".git" };
+        // 1. Probe the checkout and the remote.
+        let probe = format!(
+            "{umask}command -v {git} >/dev/null 2>&1 || {{ echo '@nogit'; exit 4; }}\n\
+             d={qd}\n\
+             if [ -e \"$d/{marker_file}\" ]; then echo '@exists'\n\
+               echo \"@before $({git} -C \"$d\" rev-parse HEAD 2>/dev/null)\"\n\
+               echo \"@url $({git} -C \"$d\" config --get remote.{remote}.url)\"\n\
+               {dirty}\
+             elif [ -d \"$d\" ] && [ -n \"$(ls -A \"$d\")\" ]; then echo '@nonempty'\n\
+             elif [ -e \"$d\" ] && [ ! -d \"$d\" ]; then echo '@notdir'; fi\n\
+             echo '@lsremote'\n{git} ls-remote -- {repo} || {{ rc=$?; echo \"@lsfailed $rc\"; }}\nexit 0\n",
+            remote = shell_quote(&p.remote),
+            repo = shell_quote(&p.repo),
+            dirty = if p.bare { String::new() } else {
+                format!("[ -n \"$({git} -C \"$d\" status --porcelain --untracked-files=no 2>/dev/null | head -n 1)\" ] && echo '@dirty'\n")
+            },
+        );
+        let mut req = ExecRequest::new(probe);
+        req.env = env.clone();
+        let out = ctx.conn.exec(req).await?;
+        let text = out.stdout_str();
+        let stderr = out.stderr_str().trim().to_string();
+        let (head, ls) = text.split_once("@lsremote\n").unwrap_or((&text, ""));
+        let has = |k: &str| {
+            head.lines()
+                .any(|l| l == k || l.starts_with(&format!("{k} ")))
+        };
+        let value = |k: &str| {
+            head.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k} ")))
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        if has("@nogit") {
+            return Ok(ModuleResult::failed(
+                "git is not installed on the target (install the git package)",
+            ));
+        }
+        let exists = has("@exists");
+        let before = value("@before").map(str::to_string);
+        if ls.lines().any(|l| l.starts_with("@lsfailed")) {
+            return Ok(ModuleResult::failed(format!(
+                "Failed to download remote objects and refs: {stderr}"
+            ))
+            .with("before", before.map_or(Value::Null, Value::from)));
+        }
+        let Some(target) = resolve_version(ls, &p.version) else {
+            return Ok(ModuleResult::failed(format!(
+                "Cannot find version {} in the remote repository {}",
+                p.version, p.repo
+            )));
+        };
+        let remote_head = target_sha(&target).map(str::to_string);
+        let fail = |m: String| {
+            Ok(ModuleResult::failed(m)
+                .with("before", before.clone().map_or(Value::Null, Value::from)))
+        };
+
+        // 2. Plan.
+        let mut url_changed = false;
+        let mut script = umask.clone();
+        let changed;
+        if !exists {
+            if has("@nonempty") {
+                return fail(format!(
+                    "Destination path '{}' already exists and is not an empty directory.",
+                    p.dest
+                ));
+            }
+            if has("@notdir") {
+                return fail(format!(
+                    "Destination path '{}' already exists and is not a directory.",
+                    p.dest
+                ));
+            }
+            if !p.clone {
+                return Ok(ok_result(None, remote_head.as_deref(), false));
+            }
+            changed = true;
+            script.push_str(&clone_script(&p, &git, &target, depth));
+        } else {
+            url_changed = value("@url") != Some(p.repo.as_str());
+            if url_changed {
+                script.push_str(&run_step(&format!(
+                    "{git} -C {qd} remote set-url {} {}",
+                    shell_quote(&p.remote),
+                    shell_quote(&p.repo)
+                )));
+            }
+            let dirty = has("@dirty");
+            if !p.update {
+                let mut r = ok_result(before.as_deref(), before.as_deref(), url_changed);
+                r.changed = url_changed;
+                if url_changed && !ctx.check_mode {
+                    run_script(ctx, &env, &script)
+                        .await?
+                        .map_err(ModuleError::Local)?;
+                }
+                return Ok(r);
+            }
+            if dirty && !p.force {
+                return fail(format!(
+                    "Local modifications exist in the destination: {} (force=no).",
+                    p.dest
+                ));
+            }
+            let at_target = match (&target, &before) {
+                (Target::Commit, Some(b)) => b.starts_with(&p.version.to_ascii_lowercase()),
+                (_, Some(b)) => remote_head.as_deref() == Some(b.as_str()),
+                (_, None) => false,
+            };
+            changed = !at_target || dirty || url_changed;
+            if dirty {
+                script.push_str(&run_step(&format!("{git} -C {qd} reset --hard HEAD")));
+            }
+            if !at_target {
+                script.push_str(&update_script(&p, &git, &target, depth));
+            }
+        }
+        let submodules = p.recursive && !p.bare;
+        if submodules && (changed || !exists) {
+            let remote_flag = if p.track_submodules { " --remote" } else { "" };
+            script.push_str(&format!(
+                "if [ -f {qd}/.gitmodules ]; then\n{}{}fi\n",
+                run_step(&format!("{git} -C {qd} submodule sync --recursive")),
+                run_step(&format!(
+                    "{git} -C {qd} submodule update --init --recursive{remote_flag}"
+                ))
+            ));
+        }
+        if p.verify_commit && !p.bare {
+            script.push_str(&run_step(&format!("{git} -C {qd} verify-commit HEAD")));
+        }
+        let mut archive_changed = false;
+        if let Some(a) = &p.archive {
+            let fmt = if a.ends_with(".zip") {
+                "zip"
+            } else if a.ends_with(".tar.gz") || a.ends_with(".tgz") {
+                "tar.gz"
+            } else {
+                "tar"
+            };
+            let prefix = p
+                .archive_prefix
+                .as_deref()
+                .map(|x| format!(" --prefix={}", shell_quote(x)))
+                .unwrap_or_default();
+            script.push_str(&format!(
+                "if [ {c} = 1 ] || [ ! -e {qa} ]; then echo '@archived'; {git} -C {qd} archive --format={fmt}{prefix} -o {qa} HEAD >&2 || {{ rc=$?; echo '@failed git archive'; exit $rc; }}; fi\n",
+                c = u8::from(changed),
+                qa = quote_path(a),
+            ));
+            if ctx.check_mode {
+                let out = ctx.conn.run(format!("[ -e {} ]", quote_path(a))).await?;
+                archive_changed = out.rc != 0;
+            }
+        }
+        let planned_after = match &target {
+            Target::Commit => Some(p.version.clone()),
+            _ => remote_head.clone(),
+        };
+        if ctx.check_mode {
+            let mut r = ok_result(before.as_deref(), planned_after.as_deref(), url_changed);
+            r.changed = changed || archive_changed;
+            if ctx.diff && changed {
+                r = r.with_diff(sha_diff(before.as_deref(), planned_after.as_deref()));
+            }
+            return Ok(r);
+        }
+        if !changed && p.archive.is_none() {
+            return Ok(ok_result(before.as_deref(), before.as_deref(), false));
+        }
+        script.push_str(&format!(
+            "echo \"@after $({git} -C {qd} rev-parse HEAD)\"\n"
+        ));
+        let out = match run_script(ctx, &env, &script).await? {
+            Ok(o) => o,
+            Err(msg) => return fail(msg),
+        };
+        let after = out
+            .lines()
+            .find_map(|l| l.strip_prefix("@after "))
+            .map(|s| s.trim().to_string());
+        let archived = out.lines().any(|l| l == "@archived");
+        let mut r = ok_result(before.as_deref(), after.as_deref(), url_changed);
+        r.changed = changed || archived;
+        if ctx.diff && before != after {
+            r = r.with_diff(sha_diff(before.as_deref(), after.as_deref()));
+        }
+        Ok(r)
+    }
+}
+
+fn sha_diff(before: Option<&str>, after: Option<&str>) -> Diff {
+    Diff {
+        before_header: None,
+        after_header: None,
+        before: before.map(|b| format!("{b}\n")).unwrap_or_default(),
+        after: after.map(|a| format!("{a}\n")).unwrap_or_default(),
+    }
+}
+
+/// Runs a change script; `Err` carries Ansible-style failure text.
+async fn run_script(
+    ctx: &ModuleContext<'_>,
+    env: &[(String, String)],
+    script: &str,
+) -> Result<Result<String, String>, ModuleError> {
+    let mut req = ExecRequest::new(script.to_string());
+    req.env = env.to_vec();
+    let out = ctx.conn.exec(req).await?;
+    let stdout = out.stdout_str();
+    if out.rc != 0 {
+        let step = stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("@failed "))
+            .unwrap_or("git");
+        return Ok(Err(format!(
+            "Failed to run `{step}` (rc {}): {}",
+            out.rc,
+            out.stderr_str().trim()
+        )));
+    }
+    Ok(Ok(stdout))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LS: &str = "aaa\tHEAD\naaa\trefs/heads/main\nbbb\trefs/heads/dev\nccc\trefs/tags/v1\nddd\trefs/tags/v1^{}\neee\trefs/tags/light\n";
+
+    #[test]
+    fn versions_resolve_like_ansible() {
+        assert_eq!(
+            resolve_version(LS, "HEAD"),
+            Some(Target::Head("aaa".into()))
+        );
+        assert_eq!(
+            resolve_version(LS, "dev"),
+            Some(Target::Branch("bbb".into()))
+        );
+        assert_eq!(resolve_version(LS, "v1"), Some(Target::Tag("ddd".into())));
+        assert_eq!(
+            resolve_version(LS, "light"),
+            Some(Target::Tag("eee".into()))
+        );
+        assert_eq!(resolve_version(LS, "abc1234"), Some(Target::Commit));
+        assert_eq!(resolve_version(LS, "nope"), None);
+    }
+
+    #[test]
+    fn ssh_command_options() {
+        let p: GitParams = serde_json::from_value(serde_json::json!({
+            "repo": "deploy@h:/r", "dest": "/d", "accept_hostkey": true, "key_file": "/k"
+        }))
+        .unwrap();
+        assert_eq!(
+            ssh_command(&p),
+            "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -i /k -o IdentitiesOnly=yes"
+        );
+        let s = clone_script(&p, "git", &Target::Head("x".into()), Some(1));
+        assert!(
+            s.contains("git clone --depth 1 --no-single-branch -- deploy@h:/r /d"),
+            "{s}"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Source-control modules: `git`.
+
+pub mod git;
