@@ -14,6 +14,7 @@ pub mod files;
 pub mod params;
 pub mod remote;
 pub mod system;
+pub mod text;
 pub mod unimplemented;
 pub mod utilities;
 
@@ -32,6 +33,9 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(utilities::assert::Assert));
     r.register(Arc::new(utilities::fail::Fail));
     r.register(Arc::new(system::setup::Setup));
+    r.register(Arc::new(text::lineinfile::Lineinfile));
+    r.register(Arc::new(text::blockinfile::Blockinfile));
+    r.register(Arc::new(text::replace::Replace));
     r.alias("gather_facts", "setup");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
@@ -45,8 +49,20 @@ mod tests {
     fn every_module_is_registered_under_all_names() {
         let r = registry();
         for name in [
-            "command", "shell", "raw", "file", "copy", "template", "stat", "debug", "set_fact",
-            "assert", "fail",
+            "command",
+            "shell",
+            "raw",
+            "file",
+            "copy",
+            "template",
+            "stat",
+            "debug",
+            "set_fact",
+            "assert",
+            "fail",
+            "lineinfile",
+            "blockinfile",
+            "replace",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);

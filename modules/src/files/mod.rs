@@ -7,7 +7,7 @@ mod remote_tree;
 pub mod stat;
 pub mod template;
 pub mod template_vars;
-mod write;
+pub(crate) mod write;
 
 use std::collections::BTreeMap;
 
