@@ -11,6 +11,7 @@ use drover_core::module::ModuleRegistry;
 
 pub mod commands;
 pub mod files;
+pub mod inspect;
 pub mod params;
 pub mod remote;
 pub mod system;
@@ -36,6 +37,11 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(text::lineinfile::Lineinfile));
     r.register(Arc::new(text::blockinfile::Blockinfile));
     r.register(Arc::new(text::replace::Replace));
+    r.register(Arc::new(inspect::find::Find));
+    r.register(Arc::new(inspect::tempfile::Tempfile));
+    r.register(Arc::new(inspect::wait_for::WaitFor));
+    r.register(Arc::new(inspect::wait_for_connection::WaitForConnection));
+    r.register(Arc::new(inspect::pause::Pause));
     r.alias("gather_facts", "setup");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
@@ -74,6 +80,9 @@ mod tests {
             .filter(|n| !n.contains('.'))
             .filter(|n| r.get(n).is_some_and(|m| m.controller_only()))
             .collect();
-        assert_eq!(controller, vec!["assert", "debug", "fail", "set_fact"]);
+        assert_eq!(
+            controller,
+            vec!["assert", "debug", "fail", "pause", "set_fact"]
+        );
     }
 }

@@ -112,7 +112,11 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
         "+        listen [::]:8080;",
         "sshd.conf (content)",
     ] {
-        assert!(check.stdout.contains(needle), "diff lacks {needle:?}:\n{}", check.stdout);
+        assert!(
+            check.stdout.contains(needle),
+            "diff lacks {needle:?}:\n{}",
+            check.stdout
+        );
     }
     assert_eq!(host_state(&hosts), pristine, "--check changed the host");
 
@@ -127,10 +131,19 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
         "{}",
         first.stdout
     );
-    assert_eq!(hosts.ssh_ok(0, "cat /etc/drover-text/sshd.conf"), SSHD_AFTER);
-    assert_eq!(hosts.ssh_ok(0, "cat /etc/drover-text/nginx.conf"), NGINX_AFTER);
     assert_eq!(
-        hosts.ssh_ok(0, "stat -c '%a %s' /etc/drover-text/sub/new.conf /etc/drover-text/app.ini"),
+        hosts.ssh_ok(0, "cat /etc/drover-text/sshd.conf"),
+        SSHD_AFTER
+    );
+    assert_eq!(
+        hosts.ssh_ok(0, "cat /etc/drover-text/nginx.conf"),
+        NGINX_AFTER
+    );
+    assert_eq!(
+        hosts.ssh_ok(
+            0,
+            "stat -c '%a %s' /etc/drover-text/sub/new.conf /etc/drover-text/app.ini"
+        ),
         "600 4\n640 19\n"
     );
     // One backup of the original sshd.conf.
@@ -140,7 +153,9 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
     );
     // No temporary files left behind.
     assert_eq!(
-        hosts.ssh_ok(0, "find /etc/drover-text -name '.*' | wc -l").trim(),
+        hosts
+            .ssh_ok(0, "find /etc/drover-text -name '.*' | wc -l")
+            .trim(),
         "0"
     );
 
@@ -157,8 +172,15 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
     .unwrap();
     let out = play(&inventory, &bad_validate, &[]);
     assert_eq!(out.code, Some(2), "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stdout.contains("failed to validate: rc:1 error:"), "{}", out.stdout);
-    assert_eq!(hosts.ssh_ok(0, "cat /etc/drover-text/sshd.conf"), SSHD_AFTER);
+    assert!(
+        out.stdout.contains("failed to validate: rc:1 error:"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        hosts.ssh_ok(0, "cat /etc/drover-text/sshd.conf"),
+        SSHD_AFTER
+    );
 
     // Bad values: missing file, a directory, lookaround regexp: clear failed results.
     let bad_values = hosts.dir().join("values.yml");
@@ -175,7 +197,11 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
         "Path /etc/drover-text/missing does not exist !",
         "lookaround is not supported",
     ] {
-        assert!(out.stdout.contains(needle), "missing {needle:?}:\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(needle),
+            "missing {needle:?}:\n{}",
+            out.stdout
+        );
     }
 
     // Unknown argument: exit 1 before touching the host, naming the key and its location.
@@ -188,7 +214,13 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
     let out = play(&inventory, &typo, &[]);
     assert_eq!(out.code, Some(1), "{}\n{}", out.stdout, out.stderr);
     let text = format!("{}{}", out.stdout, out.stderr);
-    assert!(text.contains("blok") && text.contains("typo.yml:5"), "{text}");
-    assert!(!hosts.ssh(0, "test -e /tmp/drover-typo-marker").status.success());
+    assert!(
+        text.contains("blok") && text.contains("typo.yml:5"),
+        "{text}"
+    );
+    assert!(!hosts
+        .ssh(0, "test -e /tmp/drover-typo-marker")
+        .status
+        .success());
     eprintln!("text modules test took {:?}", started.elapsed());
 }
