@@ -388,12 +388,12 @@ impl Filters {
         if !self.hidden && name.starts_with('.') {
             return false;
         }
-        let type_ok = match (e.kind, self.file_type) {
-            ('d', FindType::Directory | FindType::Any) => true,
-            ('f', FindType::File | FindType::Any) => true,
-            ('l', FindType::Link) => true,
-            _ => false,
-        };
+        let type_ok = matches!(
+            (e.kind, self.file_type),
+            ('d', FindType::Directory | FindType::Any)
+                | ('f', FindType::File | FindType::Any)
+                | ('l', FindType::Link)
+        );
         if !type_ok || !self.names.matches(name) {
             return false;
         }

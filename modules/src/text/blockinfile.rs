@@ -325,7 +325,7 @@ impl Module for Blockinfile {
                 attr_diff,
             } => (backup_file, attrs_changed, attr_diff),
         };
-        let attrs_changed = attrs_changed && !(ctx.check_mode && !exists);
+        let attrs_changed = attrs_changed && (exists || !ctx.check_mode);
         let mut r = ModuleResult::changed(changed || attrs_changed).with_msg(with_attrs_msg(
             msg,
             changed,

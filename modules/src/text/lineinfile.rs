@@ -424,7 +424,7 @@ impl Module for Lineinfile {
             } => (backup_file, attrs_changed, attr_diff),
         };
         // Ansible skips the attribute check for a file check mode did not create.
-        let attrs_changed = attrs_changed && !(ctx.check_mode && !exists);
+        let attrs_changed = attrs_changed && (exists || !ctx.check_mode);
         let mut r = ModuleResult::changed(edited.changed || attrs_changed)
             .with_msg(with_attrs_msg(&edited.msg, edited.changed, attrs_changed));
         if present.is_none() {
