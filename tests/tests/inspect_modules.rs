@@ -18,13 +18,13 @@ const PLAYBOOK: &str = r#"- hosts: all
   gather_facts: false
   tasks:
     - name: a listener that starts in two seconds
-      command: systemd-run --unit drover-late-sshd --on-active=2 /usr/sbin/sshd -D -p 2222
+      command: systemd-run --unit drover-late-sshd --timer-property=AccuracySec=50ms --on-active=2 /usr/sbin/sshd -D -p 2222
     - wait_for: {port: 2222, timeout: 30}
       register: late
     - wait_for: {port: 22, search_regex: OpenSSH, timeout: 10}
     - wait_for: {port: 2299, state: stopped, timeout: 5}
     - name: a file that appears in two seconds
-      command: systemd-run --on-active=2 /bin/sh -c 'echo ready=yes 42 > /tmp/drover-ready'
+      command: systemd-run --timer-property=AccuracySec=50ms --on-active=2 /bin/sh -c 'echo ready=yes 42 > /tmp/drover-ready'
     - wait_for: {path: /tmp/drover-ready, search_regex: 'ready=yes (\d+)', timeout: 30}
       register: ready
     - wait_for: {path: /tmp/drover-nothing, state: absent}

@@ -145,19 +145,20 @@ pub fn validate(p: &WaitForParams) -> Result<(), String> {
 
 /// The shell condition that is true once the wait is over.
 pub fn condition(p: &WaitForParams) -> String {
+    // With a search pattern, lines are read one by one and checked as they arrive, so a server
+    // that keeps the connection open after its banner does not hold the check until the timeout.
     let tcp = |port: u16| {
+        let read = match &p.search_regex {
+            Some(re) => format!(
+                "; while IFS= read -r l <&3; do printf '%s\\n' \"$l\" | grep -qP -- {} && exit 0; done; exit 1",
+                shell_quote(re)
+            ),
+            None => String::new(),
+        };
         format!(
             "timeout {} bash -c {} 2>/dev/null",
             p.connect_timeout.max(1),
-            shell_quote(&format!(
-                "exec 3<>/dev/tcp/{}/{port}{}",
-                p.host,
-                if p.search_regex.is_some() {
-                    "; cat <&3"
-                } else {
-                    ""
-                }
-            ))
+            shell_quote(&format!("exec 3<>/dev/tcp/{}/{port}{read}", p.host))
         )
     };
     let grep = |re: &str| format!("grep -qP -- {} ", shell_quote(re));
@@ -176,10 +177,7 @@ pub fn condition(p: &WaitForParams) -> String {
             format!("[ -z \"$({cmd})\" ]")
         }
         (Some(port), _, WaitState::Stopped | WaitState::Absent) => format!("! {}", tcp(port)),
-        (Some(port), _, _) => match &p.search_regex {
-            Some(re) => format!("{} | {}", tcp(port), grep(re)),
-            None => tcp(port),
-        },
+        (Some(port), _, _) => tcp(port),
         (None, Some(path), WaitState::Absent | WaitState::Stopped) => {
             format!("[ ! -e {} ]", quote_path(path))
         }
