@@ -37,6 +37,8 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(text::lineinfile::Lineinfile));
     r.register(Arc::new(text::blockinfile::Blockinfile));
     r.register(Arc::new(text::replace::Replace));
+    r.register(Arc::new(text::ini_file::IniFile));
+    r.alias("community.general.ini_file", "ini_file");
     r.register(Arc::new(inspect::find::Find));
     r.register(Arc::new(inspect::tempfile::Tempfile));
     r.register(Arc::new(inspect::wait_for::WaitFor));

@@ -63,8 +63,6 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     "selinux",
     "ansible.posix.firewalld",
     "firewalld",
-    "community.general.ini_file",
-    "ini_file",
     "community.general.archive",
     "archive",
     "community.general.lxc_container",

@@ -6,6 +6,7 @@
 //! something changed.
 
 pub mod blockinfile;
+pub mod ini_file;
 pub mod lineinfile;
 pub mod pyre;
 pub mod replace;
