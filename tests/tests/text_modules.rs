@@ -1,4 +1,4 @@
-//! `lineinfile`, `blockinfile` and `replace` against a real host: converge, re-run with
+//! `lineinfile`, `blockinfile`, `replace` and `ini_file` against a real host: converge, re-run with
 //! `changed=0`, `--check --diff` leaves the host untouched, bad arguments and bad values.
 //! The expected file contents were produced by ansible-core 2.19 from the same inputs and
 //! playbook.
@@ -43,6 +43,8 @@ const PLAYBOOK: &str = r#"- hosts: all
     - name: listen port
       replace: {path: "{{ d }}/nginx.conf", regexp: 'listen (\[::\]:)?80;', replace: 'listen \g<1>8080;'}
       register: listen
+    - name: ini option
+      ini_file: {path: "{{ d }}/app.ini", section: main, option: workers, value: "4"}
     - name: mode only
       replace: {path: "{{ d }}/app.ini", regexp: 'nomatch', mode: '0640'}
     - name: results
@@ -102,7 +104,7 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
     let pristine = host_state(&hosts);
     let check = play(&inventory, &book, &["--check", "--diff"]);
     assert_eq!(check.code, Some(0), "{}\n{}", check.stdout, check.stderr);
-    assert_eq!(recap(&check, &name).1, 8, "{}", check.stdout);
+    assert_eq!(recap(&check, &name).1, 9, "{}", check.stdout);
     for needle in [
         "-#PermitRootLogin yes",
         "+PermitRootLogin no",
@@ -110,6 +112,7 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
         "-X11Forwarding yes",
         "+    # BEGIN drover upstream",
         "+        listen [::]:8080;",
+        "+workers = 4",
         "sshd.conf (content)",
     ] {
         assert!(
@@ -123,7 +126,7 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
     // Converge.
     let first = play(&inventory, &book, &[]);
     assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
-    assert_eq!(recap(&first, &name), (9, 8, 0), "{}", first.stdout);
+    assert_eq!(recap(&first, &name), (10, 9, 0), "{}", first.stdout);
     assert!(
         first
             .stdout
@@ -140,11 +143,15 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
         NGINX_AFTER
     );
     assert_eq!(
+        hosts.ssh_ok(0, "cat /etc/drover-text/app.ini"),
+        "[main]\nuser = root\nworkers = 4\n"
+    );
+    assert_eq!(
         hosts.ssh_ok(
             0,
             "stat -c '%a %s' /etc/drover-text/sub/new.conf /etc/drover-text/app.ini"
         ),
-        "600 4\n640 19\n"
+        "600 4\n640 31\n"
     );
     // One backup of the original sshd.conf.
     assert_eq!(
@@ -161,7 +168,7 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
 
     // Re-run: nothing changes.
     let second = play(&inventory, &book, &[]);
-    assert_eq!(recap(&second, &name), (9, 0, 0), "{}", second.stdout);
+    assert_eq!(recap(&second, &name), (10, 0, 0), "{}", second.stdout);
 
     // A failing validate leaves the file alone and fails the task with Ansible's message.
     let bad_validate = hosts.dir().join("validate.yml");

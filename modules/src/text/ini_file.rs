@@ -247,14 +247,14 @@ pub fn apply(p: &IniFileParams, content: &str) -> IniEdited {
                 }
                 // Pass 3: activate commented-out options, then add what is still missing.
                 if p.modify_inactive_option {
-                    for i in start..end {
+                    for line in &mut lines[start..end] {
                         if remaining.is_empty() {
                             break;
                         }
-                        if let Some((true, name, _)) = option_parts(&lines[i]) {
+                        if let Some((true, name, _)) = option_parts(line) {
                             if name == opt {
                                 let v = remaining.remove(0);
-                                lines[i] = format(opt, v.as_deref());
+                                *line = format(opt, v.as_deref());
                                 msg = "option changed";
                             }
                         }
