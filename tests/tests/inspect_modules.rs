@@ -203,5 +203,27 @@ fn inspect_modules_wait_find_tempfile_pause() {
         "{}",
         bad.stdout
     );
+    // Check mode: like ansible-core, tempfile and wait_for do not support it and are skipped.
+    let check = hosts.dir().join("check.yml");
+    std::fs::write(
+        &check,
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - tempfile: {path: /etc/drover-find}\n    - wait_for: {port: 2297, timeout: 1}\n",
+    )
+    .unwrap();
+    let out = run_drover([
+        "play",
+        check.to_str().unwrap(),
+        "-i",
+        inventory.to_str().unwrap(),
+        "--check",
+    ]);
+    assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("skipped=2"), "{}", out.stdout);
+    assert_eq!(
+        hosts
+            .ssh_ok(0, "ls /etc/drover-find | grep -c ansible || true")
+            .trim(),
+        "0"
+    );
     eprintln!("inspect modules test took {:?}", started.elapsed());
 }

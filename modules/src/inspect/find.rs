@@ -98,7 +98,7 @@ pub enum FindType {
     Directory,
     /// Symbolic links.
     Link,
-    /// Regular files and directories.
+    /// Regular files, directories and links.
     Any,
 }
 
@@ -392,7 +392,7 @@ impl Filters {
             (e.kind, self.file_type),
             ('d', FindType::Directory | FindType::Any)
                 | ('f', FindType::File | FindType::Any)
-                | ('l', FindType::Link)
+                | ('l', FindType::Link | FindType::Any)
         );
         if !type_ok || !self.names.matches(name) {
             return false;
@@ -585,8 +585,20 @@ impl Module for Find {
         } else {
             "Not all paths examined, check warnings for details".to_string()
         };
-        Ok(ModuleResult::ok()
-            .with_msg(msg)
+        let warnings: Vec<String> = skipped
+            .iter()
+            .map(|(path, why)| {
+                format!(
+                    "Skipped '{path}' path due to this access issue: {}\n",
+                    why.as_str().unwrap_or_default()
+                )
+            })
+            .collect();
+        let mut r = ModuleResult::ok();
+        if !warnings.is_empty() {
+            r = r.with("warnings", warnings);
+        }
+        Ok(r.with_msg(msg)
             .with("examined", examined)
             .with("matched", files.len())
             .with(
@@ -665,7 +677,8 @@ mod tests {
         .unwrap();
         assert!(f.accepts(&entry('d', "/x/a", 0, now - 60.0)));
         assert!(!f.accepts(&entry('d', "/x/b", 0, now - 60.0)));
-        assert!(!f.accepts(&entry('l', "/x/a", 0, now - 60.0)));
+        // `any` includes links, as ansible-core 2.19 does.
+        assert!(f.accepts(&entry('l', "/x/a", 0, now - 60.0)));
         let f = Filters::new(
             &params(json!({"paths": "/x", "patterns": ["^app\\d"], "use_regex": true})),
             now,

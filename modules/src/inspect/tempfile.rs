@@ -92,8 +92,10 @@ impl Module for Tempfile {
             Err(e) => return Ok(ModuleResult::failed(e)),
         };
         if ctx.check_mode {
-            // Nothing is created in check mode; the path is not known yet.
-            return Ok(ModuleResult::changed(true).with("path", ""));
+            // As in Ansible: the module does not support check mode, so the task is skipped.
+            return Ok(ModuleResult::ok()
+                .with_msg("remote module (tempfile) does not support check mode")
+                .with("skipped", true));
         }
         // The probe request names "$t", which the shell expands after mktemp ran.
         let probe = [ProbeRequest::new("@T@")];

@@ -262,6 +262,12 @@ impl Module for WaitFor {
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
         let p: WaitForParams = parse_params("wait_for", args)?;
+        if ctx.check_mode {
+            // As in Ansible: the module does not support check mode, so the task is skipped.
+            return Ok(ModuleResult::ok()
+                .with_msg("remote module (wait_for) does not support check mode")
+                .with("skipped", true));
+        }
         if let Err(e) = validate(&p) {
             return Ok(ModuleResult::failed(e));
         }
