@@ -15,9 +15,7 @@ fn wait_for_connection_survives_a_restart() {
     let book = hosts.dir().join("wfc.yml");
     std::fs::write(
         &book,
-        format!(
-            "- hosts: all\n  gather_facts: false\n  tasks:\n    - file: {{path: /run/drover-first-done, state: touch}}\n    - pause: {{seconds: 5}}\n    - wait_for_connection: {{timeout: 60, sleep: 1}}\n      register: w\n    - command: cat /etc/hostname\n    - file: {{path: /tmp/after-restart, state: touch}}\n    - debug: {{msg: 'elapsed={{{{ w.elapsed }}}}'}}\n"
-        ),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - file: {path: /run/drover-first-done, state: touch}\n    - pause: {seconds: 5}\n    - wait_for_connection: {timeout: 60, sleep: 1}\n      register: w\n    - command: cat /etc/hostname\n    - file: {path: /tmp/after-restart, state: touch}\n    - debug: {msg: 'elapsed={{ w.elapsed }}'}\n",
     )
     .unwrap();
     std::thread::scope(|scope| {
