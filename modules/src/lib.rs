@@ -11,11 +11,13 @@ use drover_core::module::ModuleRegistry;
 
 pub mod commands;
 pub mod files;
+pub mod inspect;
 pub mod params;
 pub mod remote;
 pub mod services;
 pub mod source;
 pub mod system;
+pub mod text;
 pub mod transfer;
 pub mod unimplemented;
 pub mod utilities;
@@ -47,6 +49,16 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(services::supervisorctl::Supervisorctl));
     r.alias("community.general.supervisorctl", "supervisorctl");
     r.alias("community.general.archive", "archive");
+    r.register(Arc::new(text::lineinfile::Lineinfile));
+    r.register(Arc::new(text::blockinfile::Blockinfile));
+    r.register(Arc::new(text::replace::Replace));
+    r.register(Arc::new(text::ini_file::IniFile));
+    r.alias("community.general.ini_file", "ini_file");
+    r.register(Arc::new(inspect::find::Find));
+    r.register(Arc::new(inspect::tempfile::Tempfile));
+    r.register(Arc::new(inspect::wait_for::WaitFor));
+    r.register(Arc::new(inspect::wait_for_connection::WaitForConnection));
+    r.register(Arc::new(inspect::pause::Pause));
     r.alias("gather_facts", "setup");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
@@ -80,6 +92,9 @@ mod tests {
             "synchronize",
             "git",
             "supervisorctl",
+            "lineinfile",
+            "blockinfile",
+            "replace",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);
@@ -102,6 +117,9 @@ mod tests {
             .filter(|n| !n.contains('.'))
             .filter(|n| r.get(n).is_some_and(|m| m.controller_only()))
             .collect();
-        assert_eq!(controller, vec!["assert", "debug", "fail", "set_fact"]);
+        assert_eq!(
+            controller,
+            vec!["assert", "debug", "fail", "pause", "set_fact"]
+        );
     }
 }

@@ -259,7 +259,7 @@ pub async fn converge_file(
         }
         if let Some(v) = &w.validate {
             script.push_str(&format!(
-                "if ! {{ {}; }} >&2; then rm -f \"$t\"; echo '@validate-failed'; exit 3; fi\n",
+                "{{ {}; }} >&2; vrc=$?; if [ \"$vrc\" -ne 0 ]; then rm -f \"$t\"; echo \"@validate-failed $vrc\"; exit 3; fi\n",
                 v.replace("%s", "\"$t\"")
             ));
         }
@@ -292,10 +292,14 @@ pub async fn converge_file(
     let stdout = out.stdout_str();
     if out.rc != 0 {
         let stderr = out.stderr_str().trim().to_string();
-        if stdout.contains("@validate-failed") {
+        if let Some(line) = stdout.lines().find(|l| l.starts_with("@validate-failed")) {
+            let rc: i32 = line["@validate-failed".len()..]
+                .trim()
+                .parse()
+                .unwrap_or(out.rc);
             return Ok(ModuleResult::failed("failed to validate")
                 .with("dest", w.dest.as_str())
-                .with("exit_status", out.rc)
+                .with("exit_status", rc)
                 .with("stderr", stderr));
         }
         return fail(if stderr.is_empty() {

@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -350,9 +352,11 @@ impl Module for Git {
     }
 }
 
-impl Git {
-    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
-    pub async fn run_with(
+#[async_trait]
+impl TypedModule for Git {
+    type Params = GitParams;
+
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: GitParams,

@@ -5,7 +5,9 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -141,9 +143,11 @@ impl Module for Archive {
     }
 }
 
-impl Archive {
-    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
-    pub async fn run_with(
+#[async_trait]
+impl TypedModule for Archive {
+    type Params = ArchiveParams;
+
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: ArchiveParams,

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use drover_core::connection::ExecRequest;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
@@ -136,9 +138,11 @@ impl Module for Fetch {
     }
 }
 
-impl Fetch {
-    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
-    pub async fn run_with(
+#[async_trait]
+impl TypedModule for Fetch {
+    type Params = FetchParams;
+
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: FetchParams,

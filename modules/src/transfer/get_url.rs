@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -270,9 +272,11 @@ impl Module for GetUrl {
     }
 }
 
-impl GetUrl {
-    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
-    pub async fn run_with(
+#[async_trait]
+impl TypedModule for GetUrl {
+    type Params = GetUrlParams;
+
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: GetUrlParams,

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use base64::Engine;
 use drover_core::connection::ExecRequest;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -67,9 +69,11 @@ impl Module for Slurp {
     }
 }
 
-impl Slurp {
-    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
-    pub async fn run_with(
+#[async_trait]
+impl TypedModule for Slurp {
+    type Params = SlurpParams;
+
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: SlurpParams,

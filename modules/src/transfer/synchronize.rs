@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use drover_core::connection::ssh::{HostKeyPolicy, SshOptions};
 use drover_core::connection::{shell_quote, BecomeMethod};
 use drover_core::executor::{ssh_options, transport_for, RunOptions};
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use drover_core::vars::Vars;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -371,9 +373,11 @@ impl Module for Synchronize {
     }
 }
 
-impl Synchronize {
-    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
-    pub async fn run_with(
+#[async_trait]
+impl TypedModule for Synchronize {
+    type Params = SyncParams;
+
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: SyncParams,

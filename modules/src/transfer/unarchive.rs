@@ -7,7 +7,9 @@
 
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -233,9 +235,11 @@ impl Module for Unarchive {
     }
 }
 
-impl Unarchive {
-    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
-    pub async fn run_with(
+#[async_trait]
+impl TypedModule for Unarchive {
+    type Params = UnarchiveParams;
+
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: UnarchiveParams,

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -256,9 +258,11 @@ impl Module for Uri {
     }
 }
 
-impl Uri {
-    /// Runs the module with typed parameters (the body of `TypedModule::run_with`).
-    pub async fn run_with(
+#[async_trait]
+impl TypedModule for Uri {
+    type Params = UriParams;
+
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: UriParams,

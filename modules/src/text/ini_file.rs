@@ -1,0 +1,460 @@
+//! `ini_file` (`community.general.ini_file`): sets, adds or removes options and sections in INI
+//! files, keeping comments and layout.
+
+use async_trait::async_trait;
+use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::lineinfile::LineState;
+use super::{
+    content_diff, read_target, with_attrs_msg, write_text, CommonFileArgs, WriteOutcome,
+    COMMON_KEYS,
+};
+use crate::params::{check_keys, de_bool, de_opt_string, de_opt_string_list, de_string};
+
+/// Parameters of `ini_file` (besides the common file arguments).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IniFileParams {
+    /// The INI file.
+    #[serde(alias = "dest", deserialize_with = "de_string")]
+    pub path: String,
+    /// Section name; absent or null means the global part before the first section.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub section: Option<String>,
+    /// Option name; without it, `state: absent` removes the whole section.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub option: Option<String>,
+    /// The option's value.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub value: Option<String>,
+    /// Several values for a repeated option.
+    #[serde(default, deserialize_with = "de_opt_string_list")]
+    pub values: Option<Vec<String>>,
+    /// `present` (default) or `absent`.
+    #[serde(default)]
+    pub state: LineState,
+    /// Remove other values of the option (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    pub exclusive: bool,
+    /// Keep a timestamped backup of the old file.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub backup: bool,
+    /// Write `option=value` instead of `option = value`.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub no_extra_spaces: bool,
+    /// Treat `a=1` and `a = 1` as the same line.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub ignore_spaces: bool,
+    /// Allow options without `=` and a value.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub allow_no_value: bool,
+    /// Activate a commented-out option (`# option = x`) instead of adding a new line (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    pub modify_inactive_option: bool,
+    /// Create the file when missing (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    pub create: bool,
+    /// Accepted for compatibility: symlinks are always followed.
+    #[serde(default, deserialize_with = "de_bool")]
+    pub follow: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Keys `ini_file` accepts.
+pub const INI_FILE_KEYS: &[&str] = &[
+    "path",
+    "dest",
+    "section",
+    "option",
+    "value",
+    "values",
+    "state",
+    "exclusive",
+    "backup",
+    "no_extra_spaces",
+    "ignore_spaces",
+    "allow_no_value",
+    "modify_inactive_option",
+    "create",
+    "follow",
+];
+
+/// Result of a pure INI edit.
+#[derive(Debug, PartialEq)]
+pub struct IniEdited {
+    /// New contents.
+    pub content: String,
+    /// Ansible's message (`OK` when nothing changed).
+    pub msg: &'static str,
+}
+
+fn section_name(line: &str) -> Option<&str> {
+    let t = line.trim();
+    t.strip_prefix('[')?.strip_suffix(']').map(str::trim)
+}
+
+/// `(commented, name, value)` of an option line.
+fn option_parts(line: &str) -> Option<(bool, &str, Option<&str>)> {
+    let t = line.trim_start();
+    let (commented, t) = match t.strip_prefix(['#', ';']) {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, t),
+    };
+    let t = t.trim_end_matches(['\n', '\r']);
+    match t.split_once(['=', ':']) {
+        Some((name, value)) => Some((commented, name.trim(), Some(value.trim()))),
+        None => Some((commented, t.trim(), None)),
+    }
+}
+
+/// Applies the edit described by `p` to `content`.
+pub fn apply(p: &IniFileParams, content: &str) -> IniEdited {
+    let mut lines: Vec<String> = content.split_inclusive('\n').map(str::to_string).collect();
+    if let Some(last) = lines.last_mut() {
+        if !last.ends_with('\n') {
+            last.push('\n');
+        }
+    }
+    let original = lines.concat();
+    // The section's line range: header (if any) and the lines up to the next header.
+    let header = match &p.section {
+        None => None,
+        Some(s) => lines
+            .iter()
+            .position(|l| section_name(l) == Some(s.as_str())),
+    };
+    let body_start = match (&p.section, header) {
+        (None, _) => Some(0),
+        (Some(_), Some(h)) => Some(h + 1),
+        (Some(_), None) => None,
+    };
+    let body_end = |start: usize, lines: &[String]| {
+        lines[start..]
+            .iter()
+            .position(|l| section_name(l).is_some())
+            .map_or(lines.len(), |i| start + i)
+    };
+    let sep = if p.no_extra_spaces { "=" } else { " = " };
+    let format = |opt: &str, value: Option<&str>| match value {
+        Some(v) => format!("{opt}{sep}{v}\n"),
+        None => format!("{opt}\n"),
+    };
+    let wanted: Vec<Option<String>> = match (&p.values, &p.value) {
+        (Some(vs), _) if !vs.is_empty() => vs.iter().cloned().map(Some).collect(),
+        (_, Some(v)) => vec![Some(v.clone())],
+        _ => vec![None],
+    };
+    let mut msg = "OK";
+    match (p.state, &p.option) {
+        (LineState::Absent, None) => {
+            if let (Some(h), Some(start)) = (header, body_start) {
+                let end = body_end(start, &lines);
+                lines.drain(h..end);
+                msg = "section removed";
+            }
+        }
+        (LineState::Absent, Some(opt)) => {
+            if let Some(start) = body_start {
+                let end = body_end(start, &lines);
+                let specific: Vec<&str> = wanted.iter().flatten().map(String::as_str).collect();
+                let mut i = start;
+                let mut end = end;
+                while i < end {
+                    let remove = match option_parts(&lines[i]) {
+                        Some((false, name, value)) if name == opt => {
+                            specific.is_empty() || value.is_some_and(|v| specific.contains(&v))
+                        }
+                        _ => false,
+                    };
+                    if remove {
+                        lines.remove(i);
+                        end -= 1;
+                        msg = "option changed";
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+        }
+        (LineState::Present, None) => {
+            if body_start.is_none() {
+                if let Some(s) = &p.section {
+                    lines.push(format!("[{s}]\n"));
+                    msg = "section added";
+                }
+            }
+        }
+        (LineState::Present, Some(opt)) => match body_start {
+            None => {
+                if let Some(s) = &p.section {
+                    lines.push(format!("[{s}]\n"));
+                    for v in &wanted {
+                        lines.push(format(opt, v.as_deref()));
+                    }
+                    msg = "section and option added";
+                }
+            }
+            Some(start) => {
+                let mut end = body_end(start, &lines);
+                let mut remaining: Vec<Option<String>> = wanted.clone();
+                let same = |line: &str, v: &Option<String>| -> bool {
+                    let want = format(opt, v.as_deref());
+                    if p.ignore_spaces {
+                        let strip =
+                            |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+                        strip(line) == strip(&want)
+                    } else {
+                        line.trim_end_matches(['\n', '\r']) == want.trim_end_matches('\n')
+                            || option_parts(line)
+                                .is_some_and(|(c, n, val)| !c && n == opt && val == v.as_deref())
+                    }
+                };
+                // Pass 1: keep lines already right; collect active lines that are not.
+                let mut stale = Vec::new();
+                for (i, line) in lines.iter().enumerate().take(end).skip(start) {
+                    if let Some((false, name, _)) = option_parts(line) {
+                        if name == opt {
+                            if let Some(k) = remaining.iter().position(|v| same(line, v)) {
+                                remaining.remove(k);
+                            } else {
+                                stale.push(i);
+                            }
+                        }
+                    }
+                }
+                // Pass 2: rewrite stale lines with the values still missing.
+                let mut to_remove = Vec::new();
+                for i in stale {
+                    if remaining.is_empty() {
+                        if p.exclusive {
+                            to_remove.push(i);
+                        }
+                    } else {
+                        let v = remaining.remove(0);
+                        lines[i] = format(opt, v.as_deref());
+                        msg = "option changed";
+                    }
+                }
+                for i in to_remove.into_iter().rev() {
+                    lines.remove(i);
+                    end -= 1;
+                    msg = "option changed";
+                }
+                // Pass 3: activate commented-out options, then add what is still missing.
+                if p.modify_inactive_option {
+                    for line in &mut lines[start..end] {
+                        if remaining.is_empty() {
+                            break;
+                        }
+                        if let Some((true, name, _)) = option_parts(line) {
+                            if name == opt {
+                                let v = remaining.remove(0);
+                                *line = format(opt, v.as_deref());
+                                msg = "option changed";
+                            }
+                        }
+                    }
+                }
+                if !remaining.is_empty() {
+                    // After the section's last non-blank line.
+                    let mut at = end;
+                    while at > start && lines[at - 1].trim().is_empty() {
+                        at -= 1;
+                    }
+                    for v in remaining {
+                        lines.insert(at, format(opt, v.as_deref()));
+                        at += 1;
+                    }
+                    msg = "option added";
+                }
+            }
+        },
+    }
+    let content = lines.concat();
+    if content == original {
+        msg = "OK";
+    }
+    IniEdited { content, msg }
+}
+
+/// The `ini_file` module.
+pub struct IniFile;
+
+#[async_trait]
+impl Module for IniFile {
+    fn name(&self) -> &'static str {
+        "ini_file"
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        let known: Vec<&str> = INI_FILE_KEYS.iter().chain(COMMON_KEYS).copied().collect();
+        check_keys("ini_file", args, &known, &[&["path", "dest"]])?;
+        if args.contains_key("value") && args.contains_key("values") {
+            return Err("ini_file: parameters are mutually exclusive: value|values".into());
+        }
+        Ok(())
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        let (own, common) = CommonFileArgs::split("ini_file", args)?;
+        let p: IniFileParams = parse_params("ini_file", &own)?;
+        if let Err(e) = common.check_validate() {
+            return Ok(ModuleResult::failed(e));
+        }
+        if p.state == LineState::Present
+            && p.option.is_some()
+            && p.value.is_none()
+            && p.values.as_ref().is_none_or(Vec::is_empty)
+            && !p.allow_no_value
+        {
+            return Ok(ModuleResult::failed(
+                "Parameter 'value(s)' must be defined if state=present and allow_no_value=False.",
+            ));
+        }
+        let target = read_target(ctx, &p.path).await?;
+        if target.is_dir() {
+            return Ok(ModuleResult::failed(format!(
+                "Path {} is a directory !",
+                p.path
+            )));
+        }
+        if target.unreadable() {
+            return Ok(ModuleResult::failed(format!("cannot read {}", p.path)));
+        }
+        let exists = target.exists();
+        if !exists && !p.create {
+            return Ok(
+                ModuleResult::failed(format!("Destination {} does not exist!", p.path))
+                    .with("rc", 257),
+            );
+        }
+        let before = String::from_utf8_lossy(target.content()).into_owned();
+        let edited = apply(&p, &before);
+        let changed = edited.content != before || (!exists && p.state == LineState::Present);
+        let outcome = write_text(
+            ctx,
+            "ini_file",
+            &target,
+            changed.then(|| edited.content.clone().into_bytes()),
+            &common,
+            p.backup,
+        )
+        .await?;
+        let (backup_file, attrs_changed, attr_diff) = match outcome {
+            WriteOutcome::Failed(r) => return Ok(r),
+            WriteOutcome::Done {
+                backup_file,
+                attrs_changed,
+                attr_diff,
+            } => (backup_file, attrs_changed, attr_diff),
+        };
+        let msg = if changed && edited.msg == "OK" {
+            "file created"
+        } else {
+            edited.msg
+        };
+        let mut r = ModuleResult::changed(changed || attrs_changed)
+            .with_msg(with_attrs_msg(msg, changed, attrs_changed))
+            .with("path", p.path.as_str());
+        if let Some(b) = backup_file {
+            r = r.with("backup_file", b);
+        }
+        if ctx.diff {
+            if changed {
+                r = r.with_diff(content_diff(
+                    &p.path,
+                    before.as_bytes(),
+                    edited.content.as_bytes(),
+                ));
+            }
+            if let Some(d) = attr_diff.filter(|_| attrs_changed) {
+                r = r.with_diff(d);
+            }
+        }
+        Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(v: Value, content: &str) -> (String, &'static str) {
+        let mut v = v;
+        v["path"] = json!("/f");
+        let p: IniFileParams = serde_json::from_value(v).unwrap();
+        let e = apply(&p, content);
+        (e.content, e.msg)
+    }
+
+    const INI: &str = "# top\n[main]\nuser = root\n# port = 80\n\n[other]\nx=1\n";
+
+    #[test]
+    fn sets_changes_and_keeps_idempotent() {
+        let v = json!({"section": "main", "option": "user", "value": "app"});
+        let (out, msg) = run(v.clone(), INI);
+        assert_eq!(
+            out,
+            "# top\n[main]\nuser = app\n# port = 80\n\n[other]\nx=1\n"
+        );
+        assert_eq!(msg, "option changed");
+        assert_eq!(run(v, &out), (out.clone(), "OK"));
+    }
+
+    #[test]
+    fn activates_commented_options_and_adds_new_ones() {
+        let v = json!({"section": "main", "option": "port", "value": "8080"});
+        assert_eq!(
+            run(v, INI).0,
+            "# top\n[main]\nuser = root\nport = 8080\n\n[other]\nx=1\n"
+        );
+        let v =
+            json!({"section": "main", "option": "group", "value": "g", "no_extra_spaces": true});
+        assert_eq!(
+            run(v, INI),
+            (
+                "# top\n[main]\nuser = root\n# port = 80\ngroup=g\n\n[other]\nx=1\n".into(),
+                "option added"
+            )
+        );
+    }
+
+    #[test]
+    fn new_sections_and_removal() {
+        let v = json!({"section": "new", "option": "a", "value": "1"});
+        assert_eq!(
+            run(v, "x = 1"),
+            ("x = 1\n[new]\na = 1\n".into(), "section and option added")
+        );
+        let v = json!({"section": "main", "state": "absent"});
+        assert_eq!(
+            run(v, INI),
+            ("# top\n[other]\nx=1\n".into(), "section removed")
+        );
+        let v = json!({"section": "other", "option": "x", "state": "absent"});
+        assert_eq!(
+            run(v, INI).0,
+            "# top\n[main]\nuser = root\n# port = 80\n\n[other]\n"
+        );
+        let v = json!({"option": "g", "value": "1"});
+        assert_eq!(run(v, "[s]\nx=1\n").0, "g = 1\n[s]\nx=1\n");
+    }
+
+    #[test]
+    fn multiple_values() {
+        let v = json!({"section": "s", "option": "srv", "values": ["a", "b"]});
+        let (out, _) = run(v.clone(), "[s]\nsrv = a\nsrv = c\nsrv = d\n");
+        assert_eq!(out, "[s]\nsrv = a\nsrv = b\n");
+        assert_eq!(run(v, &out).1, "OK");
+    }
+}
