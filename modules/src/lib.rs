@@ -11,6 +11,7 @@ use drover_core::module::ModuleRegistry;
 
 pub mod commands;
 pub mod files;
+pub mod packages;
 pub mod params;
 pub mod remote;
 pub mod system;
@@ -32,6 +33,7 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(utilities::assert::Assert));
     r.register(Arc::new(utilities::fail::Fail));
     r.register(Arc::new(system::setup::Setup));
+    r.register(Arc::new(packages::apt::Apt));
     r.alias("gather_facts", "setup");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r

@@ -6,7 +6,6 @@
 pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     // ansible.builtin
     "add_host",
-    "apt",
     "apt_key",
     "apt_repository",
     "async_status",

@@ -1,0 +1,8 @@
+//! Package management: `apt` and its helpers (dpkg/apt queries, planning, Debian versions).
+
+pub mod apt;
+pub mod apt_params;
+pub mod apt_plan;
+pub mod apt_run;
+pub mod dpkg;
+pub mod version;
