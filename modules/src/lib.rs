@@ -34,6 +34,11 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(utilities::fail::Fail));
     r.register(Arc::new(system::setup::Setup));
     r.register(Arc::new(packages::apt::Apt));
+    r.register(Arc::new(packages::package::Package));
+    r.register(Arc::new(packages::dnf::Dnf));
+    r.alias("yum", "dnf");
+    r.alias("ansible.builtin.yum", "dnf");
+    r.alias("ansible.legacy.yum", "dnf");
     r.alias("gather_facts", "setup");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r

@@ -13,7 +13,6 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     "cron",
     "deb822_repository",
     "debconf",
-    "dnf",
     "dnf5",
     "dpkg_selections",
     "expect",
@@ -32,7 +31,6 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     "known_hosts",
     "lineinfile",
     "mount_facts",
-    "package",
     "package_facts",
     "pause",
     "ping",
@@ -55,7 +53,6 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     "validate_argument_spec",
     "wait_for",
     "wait_for_connection",
-    "yum",
     "yum_repository",
     // ansible.posix and community collections common in real roles
     "ansible.posix.authorized_key",

@@ -4,5 +4,7 @@ pub mod apt;
 pub mod apt_params;
 pub mod apt_plan;
 pub mod apt_run;
+pub mod dnf;
 pub mod dpkg;
+pub mod package;
 pub mod version;
