@@ -36,6 +36,7 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(packages::apt::Apt));
     r.register(Arc::new(packages::package::Package));
     r.register(Arc::new(packages::dnf::Dnf));
+    r.register(Arc::new(packages::pip::Pip));
     r.alias("yum", "dnf");
     r.alias("ansible.builtin.yum", "dnf");
     r.alias("ansible.legacy.yum", "dnf");

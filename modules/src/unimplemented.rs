@@ -34,7 +34,6 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     "package_facts",
     "pause",
     "ping",
-    "pip",
     "reboot",
     "replace",
     "rpm_key",

@@ -7,4 +7,5 @@ pub mod apt_run;
 pub mod dnf;
 pub mod dpkg;
 pub mod package;
+pub mod pip;
 pub mod version;
