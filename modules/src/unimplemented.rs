@@ -7,7 +7,6 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     // ansible.builtin
     "add_host",
     "apt_key",
-    "apt_repository",
     "async_status",
     "blockinfile",
     "cron",

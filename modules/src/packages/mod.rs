@@ -3,9 +3,11 @@
 pub mod apt;
 pub mod apt_params;
 pub mod apt_plan;
+pub mod apt_repository;
 pub mod apt_run;
 pub mod dnf;
 pub mod dpkg;
 pub mod package;
 pub mod pip;
+pub mod sources_list;
 pub mod version;
