@@ -265,6 +265,64 @@ fn apt_converges_against_a_local_repository() {
     let run = play(&hosts, "absent.yml", absent, &[]);
     assert_eq!(run.statuses(), ["ok", "ok"], "{}", run.output.stdout);
 
+    // apt_repository: a second path to the same repository (a symlink on the server).
+    std::os::unix::fs::symlink(".", repo.join("mirror")).unwrap();
+    let line = format!(
+        "deb [trusted=yes] http://{}:{}/mirror/ ./",
+        packages::BRIDGE_IP,
+        server.port
+    );
+    let file = format!(
+        "/etc/apt/sources.list.d/10_77_0_1_{}_mirror.list",
+        server.port
+    );
+    let repo_play = |state: &str| {
+        format!(
+            "- hosts: pkg\n  tasks:\n    - name: repo\n      apt_repository: {{repo: '{line}', state: {state}}}\n"
+        )
+    };
+    let check = play(
+        &hosts,
+        "repo.yml",
+        &repo_play("present"),
+        &["--check", "--diff"],
+    );
+    assert_eq!(check.statuses(), ["changed"], "{}", check.output.stdout);
+    let diff = &check.task("repo").result["diff"][0];
+    assert_eq!(diff["before_header"], "/dev/null");
+    assert_eq!(diff["after"], format!("{line}\n"));
+    hosts.ssh_ok(0, &format!("test ! -e {file}"));
+    let run = play(&hosts, "repo.yml", &repo_play("present"), &[]);
+    assert_eq!(run.statuses(), ["changed"], "{}", run.output.stdout);
+    assert_eq!(
+        hosts.ssh_ok(0, &format!("stat -c %a {file} && cat {file}")),
+        format!("644\n{line}\n")
+    );
+    assert_ne!(
+        hosts
+            .ssh_ok(0, "ls /var/lib/apt/lists | grep -c _mirror_")
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        play(&hosts, "repo.yml", &repo_play("present"), &[]).statuses(),
+        ["ok"]
+    );
+    let run = play(&hosts, "repo.yml", &repo_play("absent"), &[]);
+    assert_eq!(run.statuses(), ["changed"], "{}", run.output.stdout);
+    hosts.ssh_ok(0, &format!("test ! -e {file}"));
+    assert_eq!(
+        play(&hosts, "repo.yml", &repo_play("absent"), &[]).statuses(),
+        ["ok"]
+    );
+    let bad = "- hosts: pkg\n  tasks:\n    - name: bad\n      apt_repository: {repo: 'not a source line'}\n      ignore_errors: yes\n";
+    let run = play(&hosts, "badrepo.yml", bad, &[]);
+    assert_eq!(run.statuses(), ["failed"]);
+    assert_eq!(
+        run.task("bad").result["msg"],
+        "Invalid repository string: not a source line"
+    );
+
     // A .deb file on the host; a real package from Debian's archive through the host's mirror.
     hosts.ssh_ok(0, "mv /etc/apt/sources.list.orig /etc/apt/sources.list");
     let deb = repo.join("drover-lib_1.0_all.deb");
