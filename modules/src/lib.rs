@@ -38,6 +38,7 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(packages::dnf::Dnf));
     r.register(Arc::new(packages::pip::Pip));
     r.register(Arc::new(packages::apt_repository::AptRepository));
+    r.register(Arc::new(packages::deb822_repository::Deb822Repository));
     r.alias("yum", "dnf");
     r.alias("ansible.builtin.yum", "dnf");
     r.alias("ansible.legacy.yum", "dnf");

@@ -10,7 +10,6 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     "async_status",
     "blockinfile",
     "cron",
-    "deb822_repository",
     "debconf",
     "dnf5",
     "dpkg_selections",

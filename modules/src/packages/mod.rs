@@ -5,6 +5,7 @@ pub mod apt_params;
 pub mod apt_plan;
 pub mod apt_repository;
 pub mod apt_run;
+pub mod deb822_repository;
 pub mod dnf;
 pub mod dpkg;
 pub mod package;
