@@ -323,6 +323,64 @@ fn apt_converges_against_a_local_repository() {
         "Invalid repository string: not a source line"
     );
 
+    // deb822_repository: the same repository as a .sources file; apt accepts it.
+    std::os::unix::fs::symlink(".", repo.join("deb822")).unwrap();
+    let sources = format!(
+        "- hosts: pkg
+  tasks:
+    - name: deb822
+      deb822_repository:
+        name: Drover local
+        uris: http://{}:{}/deb822/
+        suites: ./
+        trusted: yes
+    - name: refresh
+      apt: {{update_cache: yes}}
+",
+        packages::BRIDGE_IP,
+        server.port
+    );
+    let check = play(&hosts, "sources.yml", &sources, &["--check", "--diff"]);
+    assert_eq!(
+        check.statuses(),
+        ["changed", "changed"],
+        "{}",
+        check.output.stdout
+    );
+    hosts.ssh_ok(0, "test ! -e /etc/apt/sources.list.d/drover-local.sources");
+    let run = play(&hosts, "sources.yml", &sources, &[]);
+    assert_eq!(run.output.code, Some(0), "{}", run.output.stdout);
+    assert_eq!(
+        hosts.ssh_ok(0, "cat /etc/apt/sources.list.d/drover-local.sources"),
+        format!(
+            "X-Repolib-Name: Drover local\nSuites: ./\nTrusted: yes\nTypes: deb\nURIs: http://{}:{}/deb822/\n",
+            packages::BRIDGE_IP,
+            server.port
+        )
+    );
+    assert_ne!(
+        hosts
+            .ssh_ok(0, "ls /var/lib/apt/lists | grep -c _deb822_")
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        run.task("deb822").result["dest"],
+        "/etc/apt/sources.list.d/drover-local.sources"
+    );
+    let again = play(&hosts, "sources.yml", &sources, &[]);
+    assert_eq!(again.task("deb822").status, "ok", "{}", again.output.stdout);
+    let gone =
+        "- hosts: pkg\n  tasks:\n    - deb822_repository: {name: Drover local, state: absent}\n";
+    assert_eq!(
+        play(&hosts, "gone.yml", gone, &["--check"]).statuses(),
+        ["changed"]
+    );
+    hosts.ssh_ok(0, "test -e /etc/apt/sources.list.d/drover-local.sources");
+    assert_eq!(play(&hosts, "gone.yml", gone, &[]).statuses(), ["changed"]);
+    hosts.ssh_ok(0, "test ! -e /etc/apt/sources.list.d/drover-local.sources");
+    assert_eq!(play(&hosts, "gone.yml", gone, &[]).statuses(), ["ok"]);
+
     // A .deb file on the host; a real package from Debian's archive through the host's mirror.
     hosts.ssh_ok(0, "mv /etc/apt/sources.list.orig /etc/apt/sources.list");
     let deb = repo.join("drover-lib_1.0_all.deb");
@@ -348,5 +406,39 @@ fn apt_converges_against_a_local_repository() {
     assert!(hosts.ssh_ok(0, "hello").contains("Hello, world!"));
     let run = play(&hosts, "deb.yml", &deb_play, &[]);
     assert_eq!(run.statuses(), ["ok", "ok", "ok"], "{}", run.output.stdout);
+
+    // The dpkg lock: another apt-get holds it for a few seconds. lock_timeout 0 fails at once;
+    // the default waits for it.
+    hosts.ssh_ok(
+        0,
+        "apt-get -y -o 'DPkg::Pre-Invoke::=sleep 6' install --reinstall drover-app >/tmp/holder.log 2>&1 </dev/null & sleep 1.5",
+    );
+    let locked = "- hosts: pkg
+  tasks:
+    - name: no wait
+      apt: {name: drover-demo, lock_timeout: 0}
+      ignore_errors: yes
+    - name: wait
+      apt: {name: drover-demo}
+";
+    let started = std::time::Instant::now();
+    let run = play(&hosts, "locked.yml", locked, &[]);
+    assert_eq!(
+        run.statuses(),
+        ["failed", "changed"],
+        "{}",
+        run.output.stdout
+    );
+    let stderr = run.task("no wait").result["stderr"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(stderr.contains("Could not get lock"), "{stderr}");
+    assert!(
+        started.elapsed().as_secs_f64() > 3.0,
+        "did not wait for the lock"
+    );
+    assert_eq!(dpkg_version(&hosts, "drover-demo"), "ii 2.0");
+    hosts.ssh_ok(0, "grep -q 'Setting up drover-app' /tmp/holder.log");
     drop(server);
 }
