@@ -1,7 +1,8 @@
 //! drover's modules. [`registry`] returns all of them, registered by name.
 //!
 //! Each module lives in its own file, grouped by area: `commands` (`command`, `shell`, `raw`),
-//! `files` (`file`, `copy`, `template`, `stat`), `system` (`setup`) and `utilities` (the controller-side `debug`,
+//! `files` (`file`, `copy`, `template`, `stat`), `system` (`setup`), `packages` (`apt`, `apt_repository`,
+//! `deb822_repository`, `package`, `pip`, `dnf`/`yum`) and `utilities` (the controller-side `debug`,
 //! `set_fact`, `assert`, `fail`). Shared target-side helpers (the stat probe, modes, checksums,
 //! ownership) are in `remote`; loose YAML value parsing is in `params`.
 
@@ -55,14 +56,30 @@ mod tests {
     fn every_module_is_registered_under_all_names() {
         let r = registry();
         for name in [
-            "command", "shell", "raw", "file", "copy", "template", "stat", "debug", "set_fact",
-            "assert", "fail",
+            "command",
+            "shell",
+            "raw",
+            "file",
+            "copy",
+            "template",
+            "stat",
+            "debug",
+            "set_fact",
+            "assert",
+            "fail",
+            "apt",
+            "apt_repository",
+            "deb822_repository",
+            "package",
+            "pip",
+            "dnf",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);
             assert!(r.get(&format!("ansible.builtin.{name}")).is_some());
             assert!(r.get(&format!("ansible.legacy.{name}")).is_some());
         }
+        assert_eq!(r.get("ansible.builtin.yum").map(|m| m.name()), Some("dnf"));
         let controller: Vec<&str> = r
             .names()
             .filter(|n| !n.contains('.'))
