@@ -1,7 +1,8 @@
 //! drover's modules. [`registry`] returns all of them, registered by name.
 //!
 //! Each module lives in its own file, grouped by area: `commands` (`command`, `shell`, `raw`),
-//! `files` (`file`, `copy`, `template`, `stat`), `system` (`setup`) and `utilities` (the controller-side `debug`,
+//! `files` (`file`, `copy`, `template`, `stat`), `system` (`setup`), `packages` (`apt`, `apt_repository`,
+//! `deb822_repository`, `package`, `pip`, `dnf`/`yum`) and `utilities` (the controller-side `debug`,
 //! `set_fact`, `assert`, `fail`). Shared target-side helpers (the stat probe, modes, checksums,
 //! ownership) are in `remote`; loose YAML value parsing is in `params`.
 
@@ -12,6 +13,7 @@ use drover_core::module::ModuleRegistry;
 pub mod commands;
 pub mod files;
 pub mod inspect;
+pub mod packages;
 pub mod params;
 pub mod remote;
 pub mod services;
@@ -59,6 +61,15 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(inspect::wait_for::WaitFor));
     r.register(Arc::new(inspect::wait_for_connection::WaitForConnection));
     r.register(Arc::new(inspect::pause::Pause));
+    r.register(Arc::new(packages::apt::Apt));
+    r.register(Arc::new(packages::package::Package));
+    r.register(Arc::new(packages::dnf::Dnf));
+    r.register(Arc::new(packages::pip::Pip));
+    r.register(Arc::new(packages::apt_repository::AptRepository));
+    r.register(Arc::new(packages::deb822_repository::Deb822Repository));
+    r.alias("yum", "dnf");
+    r.alias("ansible.builtin.yum", "dnf");
+    r.alias("ansible.legacy.yum", "dnf");
     r.alias("gather_facts", "setup");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
@@ -95,6 +106,12 @@ mod tests {
             "lineinfile",
             "blockinfile",
             "replace",
+            "apt",
+            "apt_repository",
+            "deb822_repository",
+            "package",
+            "pip",
+            "dnf",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);
@@ -112,6 +129,7 @@ mod tests {
                 "{alias} still listed as unimplemented"
             );
         }
+        assert_eq!(r.get("ansible.builtin.yum").map(|m| m.name()), Some("dnf"));
         let controller: Vec<&str> = r
             .names()
             .filter(|n| !n.contains('.'))

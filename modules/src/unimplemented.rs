@@ -6,14 +6,10 @@
 pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     // ansible.builtin
     "add_host",
-    "apt",
     "apt_key",
-    "apt_repository",
     "async_status",
     "cron",
-    "deb822_repository",
     "debconf",
-    "dnf",
     "dnf5",
     "dpkg_selections",
     "expect",
@@ -27,10 +23,8 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     "iptables",
     "known_hosts",
     "mount_facts",
-    "package",
     "package_facts",
     "ping",
-    "pip",
     "reboot",
     "rpm_key",
     "script",
@@ -42,7 +36,6 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     "sysvinit",
     "user",
     "validate_argument_spec",
-    "yum",
     "yum_repository",
     // ansible.posix and community collections common in real roles
     "ansible.posix.authorized_key",

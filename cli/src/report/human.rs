@@ -156,6 +156,13 @@ impl HumanReporter {
             _ => return,
         };
         for d in entries {
+            // Modules such as apt describe their change as one prepared text.
+            if let Some(prepared) = d.get("prepared").and_then(Value::as_str) {
+                if !prepared.is_empty() {
+                    let _ = writeln!(out, "{prepared}\n");
+                }
+                continue;
+            }
             let text = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("");
             let (before, after) = (text("before"), text("after"));
             if before == after {

@@ -6,7 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -487,7 +489,19 @@ impl Module for Find {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: FindParams = parse_params("find", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Find {
+    type Params = FindParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: FindParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs_f64())

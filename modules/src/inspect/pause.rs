@@ -6,7 +6,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -109,10 +111,22 @@ impl Module for Pause {
 
     async fn run(
         &self,
-        _ctx: &ModuleContext<'_>,
+        ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: PauseParams = parse_params("pause", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Pause {
+    type Params = PauseParams;
+
+    async fn run_with(
+        &self,
+        _ctx: &ModuleContext<'_>,
+        p: PauseParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let duration = match pause_duration(&p) {
             Ok(d) => d,
             Err(e) => return Ok(ModuleResult::failed(e)),

@@ -2,7 +2,9 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -86,7 +88,19 @@ impl Module for Tempfile {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: TempfileParams = parse_params("tempfile", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Tempfile {
+    type Params = TempfileParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: TempfileParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let cmd = match mktemp_command(&p) {
             Ok(c) => c,
             Err(e) => return Ok(ModuleResult::failed(e)),

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -261,7 +263,19 @@ impl Module for WaitFor {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: WaitForParams = parse_params("wait_for", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for WaitFor {
+    type Params = WaitForParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: WaitForParams,
+    ) -> Result<ModuleResult, ModuleError> {
         if ctx.check_mode {
             // As in Ansible: the module does not support check mode, so the task is skipped.
             return Ok(ModuleResult::ok()

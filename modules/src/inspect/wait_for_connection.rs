@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -60,7 +62,19 @@ impl Module for WaitForConnection {
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: WaitForConnectionParams = parse_params("wait_for_connection", args)?;
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for WaitForConnection {
+    type Params = WaitForConnectionParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: WaitForConnectionParams,
+    ) -> Result<ModuleResult, ModuleError> {
         let start = Instant::now();
         if p.delay > 0 {
             tokio::time::sleep(Duration::from_secs(p.delay)).await;

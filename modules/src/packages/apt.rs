@@ -1,0 +1,690 @@
+//! `apt`: manages Debian packages with apt-get, without Python on the target. One round trip
+//! updates the cache if due and queries dpkg/apt state for every named package; drover plans in
+//! Rust; a second round trip runs one apt-get transaction (`--simulate` in check mode).
+
+use async_trait::async_trait;
+use drover_core::connection::shell_quote;
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
+use serde_json::{json, Map, Value};
+
+use super::apt_params::{AptParams, AptState, UpgradeMode, APT_KEYS};
+use super::apt_plan::{
+    is_unknown, plan_install, plan_remove, prepared_diff, split_spec, InstallMode, PackageSpec,
+};
+use super::apt_run::{parse_prelude, prelude_script, run_apt_command, Prelude};
+use super::dpkg::{expand_dpkg_options, parse_query, APT_GET_ZERO};
+use super::version::{glob_match, has_glob};
+use crate::params::check_keys;
+
+/// The `apt` module.
+pub struct Apt;
+
+const APTITUDE_ZERO: &str = "\n0 packages upgraded, 0 newly installed";
+
+#[async_trait]
+impl Module for Apt {
+    fn name(&self) -> &'static str {
+        "apt"
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        check_keys("apt", args, APT_KEYS, &[])?;
+        let any = [
+            "name",
+            "package",
+            "pkg",
+            "deb",
+            "update_cache",
+            "update-cache",
+            "cache_valid_time",
+            "upgrade",
+            "autoremove",
+            "autoclean",
+            "clean",
+        ];
+        if !any.iter().any(|k| args.contains_key(*k)) {
+            return Err(
+                "apt: one of the following is required: name, deb, update_cache, upgrade, autoremove, autoclean, clean"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+#[async_trait]
+impl TypedModule for Apt {
+    type Params = AptParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: AptParams,
+    ) -> Result<ModuleResult, ModuleError> {
+        AptRun { ctx, p: &p }.run().await
+    }
+}
+
+/// One run of `apt` on one host.
+struct AptRun<'a, 'b> {
+    ctx: &'a ModuleContext<'b>,
+    p: &'a AptParams,
+}
+
+/// Adds `stdout`/`stderr` with their `_lines` and the `diff` entry Ansible returns.
+fn with_output(
+    mut r: ModuleResult,
+    stdout: &str,
+    stderr: &str,
+    diff: Option<String>,
+) -> ModuleResult {
+    r.data.insert("stdout".into(), stdout.into());
+    r.data.insert("stderr".into(), stderr.into());
+    r.data.insert("stdout_lines".into(), lines(stdout));
+    r.data.insert("stderr_lines".into(), lines(stderr));
+    let d = diff.map_or_else(|| json!({}), |prepared| json!({ "prepared": prepared }));
+    r.data.insert("diff".into(), d);
+    r
+}
+
+fn lines(s: &str) -> Value {
+    Value::Array(s.lines().map(|l| Value::String(l.to_string())).collect())
+}
+
+impl AptRun<'_, '_> {
+    fn check_arg(&self) -> &'static str {
+        if self.ctx.check_mode {
+            " --simulate"
+        } else {
+            ""
+        }
+    }
+
+    fn common_flags(&self) -> String {
+        format!(
+            "-o DPkg::Lock::Timeout={} {}",
+            self.p.lock_timeout,
+            expand_dpkg_options(&self.p.dpkg_options)
+        )
+    }
+
+    fn diff_of(&self, out: &str) -> Option<String> {
+        self.ctx.diff.then(|| prepared_diff(out))
+    }
+
+    async fn run(&self) -> Result<ModuleResult, ModuleError> {
+        let p = self.p;
+        let names: Vec<String> = p.name.iter().map(|n| n.trim().to_string()).collect();
+        let upgrade_all = p.state == AptState::Latest && names.iter().any(|n| n == "*");
+        let names: Vec<String> = names.into_iter().filter(|n| n != "*").collect();
+        if upgrade_all && !names.is_empty() {
+            return Ok(ModuleResult::failed(
+                "unable to install additional packages when upgrading all installed packages",
+            ));
+        }
+        for n in &names {
+            if n.matches('=').count() > 1 {
+                return Ok(ModuleResult::failed(format!("invalid package spec: {n}")));
+            }
+            if p.state == AptState::Latest && n.contains('=') {
+                return Ok(ModuleResult::failed(format!(
+                    "version number inconsistent with state=latest: {n}"
+                )));
+            }
+        }
+        if p.deb.is_some() && p.state != AptState::Present {
+            return Ok(ModuleResult::failed("deb only supports state=present"));
+        }
+        let specs: Vec<PackageSpec> = names.iter().map(|n| split_spec(n)).collect();
+        let wildcard = specs.iter().any(|s| has_glob(&s.name));
+        let query_names: Vec<String> = specs
+            .iter()
+            .filter(|s| !has_glob(&s.name))
+            .map(|s| s.name.clone())
+            .collect();
+
+        let update =
+            (p.update_cache == Some(true) || p.cache_valid_time > 0).then_some(p.cache_valid_time);
+        let script = prelude_script(&Prelude {
+            update,
+            apply: !self.ctx.check_mode,
+            retries: p.update_cache_retries,
+            max_delay: p.update_cache_retry_max_delay,
+            default_release: p.default_release.as_deref(),
+            list_names: wildcard,
+            names: &query_names,
+            lock_timeout: p.lock_timeout,
+        });
+        let out = self.ctx.conn.run(script).await?;
+        let prelude = parse_prelude(&out.stdout_str());
+        if let Some(err) = &prelude.update_error {
+            return Ok(ModuleResult::failed(format!(
+                "Failed to update apt cache: {}",
+                update_error_summary(err)
+            )));
+        }
+        let (cache_updated, cache_update_time) = match (update, prelude.stamp_after) {
+            (Some(_), Some(after)) => (self.ctx.check_mode || after != prelude.stamp_before, after),
+            _ => (false, 0),
+        };
+        let cache_keys = |r: ModuleResult| {
+            r.with("cache_updated", cache_updated)
+                .with("cache_update_time", cache_update_time)
+        };
+
+        if p.clean {
+            let cmd = if self.ctx.check_mode {
+                "apt-get clean --dry-run"
+            } else {
+                "apt-get clean"
+            };
+            let o = run_apt_command(self.ctx, cmd, None, &[]).await?;
+            if o.rc != 0 {
+                return Ok(ModuleResult::failed(format!(
+                    "apt-get clean failed: {}",
+                    o.stderr
+                )));
+            }
+            if names.is_empty() && p.upgrade == UpgradeMode::No && p.deb.is_none() {
+                let r = ModuleResult::changed(true).with_msg(o.stdout.clone());
+                return Ok(with_output(
+                    r,
+                    &o.stdout,
+                    &o.stderr,
+                    self.diff_of(&o.stdout),
+                ));
+            }
+        }
+        if update.is_some() && names.is_empty() && p.upgrade == UpgradeMode::No && p.deb.is_none() {
+            return Ok(cache_keys(ModuleResult::changed(cache_updated)));
+        }
+        if p.upgrade != UpgradeMode::No {
+            return self.upgrade(p.upgrade, prelude.aptitude).await;
+        }
+        if let Some(deb) = &p.deb {
+            return self.install_deb(deb).await;
+        }
+        if upgrade_all {
+            return self.upgrade(UpgradeMode::Safe, prelude.aptitude).await;
+        }
+
+        // Expand wildcard names against the cache, then query them.
+        let (specs, query) = if wildcard {
+            let mut expanded = Vec::new();
+            for s in &specs {
+                if !has_glob(&s.name) {
+                    expanded.push(s.clone());
+                    continue;
+                }
+                if s.version.is_some() {
+                    return Ok(ModuleResult::failed(
+                        "pkgname wildcard and version can not be mixed",
+                    ));
+                }
+                let matches: Vec<&String> = prelude
+                    .pkgnames
+                    .iter()
+                    .filter(|n| {
+                        (s.name.contains(':') || !n.contains(':')) && glob_match(&s.name, n)
+                    })
+                    .collect();
+                if matches.is_empty() {
+                    return Ok(ModuleResult::failed(format!(
+                        "No package(s) matching '{}' available",
+                        s.name
+                    )));
+                }
+                expanded.extend(matches.into_iter().map(|n| split_spec(n)));
+            }
+            let all: Vec<String> = expanded.iter().map(|s| s.name.clone()).collect();
+            let out = self
+                .ctx
+                .conn
+                .run(format!(
+                    "{}{}",
+                    super::apt_run::env_line(),
+                    super::dpkg::query_script(&all)
+                ))
+                .await?;
+            (expanded, parse_query(&out.stdout_str()))
+        } else {
+            (specs, parse_query(&prelude.query))
+        };
+
+        if specs.is_empty() && p.state != AptState::Absent {
+            if p.autoclean {
+                return self.cleanup("autoclean").await;
+            }
+            if p.autoremove {
+                return self.cleanup("autoremove").await;
+            }
+        }
+        if specs.is_empty() && p.state == AptState::Absent {
+            if p.autoclean {
+                return self.cleanup("autoclean").await;
+            }
+            if p.autoremove {
+                return self.cleanup("autoremove").await;
+            }
+        }
+
+        if p.state == AptState::Absent {
+            let r = self.remove(&specs, &query).await?;
+            return Ok(r);
+        }
+        let r = if p.state == AptState::BuildDep {
+            self.build_dep(&specs).await?
+        } else {
+            self.install(&specs, &query).await?
+        };
+        Ok(cache_keys(r))
+    }
+
+    /// Virtual packages among the unknown names (they have providers): apt decides.
+    async fn virtual_packages(
+        &self,
+        specs: &[PackageSpec],
+        q: &super::dpkg::PackageQuery,
+    ) -> Result<Vec<String>, ModuleError> {
+        let unknown: Vec<&PackageSpec> = specs.iter().filter(|s| is_unknown(&s.name, q)).collect();
+        if unknown.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut script = super::apt_run::env_line();
+        for s in &unknown {
+            script.push_str(&format!(
+                "printf '@@drover-virtual %s\\n' {n}; apt-cache showpkg {n} 2>/dev/null | sed -n '/^Reverse Provides:/,$p' | tail -n +2\n",
+                n = shell_quote(&s.name)
+            ));
+        }
+        let out = self.ctx.conn.run(script).await?.stdout_str();
+        let mut found = Vec::new();
+        let mut current: Option<&str> = None;
+        for line in out.lines() {
+            if let Some(n) = line.strip_prefix("@@drover-virtual ") {
+                current = Some(n);
+            } else if let Some(n) = current {
+                if !line.trim().is_empty() && !found.iter().any(|f| f == n) {
+                    found.push(n.to_string());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn install(
+        &self,
+        specs: &[PackageSpec],
+        q: &super::dpkg::PackageQuery,
+    ) -> Result<ModuleResult, ModuleError> {
+        let p = self.p;
+        let virtuals = self.virtual_packages(specs, q).await?;
+        let mode = InstallMode {
+            upgrade: p.state == AptState::Latest,
+            only_upgrade: p.only_upgrade,
+        };
+        let plan = match plan_install(specs, q, mode, &virtuals) {
+            Ok(plan) => plan,
+            Err(e) => return Ok(ModuleResult::failed(e.0)),
+        };
+        if plan.to_install.is_empty() {
+            return Ok(ModuleResult::changed(false));
+        }
+        let packages: Vec<String> = plan.to_install.iter().map(|s| shell_quote(s)).collect();
+        let mut cmd = format!(
+            "apt-get -y {}{}{}{}{}{}{} install {}",
+            self.common_flags(),
+            if p.only_upgrade {
+                " --only-upgrade"
+            } else {
+                ""
+            },
+            if p.state == AptState::Fixed {
+                " --fix-broken"
+            } else {
+                ""
+            },
+            if p.force { " --force-yes" } else { "" },
+            if p.autoremove { " --auto-remove" } else { "" },
+            if p.fail_on_autoremove {
+                " --no-remove"
+            } else {
+                ""
+            },
+            self.check_arg(),
+            packages.join(" ")
+        );
+        self.push_install_options(&mut cmd);
+        let mark = if self.ctx.check_mode {
+            Vec::new()
+        } else {
+            plan.names.clone()
+        };
+        let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &mark).await?;
+        if o.rc != 0 {
+            let mut r = ModuleResult::failed(format!("'{cmd}' failed: {}", o.stderr.trim_end()))
+                .with("rc", o.rc);
+            r = with_output(r, &o.stdout, &o.stderr, None);
+            r.data.remove("diff");
+            return Ok(r);
+        }
+        if o.mark_failed {
+            return Ok(ModuleResult::failed(format!(
+                "'apt-mark manual {}' failed",
+                plan.names.join(" ")
+            )));
+        }
+        let diff = self.diff_of(&o.stdout);
+        Ok(with_output(
+            ModuleResult::changed(true),
+            &o.stdout,
+            &o.stderr,
+            diff,
+        ))
+    }
+
+    fn push_install_options(&self, cmd: &mut String) {
+        let p = self.p;
+        if let Some(release) = &p.default_release {
+            cmd.push_str(&format!(" -t {}", shell_quote(release)));
+        }
+        match p.install_recommends {
+            Some(false) => cmd.push_str(" -o APT::Install-Recommends=no"),
+            Some(true) => cmd.push_str(" -o APT::Install-Recommends=yes"),
+            None => {}
+        }
+        if p.allow_unauthenticated {
+            cmd.push_str(" --allow-unauthenticated");
+        }
+        if p.allow_downgrade {
+            cmd.push_str(" --allow-downgrades");
+        }
+        if p.allow_change_held_packages {
+            cmd.push_str(" --allow-change-held-packages");
+        }
+    }
+
+    async fn build_dep(&self, specs: &[PackageSpec]) -> Result<ModuleResult, ModuleError> {
+        if specs.is_empty() {
+            return Ok(ModuleResult::changed(false));
+        }
+        let packages: Vec<String> = specs.iter().map(|s| shell_quote(&s.spec)).collect();
+        let mut cmd = format!(
+            "apt-get -y {}{} build-dep {}",
+            self.common_flags(),
+            self.check_arg(),
+            packages.join(" ")
+        );
+        self.push_install_options(&mut cmd);
+        let o = run_apt_command(self.ctx, &cmd, self.p.policy_rc_d, &[]).await?;
+        if o.rc != 0 {
+            let r = ModuleResult::failed(format!("'{cmd}' failed: {}", o.stderr.trim_end()))
+                .with("rc", o.rc);
+            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+        }
+        let changed = !o.stdout.contains(APT_GET_ZERO);
+        let diff = self.diff_of(&o.stdout);
+        Ok(with_output(
+            ModuleResult::changed(changed),
+            &o.stdout,
+            &o.stderr,
+            diff,
+        ))
+    }
+
+    async fn remove(
+        &self,
+        specs: &[PackageSpec],
+        q: &super::dpkg::PackageQuery,
+    ) -> Result<ModuleResult, ModuleError> {
+        let p = self.p;
+        let to_remove = plan_remove(specs, q, p.purge);
+        if to_remove.is_empty() {
+            return Ok(ModuleResult::changed(false));
+        }
+        let packages: Vec<String> = to_remove.iter().map(|s| shell_quote(s)).collect();
+        let cmd = format!(
+            "apt-get -q -y {}{}{}{}{}{} remove {}",
+            self.common_flags(),
+            if p.purge { " --purge" } else { "" },
+            if p.force { " --force-yes" } else { "" },
+            if p.autoremove { " --auto-remove" } else { "" },
+            self.check_arg(),
+            if p.allow_change_held_packages {
+                " --allow-change-held-packages"
+            } else {
+                ""
+            },
+            packages.join(" ")
+        );
+        let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &[]).await?;
+        if o.rc != 0 {
+            let r = ModuleResult::failed(format!(
+                "'apt-get remove {}' failed: {}",
+                packages.join(" "),
+                o.stderr.trim_end()
+            ))
+            .with("rc", o.rc);
+            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+        }
+        let diff = self.diff_of(&o.stdout);
+        Ok(with_output(
+            ModuleResult::changed(true),
+            &o.stdout,
+            &o.stderr,
+            diff,
+        ))
+    }
+
+    async fn cleanup(&self, operation: &str) -> Result<ModuleResult, ModuleError> {
+        let p = self.p;
+        let cmd = format!(
+            "apt-get -y {}{}{} {operation}{}",
+            self.common_flags(),
+            if p.purge { " --purge" } else { "" },
+            if p.force { " --force-yes" } else { "" },
+            self.check_arg()
+        );
+        let o = run_apt_command(self.ctx, &cmd, None, &[]).await?;
+        if o.rc != 0 {
+            let r = ModuleResult::failed(format!(
+                "'apt-get {operation}' failed: {}",
+                o.stderr.trim_end()
+            ))
+            .with("rc", o.rc);
+            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+        }
+        let marker = if operation == "autoremove" {
+            "The following packages will be REMOVED"
+        } else {
+            "Del "
+        };
+        let changed = o.stdout.contains(marker);
+        let diff = self.diff_of(&o.stdout);
+        Ok(with_output(
+            ModuleResult::changed(changed),
+            &o.stdout,
+            &o.stderr,
+            diff,
+        ))
+    }
+
+    async fn upgrade(
+        &self,
+        mode: UpgradeMode,
+        aptitude: bool,
+    ) -> Result<ModuleResult, ModuleError> {
+        let p = self.p;
+        let use_apt_get = p.force_apt_get || !aptitude;
+        let autoremove = if p.autoremove { " --auto-remove" } else { "" };
+        let (tool, command) = match mode {
+            UpgradeMode::Dist => ("apt-get", format!("dist-upgrade{autoremove}")),
+            UpgradeMode::Full if use_apt_get => ("apt-get", format!("dist-upgrade{autoremove}")),
+            UpgradeMode::Full => ("aptitude", "full-upgrade".to_string()),
+            _ if use_apt_get => ("apt-get", format!("upgrade --with-new-pkgs{autoremove}")),
+            _ => ("aptitude", "safe-upgrade".to_string()),
+        };
+        let mut cmd = format!(
+            "{tool} -y {}{}{}{}{}{} {command}",
+            if tool == "apt-get" {
+                self.common_flags()
+            } else {
+                expand_dpkg_options(&p.dpkg_options)
+            },
+            if p.force { " --force-yes" } else { "" },
+            if p.fail_on_autoremove {
+                " --no-remove"
+            } else {
+                ""
+            },
+            if p.allow_unauthenticated {
+                " --allow-unauthenticated"
+            } else {
+                ""
+            },
+            if p.allow_downgrade {
+                " --allow-downgrades"
+            } else {
+                ""
+            },
+            self.check_arg(),
+        );
+        if let Some(release) = &p.default_release {
+            cmd.push_str(&format!(" -t {}", shell_quote(release)));
+        }
+        let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &[]).await?;
+        if o.rc != 0 {
+            let r = ModuleResult::failed(format!(
+                "'{tool} {command}' failed: {}",
+                o.stderr.trim_end()
+            ))
+            .with("rc", o.rc);
+            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+        }
+        let zero = if tool == "apt-get" {
+            APT_GET_ZERO
+        } else {
+            APTITUDE_ZERO
+        };
+        let mut r = ModuleResult::changed(!o.stdout.contains(zero)).with_msg(o.stdout.clone());
+        let diff = if r.changed {
+            self.diff_of(&o.stdout)
+        } else {
+            None
+        };
+        r = with_output(r, &o.stdout, &o.stderr, diff);
+        if !r.changed {
+            r.data.remove("diff");
+        }
+        Ok(r)
+    }
+
+    /// Installs a `.deb` file on the target (or downloaded from a URL) with its dependencies,
+    /// unless that version is already installed.
+    async fn install_deb(&self, deb: &str) -> Result<ModuleResult, ModuleError> {
+        let p = self.p;
+        let mut script = super::apt_run::env_line();
+        let path = if deb.contains("://") {
+            script.push_str(&format!(
+                "d=$(mktemp -d) && f=\"$d/$(basename {u})\" && {{ curl -fsSL -o \"$f\" {u} 2>/dev/null || wget -q -O \"$f\" {u}; }} || {{ echo '@@drover-fetch-failed'; exit 0; }}\n",
+                u = shell_quote(deb)
+            ));
+            "\"$f\"".to_string()
+        } else {
+            shell_quote(deb)
+        };
+        script.push_str(&format!(
+            "[ -r {path} ] || {{ echo '@@drover-no-file'; exit 0; }}\n\
+             echo \"@@drover-deb-path $(readlink -f {path})\"\n\
+             dpkg-deb -f {path} Package Version 2>&1 || echo '@@drover-bad-deb'\n\
+             pkg=$(dpkg-deb -f {path} Package 2>/dev/null)\n\
+             echo \"@@drover-installed $(dpkg-query -W -f='${{db:Status-Abbrev}} ${{Version}}' \"$pkg\" 2>/dev/null)\"\n"
+        ));
+        let out = self.ctx.conn.run(script).await?.stdout_str();
+        if out.contains("@@drover-fetch-failed") {
+            return Ok(ModuleResult::failed(format!("Failure downloading {deb}")));
+        }
+        if out.contains("@@drover-no-file") {
+            return Ok(ModuleResult::failed(format!(
+                "Unable to install package: E:Invalid archive signature ({deb} cannot be read)"
+            )));
+        }
+        if out.contains("@@drover-bad-deb") {
+            return Ok(ModuleResult::failed(format!(
+                "Unable to install package: {deb} is not a Debian archive"
+            )));
+        }
+        let field = |name: &str| {
+            out.lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .unwrap_or("")
+                .trim()
+                .to_string()
+        };
+        let (version, abs) = (field("Version"), field("@@drover-deb-path").to_string());
+        let abs = if abs.is_empty() {
+            out.lines()
+                .find_map(|l| l.strip_prefix("@@drover-deb-path "))
+                .unwrap_or(deb)
+                .to_string()
+        } else {
+            abs
+        };
+        let installed = out
+            .lines()
+            .find_map(|l| l.strip_prefix("@@drover-installed "))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        let (status, installed_version) = installed.split_once(' ').unwrap_or(("", ""));
+        if status.get(1..2) == Some("i")
+            && super::version::compare_versions(installed_version.trim(), &version)
+                == std::cmp::Ordering::Equal
+        {
+            return Ok(with_output(ModuleResult::changed(false), "", "", None));
+        }
+        let mut cmd = format!(
+            "apt-get -y {}{}{} install {}",
+            self.common_flags(),
+            if p.force { " --force-yes" } else { "" },
+            self.check_arg(),
+            shell_quote(&abs)
+        );
+        self.push_install_options(&mut cmd);
+        let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &[]).await?;
+        if o.rc != 0 {
+            let r = ModuleResult::failed(format!("{cmd} failed")).with("rc", o.rc);
+            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+        }
+        let diff = self.diff_of(&o.stdout);
+        Ok(with_output(
+            ModuleResult::changed(true),
+            &o.stdout,
+            &o.stderr,
+            diff,
+        ))
+    }
+}
+
+/// The error lines of a failed `apt-get update` (all output if there are none).
+fn update_error_summary(out: &str) -> String {
+    let errors: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("E:") || l.starts_with("W:") || l.starts_with("Err:"))
+        .collect();
+    if errors.is_empty() {
+        out.trim().to_string()
+    } else {
+        errors.join(", ")
+    }
+}

@@ -1,0 +1,14 @@
+//! Package management: `apt` and its helpers (dpkg/apt queries, planning, Debian versions).
+
+pub mod apt;
+pub mod apt_params;
+pub mod apt_plan;
+pub mod apt_repository;
+pub mod apt_run;
+pub mod deb822_repository;
+pub mod dnf;
+pub mod dpkg;
+pub mod package;
+pub mod pip;
+pub mod sources_list;
+pub mod version;
