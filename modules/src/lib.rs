@@ -13,6 +13,7 @@ pub mod commands;
 pub mod files;
 pub mod params;
 pub mod remote;
+pub mod services;
 pub mod system;
 pub mod unimplemented;
 pub mod utilities;
@@ -33,6 +34,11 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(utilities::fail::Fail));
     r.register(Arc::new(system::setup::Setup));
     r.alias("gather_facts", "setup");
+    r.register(Arc::new(services::systemd::Systemd));
+    r.alias("systemd_service", "systemd");
+    r.alias("ansible.builtin.systemd_service", "systemd");
+    r.alias("ansible.legacy.systemd_service", "systemd");
+    r.register(Arc::new(services::service::Service));
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
 }
@@ -46,7 +52,7 @@ mod tests {
         let r = registry();
         for name in [
             "command", "shell", "raw", "file", "copy", "template", "stat", "debug", "set_fact",
-            "assert", "fail",
+            "assert", "fail", "setup", "systemd", "service",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);
