@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use drover_core::module::ModuleRegistry;
 
+pub mod accounts;
 pub mod commands;
 pub mod files;
 pub mod params;
@@ -39,6 +40,15 @@ pub fn registry() -> ModuleRegistry {
     r.alias("ansible.builtin.systemd_service", "systemd");
     r.alias("ansible.legacy.systemd_service", "systemd");
     r.register(Arc::new(services::service::Service));
+    r.register(Arc::new(accounts::user::User));
+    r.register(Arc::new(accounts::group::Group));
+    r.register(Arc::new(accounts::authorized_key::AuthorizedKey));
+    r.alias("ansible.posix.authorized_key", "authorized_key");
+    r.register(Arc::new(system::cron::Cron));
+    r.register(Arc::new(system::getent::Getent));
+    r.register(Arc::new(system::hostname::Hostname));
+    r.register(Arc::new(system::sysctl::Sysctl));
+    r.alias("ansible.posix.sysctl", "sysctl");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
 }
@@ -52,7 +62,8 @@ mod tests {
         let r = registry();
         for name in [
             "command", "shell", "raw", "file", "copy", "template", "stat", "debug", "set_fact",
-            "assert", "fail", "setup", "systemd", "service",
+            "assert", "fail", "setup", "systemd", "service", "user", "group",
+            "cron", "getent", "hostname", "sysctl", "authorized_key",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);

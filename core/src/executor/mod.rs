@@ -528,7 +528,24 @@ impl Executor {
         } else {
             Vec::new()
         };
+        // delegate_facts: facts of a delegated task belong to the delegated host.
+        let facts_host = match (&task.delegate_to, task.delegate_facts) {
+            (Some(d), true) => Some(
+                self.shared
+                    .templar
+                    .render_str(d, vars)
+                    .unwrap_or_else(|_| d.clone()),
+            ),
+            _ => None,
+        };
         let mut states = self.hosts();
+        if let (Some(target), Some(Value::Object(facts))) =
+            (&facts_host, outcome.result.get("ansible_facts"))
+        {
+            if let Some(t) = states.get_mut(target) {
+                crate::vars::merge_into(&mut t.facts, facts);
+            }
+        }
         let Some(s) = states.get_mut(host) else {
             return;
         };
@@ -555,7 +572,9 @@ impl Executor {
         if let Some(reg) = &task.register {
             s.host_vars.insert(reg.clone(), outcome.result.clone());
         }
-        if let Some(Value::Object(facts)) = outcome.result.get("ansible_facts") {
+        if let (None, Some(Value::Object(facts))) =
+            (&facts_host, outcome.result.get("ansible_facts"))
+        {
             let is_set_fact = matches!(&task.kind, TaskKind::Module { module, .. }
                 if module.rsplit('.').next() == Some("set_fact"));
             let target = if is_set_fact {
@@ -626,6 +645,7 @@ fn gather_task(play: &Play) -> Task {
         changed_when: None,
         failed_when: None,
         delegate_to: None,
+        delegate_facts: false,
         run_once: false,
         until: None,
         retries: None,

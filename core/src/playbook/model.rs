@@ -160,6 +160,8 @@ pub struct Task {
     pub failed_when: Option<Vec<Value>>,
     /// `delegate_to`.
     pub delegate_to: Option<String>,
+    /// `delegate_facts`: facts a delegated task gathers go to the delegated host.
+    pub delegate_facts: bool,
     /// `run_once`.
     pub run_once: bool,
     /// `until` condition for retries.
