@@ -65,7 +65,7 @@ fn systemd_and_service_modules() {
     assert!(state == "running" || state == "degraded", "systemd: {state}");
     hosts.ssh_ok(
         0,
-        &format!("printf '{}' > /etc/systemd/system/drover-sleep.service", UNIT.replace('\n', "\\n")),
+        &format!("printf '{}' > /usr/lib/systemd/system/drover-sleep.service", UNIT.replace('\n', "\\n")),
     );
     let sh = |cmd: &str| hosts.ssh_ok(0, cmd).trim().to_string();
     let active = || {
@@ -146,7 +146,7 @@ fn systemd_and_service_modules() {
     assert_eq!(sh("systemctl show -p MainPID --value drover-sleep"), pid_after);
 
     // daemon_reload picks up an edited unit file before restarting.
-    hosts.ssh_ok(0, "sed -i 's|sleep infinity|sleep 424242|' /etc/systemd/system/drover-sleep.service");
+    hosts.ssh_ok(0, "sed -i 's|sleep infinity|sleep 424242|' /usr/lib/systemd/system/drover-sleep.service");
     let run = play(
         &hosts,
         "reload.yml",

@@ -542,9 +542,15 @@ impl Executor {
         if let (Some(target), Some(Value::Object(facts))) =
             (&facts_host, outcome.result.get("ansible_facts"))
         {
-            if let Some(t) = states.get_mut(target) {
-                crate::vars::merge_into(&mut t.facts, facts);
-            }
+            let inv = &self.shared.inventory;
+            let t = states
+                .entry(target.clone())
+                .or_insert_with(|| HostState {
+                    inventory_vars: inv.host_vars(target),
+                    group_names: inv.group_names(target),
+                    ..HostState::default()
+                });
+            crate::vars::merge_into(&mut t.facts, facts);
         }
         let Some(s) = states.get_mut(host) else {
             return;
