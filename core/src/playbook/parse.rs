@@ -422,7 +422,9 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
     let mut block: Option<(Vec<Task>, Vec<Task>, Vec<Task>)> = None;
     for (k, v) in entries {
         let key = k.key_string();
-        if common_keyword(&mut task.keywords, &key, v)? {
+        // `user` is a play keyword only; in a task it is the `user` module.
+        let is_user_module = key == "user";
+        if !is_user_module && common_keyword(&mut task.keywords, &key, v)? {
             continue;
         }
         match key.as_str() {
@@ -503,7 +505,8 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
                 }
                 module = Some((m, a, k));
             }
-            k2 if TASK_KEYWORDS.contains(&k2) || COMMON_KEYWORDS.contains(&k2) => {}
+            k2 if !is_user_module
+                && (TASK_KEYWORDS.contains(&k2) || COMMON_KEYWORDS.contains(&k2)) => {}
             "meta" => {
                 module = Some(("meta".into(), Value::String(scalar_string(v, "meta")?), k));
             }
