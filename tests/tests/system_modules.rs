@@ -98,18 +98,20 @@ fn cron_getent_hostname_sysctl() {
         r#"- hosts: targets
   gather_facts: false
   tasks:
+    - getent: {database: passwd, key: nobody-here, fail_key: false}
+      register: nk
     - getent: {database: passwd, key: root}
     - getent: {database: group}
-    - getent: {database: passwd, key: nobody-here, fail_key: false}
     - copy:
         dest: /tmp/getent.txt
-        content: "{{ getent_passwd.root[4] }} {{ getent_group.sudo[1] }} {{ getent_passwd['nobody-here'] is none }}"
+        content: "{{ getent_passwd.root[4] }} {{ getent_group.sudo[1] }} {{ nk.ansible_facts.getent_passwd['nobody-here'] is none }}"
     - getent: {database: passwd, key: nobody-here}
 "#,
         &[],
     );
     assert_eq!(run.code, Some(2), "{}", run.stdout);
-    assert_eq!(sh("cat /tmp/getent.txt"), "/root 27 True");
+    let getent = hosts.ssh(0, "cat /tmp/getent.txt");
+    assert_eq!(String::from_utf8_lossy(&getent.stdout), "/root 27 True", "{}", run.stdout);
     assert!(run
         .stdout
         .contains("One or more supplied key could not be found in the database."));
