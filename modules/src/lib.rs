@@ -61,9 +61,27 @@ mod tests {
     fn every_module_is_registered_under_all_names() {
         let r = registry();
         for name in [
-            "command", "shell", "raw", "file", "copy", "template", "stat", "debug", "set_fact",
-            "assert", "fail", "setup", "systemd", "service", "user", "group",
-            "cron", "getent", "hostname", "sysctl", "authorized_key",
+            "command",
+            "shell",
+            "raw",
+            "file",
+            "copy",
+            "template",
+            "stat",
+            "debug",
+            "set_fact",
+            "assert",
+            "fail",
+            "setup",
+            "systemd",
+            "service",
+            "user",
+            "group",
+            "cron",
+            "getent",
+            "hostname",
+            "sysctl",
+            "authorized_key",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);

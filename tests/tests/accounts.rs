@@ -7,7 +7,9 @@ use drover_integration::{run_drover, DroverOutput, TestHosts};
 fn play(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
     let inventory = hosts.dir().join("hosts.ini");
     if !inventory.exists() {
-        hosts.write_inventory(&inventory, "targets").expect("inventory");
+        hosts
+            .write_inventory(&inventory, "targets")
+            .expect("inventory");
     }
     let path = hosts.dir().join(name);
     std::fs::write(&path, yaml).expect("write playbook");
@@ -25,7 +27,14 @@ fn changed(run: &DroverOutput) -> u32 {
     run.stdout
         .lines()
         .filter(|l| l.contains(" : ok="))
-        .filter_map(|l| l.split("changed=").nth(1)?.split_whitespace().next()?.parse::<u32>().ok())
+        .filter_map(|l| {
+            l.split("changed=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
         .sum()
 }
 
@@ -34,7 +43,8 @@ fn ok(run: &DroverOutput) {
 }
 
 const HASH: &str = "$6$saltsalt$4ZSXHGFc/Q5K7sA0WDUbRtg5sVOZX9OETEc0gTqlJwdM4qFSJ8qFuW5b39sC0RFkrKbGy.MZ5L/rCQGkKbK4D.";
-const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJt5b0Zk2pQ0mY8u3K6Gv6i0nqkC8yDq7m7QAnqkqZ1f test@drover";
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJt5b0Zk2pQ0mY8u3K6Gv6i0nqkC8yDq7m7QAnqkqZ1f test@drover";
 
 #[test]
 fn users_groups_and_keys() {
@@ -100,9 +110,15 @@ fn users_groups_and_keys() {
         u["ssh_public_key"].as_str().unwrap(),
         sh("cat /home/alice/.ssh/id_ed25519.pub")
     );
-    assert_eq!(sh("stat -c '%U %a' /home/alice/.ssh/id_ed25519"), "alice 600");
+    assert_eq!(
+        sh("stat -c '%U %a' /home/alice/.ssh/id_ed25519"),
+        "alice 600"
+    );
     assert_eq!(sh("cat /home/alice/.ssh/authorized_keys"), KEY);
-    assert_eq!(sh("stat -c '%U %a' /home/alice/.ssh/authorized_keys"), "alice 600");
+    assert_eq!(
+        sh("stat -c '%U %a' /home/alice/.ssh/authorized_keys"),
+        "alice 600"
+    );
     // Re-run: nothing changes (the result file is rewritten only if the result differs).
     let idem = format!(
         r#"- hosts: targets
@@ -146,8 +162,15 @@ fn users_groups_and_keys() {
         &["--diff"],
     );
     ok(&run);
-    assert!(run.stdout.contains(&format!("+no-pty {KEY}")), "{}", run.stdout);
-    assert_eq!(sh("cat /home/alice/.ssh/authorized_keys"), format!("no-pty {KEY}"));
+    assert!(
+        run.stdout.contains(&format!("+no-pty {KEY}")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        sh("cat /home/alice/.ssh/authorized_keys"),
+        format!("no-pty {KEY}")
+    );
     let run = play(
         &hosts,
         "keyabsent.yml",
@@ -167,7 +190,12 @@ fn users_groups_and_keys() {
     );
     ok(&run);
     assert_eq!(changed(&run), 3);
-    assert!(sh("getent passwd svc | cut -d: -f3").parse::<u32>().unwrap() < 1000);
+    assert!(
+        sh("getent passwd svc | cut -d: -f3")
+            .parse::<u32>()
+            .unwrap()
+            < 1000
+    );
     assert!(!hosts.ssh(0, "test -d /home/svc").status.success());
     assert!(!hosts.ssh(0, "getent passwd alice").status.success());
     assert!(!hosts.ssh(0, "test -d /home/alice").status.success());
@@ -181,7 +209,11 @@ fn users_groups_and_keys() {
         &[],
     );
     assert_eq!(run.code, Some(2), "{}", run.stdout);
-    assert!(run.stdout.contains("Group no-such-group does not exist"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Group no-such-group does not exist"),
+        "{}",
+        run.stdout
+    );
     assert!(!hosts.ssh(0, "getent passwd carol").status.success());
     let run = play(
         &hosts,
@@ -191,5 +223,8 @@ fn users_groups_and_keys() {
     );
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(all.contains("shel") && all.contains("badarg.yml:4"), "{all}");
+    assert!(
+        all.contains("shel") && all.contains("badarg.yml:4"),
+        "{all}"
+    );
 }

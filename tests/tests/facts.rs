@@ -9,7 +9,9 @@ use serde_json::Value;
 fn play(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
     let inventory = hosts.dir().join("hosts.ini");
     if !inventory.exists() {
-        hosts.write_inventory(&inventory, "all_hosts").expect("inventory");
+        hosts
+            .write_inventory(&inventory, "all_hosts")
+            .expect("inventory");
     }
     let path = hosts.dir().join(name);
     std::fs::write(&path, yaml).expect("write playbook");
@@ -83,7 +85,10 @@ printf 'not facts at all\n' > junk.fact"#,
         .as_array()
         .unwrap()
         .contains(&Value::from("lo")));
-    assert_eq!(f["eth0"]["macaddress"], sh("cat /sys/class/net/eth0/address"));
+    assert_eq!(
+        f["eth0"]["macaddress"],
+        sh("cat /sys/class/net/eth0/address")
+    );
     assert_eq!(f["lo"]["ipv4"]["address"], "127.0.0.1");
     let memtotal: u64 = sh("awk '/MemTotal/{print int($2/1024)}' /proc/meminfo")
         .parse()
@@ -106,9 +111,25 @@ printf 'not facts at all\n' > junk.fact"#,
     let now: i64 = sh("date +%s").parse().unwrap();
     assert!((now - epoch).abs() < 120, "epoch {epoch} vs {now}");
     for key in [
-        "year", "month", "day", "hour", "minute", "second", "weekday", "weekday_number",
-        "weeknumber", "date", "time", "iso8601", "iso8601_micro", "iso8601_basic",
-        "iso8601_basic_short", "tz", "tz_dst", "tz_offset", "epoch_int",
+        "year",
+        "month",
+        "day",
+        "hour",
+        "minute",
+        "second",
+        "weekday",
+        "weekday_number",
+        "weeknumber",
+        "date",
+        "time",
+        "iso8601",
+        "iso8601_micro",
+        "iso8601_basic",
+        "iso8601_basic_short",
+        "tz",
+        "tz_dst",
+        "tz_offset",
+        "epoch_int",
     ] {
         assert!(dt.get(key).is_some(), "date_time.{key} missing: {dt}");
     }
@@ -119,7 +140,10 @@ printf 'not facts at all\n' > junk.fact"#,
     assert_eq!(local["site"]["general"]["name"], "web");
     assert_eq!(local["site"]["general"]["level"], "3");
     assert_eq!(local["dyn"]["dyn"], h0.name.as_str());
-    assert!(local["junk"].as_str().unwrap().contains("error loading facts"));
+    assert!(local["junk"]
+        .as_str()
+        .unwrap()
+        .contains("error loading facts"));
     // The same facts as top-level ansible_* variables.
     let top = host_json(&hosts, 0, "/tmp/top.json");
     assert_eq!(top["distribution"], "Debian");
@@ -195,7 +219,10 @@ printf 'not facts at all\n' > junk.fact"#,
     );
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(all.contains("gather_subsett") && all.contains("badarg.yml:4"), "{all}");
+    assert!(
+        all.contains("gather_subsett") && all.contains("badarg.yml:4"),
+        "{all}"
+    );
 
     // delegate_facts: facts gathered by delegation land on the delegated host.
     let h1 = hosts.host(1).name.clone();

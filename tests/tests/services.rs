@@ -8,7 +8,9 @@ use drover_integration::{run_drover, DroverOutput, TestHosts};
 fn play(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
     let inventory = hosts.dir().join("hosts.ini");
     if !inventory.exists() {
-        hosts.write_inventory(&inventory, "targets").expect("inventory");
+        hosts
+            .write_inventory(&inventory, "targets")
+            .expect("inventory");
     }
     let path = hosts.dir().join(name);
     std::fs::write(&path, yaml).expect("write playbook");
@@ -27,7 +29,14 @@ fn changed(run: &DroverOutput) -> u32 {
     run.stdout
         .lines()
         .filter(|l| l.contains(" : ok="))
-        .filter_map(|l| l.split("changed=").nth(1)?.split_whitespace().next()?.parse::<u32>().ok())
+        .filter_map(|l| {
+            l.split("changed=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
         .sum()
 }
 
@@ -62,10 +71,16 @@ fn systemd_and_service_modules() {
     let hosts = TestHosts::start(1);
     let state = hosts.ssh(0, "systemctl is-system-running --wait");
     let state = String::from_utf8_lossy(&state.stdout).trim().to_string();
-    assert!(state == "running" || state == "degraded", "systemd: {state}");
+    assert!(
+        state == "running" || state == "degraded",
+        "systemd: {state}"
+    );
     hosts.ssh_ok(
         0,
-        &format!("printf '{}' > /usr/lib/systemd/system/drover-sleep.service", UNIT.replace('\n', "\\n")),
+        &format!(
+            "printf '{}' > /usr/lib/systemd/system/drover-sleep.service",
+            UNIT.replace('\n', "\\n")
+        ),
     );
     let sh = |cmd: &str| hosts.ssh_ok(0, cmd).trim().to_string();
     let active = || {
@@ -143,10 +158,16 @@ fn systemd_and_service_modules() {
     );
     ok(&run);
     assert_eq!(changed(&run), 1);
-    assert_eq!(sh("systemctl show -p MainPID --value drover-sleep"), pid_after);
+    assert_eq!(
+        sh("systemctl show -p MainPID --value drover-sleep"),
+        pid_after
+    );
 
     // daemon_reload picks up an edited unit file before restarting.
-    hosts.ssh_ok(0, "sed -i 's|sleep infinity|sleep 424242|' /usr/lib/systemd/system/drover-sleep.service");
+    hosts.ssh_ok(
+        0,
+        "sed -i 's|sleep infinity|sleep 424242|' /usr/lib/systemd/system/drover-sleep.service",
+    );
     let run = play(
         &hosts,
         "reload.yml",
@@ -155,7 +176,10 @@ fn systemd_and_service_modules() {
     );
     ok(&run);
     assert!(sh("ps -eo args").contains("sleep 424242"));
-    assert_eq!(sh("systemctl show -p NeedDaemonReload --value drover-sleep"), "no");
+    assert_eq!(
+        sh("systemctl show -p NeedDaemonReload --value drover-sleep"),
+        "no"
+    );
 
     // stopped + disabled; then masked (idempotent) and unmasked.
     let stop = "- hosts: targets\n  gather_facts: false\n  tasks:\n    - service: {name: drover-sleep, state: stopped, enabled: false}\n";
@@ -181,7 +205,11 @@ fn systemd_and_service_modules() {
         &[],
     );
     assert_eq!(run.code, Some(2), "{}", run.stdout);
-    assert!(run.stdout.contains("Unable to start service drover-sleep"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Unable to start service drover-sleep"),
+        "{}",
+        run.stdout
+    );
     let run = play(
         &hosts,
         "unmask.yml",
@@ -217,7 +245,10 @@ fn systemd_and_service_modules() {
     );
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(all.contains("stat") && all.contains("badarg.yml:4"), "{all}");
+    assert!(
+        all.contains("stat") && all.contains("badarg.yml:4"),
+        "{all}"
+    );
     let run = play(
         &hosts,
         "badval.yml",
@@ -239,12 +270,21 @@ fn systemd_and_service_modules() {
     let run = play(&hosts, "sysv.yml", sysv, &["--check"]);
     ok(&run);
     assert_eq!(changed(&run), 1);
-    assert!(!hosts.ssh(0, "/etc/init.d/drover-initd status").status.success());
+    assert!(!hosts
+        .ssh(0, "/etc/init.d/drover-initd status")
+        .status
+        .success());
     let run = play(&hosts, "sysv.yml", sysv, &[]);
     ok(&run);
     assert_eq!(changed(&run), 1);
-    assert!(hosts.ssh(0, "/etc/init.d/drover-initd status").status.success());
-    assert!(hosts.ssh(0, "ls /etc/rc2.d/S*drover-initd").status.success());
+    assert!(hosts
+        .ssh(0, "/etc/init.d/drover-initd status")
+        .status
+        .success());
+    assert!(hosts
+        .ssh(0, "ls /etc/rc2.d/S*drover-initd")
+        .status
+        .success());
     assert_eq!(changed(&play(&hosts, "sysv.yml", sysv, &[])), 0);
     let run = play(
         &hosts,
@@ -253,7 +293,15 @@ fn systemd_and_service_modules() {
         &[],
     );
     ok(&run);
-    assert!(!hosts.ssh(0, "/etc/init.d/drover-initd status").status.success());
-    assert!(!hosts.ssh(0, "ls /etc/rc2.d/S*drover-initd").status.success());
-    assert!(run.stdout.contains("Could not find the requested service nope-initd"));
+    assert!(!hosts
+        .ssh(0, "/etc/init.d/drover-initd status")
+        .status
+        .success());
+    assert!(!hosts
+        .ssh(0, "ls /etc/rc2.d/S*drover-initd")
+        .status
+        .success());
+    assert!(run
+        .stdout
+        .contains("Could not find the requested service nope-initd"));
 }

@@ -7,7 +7,9 @@ use drover_integration::{run_drover, DroverOutput, TestHosts};
 fn play(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
     let inventory = hosts.dir().join("hosts.ini");
     if !inventory.exists() {
-        hosts.write_inventory(&inventory, "targets").expect("inventory");
+        hosts
+            .write_inventory(&inventory, "targets")
+            .expect("inventory");
     }
     let path = hosts.dir().join(name);
     std::fs::write(&path, yaml).expect("write playbook");
@@ -25,7 +27,14 @@ fn changed(run: &DroverOutput) -> u32 {
     run.stdout
         .lines()
         .filter(|l| l.contains(" : ok="))
-        .filter_map(|l| l.split("changed=").nth(1)?.split_whitespace().next()?.parse::<u32>().ok())
+        .filter_map(|l| {
+            l.split("changed=")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u32>()
+                .ok()
+        })
         .sum()
 }
 
@@ -56,9 +65,16 @@ fn cron_getent_hostname_sysctl() {
     let run = play(&hosts, "cron.yml", cron, &["--check", "--diff"]);
     ok(&run);
     assert_eq!(changed(&run), 3, "{}", run.stdout);
-    assert!(run.stdout.contains("+5 2 * * * /usr/local/bin/backup"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("+5 2 * * * /usr/local/bin/backup"),
+        "{}",
+        run.stdout
+    );
     assert!(!hosts.ssh(0, "crontab -l").status.success());
-    assert!(!hosts.ssh(0, "test -e /etc/cron.d/drover-cleanup").status.success());
+    assert!(!hosts
+        .ssh(0, "test -e /etc/cron.d/drover-cleanup")
+        .status
+        .success());
     let run = play(&hosts, "cron.yml", cron, &[]);
     ok(&run);
     assert_eq!(changed(&run), 3, "{}", run.stdout);
@@ -111,7 +127,12 @@ fn cron_getent_hostname_sysctl() {
     );
     assert_eq!(run.code, Some(2), "{}", run.stdout);
     let getent = hosts.ssh(0, "cat /tmp/getent.txt");
-    assert_eq!(String::from_utf8_lossy(&getent.stdout), "/root 27 True", "{}", run.stdout);
+    assert_eq!(
+        String::from_utf8_lossy(&getent.stdout),
+        "/root 27 True",
+        "{}",
+        run.stdout
+    );
     assert!(run
         .stdout
         .contains("One or more supplied key could not be found in the database."));
@@ -120,7 +141,11 @@ fn cron_getent_hostname_sysctl() {
     let hn = "- hosts: targets\n  gather_facts: false\n  tasks:\n    - hostname: {name: web-renamed}\n    - copy: {dest: /tmp/hn.txt, content: '{{ ansible_hostname }}'}\n";
     let run = play(&hosts, "hostname.yml", hn, &["--check", "--diff"]);
     ok(&run);
-    assert!(run.stdout.contains("+hostname = web-renamed"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("+hostname = web-renamed"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(sh("hostname"), hosts.host(0).name);
     let run = play(&hosts, "hostname.yml", hn, &[]);
     ok(&run);
@@ -136,11 +161,17 @@ fn cron_getent_hostname_sysctl() {
     ok(&run);
     assert_eq!(changed(&run), 1);
     assert_eq!(sh("cat /proc/sys/net/ipv4/ip_forward"), before);
-    assert!(!hosts.ssh(0, "test -e /etc/sysctl.d/90-drover.conf").status.success());
+    assert!(!hosts
+        .ssh(0, "test -e /etc/sysctl.d/90-drover.conf")
+        .status
+        .success());
     let run = play(&hosts, "sysctl.yml", sc, &[]);
     ok(&run);
     assert_eq!(sh("cat /proc/sys/net/ipv4/ip_forward"), "1");
-    assert_eq!(sh("cat /etc/sysctl.d/90-drover.conf"), "net.ipv4.ip_forward=1");
+    assert_eq!(
+        sh("cat /etc/sysctl.d/90-drover.conf"),
+        "net.ipv4.ip_forward=1"
+    );
     assert_eq!(changed(&play(&hosts, "sysctl.yml", sc, &[])), 0);
     let run = play(
         &hosts,
@@ -158,5 +189,8 @@ fn cron_getent_hostname_sysctl() {
     );
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(all.contains("jobb") && all.contains("badarg.yml:4"), "{all}");
+    assert!(
+        all.contains("jobb") && all.contains("badarg.yml:4"),
+        "{all}"
+    );
 }

@@ -543,13 +543,11 @@ impl Executor {
             (&facts_host, outcome.result.get("ansible_facts"))
         {
             let inv = &self.shared.inventory;
-            let t = states
-                .entry(target.clone())
-                .or_insert_with(|| HostState {
-                    inventory_vars: inv.host_vars(target),
-                    group_names: inv.group_names(target),
-                    ..HostState::default()
-                });
+            let t = states.entry(target.clone()).or_insert_with(|| HostState {
+                inventory_vars: inv.host_vars(target),
+                group_names: inv.group_names(target),
+                ..HostState::default()
+            });
             crate::vars::merge_into(&mut t.facts, facts);
         }
         let Some(s) = states.get_mut(host) else {

@@ -54,7 +54,15 @@ fn yes() -> bool {
 }
 
 const AUTHORIZED_KEY_KEYS: &[&str] = &[
-    "user", "key", "path", "manage_dir", "state", "key_options", "exclusive", "comment", "follow",
+    "user",
+    "key",
+    "path",
+    "manage_dir",
+    "state",
+    "key_options",
+    "exclusive",
+    "comment",
+    "follow",
     "validate_certs",
 ];
 
@@ -62,9 +70,16 @@ const AUTHORIZED_KEY_KEYS: &[&str] = &[
 pub struct AuthorizedKey;
 
 const KEY_TYPES: &[&str] = &[
-    "ssh-rsa", "ssh-dss", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-    "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
-    "ssh-rsa-cert-v01@openssh.com", "ssh-ed25519-cert-v01@openssh.com",
+    "ssh-rsa",
+    "ssh-dss",
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "ssh-rsa-cert-v01@openssh.com",
+    "ssh-ed25519-cert-v01@openssh.com",
 ];
 
 /// One parsed authorized_keys line.
@@ -120,10 +135,16 @@ fn parse_key(line: &str) -> Option<KeyLine> {
     let mut parts = rest.splitn(3, char::is_whitespace);
     let kind = parts.next()?.to_string();
     let data = parts.next()?.to_string();
-    if !KEY_TYPES.contains(&kind.as_str()) && !kind.starts_with("ssh-") && !kind.starts_with("ecdsa-") {
+    if !KEY_TYPES.contains(&kind.as_str())
+        && !kind.starts_with("ssh-")
+        && !kind.starts_with("ecdsa-")
+    {
         return None;
     }
-    let comment = parts.next().map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    let comment = parts
+        .next()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
     Some(KeyLine {
         options: options.map(str::to_string),
         kind,
@@ -139,7 +160,9 @@ fn plan(current: &str, wanted: &[KeyLine], present: bool, exclusive: bool) -> St
     for line in current.lines() {
         match parse_key(line) {
             Some(k) => {
-                let hit = wanted.iter().position(|w| w.data == k.data && w.kind == k.kind);
+                let hit = wanted
+                    .iter()
+                    .position(|w| w.data == k.data && w.kind == k.kind);
                 match (hit, present) {
                     (Some(i), true) if !placed[i] => {
                         placed[i] = true;
@@ -174,7 +197,12 @@ impl Module for AuthorizedKey {
     }
 
     fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
-        check_keys("authorized_key", args, AUTHORIZED_KEY_KEYS, &[&["user"], &["key"]])
+        check_keys(
+            "authorized_key",
+            args,
+            AUTHORIZED_KEY_KEYS,
+            &[&["user"], &["key"]],
+        )
     }
 
     async fn run(
@@ -184,12 +212,20 @@ impl Module for AuthorizedKey {
     ) -> Result<ModuleResult, ModuleError> {
         let p: AuthorizedKeyParams = parse_params("authorized_key", args)?;
         if p.key.starts_with("http://") || p.key.starts_with("https://") {
-            return Ok(ModuleResult::failed("keys from URLs are not supported by drover"));
+            return Ok(ModuleResult::failed(
+                "keys from URLs are not supported by drover",
+            ));
         }
         let mut wanted = Vec::new();
-        for line in p.key.lines().filter(|l| !l.trim().is_empty() && !l.trim().starts_with('#')) {
+        for line in p
+            .key
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.trim().starts_with('#'))
+        {
             let Some(mut k) = parse_key(line) else {
-                return Ok(ModuleResult::failed(format!("invalid key specified: {line}")));
+                return Ok(ModuleResult::failed(format!(
+                    "invalid key specified: {line}"
+                )));
             };
             if p.key_options.is_some() {
                 k.options = p.key_options.clone();
@@ -229,7 +265,10 @@ impl Module for AuthorizedKey {
             .with("manage_dir", p.manage_dir)
             .with("state", if present { "present" } else { "absent" })
             .with("exclusive", p.exclusive)
-            .with("key_options", p.key_options.clone().map_or(Value::Null, Value::from));
+            .with(
+                "key_options",
+                p.key_options.clone().map_or(Value::Null, Value::from),
+            );
         if changed && ctx.diff {
             result = result.with_diff(Diff {
                 before_header: Some(keyfile.to_string()),
@@ -282,9 +321,18 @@ mod tests {
     fn plans_add_update_remove_exclusive() {
         let cur = "ssh-ed25519 AAAA old\n# keep\nssh-rsa BBBB other\n";
         let a = parse_key("ssh-ed25519 AAAA new").unwrap();
-        assert_eq!(plan(cur, &[a.clone()], true, false), "ssh-ed25519 AAAA new\n# keep\nssh-rsa BBBB other\n");
-        assert_eq!(plan(cur, &[a.clone()], true, true), "ssh-ed25519 AAAA new\n# keep\n");
-        assert_eq!(plan(cur, &[a.clone()], false, false), "# keep\nssh-rsa BBBB other\n");
+        assert_eq!(
+            plan(cur, std::slice::from_ref(&a), true, false),
+            "ssh-ed25519 AAAA new\n# keep\nssh-rsa BBBB other\n"
+        );
+        assert_eq!(
+            plan(cur, std::slice::from_ref(&a), true, true),
+            "ssh-ed25519 AAAA new\n# keep\n"
+        );
+        assert_eq!(
+            plan(cur, std::slice::from_ref(&a), false, false),
+            "# keep\nssh-rsa BBBB other\n"
+        );
         let c = parse_key("ssh-ed25519 CCCC c").unwrap();
         assert_eq!(plan("", &[c], true, false), "ssh-ed25519 CCCC c\n");
     }

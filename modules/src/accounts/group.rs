@@ -56,7 +56,15 @@ struct GroupParams {
 }
 
 const GROUP_KEYS: &[&str] = &[
-    "name", "state", "gid", "system", "non_unique", "local", "force", "gid_min", "gid_max",
+    "name",
+    "state",
+    "gid",
+    "system",
+    "non_unique",
+    "local",
+    "force",
+    "gid_min",
+    "gid_max",
 ];
 
 /// The `group` module.
@@ -67,10 +75,9 @@ fn plan(p: &GroupParams, current: Option<&str>) -> Option<String> {
     let q = shell_quote(&p.name);
     match (p.state, current) {
         (Presence::Absent, None) => None,
-        (Presence::Absent, Some(_)) => Some(format!(
-            "groupdel{} {q}",
-            if p.force { " -f" } else { "" }
-        )),
+        (Presence::Absent, Some(_)) => {
+            Some(format!("groupdel{} {q}", if p.force { " -f" } else { "" }))
+        }
         (Presence::Present, None) => {
             let mut cmd = String::from("groupadd");
             if let Some(gid) = &p.gid {
@@ -180,7 +187,10 @@ mod tests {
         let p = params(serde_json::json!({"name": "web", "gid": 1234, "system": true}));
         assert_eq!(plan(&p, None).unwrap(), "groupadd -g 1234 -r web");
         assert_eq!(plan(&p, Some("web:x:1234:")), None);
-        assert_eq!(plan(&p, Some("web:x:1000:")).unwrap(), "groupmod -g 1234 web");
+        assert_eq!(
+            plan(&p, Some("web:x:1000:")).unwrap(),
+            "groupmod -g 1234 web"
+        );
         let p = params(serde_json::json!({"name": "web", "state": "absent"}));
         assert_eq!(plan(&p, None), None);
         assert_eq!(plan(&p, Some("web:x:1:")).unwrap(), "groupdel web");

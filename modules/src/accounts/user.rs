@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 
 use super::group::Presence;
 use super::user_plan::{plan_user, Current, Planned};
-use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_string, de_opt_string_list, de_string};
+use crate::params::{
+    check_keys, de_bool, de_opt_bool, de_opt_string, de_opt_string_list, de_string,
+};
 
 /// Parameters of `user`.
 #[derive(Debug, Deserialize)]
@@ -102,10 +104,34 @@ fn yes() -> bool {
 }
 
 const USER_KEYS: &[&str] = &[
-    "name", "user", "state", "uid", "group", "groups", "append", "shell", "home", "move_home",
-    "create_home", "createhome", "skeleton", "system", "password", "update_password",
-    "password_lock", "comment", "non_unique", "remove", "force", "local", "generate_ssh_key",
-    "ssh_key_bits", "ssh_key_type", "ssh_key_file", "ssh_key_comment", "ssh_key_passphrase",
+    "name",
+    "user",
+    "state",
+    "uid",
+    "group",
+    "groups",
+    "append",
+    "shell",
+    "home",
+    "move_home",
+    "create_home",
+    "createhome",
+    "skeleton",
+    "system",
+    "password",
+    "update_password",
+    "password_lock",
+    "comment",
+    "non_unique",
+    "remove",
+    "force",
+    "local",
+    "generate_ssh_key",
+    "ssh_key_bits",
+    "ssh_key_type",
+    "ssh_key_file",
+    "ssh_key_comment",
+    "ssh_key_passphrase",
 ];
 
 /// The `user` module.
@@ -241,7 +267,10 @@ impl Module for User {
             if key_wanted && command.is_some() && !current.exists {
                 result.changed = true;
             } else if key_wanted {
-                let out = ctx.conn.run(ssh_key_script(&p, &current.hostname, false)).await?;
+                let out = ctx
+                    .conn
+                    .run(ssh_key_script(&p, &current.hostname, false))
+                    .await?;
                 let text = out.stdout_str();
                 if text.contains("@@KEYMISSING@@") {
                     result.changed = true;
@@ -251,13 +280,18 @@ impl Module for User {
         }
         let mut script = String::new();
         if let Some(cmd) = &command {
-            script.push_str(&format!("o=$({cmd} 2>&1) || {{ rc=$?; printf '@@CMDFAIL@@%s' \"$o\"; exit $rc; }}\n"));
+            script.push_str(&format!(
+                "o=$({cmd} 2>&1) || {{ rc=$?; printf '@@CMDFAIL@@%s' \"$o\"; exit $rc; }}\n"
+            ));
         }
         if p.state == Presence::Present {
             if key_wanted {
                 script.push_str(&ssh_key_script(&p, &current.hostname, true));
             }
-            script.push_str(&format!("echo @@FINAL@@; getent passwd {}\n", shell_quote(&p.name)));
+            script.push_str(&format!(
+                "echo @@FINAL@@; getent passwd {}\n",
+                shell_quote(&p.name)
+            ));
         }
         if script.is_empty() {
             return Ok(result);
@@ -271,15 +305,21 @@ impl Module for User {
             return Ok(failed);
         }
         if text.contains("@@KEYFAIL@@") {
-            let mut failed = ModuleResult::failed(format!("Failed to generate SSH key for {}", p.name));
+            let mut failed =
+                ModuleResult::failed(format!("Failed to generate SSH key for {}", p.name));
             failed.data = result.data;
             return Ok(failed);
         }
         if let Some(fin) = text.split("@@FINAL@@\n").nth(1) {
             let f: Vec<&str> = fin.trim().split(':').collect();
             if f.len() >= 7 {
-                result.data.insert("uid".into(), Value::from(f[2].parse::<u64>().unwrap_or(0)));
-                result.data.insert("group".into(), Value::from(f[3].parse::<u64>().unwrap_or(0)));
+                result
+                    .data
+                    .insert("uid".into(), Value::from(f[2].parse::<u64>().unwrap_or(0)));
+                result.data.insert(
+                    "group".into(),
+                    Value::from(f[3].parse::<u64>().unwrap_or(0)),
+                );
                 result.data.insert("home".into(), Value::from(f[5]));
                 result.data.insert("shell".into(), Value::from(f[6]));
                 result.data.insert("comment".into(), Value::from(f[4]));
@@ -295,8 +335,14 @@ impl Module for User {
                 .and_then(|r| r.lines().next())
                 .unwrap_or("");
             result.data.insert("ssh_key_file".into(), Value::from(file));
-            result.data.insert("ssh_public_key".into(), Value::from(section(&text, "PUB").trim()));
-            result.data.insert("ssh_fingerprint".into(), Value::from(section(&text, "FP").trim()));
+            result.data.insert(
+                "ssh_public_key".into(),
+                Value::from(section(&text, "PUB").trim()),
+            );
+            result.data.insert(
+                "ssh_fingerprint".into(),
+                Value::from(section(&text, "FP").trim()),
+            );
         }
         Ok(result)
     }

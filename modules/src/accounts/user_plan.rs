@@ -216,7 +216,11 @@ pub fn plan_user(p: &UserParams, cur: &Current) -> Result<Planned, String> {
         if let Some((_, gid)) = primary {
             result = result.with("group", num(gid));
         }
-        for (k, v) in [("comment", &p.comment), ("home", &p.home), ("shell", &p.shell)] {
+        for (k, v) in [
+            ("comment", &p.comment),
+            ("home", &p.home),
+            ("shell", &p.shell),
+        ] {
             if let Some(v) = v {
                 result = result.with(k, v.as_str());
             }
@@ -256,29 +260,43 @@ mod tests {
     #[test]
     fn plans_modifications() {
         let c = parse_query(EXISTING);
-        let p = params(serde_json::json!({"name": "alice", "shell": "/bin/bash", "groups": ["sudo"]}));
+        let p =
+            params(serde_json::json!({"name": "alice", "shell": "/bin/bash", "groups": ["sudo"]}));
         assert!(plan_user(&p, &c).unwrap().command.is_none());
-        let p = params(serde_json::json!({"name": "alice", "groups": "adm", "append": true, "shell": "/bin/sh"}));
+        let p = params(
+            serde_json::json!({"name": "alice", "groups": "adm", "append": true, "shell": "/bin/sh"}),
+        );
         assert_eq!(
             plan_user(&p, &c).unwrap().command.unwrap(),
             "usermod -a -G adm -s /bin/sh alice"
         );
         let p = params(serde_json::json!({"name": "alice", "groups": ["adm"]}));
-        assert_eq!(plan_user(&p, &c).unwrap().command.unwrap(), "usermod -G adm alice");
-        let p = params(serde_json::json!({"name": "alice", "password": "$6$abc", "group": "users"}));
+        assert_eq!(
+            plan_user(&p, &c).unwrap().command.unwrap(),
+            "usermod -G adm alice"
+        );
+        let p =
+            params(serde_json::json!({"name": "alice", "password": "$6$abc", "group": "users"}));
         let planned = plan_user(&p, &c).unwrap();
         assert_eq!(planned.command.unwrap(), "usermod -g users alice");
         assert_eq!(planned.result.data["password"], "NOT_LOGGING_PASSWORD");
         assert_eq!(planned.result.data["group"], 100);
         let p = params(serde_json::json!({"name": "alice", "groups": ["nope"]}));
-        assert_eq!(plan_user(&p, &c).err().unwrap(), "Group nope does not exist");
+        assert_eq!(
+            plan_user(&p, &c).err().unwrap(),
+            "Group nope does not exist"
+        );
     }
 
     #[test]
     fn plans_creation_and_removal() {
-        let c = parse_query("@@SHADOW@@\n@@GROUPS@@\n@@PRIMARY@@\n@@WANTED@@\nadm=adm:x:4:\n@@HOST@@\nh\n");
+        let c = parse_query(
+            "@@SHADOW@@\n@@GROUPS@@\n@@PRIMARY@@\n@@WANTED@@\nadm=adm:x:4:\n@@HOST@@\nh\n",
+        );
         assert!(!c.exists);
-        let p = params(serde_json::json!({"name": "bob", "uid": 1500, "groups": "adm", "system": true, "shell": "/bin/sh"}));
+        let p = params(
+            serde_json::json!({"name": "bob", "uid": 1500, "groups": "adm", "system": true, "shell": "/bin/sh"}),
+        );
         assert_eq!(
             plan_user(&p, &c).unwrap().command.unwrap(),
             "useradd -u 1500 -G adm -s /bin/sh -r -m bob"
@@ -287,6 +305,9 @@ mod tests {
         assert!(plan_user(&p, &c).unwrap().command.is_none());
         let c = parse_query(EXISTING);
         let p = params(serde_json::json!({"name": "alice", "state": "absent", "remove": true}));
-        assert_eq!(plan_user(&p, &c).unwrap().command.unwrap(), "userdel -r alice");
+        assert_eq!(
+            plan_user(&p, &c).unwrap().command.unwrap(),
+            "userdel -r alice"
+        );
     }
 }

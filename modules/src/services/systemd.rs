@@ -45,7 +45,12 @@ impl ServiceState {
 #[serde(deny_unknown_fields)]
 pub struct SystemdParams {
     /// Unit name (`nginx`, `nginx.service`, `foo.timer`).
-    #[serde(default, alias = "service", alias = "unit", deserialize_with = "de_opt_string")]
+    #[serde(
+        default,
+        alias = "service",
+        alias = "unit",
+        deserialize_with = "de_opt_string"
+    )]
     pub name: Option<String>,
     /// Desired run state.
     #[serde(default)]
@@ -204,9 +209,7 @@ pub fn plan(
         plan.state = Some(want.as_str());
         let verb = match want {
             ServiceState::Started => (!status.running()).then_some("start"),
-            ServiceState::Stopped => {
-                (status.running() || status.deactivating()).then_some("stop")
-            }
+            ServiceState::Stopped => (status.running() || status.deactivating()).then_some("stop"),
             ServiceState::Restarted | ServiceState::Reloaded => {
                 plan.state = Some("started");
                 Some(if !status.running() {
@@ -257,12 +260,7 @@ pub fn systemctl(scope: Option<&str>) -> String {
 }
 
 /// Query script: daemon-reload (unless check mode), `show`, `is-enabled`, init script test.
-pub fn query_script(
-    unit: &str,
-    scope: Option<&str>,
-    reload: bool,
-    reexec: bool,
-) -> String {
+pub fn query_script(unit: &str, scope: Option<&str>, reload: bool, reexec: bool) -> String {
     let sc = systemctl(scope);
     let q = shell_quote(unit);
     let mut s = String::new();
@@ -305,7 +303,13 @@ pub fn parse_query(out: &str) -> UnitStatus {
 
 /// Apply script: each action in order, stopping at the first failure with `@@FAIL@@verb` and its
 /// error output.
-pub fn apply_script(unit: &str, scope: Option<&str>, actions: &[Action], no_block: bool, force: bool) -> String {
+pub fn apply_script(
+    unit: &str,
+    scope: Option<&str>,
+    actions: &[Action],
+    no_block: bool,
+    force: bool,
+) -> String {
     let sc = systemctl(scope);
     let q = shell_quote(unit);
     let mut s = String::new();
@@ -341,7 +345,11 @@ pub async fn run_systemd(
             let mut r = ModuleResult::ok();
             if !ctx.check_mode {
                 let sc = systemctl(scope);
-                let verb = if p.daemon_reexec { "daemon-reexec" } else { "daemon-reload" };
+                let verb = if p.daemon_reexec {
+                    "daemon-reexec"
+                } else {
+                    "daemon-reload"
+                };
                 let out = ctx.conn.run(format!("{sc} {verb} 2>&1")).await?;
                 if !out.success() {
                     r = ModuleResult::failed(format!(
@@ -388,16 +396,20 @@ pub async fn run_systemd(
     }
     result = result.with("status", Value::Object(status.properties.clone()));
     if !plan.actions.is_empty() && !ctx.check_mode {
-        let script = apply_script(unit, scope, &plan.actions, p.no_block, p.force.unwrap_or(false));
+        let script = apply_script(
+            unit,
+            scope,
+            &plan.actions,
+            p.no_block,
+            p.force.unwrap_or(false),
+        );
         let out = ctx.conn.run(script).await?;
         if !out.success() {
             let text = out.stdout_str();
             let body = text.split("@@FAIL@@").nth(1).unwrap_or(&text);
             let (verb, err) = body.split_once('\n').unwrap_or((body, ""));
-            let mut failed = ModuleResult::failed(format!(
-                "Unable to {verb} service {unit}: {}",
-                err.trim()
-            ));
+            let mut failed =
+                ModuleResult::failed(format!("Unable to {verb} service {unit}: {}", err.trim()));
             failed.changed = false;
             failed.data = result.data;
             return Ok(failed);
@@ -447,7 +459,10 @@ mod tests {
     fn parses_show_and_is_enabled() {
         let s = status("active", "loaded", "enabled", 0);
         assert!(s.running() && s.enabled() && s.found() && !s.masked());
-        assert!(s.properties["ExecStart"].as_str().unwrap().contains("argv[]"));
+        assert!(s.properties["ExecStart"]
+            .as_str()
+            .unwrap()
+            .contains("argv[]"));
     }
 
     #[test]
@@ -464,22 +479,40 @@ mod tests {
         assert_eq!(verbs(&p), vec!["mask", "stop"]);
         let s = status("inactive", "masked", "masked", 1);
         assert!(s.masked());
-        assert_eq!(verbs(&plan("x", &s, Some(false), None, None).unwrap()), vec!["unmask"]);
-        assert_eq!(status("inactive", "loaded", "indirect", 0).enabled(), false);
+        assert_eq!(
+            verbs(&plan("x", &s, Some(false), None, None).unwrap()),
+            vec!["unmask"]
+        );
+        assert!(!status("inactive", "loaded", "indirect", 0).enabled());
     }
 
     #[test]
     fn missing_unit_fails_with_ansible_message() {
         let s = status("inactive", "not-found", "", 4);
         let e = plan("nope", &s, None, None, Some(ServiceState::Started)).unwrap_err();
-        assert_eq!(e.to_string(), "Could not find the requested service nope: host");
+        assert_eq!(
+            e.to_string(),
+            "Could not find the requested service nope: host"
+        );
         // Masking a missing unit is allowed.
-        assert_eq!(verbs(&plan("nope", &s, Some(true), None, None).unwrap()), vec!["mask"]);
+        assert_eq!(
+            verbs(&plan("nope", &s, Some(true), None, None).unwrap()),
+            vec!["mask"]
+        );
     }
 
     #[test]
     fn scripts_quote_and_flag() {
-        let s = apply_script("a b", Some("user"), &[Action { verb: "start" }], true, false);
-        assert!(s.contains("systemctl --user --no-block start -- 'a b'"), "{s}");
+        let s = apply_script(
+            "a b",
+            Some("user"),
+            &[Action { verb: "start" }],
+            true,
+            false,
+        );
+        assert!(
+            s.contains("systemctl --user --no-block start -- 'a b'"),
+            "{s}"
+        );
     }
 }

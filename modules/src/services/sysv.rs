@@ -137,7 +137,14 @@ mod tests {
     #[test]
     fn plans_init_script_actions() {
         let st = parse_query("found=1\nrunning=1\n");
-        assert_eq!(st, SysvStatus { found: true, running: true, enabled: false });
+        assert_eq!(
+            st,
+            SysvStatus {
+                found: true,
+                running: true,
+                enabled: false
+            }
+        );
         let cmds = plan("foo", &st, Some(ServiceState::Started), Some(true), "");
         assert_eq!(cmds.len(), 1);
         assert!(cmds[0].contains("update-rc.d foo defaults"));

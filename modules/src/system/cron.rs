@@ -61,8 +61,24 @@ struct CronParams {
 }
 
 const CRON_KEYS: &[&str] = &[
-    "name", "job", "value", "state", "user", "minute", "hour", "day", "dom", "month", "weekday",
-    "dow", "special_time", "disabled", "env", "cron_file", "insertafter", "insertbefore",
+    "name",
+    "job",
+    "value",
+    "state",
+    "user",
+    "minute",
+    "hour",
+    "day",
+    "dom",
+    "month",
+    "weekday",
+    "dow",
+    "special_time",
+    "disabled",
+    "env",
+    "cron_file",
+    "insertafter",
+    "insertbefore",
     "backup",
 ];
 
@@ -144,7 +160,10 @@ fn apply_env(lines: &[String], p: &CronParams, name: &str, decl: Option<&str>) -
     let mut out = lines.to_vec();
     if let Some(d) = decl {
         let at = if let Some(after) = &p.insertafter {
-            lines.iter().position(|l| is_var(l, after)).map_or(0, |i| i + 1)
+            lines
+                .iter()
+                .position(|l| is_var(l, after))
+                .map_or(0, |i| i + 1)
         } else if let Some(before) = &p.insertbefore {
             lines.iter().position(|l| is_var(l, before)).unwrap_or(0)
         } else {
@@ -160,7 +179,7 @@ fn names(lines: &[String]) -> (Vec<Value>, Vec<Value>) {
     let jobs = lines
         .iter()
         .filter_map(|l| l.strip_prefix(HEADER))
-        .map(|n| Value::from(n))
+        .map(Value::from)
         .collect();
     let envs = lines
         .iter()
@@ -202,14 +221,21 @@ impl Module for Cron {
             return Ok(ModuleResult::failed("missing required arguments: name"));
         };
         if let Some(st) = &p.special_time {
-            let valid = ["reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly"];
+            let valid = [
+                "reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly",
+            ];
             if !valid.contains(&st.as_str()) {
                 return Ok(ModuleResult::failed(format!(
                     "value of special_time must be one of: {}, got: {st}",
                     valid.join(", ")
                 )));
             }
-            if p.minute.is_some() || p.hour.is_some() || p.day.is_some() || p.month.is_some() || p.weekday.is_some() {
+            if p.minute.is_some()
+                || p.hour.is_some()
+                || p.day.is_some()
+                || p.month.is_some()
+                || p.weekday.is_some()
+            {
                 return Ok(ModuleResult::failed(
                     "You must specify time and date fields or special time.",
                 ));
@@ -312,9 +338,12 @@ mod tests {
     fn job_lines_like_ansible() {
         let p = params(serde_json::json!({"name": "x", "job": "ls", "minute": 5, "hour": "2"}));
         assert_eq!(p.job_line("ls"), "5 2 * * * ls");
-        let p = params(serde_json::json!({"name": "x", "job": "ls", "special_time": "daily", "disabled": true}));
+        let p = params(
+            serde_json::json!({"name": "x", "job": "ls", "special_time": "daily", "disabled": true}),
+        );
         assert_eq!(p.job_line("ls"), "#@daily ls");
-        let p = params(serde_json::json!({"name": "x", "job": "ls", "cron_file": "f", "user": "www"}));
+        let p =
+            params(serde_json::json!({"name": "x", "job": "ls", "cron_file": "f", "user": "www"}));
         assert_eq!(p.job_line("ls"), "* * * * * www ls");
     }
 
@@ -322,7 +351,10 @@ mod tests {
     fn jobs_replace_append_remove() {
         let cur = lines("MAILTO=x\n#Ansible: a\n1 * * * * old\n# other\n");
         let new = apply_job(&cur, "a", Some("2 * * * * new"));
-        assert_eq!(join(&new), "MAILTO=x\n#Ansible: a\n2 * * * * new\n# other\n");
+        assert_eq!(
+            join(&new),
+            "MAILTO=x\n#Ansible: a\n2 * * * * new\n# other\n"
+        );
         let new = apply_job(&cur, "b", Some("@daily b"));
         assert_eq!(new.len(), 6);
         let new = apply_job(&cur, "a", None);
@@ -338,7 +370,8 @@ mod tests {
         let cur = lines("A=1\n#Ansible: j\n* * * * * x\n");
         let p = params(serde_json::json!({"name": "B", "job": "2", "env": true}));
         assert_eq!(apply_env(&cur, &p, "B", Some("B=2"))[0], "B=2");
-        let p = params(serde_json::json!({"name": "B", "job": "2", "env": true, "insertafter": "A"}));
+        let p =
+            params(serde_json::json!({"name": "B", "job": "2", "env": true, "insertafter": "A"}));
         assert_eq!(apply_env(&cur, &p, "B", Some("B=2"))[1], "B=2");
         assert_eq!(apply_env(&cur, &p, "A", None).len(), 2);
     }

@@ -49,8 +49,7 @@ pub fn add_collector_facts(c: Collector, sec: &Sections, facts: &mut Vars) {
             }
         }
         Collector::Distribution => {
-            for (k, v) in distribution_facts(sec.get("distribution").map_or("", String::as_str))
-            {
+            for (k, v) in distribution_facts(sec.get("distribution").map_or("", String::as_str)) {
                 put(&k, v);
             }
         }
@@ -107,7 +106,7 @@ pub fn add_collector_facts(c: Collector, sec: &Sections, facts: &mut Vars) {
                     json!({
                         "executable": exe,
                         "has_sslcontext": true,
-                        "type": line(&l, 2).replace("cpython", "cpython"),
+                        "type": line(&l, 2),
                         "version": version,
                         "version_info": [num(0), num(1), num(2), level, num(4)],
                     }),
@@ -137,13 +136,17 @@ pub fn add_collector_facts(c: Collector, sec: &Sections, facts: &mut Vars) {
             put("selinux_python_present", Value::Bool(false));
         }
         Collector::ServiceMgr => {
-            let m = lines(sec, "service_mgr").first().cloned().unwrap_or_default();
+            let m = lines(sec, "service_mgr")
+                .first()
+                .cloned()
+                .unwrap_or_default();
             put("service_mgr", s(if m.is_empty() { "service" } else { &m }));
         }
         Collector::SshPubKeys => {
             for l in lines(sec, "ssh_pub_keys") {
                 let mut parts = l.split_whitespace();
-                let (Some(file), Some(kind), Some(key)) = (parts.next(), parts.next(), parts.next())
+                let (Some(file), Some(kind), Some(key)) =
+                    (parts.next(), parts.next(), parts.next())
                 else {
                     continue;
                 };
@@ -191,7 +194,11 @@ pub fn add_collector_facts(c: Collector, sec: &Sections, facts: &mut Vars) {
                 "microsoft" => ("hyperv".to_string(), "guest"),
                 other => (other.to_string(), "guest"),
             };
-            let tech = if role == "guest" { vec![s(t.clone())] } else { vec![] };
+            let tech = if role == "guest" {
+                vec![s(t.clone())]
+            } else {
+                vec![]
+            };
             put("virtualization_type", s(t));
             put("virtualization_role", s(role));
             put("virtualization_tech_guest", Value::Array(tech));
@@ -232,7 +239,10 @@ fn date_time_facts(l: &[String]) -> Vec<(String, Value)> {
     let utc_base = utc.first().copied().unwrap_or("");
     let utc_micro = micro(utc.get(1).copied().unwrap_or(""));
     let local_micro = micro(f[17]);
-    let tz_dst = l.get(2).filter(|x| !x.is_empty()).map_or(f[14], |x| x.as_str());
+    let tz_dst = l
+        .get(2)
+        .filter(|x| !x.is_empty())
+        .map_or(f[14], |x| x.as_str());
     let dt = json!({
         "year": f[0], "month": f[1], "day": f[2], "hour": f[3], "minute": f[4], "second": f[5],
         "weekday": f[6], "weekday_number": f[7], "weeknumber": f[9],
@@ -313,7 +323,10 @@ fn distribution_facts(text: &str) -> Vec<(String, Value)> {
         ("distribution".to_string(), s(distribution)),
         ("distribution_version".to_string(), s(version)),
         ("distribution_major_version".to_string(), s(major)),
-        ("distribution_release".to_string(), s(get("VERSION_CODENAME"))),
+        (
+            "distribution_release".to_string(),
+            s(get("VERSION_CODENAME")),
+        ),
         ("os_family".to_string(), s(family)),
     ];
     if let Some(minor) = minor {
@@ -442,7 +455,11 @@ fn hardware_facts(sec: &Sections) -> Vec<(String, Value)> {
     }
     let sockets = sockets.len().max(1) as u64;
     let cores = cores.max(1);
-    let threads = if siblings >= cores { siblings / cores } else { 1 };
+    let threads = if siblings >= cores {
+        siblings / cores
+    } else {
+        1
+    };
     let vcpus = lines(sec, "nproc")
         .first()
         .and_then(|n| n.trim().parse::<u64>().ok())
@@ -455,10 +472,20 @@ fn hardware_facts(sec: &Sections) -> Vec<(String, Value)> {
     out.push(("processor_nproc".into(), vcpus.into()));
     let uptime = lines(sec, "uptime")
         .first()
-        .and_then(|u| u.split_whitespace().next()?.split('.').next()?.parse::<u64>().ok())
+        .and_then(|u| {
+            u.split_whitespace()
+                .next()?
+                .split('.')
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
         .unwrap_or(0);
     out.push(("uptime_seconds".into(), uptime.into()));
-    out.push(("mounts".into(), Value::Array(mount_facts(&lines(sec, "mounts")))));
+    out.push((
+        "mounts".into(),
+        Value::Array(mount_facts(&lines(sec, "mounts"))),
+    ));
     out
 }
 
@@ -540,12 +567,18 @@ mod tests {
     #[test]
     fn hardware_from_proc() {
         let mut sec = Sections::new();
-        sec.insert("hardware".into(), "MemTotal: 2048000 kB\nMemFree: 1024000 kB\n".into());
+        sec.insert(
+            "hardware".into(),
+            "MemTotal: 2048000 kB\nMemFree: 1024000 kB\n".into(),
+        );
         sec.insert(
             "cpuinfo".into(),
             "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: X\nphysical id\t: 0\nsiblings\t: 2\ncpu cores\t: 2\n\nprocessor\t: 1\nvendor_id\t: GenuineIntel\nmodel name\t: X\nphysical id\t: 0\nsiblings\t: 2\ncpu cores\t: 2\n".into(),
         );
-        sec.insert("mounts".into(), "/dev/sda1\t/\text4\trw\t4096 100 50 60 10 5\tabc\n".into());
+        sec.insert(
+            "mounts".into(),
+            "/dev/sda1\t/\text4\trw\t4096 100 50 60 10 5\tabc\n".into(),
+        );
         let f: Map<String, Value> = hardware_facts(&sec).into_iter().collect();
         assert_eq!(f["memtotal_mb"], 2000);
         assert_eq!(f["processor_vcpus"], 2);

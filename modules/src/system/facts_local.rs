@@ -33,7 +33,9 @@ pub fn local_facts(sec: &Sections) -> Value {
             _ if rc.starts_with("file") => {
                 Value::String(format!("error loading facts - could not read {name}.fact"))
             }
-            _ => Value::String(format!("Failure executing fact script ({name}.fact), rc: {rc}")),
+            _ => Value::String(format!(
+                "Failure executing fact script ({name}.fact), rc: {rc}"
+            )),
         };
         out.insert(name.to_string(), value);
     }

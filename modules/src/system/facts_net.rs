@@ -117,7 +117,9 @@ pub fn network_facts(sec: &Sections) -> Vec<(String, Value)> {
         } else if a.family == "inet6" {
             let list = m.entry("ipv6").or_insert_with(|| Value::Array(vec![]));
             if let Value::Array(v) = list {
-                v.push(json!({"address": a.address, "prefix": a.prefix.to_string(), "scope": a.scope}));
+                v.push(
+                    json!({"address": a.address, "prefix": a.prefix.to_string(), "scope": a.scope}),
+                );
             }
             if a.iface != "lo" {
                 all6.push(json!(a.address));

@@ -180,10 +180,7 @@ impl Collector {
                 "case $c in init) [ -x /sbin/openrc ] && echo openrc || echo sysvinit;; *) echo \"$c\";; esac; fi\n",
             )
             .into(),
-            Collector::SshPubKeys => concat!(
-                "for k in /etc/ssh/ssh_host_*_key.pub; do [ -r \"$k\" ] && { printf '%s ' \"${k##*/}\"; cat \"$k\"; }; done\n",
-            )
-            .into(),
+            Collector::SshPubKeys => "for k in /etc/ssh/ssh_host_*_key.pub; do [ -r \"$k\" ] && { printf '%s ' \"${k##*/}\"; cat \"$k\"; }; done\n".into(),
             Collector::User => concat!(
                 "id -un; id -u; id -g; echo \"$HOME\"; echo \"$SHELL\"\n",
                 "getent passwd \"$(id -un)\" 2>/dev/null || grep \"^$(id -un):\" /etc/passwd\n",

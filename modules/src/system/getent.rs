@@ -126,7 +126,8 @@ impl Module for Getent {
             ..ModuleResult::ok()
         };
         if out.rc == 2 {
-            result = result.with_msg("One or more supplied key could not be found in the database.");
+            result =
+                result.with_msg("One or more supplied key could not be found in the database.");
         }
         Ok(result)
     }
@@ -141,6 +142,9 @@ mod tests {
         let r = parse_records("root:x:0:0:root:/root:/bin/bash\n", Some(":"));
         assert_eq!(r["root"][4], "/root");
         let r = parse_records("127.0.0.1 localhost\n127.0.0.1 other name\n", None);
-        assert_eq!(r["127.0.0.1"], serde_json::json!([["localhost"], ["other", "name"]]));
+        assert_eq!(
+            r["127.0.0.1"],
+            serde_json::json!([["localhost"], ["other", "name"]])
+        );
     }
 }

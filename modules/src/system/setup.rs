@@ -66,7 +66,15 @@ pub fn resolve_subset(items: &[String]) -> Result<Vec<Collector>, String> {
             (neg, n) => {
                 let c = Collector::from_name(n).ok_or_else(|| {
                     let mut valid: Vec<&str> = Collector::ALL.iter().map(|c| c.name()).collect();
-                    valid.extend(["all", "min", "devices", "interfaces", "mounts", "lsb", "caps"]);
+                    valid.extend([
+                        "all",
+                        "min",
+                        "devices",
+                        "interfaces",
+                        "mounts",
+                        "lsb",
+                        "caps",
+                    ]);
                     valid.sort_unstable();
                     format!(
                         "Bad subset '{n}' given to Ansible. gather_subset options allowed: {}",
@@ -211,7 +219,10 @@ mod tests {
 
     #[test]
     fn filter_globs() {
-        assert!(glob_match("ansible_distribution*", "ansible_distribution_version"));
+        assert!(glob_match(
+            "ansible_distribution*",
+            "ansible_distribution_version"
+        ));
         assert!(!glob_match("ansible_os*", "ansible_distribution"));
         assert!(glob_match("ansible_eth[0-9]", "ansible_eth0"));
         assert!(!glob_match("ansible_eth[!0]", "ansible_eth0"));

@@ -42,7 +42,14 @@ fn yes() -> bool {
 }
 
 const SYSCTL_KEYS: &[&str] = &[
-    "name", "key", "value", "val", "state", "reload", "sysctl_file", "sysctl_set",
+    "name",
+    "key",
+    "value",
+    "val",
+    "state",
+    "reload",
+    "sysctl_file",
+    "sysctl_set",
     "ignoreerrors",
 ];
 
@@ -143,9 +150,8 @@ impl Module for Sysctl {
             (_, false) => file_value(&lines, &key).is_some(),
             _ => false,
         };
-        let runtime_changed = present
-            && p.sysctl_set
-            && value.as_deref() != Some(normalize(runtime).as_str());
+        let runtime_changed =
+            present && p.sysctl_set && value.as_deref() != Some(normalize(runtime).as_str());
         let changed = file_changed || runtime_changed;
         let mut result = ModuleResult::changed(changed);
         if !changed || ctx.check_mode {
@@ -176,7 +182,12 @@ impl Module for Sysctl {
             let out = ctx.conn.run(script).await?;
             if !out.success() {
                 let text = out.stdout_str();
-                let msg = text.split("@@FAIL@@").nth(1).unwrap_or(&text).trim().to_string();
+                let msg = text
+                    .split("@@FAIL@@")
+                    .nth(1)
+                    .unwrap_or(&text)
+                    .trim()
+                    .to_string();
                 result = ModuleResult::failed(msg);
                 result.changed = file_changed;
             }
@@ -196,7 +207,10 @@ mod tests {
     #[test]
     fn edits_sysctl_lines() {
         let cur = lines("# c\nnet.ipv4.ip_forward = 0\nvm.swappiness=10\nnet/ipv4/ip_forward=0\n");
-        assert_eq!(file_value(&cur, "net.ipv4.ip_forward").as_deref(), Some("0"));
+        assert_eq!(
+            file_value(&cur, "net.ipv4.ip_forward").as_deref(),
+            Some("0")
+        );
         let new = apply(&cur, "net.ipv4.ip_forward", Some("1"));
         assert_eq!(new, lines("# c\nnet.ipv4.ip_forward=1\nvm.swappiness=10\n"));
         let new = apply(&cur, "kernel.x", Some("2"));
