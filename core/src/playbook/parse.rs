@@ -596,6 +596,20 @@ mod tests {
     }
 
     #[test]
+    fn user_in_a_task_is_the_module_and_delegate_facts_parses() {
+        let t = task("user: {name: alice}\ndelegate_to: h2\ndelegate_facts: yes\n").unwrap();
+        assert!(t.delegate_facts);
+        assert!(t.keywords.remote_user.is_none());
+        match t.kind {
+            TaskKind::Module { module, args } => {
+                assert_eq!(module, "user");
+                assert_eq!(args, json!({"name": "alice"}));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn misspelt_keyword_is_reported_with_position() {
         let e = task("name: x\ncopy: {dest: /a}\nwhne: b\n").unwrap_err();
         assert_eq!((e.location.line, e.location.col), (3, 1));
