@@ -105,6 +105,14 @@ printf 'not facts at all\n' > junk.fact"#,
     assert_eq!(f["selinux"]["status"], "disabled");
     assert_eq!(f["virtualization_type"], "lxc");
     assert_eq!(f["virtualization_role"], "guest");
+    assert_eq!(
+        f["virtualization_tech_guest"],
+        serde_json::json!(["lxc", "container"])
+    );
+    assert_eq!(f["is_chroot"], false);
+    assert!(f["systemd"]["version"].as_u64().unwrap() >= 252);
+    assert_eq!(f["lsb"], serde_json::json!({}));
+    assert!(f["loadavg"]["1m"].is_number());
     assert_eq!(f["machine_id"], sh("cat /etc/machine-id"));
     let dt = &f["date_time"];
     let epoch: i64 = dt["epoch"].as_str().unwrap().parse().unwrap();
@@ -135,7 +143,7 @@ printf 'not facts at all\n' > junk.fact"#,
     }
     assert!(f["mounts"].is_array());
     // ansible_local: JSON, INI (lower-cased keys, string values), executable output, error text.
-    let local = &f["local"];
+    let local = &f["ansible_local"];
     assert_eq!(local["app"]["port"], 8080);
     assert_eq!(local["site"]["general"]["name"], "web");
     assert_eq!(local["site"]["general"]["level"], "3");
@@ -154,7 +162,7 @@ printf 'not facts at all\n' > junk.fact"#,
     // Host 1 has its own facts and no local facts.
     let f1 = host_json(&hosts, 1, "/tmp/facts.json");
     assert_eq!(f1["hostname"], hosts.host(1).name.as_str());
-    assert_eq!(f1["local"], serde_json::json!({}));
+    assert_eq!(f1["ansible_local"], serde_json::json!({}));
 
     // gather_subset + filter; facts stay for later plays (cached for the run); check mode gathers.
     let run = play(

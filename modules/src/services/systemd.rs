@@ -385,7 +385,7 @@ pub async fn run_systemd(
     let status = parse_query(&text);
     let plan = match plan(unit, &status, p.masked, p.enabled, p.state) {
         Ok(plan) => plan,
-        Err(e) => return Ok(ModuleResult::failed(e.to_string()).with("name", unit)),
+        Err(e) => return Ok(ModuleResult::failed(e.to_string())),
     };
     let mut result = ModuleResult::changed(!plan.actions.is_empty()).with("name", unit);
     if let Some(st) = plan.state {

@@ -52,6 +52,7 @@ pub fn add_collector_facts(c: Collector, sec: &Sections, facts: &mut Vars) {
             for (k, v) in distribution_facts(sec.get("distribution").map_or("", String::as_str)) {
                 put(&k, v);
             }
+            put("lsb", lsb_facts(sec.get("lsb").map_or("", String::as_str)));
         }
         Collector::Dns => put("dns", dns_facts(sec.get("dns").map_or("", String::as_str))),
         Collector::Env => put("env", env_facts(sec.get("env").map_or("", String::as_str))),
@@ -92,6 +93,8 @@ pub fn add_collector_facts(c: Collector, sec: &Sections, facts: &mut Vars) {
             );
             put("fqdn", s(fqdn));
             put("machine_id", s(line(&l, 7)));
+            put("is_chroot", Value::Bool(line(&l, 8) == "True"));
+            put("userspace_architecture", s(line(&l, 3)));
             put("userspace_bits", s("64"));
         }
         Collector::Python => {
@@ -141,6 +144,19 @@ pub fn add_collector_facts(c: Collector, sec: &Sections, facts: &mut Vars) {
                 .cloned()
                 .unwrap_or_default();
             put("service_mgr", s(if m.is_empty() { "service" } else { &m }));
+            let l = lines(sec, "service_mgr");
+            if m == "systemd" {
+                let version = line(&l, 1)
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<u64>().ok());
+                if let Some(version) = version {
+                    put(
+                        "systemd",
+                        json!({"version": version, "features": line(&l, 2)}),
+                    );
+                }
+            }
         }
         Collector::SshPubKeys => {
             for l in lines(sec, "ssh_pub_keys") {
@@ -194,11 +210,24 @@ pub fn add_collector_facts(c: Collector, sec: &Sections, facts: &mut Vars) {
                 "microsoft" => ("hyperv".to_string(), "guest"),
                 other => (other.to_string(), "guest"),
             };
-            let tech = if role == "guest" {
+            let container = matches!(
+                t.as_str(),
+                "lxc"
+                    | "docker"
+                    | "podman"
+                    | "systemd-nspawn"
+                    | "openvz"
+                    | "container-other"
+                    | "wsl"
+            );
+            let mut tech = if role == "guest" {
                 vec![s(t.clone())]
             } else {
                 vec![]
             };
+            if container {
+                tech.push(s("container"));
+            }
             put("virtualization_type", s(t));
             put("virtualization_role", s(role));
             put("virtualization_tech_guest", Value::Array(tech));
@@ -482,11 +511,117 @@ fn hardware_facts(sec: &Sections) -> Vec<(String, Value)> {
         })
         .unwrap_or(0);
     out.push(("uptime_seconds".into(), uptime.into()));
+    let load: Vec<f64> = lines(sec, "loadavg")
+        .first()
+        .map(|l| {
+            l.split_whitespace()
+                .take(3)
+                .filter_map(|x| x.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if load.len() == 3 {
+        out.push((
+            "loadavg".into(),
+            json!({"1m": load[0], "5m": load[1], "15m": load[2]}),
+        ));
+    }
+    let flags: Vec<Value> = lines(sec, "cpuinfo")
+        .iter()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim() == "flags").then(|| v.split_whitespace().map(s).collect())
+        })
+        .unwrap_or_default();
+    out.push(("flags".into(), Value::Array(flags)));
+    for l in lines(sec, "dmi") {
+        let Some((k, v)) = l.split_once('=') else {
+            continue;
+        };
+        let key = match k {
+            "sys_vendor" => "system_vendor",
+            "chassis_type" => "form_factor",
+            other => other,
+        };
+        let value = if k == "chassis_type" {
+            form_factor(v)
+        } else {
+            v.trim().to_string()
+        };
+        out.push((key.to_string(), s(value)));
+    }
     out.push((
         "mounts".into(),
         Value::Array(mount_facts(&lines(sec, "mounts"))),
     ));
     out
+}
+
+/// DMI chassis type number to Ansible's form factor name.
+fn form_factor(code: &str) -> String {
+    let names = [
+        "Unknown",
+        "Other",
+        "Unknown",
+        "Desktop",
+        "Low Profile Desktop",
+        "Pizza Box",
+        "Mini Tower",
+        "Tower",
+        "Portable",
+        "Laptop",
+        "Notebook",
+        "Hand Held",
+        "Docking Station",
+        "All In One",
+        "Sub Notebook",
+        "Space-saving",
+        "Lunch Box",
+        "Main Server Chassis",
+        "Expansion Chassis",
+        "Sub Chassis",
+        "Bus Expansion Chassis",
+        "Peripheral Chassis",
+        "RAID Chassis",
+        "Rack Mount Chassis",
+        "Sealed-case PC",
+        "Multi-system",
+        "CompactPCI",
+        "AdvancedTCA",
+        "Blade",
+        "Blade Enclosure",
+        "Tablet",
+        "Convertible",
+        "Detachable",
+        "IoT Gateway",
+        "Embedded PC",
+        "Mini PC",
+        "Stick PC",
+    ];
+    match code.trim().parse::<usize>() {
+        Ok(n) => names.get(n).map_or("unknown", |v| v).to_string(),
+        Err(_) => "NA".to_string(),
+    }
+}
+
+/// `lsb` from `/etc/lsb-release` (empty when absent).
+fn lsb_facts(text: &str) -> Value {
+    let rel = os_release(text);
+    let mut m = Map::new();
+    for (k, name) in [
+        ("DISTRIB_ID", "id"),
+        ("DISTRIB_RELEASE", "release"),
+        ("DISTRIB_CODENAME", "codename"),
+        ("DISTRIB_DESCRIPTION", "description"),
+    ] {
+        if let Some(v) = rel.get(k) {
+            m.insert(name.into(), s(v.clone()));
+        }
+    }
+    if let Some(r) = rel.get("DISTRIB_RELEASE") {
+        m.insert("major_release".into(), s(r.split('.').next().unwrap_or("")));
+    }
+    Value::Object(m)
 }
 
 /// Mount entries from `dev\tmount\tfstype\topts\t<stat -f fields>\tuuid` lines.
@@ -508,7 +643,7 @@ fn mount_facts(l: &[String]) -> Vec<Value> {
                 "uuid": f[5],
                 "size_total": bs * blocks, "size_available": bs * avail,
                 "block_size": bs, "block_total": blocks, "block_available": avail,
-                "block_used": blocks.saturating_sub(free),
+                "block_used": blocks.saturating_sub(avail),
                 "inode_total": inodes, "inode_available": ifree,
                 "inode_used": inodes.saturating_sub(ifree),
             }))
@@ -585,6 +720,6 @@ mod tests {
         assert_eq!(f["processor_cores"], 2);
         assert_eq!(f["processor"][1], "GenuineIntel");
         assert_eq!(f["mounts"][0]["size_total"], 409600);
-        assert_eq!(f["mounts"][0]["block_used"], 40);
+        assert_eq!(f["mounts"][0]["block_used"], 50);
     }
 }

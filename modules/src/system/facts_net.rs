@@ -79,6 +79,9 @@ pub fn network_facts(sec: &Sections) -> Vec<(String, Value)> {
             m.insert("macaddress".into(), json!(w[2]));
         }
         m.insert("type".into(), json!(kind));
+        if let Some(speed) = w.get(5).and_then(|x| x.parse::<i64>().ok()) {
+            m.insert("speed".into(), json!(speed));
+        }
         ifaces.push((w[0].to_string(), m));
     }
     let mut all4 = Vec::new();

@@ -133,6 +133,7 @@ impl Collector {
             Collector::Distribution => concat!(
                 "cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null\n",
                 "printf 'DROVER_DEBIAN_VERSION=%s\\n' \"$(cat /etc/debian_version 2>/dev/null)\"\n",
+                "echo '@@DROVER:lsb@@'\ncat /etc/lsb-release 2>/dev/null\n",
             )
             .into(),
             Collector::Dns => "cat /etc/resolv.conf 2>/dev/null\n".into(),
@@ -159,11 +160,12 @@ impl Collector {
                 "hostname 2>/dev/null || uname -n\n",
                 "hostname -f 2>/dev/null || hostname 2>/dev/null || uname -n\n",
                 "cat /etc/machine-id 2>/dev/null || echo\n",
+                "r=$(stat -c %d:%i / 2>/dev/null); p=$(stat -c %d:%i /proc/1/root/. 2>/dev/null); [ -n \"$p\" ] && [ \"$r\" != \"$p\" ] && echo True || echo False\n",
             )
             .into(),
             Collector::Python => concat!(
                 "for p in python3 python /usr/libexec/platform-python; do command -v $p >/dev/null 2>&1 || continue\n",
-                "  $p -c 'import sys; v=sys.version_info; print(sys.executable); print(\"%d %d %d %s %d\" % tuple(v)); print(sys.implementation.name)' 2>/dev/null && break\n",
+                "  $p -c 'import sys; v=sys.version_info; import os; print(os.path.realpath(sys.executable)); print(\"%d %d %d %s %d\" % tuple(v)); print(sys.implementation.name)' 2>/dev/null && break\n",
                 "done\n",
             )
             .into(),
@@ -178,6 +180,7 @@ impl Collector {
                 "if [ -d /run/systemd/system ]; then echo systemd; ",
                 "else c=$(cat /proc/1/comm 2>/dev/null || ps -p 1 -o comm= 2>/dev/null); ",
                 "case $c in init) [ -x /sbin/openrc ] && echo openrc || echo sysvinit;; *) echo \"$c\";; esac; fi\n",
+                "systemctl --version 2>/dev/null | head -n 2\n",
             )
             .into(),
             Collector::SshPubKeys => "for k in /etc/ssh/ssh_host_*_key.pub; do [ -r \"$k\" ] && { printf '%s ' \"${k##*/}\"; cat \"$k\"; }; done\n".into(),
@@ -192,6 +195,9 @@ impl Collector {
                 "echo '@@DROVER:cpuinfo@@'\ncat /proc/cpuinfo 2>/dev/null\n",
                 "echo '@@DROVER:nproc@@'\nnproc 2>/dev/null\n",
                 "echo '@@DROVER:uptime@@'\ncat /proc/uptime 2>/dev/null\n",
+                "echo '@@DROVER:loadavg@@'\ncat /proc/loadavg 2>/dev/null\n",
+                "echo '@@DROVER:dmi@@'\nfor f in bios_date bios_vendor bios_version board_asset_tag board_name board_serial board_vendor board_version chassis_asset_tag chassis_serial chassis_vendor chassis_version product_name product_serial product_uuid product_version sys_vendor chassis_type; do ",
+                "v=$(cat /sys/class/dmi/id/$f 2>/dev/null) || v=NA; printf '%s=%s\\n' $f \"${v:-NA}\"; done\n",
                 "echo '@@DROVER:mounts@@'\n",
                 "while read -r dev mnt fs opts _; do case $dev in /*) ;; *) [ \"$fs\" = none ] || continue;; esac\n",
                 "  m=$(printf '%b' \"$mnt\"); s=$(stat -f -c '%S %b %a %f %c %d' \"$m\" 2>/dev/null) || continue\n",
@@ -202,7 +208,7 @@ impl Collector {
             .into(),
             Collector::Network => concat!(
                 "for d in /sys/class/net/*; do [ -e \"$d/mtu\" ] || continue; ",
-                "printf '%s %s %s %s %s\\n' \"${d##*/}\" \"$(cat $d/mtu)\" \"$(cat $d/address 2>/dev/null)\" \"$(cat $d/flags)\" \"$(cat $d/type)\"; done\n",
+                "printf '%s %s %s %s %s %s\\n' \"${d##*/}\" \"$(cat $d/mtu)\" \"$(cat $d/address 2>/dev/null)\" \"$(cat $d/flags)\" \"$(cat $d/type)\" \"$(cat $d/speed 2>/dev/null || echo -)\"; done\n",
                 "echo '@@DROVER:addrs@@'\nip -o addr show 2>/dev/null\n",
                 "echo '@@DROVER:route4@@'\nip -4 route show default 2>/dev/null\n",
                 "echo '@@DROVER:route6@@'\nip -6 route show default 2>/dev/null\n",
