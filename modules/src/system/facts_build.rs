@@ -637,7 +637,7 @@ fn mount_facts(l: &[String]) -> Vec<Value> {
                 .map(|x| x.parse().unwrap_or(0))
                 .collect();
             let g = |i: usize| st.get(i).copied().unwrap_or(0);
-            let (bs, blocks, avail, free, inodes, ifree) = (g(0), g(1), g(2), g(3), g(4), g(5));
+            let (bs, blocks, avail, inodes, ifree) = (g(0), g(1), g(2), g(4), g(5));
             Some(json!({
                 "device": f[0], "mount": f[1], "fstype": f[2], "options": f[3],
                 "uuid": f[5],
