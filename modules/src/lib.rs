@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use drover_core::module::ModuleRegistry;
 
+pub mod accounts;
 pub mod commands;
 pub mod files;
 pub mod inspect;
@@ -71,6 +72,20 @@ pub fn registry() -> ModuleRegistry {
     r.alias("ansible.builtin.yum", "dnf");
     r.alias("ansible.legacy.yum", "dnf");
     r.alias("gather_facts", "setup");
+    r.register(Arc::new(services::systemd::Systemd));
+    r.alias("systemd_service", "systemd");
+    r.alias("ansible.builtin.systemd_service", "systemd");
+    r.alias("ansible.legacy.systemd_service", "systemd");
+    r.register(Arc::new(services::service::Service));
+    r.register(Arc::new(accounts::user::User));
+    r.register(Arc::new(accounts::group::Group));
+    r.register(Arc::new(accounts::authorized_key::AuthorizedKey));
+    r.alias("ansible.posix.authorized_key", "authorized_key");
+    r.register(Arc::new(system::cron::Cron));
+    r.register(Arc::new(system::getent::Getent));
+    r.register(Arc::new(system::hostname::Hostname));
+    r.register(Arc::new(system::sysctl::Sysctl));
+    r.alias("ansible.posix.sysctl", "sysctl");
     r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
     r
 }
@@ -112,6 +127,16 @@ mod tests {
             "package",
             "pip",
             "dnf",
+            "setup",
+            "systemd",
+            "service",
+            "user",
+            "group",
+            "cron",
+            "getent",
+            "hostname",
+            "sysctl",
+            "authorized_key",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);

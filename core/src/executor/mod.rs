@@ -695,7 +695,28 @@ impl Executor {
             Vec::new()
         };
         let _ = ctx;
+        // delegate_facts: facts of a delegated task belong to the delegated host.
+        let facts_host = match (&task.delegate_to, task.delegate_facts) {
+            (Some(d), true) => Some(
+                self.shared
+                    .templar
+                    .render_str(d, vars)
+                    .unwrap_or_else(|_| d.clone()),
+            ),
+            _ => None,
+        };
         let mut states = self.hosts();
+        if let (Some(target), Some(Value::Object(facts))) =
+            (&facts_host, outcome.result.get("ansible_facts"))
+        {
+            let inv = &self.shared.inventory;
+            let t = states.entry(target.clone()).or_insert_with(|| HostState {
+                inventory_vars: inv.host_vars(target),
+                group_names: inv.group_names(target),
+                ..HostState::default()
+            });
+            crate::vars::merge_into(&mut t.facts, facts);
+        }
         let Some(s) = states.get_mut(host) else {
             return;
         };
@@ -737,7 +758,9 @@ impl Executor {
         if let Some(reg) = &task.register {
             s.host_vars.insert(reg.clone(), outcome.result.clone());
         }
-        if let Some(Value::Object(facts)) = outcome.result.get("ansible_facts") {
+        if let (None, Some(Value::Object(facts))) =
+            (&facts_host, outcome.result.get("ansible_facts"))
+        {
             let short = match &task.kind {
                 TaskKind::Module { module, .. } => module.rsplit('.').next().unwrap_or(""),
                 _ => "",

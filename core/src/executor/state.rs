@@ -165,7 +165,12 @@ pub fn facts_without_prefix(facts: &Vars) -> Vars {
         .iter()
         .map(|(k, v)| {
             (
-                k.strip_prefix("ansible_").unwrap_or(k).to_string(),
+                // `ansible_local` keeps its name inside `ansible_facts`, as in Ansible.
+                if k == "ansible_local" {
+                    k.clone()
+                } else {
+                    k.strip_prefix("ansible_").unwrap_or(k).to_string()
+                },
                 v.clone(),
             )
         })

@@ -260,6 +260,8 @@ pub struct Task {
     pub failed_when: Option<Vec<Value>>,
     /// `delegate_to`.
     pub delegate_to: Option<String>,
+    /// `delegate_facts`: facts a delegated task gathers go to the delegated host.
+    pub delegate_facts: bool,
     /// `run_once`.
     pub run_once: bool,
     /// `until` condition for retries.
@@ -268,8 +270,6 @@ pub struct Task {
     pub retries: Option<Value>,
     /// `delay` seconds between retries (default 5).
     pub delay: Option<Value>,
-    /// `delegate_facts`.
-    pub delegate_facts: bool,
     /// `throttle`.
     pub throttle: Option<Value>,
     /// `any_errors_fatal`.

@@ -707,7 +707,9 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
     let mut block: Option<(Vec<Task>, Vec<Task>, Vec<Task>)> = None;
     for (k, v) in entries {
         let key = k.key_string();
-        if common_keyword(&mut task.keywords, &key, v)? {
+        // `user` is a play keyword only; in a task it is the `user` module.
+        let is_user_module = key == "user";
+        if !is_user_module && common_keyword(&mut task.keywords, &key, v)? {
             continue;
         }
         match key.as_str() {
@@ -797,7 +799,8 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
                 }
                 module = Some((m, a, k));
             }
-            k2 if TASK_KEYWORDS.contains(&k2) || COMMON_KEYWORDS.contains(&k2) => {}
+            k2 if !is_user_module
+                && (TASK_KEYWORDS.contains(&k2) || COMMON_KEYWORDS.contains(&k2)) => {}
             "meta" => {
                 module = Some(("meta".into(), Value::String(scalar_string(v, "meta")?), k));
             }
@@ -924,6 +927,20 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(t.when, vec![json!("a")]);
+    }
+
+    #[test]
+    fn user_in_a_task_is_the_module_and_delegate_facts_parses() {
+        let t = task("user: {name: alice}\ndelegate_to: h2\ndelegate_facts: yes\n").unwrap();
+        assert!(t.delegate_facts);
+        assert!(t.keywords.remote_user.is_none());
+        match t.kind {
+            TaskKind::Module { module, args } => {
+                assert_eq!(module, "user");
+                assert_eq!(args, json!({"name": "alice"}));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

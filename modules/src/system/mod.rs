@@ -1,3 +1,11 @@
-//! System modules: facts.
+//! System modules: facts (`setup`), `hostname`, `sysctl`, `cron`, `getent`.
 
+pub mod cron;
+pub mod facts_build;
+pub mod facts_local;
+pub mod facts_net;
+pub mod facts_probe;
+pub mod getent;
+pub mod hostname;
 pub mod setup;
+pub mod sysctl;

@@ -1,0 +1,150 @@
+//! `getent`: reads a name service database and returns it as the fact `getent_<database>`
+//! (`{key: [fields…]}`, a list of such lists for repeated keys), as ansible-core does.
+
+use async_trait::async_trait;
+use drover_core::connection::shell_quote;
+use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::vars::Vars;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+
+/// Parameters of `getent`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GetentParams {
+    /// Database (`passwd`, `group`, `hosts`, `services`, …).
+    #[serde(deserialize_with = "de_string")]
+    database: String,
+    /// Key to look up (default: the whole database).
+    #[serde(default, deserialize_with = "de_opt_string")]
+    key: Option<String>,
+    /// Field separator (default `:` for passwd/shadow/group/gshadow, whitespace otherwise).
+    #[serde(default, deserialize_with = "de_opt_string")]
+    split: Option<String>,
+    /// Fail when the key is missing (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    fail_key: bool,
+    /// `getent -s` service.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    service: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+const GETENT_KEYS: &[&str] = &["database", "key", "split", "fail_key", "service"];
+
+/// The `getent` module.
+pub struct Getent;
+
+/// Builds `{key: fields}` from getent output.
+fn parse_records(out: &str, split: Option<&str>) -> Map<String, Value> {
+    let mut results = Map::new();
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    for line in out.lines().filter(|l| !l.is_empty()) {
+        let record: Vec<&str> = match split {
+            Some(sep) => line.split(sep).collect(),
+            None => line.split_whitespace().collect(),
+        };
+        let Some((key, rest)) = record.split_first() else {
+            continue;
+        };
+        let fields = Value::Array(rest.iter().map(|f| Value::from(*f)).collect());
+        let count = seen.entry(key.to_string()).or_insert(0);
+        *count += 1;
+        match (results.get_mut(*key), *count) {
+            (Some(prev), 2) => {
+                *prev = Value::Array(vec![prev.clone(), fields]);
+            }
+            (Some(Value::Array(list)), _) => list.push(fields),
+            _ => {
+                results.insert(key.to_string(), fields);
+            }
+        }
+    }
+    results
+}
+
+#[async_trait]
+impl Module for Getent {
+    fn name(&self) -> &'static str {
+        "getent"
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        check_keys("getent", args, GETENT_KEYS, &[&["database"]])
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        let p: GetentParams = parse_params("getent", args)?;
+        let mut cmd = String::from("getent");
+        if let Some(s) = &p.service {
+            cmd.push_str(&format!(" -s {}", shell_quote(s)));
+        }
+        cmd.push_str(&format!(" {}", shell_quote(&p.database)));
+        if let Some(k) = &p.key {
+            cmd.push_str(&format!(" {}", shell_quote(k)));
+        }
+        let out = ctx.conn.run(format!("{cmd} 2>&1")).await?;
+        let split = match (&p.split, p.database.as_str()) {
+            (Some(s), _) => Some(s.as_str()),
+            (None, "passwd" | "shadow" | "group" | "gshadow") => Some(":"),
+            _ => None,
+        };
+        let text = out.stdout_str();
+        let msg = match out.rc {
+            0 => None,
+            1 => Some("Missing arguments, or database unknown."),
+            2 if p.fail_key => Some("One or more supplied key could not be found in the database."),
+            2 => None,
+            3 => Some("Enumeration not supported on this database."),
+            _ => Some("Unexpected failure!"),
+        };
+        if let Some(msg) = msg {
+            return Ok(ModuleResult::failed(msg).with("rc", out.rc));
+        }
+        let records = if out.rc == 0 {
+            parse_records(&text, split)
+        } else {
+            let mut m = Map::new();
+            if let Some(k) = &p.key {
+                m.insert(k.clone(), Value::Null);
+            }
+            m
+        };
+        let mut facts = Vars::new();
+        facts.insert(format!("getent_{}", p.database), Value::Object(records));
+        let mut result = ModuleResult {
+            ansible_facts: Some(facts),
+            ..ModuleResult::ok()
+        };
+        if out.rc == 2 {
+            result =
+                result.with_msg("One or more supplied key could not be found in the database.");
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_like_ansible() {
+        let r = parse_records("root:x:0:0:root:/root:/bin/bash\n", Some(":"));
+        assert_eq!(r["root"][4], "/root");
+        let r = parse_records("127.0.0.1 localhost\n127.0.0.1 other name\n", None);
+        assert_eq!(
+            r["127.0.0.1"],
+            serde_json::json!([["localhost"], ["other", "name"]])
+        );
+    }
+}
