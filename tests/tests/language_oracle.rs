@@ -82,7 +82,13 @@ fn is_debug(action: &str) -> bool {
 }
 
 /// Groups per-host lines into tasks in order of appearance (consecutive lines of a task).
-fn push_result(tasks: &mut Vec<TaskRecord>, task: &str, host: String, status: String, debug: Value) {
+fn push_result(
+    tasks: &mut Vec<TaskRecord>,
+    task: &str,
+    host: String,
+    status: String,
+    debug: Value,
+) {
     match tasks.last_mut() {
         Some((name, hosts)) if name == task && !hosts.iter().any(|(h, _, _)| *h == host) => {
             hosts.push((host, status, debug));
@@ -101,7 +107,14 @@ fn parse_ansible(stdout: &str) -> Run {
             let s = &v["stats"];
             recap.push((
                 host.to_string(),
-                json!([s["ok"], s["changed"], s["failures"], s["skipped"], s["rescued"], s["ignored"]]),
+                json!([
+                    s["ok"],
+                    s["changed"],
+                    s["failures"],
+                    s["skipped"],
+                    s["rescued"],
+                    s["ignored"]
+                ]),
             ));
             continue;
         }
@@ -163,7 +176,14 @@ fn parse_drover(stdout: &str) -> Run {
                     let s = &entry[1];
                     recap.push((
                         entry[0].as_str().unwrap_or_default().to_string(),
-                        json!([s["ok"], s["changed"], s["failed"], s["skipped"], s["rescued"], s["ignored"]]),
+                        json!([
+                            s["ok"],
+                            s["changed"],
+                            s["failed"],
+                            s["skipped"],
+                            s["rescued"],
+                            s["ignored"]
+                        ]),
                     ));
                 }
             }
@@ -182,7 +202,13 @@ fn compact(run: &Run) -> Vec<String> {
         .map(|(name, hosts)| {
             let hs: Vec<String> = hosts
                 .iter()
-                .map(|(h, s, d)| if d.is_null() { format!("{h}:{s}") } else { format!("{h}:{s}:{d}") })
+                .map(|(h, s, d)| {
+                    if d.is_null() {
+                        format!("{h}:{s}")
+                    } else {
+                        format!("{h}:{s}:{d}")
+                    }
+                })
                 .collect();
             format!("[{name}] {}", hs.join(" "))
         })
@@ -271,12 +297,18 @@ fn feature_playbooks_match_ansible() {
         let expected = parse_ansible(&a_out);
         let actual = parse_drover(&d_out);
         if expected.tasks.is_empty() {
-            failures.push(format!("{playbook} {extra:?}: the oracle reported no task:\n{a_out}"));
+            failures.push(format!(
+                "{playbook} {extra:?}: the oracle reported no task:\n{a_out}"
+            ));
             continue;
         }
         if expected != actual || a_code != d_code {
             let (e, a) = (compact(&expected), compact(&actual));
-            let first = e.iter().zip(&a).position(|(x, y)| x != y).unwrap_or(e.len().min(a.len()));
+            let first = e
+                .iter()
+                .zip(&a)
+                .position(|(x, y)| x != y)
+                .unwrap_or(e.len().min(a.len()));
             failures.push(format!(
                 "{playbook} {extra:?}: exit codes ansible={a_code:?} drover={d_code:?}; first difference at line {first}\n\
                  ansible:\n  {}\ndrover:\n  {}\ndrover stderr: {d_err}",
@@ -370,11 +402,21 @@ fn vars_prompt_without_default_needs_an_answer() {
     )
     .expect("write playbook");
     let pb = pb.to_string_lossy().to_string();
-    let (code, _out, err) = run_drover_in_features(&["play", "-i", "localhost,", "-c", "local", &pb]);
+    let (code, _out, err) =
+        run_drover_in_features(&["play", "-i", "localhost,", "-c", "local", &pb]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("vars_prompt 'secret'"), "{err}");
     let (code, out, err) = run_drover_in_features(&[
-        "play", "-i", "localhost,", "-c", "local", "-e", "secret=s3", "--output", "json", &pb,
+        "play",
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        "secret=s3",
+        "--output",
+        "json",
+        &pb,
     ]);
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("\"msg\":\"s3\""), "{out}");
@@ -393,7 +435,10 @@ fn missing_role_and_tasks_file_fail_at_load() {
     let pb_s = pb.to_string_lossy().to_string();
     let (code, _out, err) = run_drover_in_features(&["play", "-i", "nowhere.invalid,", &pb_s]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("the role 'no_such_role' was not found"), "{err}");
+    assert!(
+        err.contains("the role 'no_such_role' was not found"),
+        "{err}"
+    );
     assert!(err.contains("bad.yml:4"), "{err}");
     std::fs::write(
         &pb,
@@ -402,5 +447,8 @@ fn missing_role_and_tasks_file_fail_at_load() {
     .expect("write playbook");
     let (code, _out, err) = run_drover_in_features(&["play", "-i", "nowhere.invalid,", &pb_s]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("could not find the tasks file 'missing.yml'"), "{err}");
+    assert!(
+        err.contains("could not find the tasks file 'missing.yml'"),
+        "{err}"
+    );
 }

@@ -311,7 +311,7 @@ impl Task {
 
     /// The name shown in output (without the role prefix): the `name`, or the module name (`meta`, `block`) as Ansible does.
     pub fn display_name(&self) -> String {
-        let base = match (&self.name, &self.kind) {
+        match (&self.name, &self.kind) {
             (Some(n), _) => n.clone(),
             (None, TaskKind::Module { module, .. }) => module.clone(),
             (None, TaskKind::Block { .. }) => "block".into(),
@@ -320,8 +320,7 @@ impl Task {
             (None, TaskKind::ImportRole(_)) => "import_role".into(),
             (None, TaskKind::IncludeTasks { .. }) => "include_tasks".into(),
             (None, TaskKind::IncludeRole { .. }) => "include_role".into(),
-        };
-        base
+        }
     }
 
     /// `name` as Ansible shows it: prefixed with `role : ` for role tasks.
