@@ -63,6 +63,8 @@ struct Shared {
     includes: Mutex<std::collections::HashMap<String, Arc<Result<Included, PlaybookError>>>>,
     /// `--start-at-task` reached (or not given).
     started: std::sync::atomic::AtomicBool,
+    /// `--step` still asking (answering `c` stops it).
+    stepping: std::sync::atomic::AtomicBool,
 }
 
 /// Runs playbooks. Cheap to clone; clones share the run's state.
@@ -94,6 +96,7 @@ impl Executor {
         sink: Arc<dyn EventSink>,
     ) -> Self {
         let opts_start_unset = opts.start_at_task.is_none();
+        let opts_step = opts.step;
         Self {
             shared: Arc::new(Shared {
                 registry,
@@ -110,6 +113,7 @@ impl Executor {
                 hosts: Mutex::new(IndexMap::new()),
                 includes: Mutex::new(std::collections::HashMap::new()),
                 started: std::sync::atomic::AtomicBool::new(opts_start_unset),
+                stepping: std::sync::atomic::AtomicBool::new(opts_step),
             }),
         }
     }
@@ -343,6 +347,30 @@ impl Executor {
         false
     }
 
+    /// `--step`: asks whether to run the task; `c` runs this and every later task.
+    fn step_allows(&self, task: &Task) -> bool {
+        use std::io::{BufRead, Write};
+        use std::sync::atomic::Ordering;
+        if !self.shared.stepping.load(Ordering::Relaxed) {
+            return true;
+        }
+        let name = task.with_role_prefix(task.display_name());
+        eprint!("Perform task: TASK: {name} (N)o/(y)es/(c)ontinue: ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).is_err() {
+            return false;
+        }
+        match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => true,
+            "c" | "continue" => {
+                self.shared.stepping.store(false, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        }
+    }
+
     async fn run_list(
         &self,
         ctx: &PlayCtx<'_>,
@@ -371,7 +399,7 @@ impl Executor {
                     }
                 }
                 TaskKind::Module { .. } => {
-                    if self.tags_allow(&kw) && self.reached_start(task) {
+                    if self.tags_allow(&kw) && self.reached_start(task) && self.step_allows(task) {
                         self.run_task(ctx, task, &kw, hosts, false).await
                     }
                 }
@@ -737,10 +765,34 @@ impl Executor {
         if let Some(reg) = &task.register {
             s.host_vars.insert(reg.clone(), outcome.result.clone());
         }
+        for n in notify {
+            s.notified.insert(n);
+        }
         if let Some(Value::Object(facts)) = outcome.result.get("ansible_facts") {
             let short = match &task.kind {
                 TaskKind::Module { module, .. } => module.rsplit('.').next().unwrap_or(""),
                 _ => "",
+            };
+            // delegate_facts: facts belong to the host the task was delegated to.
+            let owner = match (&task.delegate_to, task.delegate_facts) {
+                (Some(d), true) => self
+                    .shared
+                    .templar
+                    .render_str(d, vars)
+                    .unwrap_or_else(|_| d.clone()),
+                _ => host.to_string(),
+            };
+            if owner != host && !states.contains_key(&owner) {
+                let inv = &self.shared.inventory;
+                let fresh = HostState {
+                    inventory_vars: inv.host_vars(&owner),
+                    group_names: inv.group_names(&owner),
+                    ..HostState::default()
+                };
+                states.insert(owner.clone(), fresh);
+            }
+            let Some(s) = states.get_mut(&owner) else {
+                return;
             };
             let as_vars = matches!(short, "set_fact" | "include_vars");
             let target = if as_vars {
@@ -749,9 +801,6 @@ impl Executor {
                 &mut s.facts
             };
             crate::vars::merge_into(target, facts);
-        }
-        for n in notify {
-            s.notified.insert(n);
         }
     }
 

@@ -139,6 +139,14 @@ impl<'a> Resolver<'a> {
         }
         bases.extend(self.roles_path.iter().cloned());
         bases.push(self.playbook_dir.to_path_buf());
+        if self.roles_path.is_empty() {
+            // ansible-core's default roles_path.
+            if let Some(home) = std::env::var_os("HOME") {
+                bases.push(PathBuf::from(home).join(".ansible/roles"));
+            }
+            bases.push(PathBuf::from("/usr/share/ansible/roles"));
+            bases.push(PathBuf::from("/etc/ansible/roles"));
+        }
         let parts: Vec<&str> = name.split('.').collect();
         for base in &bases {
             let c = base.join(name);
