@@ -133,9 +133,7 @@ impl Executor {
             playbook: playbook.path.display().to_string(),
             check_mode: self.shared.opts.check,
         });
-        let uses_hostvars = std::fs::read_to_string(&playbook.path)
-            .map(|s| s.contains("hostvars"))
-            .unwrap_or(true);
+        let uses_hostvars = content_uses_hostvars(playbook);
         let mut result = Ok(());
         for play in &playbook.plays {
             result = self.run_play(playbook, play, uses_hostvars).await;
@@ -912,6 +910,58 @@ impl Executor {
             }
         }
     }
+}
+
+/// True if the playbook's files, or any file of its roles, mention `hostvars` (building
+/// `hostvars` for every task is skipped otherwise). Each file is read once.
+fn content_uses_hostvars(playbook: &Playbook) -> bool {
+    fn collect(tasks: &[Task], files: &mut std::collections::BTreeSet<std::path::PathBuf>) {
+        for t in tasks {
+            files.insert(std::path::PathBuf::from(&*t.location.file));
+            if let Some(r) = &t.role {
+                for sub in ["tasks", "handlers", "templates", "vars", "defaults"] {
+                    if let Ok(entries) = std::fs::read_dir(r.path.join(sub)) {
+                        files.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+                    }
+                }
+            }
+            if let TaskKind::Block {
+                block,
+                rescue,
+                always,
+            } = &t.kind
+            {
+                for list in [block, rescue, always] {
+                    collect(list, files);
+                }
+            }
+        }
+    }
+    let mut files = std::collections::BTreeSet::new();
+    files.insert(playbook.path.clone());
+    for play in &playbook.plays {
+        for list in [
+            &play.roles,
+            &play.pre_tasks,
+            &play.tasks,
+            &play.post_tasks,
+            &play.handlers,
+        ] {
+            collect(list, &mut files);
+        }
+    }
+    // Included task files are not known before the run: look at the playbook's own tasks dirs.
+    for sub in ["tasks", "templates"] {
+        if let Ok(entries) = std::fs::read_dir(playbook.dir.join(sub)) {
+            files.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+        }
+    }
+    files.iter().any(|f| {
+        f.is_file()
+            && std::fs::read_to_string(f)
+                .map(|s| s.contains("hostvars"))
+                .unwrap_or(false)
+    })
 }
 
 /// The implicit fact-gathering task at the start of a play.
