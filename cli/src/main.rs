@@ -102,6 +102,7 @@ fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, Strin
         tags: split_tags(&args.tags),
         skip_tags: split_tags(&args.skip_tags),
         start_at_task: args.start_at_task.clone(),
+        step: args.step,
     })
 }
 

@@ -267,6 +267,7 @@ fn feature_playbooks_match_ansible() {
         ("tags.yml", &["--tags", "tagged"]),
         ("tags.yml", &["--tags", "untagged"]),
         ("play_control.yml", &[]),
+        ("keywords.yml", &[]),
         ("roles.yml", &["--start-at-task", "web task"]),
     ];
     // ansible-playbook mostly waits (about 4 s a run on one core): run the oracle in parallel.

@@ -63,6 +63,8 @@ struct Shared {
     includes: Mutex<std::collections::HashMap<String, Arc<Result<Included, PlaybookError>>>>,
     /// `--start-at-task` reached (or not given).
     started: std::sync::atomic::AtomicBool,
+    /// `--step` still asking (answering `c` stops it).
+    stepping: std::sync::atomic::AtomicBool,
 }
 
 /// Runs playbooks. Cheap to clone; clones share the run's state.
@@ -94,6 +96,7 @@ impl Executor {
         sink: Arc<dyn EventSink>,
     ) -> Self {
         let opts_start_unset = opts.start_at_task.is_none();
+        let opts_step = opts.step;
         Self {
             shared: Arc::new(Shared {
                 registry,
@@ -110,6 +113,7 @@ impl Executor {
                 hosts: Mutex::new(IndexMap::new()),
                 includes: Mutex::new(std::collections::HashMap::new()),
                 started: std::sync::atomic::AtomicBool::new(opts_start_unset),
+                stepping: std::sync::atomic::AtomicBool::new(opts_step),
             }),
         }
     }
@@ -129,9 +133,7 @@ impl Executor {
             playbook: playbook.path.display().to_string(),
             check_mode: self.shared.opts.check,
         });
-        let uses_hostvars = std::fs::read_to_string(&playbook.path)
-            .map(|s| s.contains("hostvars"))
-            .unwrap_or(true);
+        let uses_hostvars = content_uses_hostvars(playbook);
         let mut result = Ok(());
         for play in &playbook.plays {
             result = self.run_play(playbook, play, uses_hostvars).await;
@@ -343,6 +345,30 @@ impl Executor {
         false
     }
 
+    /// `--step`: asks whether to run the task; `c` runs this and every later task.
+    fn step_allows(&self, task: &Task) -> bool {
+        use std::io::{BufRead, Write};
+        use std::sync::atomic::Ordering;
+        if !self.shared.stepping.load(Ordering::Relaxed) {
+            return true;
+        }
+        let name = task.with_role_prefix(task.display_name());
+        eprint!("Perform task: TASK: {name} (N)o/(y)es/(c)ontinue: ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        if std::io::stdin().lock().read_line(&mut line).is_err() {
+            return false;
+        }
+        match line.trim().to_ascii_lowercase().as_str() {
+            "y" | "yes" => true,
+            "c" | "continue" => {
+                self.shared.stepping.store(false, Ordering::Relaxed);
+                true
+            }
+            _ => false,
+        }
+    }
+
     async fn run_list(
         &self,
         ctx: &PlayCtx<'_>,
@@ -371,7 +397,7 @@ impl Executor {
                     }
                 }
                 TaskKind::Module { .. } => {
-                    if self.tags_allow(&kw) && self.reached_start(task) {
+                    if self.tags_allow(&kw) && self.reached_start(task) && self.step_allows(task) {
                         self.run_task(ctx, task, &kw, hosts, false).await
                     }
                 }
@@ -695,28 +721,7 @@ impl Executor {
             Vec::new()
         };
         let _ = ctx;
-        // delegate_facts: facts of a delegated task belong to the delegated host.
-        let facts_host = match (&task.delegate_to, task.delegate_facts) {
-            (Some(d), true) => Some(
-                self.shared
-                    .templar
-                    .render_str(d, vars)
-                    .unwrap_or_else(|_| d.clone()),
-            ),
-            _ => None,
-        };
         let mut states = self.hosts();
-        if let (Some(target), Some(Value::Object(facts))) =
-            (&facts_host, outcome.result.get("ansible_facts"))
-        {
-            let inv = &self.shared.inventory;
-            let t = states.entry(target.clone()).or_insert_with(|| HostState {
-                inventory_vars: inv.host_vars(target),
-                group_names: inv.group_names(target),
-                ..HostState::default()
-            });
-            crate::vars::merge_into(&mut t.facts, facts);
-        }
         let Some(s) = states.get_mut(host) else {
             return;
         };
@@ -758,12 +763,34 @@ impl Executor {
         if let Some(reg) = &task.register {
             s.host_vars.insert(reg.clone(), outcome.result.clone());
         }
-        if let (None, Some(Value::Object(facts))) =
-            (&facts_host, outcome.result.get("ansible_facts"))
-        {
+        for n in notify {
+            s.notified.insert(n);
+        }
+        if let Some(Value::Object(facts)) = outcome.result.get("ansible_facts") {
             let short = match &task.kind {
                 TaskKind::Module { module, .. } => module.rsplit('.').next().unwrap_or(""),
                 _ => "",
+            };
+            // delegate_facts: facts belong to the host the task was delegated to.
+            let owner = match (&task.delegate_to, task.delegate_facts) {
+                (Some(d), true) => self
+                    .shared
+                    .templar
+                    .render_str(d, vars)
+                    .unwrap_or_else(|_| d.clone()),
+                _ => host.to_string(),
+            };
+            if owner != host && !states.contains_key(&owner) {
+                let inv = &self.shared.inventory;
+                let fresh = HostState {
+                    inventory_vars: inv.host_vars(&owner),
+                    group_names: inv.group_names(&owner),
+                    ..HostState::default()
+                };
+                states.insert(owner.clone(), fresh);
+            }
+            let Some(s) = states.get_mut(&owner) else {
+                return;
             };
             let as_vars = matches!(short, "set_fact" | "include_vars");
             let target = if as_vars {
@@ -772,9 +799,6 @@ impl Executor {
                 &mut s.facts
             };
             crate::vars::merge_into(target, facts);
-        }
-        for n in notify {
-            s.notified.insert(n);
         }
     }
 
@@ -886,6 +910,58 @@ impl Executor {
             }
         }
     }
+}
+
+/// True if the playbook's files, or any file of its roles, mention `hostvars` (building
+/// `hostvars` for every task is skipped otherwise). Each file is read once.
+fn content_uses_hostvars(playbook: &Playbook) -> bool {
+    fn collect(tasks: &[Task], files: &mut std::collections::BTreeSet<std::path::PathBuf>) {
+        for t in tasks {
+            files.insert(std::path::PathBuf::from(&*t.location.file));
+            if let Some(r) = &t.role {
+                for sub in ["tasks", "handlers", "templates", "vars", "defaults"] {
+                    if let Ok(entries) = std::fs::read_dir(r.path.join(sub)) {
+                        files.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+                    }
+                }
+            }
+            if let TaskKind::Block {
+                block,
+                rescue,
+                always,
+            } = &t.kind
+            {
+                for list in [block, rescue, always] {
+                    collect(list, files);
+                }
+            }
+        }
+    }
+    let mut files = std::collections::BTreeSet::new();
+    files.insert(playbook.path.clone());
+    for play in &playbook.plays {
+        for list in [
+            &play.roles,
+            &play.pre_tasks,
+            &play.tasks,
+            &play.post_tasks,
+            &play.handlers,
+        ] {
+            collect(list, &mut files);
+        }
+    }
+    // Included task files are not known before the run: look at the playbook's own tasks dirs.
+    for sub in ["tasks", "templates"] {
+        if let Ok(entries) = std::fs::read_dir(playbook.dir.join(sub)) {
+            files.extend(entries.filter_map(|e| e.ok().map(|e| e.path())));
+        }
+    }
+    files.iter().any(|f| {
+        f.is_file()
+            && std::fs::read_to_string(f)
+                .map(|s| s.contains("hostvars"))
+                .unwrap_or(false)
+    })
 }
 
 /// The implicit fact-gathering task at the start of a play.

@@ -50,6 +50,8 @@ pub struct RunOptions {
     pub skip_tags: Vec<String>,
     /// `--start-at-task`: skip tasks until one with this name.
     pub start_at_task: Option<String>,
+    /// `--step`: ask on the terminal before each task.
+    pub step: bool,
 }
 
 impl Default for RunOptions {
@@ -76,6 +78,7 @@ impl Default for RunOptions {
             tags: Vec::new(),
             skip_tags: Vec::new(),
             start_at_task: None,
+            step: false,
         }
     }
 }

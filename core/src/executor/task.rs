@@ -396,6 +396,19 @@ impl Executor {
                 format!("couldn't resolve module/action '{module}'")
             });
         };
+        let with_defaults;
+        let args = match kw.defaults_for(module) {
+            Some(mut defaults) => {
+                if let Value::Object(explicit) = args {
+                    for (k, v) in explicit {
+                        defaults.insert(k.clone(), v.clone());
+                    }
+                }
+                with_defaults = Value::Object(defaults);
+                &with_defaults
+            }
+            None => args,
+        };
         let args = match self.shared.templar.render_value_in(args, vars, Some(&tctx)) {
             Ok(a) => a,
             Err(e) => {

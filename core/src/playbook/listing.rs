@@ -58,7 +58,7 @@ pub fn play_tasks(play: &Play) -> Vec<ListedTask> {
     out
 }
 
-/// The header line of a play: `  play #1 (hosts): name	TAGS: [..]`.
+/// The header line of a play: `  play #1 (hosts): name<TAB>TAGS: [..]`.
 pub fn play_header(index: usize, play: &Play) -> String {
     format!(
         "  play #{} ({}): {}\tTAGS: [{}]",

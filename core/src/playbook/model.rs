@@ -50,11 +50,35 @@ pub struct Keywords {
     pub tags: Vec<String>,
     /// `vars`.
     pub vars: Vars,
+    /// `module_defaults` layers, outermost first (each maps a module name to default arguments).
+    pub module_defaults: Vec<Vars>,
     /// Conditions inherited from enclosing blocks, imports and roles (ANDed before the task's own).
     pub when: Vec<Value>,
 }
 
 impl Keywords {
+    /// Default arguments `module_defaults` gives the module `module` (inner layers win).
+    pub fn defaults_for(&self, module: &str) -> Option<Vars> {
+        let short = |n: &str| {
+            n.strip_prefix("ansible.builtin.")
+                .or_else(|| n.strip_prefix("ansible.legacy."))
+                .unwrap_or(n)
+                .to_string()
+        };
+        let wanted = short(module);
+        let mut out: Option<Vars> = None;
+        for layer in &self.module_defaults {
+            for (name, defaults) in layer {
+                if short(name) == wanted {
+                    if let Value::Object(d) = defaults {
+                        crate::vars::merge_into(out.get_or_insert_with(Vars::new), d);
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// These keywords with unset ones taken from `parent`; tags and vars accumulate.
     pub fn inherit(&self, parent: &Keywords) -> Keywords {
         let pick = |a: &Option<Value>, b: &Option<Value>| a.clone().or_else(|| b.clone());
@@ -63,6 +87,8 @@ impl Keywords {
         tags.extend(self.tags.iter().cloned());
         let mut vars = parent.vars.clone();
         crate::vars::merge_into(&mut vars, &self.vars);
+        let mut module_defaults = parent.module_defaults.clone();
+        module_defaults.extend(self.module_defaults.iter().cloned());
         let mut when = parent.when.clone();
         when.extend(self.when.iter().cloned());
         Keywords {
@@ -80,6 +106,7 @@ impl Keywords {
             environment: pick(&self.environment, &parent.environment),
             tags,
             vars,
+            module_defaults,
             when,
         }
     }
@@ -317,7 +344,7 @@ impl Task {
 
     /// The name shown in output (without the role prefix): the `name`, or the module name (`meta`, `block`) as Ansible does.
     pub fn display_name(&self) -> String {
-        let base = match (&self.name, &self.kind) {
+        match (&self.name, &self.kind) {
             (Some(n), _) => n.clone(),
             (None, TaskKind::Module { module, .. }) => module.clone(),
             (None, TaskKind::Block { .. }) => "block".into(),
@@ -326,8 +353,7 @@ impl Task {
             (None, TaskKind::ImportRole(_)) => "import_role".into(),
             (None, TaskKind::IncludeTasks { .. }) => "include_tasks".into(),
             (None, TaskKind::IncludeRole { .. }) => "include_role".into(),
-        };
-        base
+        }
     }
 
     /// `name` as Ansible shows it: prefixed with `role : ` for role tasks.

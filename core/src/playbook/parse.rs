@@ -297,6 +297,25 @@ fn common_keyword(kw: &mut Keywords, key: &str, value: &Node) -> Result<bool, Pl
         "environment" => kw.environment = Some(value.to_value()),
         "tags" => kw.tags = string_list(value, "tags", true)?,
         "vars" => kw.vars = vars_map(value)?,
+        "module_defaults" => {
+            kw.module_defaults = match value.to_value() {
+                Value::Object(m) => vec![m],
+                Value::Array(items) => items
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Value::Object(m) => Some(m),
+                        _ => None,
+                    })
+                    .collect(),
+                Value::Null => Vec::new(),
+                _ => {
+                    return Err(PlaybookError::new(
+                        &value.loc,
+                        "module_defaults must map module names to their default arguments",
+                    ))
+                }
+            }
+        }
         _ => return Ok(false),
     }
     Ok(true)

@@ -9,17 +9,11 @@ pub fn tags_select(tags: &[String], only: &[String], skip: &[String]) -> bool {
     let mut run = true;
     if !only.is_empty() {
         let only_has = |t: &str| only.iter().any(|x| x == t);
-        run = if has("always") {
-            true
-        } else if only_has("all") && !has("never") {
-            true
-        } else if any_in(only) {
-            true
-        } else if only_has("tagged") && !untagged && !has("never") {
-            true
-        } else {
-            only_has("untagged") && untagged
-        };
+        run = has("always")
+            || (only_has("all") && !has("never"))
+            || any_in(only)
+            || (only_has("tagged") && !untagged && !has("never"))
+            || (only_has("untagged") && untagged);
     } else if has("never") {
         run = false;
     }
