@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::Parser;
 use drover_core::config::AnsibleConfig;
 use drover_core::events::{Event, EventSink};
-use drover_core::executor::{Executor, RunOptions};
+use drover_core::executor::{Executor, PassphrasePrompt, RunOptions};
 use drover_core::inventory::Inventory;
 use drover_core::playbook::{check_playbook, listing, load_playbook_with, Playbook};
 use drover_core::vars::Vars;
@@ -67,11 +67,18 @@ fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, Strin
         extra_vars::merge_extra_vars(e, &mut extra_vars)?;
     }
     let become_password = if args.ask_become_pass {
-        Some(prompt_password("BECOME password: ")?)
+        Some(prompt_secret("BECOME password: ").map_err(|e| {
+            format!("-K: {e}; set ansible_become_password (e.g. with -e @secrets.yml) instead")
+        })?)
     } else {
         None
     };
+    // Encrypted private keys that no agent holds: ask on the terminal, once per key.
+    let passphrase_prompt = PassphrasePrompt(Arc::new(|key: &Path| {
+        prompt_secret(&format!("Enter passphrase for key '{}': ", key.display())).ok()
+    }));
     Ok(RunOptions {
+        passphrase_prompt: Some(passphrase_prompt),
         check: args.check,
         diff: args.diff,
         forks: args.forks.or(cfg.forks).unwrap_or(5),
@@ -116,13 +123,11 @@ fn split_tags(values: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn prompt_password(prompt: &str) -> Result<String, String> {
+/// Reads a secret from the terminal without echoing it; fails when stdin is not a terminal.
+fn prompt_secret(prompt: &str) -> Result<String, String> {
     use std::io::{BufRead, Write};
     if !std::io::stdin().is_terminal() {
-        return Err(
-            "-K needs a terminal to ask for the password; set ansible_become_password instead"
-                .into(),
-        );
+        return Err("no terminal to ask on".into());
     }
     eprint!("{prompt}");
     let _ = std::io::stderr().flush();

@@ -161,5 +161,9 @@ pub fn ssh_options(
         host: host.to_string(),
         reason: e.to_string(),
     })?;
-    Ok((resolved.options, resolved.warnings))
+    let mut options = resolved.options;
+    if let Some(prompt) = &opts.passphrase_prompt {
+        options.passphrase_provider = Some(prompt.0.clone());
+    }
+    Ok((options, resolved.warnings))
 }

@@ -18,7 +18,7 @@ use futures::stream::{self, StreamExt};
 use indexmap::IndexMap;
 
 pub use connect::{ssh_options, transport_for, ConnectionPool};
-pub use options::RunOptions;
+pub use options::{PassphrasePrompt, RunOptions};
 pub use state::{task_vars, HostState, PlayVars, VarsInput};
 
 use crate::events::{Event, EventSink, HostResult, HostStats, Status};

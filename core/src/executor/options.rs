@@ -5,9 +5,21 @@ use std::time::Duration;
 
 use crate::vars::Vars;
 
+/// Asks the user for the passphrase of an encrypted private key (the CLI prompts on the terminal).
+#[derive(Clone)]
+pub struct PassphrasePrompt(pub crate::connection::ssh::PassphraseProvider);
+
+impl std::fmt::Debug for PassphrasePrompt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PassphrasePrompt")
+    }
+}
+
 /// Settings that apply to a whole run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// How to ask for private key passphrases, when keys are encrypted and no agent holds them.
+    pub passphrase_prompt: Option<PassphrasePrompt>,
     /// `--check`: report changes without making them.
     pub check: bool,
     /// `--diff`: show before/after differences.
@@ -57,6 +69,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
+            passphrase_prompt: None,
             check: false,
             diff: false,
             forks: 5,
