@@ -2,8 +2,8 @@
 # drover benchmark: drover vs ansible-core vs pyinfra on W1 (50 tasks/host) for M = 1, 10, 50,
 # the russh floor, and W2 (1 task on 200 hosts). See docs/PERFORMANCE.md.
 #
-#   bash bench/run.sh [--hosts "1 10 50"] [--reps 3] [--tools "drover ansible pyinfra"]
-#                     [--w2-hosts 200] [--no-w2] [--no-floor] [--keep-logs]
+#   bash bench/run.sh [--hosts "1 10 50"] [--reps 3] [--large-reps N] [--tools "drover ansible pyinfra"]
+#                     [--w2-hosts 200] [--no-w2] [--no-floor] [--keep-logs] [--no-build]
 #
 # Needs root (network namespaces). Creates its own bridge (dbench0, 10.251.0.0/16), namespaces and
 # sshd daemons, and removes all of them on exit. ansible-core and pyinfra are installed from PyPI
@@ -17,20 +17,24 @@ ANSIBLE_CORE_VERSION=${DROVER_BENCH_ANSIBLE_CORE:-2.19.14}
 PYINFRA_VERSION=${DROVER_BENCH_PYINFRA:-3.10.0}
 HOSTS_LIST="1 10 50"
 REPS=3
+LARGE_REPS=""
 TOOLS="drover ansible pyinfra"
 W2_HOSTS=200
 DO_W2=1
 DO_FLOOR=1
 KEEP_LOGS=0
+BUILD=1
 while [ $# -gt 0 ]; do
     case $1 in
         --hosts) HOSTS_LIST=$2; shift 2 ;;
         --reps) REPS=$2; shift 2 ;;
+        --large-reps) LARGE_REPS=$2; shift 2 ;;
         --tools) TOOLS=$2; shift 2 ;;
         --w2-hosts) W2_HOSTS=$2; shift 2 ;;
         --no-w2) DO_W2=0; shift ;;
         --no-floor) DO_FLOOR=0; shift ;;
         --keep-logs) KEEP_LOGS=1; shift ;;
+        --no-build) BUILD=0; shift ;;
         -h | --help) sed -n 2,12p "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -47,8 +51,10 @@ source "$BENCH_SRC/lib/tools.sh"
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # --- tools -------------------------------------------------------------------------------------
-log "building drover and the floor probe (--release)"
-(cd "$REPO" && cargo build --release -q -p drover-cli -p drover-bench-floor)
+if [ "$BUILD" = 1 ]; then
+    log "building drover and the floor probe (--release)"
+    (cd "$REPO" && cargo build --release -q -p drover-cli -p drover-bench-floor)
+fi
 TARGET_DIR=$(cd "$REPO" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 DROVER="$TARGET_DIR/release/drover"
@@ -98,7 +104,9 @@ for m in $HOSTS_LIST; do
     bench_write_inventory "$m" "$work/inventory.ini"
     bench_write_pyinfra_inventory "$m" "$work/inventory.py"
     bench_write_ansible_cfg "$m" "$work/ansible.cfg"
-    for rep in $(seq 1 "$REPS"); do
+    reps=$REPS
+    if [ "$m" -ge 50 ] && [ -n "$LARGE_REPS" ]; then reps=$LARGE_REPS; fi
+    for rep in $(seq 1 "$reps"); do
         for tool in $TOOLS; do
             bench_hosts_reset "$m"
             for phase in cold warm; do

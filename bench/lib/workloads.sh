@@ -27,7 +27,7 @@ bench_write_w1_playbook() {
         for i in $(seq -w 1 10); do
             echo "    - name: copy $i"
             echo "      copy:"
-            echo "        content: \"content of file $i\\n\""
+            printf '        content: "content of file %s\\n"\n' "$i"
             echo "        dest: /root/w1/d$i/copy.txt"
             echo "        mode: '0644'"
         done
