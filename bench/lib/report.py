@@ -1,5 +1,8 @@
-"""Prints the bench table from results.tsv (written by bench/run.sh): medians of the runs that
-succeeded; a failed run never counts as a time."""
+"""Prints the bench table from results.tsv files (written by bench/run.sh; several files are
+merged, e.g. a run with --hosts "1 10" and one with --hosts 50): medians of the runs that
+succeeded; a failed run never counts as a time.
+
+Usage: python3 bench/lib/report.py RESULTS.tsv [MORE.tsv ...]"""
 
 import csv
 import statistics
@@ -7,12 +10,13 @@ import sys
 from collections import defaultdict
 
 
-def load(path):
+def load(paths):
     runs = defaultdict(list)  # (workload, tool, M, phase) -> [(seconds, rss_kb, ok)]
-    with open(path, newline="") as f:
-        for row in csv.DictReader(f, delimiter="\t"):
-            key = (row["workload"], row["tool"], int(row["M"]), row["phase"])
-            runs[key].append((float(row["seconds"]), int(row["peak_rss_kb"]), row["status"] == "ok"))
+    for path in paths:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f, delimiter="\t"):
+                key = (row["workload"], row["tool"], int(row["M"]), row["phase"])
+                runs[key].append((float(row["seconds"]), int(row["peak_rss_kb"]), row["status"] == "ok"))
     return runs
 
 
@@ -47,7 +51,7 @@ def ratio(a, b):
 
 
 def main():
-    runs = load(sys.argv[1])
+    runs = load(sys.argv[1:])
     ms = sorted({k[2] for k in runs if k[0] == "W1"})
     tools = [t for t in ("drover", "ansible", "pyinfra", "floor") if any(k[1] == t for k in runs)]
     reps = max((len(v) for v in runs.values()), default=0)

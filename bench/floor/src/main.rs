@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use drover_core::connection::ssh::{HostKeyPolicy, SshConnection, SshOptions};
 use drover_core::connection::{Connection, ExecRequest};
-use futures::future::try_join_all;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
 
 /// Parsed command line.
 struct FloorArgs {
@@ -46,7 +48,7 @@ fn options(host: &str, key: &PathBuf) -> SshOptions {
     opts
 }
 
-async fn run_execs(conn: &SshConnection, execs: usize) -> Result<(), String> {
+async fn run_execs(conn: Arc<SshConnection>, execs: usize) -> Result<(), String> {
     let req = ExecRequest::new("true");
     for _ in 0..execs {
         let out = conn.exec(&req).await.map_err(|e| e.to_string())?;
@@ -57,16 +59,33 @@ async fn run_execs(conn: &SshConnection, execs: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Waits for every task of `set`, failing on the first error.
+async fn join_all<T: 'static>(mut set: JoinSet<Result<T, String>>) -> Result<Vec<T>, String> {
+    let mut out = Vec::with_capacity(set.len());
+    while let Some(joined) = set.join_next().await {
+        out.push(joined.map_err(|e| e.to_string())??);
+    }
+    Ok(out)
+}
+
 async fn floor(args: FloorArgs) -> Result<f64, String> {
-    let conns = try_join_all(
-        args.hosts
-            .iter()
-            .map(|h| SshConnection::connect(options(h, &args.key))),
-    )
-    .await
-    .map_err(|e| e.to_string())?;
+    let mut connecting = JoinSet::new();
+    for host in &args.hosts {
+        let opts = options(host, &args.key);
+        connecting.spawn(async move {
+            SshConnection::connect(opts)
+                .await
+                .map(Arc::new)
+                .map_err(|e| e.to_string())
+        });
+    }
+    let conns = join_all(connecting).await?;
     let start = Instant::now();
-    try_join_all(conns.iter().map(|c| run_execs(c, args.execs))).await?;
+    let mut running = JoinSet::new();
+    for conn in &conns {
+        running.spawn(run_execs(conn.clone(), args.execs));
+    }
+    join_all(running).await?;
     let elapsed = start.elapsed().as_secs_f64();
     for c in &conns {
         c.close().await;
