@@ -7,11 +7,13 @@
 
 BENCH_BRIDGE=${BENCH_BRIDGE:-dbench0}
 BENCH_NS_PREFIX=${BENCH_NS_PREFIX:-dbench}
+# First two octets of the bench network (a /16 on the bridge).
+BENCH_NET=${BENCH_NET:-10.251}
 
 # bench_host_ip I -> 10.251.X.Y for host I (1-based), up to ~60000 hosts on the /16.
 bench_host_ip() {
     local i=$1
-    echo "10.251.$(( (i + 10) / 250 )).$(( (i + 10) % 250 + 2 ))"
+    echo "$BENCH_NET.$(( (i + 10) / 250 )).$(( (i + 10) % 250 + 2 ))"
 }
 
 bench_bridge_up() {
@@ -21,7 +23,7 @@ bench_bridge_up() {
     fi
     ip link add "$BENCH_BRIDGE" type bridge
     echo "$BENCH_BRIDGE" >"$BENCH_RUN/bridge"
-    ip addr add 10.251.0.1/16 dev "$BENCH_BRIDGE"
+    ip addr add "$BENCH_NET.0.1/16" dev "$BENCH_BRIDGE"
     ip link set "$BENCH_BRIDGE" up
 }
 
@@ -54,8 +56,8 @@ Subsystem sftp internal-sftp
 CFG
     ip netns add "$ns"
     echo "$ns" >>"$BENCH_RUN/namespaces"
-    ip link add "dbv$i" type veth peer name eth0 netns "$ns"
-    ip link set "dbv$i" master "$BENCH_BRIDGE" up
+    ip link add "${BENCH_NS_PREFIX}v$i" type veth peer name eth0 netns "$ns"
+    ip link set "${BENCH_NS_PREFIX}v$i" master "$BENCH_BRIDGE" up
     ip -n "$ns" addr add "$ip/16" dev eth0
     ip -n "$ns" link set eth0 up
     ip -n "$ns" link set lo up
