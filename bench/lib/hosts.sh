@@ -57,6 +57,7 @@ CFG
     ip netns add "$ns"
     echo "$ns" >>"$BENCH_RUN/namespaces"
     ip link add "${BENCH_NS_PREFIX}v$i" type veth peer name eth0 netns "$ns"
+    echo "${BENCH_NS_PREFIX}v$i" >>"$BENCH_RUN/links"
     ip link set "${BENCH_NS_PREFIX}v$i" master "$BENCH_BRIDGE" up
     ip -n "$ns" addr add "$ip/16" dev eth0
     ip -n "$ns" link set eth0 up
@@ -109,7 +110,7 @@ bench_write_inventory() {
 
 # bench_hosts_destroy: stops every sshd (by its recorded PID), removes namespaces and the bridge.
 bench_hosts_destroy() {
-    local pidfile pid ns
+    local pidfile pid ns link
     [ -n "${BENCH_RUN:-}" ] && [ -d "$BENCH_RUN" ] || return 0
     for pidfile in "$BENCH_RUN"/hosts/h*/sshd.pid; do
         [ -e "$pidfile" ] || continue
@@ -123,6 +124,13 @@ bench_hosts_destroy() {
             ip netns del "$ns" 2>/dev/null
         done <"$BENCH_RUN/namespaces"
         rm -f "$BENCH_RUN/namespaces"
+    fi
+    if [ -e "$BENCH_RUN/links" ]; then
+        # Normally gone with their namespace; a namespace kept alive elsewhere must not keep them.
+        while read -r link; do
+            ip link del "$link" 2>/dev/null
+        done <"$BENCH_RUN/links"
+        rm -f "$BENCH_RUN/links"
     fi
     if [ -e "$BENCH_RUN/bridge" ]; then
         ip link del "$(cat "$BENCH_RUN/bridge")" 2>/dev/null
