@@ -5,7 +5,7 @@
 //! established russh connection, all hosts at once, and prints the wall time of that phase in
 //! seconds. Host keys are not verified: the hosts are the bench's own namespace hosts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -38,10 +38,10 @@ fn parse_args() -> Result<FloorArgs, String> {
     Ok(FloorArgs { key, execs, hosts })
 }
 
-fn options(host: &str, key: &PathBuf) -> SshOptions {
+fn options(host: &str, key: &Path) -> SshOptions {
     let mut opts = SshOptions::new(host);
     opts.user = "root".into();
-    opts.identity_files = vec![key.clone()];
+    opts.identity_files = vec![key.to_path_buf()];
     opts.use_agent = false;
     opts.host_key_policy = HostKeyPolicy::Off;
     opts.known_hosts_files = Vec::new();
