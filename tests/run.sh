@@ -6,7 +6,7 @@
 # Run as root on Debian 12. It installs the OS prerequisites and prepares the real-host test harness
 # (tests/harness/setup.sh: bridge drvbr0, cached Debian base rootfs), then runs
 #   cargo fmt --all --check
-#   cargo test --workspace --all-targets
+#   cargo test --workspace --all-targets --no-fail-fast
 #   cargo clippy --workspace --all-targets -- -D warnings
 # and finally checks that no test host was leaked. Every step runs; the exit status is non-zero if any
 # step failed, with a summary at the end.
@@ -47,7 +47,7 @@ if [ ${#failed[@]} -gt 0 ]; then
 fi
 
 step fmt cargo fmt --all --check
-step test cargo test --workspace --all-targets
+step test cargo test --workspace --all-targets --no-fail-fast
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step leaks bash tests/harness/cleanup.sh
 

@@ -224,7 +224,7 @@ fn users_groups_and_keys() {
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(
-        all.contains("shel") && all.contains("badarg.yml:4"),
+        all.contains("shel") && all.contains("badarg.yml:6"),
         "{all}"
     );
 }

@@ -228,7 +228,7 @@ printf 'not facts at all\n' > junk.fact"#,
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(
-        all.contains("gather_subsett") && all.contains("badarg.yml:4"),
+        all.contains("gather_subsett") && all.contains("badarg.yml:5"),
         "{all}"
     );
 

@@ -246,7 +246,7 @@ fn systemd_and_service_modules() {
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(
-        all.contains("stat") && all.contains("badarg.yml:4"),
+        all.contains("stat") && all.contains("badarg.yml:6"),
         "{all}"
     );
     let run = play(

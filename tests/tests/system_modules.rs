@@ -190,7 +190,7 @@ fn cron_getent_hostname_sysctl() {
     assert_eq!(run.code, Some(1), "{}\n{}", run.stdout, run.stderr);
     let all = format!("{}{}", run.stdout, run.stderr);
     assert!(
-        all.contains("jobb") && all.contains("badarg.yml:4"),
+        all.contains("jobb") && all.contains("badarg.yml:6"),
         "{all}"
     );
 }
