@@ -128,7 +128,7 @@ fn every_module_playbook_matches_ansible_core() {
     let ansible_first = run_ansible();
     let drover_first = run_drover_once();
     assert!(
-        task_results(&ansible_first).len() >= 25,
+        task_results(&ansible_first).len() >= 20,
         "the oracle's output was not understood:\n{ansible_first}"
     );
     assert!(tree_state(&hosts, 0).lines().count() >= 15);
