@@ -30,6 +30,27 @@ impl DroverOutput {
     pub fn success(&self) -> bool {
         self.code == Some(0)
     }
+
+    /// Panics with drover's output unless it exited with code 0.
+    pub fn assert_success(&self) {
+        assert_eq!(self.code, Some(0), "{}\n{}", self.stdout, self.stderr);
+    }
+
+    /// The `changed=` counts of every host in the PLAY RECAP, added up.
+    pub fn changed(&self) -> u32 {
+        self.stdout
+            .lines()
+            .filter(|l| l.contains(" : ok="))
+            .filter_map(|l| {
+                l.split("changed=")
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse::<u32>()
+                    .ok()
+            })
+            .sum()
+    }
 }
 
 /// Path of an up-to-date `drover` binary (built on first use; panics with cargo's output on failure).

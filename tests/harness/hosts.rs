@@ -40,6 +40,27 @@ pub struct TestHosts {
 }
 
 impl TestHosts {
+    /// Writes `yaml` as the playbook `name` in [`TestHosts::dir`] and runs `drover play` on it
+    /// with `extra` arguments, against `hosts.ini` there (written on first use, with these hosts
+    /// in `group`).
+    pub fn play(&self, group: &str, name: &str, yaml: &str, extra: &[&str]) -> crate::DroverOutput {
+        let inventory = self.dir().join("hosts.ini");
+        if !inventory.exists() {
+            self.write_inventory(&inventory, group)
+                .expect("write inventory");
+        }
+        let path = self.dir().join(name);
+        std::fs::write(&path, yaml).expect("write playbook");
+        let mut args = vec![
+            "play".to_string(),
+            path.display().to_string(),
+            "-i".to_string(),
+            inventory.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        crate::run_drover(args)
+    }
+
     /// Starts `count` hosts in parallel (running the machine setup first if this process has not);
     /// panics with the harness's output if that fails.
     pub fn start(count: usize) -> TestHosts {

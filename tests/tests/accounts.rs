@@ -1,46 +1,7 @@
 //! `user`, `group` and `authorized_key` against a real Debian host: create, modify, idempotence,
 //! check mode, diff, SSH key generation, removal and bad input.
 
-use drover_integration::{run_drover, DroverOutput, TestHosts};
-
-/// Runs a playbook (written to the hosts' temp dir) against the inventory.
-fn play(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
-    let inventory = hosts.dir().join("hosts.ini");
-    if !inventory.exists() {
-        hosts
-            .write_inventory(&inventory, "targets")
-            .expect("inventory");
-    }
-    let path = hosts.dir().join(name);
-    std::fs::write(&path, yaml).expect("write playbook");
-    let mut args = vec![
-        "play".to_string(),
-        path.display().to_string(),
-        "-i".to_string(),
-        inventory.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    run_drover(args)
-}
-
-fn changed(run: &DroverOutput) -> u32 {
-    run.stdout
-        .lines()
-        .filter(|l| l.contains(" : ok="))
-        .filter_map(|l| {
-            l.split("changed=")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse::<u32>()
-                .ok()
-        })
-        .sum()
-}
-
-fn ok(run: &DroverOutput) {
-    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
-}
+use drover_integration::TestHosts;
 
 const HASH: &str = "$6$saltsalt$4ZSXHGFc/Q5K7sA0WDUbRtg5sVOZX9OETEc0gTqlJwdM4qFSJ8qFuW5b39sC0RFkrKbGy.MZ5L/rCQGkKbK4D.";
 const KEY: &str =
@@ -74,22 +35,22 @@ fn users_groups_and_keys() {
     );
     // Groups first (the user module, like Ansible's, fails on a missing group even in check mode).
     let groups = "- hosts: targets\n  gather_facts: false\n  tasks:\n    - group: {name: drovers, gid: 2345}\n    - group: {name: extra}\n";
-    let run = play(&hosts, "groups.yml", groups, &["--check"]);
-    ok(&run);
-    assert_eq!(changed(&run), 2, "{}", run.stdout);
+    let run = hosts.play("targets", "groups.yml", groups, &["--check"]);
+    run.assert_success();
+    assert_eq!(run.changed(), 2, "{}", run.stdout);
     assert!(!hosts.ssh(0, "getent group drovers").status.success());
-    let run = play(&hosts, "groups.yml", groups, &[]);
-    ok(&run);
-    assert_eq!(changed(&run), 2, "{}", run.stdout);
+    let run = hosts.play("targets", "groups.yml", groups, &[]);
+    run.assert_success();
+    assert_eq!(run.changed(), 2, "{}", run.stdout);
     // Check mode: nothing is created.
-    let run = play(&hosts, "converge.yml", &converge, &["--check"]);
-    ok(&run);
-    assert_eq!(changed(&run), 2, "{}", run.stdout);
+    let run = hosts.play("targets", "converge.yml", &converge, &["--check"]);
+    run.assert_success();
+    assert_eq!(run.changed(), 2, "{}", run.stdout);
     assert!(!hosts.ssh(0, "getent passwd alice").status.success());
     // Converge.
-    let run = play(&hosts, "converge.yml", &converge, &[]);
-    ok(&run);
-    assert_eq!(changed(&run), 3, "{}", run.stdout);
+    let run = hosts.play("targets", "converge.yml", &converge, &[]);
+    run.assert_success();
+    assert_eq!(run.changed(), 3, "{}", run.stdout);
     assert_eq!(sh("getent group drovers | cut -d: -f3"), "2345");
     assert_eq!(
         sh("getent passwd alice"),
@@ -130,38 +91,38 @@ fn users_groups_and_keys() {
     - authorized_key: {{user: alice, key: "{KEY}"}}
 "#
     );
-    let run = play(&hosts, "idem.yml", &idem, &[]);
-    ok(&run);
-    assert_eq!(changed(&run), 0, "{}", run.stdout);
+    let run = hosts.play("targets", "idem.yml", &idem, &[]);
+    run.assert_success();
+    assert_eq!(run.changed(), 0, "{}", run.stdout);
 
     // Modify: groups replaced, shell changed; append keeps existing ones.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "modify.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - user: {name: alice, groups: [adm], shell: /bin/bash}\n    - user: {name: alice, groups: [extra], append: yes}\n",
         &[],
     );
-    ok(&run);
-    assert_eq!(changed(&run), 2);
+    run.assert_success();
+    assert_eq!(run.changed(), 2);
     assert_eq!(sh("id -Gn alice"), "drovers adm extra");
     assert_eq!(sh("getent passwd alice | cut -d: -f7"), "/bin/bash");
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "replace.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - user: {name: alice, groups: [extra]}\n",
         &[],
     );
-    ok(&run);
+    run.assert_success();
     assert_eq!(sh("id -Gn alice"), "drovers extra");
 
     // authorized_key: options update in place with a diff; absent removes it.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "keyopts.yml",
         &format!("- hosts: targets\n  gather_facts: false\n  tasks:\n    - authorized_key: {{user: alice, key: \"{KEY}\", key_options: no-pty}}\n"),
         &["--diff"],
     );
-    ok(&run);
+    run.assert_success();
     assert!(
         run.stdout.contains(&format!("+no-pty {KEY}")),
         "{}",
@@ -171,25 +132,25 @@ fn users_groups_and_keys() {
         sh("cat /home/alice/.ssh/authorized_keys"),
         format!("no-pty {KEY}")
     );
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "keyabsent.yml",
         &format!("- hosts: targets\n  gather_facts: false\n  tasks:\n    - authorized_key: {{user: alice, key: \"{KEY}\", state: absent}}\n"),
         &[],
     );
-    ok(&run);
-    assert_eq!(changed(&run), 1);
+    run.assert_success();
+    assert_eq!(run.changed(), 1);
     assert_eq!(sh("cat /home/alice/.ssh/authorized_keys"), "");
 
     // A system user without a home; removal with its home; group removal.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "remove.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - user: {name: svc, system: true, create_home: false, shell: /usr/sbin/nologin}\n    - user: {name: alice, state: absent, remove: true}\n    - group: {name: drovers, state: absent}\n",
         &[],
     );
-    ok(&run);
-    assert_eq!(changed(&run), 3);
+    run.assert_success();
+    assert_eq!(run.changed(), 3);
     assert!(
         sh("getent passwd svc | cut -d: -f3")
             .parse::<u32>()
@@ -202,8 +163,8 @@ fn users_groups_and_keys() {
     assert!(!hosts.ssh(0, "getent group drovers").status.success());
 
     // Bad input: a missing group is a failed task; an unknown key stops before any host work.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "badgroup.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - user: {name: carol, groups: [no-such-group]}\n",
         &[],
@@ -215,8 +176,8 @@ fn users_groups_and_keys() {
         run.stdout
     );
     assert!(!hosts.ssh(0, "getent passwd carol").status.success());
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "badarg.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - user:\n        name: carol\n        shel: /bin/sh\n",
         &[],

@@ -2,28 +2,8 @@
 //! `ansible_local` from facts.d (JSON, INI, executable), `gather_subset`, `filter`, check mode,
 //! bad input, and `delegate_facts`.
 
-use drover_integration::{run_drover, DroverOutput, TestHosts};
+use drover_integration::TestHosts;
 use serde_json::Value;
-
-/// Runs a playbook (written to the hosts' temp dir) against the inventory.
-fn play(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
-    let inventory = hosts.dir().join("hosts.ini");
-    if !inventory.exists() {
-        hosts
-            .write_inventory(&inventory, "all_hosts")
-            .expect("inventory");
-    }
-    let path = hosts.dir().join(name);
-    std::fs::write(&path, yaml).expect("write playbook");
-    let mut args = vec![
-        "play".to_string(),
-        path.display().to_string(),
-        "-i".to_string(),
-        inventory.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    run_drover(args)
-}
 
 /// Reads a JSON file from host `i`.
 fn host_json(hosts: &TestHosts, i: usize, path: &str) -> Value {
@@ -44,8 +24,8 @@ printf '[general]\nName = web\nlevel: 3\n' > site.fact &&
 printf '#!/bin/sh\necho "{\\"dyn\\": \\"$(hostname)\\"}"\n' > dyn.fact && chmod +x dyn.fact &&
 printf 'not facts at all\n' > junk.fact"#,
     );
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "all_hosts",
         "facts.yml",
         r#"- hosts: all_hosts
   tasks:
@@ -165,8 +145,8 @@ printf 'not facts at all\n' > junk.fact"#,
     assert_eq!(f1["ansible_local"], serde_json::json!({}));
 
     // gather_subset + filter; facts stay for later plays (cached for the run); check mode gathers.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "all_hosts",
         "subset.yml",
         r#"- hosts: all_hosts
   gather_facts: false
@@ -209,8 +189,8 @@ printf 'not facts at all\n' > junk.fact"#,
 
     // Check mode: facts are gathered, nothing is written.
     hosts.ssh_ok(0, "rm -f /tmp/facts.json");
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "all_hosts",
         "facts.yml",
         &std::fs::read_to_string(hosts.dir().join("facts.yml")).unwrap(),
         &["--check"],
@@ -219,8 +199,8 @@ printf 'not facts at all\n' > junk.fact"#,
     assert!(!hosts.ssh(0, "test -e /tmp/facts.json").status.success());
 
     // Unknown argument: exit 1 before touching hosts, naming the key.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "all_hosts",
         "badarg.yml",
         "- hosts: all_hosts\n  gather_facts: false\n  tasks:\n    - setup:\n        gather_subsett: all\n",
         &[],
@@ -234,8 +214,8 @@ printf 'not facts at all\n' > junk.fact"#,
 
     // delegate_facts: facts gathered by delegation land on the delegated host.
     let h1 = hosts.host(1).name.clone();
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "all_hosts",
         "delegate.yml",
         &format!(
             r#"- hosts: {h0name}

@@ -2,47 +2,7 @@
 //! idempotence, check mode, restart changes the MainPID, reload, masked, enabled,
 //! daemon_reload, the SysV fallback, and bad input.
 
-use drover_integration::{run_drover, DroverOutput, TestHosts};
-
-/// Runs a playbook (written to the hosts' temp dir) against the inventory.
-fn play(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
-    let inventory = hosts.dir().join("hosts.ini");
-    if !inventory.exists() {
-        hosts
-            .write_inventory(&inventory, "targets")
-            .expect("inventory");
-    }
-    let path = hosts.dir().join(name);
-    std::fs::write(&path, yaml).expect("write playbook");
-    let mut args = vec![
-        "play".to_string(),
-        path.display().to_string(),
-        "-i".to_string(),
-        inventory.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    run_drover(args)
-}
-
-/// The `changed=` count of the (single) host in the recap.
-fn changed(run: &DroverOutput) -> u32 {
-    run.stdout
-        .lines()
-        .filter(|l| l.contains(" : ok="))
-        .filter_map(|l| {
-            l.split("changed=")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse::<u32>()
-                .ok()
-        })
-        .sum()
-}
-
-fn ok(run: &DroverOutput) {
-    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
-}
+use drover_integration::TestHosts;
 
 const UNIT: &str = "[Unit]\nDescription=drover test sleeper\n[Service]\nExecStart=/bin/sleep infinity\nExecReload=/bin/true\n[Install]\nWantedBy=multi-user.target\n";
 
@@ -107,15 +67,15 @@ fn systemd_and_service_modules() {
         content: "{{ r | to_json }}"
 "#;
     // Check mode: reports the change, touches nothing.
-    let run = play(&hosts, "converge.yml", converge, &["--check"]);
-    ok(&run);
-    assert_eq!(changed(&run), 2, "{}", run.stdout);
+    let run = hosts.play("targets", "converge.yml", converge, &["--check"]);
+    run.assert_success();
+    assert_eq!(run.changed(), 2, "{}", run.stdout);
     assert_eq!(active(), "inactive");
     assert_eq!(enabled(), "disabled");
     // Converge.
-    let run = play(&hosts, "converge.yml", converge, &[]);
-    ok(&run);
-    assert_eq!(changed(&run), 2, "{}", run.stdout);
+    let run = hosts.play("targets", "converge.yml", converge, &[]);
+    run.assert_success();
+    assert_eq!(run.changed(), 2, "{}", run.stdout);
     assert_eq!(active(), "active");
     assert_eq!(enabled(), "enabled");
     let r: serde_json::Value = serde_json::from_str(&sh("cat /tmp/result.json")).unwrap();
@@ -132,32 +92,32 @@ fn systemd_and_service_modules() {
     - systemd_service: {name: drover-sleep.service, state: started}
     - service: {name: drover-sleep, state: started, enabled: yes}
 "#;
-    let run = play(&hosts, "idem.yml", idem, &[]);
-    ok(&run);
-    assert_eq!(changed(&run), 0, "{}", run.stdout);
+    let run = hosts.play("targets", "idem.yml", idem, &[]);
+    run.assert_success();
+    assert_eq!(run.changed(), 0, "{}", run.stdout);
 
     // restarted changes the MainPID; reloaded reports a change and keeps it running.
     let pid_before = sh("systemctl show -p MainPID --value drover-sleep");
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "restart.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - systemd: {name: drover-sleep, state: restarted}\n      register: r\n    - assert: {that: [\"r.state == 'started'\", r is changed]}\n    - service: {name: drover-sleep, state: reloaded}\n",
         &[],
     );
-    ok(&run);
-    assert_eq!(changed(&run), 2, "{}", run.stdout);
+    run.assert_success();
+    assert_eq!(run.changed(), 2, "{}", run.stdout);
     let pid_after = sh("systemctl show -p MainPID --value drover-sleep");
     assert_ne!(pid_before, pid_after);
     assert_eq!(active(), "active");
     // Restart in check mode: reported, PID unchanged.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "restart-check.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - systemd: {name: drover-sleep, state: restarted}\n",
         &["--check"],
     );
-    ok(&run);
-    assert_eq!(changed(&run), 1);
+    run.assert_success();
+    assert_eq!(run.changed(), 1);
     assert_eq!(
         sh("systemctl show -p MainPID --value drover-sleep"),
         pid_after
@@ -168,13 +128,13 @@ fn systemd_and_service_modules() {
         0,
         "sed -i 's|sleep infinity|sleep 424242|' /usr/lib/systemd/system/drover-sleep.service",
     );
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "reload.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - systemd: {name: drover-sleep, state: restarted, daemon_reload: true}\n",
         &[],
     );
-    ok(&run);
+    run.assert_success();
     assert!(sh("ps -eo args").contains("sleep 424242"));
     assert_eq!(
         sh("systemctl show -p NeedDaemonReload --value drover-sleep"),
@@ -183,23 +143,25 @@ fn systemd_and_service_modules() {
 
     // stopped + disabled; then masked (idempotent) and unmasked.
     let stop = "- hosts: targets\n  gather_facts: false\n  tasks:\n    - service: {name: drover-sleep, state: stopped, enabled: false}\n";
-    let run = play(&hosts, "stop.yml", stop, &[]);
-    ok(&run);
-    assert_eq!(changed(&run), 1);
+    let run = hosts.play("targets", "stop.yml", stop, &[]);
+    run.assert_success();
+    assert_eq!(run.changed(), 1);
     assert_eq!(active(), "inactive");
     assert_eq!(enabled(), "disabled");
-    assert_eq!(changed(&play(&hosts, "stop.yml", stop, &[])), 0);
+    assert_eq!(hosts.play("targets", "stop.yml", stop, &[]).changed(), 0);
     let mask = "- hosts: targets\n  gather_facts: false\n  tasks:\n    - systemd: {name: drover-sleep, masked: true}\n";
-    let run = play(&hosts, "mask.yml", mask, &["--check"]);
-    ok(&run);
-    assert_eq!(changed(&run), 1);
+    let run = hosts.play("targets", "mask.yml", mask, &["--check"]);
+    run.assert_success();
+    assert_eq!(run.changed(), 1);
     assert_eq!(enabled(), "disabled");
-    ok(&play(&hosts, "mask.yml", mask, &[]));
+    hosts
+        .play("targets", "mask.yml", mask, &[])
+        .assert_success();
     assert_eq!(enabled(), "masked");
-    assert_eq!(changed(&play(&hosts, "mask.yml", mask, &[])), 0);
+    assert_eq!(hosts.play("targets", "mask.yml", mask, &[]).changed(), 0);
     // Starting a masked unit fails with systemctl's reason.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "masked-start.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - systemd: {name: drover-sleep, state: started}\n",
         &[],
@@ -210,19 +172,19 @@ fn systemd_and_service_modules() {
         "{}",
         run.stdout
     );
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "unmask.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - systemd: {name: drover-sleep, masked: false}\n",
         &[],
     );
-    ok(&run);
-    assert_eq!(changed(&run), 1);
+    run.assert_success();
+    assert_eq!(run.changed(), 1);
     assert_eq!(enabled(), "disabled");
 
     // Unknown service: a clear failed result, for both modules.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "unknown.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - systemd: {name: no-such-unit-xyz, state: started}\n      ignore_errors: true\n    - service: {name: no-such-unit-xyz, enabled: true}\n",
         &[],
@@ -237,8 +199,8 @@ fn systemd_and_service_modules() {
         run.stdout
     );
     // Unknown argument and bad value: exit 1 / a failed task, host untouched.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "badarg.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - systemd:\n        name: drover-sleep\n        stat: started\n",
         &[],
@@ -249,8 +211,8 @@ fn systemd_and_service_modules() {
         all.contains("stat") && all.contains("badarg.yml:6"),
         "{all}"
     );
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "badval.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - systemd: {name: drover-sleep, state: running}\n",
         &[],
@@ -267,16 +229,16 @@ fn systemd_and_service_modules() {
         ),
     );
     let sysv = "- hosts: targets\n  gather_facts: false\n  tasks:\n    - service: {name: drover-initd, state: started, enabled: true, use: sysvinit}\n";
-    let run = play(&hosts, "sysv.yml", sysv, &["--check"]);
-    ok(&run);
-    assert_eq!(changed(&run), 1);
+    let run = hosts.play("targets", "sysv.yml", sysv, &["--check"]);
+    run.assert_success();
+    assert_eq!(run.changed(), 1);
     assert!(!hosts
         .ssh(0, "/etc/init.d/drover-initd status")
         .status
         .success());
-    let run = play(&hosts, "sysv.yml", sysv, &[]);
-    ok(&run);
-    assert_eq!(changed(&run), 1);
+    let run = hosts.play("targets", "sysv.yml", sysv, &[]);
+    run.assert_success();
+    assert_eq!(run.changed(), 1);
     assert!(hosts
         .ssh(0, "/etc/init.d/drover-initd status")
         .status
@@ -285,14 +247,14 @@ fn systemd_and_service_modules() {
         .ssh(0, "ls /etc/rc2.d/S*drover-initd")
         .status
         .success());
-    assert_eq!(changed(&play(&hosts, "sysv.yml", sysv, &[])), 0);
-    let run = play(
-        &hosts,
+    assert_eq!(hosts.play("targets", "sysv.yml", sysv, &[]).changed(), 0);
+    let run = hosts.play(
+        "targets",
         "sysv-stop.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - service: {name: drover-initd, state: stopped, enabled: false, use: sysvinit}\n    - service: {name: nope-initd, state: started, use: sysvinit}\n      ignore_errors: true\n",
         &[],
     );
-    ok(&run);
+    run.assert_success();
     assert!(!hosts
         .ssh(0, "/etc/init.d/drover-initd status")
         .status

@@ -1,46 +1,7 @@
 //! `cron`, `getent`, `hostname` and `sysctl` against a real Debian host: converge, idempotence,
 //! check mode, diff and bad input.
 
-use drover_integration::{run_drover, DroverOutput, TestHosts};
-
-/// Runs a playbook (written to the hosts' temp dir) against the inventory.
-fn play(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
-    let inventory = hosts.dir().join("hosts.ini");
-    if !inventory.exists() {
-        hosts
-            .write_inventory(&inventory, "targets")
-            .expect("inventory");
-    }
-    let path = hosts.dir().join(name);
-    std::fs::write(&path, yaml).expect("write playbook");
-    let mut args = vec![
-        "play".to_string(),
-        path.display().to_string(),
-        "-i".to_string(),
-        inventory.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    run_drover(args)
-}
-
-fn changed(run: &DroverOutput) -> u32 {
-    run.stdout
-        .lines()
-        .filter(|l| l.contains(" : ok="))
-        .filter_map(|l| {
-            l.split("changed=")
-                .nth(1)?
-                .split_whitespace()
-                .next()?
-                .parse::<u32>()
-                .ok()
-        })
-        .sum()
-}
-
-fn ok(run: &DroverOutput) {
-    assert_eq!(run.code, Some(0), "{}\n{}", run.stdout, run.stderr);
-}
+use drover_integration::TestHosts;
 
 #[test]
 fn cron_getent_hostname_sysctl() {
@@ -54,7 +15,7 @@ fn cron_getent_hostname_sysctl() {
     - cron: {name: PATH, env: true, job: "/usr/bin:/bin", user: root}
     - cron: {name: cleanup, special_time: daily, job: "find /tmp -delete", cron_file: drover-cleanup, user: root}
 "#;
-    let run = play(&hosts, "cron.yml", cron, &[]);
+    let run = hosts.play("targets", "cron.yml", cron, &[]);
     assert_eq!(run.code, Some(2), "{}", run.stdout);
     assert!(run.stdout.contains("crontab"), "{}", run.stdout);
     hosts.ssh_ok(
@@ -62,9 +23,9 @@ fn cron_getent_hostname_sysctl() {
         "DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cron >/dev/null",
     );
     // Check mode with diff: reported, nothing written.
-    let run = play(&hosts, "cron.yml", cron, &["--check", "--diff"]);
-    ok(&run);
-    assert_eq!(changed(&run), 3, "{}", run.stdout);
+    let run = hosts.play("targets", "cron.yml", cron, &["--check", "--diff"]);
+    run.assert_success();
+    assert_eq!(run.changed(), 3, "{}", run.stdout);
     assert!(
         run.stdout.contains("+5 2 * * * /usr/local/bin/backup"),
         "{}",
@@ -75,9 +36,9 @@ fn cron_getent_hostname_sysctl() {
         .ssh(0, "test -e /etc/cron.d/drover-cleanup")
         .status
         .success());
-    let run = play(&hosts, "cron.yml", cron, &[]);
-    ok(&run);
-    assert_eq!(changed(&run), 3, "{}", run.stdout);
+    let run = hosts.play("targets", "cron.yml", cron, &[]);
+    run.assert_success();
+    assert_eq!(run.changed(), 3, "{}", run.stdout);
     assert_eq!(
         sh("crontab -l"),
         "PATH=/usr/bin:/bin\n#Ansible: backup\n5 2 * * * /usr/local/bin/backup"
@@ -86,30 +47,30 @@ fn cron_getent_hostname_sysctl() {
         sh("cat /etc/cron.d/drover-cleanup"),
         "#Ansible: cleanup\n@daily root find /tmp -delete"
     );
-    assert_eq!(changed(&play(&hosts, "cron.yml", cron, &[])), 0);
+    assert_eq!(hosts.play("targets", "cron.yml", cron, &[]).changed(), 0);
     // disabled: the job is commented out (the usual first step before maintenance), then removed.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "cron-off.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - cron: {name: backup, minute: \"5\", hour: \"2\", job: /usr/local/bin/backup, disabled: true}\n      register: r\n    - assert: {that: [\"r.jobs == ['backup']\", \"r.envs == ['PATH']\"]}\n",
         &[],
     );
-    ok(&run);
-    assert_eq!(changed(&run), 1);
+    run.assert_success();
+    assert_eq!(run.changed(), 1);
     assert!(sh("crontab -l").contains("\n#5 2 * * * /usr/local/bin/backup"));
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "cron-rm.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - cron: {name: backup, state: absent}\n    - cron: {name: PATH, env: true, state: absent}\n",
         &[],
     );
-    ok(&run);
-    assert_eq!(changed(&run), 2);
+    run.assert_success();
+    assert_eq!(run.changed(), 2);
     assert_eq!(sh("crontab -l"), "");
 
     // getent: passwd as a fact; a missing key fails unless fail_key is false.
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "getent.yml",
         r#"- hosts: targets
   gather_facts: false
@@ -139,50 +100,50 @@ fn cron_getent_hostname_sysctl() {
 
     // hostname: check mode, diff, converge, facts updated, idempotent.
     let hn = "- hosts: targets\n  gather_facts: false\n  tasks:\n    - hostname: {name: web-renamed}\n    - copy: {dest: /tmp/hn.txt, content: '{{ ansible_hostname }}'}\n";
-    let run = play(&hosts, "hostname.yml", hn, &["--check", "--diff"]);
-    ok(&run);
+    let run = hosts.play("targets", "hostname.yml", hn, &["--check", "--diff"]);
+    run.assert_success();
     assert!(
         run.stdout.contains("+hostname = web-renamed"),
         "{}",
         run.stdout
     );
     assert_eq!(sh("hostname"), hosts.host(0).name);
-    let run = play(&hosts, "hostname.yml", hn, &[]);
-    ok(&run);
+    let run = hosts.play("targets", "hostname.yml", hn, &[]);
+    run.assert_success();
     assert_eq!(sh("hostname"), "web-renamed");
     assert_eq!(sh("cat /etc/hostname"), "web-renamed");
     assert_eq!(sh("cat /tmp/hn.txt"), "web-renamed");
-    assert_eq!(changed(&play(&hosts, "hostname.yml", hn, &[])), 0);
+    assert_eq!(hosts.play("targets", "hostname.yml", hn, &[]).changed(), 0);
 
     // sysctl: file line + runtime value, check mode, idempotence, unknown key.
     let sc = "- hosts: targets\n  gather_facts: false\n  tasks:\n    - sysctl: {name: net.ipv4.ip_forward, value: '1', sysctl_file: /etc/sysctl.d/90-drover.conf, sysctl_set: true}\n";
     let before = sh("cat /proc/sys/net/ipv4/ip_forward");
-    let run = play(&hosts, "sysctl.yml", sc, &["--check"]);
-    ok(&run);
-    assert_eq!(changed(&run), 1);
+    let run = hosts.play("targets", "sysctl.yml", sc, &["--check"]);
+    run.assert_success();
+    assert_eq!(run.changed(), 1);
     assert_eq!(sh("cat /proc/sys/net/ipv4/ip_forward"), before);
     assert!(!hosts
         .ssh(0, "test -e /etc/sysctl.d/90-drover.conf")
         .status
         .success());
-    let run = play(&hosts, "sysctl.yml", sc, &[]);
-    ok(&run);
+    let run = hosts.play("targets", "sysctl.yml", sc, &[]);
+    run.assert_success();
     assert_eq!(sh("cat /proc/sys/net/ipv4/ip_forward"), "1");
     assert_eq!(
         sh("cat /etc/sysctl.d/90-drover.conf"),
         "net.ipv4.ip_forward=1"
     );
-    assert_eq!(changed(&play(&hosts, "sysctl.yml", sc, &[])), 0);
-    let run = play(
-        &hosts,
+    assert_eq!(hosts.play("targets", "sysctl.yml", sc, &[]).changed(), 0);
+    let run = hosts.play(
+        "targets",
         "sysctl-bad.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - sysctl: {name: net.no.such.key, value: '1'}\n",
         &[],
     );
     assert_eq!(run.code, Some(2), "{}", run.stdout);
     assert!(run.stdout.contains("net.no.such.key"), "{}", run.stdout);
-    let run = play(
-        &hosts,
+    let run = hosts.play(
+        "targets",
         "badarg.yml",
         "- hosts: targets\n  gather_facts: false\n  tasks:\n    - cron:\n        name: x\n        jobb: ls\n",
         &[],
