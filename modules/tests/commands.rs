@@ -217,42 +217,26 @@ async fn raw_keeps_output_verbatim() {
 #[tokio::test]
 async fn bad_arguments_name_the_key() {
     let env = Env::new();
-    let err = env
-        .run(
-            "command",
-            json!({"cmd": "true", "chdri": "/"}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("`chdri`") && err.to_string().contains("did you mean `chdir`"),
-        "{err}"
-    );
-    let err = env
-        .run("command", json!({"chdir": "/"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("missing required parameter"),
-        "{err}"
-    );
-    let err = env
-        .run(
-            "shell",
-            json!({"cmd": "true", "strip_empty_ends": "maybe"}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("boolean"), "{err}");
-    let err = env
-        .run("command", json!({"argv": {"a": 1}}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("list"), "{err}");
+    env.assert_rejects(
+        "command",
+        json!({"cmd": "true", "chdri": "/"}),
+        &["`chdri`", "did you mean `chdir`"],
+    )
+    .await;
+    env.assert_rejects(
+        "command",
+        json!({"chdir": "/"}),
+        &["missing required parameter"],
+    )
+    .await;
+    env.assert_rejects(
+        "shell",
+        json!({"cmd": "true", "strip_empty_ends": "maybe"}),
+        &["boolean"],
+    )
+    .await;
+    env.assert_rejects("command", json!({"argv": {"a": 1}}), &["list"])
+        .await;
     // the runtime parse also rejects unknown keys (check_args bypassed)
     let m = drover_modules::registry();
     let err = m

@@ -142,16 +142,12 @@ async fn src_file_into_directory_and_trailing_slash() {
         Some("can not use content with a dir as dest")
     );
     // missing src
-    let err = env
-        .run(
-            "copy",
-            json!({"src": "nope.txt", "dest": dir}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("nope.txt"), "{err}");
+    env.assert_rejects(
+        "copy",
+        json!({"src": "nope.txt", "dest": dir}),
+        &["nope.txt"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -228,19 +224,12 @@ async fn force_no_validate_and_remote_src() {
         .await;
     assert!(r.changed);
     assert_eq!(read(&dest), "good");
-    let err = env
-        .run(
-            "copy",
-            json!({"content": "x", "dest": dest, "validate": "true"}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("validate must contain %s"),
-        "{err}"
-    );
+    env.assert_rejects(
+        "copy",
+        json!({"content": "x", "dest": dest, "validate": "true"}),
+        &["validate must contain %s"],
+    )
+    .await;
     // remote_src
     let copy = env.target("g");
     let r = env
@@ -285,49 +274,28 @@ async fn binary_content_round_trips() {
 #[tokio::test]
 async fn bad_input_names_the_key() {
     let env = Env::new();
-    let err = env
-        .run(
-            "copy",
-            json!({"content": "x", "dset": "/tmp/x"}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("`dset`"), "{err}");
-    let err = env
-        .run("copy", json!({"content": "x"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("`dest`"), "{err}");
-    let err = env
-        .run("copy", json!({"dest": "/tmp/x"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("`src`") && err.to_string().contains("`content`"),
-        "{err}"
-    );
-    let err = env
-        .run(
-            "copy",
-            json!({"content": "x", "dest": "/tmp/x", "backup": "often"}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("boolean"), "{err}");
-    let err = env
-        .run(
-            "copy",
-            json!({"content": "x", "dest": "/tmp/x", "mode": [1]}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("mode"), "{err}");
+    env.assert_rejects(
+        "copy",
+        json!({"content": "x", "dset": "/tmp/x"}),
+        &["`dset`"],
+    )
+    .await;
+    env.assert_rejects("copy", json!({"content": "x"}), &["`dest`"])
+        .await;
+    env.assert_rejects("copy", json!({"dest": "/tmp/x"}), &["`src`", "`content`"])
+        .await;
+    env.assert_rejects(
+        "copy",
+        json!({"content": "x", "dest": "/tmp/x", "backup": "often"}),
+        &["boolean"],
+    )
+    .await;
+    env.assert_rejects(
+        "copy",
+        json!({"content": "x", "dest": "/tmp/x", "mode": [1]}),
+        &["mode"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -367,42 +335,27 @@ async fn template_renders_with_host_vars() {
     assert!(r.changed);
     assert_eq!(read(&dest), "hello drover\r\nline2");
     // errors
-    let err = env
-        .run(
-            "template",
-            json!({"src": "missing.j2", "dest": dest}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("missing.j2"), "{err}");
+    env.assert_rejects(
+        "template",
+        json!({"src": "missing.j2", "dest": dest}),
+        &["missing.j2"],
+    )
+    .await;
     env.controller_file("templates", "bad.j2", "{{ undefined_var_xyz }}");
-    let err = env
-        .run(
-            "template",
-            json!({"src": "bad.j2", "dest": dest}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("undefined"), "{err}");
-    let err = env
-        .run("template", json!({"src": "greet.j2"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("`dest`"), "{err}");
-    let err = env
-        .run(
-            "template",
-            json!({"src": "greet.j2", "dest": dest, "trim": true}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("`trim`"), "{err}");
+    env.assert_rejects(
+        "template",
+        json!({"src": "bad.j2", "dest": dest}),
+        &["undefined"],
+    )
+    .await;
+    env.assert_rejects("template", json!({"src": "greet.j2"}), &["`dest`"])
+        .await;
+    env.assert_rejects(
+        "template",
+        json!({"src": "greet.j2", "dest": dest, "trim": true}),
+        &["`trim`"],
+    )
+    .await;
 }
 
 /// Ansible renders templates with `keep_trailing_newline`; this depends on the templar

@@ -297,47 +297,36 @@ async fn recurse_sets_attributes_below() {
 #[tokio::test]
 async fn bad_input_is_reported() {
     let env = Env::new();
-    let err = env
-        .run(
-            "file",
-            json!({"path": "/x", "stat": "absent"}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("`stat`") && err.to_string().contains("did you mean `state`"),
-        "{err}"
-    );
-    let err = env
-        .run("file", json!({"state": "absent"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("missing required parameter"),
-        "{err}"
-    );
-    let err = env
-        .run("file", json!({"path": "/x", "state": "gone"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("unknown variant `gone`"), "{err}");
-    let err = env
-        .run("file", json!({"path": "/x", "mode": "rwx"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("invalid mode"), "{err}");
-    let err = env
-        .run(
-            "file",
-            json!({"path": "/x", "recurse": "sometimes"}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("boolean"), "{err}");
+    env.assert_rejects(
+        "file",
+        json!({"path": "/x", "stat": "absent"}),
+        &["`stat`", "did you mean `state`"],
+    )
+    .await;
+    env.assert_rejects(
+        "file",
+        json!({"state": "absent"}),
+        &["missing required parameter"],
+    )
+    .await;
+    env.assert_rejects(
+        "file",
+        json!({"path": "/x", "state": "gone"}),
+        &["unknown variant `gone`"],
+    )
+    .await;
+    env.assert_rejects(
+        "file",
+        json!({"path": "/x", "mode": "rwx"}),
+        &["invalid mode"],
+    )
+    .await;
+    env.assert_rejects(
+        "file",
+        json!({"path": "/x", "recurse": "sometimes"}),
+        &["boolean"],
+    )
+    .await;
     let r = env
         .run(
             "file",
@@ -423,15 +412,12 @@ async fn type_conflicts_fail_like_ansible() {
         .await
         .unwrap();
     assert_eq!(r.msg.as_deref(), Some("src does not exist"));
-    let err = env
-        .run("file", json!({"path": f, "src": "/x"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("src option requires state to be 'link' or 'hard'"),
-        "{err}"
-    );
+    env.assert_rejects(
+        "file",
+        json!({"path": f, "src": "/x"}),
+        &["src option requires state to be 'link' or 'hard'"],
+    )
+    .await;
     // an empty directory may be replaced by a link with force
     let r = env
         .ok(

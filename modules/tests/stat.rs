@@ -82,29 +82,20 @@ async fn stat_missing_dirs_and_links() {
     assert_eq!(r.data["stat"]["islnk"], false);
     assert_eq!(r.data["stat"]["isreg"], true);
     assert_eq!(r.data["stat"]["size"], 1);
-    let err = env
-        .run("stat", json!({"path": link, "follw": true}), false, false)
-        .await
-        .unwrap_err();
-    assert!(
-        err.to_string().contains("`follw`") && err.to_string().contains("follow"),
-        "{err}"
-    );
-    let err = env
-        .run(
-            "stat",
-            json!({"path": link, "checksum_algorithm": "crc"}),
-            false,
-            false,
-        )
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("crc"), "{err}");
-    let err = env.run("stat", json!({}), false, false).await.unwrap_err();
-    assert!(
-        err.to_string().contains("missing required parameter"),
-        "{err}"
-    );
+    env.assert_rejects(
+        "stat",
+        json!({"path": link, "follw": true}),
+        &["`follw`", "follow"],
+    )
+    .await;
+    env.assert_rejects(
+        "stat",
+        json!({"path": link, "checksum_algorithm": "crc"}),
+        &["crc"],
+    )
+    .await;
+    env.assert_rejects("stat", json!({}), &["missing required parameter"])
+        .await;
 }
 
 #[tokio::test]

@@ -31,16 +31,10 @@ async fn debug_msg_var_and_verbosity() {
     env.controller.verbosity = 2;
     let r = env.ok("debug", json!({"msg": "hi", "verbosity": 2})).await;
     assert_eq!(r.msg.as_deref(), Some("hi"));
-    let err = env
-        .run("debug", json!({"msg": "a", "var": "x"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("incompatible"), "{err}");
-    let err = env
-        .run("debug", json!({"mgs": "a"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("`mgs`"), "{err}");
+    env.assert_rejects("debug", json!({"msg": "a", "var": "x"}), &["incompatible"])
+        .await;
+    env.assert_rejects("debug", json!({"mgs": "a"}), &["`mgs`"])
+        .await;
     assert!(drover_modules::registry()
         .get("debug")
         .unwrap()
@@ -57,16 +51,14 @@ async fn set_fact_returns_facts() {
         r.to_value(),
         json!({"changed": false, "ansible_facts": {"a": "yes", "b": 1}})
     );
-    let err = env
-        .run("set_fact", json!({"bad-name": 1}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("'bad-name' is not valid"), "{err}");
-    let err = env
-        .run("set_fact", json!({}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("at least one"), "{err}");
+    env.assert_rejects(
+        "set_fact",
+        json!({"bad-name": 1}),
+        &["'bad-name' is not valid"],
+    )
+    .await;
+    env.assert_rejects("set_fact", json!({}), &["at least one"])
+        .await;
 }
 
 #[tokio::test]
@@ -113,11 +105,8 @@ async fn assert_passes_and_fails_like_ansible() {
         .await
         .unwrap();
     assert_eq!(r.msg.as_deref(), Some("Assertion failed"));
-    let err = env
-        .run("assert", json!({"fail_msg": "x"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("`that`"), "{err}");
+    env.assert_rejects("assert", json!({"fail_msg": "x"}), &["`that`"])
+        .await;
 }
 
 #[tokio::test]
@@ -133,9 +122,6 @@ async fn fail_fails() {
         .await
         .unwrap();
     assert_eq!(r.msg.as_deref(), Some("boom"));
-    let err = env
-        .run("fail", json!({"message": "boom"}), false, false)
-        .await
-        .unwrap_err();
-    assert!(err.to_string().contains("`message`"), "{err}");
+    env.assert_rejects("fail", json!({"message": "boom"}), &["`message`"])
+        .await;
 }

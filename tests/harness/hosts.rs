@@ -49,6 +49,17 @@ impl TestHosts {
             self.write_inventory(&inventory, group)
                 .expect("write inventory");
         }
+        self.play_with_inventory(&inventory, name, yaml, extra)
+    }
+
+    /// Like [`TestHosts::play`], with an inventory the test wrote itself (e.g. one logging in as `deploy`).
+    pub fn play_with_inventory(
+        &self,
+        inventory: &Path,
+        name: &str,
+        yaml: &str,
+        extra: &[&str],
+    ) -> crate::DroverOutput {
         let path = self.dir().join(name);
         std::fs::write(&path, yaml).expect("write playbook");
         let mut args = vec![

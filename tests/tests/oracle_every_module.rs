@@ -5,14 +5,10 @@
 //! ansible-core is installed into a cached throwaway venv by `tests/oracle/ansible.sh`; it needs
 //! Python on its target, so only the oracle's host gets python3 (drover's host has none).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use drover_integration::{run_drover, TestHosts};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use drover_integration::{oracle_ansible_playbook, repo_root, run_drover, TestHosts};
 
 /// An inventory naming the host `target`, so both tools see the same `inventory_hostname`.
 fn inventory_for(hosts: &TestHosts, index: usize, path: &Path) {
@@ -68,12 +64,7 @@ fn changed_count(output: &str) -> u32 {
 #[test]
 fn every_module_playbook_matches_ansible_core() {
     let hosts = TestHosts::start(2);
-    let oracle = Command::new("bash")
-        .arg(repo_root().join("tests/oracle/ansible.sh"))
-        .output()
-        .expect("run tests/oracle/ansible.sh");
-    assert!(oracle.status.success(), "oracle install failed: {oracle:?}");
-    let ansible_playbook = String::from_utf8_lossy(&oracle.stdout).trim().to_string();
+    let ansible_playbook = oracle_ansible_playbook();
     hosts.ssh_ok(
         0,
         "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null",
@@ -89,7 +80,7 @@ fn every_module_playbook_matches_ansible_core() {
     let ansible_cfg = ansible_home.join("ansible.cfg");
     std::fs::write(&ansible_cfg, "[defaults]\n").unwrap();
     let run_ansible = || {
-        let out = Command::new(&ansible_playbook)
+        let out = Command::new(ansible_playbook)
             .arg(&book)
             .arg("-i")
             .arg(&ansible_inv)

@@ -4,13 +4,9 @@
 //! exit 4 while the others complete, a failing task gives exit 2, and bad content is rejected with
 //! file:line before any host is touched.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use drover_integration::{run_drover, DroverOutput, TestHosts};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use drover_integration::{repo_root, run_drover, DroverOutput, TestHosts};
 
 fn playbook(name: &str) -> String {
     repo_root()

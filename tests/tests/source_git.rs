@@ -5,28 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use drover_integration::{run_drover, DroverOutput, TestHosts};
-
-fn changed_count(run: &DroverOutput) -> usize {
-    run.stdout
-        .lines()
-        .filter_map(|l| l.split("changed=").nth(1))
-        .filter_map(|r| r.split_whitespace().next()?.parse::<usize>().ok())
-        .sum()
-}
-
-fn play(dir: &Path, inventory: &Path, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
-    let pb = dir.join(name);
-    std::fs::write(&pb, yaml).unwrap();
-    let mut args = vec![
-        "play".to_string(),
-        pb.display().to_string(),
-        "-i".into(),
-        inventory.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    run_drover(args)
-}
+use drover_integration::TestHosts;
 
 /// Runs a shell line in `dir` with git configured for the test (identity, `main`, file://).
 fn sh(dir: &Path, line: &str) -> String {
@@ -152,16 +131,15 @@ fn git_clones_and_updates_over_file_and_ssh() {
     - assert: {{that: ["viassh.after == '{c2}'"]}}
 "#
     );
-    let first = play(&dir, &inventory, "site.yml", &site, &[]);
+    let first = hosts.play("all_hosts", "site.yml", &site, &[]);
     assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
-    assert_eq!(changed_count(&first), 7, "{}", first.stdout);
+    assert_eq!(first.changed(), 7, "{}", first.stdout);
     assert_eq!(hosts.ssh_ok(0, "cat /opt/main/lib/libfile /opt/tag/README; git -C /opt/tag rev-list --count HEAD; git -C /opt/dev branch -r"), "lib\none\n1\n  origin/dev\n");
     assert_eq!(hosts.ssh_ok(0, "test ! -e /opt/dev/lib/libfile && git -C /opt/bare.git rev-parse --is-bare-repository && tar tzf /opt/main.tar.gz app/README"), "true\napp/README\n");
     assert_eq!(hosts.ssh_ok(1, "cat /opt/viassh/README"), "one\ntwo\n");
 
-    let second = play(
-        &dir,
-        &inventory,
+    let second = hosts.play(
+        "all_hosts",
         "site.yml",
         &site
             .replace("main.before is none and ", "")
@@ -169,7 +147,7 @@ fn git_clones_and_updates_over_file_and_ssh() {
         &[],
     );
     assert_eq!(second.code, Some(0), "{}", second.stdout);
-    assert_eq!(changed_count(&second), 0, "{}", second.stdout);
+    assert_eq!(second.changed(), 0, "{}", second.stdout);
 
     // A new upstream commit: --check reports it and changes nothing; a real run updates.
     sh(
@@ -197,15 +175,9 @@ fn git_clones_and_updates_over_file_and_ssh() {
       when: inventory_hostname == "{h0}"
 "#
     );
-    let check = play(
-        &dir,
-        &inventory,
-        "update.yml",
-        &update,
-        &["--check", "--diff"],
-    );
+    let check = hosts.play("all_hosts", "update.yml", &update, &["--check", "--diff"]);
     assert_eq!(check.code, Some(0), "{}", check.stdout);
-    assert_eq!(changed_count(&check), 2, "{}", check.stdout);
+    assert_eq!(check.changed(), 2, "{}", check.stdout);
     assert!(check.stdout.contains(&c3), "{}", check.stdout);
     assert_eq!(
         hosts.ssh_ok(0, "git -C /opt/main rev-parse HEAD"),
@@ -215,9 +187,9 @@ fn git_clones_and_updates_over_file_and_ssh() {
         hosts.ssh_ok(1, "git -C /opt/viassh rev-parse HEAD"),
         format!("{c2}\n")
     );
-    let apply = play(&dir, &inventory, "update.yml", &update, &[]);
+    let apply = hosts.play("all_hosts", "update.yml", &update, &[]);
     assert_eq!(apply.code, Some(0), "{}", apply.stdout);
-    assert_eq!(changed_count(&apply), 2, "{}", apply.stdout);
+    assert_eq!(apply.changed(), 2, "{}", apply.stdout);
     assert_eq!(
         hosts.ssh_ok(1, "git -C /opt/viassh rev-parse HEAD"),
         format!("{c3}\n")
@@ -250,7 +222,7 @@ fn git_clones_and_updates_over_file_and_ssh() {
           - norepo.failed and 'nothere.git' in norepo.msg
 "#
     );
-    let edge_run = play(&dir, &inventory, "edge.yml", &edge, &[]);
+    let edge_run = hosts.play("all_hosts", "edge.yml", &edge, &[]);
     assert_eq!(
         edge_run.code,
         Some(0),
@@ -261,7 +233,7 @@ fn git_clones_and_updates_over_file_and_ssh() {
     assert_eq!(hosts.ssh_ok(0, "git -C /opt/main status --porcelain --untracked-files=no; git -C /opt/main config remote.origin.url"), "file:///srv/moved.git\n");
 
     // Unknown argument: exit 1 before touching hosts, naming the key and the place.
-    let typo = play(&dir, &inventory, "typo.yml", &format!("- hosts: {h0}\n  tasks:\n    - file: {{path: /srv/marker, state: touch}}\n    - git: {{repo: x, dest: /y, verison: v1}}\n"), &[]);
+    let typo = hosts.play("all_hosts", "typo.yml", &format!("- hosts: {h0}\n  tasks:\n    - file: {{path: /srv/marker, state: touch}}\n    - git: {{repo: x, dest: /y, verison: v1}}\n"), &[]);
     assert_eq!(typo.code, Some(1), "{}", typo.stdout);
     assert!(
         typo.stderr.contains("typo.yml:4") && typo.stderr.contains("verison"),

@@ -1,32 +1,6 @@
 //! `supervisorctl` against a real Debian host running supervisord (installed by the test).
 
-use std::path::Path;
-
-use drover_integration::{run_drover, DroverOutput, TestHosts};
-
-fn changed_count(run: &DroverOutput) -> usize {
-    run.stdout
-        .lines()
-        .filter_map(|l| l.split("changed=").nth(1))
-        .filter_map(|r| r.split_whitespace().next()?.parse::<usize>().ok())
-        .sum()
-}
-
-fn play(dir: &Path, inventory: &Path, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
-    let pb = dir.join(name);
-    std::fs::write(&pb, yaml).unwrap();
-    let mut args = vec![
-        "play".to_string(),
-        pb.display().to_string(),
-        "-i".into(),
-        inventory.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let started = std::time::Instant::now();
-    let out = run_drover(args);
-    eprintln!("{name}: {:?}", started.elapsed());
-    out
-}
+use drover_integration::TestHosts;
 
 fn state(hosts: &TestHosts) -> String {
     let out = hosts.ssh(0, "supervisorctl status sleeper");
@@ -46,9 +20,8 @@ fn supervisorctl_manages_programs() {
     hosts.write_inventory(&inventory, "t").unwrap();
 
     // Before supervisor exists: a clear failure.
-    let absent = play(
-        &dir,
-        &inventory,
+    let absent = hosts.play(
+        "t",
         "none.yml",
         "- hosts: t\n  tasks:\n    - supervisorctl: {name: sleeper, state: started}\n",
         &[],
@@ -71,50 +44,48 @@ fn supervisorctl_manages_programs() {
 
     let converge = "- hosts: t\n  tasks:\n    - supervisorctl: {name: sleeper, state: present}\n    - supervisorctl: {name: sleeper, state: started, config: /etc/supervisor/supervisord.conf}\n";
     // --check first: nothing is added.
-    let check = play(&dir, &inventory, "up.yml", converge, &["--check"]);
+    let check = hosts.play("t", "up.yml", converge, &["--check"]);
     assert_eq!(check.code, Some(2), "{}", check.stdout); // `started` has no process to act on yet, as in Ansible
     assert!(check.stdout.contains("no such process"), "{}", check.stdout);
     assert_eq!(state(&hosts), "");
-    let up = play(&dir, &inventory, "up.yml", converge, &[]);
+    let up = hosts.play("t", "up.yml", converge, &[]);
     assert_eq!(up.code, Some(0), "{}\n{}", up.stdout, up.stderr);
-    assert_eq!(changed_count(&up), 2, "{}", up.stdout);
+    assert_eq!(up.changed(), 2, "{}", up.stdout);
     assert_eq!(state(&hosts), "RUNNING");
-    let again = play(&dir, &inventory, "up.yml", converge, &[]);
-    assert_eq!(changed_count(&again), 0, "{}", again.stdout);
+    let again = hosts.play("t", "up.yml", converge, &[]);
+    assert_eq!(again.changed(), 0, "{}", again.stdout);
 
     let stop = "- hosts: t\n  tasks:\n    - supervisorctl: {name: sleeper, state: stopped}\n";
-    let check = play(&dir, &inventory, "stop.yml", stop, &["--check"]);
-    assert_eq!(changed_count(&check), 1, "{}", check.stdout);
+    let check = hosts.play("t", "stop.yml", stop, &["--check"]);
+    assert_eq!(check.changed(), 1, "{}", check.stdout);
     assert_eq!(state(&hosts), "RUNNING");
-    let stopped = play(&dir, &inventory, "stop.yml", stop, &[]);
-    assert_eq!(changed_count(&stopped), 1, "{}", stopped.stdout);
+    let stopped = hosts.play("t", "stop.yml", stop, &[]);
+    assert_eq!(stopped.changed(), 1, "{}", stopped.stdout);
     assert_eq!(state(&hosts), "STOPPED");
 
     let pid = |h: &TestHosts| h.ssh_ok(0, "supervisorctl pid sleeper");
     let restart = "- hosts: t\n  tasks:\n    - supervisorctl: {name: sleeper, state: started}\n    - supervisorctl: {name: sleeper, state: restarted}\n";
-    play(&dir, &inventory, "restart.yml", restart, &[]);
+    hosts.play("t", "restart.yml", restart, &[]);
     let before = pid(&hosts);
-    let restarted = play(
-        &dir,
-        &inventory,
+    let restarted = hosts.play(
+        "t",
         "restart2.yml",
         "- hosts: t\n  tasks:\n    - supervisorctl: {name: sleeper, state: restarted}\n",
         &[],
     );
-    assert_eq!(changed_count(&restarted), 1, "{}", restarted.stdout);
+    assert_eq!(restarted.changed(), 1, "{}", restarted.stdout);
     assert_ne!(pid(&hosts), before);
     assert_eq!(state(&hosts), "RUNNING");
 
     let remove = "- hosts: t\n  tasks:\n    - supervisorctl: {name: sleeper, state: absent, stop_before_removing: yes}\n    - supervisorctl: {name: ghost, state: started}\n      register: ghost\n      ignore_errors: yes\n    - assert: {that: [\"ghost.msg == 'ERROR (no such process)'\"]}\n";
-    let removed = play(&dir, &inventory, "remove.yml", remove, &[]);
+    let removed = hosts.play("t", "remove.yml", remove, &[]);
     assert_eq!(removed.code, Some(0), "{}", removed.stdout);
-    assert_eq!(changed_count(&removed), 1, "{}", removed.stdout);
+    assert_eq!(removed.changed(), 1, "{}", removed.stdout);
     assert!(hosts.ssh_ok(0, "supervisorctl avail").contains("sleeper"));
     assert_eq!(state(&hosts), "");
 
-    let typo = play(
-        &dir,
-        &inventory,
+    let typo = hosts.play(
+        "t",
         "typo.yml",
         "- hosts: t\n  tasks:\n    - supervisorctl: {name: x, state: started, confg: /x}\n",
         &[],
@@ -125,9 +96,8 @@ fn supervisorctl_manages_programs() {
         "{}",
         typo.stderr
     );
-    let bad_state = play(
-        &dir,
-        &inventory,
+    let bad_state = hosts.play(
+        "t",
         "bad.yml",
         "- hosts: t\n  tasks:\n    - supervisorctl: {name: x, state: running}\n",
         &[],

@@ -7,7 +7,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use drover_integration::{run_drover, DroverOutput, TestHosts};
+use drover_integration::TestHosts;
 
 /// A minimal HTTP/1.0 server for the test: `/f/<name>` serves files from a directory,
 /// `/headers` echoes request headers, `/echo` echoes method and body as JSON, `/status/<n>`
@@ -125,27 +125,6 @@ fn handle(stream: TcpStream, root: &Path, log: &Mutex<Vec<String>>) -> std::io::
     stream.flush()
 }
 
-fn changed_count(run: &DroverOutput) -> usize {
-    run.stdout
-        .lines()
-        .filter_map(|l| l.split("changed=").nth(1))
-        .filter_map(|r| r.split_whitespace().next()?.parse::<usize>().ok())
-        .sum()
-}
-
-fn play(dir: &Path, inventory: &Path, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
-    let pb = dir.join(name);
-    std::fs::write(&pb, yaml).unwrap();
-    let mut args = vec![
-        "play".to_string(),
-        pb.display().to_string(),
-        "-i".into(),
-        inventory.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    run_drover(args)
-}
-
 fn sha256(path: &Path) -> String {
     let out = std::process::Command::new("sha256sum")
         .arg(path)
@@ -183,9 +162,8 @@ fn transfer_modules_on_a_real_host() {
     std::fs::create_dir_all(&www).unwrap();
     std::fs::write(www.join("app.txt"), "version 1\n").unwrap();
     let server = TestServer::start(www.clone());
-    let no_curl = play(
-        &dir,
-        &inventory,
+    let no_curl = hosts.play(
+        "t",
         "nocurl.yml",
         &format!(
             "- hosts: t\n  tasks:\n    - get_url: {{url: '{}', dest: /tmp/x}}\n",
@@ -249,9 +227,9 @@ fn transfer_modules_on_a_real_host() {
         sums = server.url("/f/SHA256SUMS"),
         redirect = server.url("/redirect/app.txt"),
     );
-    let first = play(&dir, &inventory, "site.yml", &site, &[]);
+    let first = hosts.play("t", "site.yml", &site, &[]);
     assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
-    assert!(changed_count(&first) >= 10, "{}", first.stdout);
+    assert!(first.changed() >= 10, "{}", first.stdout);
     // Controller side: fetch layout per host, and flat.
     assert_eq!(
         std::fs::read_to_string(fetched.join(format!("tree/{host}/srv/data.txt"))).unwrap(),
@@ -292,9 +270,9 @@ fn transfer_modules_on_a_real_host() {
 
     // Re-run: nothing changes, and get_url with a matching checksum does not download again.
     let before = server.requests().len();
-    let second = play(&dir, &inventory, "site.yml", &site, &[]);
+    let second = hosts.play("t", "site.yml", &site, &[]);
     assert_eq!(second.code, Some(0), "{}", second.stdout);
-    assert_eq!(changed_count(&second), 0, "{}", second.stdout);
+    assert_eq!(second.changed(), 0, "{}", second.stdout);
     let new_requests: Vec<String> = server.requests()[before..].to_vec();
     // Only the directory dest (always downloaded, as in Ansible) and the forced redirect fetch
     // app.txt; the file dest with a matching checksum is not downloaded.
@@ -327,23 +305,17 @@ fn transfer_modules_on_a_real_host() {
 "#
     .replace("URL", &server.url("/f/app.txt"))
     .replace("SUMS", &server.url("/f/SHA256SUMS"));
-    let check = play(
-        &dir,
-        &inventory,
-        "update.yml",
-        &update,
-        &["--check", "--diff"],
-    );
+    let check = hosts.play("t", "update.yml", &update, &["--check", "--diff"]);
     assert_eq!(check.code, Some(0), "{}", check.stdout);
-    assert_eq!(changed_count(&check), 3, "{}", check.stdout);
+    assert_eq!(check.changed(), 3, "{}", check.stdout);
     assert!(check.stdout.contains("app/README"), "{}", check.stdout);
     assert_eq!(
         hosts.ssh_ok(0, "cat /srv/dl/app.txt /srv/app.txt /opt/gz/app/README"),
         "version 1\nversion 1\nchanged\n"
     );
     assert_eq!(hosts.ssh_ok(0, "ls -A /tmp | grep drover || true"), "");
-    let apply = play(&dir, &inventory, "update.yml", &update, &[]);
-    assert_eq!(changed_count(&apply), 3, "{}", apply.stdout);
+    let apply = hosts.play("t", "update.yml", &update, &[]);
+    assert_eq!(apply.changed(), 3, "{}", apply.stdout);
     assert_eq!(
         hosts.ssh_ok(0, "cat /srv/dl/app.txt /srv/app.txt /opt/gz/app/README"),
         "version 2\nversion 2\nhello\n"
@@ -351,15 +323,14 @@ fn transfer_modules_on_a_real_host() {
 
     // keep_newer: a destination file newer than the archive's member is left alone.
     hosts.ssh_ok(0, "echo mine > /opt/xz/app/README");
-    let keep = play(
-        &dir,
-        &inventory,
+    let keep = hosts.play(
+        "t",
         "keep.yml",
         "- hosts: t\n  tasks:\n    - unarchive: {src: app.tar.xz, dest: /opt/xz, keep_newer: yes, mode: \"u=rwX,go=rX\", owner: deploy}\n",
         &[],
     );
     assert_eq!(keep.code, Some(0), "{}", keep.stdout);
-    assert_eq!(changed_count(&keep), 0, "{}", keep.stdout);
+    assert_eq!(keep.changed(), 0, "{}", keep.stdout);
     assert_eq!(hosts.ssh_ok(0, "cat /opt/xz/app/README"), "mine\n");
     // get_url with a matching checksum: no download, but attributes still converge.
     let requests_before = server.requests().len();
@@ -368,9 +339,9 @@ fn transfer_modules_on_a_real_host() {
         server.url("/f/app.txt"),
         sha256(&www.join("app.txt"))
     );
-    let attrs_run = play(&dir, &inventory, "attrs.yml", &attrs, &[]);
+    let attrs_run = hosts.play("t", "attrs.yml", &attrs, &[]);
     assert_eq!(attrs_run.code, Some(0), "{}", attrs_run.stdout);
-    assert_eq!(changed_count(&attrs_run), 1, "{}", attrs_run.stdout);
+    assert_eq!(attrs_run.changed(), 1, "{}", attrs_run.stdout);
     assert_eq!(hosts.ssh_ok(0, "stat -c %a /srv/app.txt"), "604\n");
     assert_eq!(server.requests().len(), requests_before);
 
@@ -427,7 +398,7 @@ fn transfer_modules_on_a_real_host() {
         status500 = server.url("/status/500"),
         slow = server.url("/slow"),
     );
-    let more_run = play(&dir, &inventory, "more.yml", &more, &[]);
+    let more_run = hosts.play("t", "more.yml", &more, &[]);
     assert_eq!(
         more_run.code,
         Some(0),
@@ -435,7 +406,7 @@ fn transfer_modules_on_a_real_host() {
         more_run.stdout,
         more_run.stderr
     );
-    assert_eq!(changed_count(&more_run), 8, "{}", more_run.stdout);
+    assert_eq!(more_run.changed(), 8, "{}", more_run.stdout);
     assert_eq!(
         hosts.ssh_ok(
             0,
@@ -447,20 +418,19 @@ fn transfer_modules_on_a_real_host() {
         hosts.ssh_ok(0, "stat -c %a /srv/uri.txt; tar tzf /srv/app-backup.tar.gz; unzip -Z1 /srv/two.zip; xz -dc /srv/uri.txt.xz; tar tf /srv/glob.tar"),
         "600\napp/\napp/README\napp/bin/\napp/bin/run\nREADME\nbin/\nbin/run\nversion 2\nbin/\nbin/run\n"
     );
-    let more_again = play(&dir, &inventory, "more.yml", &more, &[]);
+    let more_again = hosts.play("t", "more.yml", &more, &[]);
     assert_eq!(more_again.code, Some(0), "{}", more_again.stdout);
-    assert_eq!(changed_count(&more_again), 0, "{}", more_again.stdout);
+    assert_eq!(more_again.changed(), 0, "{}", more_again.stdout);
     // A changed source: --check reports the archive would change and leaves it alone.
     let sum_before = hosts.ssh_ok(0, "sha1sum /srv/app-backup.tar.gz");
     hosts.ssh_ok(0, "echo more >> /opt/gz/app/README");
-    let arch_check = play(
-        &dir,
-        &inventory,
+    let arch_check = hosts.play(
+        "t",
         "arch.yml",
         "- hosts: t\n  tasks:\n    - archive: {path: /opt/gz/app, dest: /srv/app-backup.tar.gz}\n",
         &["--check"],
     );
-    assert_eq!(changed_count(&arch_check), 1, "{}", arch_check.stdout);
+    assert_eq!(arch_check.changed(), 1, "{}", arch_check.stdout);
     assert_eq!(
         hosts.ssh_ok(0, "sha1sum /srv/app-backup.tar.gz"),
         sum_before
@@ -502,7 +472,7 @@ fn transfer_modules_on_a_real_host() {
         missing = server.url("/f/nope"),
         app = server.url("/f/app.txt"),
     );
-    let bad = play(&dir, &inventory, "bad.yml", &failing, &[]);
+    let bad = hosts.play("t", "bad.yml", &failing, &[]);
     assert_eq!(bad.code, Some(0), "{}\n{}", bad.stdout, bad.stderr);
     assert_eq!(
         hosts.ssh_ok(0, "ls /srv/bad /srv/missing 2>&1 | grep -c 'No such'"),
@@ -510,9 +480,8 @@ fn transfer_modules_on_a_real_host() {
     );
 
     // Unknown argument: rejected before any host is touched, naming the key and place.
-    let typo = play(
-        &dir,
-        &inventory,
+    let typo = hosts.play(
+        "t",
         "typo.yml",
         "- hosts: t\n  tasks:\n    - copy: {dest: /srv/marker, content: x}\n    - get_url: {url: 'http://x/', dest: /tmp/y, chcksum: 'sha1:00'}\n",
         &[],

@@ -2,30 +2,7 @@
 //! inventory connection settings (key, user, known_hosts), push and pull, as root and as the
 //! deploy user with become.
 
-use std::path::Path;
-
-use drover_integration::{run_drover, DroverOutput, TestHosts};
-
-fn changed_count(run: &DroverOutput) -> usize {
-    run.stdout
-        .lines()
-        .filter_map(|l| l.split("changed=").nth(1))
-        .filter_map(|r| r.split_whitespace().next()?.parse::<usize>().ok())
-        .sum()
-}
-
-fn play(dir: &Path, inventory: &Path, name: &str, yaml: &str, extra: &[&str]) -> DroverOutput {
-    let pb = dir.join(name);
-    std::fs::write(&pb, yaml).unwrap();
-    let mut args = vec![
-        "play".to_string(),
-        pb.display().to_string(),
-        "-i".into(),
-        inventory.display().to_string(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    run_drover(args)
-}
+use drover_integration::TestHosts;
 
 #[test]
 fn synchronize_pushes_and_pulls_over_the_hosts_ssh_settings() {
@@ -61,7 +38,7 @@ fn synchronize_pushes_and_pulls_over_the_hosts_ssh_settings() {
     );
 
     // Without rsync on the target: a clear failure.
-    let missing = play(&dir, &inventory, "site.yml", &site, &[]);
+    let missing = hosts.play("t", "site.yml", &site, &[]);
     assert_eq!(missing.code, Some(2), "{}", missing.stdout);
     assert!(
         missing.stdout.contains("is rsync installed on the target?"),
@@ -70,7 +47,7 @@ fn synchronize_pushes_and_pulls_over_the_hosts_ssh_settings() {
     );
     hosts.ssh_ok(0, "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io rsync >/dev/null");
 
-    let first = play(&dir, &inventory, "site.yml", &site, &[]);
+    let first = hosts.play("t", "site.yml", &site, &[]);
     assert_eq!(first.code, Some(0), "{}\n{}", first.stdout, first.stderr);
     assert_eq!(
         hosts.ssh_ok(
@@ -89,28 +66,22 @@ fn synchronize_pushes_and_pulls_over_the_hosts_ssh_settings() {
         "- hosts: t\n  tasks:\n    - synchronize: {{src: site/, dest: /srv/site/, delete: yes}}\n    - synchronize: {{mode: pull, src: /srv/pull/, dest: \"{}/\"}}\n",
         pulled.display()
     );
-    let again = play(&dir, &inventory, "sync.yml", &sync_only, &[]);
+    let again = hosts.play("t", "sync.yml", &sync_only, &[]);
     assert_eq!(again.code, Some(0), "{}", again.stdout);
-    assert_eq!(changed_count(&again), 0, "{}", again.stdout);
+    assert_eq!(again.changed(), 0, "{}", again.stdout);
 
     // --check: reports the change, leaves the host alone.
     std::fs::write(site_dir.join("index.html"), "<h1>v2</h1>\n").unwrap();
-    let check = play(
-        &dir,
-        &inventory,
-        "sync.yml",
-        &sync_only,
-        &["--check", "--diff"],
-    );
+    let check = hosts.play("t", "sync.yml", &sync_only, &["--check", "--diff"]);
     assert_eq!(check.code, Some(0), "{}", check.stdout);
-    assert_eq!(changed_count(&check), 1, "{}", check.stdout);
+    assert_eq!(check.changed(), 1, "{}", check.stdout);
     assert!(check.stdout.contains("index.html"), "{}", check.stdout);
     assert_eq!(hosts.ssh_ok(0, "cat /srv/site/index.html"), "<h1>hi</h1>\n");
 
     // As the deploy user with become: the remote rsync runs under sudo and can write /root.
     let become_play =
         "- hosts: t\n  become: yes\n  tasks:\n    - synchronize: {src: site/, dest: /root/site/}\n";
-    let as_deploy = play(&dir, &deploy_inventory, "become.yml", become_play, &[]);
+    let as_deploy = hosts.play_with_inventory(&deploy_inventory, "become.yml", become_play, &[]);
     assert_eq!(
         as_deploy.code,
         Some(0),
@@ -127,17 +98,15 @@ fn synchronize_pushes_and_pulls_over_the_hosts_ssh_settings() {
     );
 
     // A host-key mismatch with verify_host fails clearly; bad values and unknown keys too.
-    let bad = play(
-        &dir,
-        &inventory,
+    let bad = hosts.play(
+        "t",
         "bad.yml",
         "- hosts: t\n  tasks:\n    - synchronize: {src: /nonexistent-dir/, dest: /srv/x/}\n      register: r\n      ignore_errors: yes\n    - assert: {that: ['r.failed', 'r.rc != 0']}\n",
         &[],
     );
     assert_eq!(bad.code, Some(0), "{}", bad.stdout);
-    let typo = play(
-        &dir,
-        &inventory,
+    let typo = hosts.play(
+        "t",
         "typo.yml",
         "- hosts: t\n  tasks:\n    - synchronize: {src: a, dest: b, delet: yes}\n",
         &[],

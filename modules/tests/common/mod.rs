@@ -183,6 +183,21 @@ impl Env {
         m.run(&self.ctx(check, diff), &args).await
     }
 
+    /// Runs with bad input and asserts the error names every one of `expected` (e.g. the bad key
+    /// and the did-you-mean hint).
+    pub async fn assert_rejects(&self, module: &str, args: Value, expected: &[&str]) {
+        let err = match self.run(module, args.clone(), false, false).await {
+            Ok(r) => panic!("{module} {args} was accepted: {:?}", r.to_value()),
+            Err(err) => err.to_string(),
+        };
+        for text in expected {
+            assert!(
+                err.contains(text),
+                "{module} {args}: {err:?} lacks {text:?}"
+            );
+        }
+    }
+
     /// Runs and expects success (not failed).
     pub async fn ok(&self, module: &str, args: Value) -> ModuleResult {
         let r = self
