@@ -17,7 +17,79 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run playbooks (like ansible-playbook).
-    Play(PlayArgs),
+    Play(Box<PlayArgs>),
+    /// Encrypt, decrypt and view Ansible Vault files and strings (like ansible-vault).
+    Vault(VaultCommand),
+}
+
+/// Where vault passwords come from (ansible-playbook's and ansible-vault's options).
+#[derive(Debug, Args, Default)]
+pub struct VaultArgs {
+    /// A vault password file, or an executable script that prints the password (repeatable).
+    #[arg(
+        long = "vault-password-file",
+        alias = "vault-pass-file",
+        value_name = "FILE",
+        global = true
+    )]
+    pub vault_password_file: Vec<PathBuf>,
+    /// A labelled vault password: LABEL@FILE, LABEL@prompt, or FILE (repeatable).
+    #[arg(long = "vault-id", value_name = "VAULT_ID", global = true)]
+    pub vault_id: Vec<String>,
+    /// Ask for the vault password on the terminal.
+    #[arg(
+        short = 'J',
+        long = "ask-vault-pass",
+        alias = "ask-vault-password",
+        global = true
+    )]
+    pub ask_vault_pass: bool,
+}
+
+/// `drover vault` arguments.
+#[derive(Debug, Args)]
+pub struct VaultCommand {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: VaultAction,
+    /// Vault passwords.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+    /// Encrypt with the password of this vault-id label (default: the first given).
+    #[arg(long = "encrypt-vault-id", value_name = "LABEL", global = true)]
+    pub encrypt_vault_id: Option<String>,
+}
+
+/// `drover vault` actions.
+#[derive(Debug, Subcommand)]
+pub enum VaultAction {
+    /// Encrypt files in place.
+    Encrypt {
+        /// Files to encrypt.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Decrypt files in place.
+    Decrypt {
+        /// Files to decrypt.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the decrypted contents of files.
+    View {
+        /// Files to show.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Encrypt a string for use as a `!vault` value in YAML (reads standard input without one).
+    #[command(name = "encrypt_string", alias = "encrypt-string")]
+    EncryptString {
+        /// The text to encrypt.
+        text: Option<String>,
+        /// Print it as `NAME: !vault |`.
+        #[arg(short = 'n', long = "name", value_name = "NAME")]
+        name: Option<String>,
+    },
 }
 
 /// Output formats.
@@ -128,4 +200,7 @@ pub struct PlayArgs {
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,
+    /// Vault passwords.
+    #[command(flatten)]
+    pub vault: VaultArgs,
 }

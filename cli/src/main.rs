@@ -7,6 +7,7 @@ mod args;
 mod diagnostics;
 mod extra_vars;
 mod report;
+mod vault;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -48,7 +49,11 @@ fn main() -> ExitCode {
     }))
     .ok();
     match cli.command {
-        Command::Play(args) => play(args),
+        Command::Play(args) => play(*args),
+        Command::Vault(command) => match vault::run(&command, &AnsibleConfig::load()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e, None, EXIT_ERROR),
+        },
     }
 }
 
@@ -124,7 +129,7 @@ fn split_tags(values: &[String]) -> Vec<String> {
 }
 
 /// Reads a secret from the terminal without echoing it; fails when stdin is not a terminal.
-fn prompt_secret(prompt: &str) -> Result<String, String> {
+pub(crate) fn prompt_secret(prompt: &str) -> Result<String, String> {
     use std::io::{BufRead, Write};
     if !std::io::stdin().is_terminal() {
         return Err("no terminal to ask on".into());
@@ -167,6 +172,10 @@ fn load_all(
 
 fn play(args: PlayArgs) -> ExitCode {
     let cfg = AnsibleConfig::load();
+    match vault::collect_secrets(&args.vault, &cfg) {
+        Ok(secrets) => drover_core::vault::install_secrets(secrets),
+        Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
+    }
     let opts = match run_options(&args, &cfg) {
         Ok(o) => o,
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),

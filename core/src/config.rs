@@ -35,6 +35,10 @@ pub struct AnsibleConfig {
     pub become_method: Option<String>,
     /// `[ssh_connection] ssh_common_args` / `ssh_args`.
     pub ssh_common_args: Option<String>,
+    /// `[defaults] vault_password_file` (`ANSIBLE_VAULT_PASSWORD_FILE`), split on `,`.
+    pub vault_password_file: Vec<PathBuf>,
+    /// `[defaults] vault_identity_list` (`ANSIBLE_VAULT_IDENTITY_LIST`): `label@source` entries.
+    pub vault_identity_list: Vec<String>,
 }
 
 /// Ansible's boolean spelling (`yes`, `True`, `1`, `on`).
@@ -64,6 +68,14 @@ fn parse_ini(text: &str) -> HashMap<String, String> {
         }
     }
     out
+}
+
+/// A comma-separated setting's entries, trimmed, empty ones dropped.
+fn split_list(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
 }
 
 fn expand_home(p: &str) -> PathBuf {
@@ -123,6 +135,12 @@ impl AnsibleConfig {
             become_user: get("privilege_escalation.become_user"),
             become_method: get("privilege_escalation.become_method"),
             ssh_common_args: get("ssh_connection.ssh_common_args"),
+            vault_password_file: get("defaults.vault_password_file")
+                .map(|s| split_list(&s).map(|p| expand_home(&p)).collect())
+                .unwrap_or_default(),
+            vault_identity_list: get("defaults.vault_identity_list")
+                .map(|s| split_list(&s).collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -154,6 +172,12 @@ impl AnsibleConfig {
         }
         if let Some(v) = env("ANSIBLE_SSH_COMMON_ARGS") {
             self.ssh_common_args = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_VAULT_PASSWORD_FILE") {
+            self.vault_password_file = split_list(&v).map(|p| expand_home(&p)).collect();
+        }
+        if let Some(v) = env("ANSIBLE_VAULT_IDENTITY_LIST") {
+            self.vault_identity_list = split_list(&v).collect();
         }
     }
 }

@@ -17,4 +17,5 @@ pub mod module;
 pub mod playbook;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

@@ -32,6 +32,15 @@ pub fn as_unsafe_text(v: &Value) -> Option<&str> {
     }
 }
 
+/// The encrypted text of a `!vault` value (a one-entry [`VAULT_KEY`] object); see
+/// [`crate::vault::decrypt_value`].
+pub fn as_vault_text(v: &Value) -> Option<&str> {
+    match v {
+        Value::Object(m) if m.len() == 1 => m.get(VAULT_KEY).and_then(Value::as_str),
+        _ => None,
+    }
+}
+
 /// Ansible's truthiness for values read from YAML or templates: booleans, and the strings
 /// `yes/on/true/1` (case-insensitive) are true; numbers are true when non-zero.
 pub fn is_truthy(v: &Value) -> bool {

@@ -295,16 +295,19 @@ pub fn parse_str(source: &str, file: &str) -> Result<Node, YamlError> {
     Ok(node)
 }
 
-/// Reads and parses a YAML file.
+/// Reads and parses a YAML file, decrypting it first if it is vault-encrypted.
 pub fn parse_file(path: &Path) -> Result<Node, YamlError> {
     let name = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|e| YamlError {
+    let source = crate::vault::read_text_file(path).map_err(|e| YamlError {
         location: Location {
             file: Arc::from(name.as_str()),
             line: 0,
             col: 0,
         },
-        message: format!("cannot read file: {e}"),
+        message: match e {
+            crate::vault::VaultError::Read { source, .. } => format!("cannot read file: {source}"),
+            other => other.to_string(),
+        },
     })?;
     parse_str(&source, &name)
 }

@@ -130,9 +130,12 @@ fn looks_like_yaml_inventory(node: &crate::yaml::Node) -> bool {
 
 fn load_file(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|e| InventoryError::Read {
+    let text = crate::vault::read_text_file(path).map_err(|e| InventoryError::Read {
         path: name.clone(),
-        message: e.to_string(),
+        message: match e {
+            crate::vault::VaultError::Read { source, .. } => source.to_string(),
+            other => other.to_string(),
+        },
     })?;
     let dir = path
         .parent()

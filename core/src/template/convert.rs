@@ -3,7 +3,7 @@
 use minijinja::value::{Value, ValueKind};
 use minijinja::{Error, ErrorKind};
 
-use crate::vars::{as_unsafe_text, Value as Json};
+use crate::vars::{as_unsafe_text, as_vault_text, Value as Json};
 
 use super::lazy::Omit;
 
@@ -20,11 +20,23 @@ pub(crate) fn json_to_value(json: &Json) -> Value {
             if let Some(text) = as_unsafe_text(json) {
                 return Value::from(text);
             }
+            if let Some(ciphertext) = as_vault_text(json) {
+                return vault_to_value(ciphertext);
+            }
             Value::from_pairs(
                 m.iter()
                     .map(|(k, v)| (Value::from(k.as_str()), json_to_value(v))),
             )
         }
+    }
+}
+
+/// A `!vault` value, decrypted with the installed vault passwords; an error value (failing the
+/// template that uses it, naming the fix) when it cannot be. Its text is never templated.
+pub(crate) fn vault_to_value(ciphertext: &str) -> Value {
+    match crate::vault::decrypt_value(ciphertext) {
+        Ok(plain) => Value::from(plain),
+        Err(e) => Value::from(Error::new(ErrorKind::InvalidOperation, e.to_string())),
     }
 }
 

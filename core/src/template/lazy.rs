@@ -16,7 +16,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 use minijinja::{Error, ErrorKind};
 
-use crate::vars::{as_unsafe_text, Map, Value as Json, Vars};
+use crate::vars::{as_unsafe_text, as_vault_text, Map, Value as Json, Vars};
 
 use super::convert::number_to_value;
 use super::engine::Engine;
@@ -218,6 +218,9 @@ impl Scope {
                 if let Some(text) = as_unsafe_text(json) {
                     return Peeked::Ready(Value::from(text));
                 }
+                if let Some(ciphertext) = as_vault_text(json) {
+                    return Peeked::Ready(super::convert::vault_to_value(ciphertext));
+                }
                 Value::from_object(JsonNode {
                     scope: self.clone(),
                     target: Target::Map(Ptr(m as *const Map<String, Json>)),
@@ -395,6 +398,11 @@ impl JsonNode {
             Json::Object(m) => {
                 if let Some(text) = as_unsafe_text(v) {
                     Json::String(text.to_string())
+                } else if let Some(ciphertext) = as_vault_text(v) {
+                    Json::String(
+                        crate::vault::decrypt_value(ciphertext)
+                            .map_err(|e| Error::new(ErrorKind::InvalidOperation, e.to_string()))?,
+                    )
                 } else {
                     self.materialize_map(m)?
                 }

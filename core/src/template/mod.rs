@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use minijinja::value::Value as JinjaValue;
 
-use crate::vars::{as_unsafe_text, Value, Vars};
+use crate::vars::{as_unsafe_text, as_vault_text, Value, Vars};
 
 use engine::{Engine, SyntaxKey};
 pub use error::{TemplateError, TemplateErrorKind};
@@ -295,6 +295,12 @@ impl Templar {
                 Value::Array(out)
             }
             Value::Object(m) => {
+                if let Some(ciphertext) = as_vault_text(value) {
+                    let plain = crate::vault::decrypt_value(ciphertext).map_err(|e| {
+                        TemplateError::with_kind(TemplateErrorKind::Other, e.to_string())
+                    })?;
+                    return Ok(Some(Value::String(plain)));
+                }
                 if let Some(text) = as_unsafe_text(value) {
                     return Ok(Some(if preserve_unsafe {
                         value.clone()
