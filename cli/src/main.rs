@@ -79,6 +79,10 @@ fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, Strin
         None
     };
     // Encrypted private keys that no agent holds: ask on the terminal, once per key.
+    if let Some(name) = &cfg.strategy {
+        drover_core::executor::strategy_named(name)
+            .map_err(|e| format!("{e} (ANSIBLE_STRATEGY / ansible.cfg strategy)"))?;
+    }
     let passphrase_prompt = PassphrasePrompt(Arc::new(|key: &Path| {
         prompt_secret(&format!("Enter passphrase for key '{}': ", key.display())).ok()
     }));
@@ -115,6 +119,7 @@ fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, Strin
         skip_tags: split_tags(&args.skip_tags),
         start_at_task: args.start_at_task.clone(),
         step: args.step,
+        strategy: cfg.strategy.clone(),
     })
 }
 

@@ -27,6 +27,8 @@ pub struct AnsibleConfig {
     pub roles_path: Vec<PathBuf>,
     /// `[defaults] force_handlers`.
     pub force_handlers: Option<bool>,
+    /// `[defaults] strategy` (the default for plays without a `strategy` keyword).
+    pub strategy: Option<String>,
     /// `[privilege_escalation] become`.
     pub become_: Option<bool>,
     /// `[privilege_escalation] become_user`.
@@ -131,6 +133,7 @@ impl AnsibleConfig {
                 .map(|s| s.split(':').map(expand_home).collect())
                 .unwrap_or_default(),
             force_handlers: get("defaults.force_handlers").and_then(|s| parse_bool(&s)),
+            strategy: get("defaults.strategy"),
             become_: get("privilege_escalation.become").and_then(|s| parse_bool(&s)),
             become_user: get("privilege_escalation.become_user"),
             become_method: get("privilege_escalation.become_method"),
@@ -178,6 +181,9 @@ impl AnsibleConfig {
         }
         if let Some(v) = env("ANSIBLE_VAULT_IDENTITY_LIST") {
             self.vault_identity_list = split_list(&v).collect();
+        }
+        if let Some(v) = env("ANSIBLE_STRATEGY") {
+            self.strategy = Some(v);
         }
     }
 }

@@ -99,6 +99,10 @@ pub enum Event {
         /// Module the task runs (as written), if it runs one.
         #[serde(skip_serializing_if = "Option::is_none")]
         module: Option<String>,
+        /// With the `free` strategy: the one host the task starts on (each host runs its
+        /// tasks on its own, so start, results and end are per host).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
     },
     /// A task finished on one host (or one loop item did).
     HostResult(HostResult),
@@ -106,9 +110,23 @@ pub enum Event {
     TaskEnd {
         /// Task name as displayed.
         name: String,
+        /// With the `free` strategy: the host the task finished on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
         /// Wall time for all hosts.
         #[serde(with = "duration_secs")]
         duration: Duration,
+    },
+    /// `include_tasks`/`include_role` brought in content for some hosts (ansible-playbook's
+    /// `included: FILE for HOSTS` line); sent after the include task's host results.
+    Included {
+        /// The included file (absolute path) or role name.
+        target: String,
+        /// Hosts that include it, in the order they were evaluated.
+        hosts: Vec<String>,
+        /// Loop item label, when the include loops.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        item: Option<String>,
     },
     /// A warning for the user.
     Warning {

@@ -6,27 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use drover_integration::drover_command;
+use drover_integration::{drover_command, oracle_ansible_playbook, repo_root};
 use serde_json::{json, Map, Value};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
 
 fn features_dir() -> PathBuf {
     repo_root().join("playbooks/features")
-}
-
-fn ansible_playbook() -> PathBuf {
-    let out = Command::new("bash")
-        .arg(repo_root().join("tests/oracle/ansible.sh"))
-        .output()
-        .expect("run tests/oracle/ansible.sh");
-    assert!(out.status.success(), "oracle setup failed: {out:?}");
-    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 /// Keys of a result that carry no comparable value.
@@ -140,16 +124,29 @@ fn parse_drover(stdout: &str) -> Run {
     let mut tasks = Vec::new();
     let mut recap = Vec::new();
     let mut current = (String::new(), String::new());
+    // Free strategy: tasks start per host, and hosts interleave.
+    let mut per_host: std::collections::HashMap<String, (String, String)> = Default::default();
     for line in stdout.lines().filter(|l| l.starts_with('{')) {
         let v: Value = serde_json::from_str(line).expect("drover JSON event");
         match v["event"].as_str() {
             Some("task_start") => {
-                current = (
+                let task = (
                     v["name"].as_str().unwrap_or_default().to_string(),
                     v["module"].as_str().unwrap_or_default().to_string(),
                 );
+                match v["host"].as_str() {
+                    Some(h) => {
+                        per_host.insert(h.to_string(), task);
+                    }
+                    None => {
+                        per_host.clear();
+                        current = task;
+                    }
+                }
             }
             Some("host_result") => {
+                let host = v["host"].as_str().unwrap_or_default();
+                let current = per_host.get(host).unwrap_or(&current);
                 // Per-item results are reported again as the loop's aggregate.
                 if v.get("item").is_some_and(|i| i != "") {
                     continue;
@@ -254,7 +251,7 @@ fn run_drover_in_features(args: &[&str]) -> (Option<i32>, String, String) {
 /// Each feature playbook (with optional extra arguments) gives the same results in both.
 #[test]
 fn feature_playbooks_match_ansible() {
-    let ansible = ansible_playbook();
+    let ansible = oracle_ansible_playbook();
     let cases: &[(&str, &[&str])] = &[
         ("roles.yml", &[]),
         ("includes.yml", &[]),
@@ -321,10 +318,113 @@ fn feature_playbooks_match_ansible() {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
+/// Each host's own sequence of task results (the order across hosts is free to differ).
+fn per_host_sequences(run: &Run) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (task, hosts) in &run.tasks {
+        for (h, status, debug) in hosts {
+            out.entry(h.clone())
+                .or_default()
+                .push(format!("[{task}] {status} {debug}"));
+        }
+    }
+    out
+}
+
+/// `strategy: free`/`host_pinned`, the `timeout` keyword and `include_role` with `public`:
+/// every host's task results, in its own order, and the recap match ansible-core.
+#[test]
+fn strategies_timeout_and_public_roles_match_ansible() {
+    let ansible = oracle_ansible_playbook();
+    let args = ["-i", "inventory.ini", "strategy.yml"];
+    let (a_code, a_out) = run_ansible(&ansible, &args);
+    let mut dargs = vec!["play", "--output", "json"];
+    dargs.extend_from_slice(&args);
+    let (d_code, d_out, d_err) = run_drover_in_features(&dargs);
+    let (expected, actual) = (parse_ansible(&a_out), parse_drover(&d_out));
+    assert!(
+        !expected.tasks.is_empty(),
+        "the oracle reported no task:\n{a_out}"
+    );
+    assert_eq!(
+        per_host_sequences(&expected),
+        per_host_sequences(&actual),
+        "drover stderr: {d_err}"
+    );
+    assert_eq!(expected.recap, actual.recap);
+    assert_eq!(a_code, d_code, "exit codes; drover stderr: {d_err}");
+    // Free-strategy warnings, as ansible-core gives them.
+    assert!(
+        d_out.contains("Using run_once with the free strategy is not currently supported"),
+        "{d_out}"
+    );
+}
+
+/// Human output of the free strategy and of includes: a task banner before a host's results
+/// whenever another task was shown last, and `included: FILE for HOSTS` lines.
+#[test]
+fn free_strategy_and_include_output() {
+    let (code, out, err) = run_drover_in_features(&["play", "-i", "inventory.ini", "strategy.yml"]);
+    assert_eq!(code, Some(2), "{out}\n{err}");
+    let looped = features_dir().join("tasks/looped.yml");
+    for host in ["alpha", "beta", "gamma"] {
+        let line = format!("included: {} for {host} => (item=one)", looped.display());
+        assert!(out.contains(&line), "no {line:?} in:\n{out}");
+    }
+    assert!(out.contains("included: exposed for alpha"), "{out}");
+    // Every result line follows a banner of its own task: in free mode each host's
+    // `per-host pace` result comes right after a banner or another result of that task.
+    let lines: Vec<&str> = out.lines().collect();
+    for (i, l) in lines.iter().enumerate() {
+        if l.starts_with("ok: [") && lines[i.saturating_sub(1)].is_empty() {
+            panic!("result without a banner at line {i}:\n{out}");
+        }
+    }
+    // Successful includes are not shown as `ok:` lines.
+    for (i, l) in lines.iter().enumerate() {
+        if l.starts_with("TASK [include per host]") {
+            assert!(lines[i + 1].starts_with("included: "), "{out}");
+        }
+    }
+    assert!(
+        out.contains("Task failed: Timed out after 1 second(s)."),
+        "{out}"
+    );
+}
+
+/// An unknown strategy in the environment is refused before any host is contacted.
+#[test]
+fn unknown_strategy_is_rejected_before_connecting() {
+    let out = drover_command()
+        .current_dir(features_dir())
+        .env("ANSIBLE_STRATEGY", "mitogen_linear")
+        .args(["play", "-i", "nowhere.invalid,", "strategy.yml"])
+        .output()
+        .expect("run drover");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("unknown strategy 'mitogen_linear'"), "{err}");
+    let yaml = "- hosts: nowhere.invalid\n  strategy: mitogen_free\n  tasks: []\n";
+    let dir = std::env::temp_dir().join(format!("drover-strategy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("p.yml"), yaml).expect("write playbook");
+    let out = drover_command()
+        .current_dir(&dir)
+        .args(["play", "-i", "nowhere.invalid,", "p.yml"])
+        .output()
+        .expect("run drover");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("p.yml:2:13") && err.contains("unknown strategy"),
+        "{err}"
+    );
+}
+
 /// `--list-tasks`, `--list-tags` and `--list-hosts` print exactly what ansible-playbook prints.
 #[test]
 fn listings_match_ansible() {
-    let ansible = ansible_playbook();
+    let ansible = oracle_ansible_playbook();
     let cases: &[&[&str]] = &[
         &["roles.yml", "--list-tasks"],
         &["tags.yml", "--list-tasks"],

@@ -20,6 +20,18 @@ pub struct HumanReporter {
 #[derive(Default)]
 struct State {
     module: Option<String>,
+    /// Title and location of the last banner printed.
+    last_banner: Option<(String, String)>,
+    /// Free strategy: the task each host is running, printed with its first result.
+    pending: std::collections::HashMap<String, TaskHeader>,
+}
+
+/// A task banner waiting for a result (free strategy).
+#[derive(Clone)]
+struct TaskHeader {
+    title: String,
+    location: String,
+    module: Option<String>,
 }
 
 const GREEN: &str = "32";
@@ -48,6 +60,38 @@ impl HumanReporter {
             format!("\x1b[0;{code}m{text}\x1b[0m")
         } else {
             text.to_string()
+        }
+    }
+
+    /// Prints `header`'s banner unless it was the last one printed, and makes its module the
+    /// current one.
+    fn print_banner(&self, out: &mut impl Write, header: &TaskHeader) {
+        let Ok(mut s) = self.state.lock() else {
+            return;
+        };
+        s.module = header.module.clone();
+        let key = (header.title.clone(), header.location.clone());
+        if s.last_banner.as_ref() == Some(&key) {
+            return;
+        }
+        s.last_banner = Some(key);
+        drop(s);
+        let _ = writeln!(out, "{}", banner(&header.title));
+        if self.verbosity >= 2 {
+            let _ = writeln!(out, "task path: {}", header.location);
+        }
+    }
+
+    /// Free strategy: before a result of `host`, the banner of the task it belongs to (when a
+    /// different task's banner was printed last, as Ansible's free strategy output does).
+    fn banner_for_host(&self, out: &mut impl Write, host: &str) {
+        let header = self
+            .state
+            .lock()
+            .ok()
+            .and_then(|s| s.pending.get(host).cloned());
+        if let Some(header) = header {
+            self.print_banner(out, &header);
         }
     }
 
@@ -203,6 +247,10 @@ impl HumanReporter {
         let short = short_module(&module);
         let verbose_always = matches!(short, "debug" | "assert");
         let label = Self::host_label(r);
+        // A successful include is shown by its `included:` line.
+        if matches!(short, "include_tasks" | "include_role" | "include") && r.status == Status::Ok {
+            return;
+        }
         // The aggregate of a loop: items were already shown one by one.
         if r.item.as_deref() == Some("") {
             if r.ignored {
@@ -213,7 +261,13 @@ impl HumanReporter {
         if self.diff && matches!(r.status, Status::Changed | Status::Ok) {
             self.print_diff(out, &r.result);
         }
-        let shown = displayed_result(&r.result, short);
+        let mut shown = displayed_result(&r.result, short);
+        // ansible-core 2.19 leaves the `failed` flag out of a failure's displayed result.
+        if r.status == Status::Failed {
+            if let Value::Object(m) = &mut shown {
+                m.remove("failed");
+            }
+        }
         let item = r.item.as_ref().map(|i| format!(" (item={i})"));
         let line = match r.status {
             Status::Ok | Status::Changed | Status::Skipped => {
@@ -312,17 +366,49 @@ impl EventSink for HumanReporter {
                 handler,
                 module,
                 location,
+                host,
             } => {
-                if let Ok(mut s) = self.state.lock() {
-                    s.module = module.clone();
-                }
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
-                let _ = writeln!(out, "{}", banner(&format!("{kind} [{name}]")));
-                if self.verbosity >= 2 {
-                    let _ = writeln!(out, "task path: {location}");
+                let header = TaskHeader {
+                    title: format!("{kind} [{name}]"),
+                    location: location.clone(),
+                    module: module.clone(),
+                };
+                match host {
+                    Some(h) => {
+                        if let Ok(mut s) = self.state.lock() {
+                            s.pending.insert(h.clone(), header);
+                        }
+                    }
+                    None => {
+                        if let Ok(mut s) = self.state.lock() {
+                            s.last_banner = None;
+                            s.pending.clear();
+                        }
+                        self.print_banner(&mut out, &header);
+                    }
                 }
             }
-            Event::HostResult(r) => self.print_result(&mut out, r),
+            Event::HostResult(r) => {
+                self.banner_for_host(&mut out, &r.host);
+                self.print_result(&mut out, r);
+            }
+            Event::Included {
+                target,
+                hosts,
+                item,
+            } => {
+                if let Some(h) = hosts.first() {
+                    self.banner_for_host(&mut out, h);
+                }
+                let mut line = format!("included: {target} for {}", hosts.join(", "));
+                if let Some(i) = item {
+                    line.push_str(&format!(" => (item={i})"));
+                }
+                let _ = writeln!(out, "{}", self.paint(CYAN, &line));
+            }
+            // Free strategy: tasks end per host; no per-task time.
+            Event::TaskEnd { host: Some(_), .. } => {}
             Event::TaskEnd { duration, .. } => {
                 let _ = writeln!(
                     out,

@@ -44,7 +44,9 @@ impl Executor {
             _ => return,
         };
         let name = self.shown_name(ctx, task, kw, &targets[0]);
+        let free_host = ctx.free.then(|| targets[0].clone());
         self.emit(Event::TaskStart {
+            host: free_host.clone(),
             name: name.clone(),
             location: task.location.to_string(),
             handler: false,
@@ -132,26 +134,57 @@ impl Executor {
             }
             self.report_include(ctx, task, host, result, start);
         }
-        self.emit(Event::TaskEnd {
-            name,
-            duration: start.elapsed(),
-        });
+        let mut loaded = Vec::with_capacity(groups.len());
         for group in groups {
             let included = match spec {
                 None => self.load_included_tasks(ctx, task, &group.target),
                 Some(spec) => self.load_included_role(ctx, task, spec, &group.target),
             };
-            let included = match included.as_ref() {
-                Ok(i) => i,
+            match included.as_ref() {
+                Ok(_) => self.emit(Event::Included {
+                    target: match spec {
+                        None => self.included_file_label(ctx, task, &group.target),
+                        Some(_) => group.target.clone(),
+                    },
+                    hosts: group.hosts.clone(),
+                    item: task
+                        .loop_
+                        .as_ref()
+                        .and_then(|_| group.extra.get(&task.loop_var))
+                        .map(|item| match item {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        }),
+                }),
                 Err(e) => {
                     for h in &group.hosts {
                         let r = serde_json::json!({"changed": false, "failed": true, "msg": e.to_string()});
                         self.report_include(ctx, task, h, r, start);
                     }
-                    continue;
                 }
+            }
+            loaded.push((group, included));
+        }
+        self.emit(Event::TaskEnd {
+            name,
+            host: free_host,
+            duration: start.elapsed(),
+        });
+        for (group, included) in loaded {
+            let Ok(included) = included.as_ref() else {
+                continue;
             };
             self.register_handlers(ctx, &group.key, included);
+            if let (Some(true), Some(role)) = (spec.and_then(|s| s.public), &included.role) {
+                // `public: true`: the role's defaults and vars stay visible to the rest of the play.
+                let mut states = self.hosts();
+                for h in &group.hosts {
+                    if let Some(s) = states.get_mut(h) {
+                        merge_into(&mut s.public_role_defaults, &role.defaults);
+                        merge_into(&mut s.public_role_vars, &role.vars);
+                    }
+                }
+            }
             let mut base = parent.clone();
             merge_into(&mut base.vars, &task.keywords.vars);
             merge_into(&mut base.vars, &group.extra);
@@ -228,6 +261,25 @@ impl Executor {
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, loaded.clone());
         loaded
+    }
+
+    /// The file an `include_tasks` name resolves to, as ansible-playbook shows it.
+    fn included_file_label(&self, ctx: &PlayCtx<'_>, task: &Task, file: &str) -> String {
+        let resolver = Resolver::for_playbook(ctx.playbook);
+        let fctx = FileCtx {
+            dir: std::path::Path::new(&*task.location.file)
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default(),
+            role: task.role.clone(),
+        };
+        match resolver.find_tasks_file(file, &fctx) {
+            Some(path) => std::path::absolute(&path)
+                .unwrap_or(path)
+                .display()
+                .to_string(),
+            None => file.to_string(),
+        }
     }
 
     fn load_included_tasks(

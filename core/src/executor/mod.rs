@@ -1,9 +1,11 @@
 //! The executor: runs plays against hosts with the linear strategy (every host finishes a task
-//! before any starts the next), hosts in parallel up to `forks`, and reports [`Event`]s.
+//! before any starts the next) or the free one (`free.rs`), hosts in parallel up to `forks`, and
+//! reports [`Event`]s.
 
 mod batch;
 mod connect;
 mod controller;
+mod free;
 mod include;
 mod loops;
 mod options;
@@ -18,6 +20,7 @@ use futures::stream::{self, StreamExt};
 use indexmap::IndexMap;
 
 pub use connect::{ssh_options, transport_for, ConnectionPool};
+pub use free::{strategy_named, Strategy};
 pub use options::{PassphrasePrompt, RunOptions};
 pub use state::{task_vars, HostState, PlayVars, VarsInput};
 
@@ -85,6 +88,12 @@ pub(crate) struct PlayCtx<'a> {
     pub batch: Mutex<Vec<String>>,
     /// Roles/files whose handlers are in `extra_handlers`.
     pub handler_sources: Mutex<std::collections::HashSet<String>>,
+    /// The play runs with the free strategy: tasks start and end per host.
+    pub free: bool,
+    /// Free strategy: `throttle` limits, one per task (by location).
+    pub throttles: Mutex<std::collections::HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    /// Warnings already shown in this play.
+    pub warned: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Executor {
@@ -245,6 +254,9 @@ impl Executor {
             extra_handlers: Mutex::new(Vec::new()),
             batch: Mutex::new(hosts.clone()),
             handler_sources: Mutex::new(std::collections::HashSet::new()),
+            free: self.play_strategy(play) == Strategy::Free,
+            throttles: Mutex::new(std::collections::HashMap::new()),
+            warned: Mutex::new(std::collections::HashSet::new()),
         };
         ctx.vars.prompted = self.prompt_vars(play)?;
         ctx.vars.vars_files = self.load_vars_files(&ctx)?;
@@ -255,7 +267,11 @@ impl Executor {
         };
         for batch in self.batches(&ctx, &hosts) {
             *ctx.batch.lock().unwrap_or_else(|e| e.into_inner()) = batch.clone();
-            self.run_batch(&ctx, &play_kw, &batch).await;
+            if ctx.free {
+                self.run_batch_free(&ctx, &play_kw, &batch).await;
+            } else {
+                self.run_batch(&ctx, &play_kw, &batch).await;
+            }
             if self.max_fail_exceeded(&ctx, &batch) {
                 break;
             }
@@ -264,6 +280,8 @@ impl Executor {
             if let Some(s) = self.hosts().get_mut(h) {
                 s.ended = false;
                 s.notified.clear();
+                s.public_role_defaults.clear();
+                s.public_role_vars.clear();
             }
         }
         Ok(())
@@ -608,9 +626,17 @@ impl Executor {
         if targets.is_empty() {
             return;
         }
-        if task.run_once {
+        let fatal = task.any_errors_fatal.unwrap_or(ctx.play.any_errors_fatal);
+        if ctx.free && task.run_once {
+            self.warn_once(ctx, "Using run_once with the free strategy is not currently supported. This task will still be executed for every host in the inventory list.".into());
+        } else if task.run_once {
             targets.truncate(1);
         }
+        if ctx.free && fatal {
+            self.warn_once(ctx, "Using any_errors_fatal with the free strategy is not supported, as tasks are executed independently on each host".into());
+        }
+        let run_once = task.run_once && !ctx.free;
+        let free_host = ctx.free.then(|| targets[0].clone());
         let start = Instant::now();
         let name = self.shown_name(ctx, task, kw, &targets[0]);
         self.emit(Event::TaskStart {
@@ -621,8 +647,10 @@ impl Executor {
                 TaskKind::Module { module, .. } => Some(module.clone()),
                 _ => None,
             },
+            host: free_host.clone(),
         });
         let mut forks = self.shared.opts.forks.max(1);
+        let mut _throttle_permit = None;
         if let Some(t) = &task.throttle {
             let vars = self.vars_for(ctx, &targets[0], kw, task.role.as_deref());
             if let Ok(v) = self.shared.templar.render_value(t, &vars) {
@@ -631,7 +659,9 @@ impl Executor {
                     Value::String(s) => s.trim().parse().unwrap_or(0),
                     _ => 0,
                 };
-                if n > 0 {
+                if n > 0 && ctx.free {
+                    _throttle_permit = self.throttle_permit(ctx, task, n).await;
+                } else if n > 0 {
                     forks = forks.min(n);
                 }
             }
@@ -657,7 +687,7 @@ impl Executor {
                     .ok()
                     .flatten()
                     .unwrap_or(false);
-            if task.run_once {
+            if run_once {
                 self.record(ctx, task, &host, &outcome, &vars, ignore_unreachable);
                 if let Some(reg) = &task.register {
                     let mut states = self.hosts();
@@ -683,10 +713,10 @@ impl Executor {
         }
         self.emit(Event::TaskEnd {
             name,
+            host: free_host,
             duration: start.elapsed(),
         });
-        let fatal = task.any_errors_fatal.unwrap_or(ctx.play.any_errors_fatal);
-        if any_failed && fatal {
+        if any_failed && fatal && !ctx.free {
             // any_errors_fatal: every host of the play stops here.
             let mut states = self.hosts();
             for h in &ctx.vars.hosts_all {

@@ -64,6 +64,9 @@ pub struct RunOptions {
     pub start_at_task: Option<String>,
     /// `--step`: ask on the terminal before each task.
     pub step: bool,
+    /// Strategy for plays without a `strategy` keyword (`ANSIBLE_STRATEGY`, `ansible.cfg`);
+    /// `None` is `linear`.
+    pub strategy: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -92,6 +95,7 @@ impl Default for RunOptions {
             skip_tags: Vec::new(),
             start_at_task: None,
             step: false,
+            strategy: None,
         }
     }
 }

@@ -33,6 +33,10 @@ pub struct HostState {
     pub rescue_vars: Vars,
     /// Failed, but running a handler because of `force_handlers`.
     pub forced_handler: bool,
+    /// Defaults of roles included with `include_role: {public: true}` in the current play.
+    pub public_role_defaults: Vars,
+    /// `vars/` of roles included with `include_role: {public: true}` in the current play.
+    pub public_role_vars: Vars,
 }
 
 impl HostState {
@@ -90,13 +94,15 @@ pub struct VarsInput<'a> {
 }
 
 /// The variables a task sees on `host`, lowest precedence first (see `docs/VARIABLES.md`):
-/// role defaults (the play's public roles, then the task's own role) < inventory (groups, then
+/// role defaults (the play's public roles, roles included with `public: true`, then the task's
+/// own role) < inventory (groups, then
 /// host) < facts < play `vars` < `vars_prompt` < `vars_files` < role `vars/` (public roles, then
 /// the task's own) < block/task `vars` (and role parameters, include parameters) <
 /// `include_vars`/`set_fact`/`register` < `--extra-vars`; magic variables (`inventory_hostname`,
 /// `groups`, `role_path`, …) cannot be overridden.
 pub fn task_vars(host: &str, state: &HostState, input: &VarsInput<'_>) -> Vars {
     let mut vars = input.play.role_defaults.clone();
+    merge_into(&mut vars, &state.public_role_defaults);
     if let Some(r) = input.role {
         merge_into(&mut vars, &r.defaults);
     }
@@ -110,6 +116,7 @@ pub fn task_vars(host: &str, state: &HostState, input: &VarsInput<'_>) -> Vars {
     merge_into(&mut vars, &input.play.prompted);
     merge_into(&mut vars, &input.play.vars_files);
     merge_into(&mut vars, &input.play.role_vars);
+    merge_into(&mut vars, &state.public_role_vars);
     if let Some(r) = input.role {
         merge_into(&mut vars, &r.vars);
     }

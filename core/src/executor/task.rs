@@ -44,6 +44,25 @@ fn failed_result(msg: impl Into<String>) -> Value {
     serde_json::json!({"changed": false, "failed": true, "msg": msg.into()})
 }
 
+/// A `timeout` keyword value in whole seconds (`None` when it is not a number).
+fn timeout_seconds(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// ansible-core 2.19's result for an action that ran past its `timeout`.
+fn timed_out_result(seconds: u64) -> Value {
+    serde_json::json!({
+        "changed": false,
+        "failed": true,
+        "msg": format!("Task failed: Timed out after {seconds} second(s)."),
+        "timedout": {"period": seconds},
+    })
+}
+
 const NO_LOG_MSG: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
@@ -128,7 +147,7 @@ impl Executor {
         let tctx = self.template_context(play, task);
         let items = match self.loop_items(task, &vars, &tctx) {
             Ok(None) => {
-                let result = self.run_item(play, task, kw, host, &vars).await;
+                let result = self.run_item_timed(play, task, kw, host, &vars).await;
                 return self.finish(task, kw, &vars, result, false, start);
             }
             Ok(Some(items)) => items,
@@ -181,7 +200,7 @@ impl Executor {
             if let Some(iv) = &task.index_var {
                 item_vars.insert(iv.clone(), Value::from(index));
             }
-            let mut r = self.run_item(play, task, kw, host, &item_vars).await;
+            let mut r = self.run_item_timed(play, task, kw, host, &item_vars).await;
             let label = match &task.loop_label {
                 Some(l) => self
                     .shared
@@ -352,6 +371,34 @@ impl Executor {
     }
 
     /// Runs the task once (one loop item) and returns its result value.
+    /// [`Self::run_item`] bounded by the `timeout` keyword: past it, the action is abandoned
+    /// (its future dropped, which closes the remote command's channel) and the item fails with
+    /// ansible-core's message.
+    async fn run_item_timed(
+        &self,
+        play: &PlayCtx<'_>,
+        task: &Task,
+        kw: &Keywords,
+        host: &str,
+        vars: &Vars,
+    ) -> Value {
+        let seconds = match &kw.timeout {
+            None => None,
+            Some(t) => match self.shared.templar.render_value(t, vars) {
+                Ok(v) => timeout_seconds(&v),
+                Err(e) => return failed_result(format!("timeout: {e}")),
+            },
+        };
+        let Some(seconds) = seconds.filter(|s| *s > 0) else {
+            return self.run_item(play, task, kw, host, vars).await;
+        };
+        let limit = Duration::from_secs(seconds);
+        match tokio::time::timeout(limit, self.run_item(play, task, kw, host, vars)).await {
+            Ok(result) => result,
+            Err(_) => timed_out_result(seconds),
+        }
+    }
+
     async fn run_item(
         &self,
         play: &PlayCtx<'_>,
@@ -662,4 +709,19 @@ fn unreachable_result(e: &crate::connection::ConnectionError) -> Value {
         "unreachable": true,
         "msg": format!("Failed to connect to the host: {e}"),
     })
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn timeout_values_and_message() {
+        assert_eq!(timeout_seconds(&serde_json::json!(5)), Some(5));
+        assert_eq!(timeout_seconds(&serde_json::json!(" 7 ")), Some(7));
+        assert_eq!(timeout_seconds(&serde_json::json!(true)), None);
+        let r = timed_out_result(1);
+        assert_eq!(r["msg"], "Task failed: Timed out after 1 second(s).");
+        assert_eq!(status_of(&r), Status::Failed);
+    }
 }

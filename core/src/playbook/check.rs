@@ -1,5 +1,6 @@
 //! Checks a loaded playbook against the module registry before any host is touched.
 
+use super::check_files::{may_create_controller_files, missing_source, missing_vars_files};
 use super::error::PlaybookError;
 use super::model::{Playbook, Task, TaskKind};
 use super::resolve::{FileCtx, PlayRoles, Resolver};
@@ -37,8 +38,25 @@ pub fn check_playbook(playbook: &Playbook, registry: &ModuleRegistry) -> CheckRe
         resolver: Resolver::for_playbook(playbook),
         report: &mut report,
         seen_files: std::collections::HashSet::new(),
+        playbook_dir: playbook.dir.clone(),
+        check_files: true,
     };
     for play in &playbook.plays {
+        let lists = [
+            &play.roles,
+            &play.pre_tasks,
+            &play.tasks,
+            &play.post_tasks,
+            &play.handlers,
+        ];
+        // Files a play may create on the controller before reading them are not checked.
+        checker.check_files = !lists
+            .iter()
+            .any(|l| l.iter().any(may_create_controller_files));
+        checker
+            .report
+            .errors
+            .extend(missing_vars_files(play, playbook));
         for list in [
             &play.roles,
             &play.pre_tasks,
@@ -57,6 +75,10 @@ struct Checker<'a, 'r> {
     resolver: Resolver<'a>,
     report: &'r mut CheckReport,
     seen_files: std::collections::HashSet<std::path::PathBuf>,
+    /// The playbook's directory (searched for `files/`, `templates/`, `vars/`).
+    playbook_dir: std::path::PathBuf,
+    /// Check that literal controller-side source files exist (off for plays that may create them).
+    check_files: bool,
 }
 
 impl Checker<'_, '_> {
@@ -145,7 +167,14 @@ impl Checker<'_, '_> {
                 }
                 TaskKind::ImportTasks { .. } | TaskKind::ImportRole(_) => {}
                 TaskKind::Module { module, .. }
-                    if module.rsplit('.').next() == Some("include_vars") => {}
+                    if module.rsplit('.').next() == Some("include_vars") =>
+                {
+                    if self.check_files {
+                        report
+                            .errors
+                            .extend(missing_source(task, &self.playbook_dir));
+                    }
+                }
                 TaskKind::Meta(action) => {
                     if !META_ACTIONS.contains(&action.as_str()) {
                         report.errors.push(PlaybookError::new(
@@ -156,6 +185,11 @@ impl Checker<'_, '_> {
                 }
                 TaskKind::Module { module, args } => match registry.get(module) {
                     Some(m) => {
+                        if self.check_files {
+                            report
+                                .errors
+                                .extend(missing_source(task, &self.playbook_dir));
+                        }
                         if let Some(map) = args.as_object() {
                             if let Err(message) = m.check_args(map) {
                                 let message = if message.starts_with(module.as_str()) {

@@ -2,6 +2,7 @@
 
 pub mod args;
 mod check;
+mod check_files;
 mod error;
 pub mod listing;
 mod model;

@@ -46,6 +46,8 @@ pub struct Keywords {
     pub no_log: Option<Value>,
     /// `environment` (a map, or a template evaluating to one).
     pub environment: Option<Value>,
+    /// `timeout`: seconds the task's action may run on a host (per loop item) before it fails.
+    pub timeout: Option<Value>,
     /// `tags`.
     pub tags: Vec<String>,
     /// `vars`.
@@ -104,6 +106,7 @@ impl Keywords {
             ignore_unreachable: pick(&self.ignore_unreachable, &parent.ignore_unreachable),
             no_log: pick(&self.no_log, &parent.no_log),
             environment: pick(&self.environment, &parent.environment),
+            timeout: pick(&self.timeout, &parent.timeout),
             tags,
             vars,
             module_defaults,
@@ -352,7 +355,7 @@ impl Task {
             (None, TaskKind::ImportTasks { .. }) => "import_tasks".into(),
             (None, TaskKind::ImportRole(_)) => "import_role".into(),
             (None, TaskKind::IncludeTasks { .. }) => "include_tasks".into(),
-            (None, TaskKind::IncludeRole { .. }) => "include_role".into(),
+            (None, TaskKind::IncludeRole { spec, .. }) => format!("include_role : {}", spec.name),
         }
     }
 

@@ -294,6 +294,7 @@ fn common_keyword(kw: &mut Keywords, key: &str, value: &Node) -> Result<bool, Pl
         "ignore_errors" => kw.ignore_errors = Some(value.to_value()),
         "ignore_unreachable" => kw.ignore_unreachable = Some(value.to_value()),
         "no_log" => kw.no_log = Some(value.to_value()),
+        "timeout" => kw.timeout = Some(value.to_value()),
         "environment" => kw.environment = Some(value.to_value()),
         "tags" => kw.tags = string_list(value, "tags", true)?,
         "vars" => kw.vars = vars_map(value)?,
@@ -373,8 +374,9 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
                 let short = s.rsplit('.').next().unwrap_or(&s).to_string();
                 if !matches!(short.as_str(), "linear" | "free" | "host_pinned" | "debug") {
                     return Err(
-                        PlaybookError::new(&v.loc, format!("unknown strategy '{s}'"))
-                            .with_hint("drover has the 'linear' and 'free' strategies"),
+                        PlaybookError::new(&v.loc, format!("unknown strategy '{s}'")).with_hint(
+                            "drover has the 'linear', 'free' and 'host_pinned' strategies",
+                        ),
                     );
                 }
                 play.strategy = Some(short);

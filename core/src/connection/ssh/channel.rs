@@ -56,6 +56,10 @@ pub(super) async fn run_command(
 ) -> Result<ExecOutput, RunError> {
     let channel = open_session(handle).await.map_err(RunError::Channel)?;
     let (mut reader, writer) = channel.split();
+    let writer = AbandonGuard {
+        writer: Some(writer),
+        armed: std::cell::Cell::new(true),
+    };
     writer
         .exec(true, command)
         .await
@@ -118,6 +122,7 @@ pub(super) async fn run_command(
             Some(_) => {}
         }
     }
+    writer.armed.set(false);
     match (status, feed_error) {
         (_, Some(FeedError::Local(what, e))) => Err(RunError::LocalInput(what, e)),
         (Some(rc), _) => {
@@ -130,6 +135,43 @@ pub(super) async fn run_command(
         (None, None) => Err(RunError::Channel(
             "the channel closed without reporting an exit status".to_string(),
         )),
+    }
+}
+
+/// Owns a command's channel writer; if the command is abandoned before it finished (its future
+/// dropped, e.g. by a task `timeout`), the remote command gets SIGTERM and the channel is closed,
+/// so the connection's session slot is freed and later commands keep working.
+struct AbandonGuard {
+    writer: Option<ChannelWriteHalf<Msg>>,
+    armed: std::cell::Cell<bool>,
+}
+
+impl std::ops::Deref for AbandonGuard {
+    type Target = ChannelWriteHalf<Msg>;
+
+    fn deref(&self) -> &Self::Target {
+        // Only `drop` takes the writer out.
+        self.writer
+            .as_ref()
+            .expect("channel writer present until drop")
+    }
+}
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if !self.armed.get() {
+            return;
+        }
+        let (Some(writer), Ok(runtime)) =
+            (self.writer.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        runtime.spawn(async move {
+            let _ = writer.signal(russh::Sig::TERM).await;
+            let _ = writer.eof().await;
+            let _ = writer.close().await;
+        });
     }
 }
 

@@ -1,0 +1,202 @@
+//! Static check of controller-side files: a literal `src:` of `copy`, `template`, `unarchive`
+//! (not `remote_src`), `script`, a literal `include_vars` file, and literal `vars_files` must
+//! exist where Ansible would look for them, or the run stops before any host is touched.
+
+use std::path::{Path, PathBuf};
+
+use super::error::PlaybookError;
+use super::model::{Play, Playbook, Task, TaskKind};
+use crate::template::Templar;
+use crate::vars::Value;
+
+/// The file a task reads on the controller: argument name, literal path, and the role/playbook
+/// subdirectory Ansible searches first (`files`, `templates`, `vars`).
+fn controller_file(task: &Task) -> Option<(&'static str, String, &'static str)> {
+    let TaskKind::Module { module, args } = &task.kind else {
+        return None;
+    };
+    let short = module.rsplit('.').next().unwrap_or(module);
+    let args = args.as_object()?;
+    let text = |key: &str| args.get(key).and_then(Value::as_str).map(str::to_string);
+    let first_word = |s: String| s.split_whitespace().next().map(str::to_string);
+    let (key, path, subdir) = match short {
+        "copy" | "unarchive" => {
+            // remote_src (unless literally false) makes `src` a path on the host.
+            match args.get("remote_src") {
+                None | Some(Value::Bool(false)) => {}
+                Some(Value::String(s)) if matches!(s.as_str(), "no" | "false" | "False") => {}
+                Some(_) => return None,
+            }
+            ("src", text("src")?, "files")
+        }
+        "template" => ("src", text("src")?, "templates"),
+        "script" => match text("cmd") {
+            Some(c) => ("cmd", first_word(c)?, "files"),
+            None => ("_raw_params", first_word(text("_raw_params")?)?, "files"),
+        },
+        "include_vars" => match text("file") {
+            Some(f) => ("file", f, "vars"),
+            None => ("_raw_params", text("_raw_params")?, "vars"),
+        },
+        _ => return None,
+    };
+    let literal = !Templar::is_template(&path) && !path.contains("://") && !path.is_empty();
+    literal.then_some((key, path, subdir))
+}
+
+/// Where Ansible looks for a relative `name` used by `task` (role `files/`-style subdirectory,
+/// the role, the including file's directory, the playbook's directory).
+fn search_paths(task: &Task, playbook_dir: &Path, subdir: &str, name: &str) -> Vec<PathBuf> {
+    let mut bases: Vec<PathBuf> = Vec::new();
+    if let Some(r) = &task.role {
+        bases.push(r.path.clone());
+        bases.push(r.path.join("tasks"));
+    }
+    if let Some(dir) = Path::new(&*task.location.file).parent() {
+        bases.push(dir.to_path_buf());
+        if let Some(up) = dir.parent() {
+            bases.push(up.to_path_buf());
+        }
+    }
+    bases.push(playbook_dir.to_path_buf());
+    let mut out = Vec::new();
+    for b in bases {
+        for candidate in [b.join(subdir).join(name), b.join(name)] {
+            if !out.contains(&candidate) {
+                out.push(candidate);
+            }
+        }
+    }
+    out
+}
+
+/// The error for `task` if it reads a literal controller file that exists nowhere.
+pub(super) fn missing_source(task: &Task, playbook_dir: &Path) -> Option<PlaybookError> {
+    let (key, name, subdir) = controller_file(task)?;
+    let candidates = if Path::new(&name).is_absolute() {
+        vec![PathBuf::from(&name)]
+    } else {
+        search_paths(task, playbook_dir, subdir, &name)
+    };
+    if candidates.iter().any(|p| p.exists()) {
+        return None;
+    }
+    let location = task
+        .arg_locations
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, l)| l)
+        .or(task.module_location.as_ref())
+        .unwrap_or(&task.location);
+    let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    Some(
+        PlaybookError::new(location, format!("could not find the file '{name}'")).with_hint(
+            format!(
+                "looked in: {}; put it in the role's or playbook's {subdir}/ directory",
+                looked.join(", ")
+            ),
+        ),
+    )
+}
+
+/// Errors for literal `vars_files` of `play` that do not exist (relative to the playbook).
+pub(super) fn missing_vars_files(play: &Play, playbook: &Playbook) -> Vec<PlaybookError> {
+    play.vars_files
+        .iter()
+        .filter(|name| !Templar::is_template(name))
+        .filter_map(|name| {
+            let path = playbook.dir.join(name);
+            (!path.exists()).then(|| {
+                PlaybookError::new(
+                    &play.location,
+                    format!("vars_files: could not find the file '{name}'"),
+                )
+                .with_hint(format!(
+                    "looked in: {}; vars_files are relative to the playbook's directory",
+                    path.display()
+                ))
+            })
+        })
+        .collect()
+}
+
+/// True if a task may create controller-side files during the run (`delegate_to: localhost`,
+/// `local_action`, `connection: local`, `fetch`): then missing files are not reported, since
+/// they may exist by the time they are read.
+pub(super) fn may_create_controller_files(task: &Task) -> bool {
+    let local = |s: &str| matches!(s, "localhost" | "127.0.0.1" | "::1") || Templar::is_template(s);
+    if task.delegate_to.as_deref().is_some_and(local)
+        || task.keywords.connection.as_deref() == Some("local")
+    {
+        return true;
+    }
+    match &task.kind {
+        TaskKind::Module { module, .. } => {
+            matches!(
+                module.rsplit('.').next().unwrap_or(module),
+                "fetch" | "local_action" | "get_url" | "uri" | "archive"
+            )
+        }
+        TaskKind::Block {
+            block,
+            rescue,
+            always,
+        } => [block, rescue, always]
+            .into_iter()
+            .flatten()
+            .any(may_create_controller_files),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playbook::load_playbook_with;
+
+    fn playbook_in(dir: &Path, yaml: &str) -> Playbook {
+        let path = dir.join("site.yml");
+        std::fs::write(&path, yaml).unwrap();
+        load_playbook_with(&path, &[]).unwrap()
+    }
+
+    fn errors(pb: &Playbook) -> Vec<String> {
+        let mut out = Vec::new();
+        for play in &pb.plays {
+            out.extend(
+                missing_vars_files(play, pb)
+                    .iter()
+                    .map(|e| format!("{}: {}", e.location, e.message)),
+            );
+            for t in &play.tasks {
+                if let Some(e) = missing_source(t, &pb.dir) {
+                    out.push(format!("{}: {}", e.location, e.message));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn missing_literal_sources_are_found_with_their_location() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("files")).unwrap();
+        std::fs::write(dir.path().join("files/present.txt"), "x").unwrap();
+        std::fs::write(dir.path().join("t.j2"), "x").unwrap();
+        let pb = playbook_in(
+            dir.path(),
+            "- hosts: all\n  vars_files: [nope.yml, \"{{ x }}.yml\"]\n  tasks:\n    - copy:\n        src: present.txt\n        dest: /tmp/a\n    - copy:\n        src: absent.txt\n        dest: /tmp/a\n    - template: src=t.j2 dest=/tmp/b\n    - template: src=\"{{ t }}.j2\" dest=/tmp/b\n    - unarchive:\n        src: gone.tgz\n        dest: /tmp\n        remote_src: true\n    - script: missing.sh --flag\n    - include_vars: missing.yml\n",
+        );
+        let errs = errors(&pb);
+        let site = dir.path().join("site.yml").display().to_string();
+        assert_eq!(
+            errs,
+            vec![
+                format!("{site}:1:3: vars_files: could not find the file 'nope.yml'"),
+                format!("{site}:8:9: could not find the file 'absent.txt'"),
+                format!("{site}:16:7: could not find the file 'missing.sh'"),
+                format!("{site}:17:7: could not find the file 'missing.yml'"),
+            ]
+        );
+    }
+}
