@@ -648,6 +648,7 @@ impl Executor {
                 _ => None,
             },
             host: free_host.clone(),
+            hosts: targets.clone(),
         });
         let mut forks = self.shared.opts.forks.max(1);
         let mut _throttle_permit = None;
