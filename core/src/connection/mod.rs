@@ -147,6 +147,16 @@ pub trait Connection: Send + Sync {
 
     /// Closes the connection. Further operations fail.
     async fn close(&self) {}
+
+    /// True once the transport knows the connection is dead (peer closed it, keepalives failed).
+    /// Transports that cannot tell return false.
+    fn is_closed(&self) -> bool {
+        false
+    }
+
+    /// Drops the current session so the next operation opens a fresh one (Ansible's
+    /// `reset_connection`). Transports without sessions do nothing.
+    async fn reset(&self) {}
 }
 
 /// A connection bound to one host together with the current task's become settings.
@@ -201,6 +211,11 @@ impl HostConnection {
             req.env = env;
         }
         self.inner.exec(&req).await
+    }
+
+    /// Drops the underlying session so the next command reconnects (see [`Connection::reset`]).
+    pub async fn reset(&self) {
+        self.inner.reset().await;
     }
 
     /// Reads a whole remote file.

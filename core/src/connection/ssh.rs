@@ -244,6 +244,10 @@ impl Connection for SshConnection {
         Ok(out.stdout)
     }
 
+    fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
     async fn close(&self) {
         let _ = self
             .handle
