@@ -20,7 +20,7 @@ fn debug_messages(output: &str) -> Vec<String> {
 fn host_state(hosts: &TestHosts, i: usize) -> String {
     hosts.ssh_ok(
         i,
-        "dpkg-query -W -f='${Package} ${db:Status-Abbrev}\\n' tree cron 2>&1; \
+        "dpkg-query -W -f='${Package} ${db:Status-Abbrev}\\n' tree cron less 2>&1; \
          getent passwd app svc; getent group deployers; id app; \
          stat -c '%n %a %U %G' /srv/app /etc/cron.d/drover-check; crontab -l -u app; \
          systemctl is-enabled cron; systemctl is-active cron",
