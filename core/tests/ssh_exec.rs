@@ -311,3 +311,29 @@ async fn concurrent_shared_shell_scripts_fall_back_to_own_channels() {
         assert_eq!(t.await.unwrap(), (0, format!("{i}\n"), format!("e{i}\n")));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_shared_shell_script_does_not_leak_into_the_next() {
+    let f = fixture().await;
+    let slow_req = ExecRequest::shared_shell("sleep 1; echo late; echo late-err >&2");
+    let slow = f.conn.exec(&slow_req);
+    assert!(tokio::time::timeout(Duration::from_millis(200), slow)
+        .await
+        .is_err());
+    let out = f
+        .conn
+        .exec(&ExecRequest::shared_shell("echo next"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.rc, out.stdout_str(), out.stderr_str()),
+        (0, "next\n".into(), String::new())
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let out = f
+        .conn
+        .exec(&ExecRequest::shared_shell("echo again"))
+        .await
+        .unwrap();
+    assert_eq!(out.stdout_str(), "again\n");
+}

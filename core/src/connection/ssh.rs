@@ -220,6 +220,14 @@ impl SshConnection {
         };
         // Busy (another task of this host is using it): a channel of its own.
         let mut slot = self.shell.try_lock().ok()?;
+        if matches!(&*slot, ShellSlot::Running(shell) if shell.interrupted()) {
+            // An abandoned script's output may still be coming: start afresh.
+            if let ShellSlot::Running(shell) = std::mem::replace(&mut *slot, ShellSlot::NotStarted)
+            {
+                shell.close().await;
+            }
+            self.sessions.add_permits(1);
+        }
         if let ShellSlot::NotStarted = *slot {
             *slot = self.start_shell().await;
         }

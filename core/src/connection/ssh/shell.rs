@@ -20,6 +20,9 @@ use crate::connection::{shell_quote, ExecOutput};
 pub(super) struct SharedShell {
     reader: ChannelReadHalf,
     writer: ChannelWriteHalf<Msg>,
+    /// A script was sent and its end not read (its caller was dropped, e.g. by a task
+    /// timeout): the rest of its output would come before the next script's.
+    interrupted: bool,
 }
 
 /// Why a script could not be run on the shared shell.
@@ -39,7 +42,11 @@ impl SharedShell {
             .exec(true, "/bin/sh")
             .await
             .map_err(|e| ShellError::Start(format!("cannot start a shell: {e}")))?;
-        let mut shell = Self { reader, writer };
+        let mut shell = Self {
+            reader,
+            writer,
+            interrupted: false,
+        };
         // A first, empty script proves the shell runs and answers in our framing.
         match shell.run("true").await {
             Ok(out) if out.rc == 0 => Ok(shell),
@@ -52,9 +59,22 @@ impl SharedShell {
         }
     }
 
+    /// True when an earlier script was abandoned half-way: the shell must not be used again.
+    pub(super) fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
     /// Runs `line` (shell source) in a subshell with stdin from `/dev/null`; returns its output
     /// and exit status.
     pub(super) async fn run(&mut self, line: &str) -> Result<ExecOutput, ShellError> {
+        self.interrupted = true;
+        let result = self.run_framed(line).await;
+        // Reached only when the script's end was read (or the shell failed, which ends it).
+        self.interrupted = result.is_err();
+        result
+    }
+
+    async fn run_framed(&mut self, line: &str) -> Result<ExecOutput, ShellError> {
         let marker = format!("__drover_end_{:032x}", rand::random::<u128>());
         let framed = format!(
             "( eval {} ) </dev/null; printf '\\n%s %s\\n' {marker} \"$?\"; printf '\\n%s\\n' {marker} >&2\n",
