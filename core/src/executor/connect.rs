@@ -216,6 +216,16 @@ impl Connection for ReconnectingConnection {
         false
     }
 
+    fn has_shared_shell(&self) -> bool {
+        // Without waiting: while another operation holds the slot, answer as if there were none
+        // (callers only lose a shortcut).
+        self.current
+            .try_lock()
+            .ok()
+            .and_then(|current| current.as_ref().map(|c| c.has_shared_shell()))
+            .unwrap_or(false)
+    }
+
     async fn reset(&self) {
         let old = self.current.lock().await.take();
         if let Some(conn) = old {
