@@ -54,7 +54,20 @@ const MAGIC_VARIABLES: &[&str] = &[
     "module_setup",
     "gather_subset",
     "discovered_interpreter_python",
+    // Jinja2's own globals and macro variables.
+    "range",
+    "dict",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "namespace",
+    "caller",
+    "varargs",
+    "kwargs",
 ];
+
+/// Prefixes of fact names (`ansible_*`, and facts `setup` imports from facter and ohai).
+const FACT_PREFIXES: &[&str] = &["ansible_", "facter_", "ohai_"];
 
 /// Words that show a template guards against undefined names; such templates are not checked.
 const GUARD_WORDS: &[&str] = &[
@@ -184,7 +197,7 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn is_defined(&self, name: &str) -> bool {
-        name.starts_with("ansible_")
+        FACT_PREFIXES.iter().any(|p| name.starts_with(p))
             || MAGIC_VARIABLES.contains(&name)
             || self.defined.contains(name)
     }
