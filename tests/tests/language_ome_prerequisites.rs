@@ -122,6 +122,7 @@ fn host_state(hosts: &TestHosts, i: usize) -> String {
 
 #[test]
 fn ome_prerequisites_match_ansible_core() {
+    let started = std::time::Instant::now();
     let hosts = TestHosts::start(2);
     let ansible_playbook = oracle_ansible_playbook();
     hosts.ssh_ok(
@@ -130,6 +131,7 @@ fn ome_prerequisites_match_ansible_core() {
     );
     let ansible_inv = hosts.dir().join("ansible.ini");
     let drover_inv = hosts.dir().join("drover.ini");
+    eprintln!("hosts ready after {:?}", started.elapsed());
     inventory_for(&hosts, 0, &ansible_inv);
     inventory_for(&hosts, 1, &drover_inv);
     let book = repo_root().join("playbooks/ome-prerequisites.yml");
@@ -191,6 +193,7 @@ fn ome_prerequisites_match_ansible_core() {
         let d = run_drover();
         (a.join().expect("oracle thread"), d)
     });
+    eprintln!("first runs done after {:?}", started.elapsed());
     assert!(
         ansible_first.0.len() >= 25,
         "the oracle's output was not understood: {ansible_first:?}"
