@@ -69,6 +69,49 @@ fn undefined_variable_fails_before_connecting() {
     assert!(err.contains("'from_cli' is not defined anywhere"), "{err}");
 }
 
+/// Copies `from` into `to` recursively.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn a_typo_in_a_role_of_the_realistic_playbook_is_found() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_tree(&repo_root().join("playbooks"), dir.path());
+    let tasks = dir.path().join("roles/nginx/tasks/main.yml");
+    let text = std::fs::read_to_string(&tasks).expect("role tasks");
+    assert!(text.contains("{{ nginx_conf_dir }}"), "{text}");
+    std::fs::write(
+        &tasks,
+        text.replace("{{ nginx_conf_dir }}", "{{ nginx_conf_dirr }}"),
+    )
+    .expect("write");
+    let out = drover_command()
+        .current_dir(dir.path())
+        .args([
+            "play",
+            "ome-prerequisites.yml",
+            "--syntax-check",
+            "-i",
+            "localhost,",
+        ])
+        .output()
+        .expect("run drover");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("roles/nginx/tasks/main.yml:17:5"), "{err}");
+    assert!(err.contains("'nginx_conf_dirr' is not defined"), "{err}");
+    assert!(err.contains("did you mean 'nginx_conf_dir'?"), "{err}");
+}
+
 #[test]
 fn shipped_playbooks_pass_the_static_checks() {
     let root = repo_root().join("playbooks");
