@@ -337,7 +337,7 @@ fn per_host_sequences(run: &Run) -> std::collections::BTreeMap<String, Vec<Strin
 fn strategies_timeout_and_public_roles_match_ansible() {
     let ansible = oracle_ansible_playbook();
     let args = ["-i", "inventory.ini", "strategy.yml"];
-    let (a_code, a_out) = run_ansible(&ansible, &args);
+    let (a_code, a_out) = run_ansible(ansible, &args);
     let mut dargs = vec!["play", "--output", "json"];
     dargs.extend_from_slice(&args);
     let (d_code, d_out, d_err) = run_drover_in_features(&dargs);
