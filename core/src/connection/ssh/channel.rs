@@ -167,20 +167,27 @@ fn with_pid_report(command: &str) -> String {
     format!("exec /bin/sh -c {}", shell_quote(&inner))
 }
 
-/// Removes the pid line from the start of `stderr` once it is complete; returns the pid. A
-/// first line without the marker (a shell that printed something before) gives up with 0.
+/// How much stderr may come before the pid line (login-shell noise) before it is given up.
+const PID_LINE_WINDOW: usize = 64 * 1024;
+
+/// Removes the pid line from `stderr` once it is complete and returns the pid. Login shells may
+/// print something first (`.bashrc` noise), so the line is looked for at any line start within
+/// the first [`PID_LINE_WINDOW`] bytes; `Some(0)` gives up (no pid line will come).
 fn take_pid_line(stderr: &mut Vec<u8>) -> Option<u32> {
     let marker = PID_MARKER.as_bytes();
-    if !stderr.starts_with(marker) {
-        let may_still_come = marker.starts_with(stderr);
-        return (!may_still_come).then_some(0);
-    }
-    let end = stderr.iter().position(|&b| b == b'\n')?;
-    let pid = std::str::from_utf8(&stderr[marker.len()..end])
+    let window = &stderr[..stderr.len().min(PID_LINE_WINDOW)];
+    let start = (0..window.len())
+        .filter(|&i| i == 0 || window[i - 1] == b'\n')
+        .find(|&i| window[i..].starts_with(marker));
+    let Some(start) = start else {
+        return (stderr.len() >= PID_LINE_WINDOW).then_some(0);
+    };
+    let end = start + stderr[start..].iter().position(|&b| b == b'\n')?;
+    let pid = std::str::from_utf8(&stderr[start + marker.len()..end])
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
-    stderr.drain(..=end);
+    stderr.drain(start..=end);
     Some(pid)
 }
 
@@ -347,9 +354,13 @@ mod tests {
         err.extend_from_slice(b"34\nreal error\n");
         assert_eq!(take_pid_line(&mut err), Some(1234));
         assert_eq!(err, b"real error\n");
-        let mut other = b"motd from a noisy shell\n".to_vec();
+        let mut noisy = format!("noise from .bashrc\n{PID_MARKER}77\nerr").into_bytes();
+        assert_eq!(take_pid_line(&mut noisy), Some(77));
+        assert_eq!(noisy, b"noise from .bashrc\nerr");
+        let mut other = b"a shell that never reports\n".to_vec();
+        assert_eq!(take_pid_line(&mut other), None);
+        other.resize(PID_LINE_WINDOW + 1, b'x');
         assert_eq!(take_pid_line(&mut other), Some(0));
-        assert_eq!(other, b"motd from a noisy shell\n");
     }
 
     #[test]
