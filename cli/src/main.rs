@@ -137,10 +137,15 @@ fn split_tags(values: &[String]) -> Vec<String> {
 
 /// Reads a secret from the terminal without echoing it; fails when stdin is not a terminal.
 pub(crate) fn prompt_secret(prompt: &str) -> Result<String, String> {
-    use std::io::{BufRead, Write};
     if !std::io::stdin().is_terminal() {
         return Err("no terminal to ask on".into());
     }
+    report::progress::paused(|| read_hidden_line(prompt))
+}
+
+/// Prints `prompt` and reads a line from the terminal with echo off.
+fn read_hidden_line(prompt: &str) -> Result<String, String> {
+    use std::io::{BufRead, Write};
     eprint!("{prompt}");
     let _ = std::io::stderr().flush();
     // Turn echo off while the password is typed.

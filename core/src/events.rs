@@ -103,6 +103,8 @@ pub enum Event {
         /// tasks on its own, so start, results and end are per host).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host: Option<String>,
+        /// The hosts it runs on (one with the `free` strategy or `run_once`).
+        hosts: Vec<String>,
     },
     /// A task finished on one host (or one loop item did).
     HostResult(HostResult),

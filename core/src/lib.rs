@@ -5,6 +5,7 @@
 //! - [`template`] and [`vars`]: Jinja templating with Ansible's semantics, variable values.
 //! - [`yaml`]: YAML loading with Ansible's scalar rules and source positions.
 //! - [`playbook`]: the playbook model, parsed and checked before any host is touched.
+//! - [`pyre`]: Python `re`-compatible regular expressions and replacement templates.
 //! - [`module`]: the interface modules implement and the registry that holds them.
 //! - [`executor`]: runs plays against hosts and reports progress as [`events::Event`]s.
 
@@ -15,6 +16,7 @@ pub mod executor;
 pub mod inventory;
 pub mod module;
 pub mod playbook;
+pub mod pyre;
 pub mod template;
 pub mod vars;
 pub mod vault;

@@ -235,3 +235,105 @@ async fn operations_after_close_fail_as_lost() {
     let err = f.conn.exec(&ExecRequest::new("true")).await.unwrap_err();
     assert!(matches!(err, ConnectionError::Lost { .. }), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_shell_scripts_keep_exact_output_status_env_and_isolation() {
+    let f = fixture().await;
+    assert!(f.conn.has_shared_shell());
+    // Output without a final newline, stderr, and the exit status come back byte for byte.
+    let out = f
+        .conn
+        .exec(&ExecRequest::shared_shell(
+            "printf 'no newline'; printf 'e1\\ne2' >&2; exit 7",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.rc, out.stdout_str(), out.stderr_str()),
+        (7, "no newline".into(), "e1\ne2".into())
+    );
+    // cd, variables and exported env of one script do not leak into the next.
+    let mut req = ExecRequest::shared_shell("cd /tmp; x=1; export Y=2; pwd; echo \"$GREETING\"");
+    req.env = vec![("GREETING".into(), "it's".into())];
+    req.cwd = Some("/usr".into());
+    let out = f.conn.exec(&req).await.unwrap();
+    assert_eq!(out.stdout_str(), "/tmp\nit's\n");
+    let out = f
+        .conn
+        .exec(&ExecRequest::shared_shell("pwd; echo \"[$x][$Y]\""))
+        .await
+        .unwrap();
+    let home = f.conn.exec(&ExecRequest::new("pwd")).await.unwrap();
+    assert_eq!(out.stdout_str(), format!("{}[][]\n", home.stdout_str()));
+    // A syntax error fails that script only; stdin is empty; the shell goes on.
+    let out = f
+        .conn
+        .exec(&ExecRequest::shared_shell("if then fi '"))
+        .await
+        .unwrap();
+    assert_ne!(out.rc, 0);
+    let out = f
+        .conn
+        .exec(&ExecRequest::shared_shell("cat; echo after"))
+        .await
+        .unwrap();
+    assert_eq!((out.rc, out.stdout_str()), (0, "after\n".into()));
+    // Large output in both streams.
+    let out = f
+        .conn
+        .exec(&ExecRequest::shared_shell(
+            "head -c 3000000 /dev/zero | tr '\\0' a; head -c 200000 /dev/zero | tr '\\0' b >&2",
+        ))
+        .await
+        .unwrap();
+    assert_eq!((out.stdout.len(), out.stderr.len()), (3_000_000, 200_000));
+    assert!(f.conn.has_shared_shell());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_shared_shell_scripts_fall_back_to_own_channels() {
+    let f = Arc::new(fixture().await);
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let f = Arc::clone(&f);
+        tasks.push(tokio::spawn(async move {
+            let out = f
+                .conn
+                .exec(&ExecRequest::shared_shell(format!(
+                    "sleep 0.2; echo {i}; echo e{i} >&2"
+                )))
+                .await
+                .unwrap();
+            (out.rc, out.stdout_str(), out.stderr_str())
+        }));
+    }
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(t.await.unwrap(), (0, format!("{i}\n"), format!("e{i}\n")));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_shared_shell_script_does_not_leak_into_the_next() {
+    let f = fixture().await;
+    let slow_req = ExecRequest::shared_shell("sleep 1; echo late; echo late-err >&2");
+    let slow = f.conn.exec(&slow_req);
+    assert!(tokio::time::timeout(Duration::from_millis(200), slow)
+        .await
+        .is_err());
+    let out = f
+        .conn
+        .exec(&ExecRequest::shared_shell("echo next"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.rc, out.stdout_str(), out.stderr_str()),
+        (0, "next\n".into(), String::new())
+    );
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let out = f
+        .conn
+        .exec(&ExecRequest::shared_shell("echo again"))
+        .await
+        .unwrap();
+    assert_eq!(out.stdout_str(), "again\n");
+}

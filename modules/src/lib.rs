@@ -61,12 +61,14 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(inspect::tempfile::Tempfile));
     r.register(Arc::new(inspect::wait_for::WaitFor));
     r.register(Arc::new(inspect::wait_for_connection::WaitForConnection));
+    r.register(Arc::new(inspect::reboot::Reboot));
     r.register(Arc::new(inspect::pause::Pause));
     r.register(Arc::new(packages::apt::Apt));
     r.register(Arc::new(packages::package::Package));
     r.register(Arc::new(packages::dnf::Dnf));
     r.register(Arc::new(packages::pip::Pip));
     r.register(Arc::new(packages::apt_repository::AptRepository));
+    r.register(Arc::new(packages::apt_key::AptKey));
     r.register(Arc::new(packages::deb822_repository::Deb822Repository));
     r.alias("yum", "dnf");
     r.alias("ansible.builtin.yum", "dnf");

@@ -6,7 +6,6 @@
 pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     // ansible.builtin
     "add_host",
-    "apt_key",
     "async_status",
     "debconf",
     "dnf5",
@@ -21,7 +20,6 @@ pub const KNOWN_ANSIBLE_MODULES: &[&str] = &[
     "mount_facts",
     "package_facts",
     "ping",
-    "reboot",
     "rpm_key",
     "script",
     "service_facts",

@@ -23,7 +23,9 @@ mod setup;
 pub use drover::{drover_bin, drover_command, run_drover, DroverOutput};
 pub use error::HarnessError;
 pub use hosts::{TestHost, TestHosts, DEPLOY_USER, ROOT_USER};
-pub use oracle::{oracle_ansible_playbook, repo_root};
+pub use oracle::{
+    oracle_ansible_playbook, repo_root, target_changed, target_task_results, OracleComparison,
+};
 pub use setup::{
     cache_dir, harness_dir, require_root_and_setup, state_dir, try_require_root_and_setup,
 };

@@ -26,3 +26,138 @@ pub fn oracle_ansible_playbook() -> &'static Path {
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     })
 }
+
+/// The same playbook run by ansible-core on one fresh host and by drover on another, both named
+/// `target` in their inventories (so `inventory_hostname` matches). The oracle's host gets python3
+/// (Ansible needs it; drover's host has none). Each run returns its standard output.
+pub struct OracleComparison<'a> {
+    hosts: &'a crate::TestHosts,
+    ansible_index: usize,
+    drover_index: usize,
+    ansible_inventory: PathBuf,
+    drover_inventory: PathBuf,
+    ansible_home: PathBuf,
+}
+
+impl<'a> OracleComparison<'a> {
+    /// Uses host `ansible_index` for ansible-playbook and `drover_index` for drover (both as root);
+    /// installs python3 on the former.
+    pub fn new(hosts: &'a crate::TestHosts, ansible_index: usize, drover_index: usize) -> Self {
+        oracle_ansible_playbook();
+        hosts.ssh_ok(
+            ansible_index,
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null",
+        );
+        let dir = hosts.dir();
+        let comparison = Self {
+            hosts,
+            ansible_index,
+            drover_index,
+            ansible_inventory: dir.join(format!("ansible-{ansible_index}.ini")),
+            drover_inventory: dir.join(format!("drover-{drover_index}.ini")),
+            ansible_home: dir.join("ansible-home"),
+        };
+        comparison.write_inventory(ansible_index, &comparison.ansible_inventory);
+        comparison.write_inventory(drover_index, &comparison.drover_inventory);
+        std::fs::create_dir_all(&comparison.ansible_home).expect("ansible home");
+        std::fs::write(comparison.ansible_home.join("ansible.cfg"), "[defaults]\n")
+            .expect("ansible.cfg");
+        comparison
+    }
+
+    fn write_inventory(&self, index: usize, path: &Path) {
+        let text = self.hosts.inventory_text("web", crate::ROOT_USER);
+        let vars = text
+            .lines()
+            .nth(index + 1)
+            .and_then(|l| l.split_once(' '))
+            .map(|(_, vars)| vars.to_string())
+            .expect("inventory line with host vars");
+        std::fs::write(path, format!("[web]\ntarget {vars}\n")).expect("write inventory");
+    }
+
+    /// The oracle's host index.
+    pub fn ansible_host(&self) -> usize {
+        self.ansible_index
+    }
+
+    /// drover's host index.
+    pub fn drover_host(&self) -> usize {
+        self.drover_index
+    }
+
+    /// Runs ansible-playbook; panics with its output unless it exits 0.
+    pub fn run_ansible(&self, book: &Path, extra: &[&str]) -> String {
+        let out = Command::new(oracle_ansible_playbook())
+            .arg(book)
+            .arg("-i")
+            .arg(&self.ansible_inventory)
+            .args(extra)
+            .env("ANSIBLE_CONFIG", self.ansible_home.join("ansible.cfg"))
+            .env("HOME", &self.ansible_home)
+            .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+            .output()
+            .expect("run ansible-playbook");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "ansible-playbook failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// Runs drover; panics with its output unless it exits 0.
+    pub fn run_drover(&self, book: &Path, extra: &[&str]) -> String {
+        let mut args = vec![
+            "play".to_string(),
+            book.display().to_string(),
+            "-i".into(),
+            self.drover_inventory.display().to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let out = crate::run_drover(args);
+        assert_eq!(
+            out.code,
+            Some(0),
+            "drover failed:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        out.stdout
+    }
+}
+
+/// `(task, status line)` pairs for host `target`, from ansible-playbook-style output: the status
+/// word and any loop item, without result payloads.
+pub fn target_task_results(output: &str) -> Vec<(String, String)> {
+    let mut task = String::new();
+    let mut out = Vec::new();
+    for line in output.lines() {
+        if let Some(rest) = line
+            .strip_prefix("TASK [")
+            .or_else(|| line.strip_prefix("RUNNING HANDLER ["))
+        {
+            task = rest.split("] ").next().unwrap_or(rest).to_string();
+        } else if line.contains("[target]") {
+            let status = line.split(" => {").next().unwrap_or(line).to_string();
+            out.push((task.clone(), status));
+        }
+    }
+    out
+}
+
+/// The `changed=` count of host `target` in a PLAY RECAP.
+pub fn target_changed(output: &str) -> u32 {
+    output
+        .lines()
+        .find(|l| l.starts_with("target "))
+        .and_then(|l| {
+            l.split_whitespace()
+                .find_map(|w| w.strip_prefix("changed="))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or_else(|| panic!("no recap for target:\n{output}"))
+}

@@ -189,11 +189,11 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
         SSHD_AFTER
     );
 
-    // Bad values: missing file, a directory, lookaround regexp: clear failed results.
+    // Bad values: missing file, a directory, an invalid regexp: clear failed results.
     let bad_values = hosts.dir().join("values.yml");
     std::fs::write(
         &bad_values,
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - lineinfile: {path: /etc/drover-text/missing, line: x}\n      ignore_errors: true\n    - replace: {path: /etc/drover-text, regexp: x}\n      ignore_errors: true\n    - blockinfile: {path: /etc/drover-text/missing, block: x}\n      ignore_errors: true\n    - lineinfile: {path: /etc/drover-text/sshd.conf, regexp: '^(?!Port)', line: x}\n      ignore_errors: true\n",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - lineinfile: {path: /etc/drover-text/missing, line: x}\n      ignore_errors: true\n    - replace: {path: /etc/drover-text, regexp: x}\n      ignore_errors: true\n    - blockinfile: {path: /etc/drover-text/missing, block: x}\n      ignore_errors: true\n    - lineinfile: {path: /etc/drover-text/sshd.conf, regexp: '^(Port', line: x}\n      ignore_errors: true\n",
     )
     .unwrap();
     let out = play(&inventory, &bad_values, &[]);
@@ -202,7 +202,7 @@ fn text_modules_converge_rerun_check_diff_and_bad_input() {
         "Destination /etc/drover-text/missing does not exist !",
         "Path /etc/drover-text is a directory !",
         "Path /etc/drover-text/missing does not exist !",
-        "lookaround is not supported",
+        "invalid regular expression '^(Port'",
     ] {
         assert!(
             out.stdout.contains(needle),

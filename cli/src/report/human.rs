@@ -9,12 +9,15 @@ use drover_core::executor::format_duration;
 use drover_core::vars::Value;
 use similar::TextDiff;
 
+use super::progress::Progress;
+
 /// Prints events the way ansible-playbook does.
 pub struct HumanReporter {
     verbosity: u8,
     diff: bool,
     color: bool,
     state: Mutex<State>,
+    progress: Progress,
 }
 
 #[derive(Default)]
@@ -52,6 +55,7 @@ impl HumanReporter {
             diff,
             color,
             state: Mutex::new(State::default()),
+            progress: Progress::for_terminal(),
         }
     }
 
@@ -350,6 +354,12 @@ impl HumanReporter {
 
 impl EventSink for HumanReporter {
     fn emit(&self, event: &Event) {
+        self.progress.around(event, || self.print_event(event));
+    }
+}
+
+impl HumanReporter {
+    fn print_event(&self, event: &Event) {
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
         match event {
@@ -367,6 +377,7 @@ impl EventSink for HumanReporter {
                 module,
                 location,
                 host,
+                ..
             } => {
                 let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 let header = TaskHeader {

@@ -2,6 +2,7 @@
 
 mod human;
 mod json;
+pub mod progress;
 
 pub use human::HumanReporter;
 pub use json::JsonReporter;

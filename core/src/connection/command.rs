@@ -60,6 +60,10 @@ pub struct ExecRequest {
     pub cwd: Option<String>,
     /// Privilege escalation for this command.
     pub become_: Option<Become>,
+    /// The command is a short script of drover's own that reads no stdin and leaves no
+    /// background process behind: a transport may run it on a long-lived shell on the target
+    /// instead of starting a fresh session for it (see [`ExecRequest::shared_shell`]).
+    pub shared_shell: bool,
 }
 
 impl ExecRequest {
@@ -71,9 +75,19 @@ impl ExecRequest {
         }
     }
 
-    /// The single shell line a transport hands to the remote login shell: `cd`, environment and
-    /// escalation applied. Transports that can exec an argv directly run `sh -c <this>`.
-    pub fn to_shell_line(&self) -> String {
+    /// A request for a short script of drover's own (probe, attribute change) that reads no
+    /// stdin and starts no background process, so it may run on a long-lived shell.
+    pub fn shared_shell(cmdline: impl Into<String>) -> Self {
+        Self {
+            cmdline: cmdline.into(),
+            shared_shell: true,
+            ..Self::default()
+        }
+    }
+
+    /// The script with `cd` and environment applied, without privilege escalation or the
+    /// `/bin/sh -c` wrapper (for a transport that already runs inside a POSIX shell).
+    pub fn script_with_env(&self) -> String {
         let mut script = String::new();
         if let Some(cwd) = &self.cwd {
             script.push_str(&format!("cd {} && ", shell_quote(cwd)));
@@ -82,6 +96,13 @@ impl ExecRequest {
             script.push_str(&format!("export {}={}; ", k, shell_quote(v)));
         }
         script.push_str(&self.cmdline);
+        script
+    }
+
+    /// The single shell line a transport hands to the remote login shell: `cd`, environment and
+    /// escalation applied. Transports that can exec an argv directly run `sh -c <this>`.
+    pub fn to_shell_line(&self) -> String {
+        let script = self.script_with_env();
         let inner = format!("/bin/sh -c {}", shell_quote(&script));
         match &self.become_ {
             None => inner,

@@ -147,6 +147,22 @@ pub trait Connection: Send + Sync {
 
     /// Closes the connection. Further operations fail.
     async fn close(&self) {}
+
+    /// True once the transport knows the connection is dead (peer closed it, keepalives failed).
+    /// Transports that cannot tell return false.
+    fn is_closed(&self) -> bool {
+        false
+    }
+
+    /// Drops the current session so the next operation opens a fresh one (Ansible's
+    /// `reset_connection`). Transports without sessions do nothing.
+    async fn reset(&self) {}
+
+    /// True when [`ExecRequest::shared_shell`] scripts run on a long-lived shell, so an extra
+    /// short script costs a round trip but no new session on the target.
+    fn has_shared_shell(&self) -> bool {
+        false
+    }
 }
 
 /// A connection bound to one host together with the current task's become settings.
@@ -185,9 +201,24 @@ impl HostConnection {
         self.inner.transport()
     }
 
+    /// True when short scripts of drover's own run on a long-lived shell (see
+    /// [`Connection::has_shared_shell`]).
+    pub fn has_shared_shell(&self) -> bool {
+        self.inner.has_shared_shell()
+    }
+
     /// Runs a shell command line (escalated when become is on).
     pub async fn run(&self, cmdline: impl Into<String>) -> Result<ExecOutput, ConnectionError> {
         self.exec(ExecRequest::new(cmdline)).await
+    }
+
+    /// Runs a short script of drover's own that reads no stdin and starts no background
+    /// process ([`ExecRequest::shared_shell`]): transports may run it on a long-lived shell.
+    pub async fn run_script(
+        &self,
+        script: impl Into<String>,
+    ) -> Result<ExecOutput, ConnectionError> {
+        self.exec(ExecRequest::shared_shell(script)).await
     }
 
     /// Runs a prepared request; the task's become settings apply unless the request has its own.
@@ -201,6 +232,11 @@ impl HostConnection {
             req.env = env;
         }
         self.inner.exec(&req).await
+    }
+
+    /// Drops the underlying session so the next command reconnects (see [`Connection::reset`]).
+    pub async fn reset(&self) {
+        self.inner.reset().await;
     }
 
     /// Reads a whole remote file.

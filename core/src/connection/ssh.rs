@@ -14,6 +14,7 @@ mod channel;
 mod host_keys;
 mod known_hosts;
 mod options;
+mod shell;
 mod upstream;
 
 use std::path::Path;
@@ -21,12 +22,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use russh::client;
-use tokio::sync::Semaphore;
+use tokio::sync::{Mutex, Semaphore};
 
-use super::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
+use super::{Become, BecomeMethod, Connection, ConnectionError, ExecOutput, ExecRequest};
 use crate::connection::shell_quote;
 use channel::{RunError, StdinSource};
 use host_keys::{ClientHandler, HandlerError, HostKeyVerifier};
+use shell::{SharedShell, ShellError};
 use upstream::ProxyProcess;
 
 pub use options::{
@@ -46,6 +48,18 @@ pub struct SshConnection {
     _jump: Option<Arc<SshConnection>>,
     /// The `ProxyCommand` process carrying our stream, killed on drop.
     _proxy: Option<ProxyProcess>,
+    /// The long-lived shell for [`ExecRequest::shared_shell`] scripts.
+    shell: Mutex<ShellSlot>,
+}
+
+/// State of a connection's long-lived shell.
+enum ShellSlot {
+    /// Not needed yet.
+    NotStarted,
+    /// Running and idle (whoever holds the lock is using it).
+    Running(SharedShell),
+    /// Could not be started, or failed: every command gets its own channel.
+    Unavailable,
 }
 
 impl SshConnection {
@@ -143,6 +157,12 @@ impl SshConnection {
             label,
             _jump: jump,
             _proxy: proxy,
+            // The shell holds one session for the whole run: only with room for others.
+            shell: Mutex::new(if opts.max_sessions >= 2 {
+                ShellSlot::NotStarted
+            } else {
+                ShellSlot::Unavailable
+            }),
         })
     }
 
@@ -181,13 +201,94 @@ impl SshConnection {
     }
 }
 
+impl SshConnection {
+    /// Runs `req` on the long-lived shell when it qualifies and the shell is free; `None` means
+    /// "run it on a channel of its own".
+    async fn exec_on_shared_shell(
+        &self,
+        req: &ExecRequest,
+    ) -> Option<Result<ExecOutput, ConnectionError>> {
+        if !req.shared_shell || req.stdin.is_some() {
+            return None;
+        }
+        let line = match &req.become_ {
+            None => req.script_with_env(),
+            // sudo without a password reads no stdin; anything else may prompt.
+            Some(b) if b.method == BecomeMethod::Sudo && b.password.is_none() => {
+                req.to_shell_line()
+            }
+            Some(_) => return None,
+        };
+        // Busy (another task of this host is using it): a channel of its own.
+        let mut slot = self.shell.try_lock().ok()?;
+        if matches!(&*slot, ShellSlot::Running(shell) if shell.interrupted()) {
+            // An abandoned script's output may still be coming: start afresh.
+            if let ShellSlot::Running(shell) = std::mem::replace(&mut *slot, ShellSlot::NotStarted)
+            {
+                shell.close().await;
+            }
+            self.sessions.add_permits(1);
+        }
+        if let ShellSlot::NotStarted = *slot {
+            *slot = self.start_shell().await;
+        }
+        let ShellSlot::Running(shell) = &mut *slot else {
+            return None;
+        };
+        match shell.run(&line).await {
+            Ok(out) => Some(Ok(out)),
+            Err(ShellError::Lost(reason) | ShellError::Start(reason)) => {
+                if let ShellSlot::Running(shell) =
+                    std::mem::replace(&mut *slot, ShellSlot::Unavailable)
+                {
+                    shell.close().await;
+                }
+                self.sessions.add_permits(1);
+                Some(Err(ConnectionError::Lost {
+                    host: self.alias.clone(),
+                    reason: format!("the shared shell failed while running a command: {reason}"),
+                }))
+            }
+        }
+    }
+
+    /// Opens the long-lived shell, holding one session permit for it.
+    async fn start_shell(&self) -> ShellSlot {
+        let Ok(permit) = self.sessions.acquire().await else {
+            return ShellSlot::Unavailable;
+        };
+        permit.forget();
+        let started = match channel::open_session(&self.handle).await {
+            Ok(ch) => SharedShell::start(ch).await,
+            Err(e) => Err(ShellError::Start(e)),
+        };
+        match started {
+            Ok(shell) => ShellSlot::Running(shell),
+            Err(ShellError::Start(e) | ShellError::Lost(e)) => {
+                tracing::debug!(host = %self.alias, error = %e, "no shared shell; one channel per command");
+                self.sessions.add_permits(1);
+                ShellSlot::Unavailable
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Connection for SshConnection {
     fn transport(&self) -> &'static str {
         "ssh"
     }
 
+    fn has_shared_shell(&self) -> bool {
+        self.shell
+            .try_lock()
+            .map_or(true, |slot| !matches!(*slot, ShellSlot::Unavailable))
+    }
+
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        if let Some(result) = self.exec_on_shared_shell(req).await {
+            return result;
+        }
         let stdin = match &req.stdin {
             Some(data) => StdinSource::Bytes(data),
             None => StdinSource::None,
@@ -245,7 +346,16 @@ impl Connection for SshConnection {
         Ok(out.stdout)
     }
 
+    fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
     async fn close(&self) {
+        if let ShellSlot::Running(shell) =
+            std::mem::replace(&mut *self.shell.lock().await, ShellSlot::Unavailable)
+        {
+            shell.close().await;
+        }
         let _ = self
             .handle
             .disconnect(russh::Disconnect::ByApplication, "", "en")

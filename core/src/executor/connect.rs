@@ -1,15 +1,17 @@
 //! Opening (and keeping) one connection per host from its connection variables.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
 use super::options::RunOptions;
 use crate::connection::local::LocalConnection;
 use crate::connection::ssh::{SshConnection, SshOptions};
 use crate::connection::ssh_config::{resolve_ssh_options, HostSshVars};
-use crate::connection::{Connection, ConnectionError};
+use crate::connection::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
 use crate::events::{Event, EventSink};
 use crate::vars::{Value, Vars};
 
@@ -66,9 +68,16 @@ impl ConnectionPool {
         };
         let res = slot
             .get_or_init(|| async {
-                open(host, vars, opts, sink)
+                let first = open(host, vars, opts, sink)
                     .await
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?;
+                Ok(Arc::new(ReconnectingConnection {
+                    host: host.to_string(),
+                    vars: vars.clone(),
+                    opts: opts.clone(),
+                    transport: first.transport(),
+                    current: tokio::sync::Mutex::new(Some(first)),
+                }) as Arc<dyn Connection>)
             })
             .await;
         res.clone().map_err(|reason| ConnectionError::Connect {
@@ -87,6 +96,140 @@ impl ConnectionPool {
             if let Some(Ok(c)) = slot.get() {
                 c.close().await;
             }
+        }
+    }
+}
+
+/// A pooled connection that reopens itself: when the transport reports the connection dead
+/// (closed by the peer, or an operation failed with [`ConnectionError::Lost`]) or a module calls
+/// [`Connection::reset`], the next operation opens a fresh connection with the same settings.
+/// A failed operation is never retried, so no command runs twice.
+struct ReconnectingConnection {
+    host: String,
+    vars: Vars,
+    opts: RunOptions,
+    transport: &'static str,
+    current: tokio::sync::Mutex<Option<Arc<dyn Connection>>>,
+}
+
+impl ReconnectingConnection {
+    /// The live connection, reopened first when the previous one is gone or dead.
+    async fn live(&self) -> Result<Arc<dyn Connection>, ConnectionError> {
+        let mut current = self.current.lock().await;
+        if let Some(conn) = current.as_ref() {
+            if !conn.is_closed() {
+                return Ok(conn.clone());
+            }
+            close_quietly(conn).await;
+        }
+        *current = None;
+        let fresh = open(&self.host, &self.vars, &self.opts, &NoEvents).await?;
+        *current = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// Forgets `conn` when `result` says the connection broke, so the next operation reconnects.
+    async fn after<T>(
+        &self,
+        conn: &Arc<dyn Connection>,
+        result: Result<T, ConnectionError>,
+    ) -> Result<T, ConnectionError> {
+        if matches!(result, Err(ConnectionError::Lost { .. })) {
+            self.forget(conn).await;
+        }
+        result
+    }
+
+    async fn forget(&self, conn: &Arc<dyn Connection>) {
+        let mut current = self.current.lock().await;
+        if current.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            *current = None;
+            drop(current);
+            close_quietly(conn).await;
+        }
+    }
+}
+
+/// Closes a connection that may already be dead without waiting on it for long.
+async fn close_quietly(conn: &Arc<dyn Connection>) {
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(2), conn.close()).await;
+}
+
+/// Discards events (warnings were already shown when the host was first connected).
+struct NoEvents;
+
+impl EventSink for NoEvents {
+    fn emit(&self, _event: &Event) {}
+}
+
+#[async_trait]
+impl Connection for ReconnectingConnection {
+    fn transport(&self) -> &'static str {
+        self.transport
+    }
+
+    async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        let conn = self.live().await?;
+        let result = conn.exec(req).await;
+        self.after(&conn, result).await
+    }
+
+    async fn put_bytes(
+        &self,
+        data: &[u8],
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let conn = self.live().await?;
+        let result = conn.put_bytes(data, remote_path, become_).await;
+        self.after(&conn, result).await
+    }
+
+    async fn put_file(
+        &self,
+        local_path: &Path,
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let conn = self.live().await?;
+        let result = conn.put_file(local_path, remote_path, become_).await;
+        self.after(&conn, result).await
+    }
+
+    async fn get_bytes(
+        &self,
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<Vec<u8>, ConnectionError> {
+        let conn = self.live().await?;
+        let result = conn.get_bytes(remote_path, become_).await;
+        self.after(&conn, result).await
+    }
+
+    async fn close(&self) {
+        if let Some(conn) = self.current.lock().await.take() {
+            conn.close().await;
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        false
+    }
+
+    fn has_shared_shell(&self) -> bool {
+        // Without waiting: while another operation holds the slot, answer as if there were none
+        // (callers only lose a shortcut).
+        self.current
+            .try_lock()
+            .ok()
+            .and_then(|current| current.as_ref().map(|c| c.has_shared_shell()))
+            .unwrap_or(false)
+    }
+
+    async fn reset(&self) {
+        let old = self.current.lock().await.take();
+        if let Some(conn) = old {
+            close_quietly(&conn).await;
         }
     }
 }

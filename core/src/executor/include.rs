@@ -47,6 +47,7 @@ impl Executor {
         let free_host = ctx.free.then(|| targets[0].clone());
         self.emit(Event::TaskStart {
             host: free_host.clone(),
+            hosts: targets.clone(),
             name: name.clone(),
             location: task.location.to_string(),
             handler: false,

@@ -648,6 +648,7 @@ impl Executor {
                 _ => None,
             },
             host: free_host.clone(),
+            hosts: targets.clone(),
         });
         let mut forks = self.shared.opts.forks.max(1);
         let mut _throttle_permit = None;
@@ -994,13 +995,14 @@ fn content_uses_hostvars(playbook: &Playbook) -> bool {
     })
 }
 
-/// The implicit fact-gathering task at the start of a play.
+/// The implicit fact-gathering task at the start of a play, with the play's `gather_subset`,
+/// `gather_timeout` and `fact_path`.
 fn gather_task(play: &Play) -> Task {
     let mut t = Task::new(
         play.location.clone(),
         TaskKind::Module {
             module: "setup".into(),
-            args: Value::Object(Map::new()),
+            args: Value::Object(play.gather_args.clone()),
         },
     );
     t.name = Some("Gathering Facts".into());

@@ -156,6 +156,9 @@ pub struct Play {
     pub role_vars: Vars,
     /// Play-level keywords (inherited by every task).
     pub keywords: Keywords,
+    /// `gather_subset`, `gather_timeout` and `fact_path` as given: the arguments of the implicit
+    /// fact-gathering task.
+    pub gather_args: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One `vars_prompt` entry.

@@ -344,6 +344,7 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
         role_defaults: Vars::new(),
         role_vars: Vars::new(),
         keywords: Keywords::default(),
+        gather_args: serde_json::Map::new(),
     };
     let mut name = None;
     let mut has_hosts = false;
@@ -382,6 +383,9 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
                 play.strategy = Some(short);
             }
             "max_fail_percentage" => play.max_fail_percentage = Some(v.to_value()),
+            "gather_subset" | "gather_timeout" | "fact_path" => {
+                play.gather_args.insert(key.clone(), v.to_value());
+            }
             k2 if PLAY_KEYWORDS.contains(&k2) || COMMON_KEYWORDS.contains(&k2) => {}
             _ => {
                 return Err(unknown_key_error(

@@ -126,17 +126,19 @@ fn dispatch(
                 })
                 .collect())
         }
-        "file" => {
-            let lstrip: bool = kwargs.get::<Option<bool>>("lstrip")?.unwrap_or(false);
-            let rstrip: bool = kwargs.get::<Option<bool>>("rstrip")?.unwrap_or(true);
+        // Both decrypt vault-encrypted files; `unvault` never strips.
+        "file" | "unvault" => {
+            let strips = name == "file";
+            let lstrip: bool = kwargs.get::<Option<bool>>("lstrip")?.unwrap_or(false) && strips;
+            let rstrip: bool = kwargs.get::<Option<bool>>("rstrip")?.unwrap_or(true) && strips;
             flat_terms(terms)
                 .iter()
                 .map(|t| {
                     let n = text(t);
                     let path = find("files", &n)
                         .ok_or_else(|| fail(format!("could not locate file in lookup: {n}")))?;
-                    let mut s = std::fs::read_to_string(&path)
-                        .map_err(|e| fail(format!("could not read {}: {e}", path.display())))?;
+                    let mut s =
+                        crate::vault::read_text_file(&path).map_err(|e| fail(e.to_string()))?;
                     if rstrip {
                         s = s.trim_end().to_string();
                     }

@@ -186,7 +186,7 @@ fn regex_test(v: &Value, pattern: &str, kwargs: Kwargs, anchored: bool) -> Resul
         pattern.to_string()
     };
     let re = super::filters::compile_regex(&pattern, ic, ml)?;
-    Ok(re.is_match(&text(v)))
+    Ok(re.is_match(text(v).as_bytes()))
 }
 
 fn contains(seq: &Value, item: &Value) -> Result<bool, Error> {

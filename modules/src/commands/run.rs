@@ -53,7 +53,7 @@ pub async fn run_command(
     if ctx.check_mode {
         if conditional {
             // Only the guard runs: it tells whether the command would be skipped.
-            let out = ctx.conn.run(format!("{cd}{guard}exit 0")).await?;
+            let out = ctx.conn.run_script(format!("{cd}{guard}exit 0")).await?;
             if let Some(r) = guard_outcome(spec, &out.stderr_str()) {
                 return Ok(r);
             }
@@ -68,6 +68,14 @@ pub async fn run_command(
         return Ok(r);
     }
 
+    if conditional && ctx.conn.has_shared_shell() {
+        // The guard alone first, on the cheap shared shell: most re-runs stop here. (The full
+        // script repeats it, so a path created in between still skips the command.)
+        let out = ctx.conn.run_script(format!("{cd}{guard}exit 0")).await?;
+        if let Some(r) = guard_outcome(spec, &out.stderr_str()) {
+            return Ok(r);
+        }
+    }
     let script = format!(
         "{cd}{guard}printf '{START_MARK}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\n{}\nrc=$?\nprintf '{}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\nexit $rc",
         spec.cmdline,

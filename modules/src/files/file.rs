@@ -324,7 +324,7 @@ impl FileTask {
         if !ctx.check_mode {
             let out = ctx
                 .conn
-                .run(format!("rm -rf -- {}", quote_path(path)))
+                .run_script(format!("rm -rf -- {}", quote_path(path)))
                 .await?;
             if out.rc != 0 {
                 return Ok(ModuleResult::failed(format!(

@@ -75,7 +75,7 @@ pub async fn apply_then_probe(
         "{{\n{apply}\n}} >/dev/null || exit $?\n{}",
         probe_script(requests)
     );
-    let out = conn.run(script).await?;
+    let out = conn.run_script(script).await?;
     if out.rc != 0 {
         return Ok(Applied::Failed {
             rc: out.rc,

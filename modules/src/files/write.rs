@@ -286,7 +286,13 @@ pub async fn converge_file(
         script.push_str(&format!("{} || exit $?\n", plan.commands(&qdest, false)));
     }
     script.push_str(&probe_script(&final_probe));
-    let mut req = ExecRequest::new(script);
+    // Without new contents to pipe in or a user's validation command, this is a short script
+    // of our own (attribute changes, a remote copy, the final probe).
+    let mut req = if stdin.is_none() && w.validate.is_none() {
+        ExecRequest::shared_shell(script)
+    } else {
+        ExecRequest::new(script)
+    };
     req.stdin = stdin;
     let out = ctx.conn.exec(req).await?;
     let stdout = out.stdout_str();

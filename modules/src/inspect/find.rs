@@ -272,7 +272,7 @@ impl NameFilter {
                     if p.use_regex {
                         let t = pyre::translate(s)?;
                         // `re.match`: anchored at the start only.
-                        Regex::new(&format!("^(?:{t})"))
+                        Regex::new(&format!("^(?:{})", t.pattern))
                             .map_err(|e| format!("bad pattern '{s}': {e}"))
                     } else {
                         glob_to_regex(s)

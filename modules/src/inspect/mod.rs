@@ -1,8 +1,9 @@
-//! Inspection and waiting modules: `find`, `tempfile`, `wait_for`, `wait_for_connection` and the
-//! controller-side `pause`.
+//! Inspection and waiting modules: `find`, `tempfile`, `wait_for`, `wait_for_connection`, `reboot`
+//! and the controller-side `pause`.
 
 pub mod find;
 pub mod pause;
+pub mod reboot;
 pub mod tempfile;
 pub mod wait_for;
 pub mod wait_for_connection;

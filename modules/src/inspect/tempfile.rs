@@ -115,9 +115,7 @@ impl TypedModule for Tempfile {
         let probe = [ProbeRequest::new("@T@")];
         let script = format!(
             "{cmd}\nprintf '@path %s\\n' \"$t\"\n{}",
-            probe_script(&probe)
-                .replace("p='@T@'", "p=\"$t\"")
-                .replace("p=@T@", "p=\"$t\"")
+            probe_script(&probe).replace("_p0=@T@", "_p0=\"$t\"")
         );
         let out = ctx.conn.run(script).await?;
         if out.rc != 0 {

@@ -1,5 +1,6 @@
 //! `wait_for_connection`: waits until the host answers a trivial command over the task's
-//! connection (Ansible's ping test), retrying until `timeout`.
+//! connection (Ansible's ping test), retrying until `timeout`. Each attempt resets the pooled
+//! connection first, so a host that went away (reboot, restart) is reached over a new session.
 
 use std::time::{Duration, Instant};
 
@@ -82,6 +83,9 @@ impl TypedModule for WaitForConnection {
         let deadline = start + Duration::from_secs(p.delay + p.timeout);
         let mut last_error;
         loop {
+            // Like Ansible, every attempt starts from a fresh connection: the pooled one may be
+            // a dead session from before a reboot.
+            ctx.conn.reset().await;
             let attempt = tokio::time::timeout(
                 Duration::from_secs(p.connect_timeout.max(1)),
                 ctx.conn.run("echo pong"),

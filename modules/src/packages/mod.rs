@@ -1,6 +1,7 @@
 //! Package management: `apt` and its helpers (dpkg/apt queries, planning, Debian versions).
 
 pub mod apt;
+pub mod apt_key;
 pub mod apt_params;
 pub mod apt_plan;
 pub mod apt_repository;

@@ -274,7 +274,8 @@ impl Module for Cron {
         }
         let before: Vec<String> = text.lines().map(str::to_string).collect();
         let after = if p.env {
-            let decl = present.then(|| format!("{name}={}", p.job.as_deref().unwrap_or("")));
+            // Ansible quotes the value: `NAME="value"`.
+            let decl = present.then(|| format!("{name}=\"{}\"", p.job.as_deref().unwrap_or("")));
             apply_env(&before, &p, &name, decl.as_deref())
         } else {
             let line = p.job.as_deref().filter(|_| present).map(|j| p.job_line(j));

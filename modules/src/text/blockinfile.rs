@@ -1,8 +1,8 @@
 //! `blockinfile`: inserts, updates or removes a block of lines surrounded by marker lines.
 
+use super::pyre::PyRegex as Regex;
 use async_trait::async_trait;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use regex::bytes::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

@@ -1,9 +1,9 @@
 //! `lineinfile`: ensures a line is present (added, or replacing the line a regexp or search string
 //! matches) or absent in a text file.
 
+use super::pyre::PyRegex as Regex;
 use async_trait::async_trait;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use regex::bytes::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

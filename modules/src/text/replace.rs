@@ -1,9 +1,9 @@
 //! `replace`: replaces every match of a regular expression in a file (optionally only between the
 //! `after` and `before` patterns).
 
+use super::pyre::PyRegex as Regex;
 use async_trait::async_trait;
 use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
-use regex::bytes::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 

@@ -4,7 +4,7 @@
 pub mod archive;
 pub mod fetch;
 pub mod get_url;
-mod http;
+pub(crate) mod http;
 pub mod slurp;
 pub mod synchronize;
 pub mod unarchive;

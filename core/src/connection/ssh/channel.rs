@@ -272,7 +272,7 @@ impl Drop for AbandonGuard {
 }
 
 /// Opens a session channel, retrying briefly when the server refuses for lack of sessions.
-async fn open_session(
+pub(super) async fn open_session(
     handle: &client::Handle<ClientHandler>,
 ) -> Result<russh::Channel<Msg>, String> {
     let mut attempt = 0;

@@ -4,6 +4,7 @@ use minijinja::value::{Kwargs, Rest, Value};
 use minijinja::{Environment, Error};
 
 use super::{fail, text};
+use crate::pyre::{subn_limited, PyRegex, Template};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_replace", regex_replace);
@@ -18,23 +19,10 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
 }
 
-/// Compiles a Python-style pattern with flags from `ignorecase`/`multiline` kwargs.
-pub(crate) fn compile(
-    pattern: &str,
-    ignorecase: bool,
-    multiline: bool,
-) -> Result<regex::Regex, Error> {
-    let translated = translate_pattern(pattern);
-    regex::RegexBuilder::new(&translated)
-        .case_insensitive(ignorecase)
-        .multi_line(multiline)
-        .build()
-        .map_err(|e| fail(format!("invalid regular expression '{pattern}': {e}")))
-}
-
-/// Rewrites Python-only syntax: `(?P=name)` is unsupported, `\Z` becomes `\z`.
-fn translate_pattern(p: &str) -> String {
-    p.replace("\\Z", "\\z")
+/// Compiles a Python-style pattern with flags from `ignorecase`/`multiline` kwargs (see
+/// [`crate::pyre`]: lookaround and backreferences work).
+pub(crate) fn compile(pattern: &str, ignorecase: bool, multiline: bool) -> Result<PyRegex, Error> {
+    PyRegex::new(pattern, multiline, false, ignorecase).map_err(fail)
 }
 
 fn flags(kwargs: &Kwargs) -> Result<(bool, bool), Error> {
@@ -43,56 +31,11 @@ fn flags(kwargs: &Kwargs) -> Result<(bool, bool), Error> {
     Ok((ignorecase.unwrap_or(false), multiline.unwrap_or(false)))
 }
 
-/// Converts a Python replacement (`\1`, `\g<1>`, `\g<name>`) to the regex crate's syntax.
-fn translate_replacement(r: &str) -> String {
-    let mut out = String::with_capacity(r.len());
-    let chars: Vec<char> = r.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '$' {
-            out.push_str("$$");
-            i += 1;
-            continue;
-        }
-        if c == '\\' && i + 1 < chars.len() {
-            let n = chars[i + 1];
-            if n.is_ascii_digit() {
-                let mut j = i + 1;
-                let mut num = String::new();
-                while j < chars.len() && chars[j].is_ascii_digit() && num.len() < 2 {
-                    num.push(chars[j]);
-                    j += 1;
-                }
-                out.push_str(&format!("${{{num}}}"));
-                i = j;
-                continue;
-            }
-            if n == 'g' && chars.get(i + 2) == Some(&'<') {
-                if let Some(end) = chars[i + 3..].iter().position(|c| *c == '>') {
-                    let name: String = chars[i + 3..i + 3 + end].iter().collect();
-                    out.push_str(&format!("${{{name}}}"));
-                    i = i + 4 + end;
-                    continue;
-                }
-            }
-            match n {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                'r' => out.push('\r'),
-                '\\' => out.push('\\'),
-                other => {
-                    out.push('\\');
-                    out.push(other);
-                }
-            }
-            i += 2;
-            continue;
-        }
-        out.push(c);
-        i += 1;
-    }
-    out
+/// A matched group as a string value.
+fn group_value(m: Option<crate::pyre::PyMatch<'_>>) -> Value {
+    m.map_or(Value::from(()), |m| {
+        Value::from(String::from_utf8_lossy(m.as_bytes()).into_owned())
+    })
 }
 
 /// `regex_replace(pattern='', replacement='', ignorecase=False, multiline=False, count=0)`.
@@ -106,12 +49,10 @@ fn regex_replace(
     let count: Option<usize> = kwargs.get("count")?;
     kwargs.assert_all_used()?;
     let re = compile(&pattern.unwrap_or_default(), ic, ml)?;
-    let rep = translate_replacement(&replacement.unwrap_or_default());
+    let template = Template::parse(&replacement.unwrap_or_default(), &re).map_err(fail)?;
     let s = text(&v);
-    Ok(Value::from(
-        re.replacen(&s, count.unwrap_or(0), rep.as_str())
-            .into_owned(),
-    ))
+    let (out, _) = subn_limited(&re, &template, s.as_bytes(), count.unwrap_or(0));
+    Ok(Value::from(String::from_utf8_lossy(&out).into_owned()))
 }
 
 /// `regex_search(pattern, *groups, ignorecase, multiline)`: the match, the requested groups
@@ -126,11 +67,11 @@ fn regex_search(
     kwargs.assert_all_used()?;
     let re = compile(&pattern, ic, ml)?;
     let s = text(&v);
-    let Some(caps) = re.captures(&s) else {
+    let Some(caps) = re.captures(s.as_bytes()) else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
-        return Ok(Value::from(caps.get(0).map_or("", |m| m.as_str())));
+        return Ok(group_value(caps.get(0)));
     }
     let mut out = Vec::new();
     for g in groups.iter() {
@@ -145,7 +86,7 @@ fn regex_search(
         } else {
             return Err(fail(format!("regex_search: unknown group '{g}'")));
         };
-        out.push(m.map_or(Value::from(()), |m| Value::from(m.as_str())));
+        out.push(group_value(m));
     }
     Ok(Value::from(out))
 }
@@ -158,8 +99,12 @@ fn regex_findall(v: Value, pattern: String, kwargs: Kwargs) -> Result<Value, Err
     let s = text(&v);
     let groups = re.captures_len() - 1;
     let mut out = Vec::new();
-    for caps in re.captures_iter(&s) {
-        let g = |i: usize| Value::from(caps.get(i).map_or("", |m| m.as_str()));
+    for caps in re.captures_all(s.as_bytes()) {
+        let g = |i: usize| {
+            Value::from(caps.get(i).map_or(String::new(), |m| {
+                String::from_utf8_lossy(m.as_bytes()).into_owned()
+            }))
+        };
         out.push(match groups {
             0 => g(0),
             1 => g(1),

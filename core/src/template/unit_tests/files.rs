@@ -147,3 +147,30 @@ fn includes_and_file_lookups_use_search_paths() {
         ""
     );
 }
+
+#[test]
+fn file_and_unvault_lookups_decrypt_vault_files() {
+    use crate::vault::{encrypt, install_secrets, VaultSecret, VaultSecrets, DEFAULT_LABEL};
+    let secret = VaultSecret::new(DEFAULT_LABEL, "lookup-test");
+    let mut secrets = VaultSecrets::new();
+    secrets.push(secret.clone());
+    install_secrets(secrets);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("token.txt");
+    std::fs::write(&path, encrypt(b"s3cret\n", &secret)).unwrap();
+    let t = Templar::new();
+    let file = t
+        .render_str(
+            &format!("[{{{{ lookup('file', '{}') }}}}]", path.display()),
+            &xvars(),
+        )
+        .unwrap();
+    assert_eq!(file, "[s3cret]");
+    let unvault = t
+        .render_str(
+            &format!("[{{{{ lookup('unvault', '{}') }}}}]", path.display()),
+            &xvars(),
+        )
+        .unwrap();
+    assert_eq!(unvault, "[s3cret\n]");
+}
