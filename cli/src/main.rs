@@ -20,7 +20,9 @@ use drover_core::config::AnsibleConfig;
 use drover_core::events::{Event, EventSink};
 use drover_core::executor::{Executor, PassphrasePrompt, RunOptions};
 use drover_core::inventory::Inventory;
-use drover_core::playbook::{check_playbook, listing, load_playbook_with, Playbook};
+use drover_core::playbook::{
+    check_playbook, check_variables, external_variable_names, listing, load_playbook_with, Playbook,
+};
 use drover_core::vars::Vars;
 
 use args::{Cli, Command, OutputFormat, PlayArgs};
@@ -209,6 +211,20 @@ fn play(args: PlayArgs) -> ExitCode {
     if errors > 0 {
         return ExitCode::from(EXIT_ERROR);
     }
+    let sources = if args.inventory.is_empty() {
+        cfg.inventory.clone()
+    } else {
+        args.inventory.clone()
+    };
+    let loaded_inventory = Inventory::load(&sources);
+    if !(args.list_tasks || args.list_tags || args.list_hosts) {
+        if let Ok(inventory) = &loaded_inventory {
+            let errors = undefined_variables(&playbooks, inventory, &sources, &opts.extra_vars);
+            if errors > 0 {
+                return ExitCode::from(EXIT_ERROR);
+            }
+        }
+    }
     if args.syntax_check {
         for pb in &playbooks {
             println!("\nplaybook: {}", pb.path.display());
@@ -235,12 +251,7 @@ fn play(args: PlayArgs) -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
-    let sources = if args.inventory.is_empty() {
-        cfg.inventory.clone()
-    } else {
-        args.inventory.clone()
-    };
-    let mut inventory = match Inventory::load(&sources) {
+    let mut inventory = match loaded_inventory {
         Ok(i) => i,
         Err(e) => {
             return fail(
@@ -298,6 +309,42 @@ fn play(args: PlayArgs) -> ExitCode {
         }
     }
     ExitCode::from(worst)
+}
+
+/// Reports variables the playbooks read that are defined nowhere (static check before any
+/// connection); returns how many were reported.
+fn undefined_variables(
+    playbooks: &[Playbook],
+    inventory: &Inventory,
+    sources: &[String],
+    extra_vars: &drover_core::vars::Vars,
+) -> usize {
+    let mut source_dirs: Vec<std::path::PathBuf> = Vec::new();
+    for s in sources {
+        let p = Path::new(s);
+        if p.is_dir() {
+            source_dirs.push(p.to_path_buf());
+        } else if let Some(parent) = p.parent().filter(|_| p.is_file()) {
+            source_dirs.push(parent.to_path_buf());
+        }
+    }
+    let mut errors = 0;
+    for pb in playbooks {
+        let mut inventory = inventory.clone();
+        if inventory.load_vars_dirs(Path::new(&pb.dir)).is_err() {
+            continue;
+        }
+        let mut dirs = source_dirs.clone();
+        dirs.push(pb.dir.clone());
+        let Some(external) = external_variable_names(&inventory, extra_vars, &dirs) else {
+            continue;
+        };
+        for e in check_variables(pb, &external) {
+            eprintln!("{:?}", playbook_diagnostic(&e));
+            errors += 1;
+        }
+    }
+    errors
 }
 
 /// `--list-hosts`: each play's pattern and the hosts it matches, in ansible-playbook's layout.

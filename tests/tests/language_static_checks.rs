@@ -36,6 +36,83 @@ fn missing_source_file_fails_before_connecting() {
 }
 
 #[test]
+fn undefined_variable_fails_before_connecting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir_all(dir.path().join("group_vars")).expect("group_vars");
+    std::fs::write(dir.path().join("group_vars/all.yml"), "app_port: 8080\n").expect("vars");
+    let yaml = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: guarded\n      debug:\n        msg: \"{{ maybe | default('x') }} {{ app_port }}\"\n    - name: typo\n      copy:\n        content: \"port={{ app_prot }} {{ from_cli }}\"\n        dest: /tmp/port\n";
+    std::fs::write(dir.path().join("site.yml"), yaml).expect("playbook");
+    let run = |extra: &[&str]| {
+        drover_command()
+            .current_dir(dir.path())
+            .args(["play", "site.yml", "-i", "127.0.0.1,", "-T", "1"])
+            .args(extra)
+            .output()
+            .expect("run drover")
+    };
+    let out = run(&["-e", "from_cli=1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{err}");
+    assert!(err.contains("'app_prot' is not defined anywhere"), "{err}");
+    assert!(err.contains("site.yml:9:9"), "{err}");
+    assert!(err.contains("did you mean 'app_port'?"), "{err}");
+    assert!(
+        !err.contains("'maybe'") && !err.contains("'from_cli'"),
+        "{err}"
+    );
+    assert!(!stdout.contains("PLAY ["), "no play started: {stdout}");
+    // Without -e, the variable only the command line defines is reported too.
+    let out = run(&["--syntax-check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("'from_cli' is not defined anywhere"), "{err}");
+}
+
+/// Copies `from` into `to` recursively.
+fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn a_typo_in_a_role_of_the_realistic_playbook_is_found() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_tree(&repo_root().join("playbooks"), dir.path());
+    let tasks = dir.path().join("roles/nginx/tasks/main.yml");
+    let text = std::fs::read_to_string(&tasks).expect("role tasks");
+    assert!(text.contains("{{ nginx_conf_dir }}"), "{text}");
+    std::fs::write(
+        &tasks,
+        text.replace("{{ nginx_conf_dir }}", "{{ nginx_conf_dirr }}"),
+    )
+    .expect("write");
+    let out = drover_command()
+        .current_dir(dir.path())
+        .args([
+            "play",
+            "ome-prerequisites.yml",
+            "--syntax-check",
+            "-i",
+            "localhost,",
+        ])
+        .output()
+        .expect("run drover");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("roles/nginx/tasks/main.yml:17:5"), "{err}");
+    assert!(err.contains("'nginx_conf_dirr' is not defined"), "{err}");
+    assert!(err.contains("did you mean 'nginx_conf_dir'?"), "{err}");
+}
+
+#[test]
 fn shipped_playbooks_pass_the_static_checks() {
     let root = repo_root().join("playbooks");
     let mut books: Vec<PathBuf> = Vec::new();

@@ -1,6 +1,7 @@
 //! The `timeout` task keyword over SSH against a real host: the slow command fails the task with
-//! ansible-core's message without waiting for the command (`sleep 300`), and the same connection
-//! keeps running later tasks (more timeouts than sshd's MaxSessions included).
+//! ansible-core's message without waiting for the command (`sleep 300`), the same connection
+//! keeps running later tasks (more timeouts than sshd's MaxSessions included), and the abandoned
+//! remote commands are stopped (their whole process group, also under sudo).
 
 use std::time::Instant;
 
@@ -34,6 +35,23 @@ fn timeout_abandons_the_remote_command_and_keeps_the_connection() {
     - name: after
       assert:
         that: after.stdout == 'still here'
+
+- hosts: targets
+  gather_facts: false
+  become: true
+  vars:
+    ansible_user: deploy
+  tasks:
+    - name: too slow under sudo, with a child process
+      shell: sleep 302 & sleep 303; wait
+      timeout: 2
+      ignore_errors: true
+    - name: a later task
+      command: id -un
+      register: who
+    - name: as root
+      assert:
+        that: who.stdout == 'root'
 "#;
     let start = Instant::now();
     let out = hosts.play("targets", "timeout.yml", yaml, &[]);
@@ -49,6 +67,15 @@ fn timeout_abandons_the_remote_command_and_keeps_the_connection() {
         "{}",
         out.stdout
     );
-    // Known gap: the SSH `signal` request sent on abandon does not stop the remote command on
-    // these hosts (it runs to its end); only the channel is given up.
+    // The abandoned commands are stopped (not left running to their end).
+    let mut left = String::new();
+    for _ in 0..20 {
+        let out = hosts.ssh(0, "pgrep -a -f 'sleep 30[0-3]' || true");
+        left = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    assert_eq!(left, "", "abandoned commands still run on the host");
 }

@@ -39,7 +39,8 @@ pub use options::{
 
 /// A live SSH connection: one TCP connection, a channel per operation.
 pub struct SshConnection {
-    handle: client::Handle<ClientHandler>,
+    /// Shared with abandoned commands, which use it to stop their remote processes.
+    handle: Arc<client::Handle<ClientHandler>>,
     sessions: Semaphore,
     alias: String,
     label: String,
@@ -150,7 +151,7 @@ impl SshConnection {
         auth::authenticate(&mut handle, &opts, &opts.address_label()).await?;
 
         Ok(Self {
-            handle,
+            handle: Arc::new(handle),
             sessions: Semaphore::new(opts.max_sessions.max(1)),
             alias: opts.alias.clone(),
             label,

@@ -46,7 +46,12 @@ fn controller_file(task: &Task) -> Option<(&'static str, String, &'static str)> 
 
 /// Where Ansible looks for a relative `name` used by `task` (role `files/`-style subdirectory,
 /// the role, the including file's directory, the playbook's directory).
-fn search_paths(task: &Task, playbook_dir: &Path, subdir: &str, name: &str) -> Vec<PathBuf> {
+pub(super) fn search_paths(
+    task: &Task,
+    playbook_dir: &Path,
+    subdir: &str,
+    name: &str,
+) -> Vec<PathBuf> {
     let mut bases: Vec<PathBuf> = Vec::new();
     if let Some(r) = &task.role {
         bases.push(r.path.clone());

@@ -3,6 +3,7 @@
 pub mod args;
 mod check;
 mod check_files;
+mod check_vars;
 mod error;
 pub mod listing;
 mod model;
@@ -11,6 +12,7 @@ mod resolve;
 mod tags;
 
 pub use check::{check_playbook, CheckReport};
+pub use check_vars::{check_variables, external_variable_names};
 pub use error::PlaybookError;
 pub use model::{Keywords, Play, Playbook, RoleRef, RoleSpec, Task, TaskKind, VarsPrompt};
 pub use parse::{

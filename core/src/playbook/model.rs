@@ -206,6 +206,10 @@ pub struct RoleSpec {
     pub allow_duplicates: Option<bool>,
     /// Role parameters (`vars:` of the entry and any other keys).
     pub params: Vars,
+    /// The entry's `tags` and `when`: as in ansible-core, entries that differ in them are
+    /// different role instances (a role listed with tags and again as an untagged dependency
+    /// runs twice).
+    pub identity: String,
 }
 
 /// What a task does.

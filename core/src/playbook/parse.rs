@@ -490,6 +490,13 @@ pub fn parse_roles(node: &Node) -> Result<Vec<Task>, PlaybookError> {
                     .with_hint("write '- role: name' or '- name'"),
             );
         }
+        if !task.keywords.tags.is_empty() || !task.when.is_empty() {
+            spec.identity = format!(
+                "tags={:?} when={}",
+                task.keywords.tags,
+                Value::Array(task.when.clone())
+            );
+        }
         task.kind = TaskKind::ImportRole(spec);
         out.push(task);
     }
@@ -868,7 +875,12 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             always,
         },
         (None, Some((m, args, _))) if m == "meta" || m.ends_with(".meta") => {
-            TaskKind::Meta(args.as_str().unwrap_or("noop").to_string())
+            // `ansible.builtin.meta: ACTION` arrives as free-form arguments.
+            let action = args
+                .as_str()
+                .or_else(|| args.get("_raw_params").and_then(Value::as_str))
+                .unwrap_or("noop");
+            TaskKind::Meta(action.trim().to_string())
         }
         (None, Some((module, args, k))) => {
             let apply = Box::new(apply.unwrap_or_default());
@@ -987,6 +999,19 @@ mod tests {
                 assert!(matches!(&rescue[0].kind, TaskKind::Meta(m) if m == "flush_handlers"));
             }
             other => panic!("{other:?}"),
+        }
+        for src in [
+            "ansible.builtin.meta: flush_handlers\n",
+            "ansible.legacy.meta: flush_handlers\n",
+            "meta: end_play\n",
+        ] {
+            let t = task(src).unwrap();
+            let expected = src.split(": ").nth(1).unwrap().trim();
+            assert!(
+                matches!(&t.kind, TaskKind::Meta(m) if m == expected),
+                "{src}: {:?}",
+                t.kind
+            );
         }
     }
 

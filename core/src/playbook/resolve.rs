@@ -311,10 +311,11 @@ impl<'a> Resolver<'a> {
             .ok_or_else(|| self.role_not_found(&spec.name, loc))?;
         let meta = self.role_meta(&dir)?;
         let key = format!(
-            "{}|{}|{}",
+            "{}|{}|{}|{}",
             dir.display(),
             spec.tasks_from.as_deref().unwrap_or("main"),
-            Value::Object(spec.params.clone())
+            Value::Object(spec.params.clone()),
+            spec.identity
         );
         let allow_duplicates = spec.allow_duplicates.unwrap_or(meta.allow_duplicates);
         if !play.seen.insert(key) && !allow_duplicates {
@@ -496,6 +497,36 @@ mod tests {
             block[0].with_role_prefix(block[0].display_name()),
             "a : more"
         );
+    }
+
+    #[test]
+    fn a_tagged_role_and_its_untagged_dependency_are_different_instances() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(&d.join("roles/base/tasks/main.yml"), "- debug: msg=base\n");
+        write(&d.join("roles/app/tasks/main.yml"), "- debug: msg=app\n");
+        write(&d.join("roles/app/meta/main.yml"), "dependencies: [base]\n");
+        write(&d.join("roles/web/tasks/main.yml"), "- debug: msg=web\n");
+        write(
+            &d.join("roles/web/meta/main.yml"),
+            "dependencies:\n  - role: base\n    tags: [base]\n",
+        );
+        write(
+            &d.join("site.yml"),
+            "- hosts: all\n  roles:\n    - role: base\n      tags: [base]\n    - app\n    - web\n",
+        );
+        let pb = load_playbook_with(&d.join("site.yml"), &[]).unwrap();
+        let sizes: Vec<usize> = pb.plays[0]
+            .roles
+            .iter()
+            .map(|t| match &t.kind {
+                TaskKind::Block { block, .. } => block.len(),
+                _ => usize::MAX,
+            })
+            .collect();
+        // base (tagged); app = untagged base dependency (runs again) + app; web = the tagged
+        // base dependency (same instance as the first: not again) + web.
+        assert_eq!(sizes, vec![1, 2, 1]);
     }
 
     #[test]

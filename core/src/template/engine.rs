@@ -145,6 +145,27 @@ impl Engine {
         Ok(env)
     }
 
+    /// Names of the variables `source` (an inline template) reads without defining them, with
+    /// the environment's globals (`lookup`, `range`, `omit`, …) left out. `None` if it does not
+    /// compile.
+    pub(crate) fn undeclared_names(
+        &self,
+        source: &str,
+    ) -> Option<std::collections::BTreeSet<String>> {
+        let env = self.env_for(&SyntaxKey::inline()).ok()?;
+        let mut name = String::with_capacity(source.len() + 1);
+        name.push(INLINE_PREFIX);
+        name.push_str(source);
+        let tmpl = env.get_template(&name).ok()?;
+        let globals: std::collections::HashSet<&str> = env.globals().map(|(n, _)| n).collect();
+        Some(
+            tmpl.undeclared_variables(false)
+                .into_iter()
+                .filter(|n| !globals.contains(n.as_str()))
+                .collect(),
+        )
+    }
+
     /// Renders an inline template (Jinja2 defaults) against a scope, keeping native types.
     pub(crate) fn render_native_in_scope(
         &self,

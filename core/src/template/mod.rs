@@ -328,6 +328,26 @@ impl Templar {
         }))
     }
 
+    /// Root names of the variables a template string reads without defining them (globals such
+    /// as `lookup` or `omit` excluded). `None` if the text does not compile; empty when it has no
+    /// template syntax. Used by the static check for undefined variables.
+    pub fn referenced_variables(&self, source: &str) -> Option<std::collections::BTreeSet<String>> {
+        if !is_template_text(source) {
+            return Some(Default::default());
+        }
+        self.engine.undeclared_names(source)
+    }
+
+    /// [`Templar::referenced_variables`] for a bare conditional (`when`), which may itself be
+    /// wrapped in `{{ }}`.
+    pub fn condition_variables(&self, expr: &str) -> Option<std::collections::BTreeSet<String>> {
+        if is_template_text(expr) {
+            return self.engine.undeclared_names(expr);
+        }
+        self.engine
+            .undeclared_names(&format!("{{{{ ({}\n) }}}}", expr.trim()))
+    }
+
     /// Evaluates a bare Jinja expression (no braces) to a value.
     pub fn eval_expr(&self, expr: &str, vars: &Vars) -> Result<Value, TemplateError> {
         self.eval_expr_in(expr, vars, None)

@@ -1,6 +1,8 @@
 //! Running one command on its own session channel: stdin in, stdout/stderr/exit status out.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use russh::client::{self, Msg};
@@ -8,6 +10,7 @@ use russh::{ChannelMsg, ChannelOpenFailure, ChannelWriteHalf};
 use tokio::io::AsyncReadExt;
 
 use super::host_keys::ClientHandler;
+use crate::connection::command::shell_quote;
 use crate::connection::ExecOutput;
 
 /// Size of the chunks a local file is streamed in.
@@ -19,6 +22,13 @@ const OPEN_RETRIES: u32 = 20;
 
 /// How long to wait for the server's channel close once it sent EOF and the exit status.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// Marks the first stderr line, which carries the remote command's process id (its session and
+/// process group id) and is removed from the output.
+const PID_MARKER: &str = "\u{1e}drover-pid:";
+
+/// Grace period between SIGTERM and SIGKILL for the processes of an abandoned command.
+const KILL_GRACE_SECONDS: u32 = 2;
 
 /// What to feed the command's standard input.
 pub(super) enum StdinSource<'a> {
@@ -50,18 +60,23 @@ enum FeedError {
 /// Opens a session channel, runs `command`, feeds stdin, and collects the output until the
 /// server closes the channel.
 pub(super) async fn run_command(
-    handle: &client::Handle<ClientHandler>,
+    handle: &Arc<client::Handle<ClientHandler>>,
     command: &str,
     stdin: StdinSource<'_>,
 ) -> Result<ExecOutput, RunError> {
     let channel = open_session(handle).await.map_err(RunError::Channel)?;
     let (mut reader, writer) = channel.split();
+    let remote_pid = Arc::new(AtomicU32::new(0));
     let writer = AbandonGuard {
         writer: Some(writer),
         armed: std::cell::Cell::new(true),
+        handle: handle.clone(),
+        remote_pid: remote_pid.clone(),
+        privileged: command.starts_with("sudo "),
     };
+    let mut pid_pending = true;
     writer
-        .exec(true, command)
+        .exec(true, with_pid_report(command))
         .await
         .map_err(|e| RunError::Channel(format!("cannot start the command: {e}")))?;
 
@@ -96,6 +111,12 @@ pub(super) async fn run_command(
             Some(ChannelMsg::ExtendedData { data, ext }) => {
                 if ext == 1 {
                     out.stderr.extend_from_slice(&data);
+                    if pid_pending {
+                        if let Some(pid) = take_pid_line(&mut out.stderr) {
+                            pid_pending = false;
+                            remote_pid.store(pid, Ordering::Relaxed);
+                        }
+                    }
                 }
             }
             Some(ChannelMsg::ExitStatus { exit_status }) => {
@@ -138,12 +159,65 @@ pub(super) async fn run_command(
     }
 }
 
+/// `command` preceded by a report of its process id on stderr. sshd makes the session's first
+/// process a session and process group leader; `exec` keeps that pid through to `command`, so
+/// the reported id names the process group of everything the command starts.
+fn with_pid_report(command: &str) -> String {
+    let inner = format!("printf '{PID_MARKER}%s\\n' \"$$\" >&2; exec {command}");
+    format!("exec /bin/sh -c {}", shell_quote(&inner))
+}
+
+/// How much stderr may come before the pid line (login-shell noise) before it is given up.
+const PID_LINE_WINDOW: usize = 64 * 1024;
+
+/// Removes the pid line from `stderr` once it is complete and returns the pid. Login shells may
+/// print something first (`.bashrc` noise), so the line is looked for at any line start within
+/// the first [`PID_LINE_WINDOW`] bytes; `Some(0)` gives up (no pid line will come).
+fn take_pid_line(stderr: &mut Vec<u8>) -> Option<u32> {
+    let marker = PID_MARKER.as_bytes();
+    let window = &stderr[..stderr.len().min(PID_LINE_WINDOW)];
+    let start = (0..window.len())
+        .filter(|&i| i == 0 || window[i - 1] == b'\n')
+        .find(|&i| window[i..].starts_with(marker));
+    let Some(start) = start else {
+        return (stderr.len() >= PID_LINE_WINDOW).then_some(0);
+    };
+    let end = start + stderr[start..].iter().position(|&b| b == b'\n')?;
+    let pid = std::str::from_utf8(&stderr[start + marker.len()..end])
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    stderr.drain(start..=end);
+    Some(pid)
+}
+
+/// The shell line that stops the process group and session `pid` (SIGTERM, then SIGKILL).
+fn kill_line(pid: u32, privileged: bool) -> String {
+    let script = format!(
+        "kill -TERM -- -{pid} 2>/dev/null; pkill -TERM -s {pid} 2>/dev/null; \
+         sleep {KILL_GRACE_SECONDS}; kill -KILL -- -{pid} 2>/dev/null; pkill -KILL -s {pid} 2>/dev/null; true"
+    );
+    let line = format!("/bin/sh -c {}", shell_quote(&script));
+    if privileged {
+        format!("sudo -n {line}")
+    } else {
+        line
+    }
+}
+
 /// Owns a command's channel writer; if the command is abandoned before it finished (its future
 /// dropped, e.g. by a task `timeout`), the remote command gets SIGTERM and the channel is closed,
-/// so the connection's session slot is freed and later commands keep working.
+/// so the connection's session slot is freed and later commands keep working. sshd delivers that
+/// signal to the session's first process only, so the command's whole process group is then
+/// stopped from a second channel (with `sudo -n` when the command ran under sudo).
 struct AbandonGuard {
     writer: Option<ChannelWriteHalf<Msg>>,
     armed: std::cell::Cell<bool>,
+    handle: Arc<client::Handle<ClientHandler>>,
+    /// The remote command's pid (0 until reported).
+    remote_pid: Arc<AtomicU32>,
+    /// The command runs under sudo: stopping it needs sudo too.
+    privileged: bool,
 }
 
 impl std::ops::Deref for AbandonGuard {
@@ -167,10 +241,32 @@ impl Drop for AbandonGuard {
         else {
             return;
         };
+        let handle = self.handle.clone();
+        let pid = self.remote_pid.load(Ordering::Relaxed);
+        let privileged = self.privileged;
         runtime.spawn(async move {
             let _ = writer.signal(russh::Sig::TERM).await;
             let _ = writer.eof().await;
             let _ = writer.close().await;
+            if pid > 1 {
+                let kill = kill_line(pid, privileged);
+                let run = async {
+                    let channel = open_session(&handle).await.ok()?;
+                    let (mut reader, writer) = channel.split();
+                    writer.exec(true, kill).await.ok()?;
+                    let _ = writer.eof().await;
+                    while let Some(msg) = reader.wait().await {
+                        if matches!(msg, ChannelMsg::Close) {
+                            break;
+                        }
+                    }
+                    Some(())
+                };
+                let limit = Duration::from_secs(u64::from(KILL_GRACE_SECONDS) + 10);
+                if tokio::time::timeout(limit, run).await.is_err() {
+                    tracing::debug!(pid, "stopping an abandoned command timed out");
+                }
+            }
         });
     }
 }
@@ -243,4 +339,43 @@ async fn feed_stdin(
         .eof()
         .await
         .map_err(|e| FeedError::Channel(format!("closing input: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pid_line_is_taken_off_stderr_once_complete() {
+        let mut err = PID_MARKER.as_bytes()[..4].to_vec();
+        assert_eq!(take_pid_line(&mut err), None);
+        err = format!("{PID_MARKER}12").into_bytes();
+        assert_eq!(take_pid_line(&mut err), None);
+        err.extend_from_slice(b"34\nreal error\n");
+        assert_eq!(take_pid_line(&mut err), Some(1234));
+        assert_eq!(err, b"real error\n");
+        let mut noisy = format!("noise from .bashrc\n{PID_MARKER}77\nerr").into_bytes();
+        assert_eq!(take_pid_line(&mut noisy), Some(77));
+        assert_eq!(noisy, b"noise from .bashrc\nerr");
+        let mut other = b"a shell that never reports\n".to_vec();
+        assert_eq!(take_pid_line(&mut other), None);
+        other.resize(PID_LINE_WINDOW + 1, b'x');
+        assert_eq!(take_pid_line(&mut other), Some(0));
+    }
+
+    #[test]
+    fn the_wrapper_reports_its_pid_then_runs_the_command() {
+        let line = with_pid_report("/bin/sh -c 'echo hi; echo oops >&2'");
+        let out = std::process::Command::new("/bin/sh")
+            .args(["-c", &line])
+            .output()
+            .expect("run sh");
+        let mut stderr = out.stderr.clone();
+        let pid = take_pid_line(&mut stderr).expect("pid line");
+        assert!(pid > 1, "{pid}");
+        assert_eq!(stderr, b"oops\n");
+        assert_eq!(out.stdout, b"hi\n");
+        assert_eq!(kill_line(42, true).split_whitespace().next(), Some("sudo"));
+        assert!(kill_line(42, false).contains("kill -TERM -- -42"));
+    }
 }
