@@ -216,6 +216,7 @@ fn deploy_playbook_matches_ansible_core() {
     let repo_tar = build_repository(&dir);
     let port = start_http_server(repo_root().join("playbooks/tests/files/deploy"));
 
+    let setup_started = std::time::Instant::now();
     let oracle = std::thread::scope(|s| {
         let drover_side = s.spawn(|| prepare_host(&hosts, 1, &repo_tar));
         let oracle = OracleComparison::new(&hosts, 0, 1);
@@ -223,6 +224,7 @@ fn deploy_playbook_matches_ansible_core() {
         drover_side.join().expect("prepare drover's host");
         oracle
     });
+    eprintln!("hosts prepared in {:?}", setup_started.elapsed());
 
     let book = repo_root().join("playbooks/tests/deploy.yml");
     let ansible_fetch = dir.join("fetch-ansible");
@@ -235,8 +237,17 @@ fn deploy_playbook_matches_ansible_core() {
     };
     let ansible_extra = extra(&ansible_fetch);
     let drover_extra = extra(&drover_fetch);
-    let run_ansible = || oracle.run_ansible(&book, &["-e", &ansible_extra]);
-    let run_drover = || oracle.run_drover(&book, &["-e", &drover_extra]);
+    let started = std::time::Instant::now();
+    let run_ansible = || {
+        let out = oracle.run_ansible(&book, &["-e", &ansible_extra]);
+        eprintln!("ansible-playbook done at {:?}", started.elapsed());
+        out
+    };
+    let run_drover = || {
+        let out = oracle.run_drover(&book, &["-e", &drover_extra]);
+        eprintln!("drover done at {:?}", started.elapsed());
+        out
+    };
 
     let ansible_first = run_ansible();
     let drover_first = run_drover();
