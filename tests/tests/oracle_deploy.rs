@@ -209,6 +209,16 @@ fn controller_tree(dir: &Path) -> Vec<(String, String)> {
     out
 }
 
+/// With `DROVER_ORACLE_DUMP=<dir>` set, writes both tools' outputs there (for diffing by hand).
+fn dump(run: &str, ansible: &str, drover: &str) {
+    if let Some(dir) = std::env::var_os("DROVER_ORACLE_DUMP") {
+        let dir = PathBuf::from(dir);
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = std::fs::write(dir.join(format!("deploy-{run}-ansible.txt")), ansible);
+        let _ = std::fs::write(dir.join(format!("deploy-{run}-drover.txt")), drover);
+    }
+}
+
 #[test]
 fn deploy_playbook_matches_ansible_core() {
     let hosts = TestHosts::start(2);
@@ -251,6 +261,7 @@ fn deploy_playbook_matches_ansible_core() {
 
     let ansible_first = run_ansible();
     let drover_first = run_drover();
+    dump("first", &ansible_first, &drover_first);
     let expected = target_task_results(&ansible_first);
     assert!(
         expected.len() >= 35,
@@ -281,6 +292,7 @@ fn deploy_playbook_matches_ansible_core() {
 
     let ansible_second = run_ansible();
     let drover_second = run_drover();
+    dump("second", &ansible_second, &drover_second);
     assert_eq!(target_changed(&ansible_second), 0, "{ansible_second}");
     assert_eq!(target_changed(&drover_second), 0, "{drover_second}");
     assert_eq!(
