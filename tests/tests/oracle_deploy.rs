@@ -198,7 +198,11 @@ fn controller_tree(dir: &Path) -> Vec<(String, String)> {
             if path.is_dir() {
                 walk(base, &path, out);
             } else {
-                let rel = path.strip_prefix(base).expect("under base").display().to_string();
+                let rel = path
+                    .strip_prefix(base)
+                    .expect("under base")
+                    .display()
+                    .to_string();
                 out.push((rel, std::fs::read_to_string(&path).unwrap_or_default()));
             }
         }
@@ -288,7 +292,11 @@ fn deploy_playbook_matches_ansible_core() {
     );
     let fetched = controller_tree(&ansible_fetch);
     assert_eq!(fetched.len(), 2, "{fetched:?}");
-    assert_eq!(controller_tree(&drover_fetch), fetched, "fetched files differ");
+    assert_eq!(
+        controller_tree(&drover_fetch),
+        fetched,
+        "fetched files differ"
+    );
 
     let ansible_second = run_ansible();
     let drover_second = run_drover();

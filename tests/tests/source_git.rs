@@ -141,12 +141,10 @@ fn git_clones_and_updates_over_file_and_ssh() {
     let second = hosts.play(
         "all_hosts",
         "site.yml",
-        &site
-            .replace("main.before is none and ", "")
-            .replace(
-                "main.remote_url_changed is undefined",
-                "main.before == main.after and not main.remote_url_changed",
-            ),
+        &site.replace("main.before is none and ", "").replace(
+            "main.remote_url_changed is undefined",
+            "main.before == main.after and not main.remote_url_changed",
+        ),
         &[],
     );
     assert_eq!(second.code, Some(0), "{}", second.stdout);

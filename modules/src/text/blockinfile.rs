@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use super::lineinfile::LineState;
 use super::pyre::{compile, search_line};
 use super::{
-    diff_list, read_lines, read_target, with_attrs_msg, write_text, CommonFileArgs,
-    WriteOutcome, COMMON_KEYS,
+    diff_list, read_lines, read_target, with_attrs_msg, write_text, CommonFileArgs, WriteOutcome,
+    COMMON_KEYS,
 };
 use crate::params::{check_keys, de_bool, de_opt_string, de_string};
 
