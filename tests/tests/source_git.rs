@@ -122,7 +122,7 @@ fn git_clones_and_updates_over_file_and_ssh() {
     - git: {{repo: "file:///srv/repo.git", dest: /opt/arch, archive: /opt/main.tar.gz, archive_prefix: app/}}
     - assert:
         that:
-          - main.before is none and main.after == "{c2}" and not main.remote_url_changed
+          - main.before is none and main.after == "{c2}" and main.remote_url_changed is undefined
           - tag.after == "{v1}" and devco.after == "{dev}" and sha.after == "{c1}"
 - hosts: {h1}
   tasks:
@@ -141,9 +141,10 @@ fn git_clones_and_updates_over_file_and_ssh() {
     let second = hosts.play(
         "all_hosts",
         "site.yml",
-        &site
-            .replace("main.before is none and ", "")
-            .replace("not main.remote_url_changed", "main.before == main.after"),
+        &site.replace("main.before is none and ", "").replace(
+            "main.remote_url_changed is undefined",
+            "main.before == main.after and not main.remote_url_changed",
+        ),
         &[],
     );
     assert_eq!(second.code, Some(0), "{}", second.stdout);

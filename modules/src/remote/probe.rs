@@ -19,7 +19,7 @@ pub struct ProbeRequest {
     pub checksums: Vec<ChecksumAlgorithm>,
     /// Test read/write/execute access for the connecting (or become) user.
     pub access: bool,
-    /// Include the MIME type and charset (needs `file` on the target; absent otherwise).
+    /// Include the MIME type and charset (needs `file` on the target; `unknown` otherwise, as Ansible).
     pub mime: bool,
     /// Include the file's contents when it is a regular file of at most this many bytes.
     pub content_limit: Option<u64>,
@@ -134,7 +134,7 @@ pub struct StatInfo {
     pub nlink: u64,
     /// Allocated blocks.
     pub blocks: u64,
-    /// Size of one block in `blocks`.
+    /// Preferred I/O block size (`st_blksize`, what Ansible's stat reports as `block_size`).
     pub block_size: u64,
     /// Device type (major/minor) for device files.
     pub device_type: u64,
@@ -168,7 +168,7 @@ impl StatInfo {
     }
 }
 
-const STAT_FORMAT: &str = "%f|%u|%g|%U|%G|%s|%.9X|%.9Y|%.9Z|%i|%d|%h|%b|%B|%t|%T";
+const STAT_FORMAT: &str = "%f|%u|%g|%U|%G|%s|%.9X|%.9Y|%.9Z|%i|%d|%h|%b|%o|%t|%T";
 
 /// The distinct paths of `requests`, in first-seen order, and for each request the index of
 /// its path in that list.
@@ -290,9 +290,10 @@ pub fn probe_script(requests: &[ProbeRequest]) -> String {
         }
         if req.mime {
             s.push_str(&format!(
-                "if {{ [ -e {p} ] || [ -h {p} ]; }} && command -v file >/dev/null 2>&1; then \
+                "if [ -e {p} ] || [ -h {p} ]; then if command -v file >/dev/null 2>&1; then \
                  printf '@{i} mime %s\\n' \"$(file -b -L --mime-type -- {p})\"; \
-                 printf '@{i} charset %s\\n' \"$(file -b -L --mime-encoding -- {p})\"; fi\n"
+                 printf '@{i} charset %s\\n' \"$(file -b -L --mime-encoding -- {p})\"; \
+                 else printf '@{i} mime unknown\\n@{i} charset unknown\\n'; fi; fi\n"
             ));
         }
         if let Some(limit) = req.content_limit {

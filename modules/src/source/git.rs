@@ -325,12 +325,17 @@ fn update_script(p: &GitParams, git: &str, target: &Target, depth: Option<u32>) 
     s
 }
 
-fn ok_result(before: Option<&str>, after: Option<&str>, url_changed: bool) -> ModuleResult {
+/// A successful result. `remote_url_changed` is reported only when an existing checkout was
+/// updated (Ansible leaves the key out for a fresh clone and for `update: no`).
+fn ok_result(before: Option<&str>, after: Option<&str>, url_changed: Option<bool>) -> ModuleResult {
     let opt = |s: Option<&str>| s.map_or(Value::Null, Value::from);
-    ModuleResult::ok()
+    let r = ModuleResult::ok()
         .with("before", opt(before))
-        .with("after", opt(after))
-        .with("remote_url_changed", url_changed)
+        .with("after", opt(after));
+    match url_changed {
+        Some(changed) => r.with("remote_url_changed", changed),
+        None => r,
+    }
 }
 
 #[async_trait]
@@ -458,11 +463,16 @@ impl TypedModule for Git {
                 ));
             }
             if !p.clone {
-                return Ok(ok_result(None, remote_head.as_deref(), false));
+                return Ok(ok_result(None, remote_head.as_deref(), None));
             }
             changed = true;
             script.push_str(&clone_script(&p, &git, &target, depth));
         } else {
+            // `update: no` only reports the checkout found (Ansible does not even look at its
+            // remote URL).
+            if !p.update {
+                return Ok(ok_result(before.as_deref(), before.as_deref(), None));
+            }
             url_changed = value("@url") != Some(p.repo.as_str());
             if url_changed {
                 script.push_str(&run_step(&format!(
@@ -472,16 +482,6 @@ impl TypedModule for Git {
                 )));
             }
             let dirty = has("@dirty");
-            if !p.update {
-                let mut r = ok_result(before.as_deref(), before.as_deref(), url_changed);
-                r.changed = url_changed;
-                if url_changed && !ctx.check_mode {
-                    run_script(ctx, &env, &script)
-                        .await?
-                        .map_err(ModuleError::Local)?;
-                }
-                return Ok(r);
-            }
             if dirty && !p.force {
                 return fail(format!(
                     "Local modifications exist in the destination: {} (force=no).",
@@ -544,7 +544,11 @@ impl TypedModule for Git {
             _ => remote_head.clone(),
         };
         if ctx.check_mode {
-            let mut r = ok_result(before.as_deref(), planned_after.as_deref(), url_changed);
+            let mut r = ok_result(
+                before.as_deref(),
+                planned_after.as_deref(),
+                exists.then_some(url_changed),
+            );
             r.changed = changed || archive_changed;
             if ctx.diff && changed {
                 r = r.with_diff(sha_diff(before.as_deref(), planned_after.as_deref()));
@@ -552,7 +556,7 @@ impl TypedModule for Git {
             return Ok(r);
         }
         if !changed && p.archive.is_none() {
-            return Ok(ok_result(before.as_deref(), before.as_deref(), false));
+            return Ok(ok_result(before.as_deref(), before.as_deref(), Some(false)));
         }
         script.push_str(&format!(
             "echo \"@after $({git} -C {qd} rev-parse HEAD)\"\n"
@@ -566,7 +570,11 @@ impl TypedModule for Git {
             .find_map(|l| l.strip_prefix("@after "))
             .map(|s| s.trim().to_string());
         let archived = out.lines().any(|l| l == "@archived");
-        let mut r = ok_result(before.as_deref(), after.as_deref(), url_changed);
+        let mut r = ok_result(
+            before.as_deref(),
+            after.as_deref(),
+            exists.then_some(url_changed),
+        );
         r.changed = changed || archived;
         if ctx.diff && before != after {
             r = r.with_diff(sha_diff(before.as_deref(), after.as_deref()));

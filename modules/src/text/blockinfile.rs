@@ -9,8 +9,8 @@ use serde_json::{Map, Value};
 use super::lineinfile::LineState;
 use super::pyre::{compile, search_line};
 use super::{
-    content_diff, read_lines, read_target, with_attrs_msg, write_text, CommonFileArgs,
-    WriteOutcome, COMMON_KEYS,
+    diff_list, read_lines, read_target, with_attrs_msg, write_text, CommonFileArgs, WriteOutcome,
+    COMMON_KEYS,
 };
 use crate::params::{check_keys, de_bool, de_opt_string, de_string};
 
@@ -334,15 +334,14 @@ impl Module for Blockinfile {
         if let Some(b) = backup_file {
             r = r.with("backup_file", b);
         }
-        if ctx.diff {
-            if changed {
-                r = r.with_diff(content_diff(&p.path, original, &result));
-            }
-            if let Some(d) = attr_diff.filter(|_| attrs_changed) {
-                r = r.with_diff(d);
-            }
-        }
-        Ok(r)
+        let diff = diff_list(
+            &p.path,
+            ctx.diff,
+            original,
+            &result,
+            attr_diff.filter(|_| attrs_changed),
+        );
+        Ok(r.with("diff", diff))
     }
 }
 

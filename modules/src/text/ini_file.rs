@@ -310,8 +310,8 @@ impl Module for IniFile {
         if let Err(e) = common.check_validate() {
             return Ok(ModuleResult::failed(e));
         }
+        // community.general 11.4.2 requires a value even for a section-only task.
         if p.state == LineState::Present
-            && p.option.is_some()
             && p.value.is_none()
             && p.values.as_ref().is_none_or(Vec::is_empty)
             && !p.allow_no_value

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::pyre::{compile, search_line, Template};
 use super::{
-    content_diff, read_lines, read_target, rstrip_newlines, with_attrs_msg, write_text,
+    diff_list, read_lines, read_target, rstrip_newlines, with_attrs_msg, write_text,
     CommonFileArgs, WriteOutcome, COMMON_KEYS,
 };
 use crate::params::{check_keys, de_bool, de_opt_string};
@@ -431,15 +431,14 @@ impl Module for Lineinfile {
             r = r.with("found", edited.found);
         }
         r = r.with("backup", backup_file.unwrap_or_default());
-        if ctx.diff {
-            if edited.changed {
-                r = r.with_diff(content_diff(&p.path, before, &edited.content));
-            }
-            if let Some(d) = attr_diff.filter(|_| attrs_changed) {
-                r = r.with_diff(d);
-            }
-        }
-        Ok(r)
+        let diff = diff_list(
+            &p.path,
+            ctx.diff,
+            before,
+            &edited.content,
+            attr_diff.filter(|_| attrs_changed),
+        );
+        Ok(r.with("diff", diff))
     }
 }
 

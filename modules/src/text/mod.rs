@@ -290,6 +290,35 @@ pub fn content_diff(path: &str, before: &[u8], after: &[u8]) -> Diff {
     }
 }
 
+/// The `diff` key `lineinfile` and `blockinfile` always return, as Ansible does: the content
+/// entry (with texts only under `--diff`) and the file-attributes entry (with before/after only
+/// when attributes changed under `--diff`).
+pub fn diff_list(
+    path: &str,
+    diff_mode: bool,
+    before: &[u8],
+    after: &[u8],
+    attr_diff: Option<Diff>,
+) -> Value {
+    let content = if diff_mode {
+        content_diff(path, before, after)
+    } else {
+        content_diff(path, b"", b"")
+    };
+    let header = format!("{path} (file attributes)");
+    let mut attrs = Map::new();
+    attrs.insert("before_header".into(), header.clone().into());
+    attrs.insert("after_header".into(), header.into());
+    if let Some(d) = attr_diff.filter(|_| diff_mode) {
+        attrs.insert("before".into(), d.before.into());
+        attrs.insert("after".into(), d.after.into());
+    }
+    Value::Array(vec![
+        serde_json::to_value(content).unwrap_or(Value::Null),
+        Value::Object(attrs),
+    ])
+}
+
 /// Joins a content message with the attribute message as Ansible's `check_file_attrs` does.
 pub fn with_attrs_msg(msg: &str, content_changed: bool, attrs_changed: bool) -> String {
     match (content_changed, attrs_changed) {

@@ -509,6 +509,9 @@ impl TypedModule for GetUrl {
             .and_then(|i| i.checksum(ChecksumAlgorithm::Sha1))
             .map(str::to_string);
         r.msg = Some(format!("OK ({size} bytes)"));
+        // The shared write pipeline reports `checksum` (as copy does); get_url's result has
+        // `checksum_src`/`checksum_dest` instead.
+        r.data.remove("checksum");
         r = r
             .with("url", p.url.as_str())
             .with("status_code", outcome.status)

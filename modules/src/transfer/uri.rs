@@ -182,7 +182,13 @@ pub fn encode_body(body: &Value, format: &str) -> Result<(Vec<u8>, Option<&'stat
     };
     match format {
         "raw" => Ok((text(body).into_bytes(), None)),
-        "json" => Ok((text(body).into_bytes(), Some("application/json"))),
+        "json" => {
+            let encoded = match body {
+                Value::String(s) => s.clone(),
+                other => python_json_dumps(other),
+            };
+            Ok((encoded.into_bytes(), Some("application/json")))
+        }
         "form-urlencoded" => {
             let pairs: Vec<(String, String)> = match body {
                 Value::String(s) => return Ok((s.clone().into_bytes(), Some("application/x-www-form-urlencoded"))),
@@ -205,6 +211,71 @@ pub fn encode_body(body: &Value, format: &str) -> Result<(Vec<u8>, Option<&'stat
         other => Err(format!(
             "body_format must be one of raw, json, form-urlencoded; got {other} (form-multipart is not supported)"
         )),
+    }
+}
+
+/// JSON text as Python's `json.dumps` writes it by default (what Ansible sends): `", "` and
+/// `": "` separators, non-ASCII characters escaped as `\uXXXX`.
+pub fn python_json_dumps(value: &Value) -> String {
+    let mut buf = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, PythonJsonFormatter);
+    if serde::Serialize::serialize(value, &mut ser).is_err() {
+        return value.to_string();
+    }
+    String::from_utf8(buf).unwrap_or_else(|_| value.to_string())
+}
+
+/// serde_json formatter with Python's default separators and `ensure_ascii`.
+struct PythonJsonFormatter;
+
+impl serde_json::ser::Formatter for PythonJsonFormatter {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first {
+            Ok(())
+        } else {
+            writer.write_all(b", ")
+        }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        for c in fragment.chars() {
+            if c.is_ascii() {
+                writer.write_all(&[c as u8])?;
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    write!(writer, "\\u{unit:04x}")?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -564,7 +635,19 @@ mod tests {
     #[test]
     fn bodies_and_codes() {
         let (b, ct) = encode_body(&serde_json::json!({"a": 1}), "json").unwrap();
-        assert_eq!((b, ct), (b"{\"a\":1}".to_vec(), Some("application/json")));
+        assert_eq!((b, ct), (b"{\"a\": 1}".to_vec(), Some("application/json")));
+        let (b, _) = encode_body(
+            &serde_json::json!({"name": "caf\u{e9} \u{1f600}", "list": [1, true, null], "o": {}}),
+            "json",
+        )
+        .unwrap();
+        // Python: json.dumps({"name": "café 😀", "list": [1, True, None], "o": {}})
+        assert_eq!(
+            String::from_utf8(b).unwrap(),
+            r#"{"name": "caf\u00e9 \ud83d\ude00", "list": [1, true, null], "o": {}}"#
+        );
+        let (b, _) = encode_body(&Value::from("{\"raw\":1}"), "json").unwrap();
+        assert_eq!(b, b"{\"raw\":1}".to_vec());
         let (b, _) = encode_body(&serde_json::json!({"a": "x y&"}), "form-urlencoded").unwrap();
         assert_eq!(b, b"a=x+y%26".to_vec());
         assert!(encode_body(&Value::Null, "form-multipart").is_err());
