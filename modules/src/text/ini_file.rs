@@ -93,6 +93,11 @@ pub struct IniEdited {
     pub msg: &'static str,
 }
 
+fn is_blank_or_comment(line: &str) -> bool {
+    let t = line.trim_start_matches([' ', '\t']);
+    t.trim().is_empty() || t.starts_with(['#', ';'])
+}
+
 fn section_name(line: &str) -> Option<&str> {
     let t = line.trim();
     t.strip_prefix('[')?.strip_suffix(']').map(str::trim)
@@ -209,9 +214,9 @@ pub fn apply(p: &IniFileParams, content: &str) -> IniEdited {
                             |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
                         strip(line) == strip(&want)
                     } else {
+                        // Without ignore_spaces the line must be exactly as Ansible writes it
+                        // (`x=1` becomes `x = 1`: "option changed").
                         line.trim_end_matches(['\n', '\r']) == want.trim_end_matches('\n')
-                            || option_parts(line)
-                                .is_some_and(|(c, n, val)| !c && n == opt && val == v.as_deref())
                     }
                 };
                 // Pass 1: keep lines already right; collect active lines that are not.
@@ -227,9 +232,14 @@ pub fn apply(p: &IniFileParams, content: &str) -> IniEdited {
                         }
                     }
                 }
-                // Pass 2: rewrite stale lines with the values still missing.
+                // Pass 2: rewrite stale lines with the values still missing (with
+                // `exclusive: false`, other values of a `values` list stay and new ones are added).
+                let keep_others = p.values.is_some() && !p.exclusive;
                 let mut to_remove = Vec::new();
                 for i in stale {
+                    if keep_others {
+                        continue;
+                    }
                     if remaining.is_empty() {
                         if p.exclusive {
                             to_remove.push(i);
@@ -261,9 +271,9 @@ pub fn apply(p: &IniFileParams, content: &str) -> IniEdited {
                     }
                 }
                 if !remaining.is_empty() {
-                    // After the section's last non-blank line.
+                    // After the section's last line that is neither blank nor a comment.
                     let mut at = end;
-                    while at > start && lines[at - 1].trim().is_empty() {
+                    while at > start && is_blank_or_comment(&lines[at - 1]) {
                         at -= 1;
                     }
                     for v in remaining {
@@ -275,7 +285,11 @@ pub fn apply(p: &IniFileParams, content: &str) -> IniEdited {
             }
         },
     }
-    let content = lines.concat();
+    let mut content = lines.concat();
+    // Ansible starts a new file (or an empty one) with a blank line before its first section.
+    if original.is_empty() && content.starts_with('[') {
+        content.insert(0, '\n');
+    }
     if content == original {
         msg = "OK";
     }
@@ -423,7 +437,8 @@ mod tests {
         assert_eq!(
             run(v, INI),
             (
-                "# top\n[main]\nuser = root\n# port = 80\ngroup=g\n\n[other]\nx=1\n".into(),
+                // After the last active line: trailing comments stay below (community.general).
+                "# top\n[main]\nuser = root\ngroup=g\n# port = 80\n\n[other]\nx=1\n".into(),
                 "option added"
             )
         );
@@ -456,5 +471,173 @@ mod tests {
         let (out, _) = run(v.clone(), "[s]\nsrv = a\nsrv = c\nsrv = d\n");
         assert_eq!(out, "[s]\nsrv = a\nsrv = b\n");
         assert_eq!(run(v, &out).1, "OK");
+    }
+
+    /// Cases run through community.general 11.4.2's ini_file (the full `ansible` 12.3.0 package, by
+    /// hand; CI does not install it): initial file ("" for a missing one), parameters, the
+    /// resulting file and message.
+    const COMMUNITY_GENERAL_CASES: &[(&str, &str, &str, &str, &str)] = &[
+        (
+            "new_section",
+            "[a]\nx = 1\n",
+            r#"{"section": "b", "option": "y", "value": "2"}"#,
+            "[a]\nx = 1\n[b]\ny = 2\n",
+            "section and option added",
+        ),
+        (
+            "change_option",
+            "[a]\nx = 1\n",
+            r#"{"section": "a", "option": "x", "value": "5"}"#,
+            "[a]\nx = 5\n",
+            "option changed",
+        ),
+        (
+            "same_option",
+            "[a]\nx = 1\n",
+            r#"{"section": "a", "option": "x", "value": "1"}"#,
+            "[a]\nx = 1\n",
+            "OK",
+        ),
+        (
+            "remove_option",
+            "[a]\nx = 1\ny = 2\n",
+            r#"{"section": "a", "option": "x", "state": "absent"}"#,
+            "[a]\ny = 2\n",
+            "option changed",
+        ),
+        (
+            "remove_section",
+            "[a]\nx = 1\n[b]\ny = 2\n",
+            r#"{"section": "a", "state": "absent"}"#,
+            "[b]\ny = 2\n",
+            "section removed",
+        ),
+        (
+            "no_extra_spaces",
+            "[a]\n",
+            r#"{"section": "a", "option": "k", "value": "v", "no_extra_spaces": true}"#,
+            "[a]\nk=v\n",
+            "option added",
+        ),
+        (
+            "allow_no_value",
+            "[a]\n",
+            r#"{"section": "a", "option": "flag", "allow_no_value": true}"#,
+            "[a]\nflag\n",
+            "option added",
+        ),
+        (
+            "values_list",
+            "[a]\nv = 1\nv = 9\n",
+            r#"{"section": "a", "option": "v", "values": ["1", "2"], "state": "present"}"#,
+            "[a]\nv = 1\nv = 2\n",
+            "option changed",
+        ),
+        (
+            "values_exclusive_false",
+            "[a]\nv = 1\nv = 9\n",
+            r#"{"section": "a", "option": "v", "values": ["2"], "exclusive": false}"#,
+            "[a]\nv = 1\nv = 9\nv = 2\n",
+            "option added",
+        ),
+        (
+            "values_absent",
+            "[a]\nv = 1\nv = 2\nv = 3\n",
+            r#"{"section": "a", "option": "v", "values": ["2"], "state": "absent", "exclusive": false}"#,
+            "[a]\nv = 1\nv = 3\n",
+            "option changed",
+        ),
+        (
+            "create_missing",
+            "",
+            r#"{"section": "a", "option": "x", "value": "1"}"#,
+            "\n[a]\nx = 1\n",
+            "section and option added",
+        ),
+        (
+            "comments_kept",
+            "# top\n[a]\n; note\nx = 1 ; inline\n",
+            r#"{"section": "a", "option": "x", "value": "2"}"#,
+            "# top\n[a]\n; note\nx = 2\n",
+            "option changed",
+        ),
+        (
+            "duplicate_options",
+            "[a]\nx = 1\nx = 2\n",
+            r#"{"section": "a", "option": "x", "value": "3"}"#,
+            "[a]\nx = 3\n",
+            "option changed",
+        ),
+        (
+            "ignore_spaces",
+            "[a]\nx=1\n",
+            r#"{"section": "a", "option": "x", "value": "1", "ignore_spaces": true}"#,
+            "[a]\nx=1\n",
+            "OK",
+        ),
+        (
+            "no_ignore_spaces",
+            "[a]\nx=1\n",
+            r#"{"section": "a", "option": "x", "value": "1"}"#,
+            "[a]\nx = 1\n",
+            "option changed",
+        ),
+        (
+            "modify_inactive",
+            "[a]\n# x = 1\n",
+            r#"{"section": "a", "option": "x", "value": "2", "modify_inactive_option": true}"#,
+            "[a]\nx = 2\n",
+            "option changed",
+        ),
+        (
+            "no_modify_inactive",
+            "[a]\n# x = 1\n",
+            r#"{"section": "a", "option": "x", "value": "2", "modify_inactive_option": false}"#,
+            "[a]\nx = 2\n# x = 1\n",
+            "option added",
+        ),
+        (
+            "global_section",
+            "x = 1\n[a]\ny = 2\n",
+            r#"{"section": null, "option": "x", "value": "3"}"#,
+            "x = 3\n[a]\ny = 2\n",
+            "option changed",
+        ),
+        (
+            "no_trailing_newline",
+            "[a]\nx = 1",
+            r#"{"section": "b", "option": "y", "value": "2"}"#,
+            "[a]\nx = 1\n[b]\ny = 2\n",
+            "section and option added",
+        ),
+        (
+            "empty_file_new",
+            "",
+            r#"{"section": "a", "option": "x", "value": "1"}"#,
+            "\n[a]\nx = 1\n",
+            "section and option added",
+        ),
+        (
+            "remove_missing_section",
+            "[a]\nx = 1\n",
+            r#"{"section": "z", "state": "absent"}"#,
+            "[a]\nx = 1\n",
+            "OK",
+        ),
+        (
+            "option_absent_all_values",
+            "[a]\nv = 1\nv = 2\n",
+            r#"{"section": "a", "option": "v", "state": "absent"}"#,
+            "[a]\n",
+            "option changed",
+        ),
+    ];
+
+    #[test]
+    fn matches_community_general() {
+        for (name, before, params, after, msg) in COMMUNITY_GENERAL_CASES {
+            let v: Value = serde_json::from_str(params).unwrap();
+            assert_eq!(run(v, before), (after.to_string(), *msg), "case {name}");
+        }
     }
 }
