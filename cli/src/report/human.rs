@@ -167,7 +167,10 @@ fn displayed_result(result: &Value, module: &str) -> Value {
         return result.clone();
     };
     let mut m = m.clone();
-    m.retain(|k, _| !k.starts_with("_ansible") && k != "diff");
+    // `failed: false` is registered but not shown, as Ansible's default callback does.
+    m.retain(|k, v| {
+        !k.starts_with("_ansible") && k != "diff" && !(k == "failed" && v == &Value::Bool(false))
+    });
     if module == "debug" {
         if m.contains_key("msg") {
             m.retain(|k, _| {
@@ -285,7 +288,15 @@ impl HumanReporter {
                     line.push_str(" =>");
                     line.push_str(i);
                 }
-                let show = r.status != Status::Skipped && (verbose_always || self.verbosity > 0);
+                // Skips show their reason from -v on (even for debug), without the flag itself.
+                let show = if r.status == Status::Skipped {
+                    if let Value::Object(m) = &mut shown {
+                        m.remove("skipped");
+                    }
+                    self.verbosity > 0
+                } else {
+                    verbose_always || self.verbosity > 0
+                };
                 if show {
                     line.push_str(" => ");
                     line.push_str(&dump_json(&shown, verbose_always || self.verbosity > 2));

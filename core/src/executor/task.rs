@@ -40,6 +40,17 @@ pub(crate) fn status_of(result: &Value) -> Status {
     }
 }
 
+/// A module's result as Ansible registers it: with `failed: false` unless it failed or skipped
+/// (playbooks read `result.failed`).
+fn with_failed_flag(mut result: Value) -> Value {
+    if let Value::Object(r) = &mut result {
+        if !r.contains_key("failed") && !r.get("skipped").is_some_and(is_truthy) {
+            r.insert("failed".into(), Value::Bool(false));
+        }
+    }
+    result
+}
+
 fn failed_result(msg: impl Into<String>) -> Value {
     serde_json::json!({"changed": false, "failed": true, "msg": msg.into()})
 }
@@ -496,7 +507,7 @@ impl Executor {
         loop {
             attempt += 1;
             let mut result = match m.run(&ctx, &args).await {
-                Ok(r) => r.to_value(),
+                Ok(r) => with_failed_flag(r.to_value()),
                 Err(ModuleError::Connection(e)) => return unreachable_result(&e),
                 Err(e) => failed_result(e.to_string()),
             };
