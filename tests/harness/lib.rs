@@ -16,6 +16,7 @@
 mod drover;
 mod error;
 mod hosts;
+mod http;
 mod lease;
 mod oracle;
 mod setup;
@@ -23,6 +24,7 @@ mod setup;
 pub use drover::{drover_bin, drover_command, run_drover, DroverOutput};
 pub use error::HarnessError;
 pub use hosts::{TestHost, TestHosts, DEPLOY_USER, ROOT_USER};
+pub use http::{TestHttpServer, BRIDGE_ADDRESS};
 pub use oracle::{
     oracle_ansible_playbook, repo_root, target_changed, target_task_results, OracleComparison,
 };

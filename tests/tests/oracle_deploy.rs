@@ -8,88 +8,14 @@
 //! The test serves `playbooks/tests/files/deploy/` over HTTP on the harness bridge (10.77.0.1)
 //! and puts the same git repository (fixed commit dates, so identical hashes) on both hosts.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use drover_integration::{
-    repo_root, target_changed, target_task_results, OracleComparison, TestHosts,
+    repo_root, target_changed, target_task_results, OracleComparison, TestHosts, TestHttpServer,
+    BRIDGE_ADDRESS,
 };
-
-/// The harness bridge address, reachable from the test hosts.
-const BRIDGE: &str = "10.77.0.1";
-
-/// Starts a minimal HTTP/1.0 server: `GET /f/<name>` serves files from `root`, `POST /echo`
-/// answers 201 with a JSON object naming the method, content type and the body. Returns the port.
-fn start_http_server(root: PathBuf) -> u16 {
-    let listener = TcpListener::bind((BRIDGE, 0)).expect("bind on the harness bridge");
-    let port = listener.local_addr().expect("local address").port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let root = root.clone();
-            std::thread::spawn(move || {
-                let _ = answer(stream, &root);
-            });
-        }
-    });
-    port
-}
-
-fn answer(stream: TcpStream, root: &Path) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let path = parts.next().unwrap_or("").to_string();
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header)? == 0 || header.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = header.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let len: usize = headers
-        .get("content-length")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body)?;
-    let (status, ctype, payload): (u16, &str, Vec<u8>) = match path.strip_prefix("/f/") {
-        Some(name) if !name.contains("..") => match std::fs::read(root.join(name)) {
-            Ok(data) => (200, "application/octet-stream", data),
-            Err(_) => (404, "text/plain", b"not found".to_vec()),
-        },
-        _ if path == "/echo" => {
-            let json = format!(
-                "{{\"method\": \"{method}\", \"content_type\": \"{}\", \"body\": {}}}",
-                headers.get("content-type").cloned().unwrap_or_default(),
-                if body.is_empty() {
-                    "null".to_string()
-                } else {
-                    String::from_utf8_lossy(&body).into_owned()
-                }
-            );
-            (201, "application/json", json.into_bytes())
-        }
-        _ => (404, "text/plain", b"not found".to_vec()),
-    };
-    let mut stream = stream;
-    write!(
-        stream,
-        "HTTP/1.0 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\n\r\n",
-        payload.len()
-    )?;
-    if method != "HEAD" {
-        stream.write_all(&payload)?;
-    }
-    stream.flush()
-}
 
 /// Runs a shell line in `dir` with a fixed git identity and fixed dates (identical hashes).
 fn git_sh(dir: &Path, line: &str) {
@@ -228,7 +154,8 @@ fn deploy_playbook_matches_ansible_core() {
     let hosts = TestHosts::start(2);
     let dir = hosts.dir().to_path_buf();
     let repo_tar = build_repository(&dir);
-    let port = start_http_server(repo_root().join("playbooks/tests/files/deploy"));
+    let server = TestHttpServer::start(repo_root().join("playbooks/tests/files/deploy"));
+    let port = server.port();
 
     let setup_started = std::time::Instant::now();
     let oracle = std::thread::scope(|s| {
@@ -245,7 +172,7 @@ fn deploy_playbook_matches_ansible_core() {
     let drover_fetch = dir.join("fetch-drover");
     let extra = |fetch: &Path| {
         format!(
-            "http_base=http://{BRIDGE}:{port} http_host={BRIDGE} http_port={port} fetch_dir={}",
+            "http_base=http://{BRIDGE_ADDRESS}:{port} http_host={BRIDGE_ADDRESS} http_port={port} fetch_dir={}",
             fetch.display()
         )
     };
