@@ -13,7 +13,7 @@ use super::apt_params::{AptParams, AptState, UpgradeMode, APT_KEYS};
 use super::apt_plan::{
     is_unknown, plan_install, plan_remove, prepared_diff, split_spec, InstallMode, PackageSpec,
 };
-use super::apt_run::{parse_prelude, prelude_script, run_apt_command, Prelude};
+use super::apt_run::{parse_prelude, prelude_script, run_apt_command, CommandOutcome, Prelude};
 use super::dpkg::{expand_dpkg_options, parse_query, APT_GET_ZERO};
 use super::version::{glob_match, has_glob};
 use crate::params::check_keys;
@@ -82,6 +82,13 @@ struct AptRun<'a, 'b> {
 }
 
 /// Adds `stdout`/`stderr` with their `_lines` and the `diff` entry Ansible returns.
+/// The failed result of an apt command: `'<what>' failed: <stderr>`, with its rc and output.
+fn command_failed(what: &str, o: &CommandOutcome) -> ModuleResult {
+    let r =
+        ModuleResult::failed(format!("'{what}' failed: {}", o.stderr.trim_end())).with("rc", o.rc);
+    with_output(r, &o.stdout, &o.stderr, None)
+}
+
 fn with_output(
     mut r: ModuleResult,
     stdout: &str,
@@ -428,9 +435,7 @@ impl AptRun<'_, '_> {
         self.push_install_options(&mut cmd);
         let o = run_apt_command(self.ctx, &cmd, self.p.policy_rc_d, &[]).await?;
         if o.rc != 0 {
-            let r = ModuleResult::failed(format!("'{cmd}' failed: {}", o.stderr.trim_end()))
-                .with("rc", o.rc);
-            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+            return Ok(command_failed(&cmd, &o));
         }
         let changed = !o.stdout.contains(APT_GET_ZERO);
         let diff = self.diff_of(&o.stdout);
@@ -469,13 +474,10 @@ impl AptRun<'_, '_> {
         );
         let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &[]).await?;
         if o.rc != 0 {
-            let r = ModuleResult::failed(format!(
-                "'apt-get remove {}' failed: {}",
-                packages.join(" "),
-                o.stderr.trim_end()
-            ))
-            .with("rc", o.rc);
-            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+            return Ok(command_failed(
+                &format!("apt-get remove {}", packages.join(" ")),
+                &o,
+            ));
         }
         let diff = self.diff_of(&o.stdout);
         Ok(with_output(
@@ -497,12 +499,7 @@ impl AptRun<'_, '_> {
         );
         let o = run_apt_command(self.ctx, &cmd, None, &[]).await?;
         if o.rc != 0 {
-            let r = ModuleResult::failed(format!(
-                "'apt-get {operation}' failed: {}",
-                o.stderr.trim_end()
-            ))
-            .with("rc", o.rc);
-            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+            return Ok(command_failed(&format!("apt-get {operation}"), &o));
         }
         let marker = if operation == "autoremove" {
             "The following packages will be REMOVED"
@@ -564,12 +561,7 @@ impl AptRun<'_, '_> {
         }
         let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &[]).await?;
         if o.rc != 0 {
-            let r = ModuleResult::failed(format!(
-                "'{tool} {command}' failed: {}",
-                o.stderr.trim_end()
-            ))
-            .with("rc", o.rc);
-            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+            return Ok(command_failed(&format!("{tool} {command}"), &o));
         }
         let zero = if tool == "apt-get" {
             APT_GET_ZERO
