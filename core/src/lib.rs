@@ -16,6 +16,7 @@ pub mod executor;
 pub mod inventory;
 pub mod module;
 pub mod playbook;
+pub mod probe;
 pub mod pyre;
 pub mod template;
 pub mod vars;

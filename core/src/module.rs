@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::connection::{ConnectionError, HostConnection};
+use crate::connection::{ConnectionError, HostConnection, ProbeError};
+use crate::probe::ProbeRequest;
 use crate::template::{TemplateError, TemplateFileOptions};
 use crate::vars::Vars;
 
@@ -115,6 +116,15 @@ pub enum ModuleError {
     Local(String),
 }
 
+impl From<ProbeError> for ModuleError {
+    fn from(e: ProbeError) -> Self {
+        match e {
+            ProbeError::Connection(e) => Self::Connection(e),
+            ProbeError::Failed(msg) => Self::Local(msg),
+        }
+    }
+}
+
 /// Deserializes module arguments into typed parameters. Unknown keys and type mismatches become
 /// [`ModuleError::BadArgs`] naming the key, e.g. `copy: unknown field `dset`, expected one of …`.
 pub fn parse_params<P: DeserializeOwned>(module: &str, args: &Value) -> Result<P, ModuleError> {
@@ -196,6 +206,17 @@ pub trait Module: Send + Sync {
     /// and need no connection.
     fn controller_only(&self) -> bool {
         false
+    }
+
+    /// What a run with these (rendered) arguments asks [`HostConnection::probe`] for first, so
+    /// the executor can read it ahead together with the next tasks' probes in one round trip.
+    ///
+    /// `Some` also promises that the module changes hosts only through its connection (which
+    /// tells the read-ahead cache about every command and upload); `Some(vec![])` suits modules
+    /// that touch no host at all (`debug`). `None`, the default, makes the executor discard every
+    /// read-ahead result before and after the task runs.
+    fn planned_probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        None
     }
 
     /// Runs the module on one host.

@@ -135,9 +135,40 @@ pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
+/// Quotes a remote path for the shell, leaving a leading `~` or `~user` unquoted so the target
+/// shell expands it to a home directory as Ansible does.
+pub fn quote_path(path: &str) -> String {
+    if let Some(rest) = path.strip_prefix('~') {
+        let (user, tail) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if user
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return match tail.strip_prefix('/') {
+                Some("") => format!("~{user}/"),
+                Some(t) => format!("~{user}/{}", shell_quote(t)),
+                None => format!("~{user}"),
+            };
+        }
+    }
+    shell_quote(path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tilde_stays_expandable() {
+        assert_eq!(quote_path("~/a b"), "~/'a b'");
+        assert_eq!(quote_path("~root"), "~root");
+        assert_eq!(quote_path("~/"), "~/");
+        assert_eq!(quote_path("/tmp/x y"), "'/tmp/x y'");
+        assert_eq!(quote_path("~$(x)/y"), "'~$(x)/y'");
+    }
 
     #[test]
     fn quotes_only_when_needed() {

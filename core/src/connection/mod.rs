@@ -14,7 +14,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use command::{shell_quote, Become, BecomeMethod, ExecRequest};
+use crate::probe::{
+    parse_probe, probe_script, ChangeGuard, PathStat, ProbeCache, ProbeIdentity, ProbeRequest,
+    ReadAhead,
+};
+
+pub use command::{quote_path, shell_quote, Become, BecomeMethod, ExecRequest};
 
 /// What a finished remote command returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -163,25 +168,49 @@ pub trait Connection: Send + Sync {
     fn has_shared_shell(&self) -> bool {
         false
     }
+
+    /// The host's read-ahead cache, when the connection has one (pooled connections of a run do:
+    /// see [`crate::probe::ProbeCache`]).
+    fn probe_cache(&self) -> Option<Arc<ProbeCache>> {
+        None
+    }
+}
+
+/// A probe that could not be run or understood.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    /// The transport failed.
+    #[error(transparent)]
+    Connection(#[from] ConnectionError),
+    /// The probe ran but failed, or its output made no sense.
+    #[error("{0}")]
+    Failed(String),
 }
 
 /// A connection bound to one host together with the current task's become settings.
 ///
 /// This is what modules see: every command and transfer is escalated as the task asks.
+///
+/// Commands and uploads count as possible changes to the host (they discard read-ahead probe
+/// results, see [`crate::probe::ProbeCache`]); [`HostConnection::probe`] and
+/// [`HostConnection::read_file`] only read.
 #[derive(Clone)]
 pub struct HostConnection {
     inner: Arc<dyn Connection>,
     become_: Option<Become>,
     env: Vec<(String, String)>,
+    probe_cache: Option<Arc<ProbeCache>>,
 }
 
 impl HostConnection {
     /// Wraps `inner`, escalating with `become_` when set.
     pub fn new(inner: Arc<dyn Connection>, become_: Option<Become>) -> Self {
+        let probe_cache = inner.probe_cache();
         Self {
             inner,
             become_,
             env: Vec::new(),
+            probe_cache,
         }
     }
 
@@ -222,7 +251,80 @@ impl HostConnection {
     }
 
     /// Runs a prepared request; the task's become settings apply unless the request has its own.
-    pub async fn exec(&self, mut req: ExecRequest) -> Result<ExecOutput, ConnectionError> {
+    pub async fn exec(&self, req: ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        let _change = self.changing();
+        self.exec_reading(req).await
+    }
+
+    /// Marks a possible change to the host for the read-ahead cache until the guard drops.
+    fn changing(&self) -> ChangeGuard {
+        match &self.probe_cache {
+            Some(cache) => cache.changes().changing(),
+            None => ChangeGuard::none(),
+        }
+    }
+
+    fn identity(&self) -> ProbeIdentity {
+        ProbeIdentity {
+            become_: self.become_.clone(),
+            env: self.env.clone(),
+        }
+    }
+
+    /// Probes `requests` (see [`crate::probe`]) in one round trip — or in none, when the
+    /// executor read exactly these requests ahead and nothing has changed since.
+    pub async fn probe(&self, requests: &[ProbeRequest]) -> Result<Vec<PathStat>, ProbeError> {
+        if let Some(cache) = &self.probe_cache {
+            if let Some(stats) = cache.take(&self.identity(), requests) {
+                return Ok(stats);
+            }
+        }
+        self.probe_now(requests).await
+    }
+
+    async fn probe_now(&self, requests: &[ProbeRequest]) -> Result<Vec<PathStat>, ProbeError> {
+        let out = self
+            .exec_reading(ExecRequest::shared_shell(probe_script(requests)))
+            .await?;
+        if out.rc != 0 {
+            return Err(ProbeError::Failed(format!(
+                "probing {} failed (rc {}): {}",
+                requests
+                    .iter()
+                    .map(|r| r.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                out.rc,
+                out.stderr_str().trim()
+            )));
+        }
+        parse_probe(requests, &out.stdout).map_err(ProbeError::Failed)
+    }
+
+    /// How many tasks, starting with `task`, to read probes ahead for (see
+    /// [`ProbeCache::window_for`]); 0 without a read-ahead cache.
+    pub fn read_ahead_window(&self, task: usize) -> usize {
+        self.probe_cache
+            .as_ref()
+            .map_or(0, |cache| cache.window_for(task))
+    }
+
+    /// Probes what several upcoming tasks will ask for in one round trip and keeps the results
+    /// for [`HostConnection::probe`]. Without a read-ahead cache this does nothing; a failed
+    /// read-ahead is dropped (each task then probes for itself).
+    pub async fn read_ahead(&self, tasks: Vec<ReadAhead>) {
+        let Some(cache) = &self.probe_cache else {
+            return;
+        };
+        let count = cache.count();
+        let all: Vec<ProbeRequest> = tasks.iter().flat_map(|t| t.requests.clone()).collect();
+        match self.probe_now(&all).await {
+            Ok(stats) => cache.store(count, &self.identity(), tasks, stats),
+            Err(e) => tracing::debug!(error = %e, "read-ahead probe failed"),
+        }
+    }
+
+    async fn exec_reading(&self, mut req: ExecRequest) -> Result<ExecOutput, ConnectionError> {
         if req.become_.is_none() {
             req.become_ = self.become_.clone();
         }
@@ -247,6 +349,7 @@ impl HostConnection {
     /// Writes `data` to `path` atomically: it is written to a temporary file in the same directory,
     /// then renamed over `path`, so readers never see a half-written file.
     pub async fn write_file_atomic(&self, data: &[u8], path: &str) -> Result<(), ConnectionError> {
+        let _change = self.changing();
         let tmp = temp_sibling(path);
         self.inner
             .put_bytes(data, &tmp, self.become_.as_ref())
@@ -260,6 +363,7 @@ impl HostConnection {
         local: &Path,
         path: &str,
     ) -> Result<(), ConnectionError> {
+        let _change = self.changing();
         let tmp = temp_sibling(path);
         self.inner
             .put_file(local, &tmp, self.become_.as_ref())

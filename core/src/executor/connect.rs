@@ -13,14 +13,17 @@ use crate::connection::ssh::{SshConnection, SshOptions};
 use crate::connection::ssh_config::{resolve_ssh_options, HostSshVars};
 use crate::connection::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
 use crate::events::{Event, EventSink};
+use crate::probe::{ChangeCounter, ChangeGuard, ProbeCache};
 use crate::vars::{Value, Vars};
 
 type Slot = Arc<OnceCell<Result<Arc<dyn Connection>, String>>>;
 
-/// Connections opened during a run, one per target host, reused by every task.
+/// Connections opened during a run, one per target host, reused by every task. Each has a
+/// read-ahead probe cache; all of them share one change counter (see [`crate::probe::ProbeCache`]).
 #[derive(Default)]
 pub struct ConnectionPool {
     slots: Mutex<HashMap<String, Slot>>,
+    changes: Arc<ChangeCounter>,
 }
 
 /// Reads a connection variable as a string (numbers accepted).
@@ -72,6 +75,7 @@ impl ConnectionPool {
                     .await
                     .map_err(|e| e.to_string())?;
                 Ok(Arc::new(ReconnectingConnection {
+                    probe_cache: Arc::new(ProbeCache::new(self.changes.clone())),
                     host: host.to_string(),
                     vars: vars.clone(),
                     opts: opts.clone(),
@@ -84,6 +88,13 @@ impl ConnectionPool {
             host: host.to_string(),
             reason,
         })
+    }
+
+    /// Marks a possible change to any host, made outside the pooled connections (a task whose
+    /// module may act on hosts by other means), until the guard drops: read-ahead probe results
+    /// from before or during it are discarded.
+    pub fn changing(&self) -> ChangeGuard {
+        self.changes.changing()
     }
 
     /// Closes every open connection.
@@ -105,6 +116,7 @@ impl ConnectionPool {
 /// [`Connection::reset`], the next operation opens a fresh connection with the same settings.
 /// A failed operation is never retried, so no command runs twice.
 struct ReconnectingConnection {
+    probe_cache: Arc<ProbeCache>,
     host: String,
     vars: Vars,
     opts: RunOptions,
@@ -214,6 +226,10 @@ impl Connection for ReconnectingConnection {
 
     fn is_closed(&self) -> bool {
         false
+    }
+
+    fn probe_cache(&self) -> Option<Arc<ProbeCache>> {
+        Some(self.probe_cache.clone())
     }
 
     fn has_shared_shell(&self) -> bool {

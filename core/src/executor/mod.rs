@@ -9,6 +9,7 @@ mod free;
 mod include;
 mod loops;
 mod options;
+mod read_ahead;
 mod state;
 mod task;
 
@@ -32,6 +33,7 @@ use crate::playbook::{
 };
 use crate::template::{Templar, TemplateOptions};
 use crate::vars::{Map, Value, Vars};
+use read_ahead::Upcoming;
 use task::{censor, HostOutcome};
 
 /// Errors that stop a run (as opposed to task failures, which are results).
@@ -292,7 +294,8 @@ impl Executor {
         let play = ctx.play;
         if play.gather_facts && self.shared.registry.get("setup").is_some() {
             let gather = gather_task(play);
-            self.run_task(ctx, &gather, play_kw, hosts, false).await;
+            self.run_task(ctx, &gather, play_kw, hosts, false, None)
+                .await;
         }
         let sections: [(&[Task], &[Task]); 3] = [
             (&play.pre_tasks, &[]),
@@ -394,7 +397,7 @@ impl Executor {
         parent: &Keywords,
         hosts: &[String],
     ) {
-        for task in tasks {
+        for (index, task) in tasks.iter().enumerate() {
             if self.active_hosts(hosts).is_empty() {
                 return;
             }
@@ -416,7 +419,12 @@ impl Executor {
                 }
                 TaskKind::Module { .. } => {
                     if self.tags_allow(&kw) && self.reached_start(task) && self.step_allows(task) {
-                        self.run_task(ctx, task, &kw, hosts, false).await
+                        let upcoming = Upcoming {
+                            tasks: &tasks[index + 1..],
+                            parent,
+                        };
+                        self.run_task(ctx, task, &kw, hosts, false, Some(upcoming))
+                            .await
                     }
                 }
                 TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => {
@@ -621,6 +629,7 @@ impl Executor {
         kw: &Keywords,
         hosts: &[String],
         handler: bool,
+        upcoming: Option<Upcoming<'_>>,
     ) {
         let mut targets = self.active_hosts(hosts);
         if targets.is_empty() {
@@ -675,7 +684,9 @@ impl Executor {
                     .ok()
                     .flatten()
                     .unwrap_or(false);
-                let outcome = self.run_on_host(ctx, task, kw, &host, vars.clone()).await;
+                let outcome = self
+                    .run_on_host(ctx, task, kw, &host, vars.clone(), upcoming)
+                    .await;
                 (host, outcome, no_log, vars)
             })
             .buffer_unordered(forks);
@@ -926,7 +937,7 @@ impl Executor {
                         }
                     }
                 }
-                self.run_task(ctx, handler, &kw, &targets, true).await;
+                self.run_task(ctx, handler, &kw, &targets, true, None).await;
                 if force {
                     let mut states = self.hosts();
                     for h in &targets {

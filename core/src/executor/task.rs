@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::connect::var_str;
 use super::controller::{NoConnection, TaskController};
+use super::read_ahead::Upcoming;
 use super::{Executor, PlayCtx};
 use crate::connection::{Become, Connection, HostConnection};
 use crate::events::{Event, HostResult, Status};
@@ -115,6 +116,16 @@ impl Executor {
 
     /// Evaluates a list of conditions (ANDed), as `when`/`changed_when`/`failed_when` do.
     fn conditions_hold(&self, conds: &[Value], vars: &Vars) -> Result<Option<Value>, String> {
+        self.conditions_hold_in(conds, vars, None)
+    }
+
+    /// [`Self::conditions_hold`] with a template context.
+    pub(crate) fn conditions_hold_in(
+        &self,
+        conds: &[Value],
+        vars: &Vars,
+        ctx: Option<&TemplateContext>,
+    ) -> Result<Option<Value>, String> {
         for cond in conds {
             let holds = match cond {
                 Value::Bool(b) => *b,
@@ -126,7 +137,7 @@ impl Executor {
                         .unwrap_or(expr);
                     self.shared
                         .templar
-                        .eval_condition(expr, vars)
+                        .eval_condition_in(expr, vars, ctx)
                         .map_err(|e| {
                             format!("The conditional check '{s}' failed. The error was: {e}")
                         })?
@@ -148,6 +159,7 @@ impl Executor {
         kw: &Keywords,
         host: &str,
         vars: Vars,
+        upcoming: Option<Upcoming<'_>>,
     ) -> HostOutcome {
         let start = Instant::now();
         let no_log = self
@@ -158,7 +170,9 @@ impl Executor {
         let tctx = self.template_context(play, task);
         let items = match self.loop_items(task, &vars, &tctx) {
             Ok(None) => {
-                let result = self.run_item_timed(play, task, kw, host, &vars).await;
+                let result = self
+                    .run_item_timed(play, task, kw, host, &vars, upcoming)
+                    .await;
                 return self.finish(task, kw, &vars, result, false, start);
             }
             Ok(Some(items)) => items,
@@ -211,7 +225,9 @@ impl Executor {
             if let Some(iv) = &task.index_var {
                 item_vars.insert(iv.clone(), Value::from(index));
             }
-            let mut r = self.run_item_timed(play, task, kw, host, &item_vars).await;
+            let mut r = self
+                .run_item_timed(play, task, kw, host, &item_vars, None)
+                .await;
             let label = match &task.loop_label {
                 Some(l) => self
                     .shared
@@ -335,6 +351,7 @@ impl Executor {
             search_paths,
             location: Some(task.location.to_string()),
             preserve_unsafe: false,
+            no_lookups: false,
         }
     }
 
@@ -392,6 +409,7 @@ impl Executor {
         kw: &Keywords,
         host: &str,
         vars: &Vars,
+        upcoming: Option<Upcoming<'_>>,
     ) -> Value {
         let seconds = match &kw.timeout {
             None => None,
@@ -401,10 +419,11 @@ impl Executor {
             },
         };
         let Some(seconds) = seconds.filter(|s| *s > 0) else {
-            return self.run_item(play, task, kw, host, vars).await;
+            return self.run_item(play, task, kw, host, vars, upcoming).await;
         };
         let limit = Duration::from_secs(seconds);
-        match tokio::time::timeout(limit, self.run_item(play, task, kw, host, vars)).await {
+        let item = self.run_item(play, task, kw, host, vars, upcoming);
+        match tokio::time::timeout(limit, item).await {
             Ok(result) => result,
             Err(_) => timed_out_result(seconds),
         }
@@ -417,6 +436,7 @@ impl Executor {
         kw: &Keywords,
         host: &str,
         vars: &Vars,
+        upcoming: Option<Upcoming<'_>>,
     ) -> Value {
         let conds: std::borrow::Cow<'_, [Value]> = if kw.when.is_empty() {
             std::borrow::Cow::Borrowed(&task.when)
@@ -454,20 +474,8 @@ impl Executor {
                 format!("couldn't resolve module/action '{module}'")
             });
         };
-        let with_defaults;
-        let args = match kw.defaults_for(module) {
-            Some(mut defaults) => {
-                if let Value::Object(explicit) = args {
-                    for (k, v) in explicit {
-                        defaults.insert(k.clone(), v.clone());
-                    }
-                }
-                with_defaults = Value::Object(defaults);
-                &with_defaults
-            }
-            None => args,
-        };
-        let args = match self.shared.templar.render_value_in(args, vars, Some(&tctx)) {
+        let args = with_module_defaults(kw, module, args);
+        let args = match self.shared.templar.render_value_in(&args, vars, Some(&tctx)) {
             Ok(a) => a,
             Err(e) => {
                 return failed_result(format!(
@@ -501,6 +509,18 @@ impl Executor {
             check_mode: settings.check_mode,
             diff: settings.diff,
             controller: &controller,
+        };
+        // A module that may change hosts by other means than its connection discards what was
+        // read ahead, before and after it runs; one that declares its probes may use them.
+        let _change = match m.planned_probes(&args, settings.diff) {
+            None => Some(self.shared.pool.changing()),
+            Some(requests) => {
+                if !requests.is_empty() {
+                    self.read_ahead(play, task, upcoming, host, &host_conn, &settings, requests)
+                        .await;
+                }
+                None
+            }
         };
         let (retries, delay) = self.retry_settings(task, vars);
         let mut attempt = 0u64;
@@ -636,7 +656,7 @@ impl Executor {
             .collect()
     }
 
-    fn task_settings(&self, kw: &Keywords, vars: &Vars) -> Result<TaskSettings, String> {
+    pub(crate) fn task_settings(&self, kw: &Keywords, vars: &Vars) -> Result<TaskSettings, String> {
         let opts = &self.shared.opts;
         let become_on = self
             .keyword_bool(&kw.become_, vars)?
@@ -707,11 +727,32 @@ impl Executor {
     }
 }
 
-struct TaskSettings {
-    check_mode: bool,
-    diff: bool,
-    become_: Option<Become>,
-    env: Vec<(String, String)>,
+/// The execution settings a task's keywords give it on one host.
+#[derive(PartialEq)]
+pub(crate) struct TaskSettings {
+    pub check_mode: bool,
+    pub diff: bool,
+    pub become_: Option<Become>,
+    pub env: Vec<(String, String)>,
+}
+
+/// A module task's arguments with the `module_defaults` that apply (explicit arguments win).
+pub(crate) fn with_module_defaults<'a>(
+    kw: &Keywords,
+    module: &str,
+    args: &'a Value,
+) -> std::borrow::Cow<'a, Value> {
+    match kw.defaults_for(module) {
+        Some(mut defaults) => {
+            if let Value::Object(explicit) = args {
+                for (k, v) in explicit {
+                    defaults.insert(k.clone(), v.clone());
+                }
+            }
+            std::borrow::Cow::Owned(Value::Object(defaults))
+        }
+        None => std::borrow::Cow::Borrowed(args),
+    }
 }
 
 fn unreachable_result(e: &crate::connection::ConnectionError) -> Value {

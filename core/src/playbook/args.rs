@@ -102,6 +102,50 @@ const COMMAND_KEYS: &[&str] = &[
     "strip_empty_ends",
 ];
 
+/// Decodes the backslash escapes Ansible decodes in `k=v` arguments: `\\`, `\'`, `\"`,
+/// `\a \b \f \n \r \t \v`, `\xHH`, `\uHHHH` and `\UHHHHHHHH`; anything else stays as written
+/// (so `regexp=^\s+` keeps its backslash).
+pub fn decode_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + 1..];
+        let hex = |n: usize| {
+            tail.get(1..=n)
+                .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .and_then(char::from_u32)
+        };
+        let (decoded, used) = match tail.chars().next() {
+            Some(c @ ('\\' | '\'' | '"')) => (Some(c), 1),
+            Some('a') => (Some('\u{7}'), 1),
+            Some('b') => (Some('\u{8}'), 1),
+            Some('f') => (Some('\u{c}'), 1),
+            Some('n') => (Some('\n'), 1),
+            Some('r') => (Some('\r'), 1),
+            Some('t') => (Some('\t'), 1),
+            Some('v') => (Some('\u{b}'), 1),
+            Some('x') => (hex(2), 3),
+            Some('u') => (hex(4), 5),
+            Some('U') => (hex(8), 9),
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[used..];
+            }
+            None => {
+                out.push('\\');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Parses a module's free-form argument string into an argument map. For command-like modules
 /// the text (minus their own `k=v` options) goes into `_raw_params`, as in Ansible.
 pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
@@ -110,7 +154,9 @@ pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
     let mut args = Map::new();
     let mut raw: Vec<String> = Vec::new();
     for piece in split_args(s) {
-        let kv = piece
+        // As Ansible: escapes are decoded in `k=v` values; free-form text keeps them.
+        let decoded = decode_escapes(&piece);
+        let kv = decoded
             .split_once('=')
             .filter(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'));
         let takes_kv = |k: &str| match short {
@@ -154,6 +200,31 @@ mod tests {
         assert_eq!(
             Value::Object(parse_kv("copy", "src=a dest='/tmp/x y' mode=0644")),
             json!({"src": "a", "dest": "/tmp/x y", "mode": "0644"})
+        );
+    }
+
+    #[test]
+    fn values_decode_escapes_as_ansible_does() {
+        // Expected values from ansible-core 2.19's parse_kv.
+        assert_eq!(
+            Value::Object(parse_kv("copy", r#"content="orig\n" dest=/x"#)),
+            json!({"content": "orig\n", "dest": "/x"})
+        );
+        assert_eq!(
+            Value::Object(parse_kv("lineinfile", r"line=x\x41\u00e9 regexp=^\s+\d")),
+            json!({"line": "xA\u{e9}", "regexp": r"^\s+\d"})
+        );
+        assert_eq!(
+            Value::Object(parse_kv("debug", r"msg=a\tb\\c")),
+            json!({"msg": "a\tb\\c"})
+        );
+        assert_eq!(
+            Value::Object(parse_kv("debug", r#"msg="it\x27s""#)),
+            json!({"msg": "it's"})
+        );
+        assert_eq!(
+            Value::Object(parse_kv("command", r"echo a\nb creates=/x\ty")),
+            json!({"creates": "/x\ty", "_raw_params": r"echo a\nb"})
         );
     }
 

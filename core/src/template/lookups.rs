@@ -38,6 +38,11 @@ fn run(
     kwargs: Kwargs,
     query: bool,
 ) -> Result<Value, Error> {
+    if current_scope().is_some_and(|scope| scope.context.no_lookups) {
+        return Err(fail(format!(
+            "lookup '{name}' is not run ahead of its task"
+        )));
+    }
     let wantlist = query || kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
     let errors: String = kwargs
         .get::<Option<String>>("errors")?

@@ -82,6 +82,9 @@ pub struct TemplateContext {
     /// Keep `!unsafe` markers in [`Templar::render_value`] output instead of unwrapping them
     /// to plain strings (for values stored back into variables, e.g. `set_fact`).
     pub preserve_unsafe: bool,
+    /// Fail on any lookup instead of running it: for rendering ahead of time, when a lookup's
+    /// side effects (running a command, creating a password file) must not happen early.
+    pub no_lookups: bool,
 }
 
 impl TemplateContext {

@@ -8,8 +8,9 @@ use drover_core::module::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::run::{run_command, CommandSpec};
+use super::run::{guard_probe_requests, run_command, CommandSpec};
 use crate::params::{check_keys, de_bool, de_opt_string, de_opt_string_list};
+use crate::remote::probe::ProbeRequest;
 
 /// Parameters of `command`.
 #[derive(Debug, Deserialize)]
@@ -85,6 +86,17 @@ impl Module for Command {
             COMMAND_KEYS,
             &[&["_raw_params", "cmd", "argv"]],
         )
+    }
+
+    /// The `creates`/`removes` check, when it can be probed; the command itself runs through
+    /// the connection.
+    fn planned_probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        let p: CommandParams = parse_params(self.name(), args).ok()?;
+        Some(guard_probe_requests(
+            p.chdir.as_deref(),
+            p.creates.as_deref(),
+            p.removes.as_deref(),
+        ))
     }
 
     async fn run(

@@ -5,6 +5,7 @@ use drover_core::connection::ExecRequest;
 use drover_core::module::{ModuleContext, ModuleError, ModuleResult};
 use serde_json::Value;
 
+use crate::remote::probe::{probe, ProbeRequest};
 use crate::remote::{quote_glob, quote_path};
 
 /// A command ready to run, with the options `command` and `shell` share.
@@ -50,8 +51,30 @@ pub async fn run_command(
         None => String::new(),
     };
     let guard = guard_script(spec);
+    let guard_probes = guard_probe_requests(
+        spec.chdir.as_deref(),
+        spec.creates.as_deref(),
+        spec.removes.as_deref(),
+    );
+    let probed = !guard_probes.is_empty();
+    if probed {
+        let stats = probe(ctx.conn, &guard_probes).await?;
+        let mut found = stats.iter().map(|s| s.exists());
+        let creates_found = spec.creates.is_some() && found.next() == Some(true);
+        let removes_missing = spec.removes.is_some() && found.next() == Some(false);
+        let marker = if creates_found {
+            SKIP_CREATES
+        } else if removes_missing {
+            SKIP_REMOVES
+        } else {
+            ""
+        };
+        if let Some(r) = guard_outcome(spec, marker) {
+            return Ok(r);
+        }
+    }
     if ctx.check_mode {
-        if conditional {
+        if conditional && !probed {
             // Only the guard runs: it tells whether the command would be skipped.
             let out = ctx.conn.run_script(format!("{cd}{guard}exit 0")).await?;
             if let Some(r) = guard_outcome(spec, &out.stderr_str()) {
@@ -68,7 +91,7 @@ pub async fn run_command(
         return Ok(r);
     }
 
-    if conditional && ctx.conn.has_shared_shell() {
+    if conditional && !probed && ctx.conn.has_shared_shell() {
         // The guard alone first, on the cheap shared shell: most re-runs stop here. (The full
         // script repeats it, so a path created in between still skips the command.)
         let out = ctx.conn.run_script(format!("{cd}{guard}exit 0")).await?;
@@ -174,6 +197,23 @@ fn guard_script(spec: &CommandSpec) -> String {
         ));
     }
     script
+}
+
+/// The probes deciding `creates`/`removes` when both are plain paths (absolute or `~`, no
+/// glob) and there is no `chdir` (which must fail first when missing): one request per given
+/// path, `creates` first. Empty when the shell guard has to decide.
+pub fn guard_probe_requests(
+    chdir: Option<&str>,
+    creates: Option<&str>,
+    removes: Option<&str>,
+) -> Vec<ProbeRequest> {
+    let plain =
+        |p: &str| (p.starts_with('/') || p.starts_with('~')) && !p.contains(['*', '?', '[', ']']);
+    let paths: Vec<&str> = creates.into_iter().chain(removes).collect();
+    if chdir.is_some() || paths.is_empty() || !paths.iter().all(|p| plain(p)) {
+        return Vec::new();
+    }
+    paths.into_iter().map(ProbeRequest::new).collect()
 }
 
 /// The skip result when the guard's marker is the script's only error output.

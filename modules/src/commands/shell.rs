@@ -8,8 +8,9 @@ use drover_core::module::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::run::{run_command, CommandSpec};
+use super::run::{guard_probe_requests, run_command, CommandSpec};
 use crate::params::{check_keys, de_bool, de_opt_string};
+use crate::remote::probe::ProbeRequest;
 
 /// Parameters of `shell`.
 #[derive(Debug, Deserialize)]
@@ -72,6 +73,17 @@ impl Module for Shell {
 
     fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
         check_keys("shell", args, SHELL_KEYS, &[&["_raw_params", "cmd"]])
+    }
+
+    /// The `creates`/`removes` check, when it can be probed; the command itself runs through
+    /// the connection.
+    fn planned_probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        let p: ShellParams = parse_params(self.name(), args).ok()?;
+        Some(guard_probe_requests(
+            p.chdir.as_deref(),
+            p.creates.as_deref(),
+            p.removes.as_deref(),
+        ))
     }
 
     async fn run(

@@ -123,6 +123,16 @@ impl Module for Copy {
         Ok(())
     }
 
+    /// `content` is probed at `dest`; a `src` may be a file or a tree, which only the run
+    /// finds out, so nothing is planned for it (copy acts on hosts only through its connection).
+    fn planned_probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {
+        let p: CopyParams = parse_params(self.name(), args).ok()?;
+        Some(match (&p.content, &p.src) {
+            (Some(_), None) if !p.dest.ends_with('/') => probe_requests(&p.dest, diff),
+            _ => Vec::new(),
+        })
+    }
+
     async fn run(
         &self,
         ctx: &ModuleContext<'_>,
@@ -231,21 +241,30 @@ async fn copy_content(
     converge_file(ctx, &w, &stats).await
 }
 
+/// What [`resolve_dest`] probes: `dest/<name>` when `dest` ends with `/`, else `dest` and
+/// `dest/<name>` (in case `dest` is a directory).
+pub(crate) fn dest_probe_requests(dest: &str, name: &str, diff: bool) -> Vec<ProbeRequest> {
+    let inner = join_path(dest, name);
+    if dest.ends_with('/') {
+        return probe_requests(&inner, diff);
+    }
+    let mut reqs = probe_requests(dest, diff);
+    reqs.extend(probe_requests(&inner, diff));
+    reqs
+}
+
 /// Probes `dest` and `dest/<name>`, returning the stats for the path the file goes to.
 pub(crate) async fn resolve_dest(
     ctx: &ModuleContext<'_>,
     dest: &str,
     name: &str,
 ) -> Result<(String, Vec<PathStat>, bool), ModuleError> {
-    if dest.ends_with('/') {
-        let target = join_path(dest, name);
-        let stats = probe(ctx.conn, &probe_requests(&target, ctx.diff)).await?;
-        return Ok((target, stats, true));
-    }
-    let inner = join_path(dest, name);
-    let mut reqs = probe_requests(dest, ctx.diff);
-    reqs.extend(probe_requests(&inner, ctx.diff));
+    let reqs = dest_probe_requests(dest, name, ctx.diff);
     let mut stats = probe(ctx.conn, &reqs).await?;
+    let inner = join_path(dest, name);
+    if dest.ends_with('/') {
+        return Ok((inner, stats, true));
+    }
     if stats[1].is_dir() {
         Ok((inner, stats.split_off(3), false))
     } else {

@@ -133,6 +133,11 @@ impl Module for File {
         check_keys("file", args, FILE_KEYS, &[&["path", "dest", "name"]])
     }
 
+    fn planned_probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        let task = FileTask::new(parse_params(self.name(), args).ok()?).ok()?;
+        Some(task.probe_requests())
+    }
+
     async fn run(
         &self,
         ctx: &ModuleContext<'_>,
@@ -241,13 +246,14 @@ impl FileTask {
         }
     }
 
-    async fn run(self, ctx: &ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
-        let path = self.p.path.clone();
+    /// What the run probes first: the path itself and followed, and a link's source.
+    fn probe_requests(&self) -> Vec<ProbeRequest> {
+        let path = &self.p.path;
         let mut reqs = vec![
-            ProbeRequest::new(&path),
+            ProbeRequest::new(path),
             ProbeRequest {
                 follow: true,
-                ..ProbeRequest::new(&path)
+                ..ProbeRequest::new(path)
             },
         ];
         if let Some(src) = &self.p.src {
@@ -260,7 +266,11 @@ impl FileTask {
                 ..ProbeRequest::new(target)
             });
         }
-        let stats = probe(ctx.conn, &reqs).await?;
+        reqs
+    }
+
+    async fn run(self, ctx: &ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
+        let stats = probe(ctx.conn, &self.probe_requests()).await?;
         let lstat = &stats[0];
         let followed = &stats[1];
         let prev = prev_state(lstat);

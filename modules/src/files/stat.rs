@@ -83,12 +83,32 @@ impl Module for Stat {
         check_keys("stat", args, STAT_KEYS, &[&["path", "dest", "name"]])
     }
 
+    fn planned_probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        let p: StatParams = parse_params(self.name(), args).ok()?;
+        Some(vec![stat_request(&p)])
+    }
+
     async fn run(
         &self,
         ctx: &ModuleContext<'_>,
         args: &Value,
     ) -> Result<ModuleResult, ModuleError> {
         self.run_with(ctx, parse_params(self.name(), args)?).await
+    }
+}
+
+/// The one probe `stat` makes.
+fn stat_request(p: &StatParams) -> ProbeRequest {
+    ProbeRequest {
+        follow: p.follow,
+        checksums: if p.get_checksum {
+            vec![p.checksum_algorithm]
+        } else {
+            vec![]
+        },
+        access: true,
+        mime: p.get_mime,
+        ..ProbeRequest::new(&p.path)
     }
 }
 
@@ -101,18 +121,7 @@ impl TypedModule for Stat {
         ctx: &ModuleContext<'_>,
         p: StatParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let req = ProbeRequest {
-            follow: p.follow,
-            checksums: if p.get_checksum {
-                vec![p.checksum_algorithm]
-            } else {
-                vec![]
-            },
-            access: true,
-            mime: p.get_mime,
-            ..ProbeRequest::new(&p.path)
-        };
-        let stat = probe_one(ctx.conn, req).await?;
+        let stat = probe_one(ctx.conn, stat_request(&p)).await?;
         let value = match &stat.info {
             None => {
                 let mut m = Map::new();

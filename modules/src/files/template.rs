@@ -10,7 +10,7 @@ use drover_core::template::TemplateFileOptions;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::copy::resolve_dest;
+use super::copy::{dest_probe_requests, resolve_dest};
 use super::template_vars::template_vars;
 use super::write::{converge_file, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string};
@@ -18,6 +18,7 @@ use crate::remote::attrs::FileAttrs;
 use crate::remote::base_name;
 use crate::remote::checksum::sha1_hex;
 use crate::remote::mode::Mode;
+use crate::remote::probe::ProbeRequest;
 
 /// Parameters of `template`.
 #[derive(Debug, Deserialize)]
@@ -131,6 +132,11 @@ impl Module for Template {
 
     fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
         check_keys("template", args, TEMPLATE_KEYS, &[&["src"], &["dest"]])
+    }
+
+    fn planned_probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {
+        let p: TemplateParams = parse_params(self.name(), args).ok()?;
+        Some(dest_probe_requests(&p.dest, &base_name(&p.src), diff))
     }
 
     async fn run(

@@ -6,29 +6,7 @@ pub mod checksum;
 pub mod mode;
 pub mod probe;
 
-use drover_core::connection::shell_quote;
-
-/// Quotes a remote path for the shell, leaving a leading `~` or `~user` unquoted so the target
-/// shell expands it to a home directory as Ansible does.
-pub fn quote_path(path: &str) -> String {
-    if let Some(rest) = path.strip_prefix('~') {
-        let (user, tail) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        if user
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
-        {
-            return match tail.strip_prefix('/') {
-                Some("") => format!("~{user}/"),
-                Some(t) => format!("~{user}/{}", shell_quote(t)),
-                None => format!("~{user}"),
-            };
-        }
-    }
-    shell_quote(path)
-}
+pub use drover_core::connection::quote_path;
 
 /// Quotes a glob pattern (`creates:`/`removes:`): `*`, `?` and `[...]` stay active, everything
 /// else is quoted.
@@ -84,15 +62,6 @@ pub fn join_path(dir: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tilde_stays_expandable() {
-        assert_eq!(quote_path("~/a b"), "~/'a b'");
-        assert_eq!(quote_path("~root"), "~root");
-        assert_eq!(quote_path("~/"), "~/");
-        assert_eq!(quote_path("/tmp/x y"), "'/tmp/x y'");
-        assert_eq!(quote_path("~$(x)/y"), "'~$(x)/y'");
-    }
 
     #[test]
     fn globs_keep_wildcards() {

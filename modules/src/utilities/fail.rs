@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use drover_core::module::{
     parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
 };
+use drover_core::probe::ProbeRequest;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -33,6 +34,10 @@ impl Module for Fail {
 
     fn controller_only(&self) -> bool {
         true
+    }
+
+    fn planned_probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        Some(Vec::new())
     }
 
     async fn run(

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use drover_core::module::{Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::probe::ProbeRequest;
 use drover_core::vars::Vars;
 use serde_json::{Map, Value};
 
@@ -54,6 +55,10 @@ impl Module for SetFact {
 
     fn controller_only(&self) -> bool {
         true
+    }
+
+    fn planned_probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        Some(Vec::new())
     }
 
     async fn run(
