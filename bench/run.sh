@@ -135,6 +135,11 @@ for m in $HOSTS_LIST; do
             fi
             record W1 floor "$m" "$rep" warm "$secs" "$rss" "$status"
             log "W1 M=$m rep $rep floor: ${secs}s $status"
+            if [ "$status" = ok ]; then
+                secs=$(sed -n 's/^connect //p' "$out.log")
+                record W1 connect "$m" "$rep" warm "$secs" 0 ok
+                log "W1 M=$m rep $rep connect (all hosts, in parallel): ${secs}s"
+            fi
         fi
     done
 done

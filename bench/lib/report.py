@@ -37,7 +37,7 @@ def counted(runs, workload, tool, m):
 
 def peak_rss_mb(runs, workload, tool, m):
     peaks = [r for phase in ("cold", "warm") for _, r, good in runs.get((workload, tool, m, phase), []) if good]
-    return max(peaks) / 1024 if peaks else None
+    return max(peaks) / 1024 if peaks and max(peaks) > 0 else None
 
 
 def fmt(x, spec="{:.3f}"):
@@ -53,7 +53,7 @@ def ratio(a, b):
 def main():
     runs = load(sys.argv[1:])
     ms = sorted({k[2] for k in runs if k[0] == "W1"})
-    tools = [t for t in ("drover", "ansible", "pyinfra", "floor") if any(k[1] == t for k in runs)]
+    tools = [t for t in ("drover", "ansible", "pyinfra", "floor", "connect") if any(k[1] == t for k in runs)]
     reps = max((len(v) for v in runs.values()), default=0)
     print(f"\nW1: 50 tasks/host; medians of up to {reps} runs (failed runs excluded, counted in 'fail')")
     print(f"{'tool':<9}{'M':>4}{'cold s':>10}{'warm s':>10}{'peak RSS MB':>13}{'ok runs':>9}{'fail':>6}")
@@ -68,6 +68,8 @@ def main():
                 f"{fmt(peak_rss_mb(runs, 'W1', tool, m), '{:.1f}'):>13}"
                 f"{counted(runs, 'W1', tool, m):>9}{failures(runs, 'W1', tool, m):>6}"
             )
+    if "connect" in tools:
+        print("(connect: opening the M connections alone, in parallel, as the floor does before its execs)")
     print("\nRatios: drover time / other tool's time (lower is better; (Nx) = drover is N times faster)")
     print(f"{'M':>4}  {'phase':<6}{'drover/ansible':>20}{'drover/pyinfra':>20}{'drover/floor':>20}")
     for m in ms:
@@ -107,6 +109,13 @@ def main():
     target("W1 cold M=10: drover >= 15x faster than ansible-core", cmp(d10c, t("ansible", 10, "cold"), 15))
     d50w = t("drover", 50, "warm")
     target("W1 warm M=50 <= 2x W1 warm M=10", None if d50w is None or d10w is None else d50w <= 2 * d10w)
+    if d50w is not None and d10w:
+        line = f"         drover M=50/M=10: {d50w / d10w:.2f}x"
+        for tool in ("floor", "connect"):
+            a, b = t(tool, 50, "warm"), t(tool, 10, "warm")
+            if a is not None and b:
+                line += f"; {tool} M=50/M=10: {a / b:.2f}x"
+        print(line)
     for m in w2:
         rss = peak_rss_mb(runs, "W2", "drover", m)
         target(f"W2 M={m}: drover peak RSS < 150 MB", None if rss is None else rss < 150)

@@ -66,3 +66,50 @@ async fn file_modules_query_once_and_change_once() {
     let (_, n) = env.ok_counted("stat", json!({"path": dest})).await;
     assert_eq!(n, 1);
 }
+
+/// What each module declares it probes first ([`Module::planned_probes`]) is exactly what its run
+/// asks for: read ahead, an unchanged run takes no round trip at all.
+#[tokio::test]
+async fn read_ahead_probes_are_what_the_run_asks_for() {
+    let env = Env::new();
+    env.controller_file("templates", "t.j2", "hello {{ 1 + 1 }}\n");
+    let dir = env.target("d");
+    let cases = [
+        (
+            "file",
+            json!({"path": dir, "state": "directory", "mode": "0755"}),
+        ),
+        (
+            "copy",
+            json!({"content": "x\n", "dest": env.target("d/c"), "mode": "0644"}),
+        ),
+        (
+            "template",
+            json!({"src": "t.j2", "dest": env.target("d/t")}),
+        ),
+        (
+            "template",
+            json!({"src": "t.j2", "dest": format!("{dir}/")}),
+        ),
+        (
+            "file",
+            json!({"path": env.target("d/touched"), "state": "touch",
+                   "modification_time": "preserve", "access_time": "preserve"}),
+        ),
+        (
+            "command",
+            json!({"cmd": "touch made", "creates": env.target("d/c")}),
+        ),
+        (
+            "shell",
+            json!({"cmd": "exit 1", "removes": env.target("d/none")}),
+        ),
+        ("stat", json!({"path": env.target("d/c")})),
+    ];
+    for (module, args) in cases {
+        env.ok(module, args.clone()).await;
+        let (r, n) = env.ok_read_ahead(module, args.clone()).await;
+        assert!(!r.changed, "{module} {args}: {:?}", r.to_value());
+        assert_eq!(n, 0, "{module} {args} probed again after the read-ahead");
+    }
+}

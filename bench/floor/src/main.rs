@@ -1,9 +1,10 @@
 //! The benchmark floor: what a perfect executor could not beat on this transport.
 //!
-//! Usage: `drover-bench-floor KEY_FILE EXECS HOST...` — connects as root to every HOST (in
-//! parallel, not timed), then runs EXECS sequential `true` commands per host over its one
-//! established russh connection, all hosts at once, and prints the wall time of that phase in
-//! seconds. Host keys are not verified: the hosts are the bench's own namespace hosts.
+//! Usage: `drover-bench-floor KEY_FILE EXECS HOST...` — connects as root to every HOST in
+//! parallel, then runs EXECS sequential `true` commands per host over its one established russh
+//! connection, all hosts at once. Prints `connect SECONDS` (the wall time of opening all the
+//! connections, which the floor itself does not include) and then the wall time of the exec
+//! phase in seconds. Host keys are not verified: the hosts are the bench's own namespace hosts.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -68,7 +69,9 @@ async fn join_all<T: 'static>(mut set: JoinSet<Result<T, String>>) -> Result<Vec
     Ok(out)
 }
 
-async fn floor(args: FloorArgs) -> Result<f64, String> {
+/// The wall times of connecting to every host and of the exec phase.
+async fn floor(args: FloorArgs) -> Result<(f64, f64), String> {
+    let connect_start = Instant::now();
     let mut connecting = JoinSet::new();
     for host in &args.hosts {
         let opts = options(host, &args.key);
@@ -80,6 +83,7 @@ async fn floor(args: FloorArgs) -> Result<f64, String> {
         });
     }
     let conns = join_all(connecting).await?;
+    let connected = connect_start.elapsed().as_secs_f64();
     let start = Instant::now();
     let mut running = JoinSet::new();
     for conn in &conns {
@@ -90,7 +94,7 @@ async fn floor(args: FloorArgs) -> Result<f64, String> {
     for c in &conns {
         c.close().await;
     }
-    Ok(elapsed)
+    Ok((connected, elapsed))
 }
 
 fn main() -> ExitCode {
@@ -109,7 +113,8 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(floor(args)) {
-        Ok(secs) => {
+        Ok((connected, secs)) => {
+            println!("connect {connected:.4}");
             println!("{secs:.4}");
             ExitCode::SUCCESS
         }

@@ -127,9 +127,9 @@ impl ProbeCache {
 
     /// How many tasks, starting with `task`, to read ahead for before it runs: 0 when results
     /// for `task` are at hand, 1 (just the task itself: no point reading ahead) after a change,
-    /// and twice the last window when nothing changed since the last one, up to
+    /// and four times the last window when nothing changed since the last one, up to
     /// [`MAX_WINDOW`]. A run that changes every task therefore never reads ahead, and a run that
-    /// changes nothing reads 1, 2, 4, … tasks per round trip.
+    /// changes nothing reads 1, 4, 16, 32, 32, … tasks per round trip.
     pub fn window_for(&self, task: usize) -> usize {
         let now = self.changes.current();
         let mut state = self.state();
@@ -137,7 +137,7 @@ impl ProbeCache {
             return 0;
         }
         state.window = if state.last_seen == Some(now) {
-            (state.window * 2).clamp(2, MAX_WINDOW)
+            (state.window * 4).clamp(4, MAX_WINDOW)
         } else {
             1
         };
@@ -212,15 +212,14 @@ mod tests {
         let changes = Arc::new(ChangeCounter::default());
         let cache = ProbeCache::new(changes.clone());
         assert_eq!(cache.window_for(1), 1);
-        assert_eq!(cache.window_for(2), 2);
-        assert_eq!(cache.window_for(4), 4);
+        assert_eq!(cache.window_for(2), 4);
+        assert_eq!(cache.window_for(6), 16);
         drop(changes.changing());
-        assert_eq!(cache.window_for(5), 1);
-        assert_eq!(cache.window_for(6), 2);
-        for _ in 0..10 {
-            cache.window_for(7);
-        }
-        assert_eq!(cache.window_for(8), MAX_WINDOW);
+        assert_eq!(cache.window_for(7), 1);
+        assert_eq!(cache.window_for(8), 4);
+        assert_eq!(cache.window_for(12), 16);
+        assert_eq!(cache.window_for(28), MAX_WINDOW);
+        assert_eq!(cache.window_for(60), MAX_WINDOW);
     }
 
     #[test]

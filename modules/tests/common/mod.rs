@@ -13,6 +13,7 @@ use drover_core::connection::{
     Connection, ConnectionError, ExecOutput, ExecRequest, HostConnection,
 };
 use drover_core::module::{ControllerContext, ModuleContext, ModuleError, ModuleResult};
+use drover_core::probe::{ProbeCache, ReadAhead};
 use drover_core::template::{Templar, TemplateError, TemplateFileOptions};
 use drover_core::vars::Vars;
 use serde_json::Value;
@@ -75,11 +76,22 @@ impl ControllerContext for TestController {
     }
 }
 
-/// The local transport, counting round trips (commands run).
-#[derive(Default)]
+/// The local transport, counting round trips (commands run), with a read-ahead probe cache as
+/// the executor's pooled connections have.
 pub struct CountingConnection {
     inner: LocalConnection,
     pub execs: AtomicUsize,
+    probe_cache: Arc<ProbeCache>,
+}
+
+impl Default for CountingConnection {
+    fn default() -> Self {
+        Self {
+            inner: LocalConnection::default(),
+            execs: AtomicUsize::new(0),
+            probe_cache: Arc::new(ProbeCache::new(Arc::default())),
+        }
+    }
 }
 
 #[async_trait]
@@ -90,6 +102,9 @@ impl Connection for CountingConnection {
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
         self.execs.fetch_add(1, Ordering::SeqCst);
         self.inner.exec(req).await
+    }
+    fn probe_cache(&self) -> Option<Arc<ProbeCache>> {
+        Some(self.probe_cache.clone())
     }
 }
 
@@ -132,6 +147,20 @@ impl Env {
         let before = self.round_trips();
         let r = self.ok(module, args).await;
         (r, self.round_trips() - before)
+    }
+
+    /// Reads ahead what `module` declares it probes first for `args` (as the executor does before
+    /// a task), then runs it: the result, and the round trips the run itself took.
+    pub async fn ok_read_ahead(&self, module: &str, args: Value) -> (ModuleResult, usize) {
+        let reg = drover_modules::registry();
+        let requests = reg
+            .get(module)
+            .and_then(|m| m.planned_probes(&args, false))
+            .unwrap_or_else(|| panic!("{module} {args} plans no probes"));
+        self.conn
+            .read_ahead(vec![ReadAhead { task: 1, requests }])
+            .await;
+        self.ok_counted(module, args).await
     }
 
     /// A path inside the target area of the temp dir.
