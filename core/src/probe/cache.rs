@@ -20,7 +20,13 @@ use crate::connection::Become;
 pub const MAX_AGE: Duration = Duration::from_secs(10);
 
 /// The most tasks one read-ahead covers.
-pub const MAX_WINDOW: usize = 32;
+pub const MAX_WINDOW: usize = 64;
+
+/// The first read-ahead of a run (nothing known yet: a cold run wastes one).
+const FIRST_WINDOW: usize = 8;
+
+/// How much a window grows when nothing changed since the last one.
+const GROWTH: usize = 8;
 
 /// Counts possible changes to the targets of one run (see the module documentation).
 #[derive(Debug, Default)]
@@ -126,20 +132,20 @@ impl ProbeCache {
     }
 
     /// How many tasks, starting with `task`, to read ahead for before it runs: 0 when results
-    /// for `task` are at hand, 1 (just the task itself: no point reading ahead) after a change,
-    /// and four times the last window when nothing changed since the last one, up to
-    /// [`MAX_WINDOW`]. A run that changes every task therefore never reads ahead, and a run that
-    /// changes nothing reads 1, 4, 16, 32, 32, … tasks per round trip.
+    /// for `task` are at hand; [`FIRST_WINDOW`] on the host's first task; 1 (just the task
+    /// itself: no point reading ahead) after a change; and [`GROWTH`] times the last window when
+    /// nothing changed since it, up to [`MAX_WINDOW`]. A run that changes every task therefore
+    /// reads ahead once, and a run that changes nothing reads 8, 64, 64, … tasks per round trip.
     pub fn window_for(&self, task: usize) -> usize {
         let now = self.changes.current();
         let mut state = self.state();
         if state.entries.iter().any(|e| e.task == task) {
             return 0;
         }
-        state.window = if state.last_seen == Some(now) {
-            (state.window * 4).clamp(4, MAX_WINDOW)
-        } else {
-            1
+        state.window = match state.last_seen {
+            None => FIRST_WINDOW,
+            Some(seen) if seen == now => (state.window * GROWTH).clamp(GROWTH, MAX_WINDOW),
+            Some(_) => 1,
         };
         state.last_seen = Some(now);
         state.window
@@ -211,15 +217,15 @@ mod tests {
     fn windows_grow_while_nothing_changes_and_reset_after_a_change() {
         let changes = Arc::new(ChangeCounter::default());
         let cache = ProbeCache::new(changes.clone());
-        assert_eq!(cache.window_for(1), 1);
-        assert_eq!(cache.window_for(2), 4);
-        assert_eq!(cache.window_for(6), 16);
+        assert_eq!(cache.window_for(1), FIRST_WINDOW);
+        assert_eq!(cache.window_for(9), MAX_WINDOW);
         drop(changes.changing());
-        assert_eq!(cache.window_for(7), 1);
-        assert_eq!(cache.window_for(8), 4);
-        assert_eq!(cache.window_for(12), 16);
-        assert_eq!(cache.window_for(28), MAX_WINDOW);
-        assert_eq!(cache.window_for(60), MAX_WINDOW);
+        assert_eq!(cache.window_for(10), 1);
+        assert_eq!(cache.window_for(11), GROWTH);
+        assert_eq!(cache.window_for(19), MAX_WINDOW);
+        assert_eq!(cache.window_for(83), MAX_WINDOW);
+        drop(changes.changing());
+        assert_eq!(cache.window_for(84), 1);
     }
 
     #[test]
@@ -259,6 +265,7 @@ mod tests {
         cache.store(count, &me, vec![ahead(1, "/a")], vec![stat("/a")]);
         drop(guard);
         assert!(cache.take(&me, &[ProbeRequest::new("/a")]).is_none());
-        assert_eq!(cache.window_for(1), 1);
+        assert_eq!(cache.window_for(1), FIRST_WINDOW);
+        assert_eq!(cache.window_for(2), MAX_WINDOW);
     }
 }
