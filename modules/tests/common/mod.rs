@@ -87,7 +87,7 @@ pub struct CountingConnection {
 impl Default for CountingConnection {
     fn default() -> Self {
         Self {
-            inner: LocalConnection::default(),
+            inner: LocalConnection,
             execs: AtomicUsize::new(0),
             probe_cache: Arc::new(ProbeCache::new(Arc::default())),
         }
