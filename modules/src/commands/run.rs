@@ -59,15 +59,13 @@ pub async fn run_command(
     let probed = !guard_probes.is_empty();
     if probed {
         let stats = probe(ctx.conn, &guard_probes).await?;
-        let mut found = stats.iter().map(|s| s.exists());
-        let creates_found = spec.creates.is_some() && found.next() == Some(true);
-        let removes_missing = spec.removes.is_some() && found.next() == Some(false);
-        let marker = if creates_found {
-            SKIP_CREATES
-        } else if removes_missing {
-            SKIP_REMOVES
-        } else {
-            ""
+        let mut exists = stats.iter().map(|s| s.exists());
+        let creates_found = spec.creates.as_ref().map(|_| exists.next() == Some(true));
+        let removes_found = spec.removes.as_ref().map(|_| exists.next() == Some(true));
+        let marker = match (creates_found, removes_found) {
+            (Some(true), _) => SKIP_CREATES,
+            (_, Some(false)) => SKIP_REMOVES,
+            _ => "",
         };
         if let Some(r) = guard_outcome(spec, marker) {
             return Ok(r);
