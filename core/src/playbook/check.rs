@@ -119,29 +119,16 @@ impl Checker<'_, '_> {
                 }
             }
             TaskKind::IncludeRole { spec, .. } if !Templar::is_template(&spec.name) => {
-                let near = task.role.as_ref().map(|r| r.path.clone());
-                let key = self
+                match self
                     .resolver
-                    .find_role(&spec.name, near.as_deref())
-                    .map(|p| p.join(spec.tasks_from.as_deref().unwrap_or("main")));
-                if let Some(k) = &key {
-                    if !self.seen_files.insert(k.clone()) {
-                        return;
-                    }
-                }
-                match self.resolver.expand_role(
-                    spec,
-                    &task.location,
-                    near.as_deref(),
-                    &mut scratch,
-                    false,
-                ) {
-                    Ok(Some(inc)) => {
+                    .expand_include_role_once(task, spec, &mut self.seen_files)
+                {
+                    Some(Ok(Some(inc))) => {
                         self.check_tasks(&inc.tasks);
                         self.check_tasks(&inc.handlers);
                     }
-                    Ok(None) => {}
-                    Err(e) => self.report.errors.push(e),
+                    Some(Ok(None)) | None => {}
+                    Some(Err(e)) => self.report.errors.push(e),
                 }
             }
             _ => {}

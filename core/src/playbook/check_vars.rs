@@ -258,28 +258,16 @@ impl Walk<'_> {
                         self.dynamic = true;
                         continue;
                     }
-                    let near = task.role.as_ref().map(|r| r.path.clone());
-                    let key = self
+                    match self
                         .resolver
-                        .find_role(&spec.name, near.as_deref())
-                        .map(|p| p.join(spec.tasks_from.as_deref().unwrap_or("main")));
-                    if key.is_some_and(|k| !self.seen_files.insert(k)) {
-                        continue;
-                    }
-                    let mut scratch = PlayRoles::default();
-                    match self.resolver.expand_role(
-                        spec,
-                        &task.location,
-                        near.as_deref(),
-                        &mut scratch,
-                        false,
-                    ) {
-                        Ok(Some(inc)) => {
+                        .expand_include_role_once(task, spec, &mut self.seen_files)
+                    {
+                        Some(Ok(Some(inc))) => {
                             self.walk(&inc.tasks, inner);
                             self.walk(&inc.handlers, true);
                         }
-                        Ok(None) => {}
-                        Err(_) => self.dynamic = true,
+                        Some(Ok(None)) | None => {}
+                        Some(Err(_)) => self.dynamic = true,
                     }
                 }
                 TaskKind::Meta(action) => {

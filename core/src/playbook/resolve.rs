@@ -296,6 +296,26 @@ impl<'a> Resolver<'a> {
         result.map(|()| out)
     }
 
+    /// For checks that walk every task once before the run: expands the role a static
+    /// `include_role` task names, unless `seen` already holds its entry file (then `None`;
+    /// the entry file is recorded otherwise).
+    pub fn expand_include_role_once(
+        &mut self,
+        task: &Task,
+        spec: &RoleSpec,
+        seen: &mut HashSet<PathBuf>,
+    ) -> Option<Result<Option<Included>, PlaybookError>> {
+        let near = task.role.as_ref().map(|r| r.path.clone());
+        let entry = self
+            .find_role(&spec.name, near.as_deref())
+            .map(|p| p.join(spec.tasks_from.as_deref().unwrap_or("main")));
+        if entry.is_some_and(|e| !seen.insert(e)) {
+            return None;
+        }
+        let mut scratch = PlayRoles::default();
+        Some(self.expand_role(spec, &task.location, near.as_deref(), &mut scratch, false))
+    }
+
     /// Loads a role's tasks (dependencies first) and handlers. `None` when the role already ran
     /// in this play with the same parameters and does not allow duplicates.
     pub fn expand_role(
