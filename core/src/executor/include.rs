@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use super::task::when_conditions;
 use super::{Executor, PlayCtx};
 use crate::events::{Event, HostResult};
 use crate::playbook::{
@@ -65,9 +66,7 @@ impl Executor {
             let vars = self.vars_for(ctx, host, kw, task.role.as_deref());
             let tctx = self.template_context(ctx, task);
             let mut item_count = 1;
-            let mut conds = kw.when.clone();
-            conds.extend(task.when.iter().cloned());
-            let outcome = match self.conditions_met(&conds, &vars) {
+            let outcome = match self.conditions_met(&when_conditions(kw, task), &vars) {
                 Ok(true) => match self.loop_items(task, &vars, &tctx) {
                     Ok(items) => {
                         let items: Vec<Option<(usize, Value)>> = match items {

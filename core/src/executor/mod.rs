@@ -517,8 +517,7 @@ impl Executor {
             "end_play" | "end_host" | "end_batch" | "clear_facts" | "clear_host_errors" => {
                 for h in self.active_hosts(hosts) {
                     let vars = self.vars_for(ctx, &h, kw, task.role.as_deref());
-                    let mut conds = kw.when.clone();
-                    conds.extend(task.when.iter().cloned());
+                    let conds = task::when_conditions(kw, task);
                     let applies =
                         conds.is_empty() || matches!(self.conditions_met(&conds, &vars), Ok(true));
                     if !applies {

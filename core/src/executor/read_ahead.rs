@@ -7,7 +7,7 @@
 //! round trip, unless something changed in between. A task that cannot be planned this way ends
 //! the window; one that will not run (tags, a false `when`) is passed over.
 
-use super::task::{with_module_defaults, TaskSettings};
+use super::task::{when_conditions, with_module_defaults, TaskSettings};
 use super::{Executor, PlayCtx};
 use crate::connection::HostConnection;
 use crate::playbook::{Keywords, Task, TaskKind};
@@ -112,9 +112,7 @@ impl Executor {
         let vars = self.vars_for(play, host, &kw, task.role.as_deref());
         let mut tctx = self.template_context(play, task);
         tctx.no_lookups = true;
-        let mut conds = kw.when.clone();
-        conds.extend(task.when.iter().cloned());
-        match self.conditions_hold_in(&conds, &vars, Some(&tctx)) {
+        match self.conditions_hold_in(&when_conditions(&kw, task), &vars, Some(&tctx)) {
             Ok(None) => {}
             Ok(Some(_)) => return Planned::Nothing,
             Err(_) => return Planned::Unknown,

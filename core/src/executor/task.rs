@@ -438,14 +438,7 @@ impl Executor {
         vars: &Vars,
         upcoming: Option<Upcoming<'_>>,
     ) -> Value {
-        let conds: std::borrow::Cow<'_, [Value]> = if kw.when.is_empty() {
-            std::borrow::Cow::Borrowed(&task.when)
-        } else {
-            let mut c = kw.when.clone();
-            c.extend(task.when.iter().cloned());
-            std::borrow::Cow::Owned(c)
-        };
-        match self.conditions_hold(&conds, vars) {
+        match self.conditions_hold(&when_conditions(kw, task), vars) {
             Ok(None) => {}
             Ok(Some(false_condition)) => {
                 return serde_json::json!({
@@ -734,6 +727,17 @@ pub(crate) struct TaskSettings {
     pub diff: bool,
     pub become_: Option<Become>,
     pub env: Vec<(String, String)>,
+}
+
+/// A task's `when` conditions: those inherited from blocks and roles, then its own.
+pub(crate) fn when_conditions<'a>(kw: &Keywords, task: &'a Task) -> std::borrow::Cow<'a, [Value]> {
+    if kw.when.is_empty() {
+        std::borrow::Cow::Borrowed(&task.when)
+    } else {
+        let mut conds = kw.when.clone();
+        conds.extend(task.when.iter().cloned());
+        std::borrow::Cow::Owned(conds)
+    }
 }
 
 /// A module task's arguments with the `module_defaults` that apply (explicit arguments win).
