@@ -50,6 +50,13 @@ fn an_unchanged_run_reads_probes_for_many_tasks_per_round_trip() {
             "host {i}: {calls} stat calls for 16 unchanged tasks"
         );
     }
+
+    // Check mode reads ahead too, sees the drift, and leaves it alone.
+    hosts.ssh_ok(0, "echo drift > /srv/ra/d8/f");
+    let check = hosts.play("targets", "ra.yml", &book, &["--check"]);
+    check.assert_success();
+    assert_eq!(check.changed(), 1, "{}", check.stdout);
+    assert_eq!(hosts.ssh_ok(0, "cat /srv/ra/d8/f"), "drift\n");
 }
 
 #[test]
