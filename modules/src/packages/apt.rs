@@ -104,6 +104,15 @@ fn with_output(
     r
 }
 
+/// Check mode on a cache without package lists: the update is only predicted, so apt cannot
+/// simulate; every requested package dpkg does not have installed would be installed.
+fn predict_without_lists(specs: &[PackageSpec], q: &super::dpkg::PackageQuery) -> ModuleResult {
+    let missing = specs
+        .iter()
+        .any(|s| !q.dpkg.get(&s.name).is_some_and(|d| d.installed()));
+    ModuleResult::changed(missing)
+}
+
 fn lines(s: &str) -> Value {
     Value::Array(s.lines().map(|l| Value::String(l.to_string())).collect())
 }
@@ -162,8 +171,13 @@ impl AptRun<'_, '_> {
 
         let update =
             (p.update_cache == Some(true) || p.cache_valid_time > 0).then_some(p.cache_valid_time);
+        // Packages requested from a cache that has no package lists at all (an image whose lists
+        // were cleaned at build time): update first. ansible-core does so by a side effect (it runs
+        // `apt-get update` before installing python3-apt on such hosts); drover decides it here.
+        let requested = (!names.is_empty() && p.state != AptState::Absent) || p.deb.is_some();
         let script = prelude_script(&Prelude {
             update,
+            update_if_lists_empty: requested,
             apply: !self.ctx.check_mode,
             retries: p.update_cache_retries,
             max_delay: p.update_cache_retry_max_delay,
@@ -180,9 +194,12 @@ impl AptRun<'_, '_> {
                 update_error_summary(err)
             )));
         }
-        let (cache_updated, cache_update_time) = match (update, prelude.stamp_after) {
-            (Some(_), Some(after)) => (self.ctx.check_mode || after != prelude.stamp_before, after),
-            _ => (false, 0),
+        let (cache_updated, cache_update_time) = match prelude.stamp_after {
+            Some(after) => (
+                self.ctx.check_mode || prelude.lists_empty || after != prelude.stamp_before,
+                after,
+            ),
+            None => (false, 0),
         };
         let cache_keys = |r: ModuleResult| {
             r.with("cache_updated", cache_updated)
@@ -289,7 +306,9 @@ impl AptRun<'_, '_> {
             let r = self.remove(&specs, &query).await?;
             return Ok(r);
         }
-        let r = if p.state == AptState::BuildDep {
+        let r = if self.ctx.check_mode && prelude.lists_empty {
+            predict_without_lists(&specs, &query)
+        } else if p.state == AptState::BuildDep {
             self.build_dep(&specs).await?
         } else {
             self.install(&specs, &query).await?

@@ -6,15 +6,16 @@ use drover_core::module::{ModuleContext, ModuleError};
 
 use super::dpkg::{query_script, APT_ENV};
 
+/// apt's package lists: a cache without any `*_Packages` file there knows no package at all.
+const LISTS_DIR: &str = "/var/lib/apt/lists";
+
 /// Where Ansible looks for the time of the last cache update (first that exists).
-const STAMP_PATHS: [&str; 2] = [
-    "/var/lib/apt/periodic/update-success-stamp",
-    "/var/lib/apt/lists",
-];
+const STAMP_PATHS: [&str; 2] = ["/var/lib/apt/periodic/update-success-stamp", LISTS_DIR];
 
 const STAMP_BEFORE: &str = "@@drover-stamp-before ";
 const STAMP_AFTER: &str = "@@drover-stamp-after ";
 const UPDATE_NEEDED: &str = "@@drover-update-needed";
+const LISTS_EMPTY: &str = "@@drover-lists-empty";
 const UPDATE_FAILED: &str = "@@drover-update-failed";
 const APTITUDE: &str = "@@drover-aptitude";
 const PKGNAMES: &str = "@@drover-pkgnames";
@@ -26,6 +27,9 @@ const MARK_FAILED: &str = "@@drover-apt-mark-failed";
 pub struct Prelude<'a> {
     /// Update the cache (`Some(valid_time)`: only if older than that many seconds; 0 = always).
     pub update: Option<u64>,
+    /// Also update when the package lists are empty (packages are requested: without lists apt
+    /// knows none of them).
+    pub update_if_lists_empty: bool,
     /// Really update (false in check mode: only report whether an update is due).
     pub apply: bool,
     /// `apt-get update` attempts.
@@ -51,6 +55,8 @@ pub struct PreludeOutcome {
     pub stamp_after: Option<i64>,
     /// An update was due.
     pub update_needed: bool,
+    /// The package lists were empty (no `*_Packages` file), so an update was due.
+    pub lists_empty: bool,
     /// The update failed with this output.
     pub update_error: Option<String>,
     /// aptitude is installed.
@@ -84,13 +90,23 @@ pub fn prelude_script(p: &Prelude<'_>) -> String {
     s.push_str(&format!(
         "command -v aptitude >/dev/null 2>&1 && echo '{APTITUDE}'\n"
     ));
-    if let Some(valid) = p.update {
-        let due = if valid == 0 {
-            "true".to_string()
-        } else {
-            format!("[ $((before + {valid})) -lt \"$(date +%s)\" ]")
-        };
-        s.push_str(&format!("if {due}; then\necho '{UPDATE_NEEDED}'\n"));
+    if p.update.is_some() || p.update_if_lists_empty {
+        s.push_str("due=\n");
+        match p.update {
+            Some(0) => s.push_str("due=1\n"),
+            Some(valid) => s.push_str(&format!(
+                "[ $((before + {valid})) -lt \"$(date +%s)\" ] && due=1\n"
+            )),
+            None => {}
+        }
+        if p.update_if_lists_empty {
+            s.push_str(&format!(
+                "if [ -z \"$(find {LISTS_DIR} -maxdepth 1 -name '*_Packages*' -print 2>/dev/null | head -n 1)\" ]; then echo '{LISTS_EMPTY}'; due=1; fi\n"
+            ));
+        }
+        s.push_str(&format!(
+            "if [ -n \"$due\" ]; then\necho '{UPDATE_NEEDED}'\n"
+        ));
         if p.apply {
             s.push_str(&format!(
                 "i=0; d=1\n\
@@ -143,6 +159,8 @@ pub fn parse_prelude(out: &str) -> PreludeOutcome {
             o.stamp_after = v.trim().parse().ok();
         } else if line == UPDATE_NEEDED {
             o.update_needed = true;
+        } else if line == LISTS_EMPTY {
+            o.lists_empty = true;
         } else if line == APTITUDE {
             o.aptitude = true;
         } else if line == PKGNAMES {
@@ -244,7 +262,8 @@ mod tests {
             lock_timeout: 60,
             ..Prelude::default()
         });
-        assert!(s.contains("[ $((before + 3600)) -lt \"$(date +%s)\" ]"));
+        assert!(s.contains("[ $((before + 3600)) -lt \"$(date +%s)\" ] && due=1"));
+        assert!(!s.contains(LISTS_EMPTY));
         assert!(s.contains("apt-get update -q -o DPkg::Lock::Timeout=60"));
         let s = prelude_script(&Prelude {
             update: Some(0),
