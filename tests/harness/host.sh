@@ -23,16 +23,22 @@ host_ip() {
     awk -F' *= *' '$1 == "lxc.net.0.ipv4.address" {split($2, a, "/"); print a[1]}' "$LXCPATH/$1/config"
 }
 
-# Waits until sshd on IP answers and prints its host keys as known_hosts lines.
+# The overlay upper dir of NAME's rootfs (what the clone has written, visible from the host).
+overlay_upper() {
+    awk -F' *= *' '$1 == "lxc.rootfs.path" {n = split($2, a, ":"); print a[n]}' "$LXCPATH/$1/config"
+}
+
+# Waits until sshd on IP answers, then prints NAME's host keys as known_hosts lines.
+#
+# The keys are read from the clone's own files, not from ssh-keyscan's answer: keyscan makes one
+# connection per key type, and under load one of them can time out while the other answers, which
+# once gave a host only one of its two keys. The files are complete before sshd starts (the unit's
+# ExecStartPre generates them), so once sshd answers they are what it serves; strict host key
+# checking against exactly these lines verifies that on every login.
 wait_for_ssh() {
-    local ip=$1 name=$2 deadline keys
+    local ip=$1 name=$2 deadline keydir type keytype key
     deadline=$((SECONDS + ${DROVER_TEST_SSH_TIMEOUT:-60}))
-    while :; do
-        keys=$(ssh-keyscan -T 2 -t ed25519,ecdsa "$ip" 2>/dev/null || true)
-        if [ -n "$keys" ]; then
-            printf '%s\n' "$keys" | sort
-            return 0
-        fi
+    while ! ssh-keyscan -T 2 -t ed25519 "$ip" 2>/dev/null | grep -q .; do
         if [ "$SECONDS" -ge "$deadline" ]; then
             lxc-info -P "$LXCPATH" -n "$name" >&2 || true
             die "$name ($ip): sshd did not answer within ${DROVER_TEST_SSH_TIMEOUT:-60} s"
@@ -42,6 +48,12 @@ wait_for_ssh() {
         fi
         sleep 0.1
     done
+    keydir="$(overlay_upper "$name")/etc/ssh"
+    for type in ed25519 ecdsa; do
+        read -r keytype key _ <"$keydir/ssh_host_${type}_key.pub" ||
+            die "$name: no $type host key in $keydir (the clone's first boot should have made it)"
+        printf '%s %s %s\n' "$ip" "$keytype" "$key"
+    done | sort
 }
 
 cmd_up() {
@@ -66,7 +78,7 @@ lxc.net.0.ipv4.gateway = $BRIDGE_ADDR
 lxc.net.0.hwaddr = $(printf '02:77:00:00:00:%02x' "$octet")
 EOF
     # Hostname files go straight into the clone's overlay upper dir (not mounted yet).
-    delta=$(awk -F' *= *' '$1 == "lxc.rootfs.path" {n = split($2, a, ":"); print a[n]}' "$LXCPATH/$name/config")
+    delta=$(overlay_upper "$name")
     [ -d "$delta" ] || die "$name: cannot find the overlay upper dir ($delta)"
     mkdir -p "$delta/etc"
     echo "$name" >"$delta/etc/hostname"

@@ -26,7 +26,7 @@ flock 9
 
 # ---------------------------------------------------------------------------------------------------
 # 1. OS packages
-REQUIRED_PACKAGES=(lxc mmdebstrap debootstrap openssh-client iproute2 nftables dnsmasq-base util-linux
+REQUIRED_PACKAGES=(lxc lxc-templates mmdebstrap debootstrap openssh-client iproute2 nftables dnsmasq-base util-linux
     tar coreutils procps)
 install_packages() {
     local missing=() pkg
