@@ -68,6 +68,48 @@ pub(crate) fn ansible_message(written: &str, args: &Map<String, Value>, message:
     body.to_string()
 }
 
+/// The message for a module's refusal to parse `args` (serde's words in `message`, as
+/// `ModuleError::BadArgs` carries them), as ansible-core words the same problem.
+pub(crate) fn parse_message(written: &str, args: &Value, message: &str) -> String {
+    let quoted = |s: &str| -> Vec<String> {
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    };
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let (got, choices) = rest.split_once('`').unwrap_or((rest, ""));
+        let key = args.as_object().and_then(|m| {
+            m.iter()
+                .find(|(_, v)| v.as_str() == Some(got))
+                .map(|(k, _)| k.clone())
+        });
+        if let Some(key) = key {
+            return format!(
+                "value of {key} must be one of: {}, got: {got}",
+                quoted(choices).join(", ")
+            );
+        }
+    }
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (field, supported) = rest.split_once('`').unwrap_or((rest, ""));
+        return format!(
+            "Unsupported parameters for ({}) module: {field}. Supported parameters include: {}.",
+            reported_name(written),
+            quoted(supported).join(", ")
+        );
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        return format!("missing required arguments: {field}");
+    }
+    format!(
+        "{}: {message}",
+        written.rsplit('.').next().unwrap_or(written)
+    )
+}
+
 /// "Unsupported parameters for (NAME) module: a, b. Supported parameters include: …".
 fn unsupported(written: &str, short: &str, args: &Map<String, Value>, rest: &str) -> String {
     let first = rest.split('`').next().unwrap_or_default();
@@ -158,6 +200,34 @@ mod tests {
                 "wait_for_connection: unsupported parameter `foo`; supported parameters: delay, timeout"
             ),
             "Invalid options for wait_for_connection: foo,bar"
+        );
+    }
+
+    #[test]
+    fn parse_errors_as_ansible_words_them() {
+        assert_eq!(
+            parse_message(
+                "file",
+                &json!({"path": "/x", "state": "bogus"}),
+                "unknown variant `bogus`, expected one of `absent`, `directory`, `file`"
+            ),
+            "value of state must be one of: absent, directory, file, got: bogus"
+        );
+        assert_eq!(
+            parse_message(
+                "ansible.builtin.uri",
+                &json!({"foo": 1}),
+                "unknown field `foo`, expected one of `url`, `method`"
+            ),
+            "Unsupported parameters for (ansible.legacy.uri) module: foo. Supported parameters include: url, method."
+        );
+        assert_eq!(
+            parse_message("stat", &json!({}), "missing field `path`"),
+            "missing required arguments: path"
+        );
+        assert_eq!(
+            parse_message("stat", &json!({}), "invalid type: map"),
+            "stat: invalid type: map"
         );
     }
 

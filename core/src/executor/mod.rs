@@ -156,9 +156,12 @@ impl Executor {
             }
         }
         self.shared.pool.close_all().await;
+        // As ansible-core, the recap lists only hosts that had a result (a play's `run_once`
+        // leaves the others without any).
         let stats: Vec<(String, HostStats)> = self
             .hosts()
             .iter()
+            .filter(|(_, s)| s.stats != HostStats::default())
             .map(|(h, s)| (h.clone(), s.stats))
             .collect();
         self.emit(Event::Recap {

@@ -354,8 +354,11 @@ impl Executor {
                 ))
             }
         };
-        if let Some(failure) = super::arg_errors::arg_failure(m.as_ref(), module, &args) {
-            return failure;
+        if let Some(mut failure) = super::arg_errors::arg_failure(m.as_ref(), module, &args) {
+            return match self.apply_overrides(task, vars, &mut failure) {
+                Ok(()) => failure,
+                Err(msg) => failed_result(msg),
+            };
         }
         let settings = match self.task_settings(kw, vars) {
             Ok(s) => s,
@@ -403,6 +406,9 @@ impl Executor {
             let mut result = match m.run(&ctx, &args).await {
                 Ok(r) => with_failed_flag(r.to_value()),
                 Err(ModuleError::Connection(e)) => return unreachable_result(&e),
+                Err(ModuleError::BadArgs { message, .. }) => {
+                    failed_result(super::arg_errors::parse_message(module, &args, &message))
+                }
                 Err(e) => failed_result(e.to_string()),
             };
             if let Err(msg) = self.apply_overrides(task, vars, &mut result) {
