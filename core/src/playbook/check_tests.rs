@@ -140,3 +140,36 @@ fn tasks_left_out_by_tags_only_warn() {
     assert_eq!(errors, vec!["site.yml:6:24"]);
     assert_eq!(warnings, vec!["site.yml:4:24"]);
 }
+
+#[test]
+fn conditions_on_roles_and_imports_guard_their_tasks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "roles/r/tasks/main.yml",
+        "- file: {path: /x, foo: 1}\n",
+    );
+    write(
+        dir.path(),
+        "roles/s/tasks/main.yml",
+        "- file: {path: /x, bar: 1}\n",
+    );
+    write(dir.path(), "imp.yml", "- file: {path: /x, baz: 1}\n");
+    write(
+        dir.path(),
+        "site.yml",
+        "- hosts: all\n  roles:\n    - {role: r, when: false}\n    - s\n  tasks:\n    - import_tasks: imp.yml\n      when: false\n    - include_role: {name: r}\n      ignore_errors: true\n",
+    );
+    let pb = load_playbook_with(&dir.path().join("site.yml"), &[]).expect("load");
+    let mut registry = ModuleRegistry::new();
+    registry.register(Arc::new(PathOnly));
+    let report = check_playbook_with(&pb, &registry, &CheckOptions::default());
+    let messages =
+        |v: &[PlaybookError]| -> Vec<String> { v.iter().map(|e| e.message.clone()).collect() };
+    let errors = messages(&report.errors);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("`bar`"), "{errors:?}");
+    let warnings = messages(&report.warnings);
+    assert!(warnings.iter().any(|w| w.contains("`foo`")), "{warnings:?}");
+    assert!(warnings.iter().any(|w| w.contains("`baz`")), "{warnings:?}");
+}
