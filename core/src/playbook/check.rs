@@ -296,9 +296,14 @@ impl Checker<'_, '_> {
                                         )),
                                     );
                                 } else {
+                                    // A warning stays short: without the list of parameters.
+                                    let short = message
+                                        .split("; supported parameters:")
+                                        .next()
+                                        .unwrap_or(&message);
                                     report.warnings.push(PlaybookError::new(
                                         location,
-                                        format!("{message}; this task fails if it runs (--strict makes this an error)"),
+                                        format!("{short}; this task fails if it runs (--strict makes this an error)"),
                                     ));
                                 }
                             }
