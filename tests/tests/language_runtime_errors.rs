@@ -194,7 +194,12 @@ fn guarded_argument_errors_and_fact_loops_match_ansible() {
         "exit codes; drover stderr: {d_err}"
     );
     // Each guarded argument error was announced at load, with file:line:column.
-    for at in ["guarded.yml:12:53", "guarded.yml:20:7", "guarded.yml:68:53"] {
+    for at in [
+        "guarded.yml:12:53",
+        "guarded.yml:20:7",
+        "guarded.yml:68:53",
+        "guarded.yml:81:44",
+    ] {
         assert!(
             d_err.contains(&format!("[WARNING]: {at}:")),
             "no warning at {at}:\n{d_err}"
@@ -243,6 +248,7 @@ fn strict_modes_make_every_argument_problem_an_error() {
             "guarded.yml:60:30",
             "guarded.yml:68:53",
             "guarded.yml:72:53",
+            "guarded.yml:81:44",
         ] {
             assert!(stderr.contains(at), "no error at {at}:\n{stderr}");
         }

@@ -21,6 +21,16 @@ pub(crate) fn arg_failure(module: &dyn Module, written: &str, args: &Value) -> O
     }))
 }
 
+/// The failed result for `include_vars` arguments with an option it does not take.
+pub(crate) fn include_vars_failure(args: &Value) -> Option<Value> {
+    let message = crate::playbook::include_vars_arg_error(args.as_object()?)?;
+    Some(serde_json::json!({
+        "changed": false,
+        "failed": true,
+        "msg": ansible_message("include_vars", &Map::new(), &message),
+    }))
+}
+
 /// Action plugins that refuse unknown options as "Invalid options for NAME: a,b".
 const INVALID_OPTIONS_STYLE: &[&str] = &["fail", "wait_for_connection", "reboot"];
 
@@ -61,6 +71,9 @@ pub(crate) fn ansible_message(written: &str, args: &Map<String, Value>, message:
     if body.starts_with("no key/value pairs provided") {
         return "No key/value pairs provided, at least one is required for this action to succeed"
             .into();
+    }
+    if body.ends_with(" is not a valid option in include_vars") {
+        return format!("Task failed: {}", body.replace('`', ""));
     }
     if body == "'msg' and 'var' are incompatible options" {
         return "parameters are mutually exclusive: msg|var".into();
@@ -274,6 +287,14 @@ mod tests {
             m("copy", "copy: src and content are mutually exclusive"),
             "src and content are mutually exclusive"
         );
+        assert_eq!(
+            include_vars_failure(&json!({"file": "x", "foo": 1, "bar": 2}))
+                .map(|r| r["msg"].clone()),
+            Some(json!(
+                "Task failed: bar is not a valid option in include_vars"
+            ))
+        );
+        assert_eq!(include_vars_failure(&json!({"_raw_params": "x.yml"})), None);
         assert_eq!(
             m("debug", "debug: 'msg' and 'var' are incompatible options"),
             "parameters are mutually exclusive: msg|var"

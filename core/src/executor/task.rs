@@ -235,6 +235,9 @@ impl Executor {
 
     /// `include_vars`: loads a file or a directory of files; `name` nests them under one key.
     fn include_vars(&self, args: &Value, tctx: &TemplateContext) -> Value {
+        if let Some(failure) = super::arg_errors::include_vars_failure(args) {
+            return failure;
+        }
         let (file, dir, name) = match args {
             Value::String(s) => (Some(s.clone()), None, None),
             Value::Object(m) => {

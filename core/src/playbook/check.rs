@@ -226,6 +226,43 @@ impl Checker<'_, '_> {
         }
     }
 
+    /// Reports an argument problem of `task`: an error if the task surely runs unguarded (or
+    /// the check is strict), else a warning (the task fails if it runs).
+    fn arg_problem(
+        &mut self,
+        task: &Task,
+        reach: &Reach,
+        module: &str,
+        canonical: &str,
+        message: String,
+    ) {
+        let message = if message.starts_with(module) {
+            message
+        } else {
+            format!("{module}: {message}")
+        };
+        let surely_runs =
+            !reach.guarded && tags_select(&reach.tags, &self.options.tags, &self.options.skip_tags);
+        let location = arg_error_location(task, &message);
+        if self.options.strict || surely_runs {
+            self.report
+                .errors
+                .push(PlaybookError::new(location, message).with_hint(format!(
+                    "see the '{canonical}' module's arguments in Ansible's documentation"
+                )));
+        } else {
+            // A warning stays short: without the list of parameters.
+            let short = message
+                .split("; supported parameters:")
+                .next()
+                .unwrap_or(&message);
+            self.report.warnings.push(PlaybookError::new(
+                location,
+                format!("{short}; this task fails if it runs (--strict makes this an error)"),
+            ));
+        }
+    }
+
     fn check_tasks(&mut self, tasks: &[Task], outer: &Reach) {
         let registry = self.registry;
         for task in tasks {
@@ -250,13 +287,16 @@ impl Checker<'_, '_> {
                     self.check_include(task, &reach)
                 }
                 TaskKind::ImportTasks { .. } | TaskKind::ImportRole(_) => {}
-                TaskKind::Module { module, .. }
+                TaskKind::Module { module, args }
                     if module.rsplit('.').next() == Some("include_vars") =>
                 {
                     if self.check_files {
                         report
                             .errors
                             .extend(missing_source(task, &self.playbook_dir));
+                    }
+                    if let Some(message) = args.as_object().and_then(include_vars_arg_error) {
+                        self.arg_problem(task, &reach, module, "include_vars", message);
                     }
                 }
                 TaskKind::Meta(action) => {
@@ -276,36 +316,7 @@ impl Checker<'_, '_> {
                         }
                         if let Some(map) = args.as_object() {
                             if let Err(message) = m.check_args(map) {
-                                let message = if message.starts_with(module.as_str()) {
-                                    message
-                                } else {
-                                    format!("{module}: {message}")
-                                };
-                                let surely_runs = !reach.guarded
-                                    && tags_select(
-                                        &reach.tags,
-                                        &self.options.tags,
-                                        &self.options.skip_tags,
-                                    );
-                                let location = arg_error_location(task, &message);
-                                if self.options.strict || surely_runs {
-                                    report.errors.push(
-                                        PlaybookError::new(location, message).with_hint(format!(
-                                            "see the '{}' module's arguments in Ansible's documentation",
-                                            m.name()
-                                        )),
-                                    );
-                                } else {
-                                    // A warning stays short: without the list of parameters.
-                                    let short = message
-                                        .split("; supported parameters:")
-                                        .next()
-                                        .unwrap_or(&message);
-                                    report.warnings.push(PlaybookError::new(
-                                        location,
-                                        format!("{short}; this task fails if it runs (--strict makes this an error)"),
-                                    ));
-                                }
+                                self.arg_problem(task, &reach, module, m.name(), message);
                             }
                         }
                     }
@@ -334,6 +345,27 @@ impl Checker<'_, '_> {
             }
         }
     }
+}
+
+/// Options `include_vars` takes (an action of the engine, not a module).
+const INCLUDE_VARS_OPTIONS: &[&str] = &[
+    "file",
+    "dir",
+    "name",
+    "depth",
+    "files_matching",
+    "ignore_files",
+    "extensions",
+    "ignore_unknown_extensions",
+    "hash_behaviour",
+    "_raw_params",
+];
+
+/// ansible-core's message for options `include_vars` does not take (it names the last one).
+pub(crate) fn include_vars_arg_error(args: &serde_json::Map<String, Value>) -> Option<String> {
+    args.keys()
+        .rfind(|k| !INCLUDE_VARS_OPTIONS.contains(&k.as_str()))
+        .map(|k| format!("`{k}` is not a valid option in include_vars"))
 }
 
 /// Where an argument error points: the argument key the message names (in backticks), else the

@@ -11,6 +11,7 @@ mod parse;
 mod resolve;
 mod tags;
 
+pub(crate) use check::include_vars_arg_error;
 pub use check::{check_playbook, check_playbook_with, CheckOptions, CheckReport};
 pub use check_vars::{check_variables, external_variable_names};
 pub use error::PlaybookError;
