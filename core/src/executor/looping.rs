@@ -32,71 +32,6 @@ fn loop_info(items: &[Value], index: usize) -> Value {
     Value::Object(l)
 }
 
-/// Python's `str()` of an item, as ansible-core labels loop items: strings as they are,
-/// containers as Python writes them (`['a', 'x']`, `{'key': 'k1', 'value': 1}`).
-fn py_str(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => {
-            let mut out = String::new();
-            py_repr(other, &mut out);
-            out
-        }
-    }
-}
-
-fn py_repr(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("None"),
-        Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) => {
-            let quote = if s.contains('\'') && !s.contains('"') {
-                '"'
-            } else {
-                '\''
-            };
-            out.push(quote);
-            for c in s.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c if c == quote => {
-                        out.push('\\');
-                        out.push(c);
-                    }
-                    c => out.push(c),
-                }
-            }
-            out.push(quote);
-        }
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                py_repr(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, v)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                py_repr(&Value::String(k.clone()), out);
-                out.push_str(": ");
-                py_repr(v, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
 /// Makes what one item's result set visible to the next items (ansible-core updates the
 /// task's variables after every item): its facts, and its result under `register`.
 pub(crate) fn carry_over(task: &Task, result: &Value, vars: &mut Vars) {
@@ -209,7 +144,10 @@ impl Executor {
                     .templar
                     .render_str(l, &item_vars)
                     .unwrap_or_else(|_| l.clone()),
-                None => py_str(&item),
+                None => match &item {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
             };
             if let Value::Object(m) = &mut r {
                 m.insert(task.loop_var.clone(), item.clone());
@@ -286,17 +224,6 @@ mod tests {
         );
         assert_eq!(vars["ansible_os_family"], json!("Debian"));
         assert_eq!(vars["ansible_facts"]["os_family"], json!("Debian"));
-    }
-
-    #[test]
-    fn item_labels_as_python_writes_them() {
-        assert_eq!(py_str(&json!("plain")), "plain");
-        assert_eq!(py_str(&json!(["a", "x"])), "['a', 'x']");
-        assert_eq!(
-            py_str(&json!({"key": "k1", "value": 1, "on": true, "none": null})),
-            "{'key': 'k1', 'value': 1, 'on': True, 'none': None}"
-        );
-        assert_eq!(py_str(&json!(["it's", "a\\b\n"])), r#"["it's", 'a\\b\n']"#);
     }
 
     #[test]
