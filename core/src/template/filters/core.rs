@@ -99,6 +99,18 @@ fn parse_int(s: &str, base: u32) -> Option<i64> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let lower = digits.to_ascii_lowercase();
+    // Python's int(s, 0): the base comes from the prefix; other bases must be 2..=36.
+    let base = match base {
+        0 => match lower.get(..2) {
+            Some("0x") => 16,
+            Some("0o") => 8,
+            Some("0b") => 2,
+            _ if lower.len() > 1 && lower.starts_with('0') => return None,
+            _ => 10,
+        },
+        2..=36 => base,
+        _ => return None,
+    };
     let digits = match base {
         16 => lower.strip_prefix("0x").unwrap_or(&lower),
         8 => lower.strip_prefix("0o").unwrap_or(&lower),
