@@ -35,11 +35,11 @@ pub(crate) struct SyntaxKey {
 }
 
 impl SyntaxKey {
-    /// Syntax for template strings: Jinja2's defaults, except that trailing newlines are kept
-    /// (Ansible preserves them: `content: "{{ x }}\n"` ends in a newline).
+    /// Syntax for template strings: Ansible's environment (`trim_blocks` on), with trailing
+    /// newlines kept (Ansible preserves them: `content: "{{ x }}\n"` ends in a newline).
     pub(crate) fn inline() -> Self {
         Self {
-            trim_blocks: false,
+            trim_blocks: true,
             lstrip_blocks: false,
             keep_trailing_newline: true,
             block: ("{%".into(), "%}".into()),
@@ -222,14 +222,15 @@ impl Engine {
         }))?;
         let native = match captured.state().get_extension::<NativeCapture>() {
             Some(cap) if cap.count == 1 && captured.output() == cap.first_text => cap.first.clone(),
-            // Trailing whitespace after a single non-string value still gives the value
-            // (Ansible's literal_eval ignores it); a string keeps its trailing newlines.
+            // Jinja2 drops one trailing newline of a template, so `{{ 1 }}\n` is still the one
+            // expression (a string keeps the newline, as Ansible preserves it); any other text
+            // after it, even a space, makes the result a string.
             Some(cap)
                 if cap.count == 1
                     && captured
                         .output()
                         .strip_prefix(cap.first_text.as_str())
-                        .is_some_and(|rest| rest.trim().is_empty())
+                        .is_some_and(|rest| rest == "\n")
                     && cap
                         .first
                         .as_ref()

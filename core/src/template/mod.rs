@@ -26,6 +26,7 @@ mod lookups;
 mod methods;
 mod percent;
 mod pyformat;
+mod pymethods;
 mod regions;
 mod tests;
 mod version;

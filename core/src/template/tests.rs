@@ -79,7 +79,12 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Ok(b.try_iter()?.all(|x| a.contains(&x)))
     });
     env.add_test("string", |v: Value| v.kind() == ValueKind::String);
-    env.add_test("number", |v: Value| v.kind() == ValueKind::Number);
+    // Python's bool is a Number, as Jinja2's `number` test sees it.
+    env.add_test("number", |v: Value| {
+        matches!(v.kind(), ValueKind::Number | ValueKind::Bool)
+    });
+    // Functions and macros (`lookup is callable`).
+    env.add_test("callable", |v: Value| v.kind() == ValueKind::Plain);
     env.add_test("integer", |v: Value| {
         v.kind() == ValueKind::Number && v.is_integer()
     });
