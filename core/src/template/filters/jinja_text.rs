@@ -279,7 +279,7 @@ fn dictsort(v: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error>
             _ => x.clone(),
         }
     };
-    pairs.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+    pairs.sort_by_key(sort_key);
     if reverse {
         pairs.reverse();
     }

@@ -103,8 +103,11 @@ fn urlsplit(v: Value, query: Option<String>) -> Result<Value, Error> {
         ("username", username),
     ];
     match query {
-        None => Ok(Value::from_iter(
-            fields.into_iter().map(|(k, v)| (Value::from(k), v)),
+        None => Ok(Value::from(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect::<std::collections::BTreeMap<String, Value>>(),
         )),
         Some(q) => fields
             .into_iter()

@@ -12,7 +12,8 @@ short_description: JSON lines of debug values for drover's expression differenti
 description: Prints one JSON object per task result.
 """
 
-META_KEYS = ("changed", "failed", "skipped", "skip_reason", "false_condition", "skipped_reason")
+META_KEYS = ("changed", "failed", "skipped", "skip_reason", "false_condition", "skipped_reason",
+             "warnings", "deprecations", "exception")
 
 
 def plain(value):
