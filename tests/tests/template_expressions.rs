@@ -30,11 +30,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "minijinja's parser has no unary plus",
     ),
     (
-        "operators-054",
-        "{{ lipsum is defined }}",
-        "the lipsum global (random lorem ipsum) is not provided",
-    ),
-    (
         "operators-081",
         "{{ undefined_x.y is undefined }}",
         "an attribute of an undefined variable is an error in drover (minijinja strict undefined), chained undefined in ansible-core",
@@ -90,16 +85,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "str.format percent presentation type is not supported by pycompat",
     ),
     (
-        "filters-jinja-048",
-        "{{ [{'a': 1}, {'a': 0}, {}] | selectattr('a') | list }}",
-        "a missing attribute in selectattr is falsy in drover, an undefined error in ansible-core",
-    ),
-    (
-        "filters-jinja-094",
-        "{{ a_dict | attr('a') }}",
-        "minijinja's attr falls back to dict items; Jinja2's does not",
-    ),
-    (
         "filters-ansible-133",
         "{{ {'a': 'long ' * 20} | to_yaml }}",
         "PyYAML indents a folded continuation line inside a flow mapping by one space",
@@ -133,11 +118,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "filters-ansible-156",
         "{{ 'abc' | vault('pw') is string }}",
         "the vault filter is not implemented",
-    ),
-    (
-        "tests-332",
-        "{{ '1:1.0' is version('1.9', '>', version_type='pep440') }}",
-        "pep440 epochs: ansible-core rejects this version string, drover compares it",
     ),
     (
         "tests-372",

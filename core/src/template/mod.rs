@@ -24,6 +24,7 @@ mod lazy;
 mod literals;
 mod lookups;
 mod methods;
+mod pep440;
 mod percent;
 mod pyformat;
 mod pymethods;

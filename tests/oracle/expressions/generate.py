@@ -388,7 +388,14 @@ exprs("tests",
       "'http://x.org' is url", "'urn:isbn:0451' is urn", "'mailto:x@y' is uri", "'x' is uri",
       "{'failed': false} is failed", "{} is changed", "'x' is vault_encrypted",
       "{'msg': 'x'} is timedout", "1 is callable", "'a' is escaped", "1 is filter",
-      "'upper' is filter", "'defined' is test", "'x' is lower", "'X' is upper")
+      "'upper' is filter", "'defined' is test", "'x' is lower", "'X' is upper",
+      "'1.0a1' is version('1.0', '<', version_type='pep440')",
+      "'1.0.post1' is version('1.0', '>', version_type='pep440')",
+      "'1!0.1' is version('2.0', '>', version_type='pep440')",
+      "'1.0.dev1' is version('1.0a1', '<', version_type='pep440')",
+      "'2.0' is version('2.0.0', '==', version_type='pep440')",
+      "'1.0rc1' is version('1.0c1', '==', version_type='pep440')",
+      "'1.0-1' is version('1.0.post1', '==', version_type='pep440')")
 
 # --- 8. lookups ----------------------------------------------------------------------------------
 exprs("lookups",

@@ -1,8 +1,9 @@
 //! Jinja2 builtin filters minijinja lacks or words differently: center, striptags, truncate,
-//! wordwrap, xmlattr, filesizeformat, pprint, format (Python `%`), title, list, dictsort.
+//! wordwrap, xmlattr, filesizeformat, pprint, format (Python `%`), title, list, dictsort, attr,
+//! selectattr/rejectattr.
 
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
-use minijinja::{Environment, Error};
+use minijinja::{Environment, Error, State};
 
 use super::{fail, items, text};
 use crate::template::convert::py_str;
@@ -57,6 +58,69 @@ pub(super) fn register(env: &mut Environment<'static>) {
         }
     });
     env.add_filter("dictsort", dictsort);
+    env.add_function("lipsum", lipsum);
+    env.add_filter("attr", |v: Value, name: String| -> Result<Value, Error> {
+        // Jinja2's attr reads attributes only: a dict's keys are not attributes.
+        if v.kind() == ValueKind::Map {
+            return Err(fail(format!(
+                "object of type 'dict' has no attribute '{name}'"
+            )));
+        }
+        v.get_attr(&name)
+    });
+    env.add_filter(
+        "selectattr",
+        |state: &mut State, v: Value, attr: String, test: Rest<Value>| {
+            select_attr(state, &v, &attr, &test, true)
+        },
+    );
+    env.add_filter(
+        "rejectattr",
+        |state: &mut State, v: Value, attr: String, test: Rest<Value>| {
+            select_attr(state, &v, &attr, &test, false)
+        },
+    );
+}
+
+/// `selectattr`/`rejectattr(attribute, test=None, *args)`: without a test, an item lacking
+/// the attribute is an error, as with ansible-core's strict undefined.
+fn select_attr(
+    state: &mut State,
+    v: &Value,
+    attr: &str,
+    test: &[Value],
+    keep: bool,
+) -> Result<Value, Error> {
+    let mut out = Vec::new();
+    for item in items(v, "selectattr")? {
+        let mut value = item.clone();
+        for part in attr.split('.') {
+            value = match part.parse::<usize>() {
+                Ok(i) if value.kind() == ValueKind::Seq => value.get_item(&Value::from(i))?,
+                _ => value.get_attr(part)?,
+            };
+        }
+        let passed = match test.split_first() {
+            None => {
+                if value.is_undefined() {
+                    return Err(fail(format!(
+                        "object of type '{}' has no attribute '{attr}'",
+                        crate::template::convert::py_type_name(&item)
+                    )));
+                }
+                value.is_true()
+            }
+            Some((name, rest)) => {
+                let mut args = vec![value];
+                args.extend(rest.iter().cloned());
+                state.perform_test(&text(name), &args)?
+            }
+        };
+        if passed == keep {
+            out.push(item);
+        }
+    }
+    Ok(Value::from(out))
 }
 
 /// Jinja2's `title`: each word (split at whitespace, `-`, and opening brackets) gets an upper
@@ -289,4 +353,63 @@ fn dictsort(v: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error>
             .map(|(k, v)| Value::from(vec![k, v]))
             .collect::<Vec<_>>(),
     ))
+}
+
+/// Jinja2's `lipsum(n=5, html=True, min=20, max=100)` global: `n` paragraphs of random
+/// lorem-ipsum words.
+fn lipsum(n: Option<usize>, html: Option<bool>, min: Option<usize>, max: Option<usize>) -> Value {
+    use rand::Rng;
+    const WORDS: &[&str] = &[
+        "lorem",
+        "ipsum",
+        "dolor",
+        "sit",
+        "amet",
+        "consectetur",
+        "adipiscing",
+        "elit",
+        "sed",
+        "do",
+        "eiusmod",
+        "tempor",
+        "incididunt",
+        "ut",
+        "labore",
+        "et",
+        "dolore",
+        "magna",
+        "aliqua",
+        "enim",
+        "ad",
+        "minim",
+        "veniam",
+        "quis",
+        "nostrud",
+        "exercitation",
+    ];
+    let (min, max) = (min.unwrap_or(20), max.unwrap_or(100).max(1));
+    let mut rng = rand::rng();
+    let paragraphs: Vec<String> = (0..n.unwrap_or(5))
+        .map(|_| {
+            let count = rng.random_range(min.min(max)..=max);
+            let mut p = (0..count)
+                .map(|_| WORDS[rng.random_range(0..WORDS.len())])
+                .collect::<Vec<_>>()
+                .join(" ");
+            if let Some(first) = p.get(..1) {
+                p = first.to_uppercase() + &p[1..];
+            }
+            p.push('.');
+            p
+        })
+        .collect();
+    Value::from(if html.unwrap_or(true) {
+        paragraphs
+            .iter()
+            .map(|p| format!("<p>{p}</p>"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        paragraphs.join("\n\n")
+    })
 }
