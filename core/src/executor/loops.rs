@@ -1,7 +1,7 @@
 //! Loop items: `loop`, and the `with_<lookup>` forms computed the way their lookups do.
 
 use super::Executor;
-use crate::playbook::Task;
+use crate::playbook::{Task, TaskKind};
 use crate::template::TemplateContext;
 use crate::vars::{Map, Value, Vars};
 
@@ -46,8 +46,12 @@ fn sequence(spec: &str) -> Result<Vec<Value>, String> {
         (1i64, None, 1i64, None, "%d".to_string());
     if spec.contains('=') {
         for piece in crate::playbook::args::split_args(spec) {
-            let (k, v) = piece.split_once('=').unwrap_or((piece.as_str(), ""));
-            let v = crate::playbook::args::unquote(v);
+            let piece = piece.trim();
+            if piece.is_empty() {
+                continue;
+            }
+            let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+            let v = crate::playbook::args::unquote(v.trim());
             match k {
                 "start" => start = parse_num(&v)?,
                 "end" => end = Some(parse_num(&v)?),
@@ -136,6 +140,27 @@ fn format_printf(fmt: &str, n: i64) -> String {
 }
 
 impl Executor {
+    /// A loop item as ansible-playbook shows it (`(item=...)`): the rendered
+    /// `loop_control.label`, else Python's str() of the item (`{'key': 'a', 'value': 1}`).
+    pub(crate) fn item_label(&self, task: &Task, item_vars: &Vars) -> String {
+        let item = item_vars
+            .get(&task.loop_var)
+            .cloned()
+            .unwrap_or(Value::Null);
+        let template = match (&task.loop_label, &item) {
+            (Some(label), _) => label.clone(),
+            (None, Value::String(s)) => return s.clone(),
+            (None, _) => format!("{{{{ {} }}}}", task.loop_var),
+        };
+        self.shared
+            .templar
+            .render_str(&template, item_vars)
+            .unwrap_or_else(|_| match &task.loop_label {
+                Some(label) => label.clone(),
+                None => item.to_string(),
+            })
+    }
+
     /// The items a task loops over, or `None` without a loop.
     pub(crate) fn loop_items(
         &self,
@@ -245,7 +270,15 @@ impl Executor {
                 let args: Vec<String> = (0..terms.len())
                     .map(|i| format!("__drover_terms[{i}]"))
                     .collect();
-                let expr = format!("query('{other}', {})", args.join(", "));
+                let mut expr = format!("query('{other}', {})", args.join(", "));
+                if other == "first_found" {
+                    // As ansible-core's task executor: a `with_first_found` loop searches the
+                    // `templates`/`vars` subdirectory for template/include_vars tasks.
+                    expr.insert_str(
+                        expr.len() - 1,
+                        &format!(", _subdir='{}'", first_found_subdir(task)),
+                    );
+                }
                 match templar.eval_expr_in(&expr, &v, Some(tctx)) {
                     Ok(Value::Array(a)) => a,
                     Ok(other) => as_list(other),
@@ -254,6 +287,22 @@ impl Executor {
             }
         };
         Ok(Some(items))
+    }
+}
+
+/// The lookup subdirectory ansible-core gives a `with_*` lookup: `templates` when the action's
+/// name contains `template`, `vars` when it contains `var`, else `files`.
+fn first_found_subdir(task: &Task) -> &'static str {
+    let action = match &task.kind {
+        TaskKind::Module { module, .. } => module.as_str(),
+        _ => "",
+    };
+    if action.contains("template") {
+        "templates"
+    } else if action.contains("var") {
+        "vars"
+    } else {
+        "files"
     }
 }
 

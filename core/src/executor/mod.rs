@@ -8,6 +8,7 @@ mod controller;
 mod free;
 mod include;
 mod loops;
+mod meta;
 mod options;
 mod read_ahead;
 mod state;
@@ -414,6 +415,7 @@ impl Executor {
                 }
                 TaskKind::Meta(action) => {
                     if self.tags_allow(&kw) && self.reached_start(task) {
+                        self.announce_meta(ctx, task, &kw, hosts);
                         self.run_meta(ctx, task, &kw, action, hosts).await
                     }
                 }
