@@ -3,8 +3,9 @@
 //! playbook's header names them and what was taken from each) run by ansible-playbook on one fresh
 //! Debian 12 host and by drover on another.
 //!
-//! Constructs covered: OS-family dispatch (`include_vars` with `with_first_found` over
-//! distribution-version / family files, `include_tasks: setup-{{ ansible_os_family }}.yml`),
+//! Constructs covered: OS-family dispatch (`include_vars: "{{ ansible_os_family }}.yml"`,
+//! `include_tasks: setup-{{ ansible_os_family }}.yml`; the `with_first_found` form over
+//! distribution-version / family / default files runs in `pending.yml`, see below),
 //! defaults / role vars / `vars_files` layering (a relative path), `meta` dependencies carrying
 //! variables in both styles (a role that runs twice with different parameters, one deduplicated),
 //! `with_subelements` with `skip_missing`, `with_dict`, `loop_control` (`label`, `loop_var`),
@@ -13,11 +14,15 @@
 //! localhost` + `become: false` + `run_once`, `changed_when`/`failed_when`/`check_mode: false` on
 //! commands, `until`/`retries`/`delay`, `stat` then `when: not x.stat.exists`, `lineinfile` and
 //! `template` with `validate`, `import_tasks` and `include_tasks` with `apply`, `lookup('file')`,
-//! `lookup('template')`-style templates, `lookup('env')`, `ansible_facts[...]`, `hostvars`, `getent`.
+//! `lookup('template')`, `lookup('env')`, `ansible_facts[...]`, `hostvars`, `getent`.
 //!
 //! Compared: per-task status lines (loop items and labels included), debug messages, the PLAY
 //! RECAP line, the hosts' end state (files, users, packages, services, the served page), the file
-//! built on the controller, and a second run with `changed=0` for both tools.
+//! built on the controller, and a second run with `changed=0` for both tools. Retry lines of a
+//! wait on a service reload are left out (their count depends on timing).
+//!
+//! `pending_constructs_match_ansible_core` (ignored) does the same for `pending.yml`: constructs
+//! that need fixes from other branches (its header and the test's doc say which).
 
 use std::path::{Path, PathBuf};
 
@@ -95,7 +100,7 @@ fn host_state(hosts: &TestHosts, i: usize) -> String {
          ls -l /etc/nginx/sites-enabled | tail -n +2 | awk '{print $1, $9, $10, $11}'; \
          cat /etc/nginx/sites-available/shop.example.test.conf; grep -n server_tokens /etc/nginx/nginx.conf; \
          cd /srv/shop && find . -printf '%p %y %m %u %g %l\\n' | sort && \
-         cat current/MANIFEST current/app.ini current/features.ini current/public/index.html; \
+         cat current/MANIFEST current/NOTES current/app.ini current/features.ini current/public/index.html; \
          dpkg-query -W -f='${Package} ${Status}\\n' nginx-light curl ca-certificates; \
          systemctl is-enabled nginx; systemctl is-active nginx; \
          curl -fsS http://127.0.0.1:8080/index.html",
@@ -132,21 +137,43 @@ fn run_both(oracle: &OracleComparison<'_>, book: &Path, dir: &Path) -> (String, 
     })
 }
 
-#[test]
-fn realworld_roles_match_ansible_core() {
+/// Two fresh hosts, ansible-core's (with python3) and drover's, both with fresh package lists.
+fn start_pair(hosts: &TestHosts) -> OracleComparison<'_> {
+    std::thread::scope(|s| {
+        let drover_side = s.spawn(|| hosts.ssh_ok(1, "apt-get update -qq"));
+        let oracle = OracleComparison::new(hosts, 0, 1);
+        drover_side.join().expect("update drover's host");
+        oracle
+    })
+}
+
+/// Runs `book` (relative to `playbooks/tests/realworld`) twice with both tools and compares
+/// per-task lines, debug messages and recaps of each run, `state` of both hosts after each run,
+/// and `changed=0` on the second run. `at_least` is (result lines, debug messages) the oracle's
+/// first run must have, so that a misread transcript cannot pass.
+fn compare_twice(
+    book: &str,
+    at_least: (usize, usize),
+    state: impl Fn(&TestHosts, usize) -> String,
+) -> (TestHosts, PathBuf) {
     let started = std::time::Instant::now();
     let hosts = TestHosts::start(2);
-    let oracle = OracleComparison::new(&hosts, 0, 1);
+    let oracle = start_pair(&hosts);
     eprintln!("hosts ready after {:?}", started.elapsed());
     let dir = hosts.dir().to_path_buf();
-    let book = repo_root().join("playbooks/tests/realworld/site.yml");
+    let book = repo_root().join("playbooks/tests/realworld").join(book);
+    let stem = book
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("book")
+        .to_string();
 
     let (ansible_first, drover_first) = run_both(&oracle, &book, &dir);
-    dump("first", &ansible_first, &drover_first);
+    dump(&format!("{stem}-first"), &ansible_first, &drover_first);
     eprintln!("first runs done after {:?}", started.elapsed());
     let expected = comparable_results(&ansible_first);
     assert!(
-        expected.len() >= 60,
+        expected.len() >= at_least.0,
         "the oracle's output was not understood:\n{ansible_first}"
     );
     assert_eq!(
@@ -155,36 +182,22 @@ fn realworld_roles_match_ansible_core() {
         "per-task results differ\n--- drover:\n{drover_first}\n--- ansible:\n{ansible_first}"
     );
     let messages = debug_messages(&ansible_first);
-    assert!(messages.len() >= 12, "{ansible_first}");
+    assert!(messages.len() >= at_least.1, "{ansible_first}");
     assert_eq!(
         debug_messages(&drover_first),
         messages,
         "debug messages differ"
     );
     assert_eq!(recap(&drover_first), recap(&ansible_first), "recaps differ");
-
-    let state = host_state(&hosts, oracle.ansible_host());
-    assert!(
-        state.contains("nginx-light install ok installed"),
-        "{state}"
-    );
+    let first_state = state(&hosts, oracle.ansible_host());
     assert_eq!(
-        host_state(&hosts, oracle.drover_host()),
-        state,
+        state(&hosts, oracle.drover_host()),
+        first_state,
         "hosts differ"
-    );
-    let manifest = |tool: &str| {
-        std::fs::read_to_string(dir.join(format!("build-{tool}/manifest-1.4.2.txt")))
-            .unwrap_or_else(|e| panic!("{tool}'s controller-side manifest: {e}"))
-    };
-    assert_eq!(
-        manifest("drover"),
-        manifest("ansible"),
-        "controller-side builds differ"
     );
 
     let (ansible_second, drover_second) = run_both(&oracle, &book, &dir);
-    dump("second", &ansible_second, &drover_second);
+    dump(&format!("{stem}-second"), &ansible_second, &drover_second);
     eprintln!("second runs done after {:?}", started.elapsed());
     assert_eq!(target_changed(&ansible_second), 0, "{ansible_second}");
     assert_eq!(target_changed(&drover_second), 0, "{drover_second}");
@@ -199,7 +212,50 @@ fn realworld_roles_match_ansible_core() {
     );
     assert_eq!(recap(&drover_second), recap(&ansible_second));
     assert_eq!(
-        host_state(&hosts, oracle.drover_host()),
-        host_state(&hosts, oracle.ansible_host())
+        state(&hosts, oracle.drover_host()),
+        state(&hosts, oracle.ansible_host())
     );
+    drop(oracle);
+    (hosts, dir)
+}
+
+#[test]
+fn realworld_roles_match_ansible_core() {
+    let (hosts, dir) = compare_twice("site.yml", (60, 12), |hosts, i| {
+        let state = host_state(hosts, i);
+        assert!(
+            state.contains("nginx-light install ok installed"),
+            "{state}"
+        );
+        state
+    });
+    let manifest = |tool: &str| {
+        std::fs::read_to_string(dir.join(format!("build-{tool}/manifest-1.4.2.txt")))
+            .unwrap_or_else(|e| panic!("{tool}'s controller-side manifest: {e}"))
+    };
+    assert!(manifest("ansible").starts_with("release 1.4.2 for target\n"));
+    assert_eq!(
+        manifest("drover"),
+        manifest("ansible"),
+        "controller-side builds differ"
+    );
+    drop(hosts);
+}
+
+/// `pending.yml`: constructs whose drover support is on other branches (see the playbook's
+/// header). Which assertion needs which fix: the run itself (drover refuses `run_once` as a play
+/// keyword at load: executor/static-check branch `runtime-args`); the per-task lines and the
+/// `rw_common` debug message (variables from `include_vars` in a `with_first_found` loop) and
+/// `admins: alice,carol` (`set_fact` accumulating over a loop): `runtime-args`; the OpenSSH
+/// version message (`'\\1.\\2'` in a double-quoted scalar): templating branch `templating`.
+#[test]
+#[ignore = "needs run_once as a play keyword and facts from loop items (branch runtime-args) and string-literal escapes (branch templating)"]
+fn pending_constructs_match_ansible_core() {
+    let (hosts, _dir) = compare_twice("pending.yml", (8, 4), |hosts, i| {
+        hosts.ssh_ok(
+            i,
+            "dpkg-query -W -f='${Package} ${Status}\\n' ca-certificates",
+        )
+    });
+    drop(hosts);
 }
