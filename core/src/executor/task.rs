@@ -540,7 +540,7 @@ impl Executor {
                 }
                 return result;
             }
-            self.emit(Event::Retry {
+            self.emit(crate::events::Event::Retry {
                 host: host.to_string(),
                 delegated_to: task.delegate_to.clone(),
                 task: task.display_name(),
