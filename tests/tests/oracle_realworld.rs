@@ -251,7 +251,7 @@ fn realworld_roles_match_ansible_core() {
 #[test]
 #[ignore = "needs run_once as a play keyword and facts from loop items (branch runtime-args) and string-literal escapes (branch templating)"]
 fn pending_constructs_match_ansible_core() {
-    let (hosts, _dir) = compare_twice("pending.yml", (8, 4), |hosts, i| {
+    let (hosts, _dir) = compare_twice("pending.yml", (8, 3), |hosts, i| {
         hosts.ssh_ok(
             i,
             "dpkg-query -W -f='${Package} ${Status}\\n' ca-certificates",
