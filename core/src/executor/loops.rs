@@ -2,7 +2,7 @@
 
 use super::Executor;
 use crate::playbook::{Task, TaskKind};
-use crate::template::TemplateContext;
+use crate::template::{Templar, TemplateContext};
 use crate::vars::{Map, Value, Vars};
 
 fn as_list(v: Value) -> Vec<Value> {
@@ -140,25 +140,9 @@ fn format_printf(fmt: &str, n: i64) -> String {
 }
 
 impl Executor {
-    /// A loop item as ansible-playbook shows it (`(item=...)`): the rendered
-    /// `loop_control.label`, else Python's str() of the item (`{'key': 'a', 'value': 1}`).
+    /// A loop item as ansible-playbook shows it (`(item=...)`): see [`item_label`].
     pub(crate) fn item_label(&self, task: &Task, item_vars: &Vars) -> String {
-        let item = item_vars
-            .get(&task.loop_var)
-            .cloned()
-            .unwrap_or(Value::Null);
-        let template = match (&task.loop_label, &item) {
-            (Some(label), _) => label.clone(),
-            (None, Value::String(s)) => return s.clone(),
-            (None, _) => format!("{{{{ {} }}}}", task.loop_var),
-        };
-        self.shared
-            .templar
-            .render_str(&template, item_vars)
-            .unwrap_or_else(|_| match &task.loop_label {
-                Some(label) => label.clone(),
-                None => item.to_string(),
-            })
+        item_label(&self.shared.templar, task, item_vars)
     }
 
     /// The items a task loops over, or `None` without a loop.
@@ -306,6 +290,27 @@ fn first_found_subdir(task: &Task) -> &'static str {
     }
 }
 
+/// A loop item as ansible-playbook shows it: the rendered `loop_control.label`, else Python's
+/// str() of the item (`{'key': 'a', 'value': 1}`, `None`, `True`).
+fn item_label(templar: &Templar, task: &Task, item_vars: &Vars) -> String {
+    let item = item_vars
+        .get(&task.loop_var)
+        .cloned()
+        .unwrap_or(Value::Null);
+    let template = match (&task.loop_label, &item) {
+        (Some(label), _) => label.clone(),
+        (None, Value::String(s)) => return s.clone(),
+        (None, Value::Null) => return "None".into(),
+        (None, _) => format!("{{{{ {} }}}}", task.loop_var),
+    };
+    templar
+        .render_str(&template, item_vars)
+        .unwrap_or_else(|_| match &task.loop_label {
+            Some(label) => label.clone(),
+            None => item.to_string(),
+        })
+}
+
 /// `with_subelements`: `[list_of_dicts, "key.path", {skip_missing: bool}]`.
 fn subelements(terms: Vec<Value>) -> Result<Vec<Value>, String> {
     let mut it = terms.into_iter();
@@ -373,6 +378,31 @@ mod tests {
             sequence("4-6").unwrap(),
             vec![json!("4"), json!("5"), json!("6")]
         );
+    }
+
+    #[test]
+    fn items_show_as_python_prints_them() {
+        let templar = Templar::new();
+        let mut task = Task::new(
+            crate::yaml::Location::default(),
+            TaskKind::Meta("noop".into()),
+        );
+        task.loop_var = "item".into();
+        let label = |item: Value, task: &Task| {
+            let mut vars = Vars::new();
+            vars.insert("item".into(), item);
+            item_label(&templar, task, &vars)
+        };
+        // As ansible-core 2.19's default callback shows them.
+        assert_eq!(
+            label(json!({"key": "a", "value": 1}), &task),
+            "{'key': 'a', 'value': 1}"
+        );
+        assert_eq!(label(json!([1, "x", true]), &task), "[1, 'x', True]");
+        assert_eq!(label(json!(null), &task), "None");
+        assert_eq!(label(json!("plain"), &task), "plain");
+        task.loop_label = Some("{{ item.key }}".into());
+        assert_eq!(label(json!({"key": "a", "value": 1}), &task), "a");
     }
 
     #[test]

@@ -543,7 +543,10 @@ impl Executor {
             self.emit(crate::events::Event::Retry {
                 host: host.to_string(),
                 delegated_to: task.delegate_to.clone(),
-                task: task.display_name(),
+                task: {
+                    let name = task.display_name();
+                    self.shared.templar.render_str(&name, vars).unwrap_or(name)
+                },
                 retries_left: (retries + 1).saturating_sub(attempt),
             });
             tokio::time::sleep(delay).await;
