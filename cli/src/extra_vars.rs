@@ -18,10 +18,14 @@ pub fn merge_extra_vars(arg: &str, into: &mut Vars) -> Result<(), String> {
         return merge_value(node.to_value(), into, arg);
     }
     for piece in split_args(arg) {
+        let piece = piece.trim();
+        if piece.is_empty() {
+            continue;
+        }
         let (k, v) = piece.split_once('=').ok_or_else(|| {
             format!("invalid extra vars '{piece}': expected key=value, YAML/JSON, or @file")
         })?;
-        into.insert(k.to_string(), Value::String(unquote(v)));
+        into.insert(k.trim().to_string(), Value::String(unquote(v.trim())));
     }
     Ok(())
 }

@@ -130,6 +130,19 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         item: Option<String>,
     },
+    /// A task's `until` condition did not hold yet: it runs again after its `delay`
+    /// (ansible-playbook's `FAILED - RETRYING` line).
+    Retry {
+        /// Inventory name of the host.
+        host: String,
+        /// Host the task was delegated to, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        delegated_to: Option<String>,
+        /// The task's own name (no role prefix).
+        task: String,
+        /// Attempts still allowed.
+        retries_left: u64,
+    },
     /// A warning for the user.
     Warning {
         /// The warning text.

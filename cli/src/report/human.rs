@@ -42,6 +42,8 @@ const YELLOW: &str = "33";
 const RED: &str = "31";
 const CYAN: &str = "36";
 const MAGENTA: &str = "35";
+/// ansible-playbook's `COLOR_DEBUG` (dark gray), used for retry lines.
+const DEBUG_COLOR: &str = "1;30";
 
 impl HumanReporter {
     /// A reporter for the given `-v` level and `--diff` setting. Colour is used on terminals unless
@@ -263,6 +265,10 @@ impl HumanReporter {
             if r.ignored {
                 let _ = writeln!(out, "{}", self.paint(CYAN, "...ignoring"));
             }
+            // Every item skipped (or none to loop over): the task itself shows as skipped.
+            if r.status == Status::Skipped {
+                let _ = writeln!(out, "{}", self.paint(CYAN, &format!("skipping: [{label}]")));
+            }
             return;
         }
         if self.diff && matches!(r.status, Status::Changed | Status::Ok) {
@@ -287,6 +293,10 @@ impl HumanReporter {
                 if let Some(i) = &item {
                     line.push_str(" =>");
                     line.push_str(i);
+                    // ansible-playbook ends a skipped item's line with a space.
+                    if r.status == Status::Skipped {
+                        line.push(' ');
+                    }
                 }
                 // Skips show their reason from -v on (even for debug), without the flag itself.
                 let show = if r.status == Status::Skipped {
@@ -440,6 +450,21 @@ impl HumanReporter {
                         &format!("task time: {}", format_duration(*duration))
                     )
                 );
+            }
+            Event::Retry {
+                host,
+                delegated_to,
+                task,
+                retries_left,
+            } => {
+                self.banner_for_host(&mut out, host);
+                let label = match delegated_to {
+                    Some(d) if d != host => format!("{host} -> {d}"),
+                    _ => host.clone(),
+                };
+                let line =
+                    format!("FAILED - RETRYING: [{label}]: {task} ({retries_left} retries left).");
+                let _ = writeln!(out, "{}", self.paint(DEBUG_COLOR, &line));
             }
             Event::Warning { message } => {
                 let _ = writeln!(

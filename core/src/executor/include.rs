@@ -18,6 +18,8 @@ struct IncludeGroup {
     key: String,
     target: String,
     extra: Vars,
+    /// How the `included:` line shows the loop item (`loop_control.label`, else the item).
+    label: Option<String>,
     hosts: Vec<String>,
 }
 
@@ -94,6 +96,10 @@ impl Executor {
                                         None => groups.push(IncludeGroup {
                                             key,
                                             target,
+                                            label: task
+                                                .loop_
+                                                .as_ref()
+                                                .map(|_| self.item_label(task, &ivars)),
                                             extra,
                                             hosts: vec![host.clone()],
                                         }),
@@ -147,14 +153,7 @@ impl Executor {
                         Some(_) => group.target.clone(),
                     },
                     hosts: group.hosts.clone(),
-                    item: task
-                        .loop_
-                        .as_ref()
-                        .and_then(|_| group.extra.get(&task.loop_var))
-                        .map(|item| match item {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        }),
+                    item: group.label.clone(),
                 }),
                 Err(e) => {
                     for h in &group.hosts {

@@ -138,17 +138,7 @@ impl Executor {
             let mut r = self
                 .run_item_timed(play, task, kw, host, &item_vars, None)
                 .await;
-            let label = match &task.loop_label {
-                Some(l) => self
-                    .shared
-                    .templar
-                    .render_str(l, &item_vars)
-                    .unwrap_or_else(|_| l.clone()),
-                None => match &item {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
-            };
+            let label = self.item_label(task, &item_vars);
             if let Value::Object(m) = &mut r {
                 m.insert(task.loop_var.clone(), item.clone());
                 m.insert(

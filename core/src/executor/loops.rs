@@ -1,8 +1,8 @@
 //! Loop items: `loop`, and the `with_<lookup>` forms computed the way their lookups do.
 
 use super::Executor;
-use crate::playbook::Task;
-use crate::template::TemplateContext;
+use crate::playbook::{Task, TaskKind};
+use crate::template::{Templar, TemplateContext};
 use crate::vars::{Map, Value, Vars};
 
 fn as_list(v: Value) -> Vec<Value> {
@@ -46,8 +46,12 @@ fn sequence(spec: &str) -> Result<Vec<Value>, String> {
         (1i64, None, 1i64, None, "%d".to_string());
     if spec.contains('=') {
         for piece in crate::playbook::args::split_args(spec) {
-            let (k, v) = piece.split_once('=').unwrap_or((piece.as_str(), ""));
-            let v = crate::playbook::args::unquote(v);
+            let piece = piece.trim();
+            if piece.is_empty() {
+                continue;
+            }
+            let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
+            let v = crate::playbook::args::unquote(v.trim());
             match k {
                 "start" => start = parse_num(&v)?,
                 "end" => end = Some(parse_num(&v)?),
@@ -136,6 +140,11 @@ fn format_printf(fmt: &str, n: i64) -> String {
 }
 
 impl Executor {
+    /// A loop item as ansible-playbook shows it (`(item=...)`): see [`item_label`].
+    pub(crate) fn item_label(&self, task: &Task, item_vars: &Vars) -> String {
+        item_label(&self.shared.templar, task, item_vars)
+    }
+
     /// The items a task loops over, or `None` without a loop.
     pub(crate) fn loop_items(
         &self,
@@ -245,7 +254,15 @@ impl Executor {
                 let args: Vec<String> = (0..terms.len())
                     .map(|i| format!("__drover_terms[{i}]"))
                     .collect();
-                let expr = format!("query('{other}', {})", args.join(", "));
+                let mut expr = format!("query('{other}', {})", args.join(", "));
+                if other == "first_found" {
+                    // As ansible-core's task executor: a `with_first_found` loop searches the
+                    // `templates`/`vars` subdirectory for template/include_vars tasks.
+                    expr.insert_str(
+                        expr.len() - 1,
+                        &format!(", _subdir='{}'", first_found_subdir(task)),
+                    );
+                }
                 match templar.eval_expr_in(&expr, &v, Some(tctx)) {
                     Ok(Value::Array(a)) => a,
                     Ok(other) => as_list(other),
@@ -255,6 +272,43 @@ impl Executor {
         };
         Ok(Some(items))
     }
+}
+
+/// The lookup subdirectory ansible-core gives a `with_*` lookup: `templates` when the action's
+/// name contains `template`, `vars` when it contains `var`, else `files`.
+fn first_found_subdir(task: &Task) -> &'static str {
+    let action = match &task.kind {
+        TaskKind::Module { module, .. } => module.as_str(),
+        _ => "",
+    };
+    if action.contains("template") {
+        "templates"
+    } else if action.contains("var") {
+        "vars"
+    } else {
+        "files"
+    }
+}
+
+/// A loop item as ansible-playbook shows it: the rendered `loop_control.label`, else Python's
+/// str() of the item (`{'key': 'a', 'value': 1}`, `None`, `True`).
+fn item_label(templar: &Templar, task: &Task, item_vars: &Vars) -> String {
+    let item = item_vars
+        .get(&task.loop_var)
+        .cloned()
+        .unwrap_or(Value::Null);
+    let template = match (&task.loop_label, &item) {
+        (Some(label), _) => label.clone(),
+        (None, Value::String(s)) => return s.clone(),
+        (None, Value::Null) => return "None".into(),
+        (None, _) => format!("{{{{ {} }}}}", task.loop_var),
+    };
+    templar
+        .render_str(&template, item_vars)
+        .unwrap_or_else(|_| match &task.loop_label {
+            Some(label) => label.clone(),
+            None => item.to_string(),
+        })
 }
 
 /// `with_subelements`: `[list_of_dicts, "key.path", {skip_missing: bool}]`.
@@ -324,6 +378,31 @@ mod tests {
             sequence("4-6").unwrap(),
             vec![json!("4"), json!("5"), json!("6")]
         );
+    }
+
+    #[test]
+    fn items_show_as_python_prints_them() {
+        let templar = Templar::new();
+        let mut task = Task::new(
+            crate::yaml::Location::default(),
+            TaskKind::Meta("noop".into()),
+        );
+        task.loop_var = "item".into();
+        let label = |item: Value, task: &Task| {
+            let mut vars = Vars::new();
+            vars.insert("item".into(), item);
+            item_label(&templar, task, &vars)
+        };
+        // As ansible-core 2.19's default callback shows them.
+        assert_eq!(
+            label(json!({"key": "a", "value": 1}), &task),
+            "{'key': 'a', 'value': 1}"
+        );
+        assert_eq!(label(json!([1, "x", true]), &task), "[1, 'x', True]");
+        assert_eq!(label(json!(null), &task), "None");
+        assert_eq!(label(json!("plain"), &task), "plain");
+        task.loop_label = Some("{{ item.key }}".into());
+        assert_eq!(label(json!({"key": "a", "value": 1}), &task), "a");
     }
 
     #[test]

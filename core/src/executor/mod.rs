@@ -11,6 +11,7 @@ mod free;
 mod include;
 mod looping;
 mod loops;
+mod meta;
 mod options;
 mod read_ahead;
 mod state;
@@ -420,6 +421,7 @@ impl Executor {
                 }
                 TaskKind::Meta(action) => {
                     if self.tags_allow(&kw) && self.reached_start(task) {
+                        self.announce_meta(ctx, task, &kw, hosts);
                         self.run_meta(ctx, task, &kw, action, hosts).await
                     }
                 }

@@ -440,6 +440,15 @@ impl Executor {
                 }
                 return result;
             }
+            self.emit(crate::events::Event::Retry {
+                host: host.to_string(),
+                delegated_to: task.delegate_to.clone(),
+                task: {
+                    let name = task.display_name();
+                    self.shared.templar.render_str(&name, vars).unwrap_or(name)
+                },
+                retries_left: (retries + 1).saturating_sub(attempt),
+            });
             tokio::time::sleep(delay).await;
         }
     }

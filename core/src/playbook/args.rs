@@ -2,58 +2,105 @@
 
 use crate::vars::{Map, Value};
 
-/// Splits an argument string on whitespace, keeping quoted parts and `{{ }}`/`{% %}` blocks whole.
-/// Quotes are kept in the pieces; see [`unquote`].
+/// Splits an argument string as ansible-core's `split_args` does: on spaces and newlines, keeping
+/// quoted parts and `{{ }}`/`{% %}`/`{# #}` blocks whole. The whitespace between pieces is kept on
+/// them (a piece ends with the newline that ended its line, extra spaces are appended to the piece
+/// before them), so [`join_args`] gives the original text back; a lone `\` ends a line as a
+/// continuation. Quotes are kept in the pieces; see [`unquote`].
 pub fn split_args(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
+    let mut params: Vec<String> = Vec::new();
     let mut quote: Option<char> = None;
-    let mut depth = 0usize;
-    let chars: Vec<char> = s.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        let next = chars.get(i + 1).copied();
-        if quote.is_none() && depth == 0 && c.is_whitespace() {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
+    let (mut print, mut block, mut comment) = (0usize, 0usize, 0usize);
+    let lines: Vec<&str> = s.split('\n').collect();
+    for (line_index, line) in lines.iter().enumerate() {
+        let mut continuation = false;
+        for (idx, token) in line.split(' ').enumerate() {
+            if token.is_empty() && idx != 0 {
+                push_onto_last(&mut params, " ");
+                continue;
             }
-            i += 1;
-            continue;
+            if token == "\\" && quote.is_none() {
+                continuation = true;
+                continue;
+            }
+            let was_inside = quote.is_some();
+            quote = quote_state(token, quote);
+            let inside = quote.is_some();
+            let in_jinja = print > 0 || block > 0 || comment > 0;
+            let mut appended = false;
+            if inside && !was_inside && !in_jinja {
+                params.push(token.to_string());
+                appended = true;
+            } else if in_jinja || inside || was_inside {
+                push_onto_last(&mut params, if idx > 0 { " " } else { "" });
+                push_onto_last(&mut params, token);
+                appended = true;
+            }
+            for (depth, open, close) in [
+                (&mut print, "{{", "}}"),
+                (&mut block, "{%", "%}"),
+                (&mut comment, "{#", "#}"),
+            ] {
+                let before = *depth;
+                *depth = jinja_depth(token, before, open, close);
+                if *depth != before && !appended {
+                    params.push(token.to_string());
+                    appended = true;
+                }
+            }
+            let in_jinja = print > 0 || block > 0 || comment > 0;
+            if !in_jinja && !inside && !appended && !token.is_empty() {
+                params.push(token.to_string());
+            }
         }
-        match (c, next) {
-            ('{', Some('{' | '%' | '#')) => {
-                depth += 1;
-                cur.push(c);
-                cur.push(chars[i + 1]);
-                i += 2;
-                continue;
-            }
-            ('}' | '%' | '#', Some('}')) if depth > 0 => {
-                depth -= 1;
-                cur.push(c);
-                cur.push('}');
-                i += 2;
-                continue;
-            }
-            ('\\', Some(n)) if quote.is_some() => {
-                cur.push(c);
-                cur.push(n);
-                i += 2;
-                continue;
-            }
-            ('"' | '\'', _) if depth == 0 => match quote {
-                Some(q) if q == c => quote = None,
-                None => quote = Some(c),
-                _ => {}
-            },
-            _ => {}
+        if line_index + 1 < lines.len() && !continuation {
+            push_onto_last(&mut params, "\n");
         }
-        cur.push(c);
-        i += 1;
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    params
+}
+
+/// Appends `text` to the last piece (starting one if there is none).
+fn push_onto_last(params: &mut Vec<String>, text: &str) {
+    match params.last_mut() {
+        Some(last) => last.push_str(text),
+        None => params.push(text.to_string()),
+    }
+}
+
+/// The quote a token leaves open, given the one open before it (ansible-core's
+/// `_get_quote_state`: a quote after a backslash does not count).
+fn quote_state(token: &str, mut quote: Option<char>) -> Option<char> {
+    let mut prev = None;
+    for c in token.chars() {
+        if (c == '"' || c == '\'') && prev != Some('\\') {
+            match quote {
+                Some(q) if q == c => quote = None,
+                Some(_) => {}
+                None => quote = Some(c),
+            }
+        }
+        prev = Some(c);
+    }
+    quote
+}
+
+/// The Jinja nesting depth after a token (ansible-core's `_count_jinja2_blocks`).
+fn jinja_depth(token: &str, depth: usize, open: &str, close: &str) -> usize {
+    let opened = token.matches(open).count();
+    let closed = token.matches(close).count();
+    (depth + opened).saturating_sub(closed)
+}
+
+/// Joins pieces from [`split_args`] back into the original text (ansible-core's `join_args`):
+/// a space between pieces, none after a piece that ends a line.
+pub fn join_args<S: AsRef<str>>(pieces: &[S]) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push(' ');
+        }
+        out.push_str(piece.as_ref());
     }
     out
 }
@@ -165,15 +212,15 @@ pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
             _ => !raw_module,
         };
         match kv {
-            Some((k, v)) if takes_kv(k) => {
-                args.insert(k.to_string(), Value::String(unquote(v)));
+            Some((k, v)) if takes_kv(k.trim()) => {
+                args.insert(k.trim().to_string(), Value::String(unquote(v.trim())));
             }
             _ => raw.push(piece),
         }
     }
     if !raw.is_empty() {
-        // Command text is kept as written (quotes included) for the shell to interpret.
-        args.insert("_raw_params".into(), Value::String(raw.join(" ")));
+        // Command text is kept as written (quotes, newlines and spacing included) for the shell.
+        args.insert("_raw_params".into(), Value::String(join_args(&raw)));
     }
     args
 }
@@ -240,6 +287,38 @@ mod tests {
         assert_eq!(
             Value::Object(parse_kv("shell", "echo x=1 > /tmp/f")),
             json!({"_raw_params": "echo x=1 > /tmp/f"})
+        );
+    }
+
+    #[test]
+    fn free_form_text_keeps_newlines_and_spacing() {
+        // Expected values from ansible-core 2.19's parse_kv (check_raw for command/shell).
+        let script = "n=$(cat /x || echo 0)\nn=$((n + 1))\necho \"$n\" > /x\necho \"$n\"\n";
+        assert_eq!(
+            Value::Object(parse_kv("shell", script)),
+            json!({"_raw_params": script})
+        );
+        assert_eq!(
+            Value::Object(parse_kv("shell", "echo a  b   c chdir=/tmp")),
+            json!({"chdir": "/tmp", "_raw_params": "echo a  b   c"})
+        );
+        let looped = "for i in 1 2; do\n  echo \"$i\"\ndone";
+        assert_eq!(
+            Value::Object(parse_kv("shell", looped)),
+            json!({"_raw_params": looped})
+        );
+        assert_eq!(
+            Value::Object(parse_kv("command", "ls \\\n  -l creates=/x")),
+            json!({"creates": "/x", "_raw_params": "ls  -l"})
+        );
+        assert_eq!(
+            Value::Object(parse_kv("copy", "src=a  dest=/b\nmode=0644")),
+            json!({"src": "a", "dest": "/b", "mode": "0644"})
+        );
+        let quoted = "echo '{{ x }}\n  y' >  /f";
+        assert_eq!(
+            Value::Object(parse_kv("shell", quoted)),
+            json!({"_raw_params": quoted})
         );
     }
 }

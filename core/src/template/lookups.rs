@@ -285,6 +285,10 @@ fn first_found(terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let mut files: Vec<String> = Vec::new();
     let mut paths: Vec<String> = Vec::new();
     let mut skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
+    // Set by `with_first_found` loops from the task's action (see the executor's loops).
+    let subdir: String = kwargs
+        .get::<Option<String>>("_subdir")?
+        .unwrap_or_else(|| "files".into());
     let split = |v: &Value| -> Vec<String> {
         let items: Vec<Value> = if v.kind() == ValueKind::Seq {
             v.try_iter().into_iter().flatten().collect()
@@ -337,7 +341,7 @@ fn first_found(terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
                 .collect()
         };
         for c in candidates {
-            if let Some(found) = find("files", &c) {
+            if let Some(found) = find(&subdir, &c) {
                 let abs = std::fs::canonicalize(&found).unwrap_or(found);
                 return Ok(vec![Value::from(abs.to_string_lossy().into_owned())]);
             }
