@@ -118,10 +118,12 @@ impl Keywords {
 /// One play.
 #[derive(Debug, Clone)]
 pub struct Play {
-    /// `name` (defaults to the host pattern, as in Ansible).
+    /// `name`, untemplated (defaults to the `hosts` entries joined with `,`, as in Ansible).
     pub name: String,
-    /// `hosts` pattern.
+    /// `hosts` pattern (the entries of a list joined with `:`).
     pub hosts: String,
+    /// `hosts` as written: one entry per list item (a string is one entry), untemplated.
+    pub hosts_list: Vec<String>,
     /// Where the play starts.
     pub location: Location,
     /// `gather_facts` (default true).
@@ -265,6 +267,9 @@ pub struct Task {
     pub location: Location,
     /// What it does.
     pub kind: TaskKind,
+    /// The action as written (`debug`, `ansible.builtin.include_tasks`, `meta`): how
+    /// `--list-tasks` shows an unnamed task. Empty for blocks and tasks drover makes itself.
+    pub action: String,
     /// Where the module name is written, and where each of its argument keys is (for errors).
     pub module_location: Option<Location>,
     /// Positions of the module's argument keys, in order.
@@ -324,6 +329,7 @@ impl Task {
             name: None,
             location,
             kind,
+            action: String::new(),
             module_location: None,
             arg_locations: Vec::new(),
             when: Vec::new(),

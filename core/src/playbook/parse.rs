@@ -95,6 +95,23 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, PlaybookError> {
 /// Loads a playbook file (following `import_playbook`), resolving roles and static imports;
 /// `roles_path` is searched for roles after the playbook's `roles/` directory.
 pub fn load_playbook_with(path: &Path, roles_path: &[PathBuf]) -> Result<Playbook, PlaybookError> {
+    load_playbook_as(path, roles_path, false)
+}
+
+/// Loads a playbook as [`load_playbook_with`] does, but for listing it (`--list-tasks`): a role
+/// that a run would skip as a duplicate is expanded again, as ansible-playbook lists it.
+pub fn load_playbook_for_listing(
+    path: &Path,
+    roles_path: &[PathBuf],
+) -> Result<Playbook, PlaybookError> {
+    load_playbook_as(path, roles_path, true)
+}
+
+fn load_playbook_as(
+    path: &Path,
+    roles_path: &[PathBuf],
+    keep_duplicates: bool,
+) -> Result<Playbook, PlaybookError> {
     let root = yaml::parse_file(path)?;
     let dir = path
         .parent()
@@ -125,18 +142,19 @@ pub fn load_playbook_with(path: &Path, roles_path: &[PathBuf]) -> Result<Playboo
             let name = target.as_str().ok_or_else(|| {
                 PlaybookError::new(&target.loc, "import_playbook takes a file name")
             })?;
-            let imported = load_playbook_with(&dir.join(name), roles_path).map_err(|e| {
-                if e.location.line == 0 {
-                    PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
-                } else {
-                    e
-                }
-            })?;
+            let imported =
+                load_playbook_as(&dir.join(name), roles_path, keep_duplicates).map_err(|e| {
+                    if e.location.line == 0 {
+                        PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
+                    } else {
+                        e
+                    }
+                })?;
             plays.extend(imported.plays);
             continue;
         }
         let mut play = parse_play(node)?;
-        resolve_play(&mut play, &dir, roles_path)?;
+        resolve_play(&mut play, &dir, roles_path, keep_duplicates)?;
         plays.push(play);
     }
     Ok(Playbook {
@@ -148,8 +166,16 @@ pub fn load_playbook_with(path: &Path, roles_path: &[PathBuf]) -> Result<Playboo
 }
 
 /// Resolves a play's roles and static imports in place.
-fn resolve_play(play: &mut Play, dir: &Path, roles_path: &[PathBuf]) -> Result<(), PlaybookError> {
+fn resolve_play(
+    play: &mut Play,
+    dir: &Path,
+    roles_path: &[PathBuf],
+    keep_duplicates: bool,
+) -> Result<(), PlaybookError> {
     let mut resolver = Resolver::new(dir, roles_path);
+    if keep_duplicates {
+        resolver = resolver.keeping_duplicates();
+    }
     let mut collected = PlayRoles::default();
     let ctx = FileCtx {
         dir: dir.to_path_buf(),
@@ -327,6 +353,7 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
     let mut play = Play {
         name: String::new(),
         hosts: String::new(),
+        hosts_list: Vec::new(),
         location: node.loc.clone(),
         gather_facts: true,
         vars_files: Vec::new(),
@@ -357,7 +384,8 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
             "name" => name = Some(scalar_string(v, "name")?),
             "hosts" => {
                 has_hosts = true;
-                play.hosts = string_list(v, "hosts", false)?.join(":");
+                play.hosts_list = string_list(v, "hosts", false)?;
+                play.hosts = play.hosts_list.join(":");
             }
             "gather_facts" => play.gather_facts = bool_value(v, "gather_facts")?,
             "vars_files" => play.vars_files = string_list(v, "vars_files", false)?,
@@ -400,7 +428,7 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
         return Err(PlaybookError::new(&node.loc, "this play has no 'hosts'")
             .with_hint("add 'hosts: all' (or a group or host pattern) to the play"));
     }
-    play.name = name.unwrap_or_else(|| play.hosts.clone());
+    play.name = name.unwrap_or_else(|| play.hosts_list.join(","));
     Ok(play)
 }
 
@@ -875,6 +903,7 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             always,
         },
         (None, Some((m, args, _))) if m == "meta" || m.ends_with(".meta") => {
+            task.action = m;
             // `ansible.builtin.meta: ACTION` arrives as free-form arguments.
             let action = args
                 .as_str()
@@ -883,6 +912,7 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             TaskKind::Meta(action.trim().to_string())
         }
         (None, Some((module, args, k))) => {
+            task.action = module.clone();
             let apply = Box::new(apply.unwrap_or_default());
             match short_action(&module) {
                 "import_tasks" => TaskKind::ImportTasks {

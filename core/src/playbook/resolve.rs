@@ -57,6 +57,7 @@ pub struct Resolver<'a> {
     playbook_dir: &'a Path,
     roles_path: &'a [PathBuf],
     depth: usize,
+    keep_duplicates: bool,
 }
 
 fn err(loc: &Location, msg: impl Into<String>) -> PlaybookError {
@@ -117,7 +118,15 @@ impl<'a> Resolver<'a> {
             playbook_dir,
             roles_path,
             depth: 0,
+            keep_duplicates: false,
         }
+    }
+
+    /// This resolver, expanding every occurrence of a role even where a run would skip a
+    /// duplicate (`--list-tasks` lists each one, as ansible-playbook does).
+    pub fn keeping_duplicates(mut self) -> Self {
+        self.keep_duplicates = true;
+        self
     }
 
     /// A resolver for a loaded playbook.
@@ -338,7 +347,7 @@ impl<'a> Resolver<'a> {
             spec.identity
         );
         let allow_duplicates = spec.allow_duplicates.unwrap_or(meta.allow_duplicates);
-        if !play.seen.insert(key) && !allow_duplicates {
+        if !play.seen.insert(key) && !allow_duplicates && !self.keep_duplicates {
             return Ok(None);
         }
         let load_vars = |sub: &str, from: Option<&str>| -> Result<Vars, PlaybookError> {
