@@ -7,8 +7,9 @@
 //! - `import_tasks`, `import_role`, `roles:` and role dependencies are expanded, every occurrence
 //!   of a role included (a run skips duplicates; the listing does not); `include_tasks` and
 //!   `include_role` are listed as themselves and their targets are not read;
-//! - a named task is `role : name` inside a role and `name` elsewhere, untemplated; an unnamed
-//!   task is its action as written (`debug`, `ansible.builtin.include_tasks`), without prefix;
+//! - a named task is `role : name` inside a role and `name` elsewhere, untemplated (a named
+//!   `include_role` never has the prefix); an unnamed task is its action as written (`debug`,
+//!   `ansible.builtin.include_tasks`), without prefix;
 //! - tags accumulate from the play, roles, imports and blocks; they are templated (with the
 //!   play's variables) before `--tags`/`--skip-tags` select tasks; the play header shows the
 //!   play's own tags untemplated, joined with `,` (ansible-core prints a Python set there: its
@@ -147,8 +148,10 @@ impl Walker<'_> {
                 | TaskKind::IncludeRole { .. } => {
                     let tags = self.template_tags(&tags)?;
                     if tags_select(&tags, self.only, self.skip) {
-                        let name = match &t.name {
-                            Some(n) if !n.is_empty() => t.with_role_prefix(n.clone()),
+                        let name = match (&t.name, &t.kind) {
+                            // ansible-core's IncludeRole.get_name() has no role prefix.
+                            (Some(n), TaskKind::IncludeRole { .. }) if !n.is_empty() => n.clone(),
+                            (Some(n), _) if !n.is_empty() => t.with_role_prefix(n.clone()),
                             _ => t.action.clone(),
                         };
                         self.out.push(ListedTask { name, tags });
@@ -243,7 +246,9 @@ pub fn render(
         if req.tasks {
             s.push_str("    tasks:\n");
             for t in &listed.tasks {
-                let _ = writeln!(s, "      {}\tTAGS: [{}]", t.name, t.tags.join(", "));
+                // ansible-playbook adds the play's tags as written to the templated ones.
+                let tags = sorted(listed.tags.iter().chain(&t.tags).cloned());
+                let _ = writeln!(s, "      {}\tTAGS: [{}]", t.name, tags.join(", "));
             }
         }
         if req.tags {
