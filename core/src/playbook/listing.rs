@@ -283,6 +283,8 @@ pub fn unresolved_modules(pb: &Playbook, registry: &ModuleRegistry) -> Vec<Playb
                 }
                 TaskKind::Module { module, .. }
                     if !ENGINE_ACTIONS.contains(&module.rsplit('.').next().unwrap_or(module))
+                        // The implicit first task of roles with an argument spec.
+                        && module.rsplit('.').next() != Some("validate_argument_spec")
                         && registry.get(module).is_none()
                         && !registry.is_known_unimplemented(module) =>
                 {

@@ -110,7 +110,7 @@ pub fn load_playbook_for_listing(
 fn load_playbook_as(
     path: &Path,
     roles_path: &[PathBuf],
-    keep_duplicates: bool,
+    for_listing: bool,
 ) -> Result<Playbook, PlaybookError> {
     let root = yaml::parse_file(path)?;
     let dir = path
@@ -143,7 +143,7 @@ fn load_playbook_as(
                 PlaybookError::new(&target.loc, "import_playbook takes a file name")
             })?;
             let imported =
-                load_playbook_as(&dir.join(name), roles_path, keep_duplicates).map_err(|e| {
+                load_playbook_as(&dir.join(name), roles_path, for_listing).map_err(|e| {
                     if e.location.line == 0 {
                         PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
                     } else {
@@ -154,7 +154,7 @@ fn load_playbook_as(
             continue;
         }
         let mut play = parse_play(node)?;
-        resolve_play(&mut play, &dir, roles_path, keep_duplicates)?;
+        resolve_play(&mut play, &dir, roles_path, for_listing)?;
         plays.push(play);
     }
     Ok(Playbook {
@@ -170,11 +170,11 @@ fn resolve_play(
     play: &mut Play,
     dir: &Path,
     roles_path: &[PathBuf],
-    keep_duplicates: bool,
+    for_listing: bool,
 ) -> Result<(), PlaybookError> {
     let mut resolver = Resolver::new(dir, roles_path);
-    if keep_duplicates {
-        resolver = resolver.keeping_duplicates();
+    if for_listing {
+        resolver = resolver.for_listing_only();
     }
     let mut collected = PlayRoles::default();
     let ctx = FileCtx {

@@ -409,6 +409,29 @@ fn structures() -> Vec<Shape> {
             s("roles/r/defaults/main.yml", "role_hosts: db\n"),
         ],
     );
+    push(
+        "argument_specs",
+        vec![
+            s("pb.yml", "- hosts: web\n  roles:\n    - spec\n    - role: spec\n      tags: [again]\n    - inmain\n    - usesdep\n  tasks:\n    - import_role:\n        name: spec\n        tasks_from: other\n    - import_role:\n        name: spec\n        tasks_from: nospec\n    - include_role:\n        name: spec\n"),
+            s("roles/spec/meta/argument_specs.yml", "---\nargument_specs:\n  main:\n    short_description: The main entry point\n    options:\n      spec_x:\n        type: str\n        default: a\n  other:\n    options:\n      spec_y: {type: int}\n"),
+            s("roles/spec/tasks/main.yml", "- name: spec main\n  debug: msg=1\n"),
+            s("roles/spec/tasks/other.yml", "- name: spec other\n  debug: msg=1\n"),
+            s("roles/spec/tasks/nospec.yml", "- name: spec nospec\n  debug: msg=1\n"),
+            s("roles/inmain/meta/main.yml", "galaxy_info:\n  author: someone\nargument_specs:\n  main:\n    options: {}\n    short_description: from meta main\ndependencies: []\n"),
+            s("roles/inmain/tasks/main.yml", "- debug: msg=inmain\n"),
+            s("roles/usesdep/meta/main.yml", "dependencies:\n  - role: spec\n    vars:\n      spec_x: b\n"),
+            s("roles/usesdep/tasks/main.yaml", "---\n# a comment\n- name: usesdep task (yaml extension)\n  debug: msg=1\n"),
+        ],
+    );
+    push(
+        "odd_files",
+        vec![
+            s("pb.yml", "---\n# comment\n- name: \"Unicode — play ✓\"\n  hosts: web\n  roles:\n    - empty_tasks\n    - only_handlers\n    - ns.galaxy_style\n  tasks:\n    - name: \"  spaced name  \"\n      debug: msg=1\n    - name: \"ünïcödé task\"\n      debug: msg=1\n"),
+            s("roles/empty_tasks/tasks/main.yml", "---\n# nothing here\n"),
+            s("roles/only_handlers/handlers/main.yml", "- name: h\n  debug: msg=1\n"),
+            s("roles/ns.galaxy_style/tasks/main.yml", "- name: galaxy style\n  debug: msg=1\n"),
+        ],
+    );
     out
 }
 
