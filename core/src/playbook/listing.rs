@@ -316,3 +316,63 @@ pub fn unresolved_modules(pb: &Playbook, registry: &ModuleRegistry) -> Vec<Playb
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playbook::load_playbook_for_listing;
+
+    fn write(path: &std::path::Path, text: &str) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    #[test]
+    fn lists_block_parts_role_occurrences_and_includes_as_themselves() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(
+            &d.join("roles/r/tasks/main.yml"),
+            "- name: r task\n  debug: msg=1\n- command: echo\n",
+        );
+        write(
+            &d.join("site.yml"),
+            "- hosts: [web, db]\n  name: \"{{ title | default('t') }} {{ v }}\"\n  vars: {v: play}\n  roles: [r, r]\n  tasks:\n    - block:\n        - name: in block\n          debug: msg=1\n      rescue:\n        - name: in rescue\n          debug: msg=1\n      tags: b\n    - include_tasks: missing.yml\n    - name: named include\n      include_role: name=missing\n",
+        );
+        let pb = load_playbook_for_listing(&d.join("site.yml"), &[]).unwrap();
+        let inventory = Inventory::from_ini_str("[web]\nw1\n", "hosts").unwrap();
+        let mut extra = Vars::new();
+        extra.insert("title".into(), Value::String("X".into()));
+        let req = ListRequest {
+            tasks: true,
+            tags: false,
+            hosts: false,
+            only_tags: &[],
+            skip_tags: &[],
+            extra_vars: &extra,
+            inventory: &inventory,
+            limit: None,
+        };
+        let listed = list_play(&pb, &pb.plays[0], &req).unwrap();
+        assert_eq!(listed.name, "X play");
+        assert_eq!(listed.hosts, vec!["web", "db"]);
+        let names: Vec<&str> = listed.tasks.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(
+            names,
+            vec![
+                "r : r task",
+                "command",
+                "r : r task",
+                "command",
+                "in block",
+                "include_tasks",
+                "named include"
+            ]
+        );
+        assert_eq!(listed.tasks[4].tags, vec!["b"]);
+        let text = render("site.yml", &pb, &req).unwrap();
+        assert!(text.starts_with(
+            "\nplaybook: site.yml\n\n  play #1 (web,db): X play\tTAGS: []\n    tasks:\n"
+        ));
+    }
+}

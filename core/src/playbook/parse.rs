@@ -142,7 +142,7 @@ fn load_playbook_as(
             let name = target.as_str().ok_or_else(|| {
                 PlaybookError::new(&target.loc, "import_playbook takes a file name")
             })?;
-            let imported =
+            let mut imported =
                 load_playbook_as(&dir.join(name), roles_path, for_listing).map_err(|e| {
                     if e.location.line == 0 {
                         PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
@@ -150,6 +150,7 @@ fn load_playbook_as(
                         e
                     }
                 })?;
+            apply_import_keywords(node, &mut imported.plays)?;
             plays.extend(imported.plays);
             continue;
         }
@@ -163,6 +164,45 @@ fn load_playbook_as(
         plays,
         roles_path: roles_path.to_vec(),
     })
+}
+
+/// Gives the plays of an `import_playbook` its `vars` (over the plays' own), `tags` (added to
+/// the plays') and `when` (before the conditions of the plays' top-level tasks and blocks), as
+/// ansible-core's `PlaybookInclude` does.
+fn apply_import_keywords(node: &Node, plays: &mut [Play]) -> Result<(), PlaybookError> {
+    let tags = match node.get("tags") {
+        Some(t) => string_list(t, "tags", true)?,
+        None => Vec::new(),
+    };
+    let vars = match node.get("vars") {
+        Some(v) => vars_map(v)?,
+        None => Vars::new(),
+    };
+    let when = node.get("when").map(conditions).unwrap_or_default();
+    for play in plays {
+        crate::vars::merge_into(&mut play.keywords.vars, &vars);
+        for t in &tags {
+            if !play.keywords.tags.contains(t) {
+                play.keywords.tags.push(t.clone());
+            }
+        }
+        if when.is_empty() {
+            continue;
+        }
+        for list in [
+            &mut play.pre_tasks,
+            &mut play.roles,
+            &mut play.tasks,
+            &mut play.post_tasks,
+        ] {
+            for task in list.iter_mut() {
+                let mut w = when.clone();
+                w.append(&mut task.keywords.when);
+                task.keywords.when = w;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Resolves a play's roles and static imports in place.
@@ -1043,6 +1083,29 @@ mod tests {
                 t.kind
             );
         }
+    }
+
+    #[test]
+    fn import_playbook_gives_its_plays_vars_tags_and_when() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("sub.yml"),
+            "- hosts: all\n  tags: own\n  vars: {who: play, keep: 1}\n  tasks:\n    - debug: msg=1\n      when: b\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("site.yml"),
+            "- import_playbook: sub.yml\n  tags: [imp, own]\n  vars: {who: import}\n  when: a\n",
+        )
+        .unwrap();
+        let pb = load_playbook(&d.join("site.yml")).unwrap();
+        let play = &pb.plays[0];
+        assert_eq!(play.keywords.tags, vec!["own", "imp"]);
+        assert_eq!(play.keywords.vars["who"], json!("import"));
+        assert_eq!(play.keywords.vars["keep"], json!(1));
+        assert_eq!(play.tasks[0].keywords.when, vec![json!("a")]);
+        assert_eq!(play.tasks[0].when, vec![json!("b")]);
     }
 
     #[test]

@@ -349,8 +349,8 @@ fn structures() -> Vec<Shape> {
     push(
         "import_playbook",
         vec![
-            s("pb.yml", "- hosts: web\n  name: first\n  tasks:\n    - debug: msg=1\n- import_playbook: sub/other.yml\n- ansible.builtin.import_playbook: sub/other.yml\n- hosts: db\n  tasks:\n    - name: last\n      debug: msg=1\n"),
-            s("sub/other.yml", "- hosts: all\n  name: imported {{ 1 + 1 }}\n  roles: [subrole]\n  tasks:\n    - import_tasks: t.yml\n"),
+            s("pb.yml", "- hosts: web\n  name: first\n  tasks:\n    - debug: msg=1\n- import_playbook: sub/other.yml\n  tags: [imp, alpha]\n  vars:\n    who: importer\n- ansible.builtin.import_playbook: sub/other.yml\n  when: false\n- hosts: db\n  tasks:\n    - name: last\n      debug: msg=1\n"),
+            s("sub/other.yml", "- hosts: all\n  name: imported {{ 1 + 1 }} for {{ who | default('nobody') }}\n  tags: own\n  roles: [subrole]\n  tasks:\n    - import_tasks: t.yml\n"),
             s("sub/t.yml", "- name: imported tasks file\n  debug: msg=1\n"),
             s("sub/roles/subrole/tasks/main.yml", "- name: subrole task\n  debug: msg=1\n"),
         ],
