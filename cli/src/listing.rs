@@ -45,14 +45,16 @@ pub(crate) fn run(args: &PlayArgs, opts: &RunOptions, cfg: &AnsibleConfig) -> Ex
     } else {
         args.inventory.clone()
     };
+    // As ansible-playbook, a listing goes on without an inventory it cannot read (only the
+    // implicit localhost is left); a run stops on it.
     let inventory = match Inventory::load(&sources) {
         Ok(i) => i,
         Err(e) => {
-            return fail(
-                e.to_string(),
-                Some("check the inventory file (-i)"),
-                EXIT_ERROR,
-            )
+            eprintln!("[WARNING]: {e}; only the implicit localhost is available");
+            match Inventory::load(&[]) {
+                Ok(i) => i,
+                Err(e) => return fail(e.to_string(), None, EXIT_ERROR),
+            }
         }
     };
     for w in inventory.warnings() {

@@ -432,6 +432,18 @@ fn structures() -> Vec<Shape> {
             s("roles/ns.galaxy_style/tasks/main.yml", "- name: galaxy style\n  debug: msg=1\n"),
         ],
     );
+    push(
+        "os_dispatch_role",
+        vec![
+            s("pb.yml", "- name: Configure servers\n  hosts: all\n  become: true\n  vars_files: [vars/main.yml]\n  pre_tasks:\n    - name: Update apt cache.\n      ansible.builtin.apt: update_cache=true cache_valid_time=600\n      when: ansible_os_family == 'Debian'\n  roles:\n    - role: webserver\n      tags: [web]\n      vars:\n        port: 8080\n  post_tasks:\n    - name: Check the service\n      ansible.builtin.uri:\n        url: http://localhost:{{ port | default(80) }}\n      delegate_to: localhost\n      run_once: true\n"),
+            s("vars/main.yml", "site: example\n"),
+            s("roles/webserver/defaults/main.yml", "webserver_packages: [nginx]\n"),
+            s("roles/webserver/vars/Debian.yml", "svc: nginx\n"),
+            s("roles/webserver/tasks/main.yml", "---\n- name: Include OS-specific variables.\n  include_vars: \"{{ item }}\"\n  with_first_found:\n    - \"{{ ansible_os_family }}.yml\"\n    - default.yml\n\n- include_tasks: \"setup-{{ ansible_os_family }}.yml\"\n\n- import_tasks: configure.yml\n  tags: [config]\n\n- name: Ensure the service runs.\n  ansible.builtin.service:\n    name: \"{{ svc }}\"\n    state: started\n    enabled: true\n\n- meta: flush_handlers\n"),
+            s("roles/webserver/tasks/configure.yml", "- name: Write the configuration.\n  ansible.builtin.template:\n    src: site.conf.j2\n    dest: /etc/nginx/conf.d/site.conf\n    mode: '0644'\n  notify: restart webserver\n\n- block:\n    - name: Validate\n      ansible.builtin.command: nginx -t\n      changed_when: false\n  rescue:\n    - ansible.builtin.fail:\n        msg: invalid\n  become: true\n"),
+            s("roles/webserver/handlers/main.yml", "- name: restart webserver\n  ansible.builtin.service: name={{ svc }} state=restarted\n"),
+        ],
+    );
     out
 }
 
