@@ -206,6 +206,8 @@ pub struct RoleSpec {
     pub public: Option<bool>,
     /// `allow_duplicates` given by the caller.
     pub allow_duplicates: Option<bool>,
+    /// `rolespec_validate` of `import_role`/`include_role` (false: no argument-spec validation).
+    pub rolespec_validate: Option<bool>,
     /// Role parameters (`vars:` of the entry and any other keys).
     pub params: Vars,
     /// The entry's `tags` and `when`: as in ansible-core, entries that differ in them are

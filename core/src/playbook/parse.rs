@@ -778,7 +778,8 @@ fn role_spec_from_args(
             "handlers_from" => spec.handlers_from = Some(text(v)),
             "public" => spec.public = Some(crate::vars::is_truthy(v)),
             "allow_duplicates" => spec.allow_duplicates = Some(crate::vars::is_truthy(v)),
-            "apply" | "rolespec_validate" => {}
+            "rolespec_validate" => spec.rolespec_validate = Some(crate::vars::is_truthy(v)),
+            "apply" => {}
             other => {
                 return Err(PlaybookError::new(
                     loc,

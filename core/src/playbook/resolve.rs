@@ -415,7 +415,7 @@ impl<'a> Resolver<'a> {
         deps?;
         let tasks_dir = dir.join("tasks");
         let tasks_name = spec.tasks_from.as_deref().unwrap_or("main");
-        if self.for_listing {
+        if self.for_listing && spec.rolespec_validate != Some(false) {
             if let Some(spec_task) = argument_spec_task(&dir, tasks_name, loc, &role)? {
                 tasks.push(spec_task);
             }

@@ -412,7 +412,7 @@ fn structures() -> Vec<Shape> {
     push(
         "argument_specs",
         vec![
-            s("pb.yml", "- hosts: web\n  roles:\n    - spec\n    - role: spec\n      tags: [again]\n    - inmain\n    - usesdep\n  tasks:\n    - import_role:\n        name: spec\n        tasks_from: other\n    - import_role:\n        name: spec\n        tasks_from: nospec\n    - include_role:\n        name: spec\n"),
+            s("pb.yml", "- hosts: web\n  roles:\n    - spec\n    - role: spec\n      tags: [again]\n    - inmain\n    - usesdep\n  tasks:\n    - import_role:\n        name: spec\n        tasks_from: other\n    - import_role:\n        name: spec\n        tasks_from: nospec\n    - import_role:\n        name: spec\n        rolespec_validate: false\n    - include_role:\n        name: spec\n"),
             s("roles/spec/meta/argument_specs.yml", "---\nargument_specs:\n  main:\n    short_description: The main entry point\n    options:\n      spec_x:\n        type: str\n        default: a\n  other:\n    options:\n      spec_y: {type: int}\n"),
             s("roles/spec/tasks/main.yml", "- name: spec main\n  debug: msg=1\n"),
             s("roles/spec/tasks/other.yml", "- name: spec other\n  debug: msg=1\n"),
