@@ -10,6 +10,12 @@
 #   cargo clippy --workspace --all-targets -- -D warnings
 # and finally checks that no test host was leaked. Every step runs; the exit status is non-zero if any
 # step failed, with a summary at the end.
+#
+#     DROVER_TEST_FRESH=1 bash tests/run.sh
+#
+# runs the same steps as on a machine the harness has never seen: every harness cache is ignored (a
+# new throwaway DROVER_TEST_CACHE and DROVER_TEST_STATE: the base rootfs is built from nothing with
+# mmdebstrap, a new harness key, a new oracle venv, new hosts), and all of it is removed at the end.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -38,6 +44,13 @@ step() {
         failed+=("$name")
     fi
 }
+
+if [ "${DROVER_TEST_FRESH:-}" = 1 ]; then
+    fresh=$(mktemp -d /var/tmp/drover-test-fresh.XXXXXX)
+    export DROVER_TEST_CACHE="$fresh/cache" DROVER_TEST_STATE="$fresh/state"
+    trap 'bash tests/harness/remove-state.sh; rmdir "$fresh"' EXIT
+    echo "==> fresh mode: every harness cache ignored (cache $DROVER_TEST_CACHE, state $DROVER_TEST_STATE)"
+fi
 
 # Prerequisites and harness setup must work for anything else to be meaningful.
 step setup bash tests/harness/setup.sh

@@ -173,9 +173,16 @@ pub struct PlayArgs {
     /// Run handlers even if a task fails.
     #[arg(long = "force-handlers")]
     pub force_handlers: bool,
-    /// Check the playbook and exit without running it.
+    /// Check the playbook and exit without running it (every module argument problem is an
+    /// error).
     #[arg(long = "syntax-check")]
     pub syntax_check: bool,
+    /// Every module argument problem stops the run before any host is touched, also in tasks
+    /// that may not run or whose failure is handled (default: only in tasks that surely run;
+    /// the others fail when they run, as in Ansible). Also `DROVER_STRICT=1` or
+    /// `drover_strict = true` under `[defaults]` in ansible.cfg.
+    #[arg(long = "strict")]
+    pub strict: bool,
     /// Only run tasks with these tags (comma-separated, repeatable).
     #[arg(short = 't', long = "tags", value_name = "TAGS")]
     pub tags: Vec<String>,

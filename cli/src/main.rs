@@ -22,7 +22,8 @@ use drover_core::events::{Event, EventSink};
 use drover_core::executor::{Executor, PassphrasePrompt, RunOptions};
 use drover_core::inventory::Inventory;
 use drover_core::playbook::{
-    check_playbook, check_variables, external_variable_names, load_playbook_with, Playbook,
+    check_playbook_with, check_variables, external_variable_names, load_playbook_with,
+    CheckOptions, Playbook,
 };
 use drover_core::vars::Vars;
 
@@ -201,9 +202,14 @@ fn play(args: PlayArgs) -> ExitCode {
         Err(code) => return code,
     };
     let registry = drover_modules::registry();
+    let check = CheckOptions {
+        strict: args.strict || args.syntax_check || cfg.strict.unwrap_or(false),
+        tags: opts.tags.clone(),
+        skip_tags: opts.skip_tags.clone(),
+    };
     let mut errors = 0;
     for pb in &playbooks {
-        let report = check_playbook(pb, &registry);
+        let report = check_playbook_with(pb, &registry, &check);
         for w in &report.warnings {
             eprintln!("[WARNING]: {}: {}", w.location, w.message);
         }

@@ -41,6 +41,10 @@ pub struct AnsibleConfig {
     pub vault_password_file: Vec<PathBuf>,
     /// `[defaults] vault_identity_list` (`ANSIBLE_VAULT_IDENTITY_LIST`): `label@source` entries.
     pub vault_identity_list: Vec<String>,
+    /// drover's own `[defaults] drover_strict` (`DROVER_STRICT`): every module argument
+    /// problem stops the run before any host is touched, as `drover play --strict` does
+    /// (ansible-core ignores the key).
+    pub strict: Option<bool>,
 }
 
 /// Ansible's boolean spelling (`yes`, `True`, `1`, `on`).
@@ -144,6 +148,7 @@ impl AnsibleConfig {
             vault_identity_list: get("defaults.vault_identity_list")
                 .map(|s| split_list(&s).collect())
                 .unwrap_or_default(),
+            strict: get("defaults.drover_strict").and_then(|s| parse_bool(&s)),
         }
     }
 
@@ -185,6 +190,9 @@ impl AnsibleConfig {
         if let Some(v) = env("ANSIBLE_STRATEGY") {
             self.strategy = Some(v);
         }
+        if let Some(v) = env("DROVER_STRICT").and_then(|s| parse_bool(&s)) {
+            self.strict = Some(v);
+        }
     }
 }
 
@@ -203,5 +211,14 @@ mod tests {
         assert_eq!(cfg.become_, Some(true));
         cfg.apply_env(|k| (k == "ANSIBLE_HOST_KEY_CHECKING").then(|| "True".to_string()));
         assert_eq!(cfg.host_key_checking, Some(true));
+    }
+
+    #[test]
+    fn strict_from_file_and_environment() {
+        let mut cfg = AnsibleConfig::from_ini("[defaults]\ndrover_strict = yes\n");
+        assert_eq!(cfg.strict, Some(true));
+        cfg.apply_env(|k| (k == "DROVER_STRICT").then(|| "0".to_string()));
+        assert_eq!(cfg.strict, Some(false));
+        assert_eq!(AnsibleConfig::from_ini("").strict, None);
     }
 }

@@ -12,8 +12,8 @@ HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 [ -d "$LXCPATH" ] || exit 0
 
 # Whether the lease of slot $1 belongs to a running process (same pid and start time).
-lease_is_live() {
-    local lease="$STATE_DIR/leases/$1" pid start stat
+holder_is_alive() {
+    local lease="$LEASE_DIR/$1" pid start stat
     [ -f "$lease" ] || return 1
     read -r pid start <"$lease" || return 1
     stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
@@ -22,14 +22,22 @@ lease_is_live() {
     [ "$(echo "$stat" | awk '{print $20}')" = "$start" ]
 }
 
+# Whether the lease of slot $1 is live and its containers live in this state directory.
+lease_is_ours_and_live() {
+    holder_is_alive "$1" &&
+        [ "$(cat "$LEASE_DIR/$1.state" 2>/dev/null || echo /var/lib/drover-test)" = "$STATE_DIR" ]
+}
+
 leaked=()
 for dir in "$LXCPATH"/drvt-*; do
     [ -d "$dir" ] || continue
     name=$(basename "$dir")
-    lease_is_live "${name#drvt-}" && continue
+    slot=${name#drvt-}
+    lease_is_ours_and_live "$slot" && continue
     leaked+=("$name")
     "$HARNESS_DIR/host.sh" down "$name"
-    rm -f "$STATE_DIR/leases/${name#drvt-}"
+    # A live lease of another state directory's run is that run's, not ours to remove.
+    holder_is_alive "$slot" || rm -f "$LEASE_DIR/$slot" "$LEASE_DIR/$slot.state"
 done
 if [ ${#leaked[@]} -gt 0 ]; then
     log "destroyed leaked test hosts: ${leaked[*]}"

@@ -4,6 +4,9 @@
 CACHE_DIR=${DROVER_TEST_CACHE:-/var/cache/drover-test}
 STATE_DIR=${DROVER_TEST_STATE:-/var/lib/drover-test}
 LXCPATH="$STATE_DIR/lxc"
+# Slots are the bridge's addresses: their leases are machine-wide, whatever DROVER_TEST_STATE says
+# (lease.rs). `<n>` holds the owner's pid and start time, `<n>.state` its state directory.
+LEASE_DIR=/var/lib/drover-test/leases
 SSH_KEY="$CACHE_DIR/id_ed25519"
 
 BRIDGE=drvbr0

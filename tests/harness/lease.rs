@@ -1,16 +1,22 @@
 //! Allocation of host slots (name + IP) shared by every process on the machine.
 //!
-//! A slot `n` means container `drvt-n` at `10.77.0.n`. A lease is the file `<state>/leases/<n>` holding
-//! the owner's pid and process start time; allocation runs under an exclusive lock on
-//! `<state>/leases.lock`. Leases of dead processes (a test binary that was killed) are reclaimed and
-//! their leftover container is destroyed first.
+//! A slot `n` means container `drvt-n` at `10.77.0.n`. Slots are the bridge's addresses, so their
+//! leases live in one machine-wide place, [`LEASE_DIR`], whatever `DROVER_TEST_STATE` says (a fresh-mode
+//! run with its own state directory shares the bridge with every other run). A lease is the file
+//! `<LEASE_DIR>/<n>` holding the owner's pid and process start time, and `<n>.state` names the state
+//! directory whose lxcpath holds the container; allocation runs under an exclusive lock on
+//! `<LEASE_DIR>.lock`. Leases of dead processes (a test binary that was killed) are reclaimed and their
+//! leftover container is destroyed first.
 
 use std::fs::{self, OpenOptions};
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::setup::{run_script, state_dir};
+use crate::setup::{run_script_with_state, state_dir, DEFAULT_STATE_DIR};
 use crate::HarnessError;
+
+/// Where every slot's lease lives (the default state directory's `leases/`, as `cleanup.sh` reads it).
+pub(crate) const LEASE_DIR: &str = "/var/lib/drover-test/leases";
 
 /// First and last slot handed out (10.77.0.1 is the bridge).
 const FIRST_SLOT: u8 = 10;
@@ -37,19 +43,22 @@ impl Lease {
 
     /// Gives the slot back (the container must already be destroyed).
     pub fn release(self) {
+        let _ = fs::remove_file(state_file(&self.path));
         let _ = fs::remove_file(&self.path);
     }
+}
+
+/// The file naming the state directory of the container behind lease file `lease`.
+fn state_file(lease: &Path) -> PathBuf {
+    lease.with_extension("state")
 }
 
 /// Leases `count` free slots for this process.
 pub(crate) fn acquire(count: usize) -> Result<Vec<Lease>, HarnessError> {
     let state = state_dir();
-    let lease_dir = state.join("leases");
-    fs::create_dir_all(&lease_dir).map_err(HarnessError::io(format!(
-        "creating {}",
-        lease_dir.display()
-    )))?;
-    let lock_path = state.join("leases.lock");
+    let lease_dir = Path::new(LEASE_DIR);
+    fs::create_dir_all(lease_dir).map_err(HarnessError::io(format!("creating {LEASE_DIR}")))?;
+    let lock_path = lease_dir.with_extension("lock");
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -75,10 +84,24 @@ pub(crate) fn acquire(count: usize) -> Result<Vec<Lease>, HarnessError> {
             }
         }
         let lease = Lease { slot, path };
-        // A dead owner (or a container without a lease) leaves a container behind: destroy it.
-        if state.join("lxc").join(lease.name()).exists() {
-            run_script("host.sh", &["down", &lease.name()])?;
+        // A dead owner (or a container without a lease) leaves a container behind, in the dead
+        // owner's state directory or in ours: destroy it.
+        let recorded = fs::read_to_string(state_file(&lease.path))
+            .map(|dir| PathBuf::from(dir.trim()))
+            .unwrap_or_else(|_| PathBuf::from(DEFAULT_STATE_DIR));
+        for dir in [recorded, state.clone()] {
+            if dir.join("lxc").join(lease.name()).exists() {
+                run_script_with_state("host.sh", &["down", &lease.name()], &dir)?;
+            }
         }
+        fs::write(
+            state_file(&lease.path),
+            state.as_os_str().as_encoded_bytes(),
+        )
+        .map_err(HarnessError::io(format!(
+            "writing {}",
+            state_file(&lease.path).display()
+        )))?;
         fs::write(&lease.path, &owner).map_err(HarnessError::io(format!(
             "writing {}",
             lease.path.display()

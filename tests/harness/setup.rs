@@ -11,12 +11,15 @@ pub fn harness_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/harness"))
 }
 
-/// The harness's state directory (leases, lxcpath); `DROVER_TEST_STATE` overrides the default
-/// `/var/lib/drover-test`, exactly as in `harness/common.sh`.
+/// The default state directory (also where every slot's lease lives).
+pub(crate) const DEFAULT_STATE_DIR: &str = "/var/lib/drover-test";
+
+/// The harness's state directory (lxcpath, base name, locks); `DROVER_TEST_STATE` overrides the
+/// default `/var/lib/drover-test`, exactly as in `harness/common.sh`.
 pub fn state_dir() -> PathBuf {
     std::env::var_os("DROVER_TEST_STATE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/lib/drover-test"))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR))
 }
 
 /// Checks that the process runs as root and runs `tests/harness/setup.sh` once per process (the script
@@ -51,10 +54,20 @@ fn run_setup() -> Result<(), HarnessError> {
 
 /// Runs a harness script with bash; returns its stdout, or an error carrying stdout + stderr.
 pub(crate) fn run_script(script: &str, args: &[&str]) -> Result<String, HarnessError> {
+    run_script_with_state(script, args, &state_dir())
+}
+
+/// Like [`run_script`], for the containers of state directory `state` (a dead owner's may differ).
+pub(crate) fn run_script_with_state(
+    script: &str,
+    args: &[&str],
+    state: &Path,
+) -> Result<String, HarnessError> {
     let path = harness_dir().join(script);
     let output = Command::new("bash")
         .arg(&path)
         .args(args)
+        .env("DROVER_TEST_STATE", state)
         .stdin(Stdio::null())
         .output()
         .map_err(HarnessError::io(format!("running {}", path.display())))?;

@@ -26,8 +26,12 @@ flock 9
 
 # ---------------------------------------------------------------------------------------------------
 # 1. OS packages
+# The harness itself, then what tests run on the controller: sshd for the transport tests, rsync for
+# synchronize, git/zip/xz/dpkg-dev/openssl to build test material, python3-venv for the oracle venv.
+# Installed here, once, so that parallel tests never race for the dpkg lock.
 REQUIRED_PACKAGES=(lxc lxc-templates mmdebstrap debootstrap openssh-client iproute2 nftables dnsmasq-base util-linux
-    tar coreutils procps)
+    tar coreutils procps
+    openssh-server rsync git zip unzip xz-utils dpkg-dev openssl python3 python3-venv)
 install_packages() {
     local missing=() pkg
     for pkg in "${REQUIRED_PACKAGES[@]}"; do

@@ -2,11 +2,14 @@
 //! before any starts the next) or the free one (`free.rs`), hosts in parallel up to `forks`, and
 //! reports [`Event`]s.
 
+mod arg_errors;
 mod batch;
 mod connect;
 mod controller;
+mod facts;
 mod free;
 mod include;
+mod looping;
 mod loops;
 mod options;
 mod read_ahead;
@@ -153,9 +156,12 @@ impl Executor {
             }
         }
         self.shared.pool.close_all().await;
+        // As ansible-core, the recap lists only hosts that had a result (a play's `run_once`
+        // leaves the others without any).
         let stats: Vec<(String, HostStats)> = self
             .hosts()
             .iter()
+            .filter(|(_, s)| s.stats != HostStats::default())
             .map(|(h, s)| (h.clone(), s.stats))
             .collect();
         self.emit(Event::Recap {
@@ -635,15 +641,18 @@ impl Executor {
             return;
         }
         let fatal = task.any_errors_fatal.unwrap_or(ctx.play.any_errors_fatal);
-        if ctx.free && task.run_once {
+        // A play's `run_once` covers its tasks, not its implicit fact gathering (which is
+        // located at the play itself).
+        let once = task.run_once || (ctx.play.run_once && task.location != ctx.play.location);
+        if ctx.free && once {
             self.warn_once(ctx, "Using run_once with the free strategy is not currently supported. This task will still be executed for every host in the inventory list.".into());
-        } else if task.run_once {
+        } else if once {
             targets.truncate(1);
         }
         if ctx.free && fatal {
             self.warn_once(ctx, "Using any_errors_fatal with the free strategy is not supported, as tasks are executed independently on each host".into());
         }
-        let run_once = task.run_once && !ctx.free;
+        let run_once = once && !ctx.free;
         let free_host = ctx.free.then(|| targets[0].clone());
         let start = Instant::now();
         let name = self.shown_name(ctx, task, kw, &targets[0]);
@@ -698,18 +707,9 @@ impl Executor {
                     .ok()
                     .flatten()
                     .unwrap_or(false);
+            self.record(ctx, task, &host, &outcome, &vars, ignore_unreachable);
             if run_once {
-                self.record(ctx, task, &host, &outcome, &vars, ignore_unreachable);
-                if let Some(reg) = &task.register {
-                    let mut states = self.hosts();
-                    for h in all_hosts.iter().filter(|h| **h != host) {
-                        if let Some(s) = states.get_mut(h) {
-                            s.host_vars.insert(reg.clone(), outcome.result.clone());
-                        }
-                    }
-                }
-            } else {
-                self.record(ctx, task, &host, &outcome, &vars, ignore_unreachable);
+                self.share_run_once(task, &host, &outcome.result, &all_hosts, &vars);
             }
             any_failed |= outcome.status == Status::Failed && !outcome.ignored;
             self.emit(Event::HostResult(HostResult {
@@ -807,40 +807,7 @@ impl Executor {
         for n in notify {
             s.notified.insert(n);
         }
-        if let Some(Value::Object(facts)) = outcome.result.get("ansible_facts") {
-            let short = match &task.kind {
-                TaskKind::Module { module, .. } => module.rsplit('.').next().unwrap_or(""),
-                _ => "",
-            };
-            // delegate_facts: facts belong to the host the task was delegated to.
-            let owner = match (&task.delegate_to, task.delegate_facts) {
-                (Some(d), true) => self
-                    .shared
-                    .templar
-                    .render_str(d, vars)
-                    .unwrap_or_else(|_| d.clone()),
-                _ => host.to_string(),
-            };
-            if owner != host && !states.contains_key(&owner) {
-                let inv = &self.shared.inventory;
-                let fresh = HostState {
-                    inventory_vars: inv.host_vars(&owner),
-                    group_names: inv.group_names(&owner),
-                    ..HostState::default()
-                };
-                states.insert(owner.clone(), fresh);
-            }
-            let Some(s) = states.get_mut(&owner) else {
-                return;
-            };
-            let as_vars = matches!(short, "set_fact" | "include_vars");
-            let target = if as_vars {
-                &mut s.host_vars
-            } else {
-                &mut s.facts
-            };
-            crate::vars::merge_into(target, facts);
-        }
+        self.apply_facts(&mut states, task, host, &outcome.result, vars);
     }
 
     /// Runs notified handlers, in the order they are defined, on the hosts that notified them;

@@ -100,7 +100,7 @@ impl Executor {
             return Planned::Unknown;
         }
         let kw = task.keywords.inherit(parent);
-        if !self.tags_allow(&kw) || (task.run_once && !play.free) {
+        if !self.tags_allow(&kw) || ((task.run_once || play.play.run_once) && !play.free) {
             return Planned::Nothing;
         }
         if module.rsplit('.').next() == Some("include_vars") {

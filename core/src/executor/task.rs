@@ -9,7 +9,7 @@ use super::controller::{NoConnection, TaskController};
 use super::read_ahead::Upcoming;
 use super::{Executor, PlayCtx};
 use crate::connection::{Become, Connection, HostConnection};
-use crate::events::{Event, HostResult, Status};
+use crate::events::Status;
 use crate::module::{ModuleContext, ModuleError};
 use crate::playbook::{Keywords, Task, TaskKind};
 use crate::template::TemplateContext;
@@ -52,7 +52,7 @@ fn with_failed_flag(mut result: Value) -> Value {
     result
 }
 
-fn failed_result(msg: impl Into<String>) -> Value {
+pub(crate) fn failed_result(msg: impl Into<String>) -> Value {
     serde_json::json!({"changed": false, "failed": true, "msg": msg.into()})
 }
 
@@ -181,133 +181,11 @@ impl Executor {
                 return self.finish(task, kw, &vars, r, false, start);
             }
         };
-        let pause = task.loop_pause.as_ref().and_then(|p| {
-            match self.shared.templar.render_value(p, &vars).ok()? {
-                Value::Number(n) => n.as_f64(),
-                Value::String(s) => s.trim().parse().ok(),
-                _ => None,
-            }
-        });
-        let total = items.len();
-        let all_items = task.loop_extended.then(|| Value::Array(items.clone()));
-        let mut results = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().cloned().enumerate() {
-            if index > 0 {
-                if let Some(secs) = pause.filter(|s| *s > 0.0) {
-                    tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-                }
-            }
-            let item_start = Instant::now();
-            let mut item_vars = vars.clone();
-            if let Some(all) = &all_items {
-                let mut l = Map::new();
-                l.insert("allitems".into(), all.clone());
-                l.insert("index".into(), Value::from(index + 1));
-                l.insert("index0".into(), Value::from(index));
-                l.insert("revindex".into(), Value::from(total - index));
-                l.insert("revindex0".into(), Value::from(total - index - 1));
-                l.insert("first".into(), Value::Bool(index == 0));
-                l.insert("last".into(), Value::Bool(index + 1 == total));
-                l.insert("length".into(), Value::from(total));
-                if index > 0 {
-                    l.insert("previtem".into(), items[index - 1].clone());
-                }
-                if index + 1 < total {
-                    l.insert("nextitem".into(), items[index + 1].clone());
-                }
-                item_vars.insert("ansible_loop".into(), Value::Object(l));
-            }
-            item_vars.insert(task.loop_var.clone(), item.clone());
-            item_vars.insert(
-                "ansible_loop_var".into(),
-                Value::String(task.loop_var.clone()),
-            );
-            if let Some(iv) = &task.index_var {
-                item_vars.insert(iv.clone(), Value::from(index));
-            }
-            let mut r = self
-                .run_item_timed(play, task, kw, host, &item_vars, None)
-                .await;
-            let label = match &task.loop_label {
-                Some(l) => self
-                    .shared
-                    .templar
-                    .render_str(l, &item_vars)
-                    .unwrap_or_else(|_| l.clone()),
-                None => match &item {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
-            };
-            if let Value::Object(m) = &mut r {
-                m.insert(task.loop_var.clone(), item.clone());
-                m.insert(
-                    "ansible_loop_var".into(),
-                    Value::String(task.loop_var.clone()),
-                );
-                if let Some(iv) = &task.index_var {
-                    m.insert(iv.clone(), Value::from(index));
-                    m.insert("ansible_index_var".into(), Value::String(iv.clone()));
-                }
-                if let Some(l) = item_vars.get("ansible_loop") {
-                    m.insert("ansible_loop".into(), l.clone());
-                }
-            }
-            let status = status_of(&r);
-            let ignored = status == Status::Failed
-                && self
-                    .keyword_bool(&kw.ignore_errors, &item_vars)
-                    .ok()
-                    .flatten()
-                    .unwrap_or(false);
-            self.emit(Event::HostResult(HostResult {
-                host: host.to_string(),
-                delegated_to: task.delegate_to.clone(),
-                status,
-                ignored,
-                item: Some(if no_log { "None".into() } else { label }),
-                result: censor(&r, no_log),
-                duration: item_start.elapsed(),
-            }));
-            let unreachable = status == Status::Unreachable;
-            results.push(r);
-            if unreachable {
-                break;
-            }
-        }
-        let any = |k: &str| results.iter().any(|r| r.get(k).is_some_and(is_truthy));
-        let all_skipped = !results.is_empty()
-            && results
-                .iter()
-                .all(|r| r.get("skipped").is_some_and(is_truthy));
-        let mut agg = Map::new();
-        agg.insert("changed".into(), Value::Bool(any("changed")));
-        if any("unreachable") {
-            agg.insert("unreachable".into(), Value::Bool(true));
-        }
-        if any("failed") {
-            agg.insert("failed".into(), Value::Bool(true));
-            agg.insert(
-                "msg".into(),
-                Value::String("One or more items failed".into()),
-            );
-        } else {
-            agg.insert("msg".into(), Value::String("All items completed".into()));
-        }
-        if all_skipped || results.is_empty() {
-            agg.insert("skipped".into(), Value::Bool(true));
-            if results.is_empty() {
-                agg.insert(
-                    "skipped_reason".into(),
-                    Value::String("No items in the list".into()),
-                );
-            }
-        }
-        agg.insert("results".into(), Value::Array(results));
-        self.finish(task, kw, &vars, Value::Object(agg), true, start)
+        self.run_loop(play, task, kw, host, vars, items, no_log, start)
+            .await
     }
 
-    fn finish(
+    pub(crate) fn finish(
         &self,
         _task: &Task,
         kw: &Keywords,
@@ -357,6 +235,9 @@ impl Executor {
 
     /// `include_vars`: loads a file or a directory of files; `name` nests them under one key.
     fn include_vars(&self, args: &Value, tctx: &TemplateContext) -> Value {
+        if let Some(failure) = super::arg_errors::include_vars_failure(args) {
+            return failure;
+        }
         let (file, dir, name) = match args {
             Value::String(s) => (Some(s.clone()), None, None),
             Value::Object(m) => {
@@ -402,7 +283,7 @@ impl Executor {
     /// [`Self::run_item`] bounded by the `timeout` keyword: past it, the action is abandoned
     /// (its future dropped, which closes the remote command's channel) and the item fails with
     /// ansible-core's message.
-    async fn run_item_timed(
+    pub(crate) async fn run_item_timed(
         &self,
         play: &PlayCtx<'_>,
         task: &Task,
@@ -476,6 +357,12 @@ impl Executor {
                 ))
             }
         };
+        if let Some(mut failure) = super::arg_errors::arg_failure(m.as_ref(), module, &args) {
+            return match self.apply_overrides(task, vars, &mut failure) {
+                Ok(()) => failure,
+                Err(msg) => failed_result(msg),
+            };
+        }
         let settings = match self.task_settings(kw, vars) {
             Ok(s) => s,
             Err(msg) => return failed_result(msg),
@@ -522,6 +409,9 @@ impl Executor {
             let mut result = match m.run(&ctx, &args).await {
                 Ok(r) => with_failed_flag(r.to_value()),
                 Err(ModuleError::Connection(e)) => return unreachable_result(&e),
+                Err(ModuleError::BadArgs { message, .. }) => {
+                    failed_result(super::arg_errors::parse_message(module, &args, &message))
+                }
                 Err(e) => failed_result(e.to_string()),
             };
             if let Err(msg) = self.apply_overrides(task, vars, &mut result) {

@@ -4,8 +4,10 @@ use super::check_files::{may_create_controller_files, missing_source, missing_va
 use super::error::PlaybookError;
 use super::model::{Playbook, Task, TaskKind};
 use super::resolve::{FileCtx, PlayRoles, Resolver};
+use super::tags::tags_select;
 use crate::module::ModuleRegistry;
 use crate::template::Templar;
+use crate::vars::Value;
 use crate::yaml::Location;
 
 /// What checking a playbook found.
@@ -30,8 +32,30 @@ const META_ACTIONS: &[&str] = &[
     "end_batch",
 ];
 
-/// Checks module names and arguments of every task and handler.
+/// How the check treats argument problems.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// Every argument problem is an error (`--strict`, `--syntax-check`). Otherwise only those
+    /// of tasks that surely run unguarded are; the others are warnings, and the task fails
+    /// with ansible-core's message if it runs (as ansible-core validates arguments only then).
+    pub strict: bool,
+    /// `--tags`: tasks these do not select never run.
+    pub tags: Vec<String>,
+    /// `--skip-tags`.
+    pub skip_tags: Vec<String>,
+}
+
+/// Checks module names and arguments of every task and handler (not strict, all tags).
 pub fn check_playbook(playbook: &Playbook, registry: &ModuleRegistry) -> CheckReport {
+    check_playbook_with(playbook, registry, &CheckOptions::default())
+}
+
+/// [`check_playbook`] with options.
+pub fn check_playbook_with(
+    playbook: &Playbook,
+    registry: &ModuleRegistry,
+    options: &CheckOptions,
+) -> CheckReport {
     let mut report = CheckReport::default();
     let mut checker = Checker {
         registry,
@@ -40,6 +64,7 @@ pub fn check_playbook(playbook: &Playbook, registry: &ModuleRegistry) -> CheckRe
         seen_files: std::collections::HashSet::new(),
         playbook_dir: playbook.dir.clone(),
         check_files: true,
+        options,
     };
     for play in &playbook.plays {
         let lists = [
@@ -57,15 +82,19 @@ pub fn check_playbook(playbook: &Playbook, registry: &ModuleRegistry) -> CheckRe
             .report
             .errors
             .extend(missing_vars_files(play, playbook));
-        for list in [
-            &play.roles,
-            &play.pre_tasks,
-            &play.tasks,
-            &play.post_tasks,
-            &play.handlers,
-        ] {
-            checker.check_tasks(list);
+        let top = Reach {
+            guarded: ignores_errors(&play.keywords.ignore_errors),
+            tags: play.keywords.tags.clone(),
+        };
+        for list in [&play.roles, &play.pre_tasks, &play.tasks, &play.post_tasks] {
+            checker.check_tasks(list, &top);
         }
+        // Handlers run only when notified.
+        let handlers = Reach {
+            guarded: true,
+            ..top
+        };
+        checker.check_tasks(&play.handlers, &handlers);
     }
     report
 }
@@ -79,11 +108,69 @@ struct Checker<'a, 'r> {
     playbook_dir: std::path::PathBuf,
     /// Check that literal controller-side source files exist (off for plays that may create them).
     check_files: bool,
+    options: &'a CheckOptions,
+}
+
+/// Whether the tasks being checked surely run when reached.
+#[derive(Debug, Clone, Default)]
+struct Reach {
+    /// They may not run, or may fail without stopping the host: under a `when` (on them or an
+    /// enclosing block, role or include), `ignore_errors`, `failed_when`, a loop that may be
+    /// empty, in a block with `rescue` or in one, or in a handler.
+    guarded: bool,
+    /// Tags inherited from enclosing blocks, roles and plays.
+    tags: Vec<String>,
+}
+
+/// True for an `ignore_errors` value that may be true.
+fn ignores_errors(value: &Option<Value>) -> bool {
+    value
+        .as_ref()
+        .is_some_and(|v| !matches!(v, Value::Bool(false)))
+}
+
+/// True for a loop whose items are not written out (or are none): it may run no item.
+fn loop_may_be_empty(task: &Task) -> bool {
+    let Some(items) = &task.loop_ else {
+        return false;
+    };
+    let literal = matches!(
+        task.loop_with.as_deref(),
+        None | Some("items" | "list" | "flattened" | "indexed_items" | "dict")
+    );
+    let written_out = match items {
+        Value::Array(a) => {
+            !a.is_empty()
+                && !a
+                    .iter()
+                    .any(|i| matches!(i, Value::String(s) if Templar::is_template(s)))
+        }
+        Value::Object(m) => !m.is_empty(),
+        _ => false,
+    };
+    !(literal && written_out)
+}
+
+impl Reach {
+    /// What holds inside `task` (for its own check, and for what it contains).
+    fn enter(&self, task: &Task) -> Reach {
+        let mut tags = self.tags.clone();
+        tags.extend(task.keywords.tags.iter().cloned());
+        Reach {
+            guarded: self.guarded
+                || !task.when.is_empty()
+                || !task.keywords.when.is_empty()
+                || ignores_errors(&task.keywords.ignore_errors)
+                || task.failed_when.is_some()
+                || loop_may_be_empty(task),
+            tags,
+        }
+    }
 }
 
 impl Checker<'_, '_> {
     /// Loads include targets whose names are known before the run and checks their content.
-    fn check_include(&mut self, task: &Task) {
+    fn check_include(&mut self, task: &Task, reach: &Reach) {
         let ctx = FileCtx {
             dir: std::path::Path::new(&*task.location.file)
                 .parent()
@@ -114,7 +201,7 @@ impl Checker<'_, '_> {
                     .resolver
                     .load_tasks_file(&path, task.role.clone(), &mut scratch)
                 {
-                    Ok(tasks) => self.check_tasks(&tasks),
+                    Ok(tasks) => self.check_tasks(&tasks, reach),
                     Err(e) => self.report.errors.push(e),
                 }
             }
@@ -124,8 +211,12 @@ impl Checker<'_, '_> {
                     .expand_include_role_once(task, spec, &mut self.seen_files)
                 {
                     Some(Ok(Some(inc))) => {
-                        self.check_tasks(&inc.tasks);
-                        self.check_tasks(&inc.handlers);
+                        self.check_tasks(&inc.tasks, reach);
+                        let handlers = Reach {
+                            guarded: true,
+                            ..reach.clone()
+                        };
+                        self.check_tasks(&inc.handlers, &handlers);
                     }
                     Some(Ok(None)) | None => {}
                     Some(Err(e)) => self.report.errors.push(e),
@@ -135,9 +226,47 @@ impl Checker<'_, '_> {
         }
     }
 
-    fn check_tasks(&mut self, tasks: &[Task]) {
+    /// Reports an argument problem of `task`: an error if the task surely runs unguarded (or
+    /// the check is strict), else a warning (the task fails if it runs).
+    fn arg_problem(
+        &mut self,
+        task: &Task,
+        reach: &Reach,
+        module: &str,
+        canonical: &str,
+        message: String,
+    ) {
+        let message = if message.starts_with(module) {
+            message
+        } else {
+            format!("{module}: {message}")
+        };
+        let surely_runs =
+            !reach.guarded && tags_select(&reach.tags, &self.options.tags, &self.options.skip_tags);
+        let location = arg_error_location(task, &message);
+        if self.options.strict || surely_runs {
+            self.report
+                .errors
+                .push(PlaybookError::new(location, message).with_hint(format!(
+                    "see the '{canonical}' module's arguments in Ansible's documentation"
+                )));
+        } else {
+            // A warning stays short: without the list of parameters.
+            let short = message
+                .split("; supported parameters:")
+                .next()
+                .unwrap_or(&message);
+            self.report.warnings.push(PlaybookError::new(
+                location,
+                format!("{short}; this task fails if it runs (--strict makes this an error)"),
+            ));
+        }
+    }
+
+    fn check_tasks(&mut self, tasks: &[Task], outer: &Reach) {
         let registry = self.registry;
         for task in tasks {
+            let reach = outer.enter(task);
             let report = &mut *self.report;
             match &task.kind {
                 TaskKind::Block {
@@ -145,21 +274,29 @@ impl Checker<'_, '_> {
                     rescue,
                     always,
                 } => {
-                    for list in [block, rescue, always] {
-                        self.check_tasks(list);
-                    }
+                    let guarded = Reach {
+                        guarded: true,
+                        ..reach.clone()
+                    };
+                    let body = if rescue.is_empty() { &reach } else { &guarded };
+                    self.check_tasks(block, body);
+                    self.check_tasks(rescue, &guarded);
+                    self.check_tasks(always, &reach);
                 }
                 TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => {
-                    self.check_include(task)
+                    self.check_include(task, &reach)
                 }
                 TaskKind::ImportTasks { .. } | TaskKind::ImportRole(_) => {}
-                TaskKind::Module { module, .. }
+                TaskKind::Module { module, args }
                     if module.rsplit('.').next() == Some("include_vars") =>
                 {
                     if self.check_files {
                         report
                             .errors
                             .extend(missing_source(task, &self.playbook_dir));
+                    }
+                    if let Some(message) = args.as_object().and_then(include_vars_arg_error) {
+                        self.arg_problem(task, &reach, module, "include_vars", message);
                     }
                 }
                 TaskKind::Meta(action) => {
@@ -179,18 +316,7 @@ impl Checker<'_, '_> {
                         }
                         if let Some(map) = args.as_object() {
                             if let Err(message) = m.check_args(map) {
-                                let message = if message.starts_with(module.as_str()) {
-                                    message
-                                } else {
-                                    format!("{module}: {message}")
-                                };
-                                report.errors.push(
-                                    PlaybookError::new(arg_error_location(task, &message), message)
-                                        .with_hint(format!(
-                                    "see the '{}' module's arguments in Ansible's documentation",
-                                    m.name()
-                                )),
-                                );
+                                self.arg_problem(task, &reach, module, m.name(), message);
                             }
                         }
                     }
@@ -221,6 +347,27 @@ impl Checker<'_, '_> {
     }
 }
 
+/// Options `include_vars` takes (an action of the engine, not a module).
+const INCLUDE_VARS_OPTIONS: &[&str] = &[
+    "file",
+    "dir",
+    "name",
+    "depth",
+    "files_matching",
+    "ignore_files",
+    "extensions",
+    "ignore_unknown_extensions",
+    "hash_behaviour",
+    "_raw_params",
+];
+
+/// ansible-core's message for options `include_vars` does not take (it names the last one).
+pub(crate) fn include_vars_arg_error(args: &serde_json::Map<String, Value>) -> Option<String> {
+    args.keys()
+        .rfind(|k| !INCLUDE_VARS_OPTIONS.contains(&k.as_str()))
+        .map(|k| format!("`{k}` is not a valid option in include_vars"))
+}
+
 /// Where an argument error points: the argument key the message names (in backticks), else the
 /// module name, else the task.
 fn arg_error_location<'a>(task: &'a Task, message: &str) -> &'a Location {
@@ -231,3 +378,7 @@ fn arg_error_location<'a>(task: &'a Task, message: &str) -> &'a Location {
         .or(task.module_location.as_ref())
         .unwrap_or(&task.location)
 }
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;

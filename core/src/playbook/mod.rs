@@ -12,7 +12,8 @@ mod parse;
 mod resolve;
 mod tags;
 
-pub use check::{check_playbook, CheckReport};
+pub(crate) use check::include_vars_arg_error;
+pub use check::{check_playbook, check_playbook_with, CheckOptions, CheckReport};
 pub use check_vars::{check_variables, external_variable_names};
 pub use error::PlaybookError;
 pub use model::{Keywords, Play, Playbook, RoleRef, RoleSpec, Task, TaskKind, VarsPrompt};

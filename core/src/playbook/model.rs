@@ -142,6 +142,9 @@ pub struct Play {
     pub force_handlers: bool,
     /// `any_errors_fatal`.
     pub any_errors_fatal: bool,
+    /// `run_once`: every task of the play runs on its first host only (results and facts are
+    /// given to every host), as in ansible-core.
+    pub run_once: bool,
     /// `roles:` entries, resolved into blocks (run before `tasks`).
     pub roles: Vec<Task>,
     /// `vars_prompt` entries.

@@ -273,7 +273,7 @@ pub(crate) fn quote_py(out: &mut String, s: &str) {
 /// Python's `type(x).__name__` for a value, as Ansible's `type_debug` reports it.
 pub(crate) fn py_type_name(v: &Value) -> &'static str {
     if v.downcast_object_ref::<Omit>().is_some() {
-        return "Omit";
+        return "_OmitType";
     }
     match v.kind() {
         ValueKind::Undefined => "AnsibleUndefined",

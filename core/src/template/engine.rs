@@ -12,6 +12,7 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehav
 
 use super::convert::{py_float, py_str};
 use super::lazy::{current_scope, Omit, RootVars, Scope};
+use super::literals::rewrite_literals;
 use super::percent::rewrite_percent;
 use super::{filters, lookups, tests, TemplateFileOptions};
 
@@ -27,19 +28,33 @@ pub(crate) struct SyntaxKey {
     pub block: (String, String),
     pub variable: (String, String),
     pub comment: (String, String),
+    /// Take the text of string literals inside `{{ }}` as written (ansible-core's
+    /// `escape_backslashes`, on for templates in variables and task arguments); see
+    /// [`super::literals`].
+    pub escape_backslashes: bool,
 }
 
 impl SyntaxKey {
-    /// Syntax for template strings: Jinja2's defaults, except that trailing newlines are kept
-    /// (Ansible preserves them: `content: "{{ x }}\n"` ends in a newline).
+    /// Syntax for template strings: Ansible's environment (`trim_blocks` on), with trailing
+    /// newlines kept (Ansible preserves them: `content: "{{ x }}\n"` ends in a newline).
     pub(crate) fn inline() -> Self {
         Self {
-            trim_blocks: false,
+            trim_blocks: true,
             lstrip_blocks: false,
             keep_trailing_newline: true,
             block: ("{%".into(), "%}".into()),
             variable: ("{{".into(), "}}".into()),
             comment: ("{#".into(), "#}".into()),
+            escape_backslashes: true,
+        }
+    }
+
+    /// Syntax for bare expressions (`when`, `debug: var=`): Jinja2's string-literal decoding,
+    /// as ansible-core compiles expressions without `escape_backslashes`.
+    pub(crate) fn expression() -> Self {
+        Self {
+            escape_backslashes: false,
+            ..Self::inline()
         }
     }
 
@@ -61,6 +76,7 @@ impl SyntaxKey {
                 opts.comment_start_string.clone(),
                 opts.comment_end_string.clone(),
             ),
+            escape_backslashes: false,
         }
     }
 }
@@ -177,6 +193,18 @@ impl Engine {
             .into_value())
     }
 
+    /// Evaluates a bare-expression template (`{{ (expr) }}`) against a scope, keeping native
+    /// types, with Jinja2's string-literal decoding (no `escape_backslashes`).
+    pub(crate) fn eval_native_in_scope(
+        &self,
+        source: &str,
+        scope: &Arc<Scope>,
+    ) -> Result<Value, Error> {
+        Ok(self
+            .render_in_scope(source, &SyntaxKey::expression(), scope)?
+            .into_value())
+    }
+
     /// Renders `source` with the syntax `key` against a scope.
     pub(crate) fn render_in_scope(
         &self,
@@ -194,14 +222,15 @@ impl Engine {
         }))?;
         let native = match captured.state().get_extension::<NativeCapture>() {
             Some(cap) if cap.count == 1 && captured.output() == cap.first_text => cap.first.clone(),
-            // Trailing whitespace after a single non-string value still gives the value
-            // (Ansible's literal_eval ignores it); a string keeps its trailing newlines.
+            // Jinja2 drops one trailing newline of a template, so `{{ 1 }}\n` is still the one
+            // expression (a string keeps the newline, as Ansible preserves it); any other text
+            // after it, even a space, makes the result a string.
             Some(cap)
                 if cap.count == 1
                     && captured
                         .output()
                         .strip_prefix(cap.first_text.as_str())
-                        .is_some_and(|rest| rest.trim().is_empty())
+                        .is_some_and(|rest| rest == "\n")
                     && cap
                         .first
                         .as_ref()
@@ -241,10 +270,11 @@ fn build_env(key: &SyntaxKey, loads: Arc<AtomicUsize>) -> Result<Environment<'st
     env.set_loader(move |name: &str| {
         loads.fetch_add(1, Ordering::Relaxed);
         if let Some(src) = name.strip_prefix(INLINE_PREFIX) {
-            return Ok(Some(rewrite_percent(src, &delims).into_owned()));
+            return prepare_source(src, &delims, delims.escape_backslashes).map(Some);
         }
         match std::fs::read_to_string(name) {
-            Ok(text) => Ok(Some(rewrite_percent(&text, &delims).into_owned())),
+            // Included and imported templates never get `escape_backslashes`, as in Ansible.
+            Ok(text) => prepare_source(&text, &delims, false).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::new(
                 ErrorKind::InvalidOperation,
@@ -260,6 +290,18 @@ fn build_env(key: &SyntaxKey, loads: Arc<AtomicUsize>) -> Result<Environment<'st
     tests::register(&mut env);
     lookups::register(&mut env);
     Ok(env)
+}
+
+/// The source minijinja compiles: string literals decoded as Jinja2 decodes them, `%`
+/// formatting rewritten to a filter call.
+fn prepare_source(
+    src: &str,
+    syntax: &SyntaxKey,
+    escape_backslashes: bool,
+) -> Result<String, Error> {
+    let decoded = rewrite_literals(src, syntax, escape_backslashes)
+        .map_err(|m| Error::new(ErrorKind::SyntaxError, m))?;
+    Ok(rewrite_percent(&decoded, syntax).into_owned())
 }
 
 /// Resolves `{% include %}`/`{% import %}` names against the caller's template search paths.

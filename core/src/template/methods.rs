@@ -13,6 +13,17 @@ pub(crate) fn unknown_method(
     method: &str,
     args: &[Value],
 ) -> Result<Value, Error> {
+    let handled = match value.kind() {
+        ValueKind::String => {
+            super::pymethods::str_method(value.as_str().unwrap_or_default(), method, args)
+        }
+        ValueKind::Seq => super::pymethods::list_method(value, method, args),
+        ValueKind::Map => super::pymethods::dict_method(value, method, args),
+        _ => None,
+    };
+    if let Some(result) = handled {
+        return result;
+    }
     match (value.kind(), method) {
         (ValueKind::Seq, "index") => {
             let needle = args

@@ -21,10 +21,14 @@ mod error;
 mod filters;
 mod header;
 mod lazy;
+mod literals;
 mod lookups;
 mod methods;
+mod pep440;
 mod percent;
 mod pyformat;
+mod pymethods;
+mod regions;
 mod tests;
 mod version;
 
@@ -383,7 +387,7 @@ impl Templar {
     ) -> Result<JinjaValue, TemplateError> {
         let source = format!("{{{{ ({}\n) }}}}", expr.trim());
         self.engine
-            .render_native_in_scope(&source, guard.scope())
+            .eval_native_in_scope(&source, guard.scope())
             .map_err(|e| self.error(guard, &e, expr, ctx))
     }
 

@@ -10,6 +10,7 @@
 use std::borrow::Cow;
 
 use super::engine::SyntaxKey;
+use super::regions::{map_code_regions, skip_string};
 
 /// Name of the filter that implements `%` formatting.
 pub(crate) const PYFORMAT_FILTER: &str = "__pyformat";
@@ -36,115 +37,12 @@ pub(crate) fn rewrite_percent<'a>(source: &'a str, syntax: &SyntaxKey) -> Cow<'a
     if !source.contains('%') {
         return Cow::Borrowed(source);
     }
-    let mut out = String::with_capacity(source.len() + 16);
-    let mut changed = false;
-    let mut pos = 0;
-    let starts = [
-        (
-            syntax.variable.0.as_str(),
-            syntax.variable.1.as_str(),
-            false,
-        ),
-        (syntax.block.0.as_str(), syntax.block.1.as_str(), true),
-    ];
-    let (comment_start, comment_end) = (syntax.comment.0.as_str(), syntax.comment.1.as_str());
-    while pos < source.len() {
-        // Find the next opening delimiter.
-        let mut next: Option<(usize, &str, &str, bool)> = None;
-        for (open, close, is_block) in starts {
-            if let Some(i) = source[pos..].find(open) {
-                if next.is_none_or(|n| pos + i < n.0) {
-                    next = Some((pos + i, open, close, is_block));
-                }
-            }
-        }
-        let comment = source[pos..].find(comment_start).map(|i| pos + i);
-        match (next, comment) {
-            (_, Some(c)) if next.is_none_or(|n| c < n.0) => {
-                let end = source[c + comment_start.len()..]
-                    .find(comment_end)
-                    .map(|i| c + comment_start.len() + i + comment_end.len())
-                    .unwrap_or(source.len());
-                out.push_str(&source[pos..end]);
-                pos = end;
-            }
-            (Some((at, open, close, is_block)), _) => {
-                let code_start = at + open.len();
-                let code_end = find_code_end(source, code_start, close);
-                out.push_str(&source[pos..code_start]);
-                let code = &source[code_start..code_end];
-                let rewritten = rewrite_code(code);
-                if let Cow::Owned(_) = rewritten {
-                    changed = true;
-                }
-                out.push_str(&rewritten);
-                pos = code_end;
-                if is_block && is_raw_tag(code) {
-                    // Copy a raw block through untouched.
-                    let rest = &source[pos..];
-                    let mut search = 0;
-                    let mut end = source.len();
-                    while let Some(i) = rest[search..].find(syntax.block.0.as_str()) {
-                        let tag_start = search + i + syntax.block.0.len();
-                        let tag = rest[tag_start..].trim_start_matches(['-', '+', ' ', '\t', '\n']);
-                        if tag.starts_with("endraw") {
-                            end = pos + search + i;
-                            break;
-                        }
-                        search = tag_start;
-                    }
-                    out.push_str(&source[pos..end]);
-                    pos = end;
-                }
-            }
-            _ => {
-                out.push_str(&source[pos..]);
-                pos = source.len();
-            }
-        }
+    match map_code_regions(source, syntax, |code, _| {
+        Ok::<_, std::convert::Infallible>(rewrite_code(code))
+    }) {
+        Ok(text) => text,
+        Err(never) => match never {},
     }
-    if changed {
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(source)
-    }
-}
-
-fn is_raw_tag(code: &str) -> bool {
-    code.trim_matches(|c: char| c == '-' || c == '+' || c.is_whitespace()) == "raw"
-}
-
-/// The byte offset where the code started at `start` ends (the closing delimiter, outside
-/// string literals), or the end of the source.
-fn find_code_end(source: &str, start: usize, close: &str) -> usize {
-    let bytes = source.as_bytes();
-    let mut i = start;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'\'' || c == b'"' {
-            i = skip_string(bytes, i);
-            continue;
-        }
-        if source[i..].starts_with(close) {
-            // Include a whitespace-control marker right before the delimiter in the code.
-            return i;
-        }
-        i += 1;
-    }
-    bytes.len()
-}
-
-fn skip_string(bytes: &[u8], start: usize) -> usize {
-    let quote = bytes[start];
-    let mut i = start + 1;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            c if c == quote => return i + 1,
-            _ => i += 1,
-        }
-    }
-    bytes.len()
 }
 
 fn tokenize(code: &str) -> Vec<Token> {

@@ -141,7 +141,14 @@ pub(crate) fn percent_format(fmt: &str, args: &Value) -> Result<String, Error> {
         };
         out.push_str(&format_one(conv, &spec, &arg)?);
     }
-    if !used_mapping && next_arg < positional.len() && args.is_tuple() {
+    // Python: unused tuple items, or an unused single argument that is not a container
+    // (`'{}' % 1`), are an error; an unused mapping or list is not.
+    let unused_scalar = !args.is_tuple()
+        && matches!(
+            args.kind(),
+            ValueKind::Number | ValueKind::Bool | ValueKind::None | ValueKind::String
+        );
+    if !used_mapping && next_arg < positional.len() && (args.is_tuple() || unused_scalar) {
         return Err(type_error(
             "not all arguments converted during string formatting",
         ));

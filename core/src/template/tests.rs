@@ -6,7 +6,6 @@ use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::{Environment, Error};
 
 use super::filters::{fail, text};
-use super::lazy::Omit;
 
 /// Registers Ansible's tests (overriding minijinja builtins where Ansible differs).
 pub(crate) fn register(env: &mut Environment<'static>) {
@@ -37,10 +36,12 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         result_flag(&v, "skipped")
     });
     env.add_test("finished", |v: Value| -> Result<bool, Error> {
+        expect_dict(&v, "finished")?;
         let f = v.get_attr("finished")?;
         Ok(f.is_undefined() || f.as_i64() == Some(1) || f.is_true())
     });
     env.add_test("started", |v: Value| -> Result<bool, Error> {
+        expect_dict(&v, "started")?;
         let f = v.get_attr("started")?;
         Ok(f.is_undefined() || f.as_i64() == Some(1) || f.is_true())
     });
@@ -79,7 +80,12 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Ok(b.try_iter()?.all(|x| a.contains(&x)))
     });
     env.add_test("string", |v: Value| v.kind() == ValueKind::String);
-    env.add_test("number", |v: Value| v.kind() == ValueKind::Number);
+    // Python's bool is a Number, as Jinja2's `number` test sees it.
+    env.add_test("number", |v: Value| {
+        matches!(v.kind(), ValueKind::Number | ValueKind::Bool)
+    });
+    // Functions and macros (`lookup is callable`).
+    env.add_test("callable", |v: Value| v.kind() == ValueKind::Plain);
     env.add_test("integer", |v: Value| {
         v.kind() == ValueKind::Number && v.is_integer()
     });
@@ -120,7 +126,36 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         let p = super::filters::expanduser_path(&text(&v));
         Path::new(&p).exists() || Path::new(&p).is_symlink()
     });
-    env.add_test("abs", |v: Value| text(&v).starts_with('/'));
+    env.add_test("abs", |v: Value| -> Result<bool, Error> {
+        // os.path.isabs: strings only
+        v.as_str()
+            .map(|s| s.starts_with('/'))
+            .ok_or_else(|| fail("expected str, bytes or os.PathLike object"))
+    });
+    // urlparse accepts any string; a URL also has a host (or is a file: URL).
+    env.add_test("uri", |v: Value, schemes: Option<Vec<String>>| {
+        v.as_str()
+            .is_some_and(|s| schemes.is_none_or(|sc| sc.iter().any(|x| *x == url_scheme(s))))
+    });
+    env.add_test("urn", |v: Value| {
+        v.as_str().is_some_and(|s| url_scheme(s) == "urn")
+    });
+    env.add_test("url", |v: Value, schemes: Option<Vec<String>>| {
+        v.as_str().is_some_and(|s| {
+            let scheme = url_scheme(s);
+            schemes.is_none_or(|sc| sc.contains(&scheme))
+                && (scheme == "file" || s[scheme.len()..].trim_start_matches(':').starts_with("//"))
+        })
+    });
+    env.add_test("timedout", |v: Value| -> Result<bool, Error> {
+        expect_dict(&v, "timedout")?;
+        let t = v.get_attr("timedout")?;
+        Ok(t.is_true() && t.get_attr("period").is_ok_and(|p| p.is_true()))
+    });
+    env.add_test("vault_encrypted", |v: Value| {
+        v.as_str()
+            .is_some_and(|s| s.trim_start().starts_with("$ANSIBLE_VAULT;"))
+    });
     env.add_test("same_file", |a: Value, b: Value| {
         match (
             std::fs::canonicalize(text(&a)),
@@ -138,7 +173,30 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         Ok(v.try_iter()?.all(|x| x.is_true()))
     });
     env.add_test("nan", |v: Value| f64::try_from(v).is_ok_and(|f| f.is_nan()));
-    env.add_test("omit", |v: Value| v.downcast_object_ref::<Omit>().is_some());
+}
+
+/// The scheme of a URL as `urlparse` reads it (lower-cased), or "".
+fn url_scheme(s: &str) -> String {
+    match s.split_once(':') {
+        Some((scheme, _))
+            if scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            scheme.to_ascii_lowercase()
+        }
+        _ => String::new(),
+    }
+}
+
+/// The error ansible-core's result tests raise for a value that is not a dict.
+fn expect_dict(v: &Value, test: &str) -> Result<(), Error> {
+    if v.kind() == ValueKind::Map {
+        Ok(())
+    } else {
+        Err(fail(format!("The '{test}' test expects a dictionary")))
+    }
 }
 
 /// Reads a task result flag (`changed`, `failed`, `skipped`); the input must be a result dict.

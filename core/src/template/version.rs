@@ -154,7 +154,7 @@ pub(crate) fn compare(
         "loose" => loose_parts(a).cmp(&loose_parts(b)),
         "strict" => strict_cmp(a, b)?,
         "semver" | "semantic" => semver_cmp(a, b)?,
-        "pep440" => loose_parts(a).cmp(&loose_parts(b)),
+        "pep440" => super::pep440::cmp(a, b)?,
         other => {
             return Err(format!(
                 "version_type must be one of loose, strict, semver, semantic, pep440; got '{other}'"

@@ -14,16 +14,27 @@ use drover_core::connection::ssh::{HostKeyPolicy, SshOptions};
 /// Path of the OpenSSH server binary.
 pub const SSHD: &str = "/usr/sbin/sshd";
 
-/// Makes sure sshd is installed and its privilege-separation directory exists.
+/// Makes sure sshd is installed and its privilege-separation directory exists. `tests/run.sh`
+/// installs it beforehand (`tests/harness/setup.sh`); run alone, the first caller in this process
+/// installs it, waiting for the dpkg lock if another process holds it.
 pub fn ensure_sshd() {
-    if !Path::new(SSHD).exists() {
-        let status = Command::new("apt-get")
-            .args(["install", "-y", "openssh-server"])
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .expect("run apt-get");
-        assert!(status.success(), "apt-get install openssh-server failed");
-    }
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        if !Path::new(SSHD).exists() {
+            let status = Command::new("apt-get")
+                .args([
+                    "-o",
+                    "DPkg::Lock::Timeout=600",
+                    "install",
+                    "-y",
+                    "openssh-server",
+                ])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .expect("run apt-get");
+            assert!(status.success(), "apt-get install openssh-server failed");
+        }
+    });
     std::fs::create_dir_all("/run/sshd").expect("create /run/sshd");
 }
 

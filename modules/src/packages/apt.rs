@@ -21,8 +21,6 @@ use crate::params::check_keys;
 /// The `apt` module.
 pub struct Apt;
 
-const APTITUDE_ZERO: &str = "\n0 packages upgraded, 0 newly installed";
-
 #[async_trait]
 impl Module for Apt {
     fn name(&self) -> &'static str {
@@ -76,20 +74,20 @@ impl TypedModule for Apt {
 }
 
 /// One run of `apt` on one host.
-struct AptRun<'a, 'b> {
-    ctx: &'a ModuleContext<'b>,
-    p: &'a AptParams,
+pub(super) struct AptRun<'a, 'b> {
+    pub(super) ctx: &'a ModuleContext<'b>,
+    pub(super) p: &'a AptParams,
 }
 
 /// Adds `stdout`/`stderr` with their `_lines` and the `diff` entry Ansible returns.
 /// The failed result of an apt command: `'<what>' failed: <stderr>`, with its rc and output.
-fn command_failed(what: &str, o: &CommandOutcome) -> ModuleResult {
+pub(super) fn command_failed(what: &str, o: &CommandOutcome) -> ModuleResult {
     let r =
         ModuleResult::failed(format!("'{what}' failed: {}", o.stderr.trim_end())).with("rc", o.rc);
     with_output(r, &o.stdout, &o.stderr, None)
 }
 
-fn with_output(
+pub(super) fn with_output(
     mut r: ModuleResult,
     stdout: &str,
     stderr: &str,
@@ -118,7 +116,7 @@ fn lines(s: &str) -> Value {
 }
 
 impl AptRun<'_, '_> {
-    fn check_arg(&self) -> &'static str {
+    pub(super) fn check_arg(&self) -> &'static str {
         if self.ctx.check_mode {
             " --simulate"
         } else {
@@ -126,7 +124,7 @@ impl AptRun<'_, '_> {
         }
     }
 
-    fn common_flags(&self) -> String {
+    pub(super) fn common_flags(&self) -> String {
         format!(
             "-o DPkg::Lock::Timeout={} {}",
             self.p.lock_timeout,
@@ -134,7 +132,7 @@ impl AptRun<'_, '_> {
         )
     }
 
-    fn diff_of(&self, out: &str) -> Option<String> {
+    pub(super) fn diff_of(&self, out: &str) -> Option<String> {
         self.ctx.diff.then(|| prepared_diff(out))
     }
 
@@ -419,7 +417,7 @@ impl AptRun<'_, '_> {
         ))
     }
 
-    fn push_install_options(&self, cmd: &mut String) {
+    pub(super) fn push_install_options(&self, cmd: &mut String) {
         let p = self.p;
         if let Some(release) = &p.default_release {
             cmd.push_str(&format!(" -t {}", shell_quote(release)));
@@ -529,157 +527,6 @@ impl AptRun<'_, '_> {
         let diff = self.diff_of(&o.stdout);
         Ok(with_output(
             ModuleResult::changed(changed),
-            &o.stdout,
-            &o.stderr,
-            diff,
-        ))
-    }
-
-    async fn upgrade(
-        &self,
-        mode: UpgradeMode,
-        aptitude: bool,
-    ) -> Result<ModuleResult, ModuleError> {
-        let p = self.p;
-        let use_apt_get = p.force_apt_get || !aptitude;
-        let autoremove = if p.autoremove { " --auto-remove" } else { "" };
-        let (tool, command) = match mode {
-            UpgradeMode::Dist => ("apt-get", format!("dist-upgrade{autoremove}")),
-            UpgradeMode::Full if use_apt_get => ("apt-get", format!("dist-upgrade{autoremove}")),
-            UpgradeMode::Full => ("aptitude", "full-upgrade".to_string()),
-            _ if use_apt_get => ("apt-get", format!("upgrade --with-new-pkgs{autoremove}")),
-            _ => ("aptitude", "safe-upgrade".to_string()),
-        };
-        let mut cmd = format!(
-            "{tool} -y {}{}{}{}{}{} {command}",
-            if tool == "apt-get" {
-                self.common_flags()
-            } else {
-                expand_dpkg_options(&p.dpkg_options)
-            },
-            if p.force { " --force-yes" } else { "" },
-            if p.fail_on_autoremove {
-                " --no-remove"
-            } else {
-                ""
-            },
-            if p.allow_unauthenticated {
-                " --allow-unauthenticated"
-            } else {
-                ""
-            },
-            if p.allow_downgrade {
-                " --allow-downgrades"
-            } else {
-                ""
-            },
-            self.check_arg(),
-        );
-        if let Some(release) = &p.default_release {
-            cmd.push_str(&format!(" -t {}", shell_quote(release)));
-        }
-        let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &[]).await?;
-        if o.rc != 0 {
-            return Ok(command_failed(&format!("{tool} {command}"), &o));
-        }
-        let zero = if tool == "apt-get" {
-            APT_GET_ZERO
-        } else {
-            APTITUDE_ZERO
-        };
-        let mut r = ModuleResult::changed(!o.stdout.contains(zero)).with_msg(o.stdout.clone());
-        let diff = if r.changed {
-            self.diff_of(&o.stdout)
-        } else {
-            None
-        };
-        r = with_output(r, &o.stdout, &o.stderr, diff);
-        if !r.changed {
-            r.data.remove("diff");
-        }
-        Ok(r)
-    }
-
-    /// Installs a `.deb` file on the target (or downloaded from a URL) with its dependencies,
-    /// unless that version is already installed.
-    async fn install_deb(&self, deb: &str) -> Result<ModuleResult, ModuleError> {
-        let p = self.p;
-        let mut script = super::apt_run::env_line();
-        let path = if deb.contains("://") {
-            script.push_str(&format!(
-                "d=$(mktemp -d) && f=\"$d/$(basename {u})\" && {{ curl -fsSL -o \"$f\" {u} 2>/dev/null || wget -q -O \"$f\" {u}; }} || {{ echo '@@drover-fetch-failed'; exit 0; }}\n",
-                u = shell_quote(deb)
-            ));
-            "\"$f\"".to_string()
-        } else {
-            shell_quote(deb)
-        };
-        script.push_str(&format!(
-            "[ -r {path} ] || {{ echo '@@drover-no-file'; exit 0; }}\n\
-             echo \"@@drover-deb-path $(readlink -f {path})\"\n\
-             dpkg-deb -f {path} Package Version 2>&1 || echo '@@drover-bad-deb'\n\
-             pkg=$(dpkg-deb -f {path} Package 2>/dev/null)\n\
-             echo \"@@drover-installed $(dpkg-query -W -f='${{db:Status-Abbrev}} ${{Version}}' \"$pkg\" 2>/dev/null)\"\n"
-        ));
-        let out = self.ctx.conn.run(script).await?.stdout_str();
-        if out.contains("@@drover-fetch-failed") {
-            return Ok(ModuleResult::failed(format!("Failure downloading {deb}")));
-        }
-        if out.contains("@@drover-no-file") {
-            return Ok(ModuleResult::failed(format!(
-                "Unable to install package: E:Invalid archive signature ({deb} cannot be read)"
-            )));
-        }
-        if out.contains("@@drover-bad-deb") {
-            return Ok(ModuleResult::failed(format!(
-                "Unable to install package: {deb} is not a Debian archive"
-            )));
-        }
-        let field = |name: &str| {
-            out.lines()
-                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
-        let (version, abs) = (field("Version"), field("@@drover-deb-path").to_string());
-        let abs = if abs.is_empty() {
-            out.lines()
-                .find_map(|l| l.strip_prefix("@@drover-deb-path "))
-                .unwrap_or(deb)
-                .to_string()
-        } else {
-            abs
-        };
-        let installed = out
-            .lines()
-            .find_map(|l| l.strip_prefix("@@drover-installed "))
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        let (status, installed_version) = installed.split_once(' ').unwrap_or(("", ""));
-        if status.get(1..2) == Some("i")
-            && super::version::compare_versions(installed_version.trim(), &version)
-                == std::cmp::Ordering::Equal
-        {
-            return Ok(with_output(ModuleResult::changed(false), "", "", None));
-        }
-        let mut cmd = format!(
-            "apt-get -y {}{}{} install {}",
-            self.common_flags(),
-            if p.force { " --force-yes" } else { "" },
-            self.check_arg(),
-            shell_quote(&abs)
-        );
-        self.push_install_options(&mut cmd);
-        let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &[]).await?;
-        if o.rc != 0 {
-            let r = ModuleResult::failed(format!("{cmd} failed")).with("rc", o.rc);
-            return Ok(with_output(r, &o.stdout, &o.stderr, None));
-        }
-        let diff = self.diff_of(&o.stdout);
-        Ok(with_output(
-            ModuleResult::changed(true),
             &o.stdout,
             &o.stderr,
             diff,

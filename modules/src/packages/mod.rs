@@ -1,6 +1,7 @@
 //! Package management: `apt` and its helpers (dpkg/apt queries, planning, Debian versions).
 
 pub mod apt;
+mod apt_actions;
 pub mod apt_key;
 pub mod apt_params;
 pub mod apt_plan;

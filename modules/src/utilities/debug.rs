@@ -14,8 +14,9 @@ use crate::params::{check_keys, de_opt_string};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DebugParams {
-    /// The message (any value; default `Hello world!`).
-    #[serde(default)]
+    /// The message (any value; default `Hello world!`). A message that is None (`msg: "{{ none
+    /// }}"`) is shown as null, as ansible-core shows it, not replaced by the default.
+    #[serde(default, deserialize_with = "present_value")]
     pub msg: Option<Value>,
     /// A variable name or expression whose value to show.
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -23,6 +24,11 @@ pub struct DebugParams {
     /// Minimum `-v` count at which the message is shown.
     #[serde(default)]
     pub verbosity: Option<u64>,
+}
+
+/// A key that is present gives `Some`, even when its value is null.
+fn present_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// The value shown for a variable that is not defined.

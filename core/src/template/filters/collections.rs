@@ -9,9 +9,7 @@ use rand::{Rng, SeedableRng};
 use super::{fail, items, text};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("unique", |v: Value| -> Result<Value, Error> {
-        Ok(Value::from(dedup(items(&v, "unique")?)))
-    });
+    env.add_filter("unique", unique);
     env.add_filter("union", |a: Value, b: Value| -> Result<Value, Error> {
         let mut all = items(&a, "union")?;
         all.extend(items(&b, "union")?);
@@ -144,6 +142,32 @@ pub(super) fn register(env: &mut Environment<'static>) {
 }
 
 /// Keeps the first occurrence of each value, in order.
+/// `unique(case_sensitive=False, attribute=None)`: Jinja2's filter, which ansible-core calls
+/// first (strings compared without case unless `case_sensitive`; the first one is kept).
+fn unique(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let case_sensitive: Option<bool> = kwargs.get("case_sensitive")?;
+    let attribute: Option<String> = kwargs.get("attribute")?;
+    kwargs.assert_all_used()?;
+    let mut seen: Vec<Value> = Vec::new();
+    let mut out = Vec::new();
+    for item in items(&v, "unique")? {
+        let mut key = match &attribute {
+            Some(a) => item.get_attr(a)?,
+            None => item.clone(),
+        };
+        if !case_sensitive.unwrap_or(false) {
+            if let Some(s) = key.as_str() {
+                key = Value::from(s.to_lowercase());
+            }
+        }
+        if !seen.contains(&key) {
+            seen.push(key);
+            out.push(item);
+        }
+    }
+    Ok(Value::from(out))
+}
+
 fn dedup(list: Vec<Value>) -> Vec<Value> {
     let mut out: Vec<Value> = Vec::with_capacity(list.len());
     for v in list {

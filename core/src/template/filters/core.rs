@@ -1,7 +1,7 @@
 //! Type and control filters: default, bool, int, float, string, list, mandatory, ternary,
 //! type_debug.
 
-use minijinja::value::{Kwargs, Value, ValueKind};
+use minijinja::value::{Kwargs, Rest, Value, ValueKind};
 use minijinja::{Environment, Error, ErrorKind};
 
 use crate::template::convert::{py_str, py_type_name};
@@ -22,14 +22,24 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
 }
 
-/// `default(value, boolean=False)`: the default when undefined (or falsy with `true`).
-fn default(value: Value, other: Option<Value>, boolean: Option<bool>) -> Value {
-    let replace = value.is_undefined() || (boolean.unwrap_or(false) && !value.is_true());
-    if replace {
+/// `default(default_value='', boolean=False)`: the default when undefined (or falsy with
+/// `boolean`). A `none` default is kept as None.
+fn default(value: Value, args: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let other = match args.first() {
+        Some(v) => Some(v.clone()),
+        None => kwargs.get::<Option<Value>>("default_value")?,
+    };
+    let boolean = match args.get(1) {
+        Some(b) => b.is_true(),
+        None => kwargs.get::<Option<bool>>("boolean")?.unwrap_or(false),
+    };
+    kwargs.assert_all_used()?;
+    let replace = value.is_undefined() || (boolean && !value.is_true());
+    Ok(if replace {
         other.unwrap_or_else(|| Value::from(""))
     } else {
         value
-    }
+    })
 }
 
 /// Ansible's `bool`: booleans as-is; `yes/on/1/true` (any case) and the number 1 are true.
@@ -99,6 +109,18 @@ fn parse_int(s: &str, base: u32) -> Option<i64> {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let lower = digits.to_ascii_lowercase();
+    // Python's int(s, 0): the base comes from the prefix; other bases must be 2..=36.
+    let base = match base {
+        0 => match lower.get(..2) {
+            Some("0x") => 16,
+            Some("0o") => 8,
+            Some("0b") => 2,
+            _ if lower.len() > 1 && lower.starts_with('0') => return None,
+            _ => 10,
+        },
+        2..=36 => base,
+        _ => return None,
+    };
     let digits = match base {
         16 => lower.strip_prefix("0x").unwrap_or(&lower),
         8 => lower.strip_prefix("0o").unwrap_or(&lower),

@@ -50,17 +50,18 @@ fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
 
 /// `items2dict(key_name='key', value_name='value')`.
 fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key_name: Option<String> = kwargs.get("key_name")?;
-    let value_name: Option<String> = kwargs.get("value_name")?;
+    let key_name: Option<Value> = kwargs.get("key_name")?;
+    let value_name: Option<Value> = kwargs.get("value_name")?;
     kwargs.assert_all_used()?;
+    // item[key_name]: names are usually strings, but may be indexes (`key_name=0` for pairs).
     let (kn, vn) = (
-        key_name.unwrap_or_else(|| "key".into()),
-        value_name.unwrap_or_else(|| "value".into()),
+        key_name.unwrap_or_else(|| Value::from("key")),
+        value_name.unwrap_or_else(|| Value::from("value")),
     );
     let mut out: Vec<(Value, Value)> = Vec::new();
     for item in items(&v, "items2dict")? {
-        let k = item.get_attr(&kn)?;
-        let val = item.get_attr(&vn)?;
+        let k = item.get_item(&kn)?;
+        let val = item.get_item(&vn)?;
         if k.is_undefined() || val.is_undefined() {
             return Err(fail(format!(
                 "items2dict requires each item to have '{kn}' and '{vn}' keys"

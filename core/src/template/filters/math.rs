@@ -141,6 +141,14 @@ fn round(v: Value, precision: Option<i32>, method: Option<String>) -> Result<Val
     let factor = 10f64.powi(p);
     let scaled = x * factor;
     let r = match method.as_deref().unwrap_or("common") {
+        "common" if (0..=17).contains(&p) && x.is_finite() => {
+            // Python's round(x, n) rounds the exact binary value half-to-even; so does Rust's
+            // decimal formatting.
+            let digits = usize::try_from(p).unwrap_or(0);
+            return Ok(Value::from(
+                format!("{x:.digits$}").parse::<f64>().unwrap_or(x),
+            ));
+        }
         "common" => {
             // Python's round() is round-half-even on the exact binary value
             let r = scaled.round();

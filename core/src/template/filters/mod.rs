@@ -4,11 +4,14 @@ mod collections;
 mod core;
 mod dicts;
 mod encoding;
+mod jinja_text;
 mod math;
+mod pathnames;
 mod paths;
 mod regex;
 mod serialize;
 mod strings;
+mod urls;
 mod yaml_emit;
 
 use minijinja::value::Value;
@@ -18,12 +21,15 @@ use minijinja::{Environment, Error, ErrorKind};
 pub(crate) fn register(env: &mut Environment<'static>) {
     core::register(env);
     strings::register(env);
+    jinja_text::register(env);
+    urls::register(env);
     collections::register(env);
     dicts::register(env);
     regex::register(env);
     serialize::register(env);
     encoding::register(env);
     paths::register(env);
+    pathnames::register(env);
     math::register(env);
 }
 

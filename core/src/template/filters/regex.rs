@@ -10,13 +10,22 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("regex_search", regex_search);
     env.add_filter("regex_findall", regex_findall);
-    env.add_filter("regex_escape", |v: Value, re_type: Option<String>| {
-        let s = text(&v);
-        match re_type.as_deref() {
-            Some("posix_basic") => Value::from(posix_basic_escape(&s)),
-            _ => Value::from(py_re_escape(&s)),
-        }
-    });
+    env.add_filter(
+        "regex_escape",
+        |v: Value, re_type: Option<String>, kwargs: Kwargs| -> Result<Value, Error> {
+            let re_type = match re_type {
+                Some(t) => Some(t),
+                None => kwargs.get::<Option<String>>("re_type")?,
+            };
+            kwargs.assert_all_used()?;
+            let s = text(&v);
+            match re_type.as_deref().unwrap_or("python") {
+                "posix_basic" => Ok(Value::from(posix_basic_escape(&s))),
+                "python" => Ok(Value::from(py_re_escape(&s))),
+                other => Err(fail(format!("Regex type ({other}) not yet implemented"))),
+            }
+        },
+    );
 }
 
 /// Compiles a Python-style pattern with flags from `ignorecase`/`multiline` kwargs (see
@@ -66,29 +75,41 @@ fn regex_search(
     let (ic, ml) = flags(&kwargs)?;
     kwargs.assert_all_used()?;
     let re = compile(&pattern, ic, ml)?;
+    // The group arguments are read before matching, as ansible-core does (a bad one fails
+    // even when nothing matches).
+    enum Group<'a> {
+        Index(usize),
+        Name(&'a str),
+    }
+    let mut wanted = Vec::new();
+    for g in groups.iter() {
+        let parsed = g.strip_prefix('\\').and_then(|n| {
+            if let Some(name) = n.strip_prefix("g<").and_then(|x| x.strip_suffix('>')) {
+                Some(Group::Name(name))
+            } else {
+                n.parse::<usize>().ok().map(Group::Index)
+            }
+        });
+        wanted.push(parsed.ok_or_else(|| fail(format!("regex_search: unknown group '{g}'")))?);
+    }
     let s = text(&v);
     let Some(caps) = re.captures(s.as_bytes()) else {
         return Ok(Value::from(()));
     };
-    if groups.is_empty() {
+    if wanted.is_empty() {
         return Ok(group_value(caps.get(0)));
     }
-    let mut out = Vec::new();
-    for g in groups.iter() {
-        let m = if let Some(n) = g.strip_prefix('\\') {
-            if let Ok(idx) = n.parse::<usize>() {
-                caps.get(idx)
-            } else if let Some(name) = n.strip_prefix("g<").and_then(|x| x.strip_suffix('>')) {
-                caps.name(name)
-            } else {
-                return Err(fail(format!("regex_search: unknown group '{g}'")));
-            }
-        } else {
-            return Err(fail(format!("regex_search: unknown group '{g}'")));
-        };
-        out.push(group_value(m));
-    }
-    Ok(Value::from(out))
+    Ok(Value::from(
+        wanted
+            .into_iter()
+            .map(|g| {
+                group_value(match g {
+                    Group::Index(i) => caps.get(i),
+                    Group::Name(n) => caps.name(n),
+                })
+            })
+            .collect::<Vec<_>>(),
+    ))
 }
 
 /// `regex_findall(pattern, ignorecase, multiline)`: all matches; with groups, the groups.

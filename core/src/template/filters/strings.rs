@@ -22,7 +22,6 @@ pub(super) fn register(env: &mut Environment<'static>) {
             None => String::new(),
         })
     });
-    env.add_filter("title", |v: Value| Value::from(title(&text(&v))));
     env.add_filter("lower", |v: Value| Value::from(text(&v).to_lowercase()));
     env.add_filter("upper", |v: Value| Value::from(text(&v).to_uppercase()));
     env.add_filter("to_uuid", to_uuid);
@@ -61,25 +60,6 @@ pub(crate) fn shell_quote(s: &str) -> String {
         return s.to_string();
     }
     format!("'{}'", s.replace('\'', "'\"'\"'"))
-}
-
-fn title(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut prev_cased = false;
-    for c in s.chars() {
-        if c.is_alphabetic() {
-            if prev_cased {
-                out.extend(c.to_lowercase());
-            } else {
-                out.extend(c.to_uppercase());
-            }
-            prev_cased = true;
-        } else {
-            out.push(c);
-            prev_cased = false;
-        }
-    }
-    out
 }
 
 /// `comment(style='plain', **params)` with Ansible's styles and parameters.
@@ -141,8 +121,13 @@ fn comment(v: Value, style: Option<String>, kwargs: Kwargs) -> Result<Value, Err
 }
 
 /// `to_uuid(namespace)`: a UUIDv5 of the text (Ansible's default namespace).
-fn to_uuid(v: Value, namespace: Option<String>) -> Result<Value, Error> {
+fn to_uuid(v: Value, namespace: Option<String>, kwargs: Kwargs) -> Result<Value, Error> {
     use sha1::{Digest, Sha1};
+    let namespace = match namespace {
+        Some(n) => Some(n),
+        None => kwargs.get::<Option<String>>("namespace")?,
+    };
+    kwargs.assert_all_used()?;
     let ns = namespace.unwrap_or_else(|| "361E6D51-FAEC-444A-9079-341386DA8E2E".into());
     let ns_hex: String = ns.chars().filter(|c| c.is_ascii_hexdigit()).collect();
     let ns_bytes = hex::decode(&ns_hex).map_err(|_| super::fail("to_uuid: invalid namespace"))?;

@@ -48,7 +48,7 @@ fn yaml_filters() {
         "- a: 1\n  b: [1, 2]\n- - 1\n  - [2]\n- x\n"
     );
     assert_eq!(
-        r("{{ {'s': 'a\\nb', 'u': 'a: b', 'v': '- x', 'w': '1.0', 'x': '0644', 'y': 'null', 'z': 'é', 'k': ' lead', 'm': 'x #y', 'n': '@x', 'o': 'a,b', 'p': '[x]', 'r': '~', 'e': 'y', 'f': 'N', '1': 2, 'g': '=', 'h': '2001-12-14'} | to_nice_yaml }}"),
+        r("{{ {'s': 'a\nb', 'u': 'a: b', 'v': '- x', 'w': '1.0', 'x': '0644', 'y': 'null', 'z': 'é', 'k': ' lead', 'm': 'x #y', 'n': '@x', 'o': 'a,b', 'p': '[x]', 'r': '~', 'e': 'y', 'f': 'N', '1': 2, 'g': '=', 'h': '2001-12-14'} | to_nice_yaml }}"),
         "'1': 2\ne: y\nf: N\ng: '='\nh: '2001-12-14'\nk: ' lead'\nm: 'x #y'\nn: '@x'\no: a,b\np: '[x]'\nr: '~'\ns: 'a\n\n    b'\nu: 'a: b'\nv: '- x'\nw: '1.0'\nx: '0644'\ny: 'null'\nz: é\n"
     );
     assert_eq!(
@@ -64,11 +64,11 @@ fn yaml_filters() {
         "a:\n- 1\n- 2\n"
     );
     assert_eq!(
-        rv("{{ 'a: 1\\nb: [1, 2]' | from_yaml }}"),
+        rv("{{ 'a: 1\nb: [1, 2]' | from_yaml }}"),
         json!({"a": 1, "b": [1, 2]})
     );
     assert_eq!(
-        rv("{{ '---\\na: 1\\n---\\nb: 2' | from_yaml_all }}"),
+        rv("{{ '---\na: 1\n---\nb: 2' | from_yaml_all }}"),
         json!([{"a": 1}, {"b": 2}])
     );
 }
@@ -315,12 +315,12 @@ fn regex_filters() {
         "AXC"
     );
     assert_eq!(
-        r(r"{{ 'hello world' | regex_replace('(\\w+) (\\w+)', '\\2 \\1') }}"),
+        r(r"{{ 'hello world' | regex_replace('(\w+) (\w+)', '\2 \1') }}"),
         "world hello"
     );
     assert_eq!(r("{{ 'foo123bar' | regex_search('[0-9]+') }}"), "123");
     assert_eq!(
-        rv(r"{{ 'foo123bar' | regex_search('(o+)([0-9]+)', '\\2', '\\1') }}"),
+        rv(r"{{ 'foo123bar' | regex_search('(o+)([0-9]+)', '\2', '\1') }}"),
         json!(["123", "oo"])
     );
     assert_eq!(rv("{{ 'foobar' | regex_search('z') }}"), json!(null));
@@ -333,8 +333,8 @@ fn regex_filters() {
 
 #[test]
 fn string_filters() {
-    assert_eq!(r("{{ 'a\\nb' | comment }}"), "#\n# a\n# b\n#");
-    assert_eq!(r("{{ 'a\\nb' | indent(2) }}"), "a\n  b");
+    assert_eq!(r("{{ 'a\nb' | comment }}"), "#\n# a\n# b\n#");
+    assert_eq!(r("{{ 'a\nb' | indent(2) }}"), "a\n  b");
     assert_eq!(rv("{{ 'a b  c' | wordcount }}"), json!(3));
     assert_eq!(r("{{ {'a': 'x y', 'b': '&'} | urlencode }}"), "a=x+y&b=%26");
     assert_eq!(r("{{ 'a b&c' | urlencode }}"), "a%20b%26c");

@@ -1,5 +1,6 @@
 //! Unit tests of the templating layer. Expected values were checked against ansible-core 2.19.
 
+mod escapes;
 mod files;
 mod filters;
 mod jinja_tests;
