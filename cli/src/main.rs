@@ -6,6 +6,7 @@
 mod args;
 mod diagnostics;
 mod extra_vars;
+mod listing;
 mod report;
 mod vault;
 
@@ -21,7 +22,7 @@ use drover_core::events::{Event, EventSink};
 use drover_core::executor::{Executor, PassphrasePrompt, RunOptions};
 use drover_core::inventory::Inventory;
 use drover_core::playbook::{
-    check_playbook_with, check_variables, external_variable_names, listing, load_playbook_with,
+    check_playbook_with, check_variables, external_variable_names, load_playbook_with,
     CheckOptions, Playbook,
 };
 use drover_core::vars::Vars;
@@ -30,7 +31,7 @@ use args::{Cli, Command, OutputFormat, PlayArgs};
 use diagnostics::{playbook_diagnostic, PlainDiagnostic};
 
 /// Exit status for errors in content or environment.
-const EXIT_ERROR: u8 = 1;
+pub(crate) const EXIT_ERROR: u8 = 1;
 /// Exit status for bad command-line options.
 const EXIT_BAD_OPTIONS: u8 = 5;
 
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn fail(message: impl Into<String>, hint: Option<&str>, code: u8) -> ExitCode {
+pub(crate) fn fail(message: impl Into<String>, hint: Option<&str>, code: u8) -> ExitCode {
     let report = miette::Report::new(PlainDiagnostic {
         message: message.into(),
         hint: hint.map(str::to_string),
@@ -193,6 +194,9 @@ fn play(args: PlayArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
     };
+    if (args.list_tasks || args.list_tags || args.list_hosts) && !args.syntax_check {
+        return listing::run(&args, &opts, &cfg);
+    }
     let playbooks = match load_all(&args.playbooks, &cfg.roles_path) {
         Ok(p) => p,
         Err(code) => return code,
@@ -223,12 +227,10 @@ fn play(args: PlayArgs) -> ExitCode {
         args.inventory.clone()
     };
     let loaded_inventory = Inventory::load(&sources);
-    if !(args.list_tasks || args.list_tags || args.list_hosts) {
-        if let Ok(inventory) = &loaded_inventory {
-            let errors = undefined_variables(&playbooks, inventory, &sources, &opts.extra_vars);
-            if errors > 0 {
-                return ExitCode::from(EXIT_ERROR);
-            }
+    if let Ok(inventory) = &loaded_inventory {
+        let errors = undefined_variables(&playbooks, inventory, &sources, &opts.extra_vars);
+        if errors > 0 {
+            return ExitCode::from(EXIT_ERROR);
         }
     }
     if args.syntax_check {
@@ -243,19 +245,6 @@ fn play(args: PlayArgs) -> ExitCode {
             Some("run without --step, or from an interactive shell"),
             EXIT_BAD_OPTIONS,
         );
-    }
-    if args.list_tasks || args.list_tags {
-        for pb in &playbooks {
-            if args.list_tasks {
-                print!("{}", listing::list_tasks(pb, &opts.tags, &opts.skip_tags));
-            }
-            if args.list_tags {
-                print!("{}", listing::list_tags(pb, &opts.tags, &opts.skip_tags));
-            }
-        }
-        if !args.list_hosts {
-            return ExitCode::SUCCESS;
-        }
     }
     let mut inventory = match loaded_inventory {
         Ok(i) => i,
@@ -272,9 +261,6 @@ fn play(args: PlayArgs) -> ExitCode {
     }
     for w in inventory.warnings() {
         eprintln!("[WARNING]: {w}");
-    }
-    if args.list_hosts {
-        return list_hosts(&playbooks, &inventory, opts.limit.as_deref());
     }
     let sink: Arc<dyn EventSink> = match args.output {
         OutputFormat::Human => Arc::new(report::HumanReporter::new(args.verbose, args.diff)),
@@ -351,34 +337,4 @@ fn undefined_variables(
         }
     }
     errors
-}
-
-/// `--list-hosts`: each play's pattern and the hosts it matches, in ansible-playbook's layout.
-fn list_hosts(playbooks: &[Playbook], inventory: &Inventory, limit: Option<&str>) -> ExitCode {
-    let limit = match limit.map(drover_core::inventory::Limit::parse).transpose() {
-        Ok(l) => l,
-        Err(e) => return fail(e.to_string(), None, EXIT_ERROR),
-    };
-    for pb in playbooks {
-        println!("\nplaybook: {}", pb.path.display());
-        for (i, play) in pb.plays.iter().enumerate() {
-            let hosts = match inventory.select_limited(&play.hosts, limit.as_ref()) {
-                Ok(h) => h,
-                Err(e) => return fail(e.to_string(), None, EXIT_ERROR),
-            };
-            println!("\n{}", listing::play_header(i, play));
-            let patterns: Vec<String> = play
-                .hosts
-                .split([':', ','])
-                .filter(|p| !p.is_empty())
-                .map(|p| format!("'{p}'"))
-                .collect();
-            println!("    pattern: [{}]", patterns.join(", "));
-            println!("    hosts ({}):", hosts.len());
-            for h in hosts {
-                println!("      {h}");
-            }
-        }
-    }
-    ExitCode::SUCCESS
 }

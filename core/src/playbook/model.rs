@@ -118,10 +118,12 @@ impl Keywords {
 /// One play.
 #[derive(Debug, Clone)]
 pub struct Play {
-    /// `name` (defaults to the host pattern, as in Ansible).
+    /// `name`, untemplated (defaults to the `hosts` entries joined with `,`, as in Ansible).
     pub name: String,
-    /// `hosts` pattern.
+    /// `hosts` pattern (the entries of a list joined with `:`).
     pub hosts: String,
+    /// `hosts` as written: one entry per list item (a string is one entry), untemplated.
+    pub hosts_list: Vec<String>,
     /// Where the play starts.
     pub location: Location,
     /// `gather_facts` (default true).
@@ -207,6 +209,8 @@ pub struct RoleSpec {
     pub public: Option<bool>,
     /// `allow_duplicates` given by the caller.
     pub allow_duplicates: Option<bool>,
+    /// `rolespec_validate` of `import_role`/`include_role` (false: no argument-spec validation).
+    pub rolespec_validate: Option<bool>,
     /// Role parameters (`vars:` of the entry and any other keys).
     pub params: Vars,
     /// The entry's `tags` and `when`: as in ansible-core, entries that differ in them are
@@ -268,6 +272,9 @@ pub struct Task {
     pub location: Location,
     /// What it does.
     pub kind: TaskKind,
+    /// The action as written (`debug`, `ansible.builtin.include_tasks`, `meta`): how
+    /// `--list-tasks` shows an unnamed task. Empty for blocks and tasks drover makes itself.
+    pub action: String,
     /// Where the module name is written, and where each of its argument keys is (for errors).
     pub module_location: Option<Location>,
     /// Positions of the module's argument keys, in order.
@@ -327,6 +334,7 @@ impl Task {
             name: None,
             location,
             kind,
+            action: String::new(),
             module_location: None,
             arg_locations: Vec::new(),
             when: Vec::new(),

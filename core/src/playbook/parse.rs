@@ -95,6 +95,23 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, PlaybookError> {
 /// Loads a playbook file (following `import_playbook`), resolving roles and static imports;
 /// `roles_path` is searched for roles after the playbook's `roles/` directory.
 pub fn load_playbook_with(path: &Path, roles_path: &[PathBuf]) -> Result<Playbook, PlaybookError> {
+    load_playbook_as(path, roles_path, false)
+}
+
+/// Loads a playbook as [`load_playbook_with`] does, but for listing it (`--list-tasks`): a role
+/// that a run would skip as a duplicate is expanded again, as ansible-playbook lists it.
+pub fn load_playbook_for_listing(
+    path: &Path,
+    roles_path: &[PathBuf],
+) -> Result<Playbook, PlaybookError> {
+    load_playbook_as(path, roles_path, true)
+}
+
+fn load_playbook_as(
+    path: &Path,
+    roles_path: &[PathBuf],
+    for_listing: bool,
+) -> Result<Playbook, PlaybookError> {
     let root = yaml::parse_file(path)?;
     let dir = path
         .parent()
@@ -125,18 +142,20 @@ pub fn load_playbook_with(path: &Path, roles_path: &[PathBuf]) -> Result<Playboo
             let name = target.as_str().ok_or_else(|| {
                 PlaybookError::new(&target.loc, "import_playbook takes a file name")
             })?;
-            let imported = load_playbook_with(&dir.join(name), roles_path).map_err(|e| {
-                if e.location.line == 0 {
-                    PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
-                } else {
-                    e
-                }
-            })?;
+            let mut imported =
+                load_playbook_as(&dir.join(name), roles_path, for_listing).map_err(|e| {
+                    if e.location.line == 0 {
+                        PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
+                    } else {
+                        e
+                    }
+                })?;
+            apply_import_keywords(node, &mut imported.plays)?;
             plays.extend(imported.plays);
             continue;
         }
         let mut play = parse_play(node)?;
-        resolve_play(&mut play, &dir, roles_path)?;
+        resolve_play(&mut play, &dir, roles_path, for_listing)?;
         plays.push(play);
     }
     Ok(Playbook {
@@ -147,9 +166,56 @@ pub fn load_playbook_with(path: &Path, roles_path: &[PathBuf]) -> Result<Playboo
     })
 }
 
+/// Gives the plays of an `import_playbook` its `vars` (over the plays' own), `tags` (added to
+/// the plays') and `when` (before the conditions of the plays' top-level tasks and blocks), as
+/// ansible-core's `PlaybookInclude` does.
+fn apply_import_keywords(node: &Node, plays: &mut [Play]) -> Result<(), PlaybookError> {
+    let tags = match node.get("tags") {
+        Some(t) => string_list(t, "tags", true)?,
+        None => Vec::new(),
+    };
+    let vars = match node.get("vars") {
+        Some(v) => vars_map(v)?,
+        None => Vars::new(),
+    };
+    let when = node.get("when").map(conditions).unwrap_or_default();
+    for play in plays {
+        crate::vars::merge_into(&mut play.keywords.vars, &vars);
+        for t in &tags {
+            if !play.keywords.tags.contains(t) {
+                play.keywords.tags.push(t.clone());
+            }
+        }
+        if when.is_empty() {
+            continue;
+        }
+        for list in [
+            &mut play.pre_tasks,
+            &mut play.roles,
+            &mut play.tasks,
+            &mut play.post_tasks,
+        ] {
+            for task in list.iter_mut() {
+                let mut w = when.clone();
+                w.append(&mut task.keywords.when);
+                task.keywords.when = w;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Resolves a play's roles and static imports in place.
-fn resolve_play(play: &mut Play, dir: &Path, roles_path: &[PathBuf]) -> Result<(), PlaybookError> {
+fn resolve_play(
+    play: &mut Play,
+    dir: &Path,
+    roles_path: &[PathBuf],
+    for_listing: bool,
+) -> Result<(), PlaybookError> {
     let mut resolver = Resolver::new(dir, roles_path);
+    if for_listing {
+        resolver = resolver.for_listing_only();
+    }
     let mut collected = PlayRoles::default();
     let ctx = FileCtx {
         dir: dir.to_path_buf(),
@@ -327,6 +393,7 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
     let mut play = Play {
         name: String::new(),
         hosts: String::new(),
+        hosts_list: Vec::new(),
         location: node.loc.clone(),
         gather_facts: true,
         vars_files: Vec::new(),
@@ -358,7 +425,8 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
             "name" => name = Some(scalar_string(v, "name")?),
             "hosts" => {
                 has_hosts = true;
-                play.hosts = string_list(v, "hosts", false)?.join(":");
+                play.hosts_list = string_list(v, "hosts", false)?;
+                play.hosts = play.hosts_list.join(":");
             }
             "gather_facts" => play.gather_facts = bool_value(v, "gather_facts")?,
             "vars_files" => play.vars_files = string_list(v, "vars_files", false)?,
@@ -402,7 +470,7 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
         return Err(PlaybookError::new(&node.loc, "this play has no 'hosts'")
             .with_hint("add 'hosts: all' (or a group or host pattern) to the play"));
     }
-    play.name = name.unwrap_or_else(|| play.hosts.clone());
+    play.name = name.unwrap_or_else(|| play.hosts_list.join(","));
     Ok(play)
 }
 
@@ -712,7 +780,8 @@ fn role_spec_from_args(
             "handlers_from" => spec.handlers_from = Some(text(v)),
             "public" => spec.public = Some(crate::vars::is_truthy(v)),
             "allow_duplicates" => spec.allow_duplicates = Some(crate::vars::is_truthy(v)),
-            "apply" | "rolespec_validate" => {}
+            "rolespec_validate" => spec.rolespec_validate = Some(crate::vars::is_truthy(v)),
+            "apply" => {}
             other => {
                 return Err(PlaybookError::new(
                     loc,
@@ -877,6 +946,7 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             always,
         },
         (None, Some((m, args, _))) if m == "meta" || m.ends_with(".meta") => {
+            task.action = m;
             // `ansible.builtin.meta: ACTION` arrives as free-form arguments.
             let action = args
                 .as_str()
@@ -885,6 +955,7 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             TaskKind::Meta(action.trim().to_string())
         }
         (None, Some((module, args, k))) => {
+            task.action = module.clone();
             let apply = Box::new(apply.unwrap_or_default());
             match short_action(&module) {
                 "import_tasks" => TaskKind::ImportTasks {
@@ -1015,6 +1086,29 @@ mod tests {
                 t.kind
             );
         }
+    }
+
+    #[test]
+    fn import_playbook_gives_its_plays_vars_tags_and_when() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("sub.yml"),
+            "- hosts: all\n  tags: own\n  vars: {who: play, keep: 1}\n  tasks:\n    - debug: msg=1\n      when: b\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("site.yml"),
+            "- import_playbook: sub.yml\n  tags: [imp, own]\n  vars: {who: import}\n  when: a\n",
+        )
+        .unwrap();
+        let pb = load_playbook(&d.join("site.yml")).unwrap();
+        let play = &pb.plays[0];
+        assert_eq!(play.keywords.tags, vec!["own", "imp"]);
+        assert_eq!(play.keywords.vars["who"], json!("import"));
+        assert_eq!(play.keywords.vars["keep"], json!(1));
+        assert_eq!(play.tasks[0].keywords.when, vec![json!("a")]);
+        assert_eq!(play.tasks[0].when, vec![json!("b")]);
     }
 
     #[test]

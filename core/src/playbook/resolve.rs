@@ -57,6 +57,7 @@ pub struct Resolver<'a> {
     playbook_dir: &'a Path,
     roles_path: &'a [PathBuf],
     depth: usize,
+    for_listing: bool,
 }
 
 fn err(loc: &Location, msg: impl Into<String>) -> PlaybookError {
@@ -117,7 +118,17 @@ impl<'a> Resolver<'a> {
             playbook_dir,
             roles_path,
             depth: 0,
+            for_listing: false,
         }
+    }
+
+    /// This resolver, resolving for `--list-tasks` as ansible-playbook does: every occurrence of
+    /// a role is expanded even where a run would skip a duplicate, and a role with an argument
+    /// spec for its entry point starts with ansible-core's implicit validation task (listed only:
+    /// drover does not validate role arguments when it runs).
+    pub fn for_listing_only(mut self) -> Self {
+        self.for_listing = true;
+        self
     }
 
     /// A resolver for a loaded playbook.
@@ -338,7 +349,7 @@ impl<'a> Resolver<'a> {
             spec.identity
         );
         let allow_duplicates = spec.allow_duplicates.unwrap_or(meta.allow_duplicates);
-        if !play.seen.insert(key) && !allow_duplicates {
+        if !play.seen.insert(key) && !allow_duplicates && !self.for_listing {
             return Ok(None);
         }
         let load_vars = |sub: &str, from: Option<&str>| -> Result<Vars, PlaybookError> {
@@ -404,6 +415,11 @@ impl<'a> Resolver<'a> {
         deps?;
         let tasks_dir = dir.join("tasks");
         let tasks_name = spec.tasks_from.as_deref().unwrap_or("main");
+        if self.for_listing && spec.rolespec_validate != Some(false) {
+            if let Some(spec_task) = argument_spec_task(&dir, tasks_name, loc, &role)? {
+                tasks.push(spec_task);
+            }
+        }
         match with_extensions(&tasks_dir, tasks_name)
             .into_iter()
             .find(|c| c.is_file())
@@ -455,6 +471,60 @@ impl<'a> Resolver<'a> {
         }
         Ok(meta)
     }
+}
+
+/// ansible-core's implicit first task of a role whose argument spec (`meta/argument_specs.yml`,
+/// else `argument_specs` in `meta/main.yml`) has the entry point `entry`.
+fn argument_spec_task(
+    dir: &Path,
+    entry: &str,
+    loc: &Location,
+    role: &Arc<RoleRef>,
+) -> Result<Option<Task>, PlaybookError> {
+    let meta = dir.join("meta");
+    let specs = match with_extensions(&meta, "argument_specs")
+        .into_iter()
+        .find(|c| c.is_file())
+    {
+        Some(p) => yaml::parse_file(&p)?
+            .to_value()
+            .get("argument_specs")
+            .cloned(),
+        None => match with_extensions(&meta, "main")
+            .into_iter()
+            .find(|c| c.is_file())
+        {
+            Some(p) => yaml::parse_file(&p)?
+                .to_value()
+                .get("argument_specs")
+                .cloned(),
+            None => None,
+        },
+    };
+    let Some(spec) = specs.as_ref().and_then(|s| s.get(entry)).filter(|s| {
+        // An empty spec is no spec, as in ansible-core.
+        !s.is_null() && s.as_object().is_none_or(|m| !m.is_empty())
+    }) else {
+        return Ok(None);
+    };
+    let mut name = format!("Validating arguments against arg spec '{entry}'");
+    if let Some(d) = spec.get("short_description") {
+        name.push_str(" - ");
+        name.push_str(&d.as_str().map_or_else(|| d.to_string(), str::to_string));
+    }
+    let module = "ansible.builtin.validate_argument_spec".to_string();
+    let mut task = Task::new(
+        loc.clone(),
+        TaskKind::Module {
+            module: module.clone(),
+            args: Value::Object(Default::default()),
+        },
+    );
+    task.name = Some(name);
+    task.action = module;
+    task.keywords.tags = vec!["always".into()];
+    task.role = Some(role.clone());
+    Ok(Some(task))
 }
 
 #[derive(Default)]
