@@ -10,23 +10,25 @@
 //! The targets' files are not edited: when drover stops on a fatal error, the asserts after it
 //! count as not passed, and the table says where it stopped.
 //!
+//! ansible-core's results are cached in the harness cache (keyed by its version, the oracle
+//! callback and the preparation recipe), so only the first run on a machine waits for it.
+//!
 //! Environment: `DROVER_CORE_TARGETS=stat,copy` runs a subset (the floors are then checked only
-//! for those); `DROVER_CORE_TARGETS_DUMP=DIR` writes both tools' raw outputs and every assert
-//! drover failed there.
+//! for those); `DROVER_CORE_TARGETS_DUMP=DIR` writes both tools' raw outputs and the table there;
+//! `DROVER_CORE_TARGETS_FRESH=1` reruns ansible-core; `DROVER_CORE_TARGETS_KEEP_GOING=1` runs
+//! drover's plays with `ignore_errors: true` to see past its first fatal error (no floors then).
 
 mod core_targets;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use core_targets::{
-    first_line, parse_ansible, parse_drover, run_with_timeout, score, stop_point, Finished, Score,
-    ToolRun,
+use core_targets::env::{prepare_host, prepare_workdir, run_tool, OracleCache, Tool};
+use core_targets::results::{
+    load_error, parse_ansible, parse_drover, score, stop_point, Score, ToolRun,
 };
-use drover_integration::{
-    drover_bin, oracle_ansible_playbook, repo_root, state_dir, TestHosts, ROOT_USER,
-};
+use drover_integration::{drover_bin, repo_root, TestHosts};
 
 /// The targets, in the order of the table.
 const TARGETS: &[&str] = &[
@@ -56,171 +58,6 @@ const DROVER_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest an ansible-core run may take (`copy` takes ~3 min on an idle machine); beyond it the
 /// test fails, since a cut reference would make drover's count meaningless.
 const ANSIBLE_TIMEOUT: Duration = Duration::from_secs(1200);
-
-/// Packages ansible-test's test environments have and the targets assume (`stat` asserts a
-/// mimetype, which needs `file`; `lineinfile` runs `setfacl`), installed on both tools' hosts.
-const TEST_PACKAGES: &str = "file acl";
-
-/// The inventory of host `index`, named `target`. `ansible_python_interpreter` is set as
-/// ansible-test's inventory sets it (`command_shell` runs it); drover's host has no python.
-fn inventory(hosts: &TestHosts, index: usize) -> String {
-    let text = hosts.inventory_text("testgroup", ROOT_USER);
-    let vars = text
-        .lines()
-        .nth(index + 1)
-        .and_then(|l| l.split_once(' '))
-        .map(|(_, vars)| vars.to_string())
-        .expect("inventory line with host vars");
-    format!("[testgroup]\ntarget {vars} ansible_python_interpreter=/usr/bin/python3\n")
-}
-
-/// The directory on the controller where host `index`'s overlay keeps the files it writes.
-fn overlay_upper(hosts: &TestHosts, index: usize) -> PathBuf {
-    let name = &hosts.host(index).name;
-    let config = std::fs::read_to_string(state_dir().join("lxc").join(name).join("config"))
-        .expect("the host's LXC config");
-    config
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .find(|(k, _)| k.trim() == "lxc.rootfs.path")
-        .and_then(|(_, v)| v.trim().rsplit(':').next().map(PathBuf::from))
-        .expect("lxc.rootfs.path of an overlay clone")
-}
-
-/// `output_dir` as ansible-test provides it: one directory that the controller and the target
-/// both see (ansible-test runs `template`, a controller-context target, with controller ==
-/// target; it writes files on the target and reads them with `lookup('file')`). Here it is a
-/// directory on the target under /var/tmp, and the same path on the controller is a symlink to
-/// where the target's overlay stores it. The symlink is removed on drop.
-struct SharedOutputDir {
-    path: PathBuf,
-}
-
-impl SharedOutputDir {
-    fn new(hosts: &TestHosts, index: usize) -> Self {
-        let path = PathBuf::from(format!(
-            "/var/tmp/drover-core-targets-{}",
-            hosts.host(index).name
-        ));
-        hosts.ssh_ok(index, &format!("mkdir -p '{}'", path.display()));
-        let inside = overlay_upper(hosts, index).join(path.strip_prefix("/").expect("absolute"));
-        assert!(
-            inside.is_dir(),
-            "{} is not in the overlay",
-            inside.display()
-        );
-        let _ = std::fs::remove_file(&path);
-        std::os::unix::fs::symlink(&inside, &path).expect("output_dir symlink");
-        Self { path }
-    }
-}
-
-impl Drop for SharedOutputDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Prepares host `index` like an ansible-test host: the packages, and /tmp on a tmpfs as in
-/// ansible-test's containers (on the overlay's ext4 upper dir, files carry the `e` attribute,
-/// which no one can clear, and `file`'s attribute tests fail under ansible-core itself).
-fn prepare_host(hosts: &TestHosts, index: usize, packages: &str) {
-    hosts.ssh_ok(
-        index,
-        &format!(
-            "mount -t tmpfs -o mode=1777 tmpfs /tmp && apt-get update -qq && \
-             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {packages} >/dev/null"
-        ),
-    );
-}
-
-/// A tool's working directory for one target: a private copy of the targets (some tasks write
-/// into `role_path` on the controller), the inventory, the play and `output_dir`.
-struct Workdir {
-    dir: PathBuf,
-    roles: PathBuf,
-    output_dir: SharedOutputDir,
-}
-
-fn prepare_workdir(
-    hosts: &TestHosts,
-    targets: &Path,
-    tool: &str,
-    target: &str,
-    index: usize,
-) -> Workdir {
-    let dir = hosts.dir().join(format!("{tool}-{target}"));
-    let roles = dir.join("targets");
-    std::fs::create_dir_all(&dir).expect("work dir");
-    let status = Command::new("cp")
-        .arg("-a")
-        .arg(targets)
-        .arg(&roles)
-        .status()
-        .expect("cp");
-    assert!(status.success(), "copy the targets");
-    let output_dir = SharedOutputDir::new(hosts, index);
-    std::fs::write(dir.join("inventory.ini"), inventory(hosts, index)).expect("inventory");
-    // As ansible-test writes it (commands/integration: command_integration_role).
-    std::fs::write(
-        dir.join("play.yml"),
-        format!(
-            "- hosts: target\n  gather_facts: true\n  vars:\n    output_dir: {}\n  roles:\n    - {target}\n",
-            output_dir.path.display()
-        ),
-    )
-    .expect("play");
-    std::fs::write(
-        dir.join("ansible.cfg"),
-        "[defaults]\nretry_files_enabled = False\n[ssh_connection]\npipelining = True\n",
-    )
-    .expect("ansible.cfg");
-    Workdir {
-        dir,
-        roles,
-        output_dir,
-    }
-}
-
-fn ansible_run(work: &Workdir, label: &str) -> Finished {
-    let mut command = Command::new(oracle_ansible_playbook());
-    command
-        .current_dir(&work.dir)
-        .args(["play.yml", "-i", "inventory.ini"])
-        .env("ANSIBLE_CONFIG", work.dir.join("ansible.cfg"))
-        .env("HOME", &work.dir)
-        .env("ANSIBLE_ROLES_PATH", &work.roles)
-        .env("OUTPUT_DIR", &work.output_dir.path)
-        .env(
-            "ANSIBLE_CALLBACK_PLUGINS",
-            repo_root().join("tests/oracle/callback_plugins"),
-        )
-        .env("ANSIBLE_STDOUT_CALLBACK", "drover_oracle")
-        .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_DEPRECATION_WARNINGS", "false");
-    run_with_timeout(command, ANSIBLE_TIMEOUT, &work.dir, label)
-}
-
-fn drover_run(work: &Workdir, label: &str) -> Finished {
-    let mut command = Command::new(drover_bin());
-    command
-        .current_dir(&work.dir)
-        .args([
-            "play",
-            "play.yml",
-            "-i",
-            "inventory.ini",
-            "--output",
-            "json",
-        ])
-        .env("ANSIBLE_CONFIG", work.dir.join("ansible.cfg"))
-        .env("HOME", &work.dir)
-        .env("ANSIBLE_ROLES_PATH", &work.roles)
-        .env("OUTPUT_DIR", &work.output_dir.path)
-        .env("DROVER_NO_PROGRESS", "1");
-    run_with_timeout(command, DROVER_TIMEOUT, &work.dir, label)
-}
 
 /// One row of the table.
 struct Row {
@@ -265,6 +102,12 @@ fn dump(name: &str, text: &str) {
     }
 }
 
+/// drover's play keywords: with `DROVER_CORE_TARGETS_KEEP_GOING=1`, `ignore_errors: true`, to
+/// see what fails after the first fatal error (exploration only: the floors are not checked).
+fn keep_going() -> bool {
+    std::env::var_os("DROVER_CORE_TARGETS_KEEP_GOING").is_some_and(|v| v != "0")
+}
+
 #[test]
 fn core_integration_targets_pass_under_drover() {
     let targets = selected_targets();
@@ -281,37 +124,77 @@ fn core_integration_targets_pass_under_drover() {
     );
     let targets_dir = PathBuf::from(String::from_utf8_lossy(&fetch.stdout).trim());
     drover_bin();
+    let cache = OracleCache::new(&targets_dir);
+    let cached: Vec<Option<(String, f64)>> = targets.iter().map(|t| cache.get(t)).collect();
 
-    // Host 2i runs ansible-core on target i, host 2i+1 drover.
-    let hosts = TestHosts::start(2 * targets.len());
+    // Host i runs drover on target i; ansible-core gets one more host per target not cached.
+    let missing = cached.iter().filter(|c| c.is_none()).count();
+    let hosts = TestHosts::start(targets.len() + missing);
+    let mut next_ansible_host = targets.len();
+    let ansible_hosts: Vec<Option<usize>> = cached
+        .iter()
+        .map(|c| {
+            c.is_none().then(|| {
+                next_ansible_host += 1;
+                next_ansible_host - 1
+            })
+        })
+        .collect();
+    let extra_play = if keep_going() {
+        "  ignore_errors: true\n"
+    } else {
+        ""
+    };
     let rows: Vec<Row> = std::thread::scope(|scope| {
         let handles: Vec<_> = targets
             .iter()
             .enumerate()
             .map(|(i, &target)| {
-                let hosts = &hosts;
-                let targets_dir = &targets_dir;
+                let (hosts, targets_dir, cache) = (&hosts, &targets_dir, &cache);
+                let (cached, ansible_host) = (cached[i].clone(), ansible_hosts[i]);
                 scope.spawn(move || {
-                    let a_index = 2 * i;
-                    let d_index = 2 * i + 1;
-                    let (a, d) = std::thread::scope(|inner| {
+                    let (ansible_out, ansible_secs, d) = std::thread::scope(|inner| {
                         let drover = inner.spawn(|| {
-                            prepare_host(hosts, d_index, TEST_PACKAGES);
-                            let work =
-                                prepare_workdir(hosts, targets_dir, "drover", target, d_index);
-                            drover_run(&work, "drover")
+                            prepare_host(hosts, i, Tool::Drover);
+                            let work = prepare_workdir(
+                                hosts,
+                                targets_dir,
+                                Tool::Drover,
+                                target,
+                                i,
+                                extra_play,
+                            );
+                            run_tool(&work, DROVER_TIMEOUT)
                         });
-                        prepare_host(hosts, a_index, &format!("python3 {TEST_PACKAGES}"));
-                        let work = prepare_workdir(hosts, targets_dir, "ansible", target, a_index);
-                        let a = ansible_run(&work, "ansible");
-                        (a, drover.join().expect("drover run"))
+                        let (out, secs) = match (cached, ansible_host) {
+                            (Some(c), _) => c,
+                            (None, Some(a)) => {
+                                prepare_host(hosts, a, Tool::Ansible);
+                                let work = prepare_workdir(
+                                    hosts,
+                                    targets_dir,
+                                    Tool::Ansible,
+                                    target,
+                                    a,
+                                    "",
+                                );
+                                let run = run_tool(&work, ANSIBLE_TIMEOUT);
+                                dump(&format!("{target}-ansible.stderr"), &run.stderr);
+                                assert!(
+                                    !run.timed_out,
+                                    "ansible-core did not finish {target} in {ANSIBLE_TIMEOUT:?}"
+                                );
+                                cache.put(target, &run);
+                                (run.stdout, run.elapsed.as_secs_f64())
+                            }
+                            (None, None) => unreachable!("a host for every uncached target"),
+                        };
+                        (out, secs, drover.join().expect("drover run"))
                     });
-                    dump(&format!("{target}-ansible.jsonl"), &a.stdout);
-                    dump(&format!("{target}-ansible.stderr"), &a.stderr);
+                    dump(&format!("{target}-ansible.jsonl"), &ansible_out);
                     dump(&format!("{target}-drover.jsonl"), &d.stdout);
                     dump(&format!("{target}-drover.stderr"), &d.stderr);
-                    assert!(!a.timed_out, "ansible-core timed out on {target}");
-                    let ansible = parse_ansible(&a.stdout, "target");
+                    let ansible = parse_ansible(&ansible_out, "target");
                     let drover = parse_drover(&d.stdout, "target");
                     let (score, failed) = score(&ansible, &drover);
                     let stopped = if d.timed_out {
@@ -320,7 +203,7 @@ fn core_integration_targets_pass_under_drover() {
                         format!(
                             "before any task (exit {:?}): {}",
                             d.code,
-                            first_line(&d.stderr)
+                            load_error(&d.stderr)
                         )
                     } else {
                         stop_point(&drover).unwrap_or_else(|| "-".into())
@@ -332,7 +215,7 @@ fn core_integration_targets_pass_under_drover() {
                         score,
                         failed,
                         stopped,
-                        ansible_secs: a.elapsed.as_secs_f64(),
+                        ansible_secs,
                         drover_secs: d.elapsed.as_secs_f64(),
                     }
                 })
@@ -390,6 +273,9 @@ fn core_integration_targets_pass_under_drover() {
     println!("{table}{details}");
     dump("table.txt", &format!("{table}{details}"));
 
+    if keep_going() {
+        return;
+    }
     for row in &rows {
         assert!(
             row.score.ansible_passed > 0,
