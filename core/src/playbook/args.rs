@@ -162,6 +162,9 @@ pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
         let takes_kv = |k: &str| match short {
             "command" | "shell" | "script" => COMMAND_KEYS.contains(&k),
             "set_fact" => true,
+            // `include_tasks: file=x.yml`, as ansible-core parses it (its tasks-include actions
+            // take `k=v` pairs; a bare name is the file).
+            "include_tasks" | "import_tasks" | "include" => k == "file",
             _ => !raw_module,
         };
         match kv {
@@ -226,6 +229,22 @@ mod tests {
             Value::Object(parse_kv("command", r"echo a\nb creates=/x\ty")),
             json!({"creates": "/x\ty", "_raw_params": r"echo a\nb"})
         );
+    }
+
+    #[test]
+    fn task_includes_take_a_file_key() {
+        for action in ["include_tasks", "ansible.builtin.import_tasks", "include"] {
+            assert_eq!(
+                Value::Object(parse_kv(action, "file=more.yml")),
+                json!({"file": "more.yml"}),
+                "{action}"
+            );
+            assert_eq!(
+                Value::Object(parse_kv(action, "more.yml")),
+                json!({"_raw_params": "more.yml"}),
+                "{action}"
+            );
+        }
     }
 
     #[test]
