@@ -41,14 +41,16 @@ const TARGETS: &[&str] = &[
 ];
 
 /// Asserts (evaluations) of ansible-core's passing ones that drover must pass, per target: what
-/// drover passes today, rounded down, so a regression fails. The goal (issue 12) is ≥ 95% of
-/// ansible-core's count; raise these as drover gets there.
+/// drover passes today, so a regression fails. The goal (issue 12) is ≥ 95% of ansible-core's
+/// count (ansible-core passes 4, 26, 84, 129, 47 and 119 here); raise these as drover gets
+/// there. Today every target but `template` stops before its first task on a load-time error
+/// (an unknown `win_*` module in setup_remote_tmp_dir, argument errors of tasks meant to fail).
 const FLOORS: &[(&str, usize)] = &[
     ("stat", 0),
     ("command_shell", 0),
     ("file", 0),
     ("copy", 0),
-    ("template", 0),
+    ("template", 37),
     ("lineinfile", 0),
 ];
 
