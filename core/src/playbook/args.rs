@@ -153,6 +153,7 @@ pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
     let raw_module = RAW_PARAM_MODULES.contains(&short);
     let mut args = Map::new();
     let mut raw: Vec<String> = Vec::new();
+    let mut took_option = false;
     for piece in split_args(s) {
         // As Ansible: escapes are decoded in `k=v` values; free-form text keeps them.
         let decoded = decode_escapes(&piece);
@@ -170,13 +171,21 @@ pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
         match kv {
             Some((k, v)) if takes_kv(k) => {
                 args.insert(k.to_string(), Value::String(unquote(v)));
+                took_option = true;
             }
             _ => raw.push(piece),
         }
     }
     if !raw.is_empty() {
-        // Command text is kept as written (quotes included) for the shell to interpret.
-        args.insert("_raw_params".into(), Value::String(raw.join(" ")));
+        // Command text is kept as written (quotes included) for the shell to interpret. With
+        // no `k=v` option taken out it is the text itself, line breaks and spacing included
+        // (a `shell: |` block with a here-document), as ansible-core keeps it.
+        let text = if took_option {
+            raw.join(" ")
+        } else {
+            s.to_string()
+        };
+        args.insert("_raw_params".into(), Value::String(text));
     }
     args
 }
@@ -228,6 +237,25 @@ mod tests {
         assert_eq!(
             Value::Object(parse_kv("command", r"echo a\nb creates=/x\ty")),
             json!({"creates": "/x\ty", "_raw_params": r"echo a\nb"})
+        );
+    }
+
+    #[test]
+    fn free_form_text_keeps_its_lines() {
+        // Expected values from ansible-core 2.19's parse_kv(…, check_raw=True).
+        for text in [
+            "cat <<EOF\nOne\n  Two\n    Three\nEOF\n",
+            "echo \"test\"\n",
+            "echo a\n\nb\n",
+        ] {
+            assert_eq!(
+                Value::Object(parse_kv("shell", text)),
+                json!({"_raw_params": text})
+            );
+        }
+        assert_eq!(
+            Value::Object(parse_kv("command", "echo a chdir=/tmp b")),
+            json!({"_raw_params": "echo a b", "chdir": "/tmp"})
         );
     }
 
