@@ -87,7 +87,11 @@ impl Executor {
                             }
                             let mut ivars = vars.clone();
                             merge_into(&mut ivars, &extra);
-                            match self.shared.templar.render_str(&what, &ivars) {
+                            match self
+                                .shared
+                                .templar
+                                .render_str_in(&what, &ivars, Some(&tctx))
+                            {
                                 Ok(target) => {
                                     let key =
                                         format!("{target}\u{0}{}", Value::Object(extra.clone()));

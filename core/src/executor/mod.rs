@@ -436,7 +436,8 @@ impl Executor {
                     }
                 }
                 TaskKind::IncludeTasks { .. } | TaskKind::IncludeRole { .. } => {
-                    if self.tags_allow(&kw) {
+                    // Like any task, an include before `--start-at-task`'s task does not run.
+                    if self.tags_allow(&kw) && self.reached_start(task) {
                         Box::pin(self.run_include(ctx, task, &kw, parent, hosts)).await
                     }
                 }

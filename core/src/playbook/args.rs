@@ -209,6 +209,9 @@ pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
         let takes_kv = |k: &str| match short {
             "command" | "shell" | "script" => COMMAND_KEYS.contains(&k),
             "set_fact" => true,
+            // `include_tasks: file=x.yml`, as ansible-core parses it (its tasks-include actions
+            // take `k=v` pairs; a bare name is the file).
+            "include_tasks" | "import_tasks" | "include" => k == "file",
             _ => !raw_module,
         };
         match kv {
@@ -273,6 +276,41 @@ mod tests {
             Value::Object(parse_kv("command", r"echo a\nb creates=/x\ty")),
             json!({"creates": "/x\ty", "_raw_params": r"echo a\nb"})
         );
+    }
+
+    #[test]
+    fn free_form_text_keeps_its_lines() {
+        // Expected values from ansible-core 2.19's parse_kv(…, check_raw=True).
+        for text in [
+            "cat <<EOF\nOne\n  Two\n    Three\nEOF\n",
+            "echo \"test\"\n",
+            "echo a\n\nb\n",
+        ] {
+            assert_eq!(
+                Value::Object(parse_kv("shell", text)),
+                json!({"_raw_params": text})
+            );
+        }
+        assert_eq!(
+            Value::Object(parse_kv("command", "echo a chdir=/tmp b")),
+            json!({"_raw_params": "echo a b", "chdir": "/tmp"})
+        );
+    }
+
+    #[test]
+    fn task_includes_take_a_file_key() {
+        for action in ["include_tasks", "ansible.builtin.import_tasks", "include"] {
+            assert_eq!(
+                Value::Object(parse_kv(action, "file=more.yml")),
+                json!({"file": "more.yml"}),
+                "{action}"
+            );
+            assert_eq!(
+                Value::Object(parse_kv(action, "more.yml")),
+                json!({"_raw_params": "more.yml"}),
+                "{action}"
+            );
+        }
     }
 
     #[test]

@@ -130,7 +130,8 @@ pub struct TemplateFileOptions {
     pub trim_blocks: bool,
     /// Strip whitespace before a block tag on its line (default: false).
     pub lstrip_blocks: bool,
-    /// Keep a final newline of the template (Ansible's template module: true).
+    /// Keep a final newline of the template (Jinja2's option; off unless a `#jinja2:` header
+    /// sets it: the template module restores trailing newlines after rendering instead).
     pub keep_trailing_newline: bool,
     /// Line ending written for newlines of the template text (`\n`, `\r\n`, `\r`).
     pub newline_sequence: String,
@@ -153,7 +154,7 @@ impl Default for TemplateFileOptions {
         Self {
             trim_blocks: true,
             lstrip_blocks: false,
-            keep_trailing_newline: true,
+            keep_trailing_newline: false,
             newline_sequence: "\n".into(),
             block_start_string: "{%".into(),
             block_end_string: "%}".into(),
@@ -449,7 +450,7 @@ impl Templar {
     }
 
     /// Renders the contents of a template file (`template` module) with Ansible's defaults
-    /// (`trim_blocks`, trailing newline kept) and the `#jinja2:` first-line overrides.
+    /// (`trim_blocks`, trailing newlines restored) and the `#jinja2:` first-line overrides.
     pub fn render_template_file(
         &self,
         source: &str,
@@ -488,7 +489,7 @@ impl Templar {
                 );
                 err
             })?;
-        let text = rendered.text;
+        let text = restore_trailing_newlines(&body, rendered.text);
         Ok(if options.newline_sequence == "\n" {
             text
         } else {
@@ -503,6 +504,16 @@ fn error_head(message: &str) -> &str {
         Some(i) => &message[..i],
         None => message,
     }
+}
+
+/// ansible-core's post-render step for templates: Jinja2 (without `keep_trailing_newline`) drops
+/// the source's final newline and `trim_blocks` may eat newlines after a last block tag, so
+/// newlines are appended until the output ends with as many as the source does.
+fn restore_trailing_newlines(source: &str, mut text: String) -> String {
+    let count = |s: &str| s.bytes().rev().take_while(|b| *b == b'\n').count();
+    let missing = count(source).saturating_sub(count(&text));
+    text.extend(std::iter::repeat_n('\n', missing));
+    text
 }
 
 /// Converts `\r\n` and `\r` line endings of template text to `\n`, as Jinja2's lexer does.

@@ -1,5 +1,8 @@
 # Test-oracle stdout callback: one JSON line per task result (task name, host, status, debug
-# output), the same facts drover's `--output json` gives, so the two can be compared.
+# output), the same facts drover's `--output json` gives, so the two can be compared. Each line
+# also carries the task's source position (`path`, "file:line") and, for `assert` tasks, the
+# conditions and each (loop item's) outcome (`assert`), which tests/tests/oracle_core_targets.rs
+# counts.
 import json
 
 from ansible.plugins.callback import CallbackBase
@@ -26,10 +29,40 @@ class CallbackModule(CallbackBase):
             "host": result._host.get_name(),
             "status": status,
             "action": result._task.action,
+            "path": result._task.get_path(),
         }
+        if result._task.action in ("assert", "ansible.builtin.assert", "ansible.legacy.assert"):
+            line["assert"] = self._assert_outcome(result._task, r, status)
         if result._task.action in ("debug", "ansible.builtin.debug") and status != "skipped":
             line["debug"] = {k: v for k, v in r.items() if not k.startswith("_") and k not in ("changed", "failed")}
         print(json.dumps(line, sort_keys=True, default=str))
+
+    @staticmethod
+    def _assert_outcome(task, r, status):
+        """The `that` conditions as written, and per loop item (or once) whether the assert passed,
+        with the failing condition and message."""
+        that = task.args.get("that")
+        if not isinstance(that, list):
+            that = [that]
+        looped = isinstance(r.get("results"), list)
+        items = r["results"] if looped else [r]
+        outcomes = []
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            if item.get("skipped") or (not looped and status == "skipped"):
+                outcomes.append({"outcome": "skipped"})
+            elif item.get("failed") or (not looped and status in ("failed", "ignored")):
+                outcomes.append({
+                    "outcome": "failed",
+                    "assertion": item.get("assertion"),
+                    "msg": item.get("msg"),
+                })
+            else:
+                outcomes.append({"outcome": "passed"})
+        if status == "skipped" and not outcomes:
+            outcomes.append({"outcome": "skipped"})
+        return {"that": [str(c) for c in that], "results": outcomes}
 
     def v2_runner_on_ok(self, result):
         self._emit(result, "ok")

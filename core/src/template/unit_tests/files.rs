@@ -30,6 +30,42 @@ fn ansible_defaults_trim_blocks_and_keep_trailing_newline() {
 }
 
 #[test]
+fn trailing_newlines_of_the_source_are_restored() {
+    let t = Templar::new();
+    let vars = match json!({"v": "a\n\n"}) {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    };
+    let render = |src: &str| t.render_template_file(src, "t.j2", &vars).unwrap();
+    // trim_blocks eats the newline after the last tag; ansible-core appends it back
+    assert_eq!(render("x {% if true %}y{% endif %}\n"), "x y\n");
+    assert_eq!(
+        render("{% for i in [1] %}\n  x\n  {% endfor %}\n"),
+        "  x\n  \n"
+    );
+    // the output already ends with more newlines than the source: nothing added
+    assert_eq!(render("{{ v }}\n"), "a\n\n");
+    assert_eq!(
+        render("#jinja2: keep_trailing_newline: True\nx {% if true %}y{% endif %}\n\n"),
+        "x y\n\n"
+    );
+    let opts = TemplateFileOptions {
+        newline_sequence: "\r\n".into(),
+        ..Default::default()
+    };
+    let out = t
+        .render_template_file_with(
+            "{% for i in [1] %}\n  x\n  {% endfor %}\n",
+            "t.j2",
+            &vars,
+            &opts,
+            None,
+        )
+        .unwrap();
+    assert_eq!(out, "  x\r\n  \r\n");
+}
+
+#[test]
 fn jinja2_header_overrides_options() {
     let src = format!(
         "#jinja2: trim_blocks: False, lstrip_blocks: True\n{}\n",
