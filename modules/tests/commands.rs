@@ -226,7 +226,7 @@ async fn bad_arguments_name_the_key() {
     env.assert_rejects(
         "command",
         json!({"chdir": "/"}),
-        &["missing required parameter"],
+        &["one of the following is required: _raw_params, cmd, argv"],
     )
     .await;
     env.assert_rejects(

@@ -29,6 +29,7 @@ async fn copy_and_stat_with_typed_params() {
         checksum: None,
         decrypt: false,
         unsafe_writes: false,
+        original_basename: None,
     };
     let first = Copy
         .run_with(&env.ctx(false, false), params())

@@ -46,8 +46,16 @@ pub struct CopyParams {
     #[serde(default, deserialize_with = "de_bool")]
     pub backup: bool,
     /// Replace files whose contents differ (default yes); no means "only if absent".
-    #[serde(default = "yes", alias = "thirsty", deserialize_with = "de_bool")]
+    #[serde(default = "yes", deserialize_with = "de_bool")]
     pub force: bool,
+    /// Internal (ansible-core's action plugin): the file name to use inside a directory `dest`
+    /// instead of `src`'s.
+    #[serde(
+        default,
+        rename = "_original_basename",
+        deserialize_with = "de_opt_string"
+    )]
+    pub original_basename: Option<String>,
     /// `src` is a path on the target.
     #[serde(default, deserialize_with = "de_bool")]
     pub remote_src: bool,
@@ -80,6 +88,7 @@ fn yes() -> bool {
 
 /// Keys `copy` accepts.
 pub const COPY_KEYS: &[&str] = &[
+    "_original_basename",
     "src",
     "content",
     "dest",
@@ -88,7 +97,6 @@ pub const COPY_KEYS: &[&str] = &[
     "group",
     "backup",
     "force",
-    "thirsty",
     "remote_src",
     "validate",
     "directory_mode",
@@ -101,6 +109,14 @@ pub const COPY_KEYS: &[&str] = &[
 
 /// The `copy` module.
 pub struct Copy;
+
+/// The file name a copy into a directory `dest` gets.
+fn dest_name(p: &CopyParams, src: &str) -> String {
+    p.original_basename
+        .clone()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| base_name(src))
+}
 
 fn bad(message: impl Into<String>) -> ModuleError {
     ModuleError::BadArgs {
@@ -291,7 +307,7 @@ async fn copy_local_file(
             )));
         }
     }
-    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &base_name(src)).await?;
+    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &dest_name(p, src)).await?;
     let data = if bytes.len() as u64 > 4 * 1024 * 1024 {
         Data::LocalFile(local.to_path_buf(), bytes.len() as u64)
     } else {
@@ -344,7 +360,7 @@ async fn copy_remote(
     let Some(checksum) = info.checksum(ChecksumAlgorithm::Sha1).map(str::to_string) else {
         return Ok(ModuleResult::failed(format!("Source {src} not readable")));
     };
-    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &base_name(src)).await?;
+    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &dest_name(p, src)).await?;
     let data = Data::Remote {
         path: src.to_string(),
         size: info.size,

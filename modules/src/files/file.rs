@@ -5,118 +5,16 @@ use drover_core::connection::shell_quote;
 use drover_core::module::{
     parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
 };
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub use super::file_params::{FileParams, FileState, FILE_KEYS};
 use super::{add_file_attrs, apply_then_probe, path_map, state_diff, Applied};
-use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
+use crate::params::check_keys;
 use crate::remote::attrs::{AttrPlan, FileAttrs};
+use crate::remote::chattr::{apply_attributes, check_selinux};
 use crate::remote::mode::Mode;
-use crate::remote::probe::{probe, FileType, PathStat, ProbeRequest, StatInfo};
+use crate::remote::probe::{probe, probe_one, FileType, PathStat, ProbeRequest, StatInfo};
 use crate::remote::{join_path, parent_dir, quote_path};
-
-/// The `state:` values of `file`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileState {
-    /// Remove the path (recursively for directories).
-    Absent,
-    /// Create the directory (and parents).
-    Directory,
-    /// The path must exist; only attributes change.
-    File,
-    /// A hard link to `src`.
-    Hard,
-    /// A symbolic link to `src`.
-    Link,
-    /// Create an empty file or update times.
-    Touch,
-}
-
-impl FileState {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Absent => "absent",
-            Self::Directory => "directory",
-            Self::File => "file",
-            Self::Hard => "hard",
-            Self::Link => "link",
-            Self::Touch => "touch",
-        }
-    }
-}
-
-/// Parameters of `file`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileParams {
-    /// The path to manage.
-    #[serde(alias = "dest", alias = "name", deserialize_with = "de_string")]
-    pub path: String,
-    /// Desired state (default: the current state, or `file`).
-    #[serde(default)]
-    pub state: Option<FileState>,
-    /// Permissions (octal or symbolic).
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
-    /// Apply attributes recursively (directories).
-    #[serde(default, deserialize_with = "de_bool")]
-    pub recurse: bool,
-    /// Link target for `link`/`hard`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub src: Option<String>,
-    /// Replace existing files/directories with links; link to missing targets.
-    #[serde(default, deserialize_with = "de_bool")]
-    pub force: bool,
-    /// Follow symlinks at `path` when setting attributes (default yes).
-    #[serde(default = "yes", deserialize_with = "de_bool")]
-    pub follow: bool,
-    /// `now`, `preserve` or a timestamp in `modification_time_format`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub modification_time: Option<String>,
-    /// strftime format of `modification_time` (only the default is supported).
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub modification_time_format: Option<String>,
-    /// `now`, `preserve` or a timestamp in `access_time_format`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub access_time: Option<String>,
-    /// strftime format of `access_time` (only the default is supported).
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub access_time_format: Option<String>,
-    /// Accepted for compatibility; writes are never "unsafe".
-    #[serde(default, deserialize_with = "de_bool")]
-    pub unsafe_writes: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Keys `file` accepts.
-pub const FILE_KEYS: &[&str] = &[
-    "path",
-    "dest",
-    "name",
-    "state",
-    "mode",
-    "owner",
-    "group",
-    "recurse",
-    "src",
-    "force",
-    "follow",
-    "modification_time",
-    "modification_time_format",
-    "access_time",
-    "access_time_format",
-    "unsafe_writes",
-];
 
 const DEFAULT_TIME_FORMAT: &str = "%Y%m%d%H%M.%S";
 
@@ -154,10 +52,55 @@ impl TypedModule for File {
     async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        p: FileParams,
+        mut p: FileParams,
     ) -> Result<ModuleResult, ModuleError> {
-        FileTask::new(p)?.run(ctx).await
+        let selinux = [
+            ("seuser", &p.seuser),
+            ("serole", &p.serole),
+            ("setype", &p.setype),
+            ("selevel", &p.selevel),
+        ];
+        if let Some(failed) = check_selinux(ctx, &selinux).await? {
+            return Ok(failed);
+        }
+        let base = p.original_basename.take().filter(|b| !b.is_empty());
+        if let Some(base) = base {
+            if !matches!(p.state, Some(FileState::Link | FileState::Absent)) {
+                let req = ProbeRequest {
+                    follow: true,
+                    ..ProbeRequest::new(&p.path)
+                };
+                if probe_one(ctx.conn, req).await?.is_dir() {
+                    p.path = join_path(&p.path, &base);
+                }
+            }
+        }
+        if p.diff_peek.is_some() {
+            return diff_peek(ctx, &p.path).await;
+        }
+        let attributes = p.attributes.take().filter(|a| !a.is_empty());
+        let path = p.path.clone();
+        let absent = p.state == Some(FileState::Absent);
+        let r = FileTask::new(p)?.run(ctx).await?;
+        match attributes {
+            Some(a) if !r.failed && !absent => apply_attributes(ctx, &path, &a, r).await,
+            _ => Ok(r),
+        }
     }
+}
+
+/// ansible-core's `_diff_peek`: whether the file's first 8 KiB hold a NUL byte.
+async fn diff_peek(ctx: &ModuleContext<'_>, path: &str) -> Result<ModuleResult, ModuleError> {
+    let out = ctx
+        .conn
+        .run(format!(
+            "head -c 8192 -- {} 2>/dev/null | od -An -v -tx1 | grep -q ' 00' && echo binary",
+            quote_path(path)
+        ))
+        .await?;
+    Ok(ModuleResult::ok()
+        .with("path", path)
+        .with("appears_binary", out.stdout_str().trim() == "binary"))
 }
 
 fn bad(message: impl Into<String>) -> ModuleError {

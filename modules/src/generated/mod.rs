@@ -3,3 +3,5 @@
 
 #[rustfmt::skip]
 pub mod ansible_modules;
+#[rustfmt::skip]
+pub mod ansible_argspecs;
