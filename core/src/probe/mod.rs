@@ -59,8 +59,9 @@ pub struct ProbeRequest {
     pub mime: bool,
     /// Include the file's contents when it is a regular file of at most this many bytes.
     pub content_limit: Option<u64>,
-    /// Include the file attributes `lsattr -vd` reports (none where `lsattr` is missing or the
-    /// file system has no attributes).
+    /// Include the file attributes `lsattr -vd` reports (or `lsattr -d` where the file system
+    /// has flags but no version numbers, as overlayfs; none where `lsattr` is missing or the file
+    /// system has no attributes).
     pub attributes: bool,
 }
 
@@ -195,9 +196,9 @@ pub struct StatInfo {
     pub charset: Option<String>,
     /// Contents, when requested and small enough.
     pub content: Option<Vec<u8>>,
-    /// `lsattr`'s version/generation number and flags (`-` removed, e.g. `ie`), when requested
-    /// and available.
-    pub attributes: Option<(String, String)>,
+    /// `lsattr`'s version/generation number (when the file system has one) and flags (`-`
+    /// removed, e.g. `ie`), when requested and available.
+    pub attributes: Option<(Option<String>, String)>,
 }
 
 impl StatInfo {
@@ -340,7 +341,9 @@ pub fn probe_script(requests: &[ProbeRequest]) -> String {
         }
         if req.attributes {
             s.push_str(&format!(
-                "if [ -e {p} ] && _a=$(lsattr -vd -- {p} 2>/dev/null); then printf '@{i} attrs %s\\n' \"$_a\"; fi\n"
+                "if [ ! -e {p} ]; then :; elif _a=$(lsattr -vd -- {p} 2>/dev/null); then \
+                 printf '@{i} attrs %s\\n' \"$_a\"; elif _a=$(lsattr -d -- {p} 2>/dev/null); then \
+                 printf '@{i} attrs - %s\\n' \"$_a\"; fi\n"
             ));
         }
         if let Some(limit) = req.content_limit {
@@ -491,7 +494,8 @@ pub fn parse_probe(requests: &[ProbeRequest], out: &[u8]) -> Result<Vec<PathStat
             "attrs" => {
                 let mut parts = value.split_whitespace();
                 if let (Some(version), Some(flags)) = (parts.next(), parts.next()) {
-                    info.attributes = Some((version.to_string(), flags.replace('-', "")));
+                    let version = (version != "-").then(|| version.to_string());
+                    info.attributes = Some((version, flags.replace('-', "")));
                 }
             }
             _ => {}
@@ -639,9 +643,13 @@ mod tests {
 @0 attrs 3177784397 ----i---------e------- /a b\n";
         let stats = parse_probe(&reqs, out).unwrap();
         let a = stats[0].info.as_ref().unwrap();
-        assert_eq!(
-            a.attributes,
-            Some(("3177784397".to_string(), "ie".to_string()))
-        );
+        let version = Some("3177784397".to_string());
+        assert_eq!(a.attributes, Some((version, "ie".to_string())));
+        // Flags without a version (overlayfs).
+        let out = b"@L 0\n81a4|0|0|root|root|4|1.5|2.5|3.5|7|8|1|8|4096|0|0\n\
+@0 attrs - -----a---------------- /a b\n";
+        let stats = parse_probe(&reqs, out).unwrap();
+        let a = stats[0].info.as_ref().unwrap();
+        assert_eq!(a.attributes, Some((None, "a".to_string())));
     }
 }

@@ -49,11 +49,12 @@ pub fn attribute_names(flags: &str) -> Vec<&'static str> {
 }
 
 /// Adds `stat`'s `get_attributes` keys: `version`, `attributes`, `attr_flags` (null, `[]` and
-/// `""` when lsattr gave nothing, as ansible-core reports them).
-pub fn add_stat_keys(m: &mut Map<String, Value>, lsattr: Option<&(String, String)>) {
+/// `""` when `lsattr -vd` gave nothing, as ansible-core reports them: it asks for the version
+/// too, so a file system with flags but no versions reports none).
+pub fn add_stat_keys(m: &mut Map<String, Value>, lsattr: Option<&(Option<String>, String)>) {
     let (version, flags) = match lsattr {
-        Some((v, f)) => (Value::String(v.clone()), f.as_str()),
-        None => (Value::Null, ""),
+        Some((Some(v), f)) => (Value::String(v.clone()), f.as_str()),
+        _ => (Value::Null, ""),
     };
     m.insert("version".into(), version);
     m.insert("attributes".into(), attribute_names(flags).into());
