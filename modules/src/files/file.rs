@@ -76,7 +76,7 @@ impl TypedModule for File {
             }
         }
         if p.diff_peek.is_some() {
-            return diff_peek(ctx, &p.path).await;
+            return super::file_ops::diff_peek(ctx, &p.path).await;
         }
         let attributes = p.attributes.take().filter(|a| !a.is_empty());
         let path = p.path.clone();
@@ -89,21 +89,7 @@ impl TypedModule for File {
     }
 }
 
-/// ansible-core's `_diff_peek`: whether the file's first 8 KiB hold a NUL byte.
-async fn diff_peek(ctx: &ModuleContext<'_>, path: &str) -> Result<ModuleResult, ModuleError> {
-    let out = ctx
-        .conn
-        .run(format!(
-            "head -c 8192 -- {} 2>/dev/null | od -An -v -tx1 | grep -q ' 00' && echo binary",
-            quote_path(path)
-        ))
-        .await?;
-    Ok(ModuleResult::ok()
-        .with("path", path)
-        .with("appears_binary", out.stdout_str().trim() == "binary"))
-}
-
-fn bad(message: impl Into<String>) -> ModuleError {
+pub(super) fn bad(message: impl Into<String>) -> ModuleError {
     ModuleError::BadArgs {
         module: "file".into(),
         message: message.into(),
@@ -111,7 +97,7 @@ fn bad(message: impl Into<String>) -> ModuleError {
 }
 
 /// The state the path is in, in Ansible's terms.
-fn prev_state(stat: &PathStat) -> &'static str {
+pub(super) fn prev_state(stat: &PathStat) -> &'static str {
     match &stat.info {
         None => "absent",
         Some(i) => match i.file_type {
@@ -144,15 +130,15 @@ fn time_arg(
     }
 }
 
-struct FileTask {
-    p: FileParams,
-    attrs: FileAttrs,
-    mtime: Option<String>,
-    atime: Option<String>,
+pub(super) struct FileTask {
+    pub(super) p: FileParams,
+    pub(super) attrs: FileAttrs,
+    pub(super) mtime: Option<String>,
+    pub(super) atime: Option<String>,
 }
 
 impl FileTask {
-    fn new(p: FileParams) -> Result<Self, ModuleError> {
+    pub(super) fn new(p: FileParams) -> Result<Self, ModuleError> {
         let touch = p.state == Some(FileState::Touch);
         let mtime = time_arg(
             p.modification_time.as_deref(),
@@ -181,7 +167,7 @@ impl FileTask {
     }
 
     /// Where a symlink's relative `src` is resolved: next to `path`.
-    fn link_src_path(&self, src: &str) -> String {
+    pub(super) fn link_src_path(&self, src: &str) -> String {
         if src.starts_with('/') || src.starts_with('~') {
             src.to_string()
         } else {
@@ -190,7 +176,7 @@ impl FileTask {
     }
 
     /// What the run probes first: the path itself and followed, and a link's source.
-    fn probe_requests(&self) -> Vec<ProbeRequest> {
+    pub(super) fn probe_requests(&self) -> Vec<ProbeRequest> {
         let path = &self.p.path;
         let mut reqs = vec![
             ProbeRequest::new(path),
@@ -212,7 +198,7 @@ impl FileTask {
         reqs
     }
 
-    async fn run(self, ctx: &ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
+    pub(super) async fn run(self, ctx: &ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         let stats = probe(ctx.conn, &self.probe_requests()).await?;
         let lstat = &stats[0];
         let followed = &stats[1];
@@ -243,11 +229,11 @@ impl FileTask {
         }
     }
 
-    fn diff_maps(&self, key: &str) -> (Map<String, Value>, Map<String, Value>) {
+    pub(super) fn diff_maps(&self, key: &str) -> (Map<String, Value>, Map<String, Value>) {
         (path_map(key, &self.p.path), path_map(key, &self.p.path))
     }
 
-    fn finish(
+    pub(super) fn finish(
         &self,
         ctx: &ModuleContext<'_>,
         mut r: ModuleResult,
@@ -260,7 +246,7 @@ impl FileTask {
         r
     }
 
-    async fn absent(
+    pub(super) async fn absent(
         &self,
         ctx: &ModuleContext<'_>,
         lstat: &PathStat,
@@ -294,7 +280,11 @@ impl FileTask {
     }
 
     /// The object attributes apply to: the link target when following, else the path itself.
-    fn target<'s>(&self, lstat: &'s PathStat, followed: &'s PathStat) -> (&'s PathStat, bool) {
+    pub(super) fn target<'s>(
+        &self,
+        lstat: &'s PathStat,
+        followed: &'s PathStat,
+    ) -> (&'s PathStat, bool) {
         if lstat.file_type() == Some(FileType::Link) && self.p.follow && followed.exists() {
             (followed, false)
         } else {
@@ -302,7 +292,7 @@ impl FileTask {
         }
     }
 
-    async fn file(
+    pub(super) async fn file(
         &self,
         ctx: &ModuleContext<'_>,
         lstat: &PathStat,
@@ -333,7 +323,7 @@ impl FileTask {
             .await
     }
 
-    fn touch_command(&self, qpath: &str) -> Option<String> {
+    pub(super) fn touch_command(&self, qpath: &str) -> Option<String> {
         let mut cmds = Vec::new();
         for (flag, value) in [("-m", &self.mtime), ("-a", &self.atime)] {
             match value.as_deref() {
@@ -347,7 +337,7 @@ impl FileTask {
 
     /// Applies `plan` (plus `extra` commands) to the existing path and reports the result.
     #[allow(clippy::too_many_arguments)]
-    async fn apply_attrs(
+    pub(super) async fn apply_attrs(
         &self,
         ctx: &ModuleContext<'_>,
         path_key: &str,
@@ -400,7 +390,7 @@ impl FileTask {
     }
 
     /// Runs `cmds` then re-probes the path; a failure becomes a failed result.
-    async fn run_and_restat(
+    pub(super) async fn run_and_restat(
         &self,
         ctx: &ModuleContext<'_>,
         cmds: &str,
@@ -427,7 +417,7 @@ impl FileTask {
         }
     }
 
-    async fn directory(
+    pub(super) async fn directory(
         &self,
         ctx: &ModuleContext<'_>,
         lstat: &PathStat,
@@ -468,7 +458,7 @@ impl FileTask {
     }
 
     /// Creates the directory and any missing parents, giving each created one the attributes.
-    async fn create_directory(
+    pub(super) async fn create_directory(
         &self,
         ctx: &ModuleContext<'_>,
         prev: &str,
@@ -534,73 +524,7 @@ impl FileTask {
         Ok(self.finish(ctx, r, before, after))
     }
 
-    /// For `recurse`: the command fixing attributes below the directory, if any differ.
-    async fn recursive_changes(
-        &self,
-        ctx: &ModuleContext<'_>,
-    ) -> Result<Option<String>, ModuleError> {
-        if self.attrs.is_empty() {
-            return Ok(None);
-        }
-        let qpath = quote_path(&self.p.path);
-        let follow = if self.p.follow { "-L " } else { "" };
-        let out = ctx
-            .conn
-            .run(format!(
-                "find {follow}{qpath} -mindepth 1 ! -type l -printf '%m|%y|%U|%G|%u|%g\\n'"
-            ))
-            .await?;
-        if out.rc != 0 {
-            return Err(ModuleError::Local(format!(
-                "listing {} failed: {}",
-                self.p.path,
-                out.stderr_str().trim()
-            )));
-        }
-        let mut needs_mode = false;
-        let mut needs_owner = false;
-        for line in out.stdout_str().lines() {
-            let f: Vec<&str> = line.split('|').collect();
-            if f.len() < 6 {
-                continue;
-            }
-            let info = StatInfo {
-                mode: u32::from_str_radix(f[0], 8).unwrap_or(0),
-                file_type: if f[1] == "d" {
-                    FileType::Directory
-                } else {
-                    FileType::File
-                },
-                uid: f[2].parse().unwrap_or(u32::MAX),
-                gid: f[3].parse().unwrap_or(u32::MAX),
-                owner: f[4].to_string(),
-                group: f[5].to_string(),
-                ..StatInfo::default()
-            };
-            let plan = self.attrs.plan(&info).map_err(bad)?;
-            needs_mode |= plan.mode.is_some();
-            needs_owner |= plan.owner.is_some() || plan.group.is_some();
-        }
-        let mut cmds = Vec::new();
-        let deref = if self.p.follow { " -L" } else { "" };
-        if needs_owner {
-            let (cmd, spec) = match (&self.attrs.owner, &self.attrs.group) {
-                (Some(o), Some(g)) => ("chown", format!("{o}:{g}")),
-                (Some(o), None) => ("chown", o.clone()),
-                (None, Some(g)) => ("chgrp", g.clone()),
-                (None, None) => ("chown", String::new()),
-            };
-            cmds.push(format!("{cmd} -R{deref} {} -- {qpath}", shell_quote(&spec)));
-        }
-        if needs_mode {
-            if let Some(mode) = self.attrs.mode.as_ref().and_then(Mode::chmod_arg) {
-                cmds.push(format!("chmod -R {} -- {qpath}", shell_quote(&mode)));
-            }
-        }
-        Ok((!cmds.is_empty()).then(|| cmds.join(" && ")))
-    }
-
-    async fn touch(
+    pub(super) async fn touch(
         &self,
         ctx: &ModuleContext<'_>,
         lstat: &PathStat,
@@ -647,128 +571,10 @@ impl FileTask {
         add_file_attrs(&mut r, &info);
         Ok(self.finish(ctx, r, before, after))
     }
-
-    async fn link(
-        &self,
-        ctx: &ModuleContext<'_>,
-        state: FileState,
-        lstat: &PathStat,
-        src_stat: &PathStat,
-        prev: &str,
-    ) -> Result<ModuleResult, ModuleError> {
-        let path = &self.p.path;
-        let qpath = quote_path(path);
-        let Some(src) = self.p.src.clone() else {
-            return Err(bad(format!("src is required for state={}", state.name())));
-        };
-        let hard = state == FileState::Hard;
-        let fail = |msg: String| Ok(ModuleResult::failed(msg).with("path", path.as_str()));
-        if !src_stat.exists() && (hard || !self.p.force) {
-            let shown = if hard {
-                src.clone()
-            } else {
-                self.link_src_path(&src)
-            };
-            if hard {
-                return Ok(ModuleResult::failed("src does not exist")
-                    .with("dest", path.as_str())
-                    .with("src", shown));
-            }
-            return fail(format!(
-                "src file does not exist, use \"force=yes\" if you really want to create the link: {shown}"
-            ));
-        }
-        let current = lstat.info.as_ref();
-        let up_to_date = match current {
-            None => false,
-            Some(i) if hard => src_stat
-                .info
-                .as_ref()
-                .is_some_and(|s| s.inode == i.inode && s.dev == i.dev),
-            Some(i) => {
-                i.file_type == FileType::Link && i.link_target.as_deref() == Some(src.as_str())
-            }
-        };
-        let mut pre = Vec::new();
-        if !up_to_date {
-            match prev {
-                "absent" => {}
-                "link" => {}
-                "directory" => {
-                    if !self.p.force {
-                        return fail(format!(
-                            "refusing to convert from directory to {} for {path}",
-                            if hard { "hard link" } else { "symlink" }
-                        ));
-                    }
-                    pre.push(format!("rmdir -- {qpath}"));
-                }
-                _ if hard => {}
-                other => {
-                    if !self.p.force {
-                        return fail(format!(
-                            "refusing to convert from {other} to symlink for {path}"
-                        ));
-                    }
-                }
-            }
-            let link = if hard {
-                format!("ln -f -- {} {qpath}", quote_path(&src))
-            } else {
-                format!("ln -sfn -- {} {qpath}", shell_quote(&src))
-            };
-            pre.push(link);
-        }
-        let target_info = if up_to_date { current.cloned() } else { None };
-        // Attributes go to the file itself for hard links, to the link target when following
-        // (Ansible's default), and to the link itself otherwise (owner only: links have no mode).
-        let (plan, attr_path, no_deref) = match (&src_stat.info, hard || self.p.follow) {
-            (Some(src_info), true) => {
-                let at = if hard {
-                    src.clone()
-                } else {
-                    self.link_src_path(&src)
-                };
-                (self.attrs.plan(src_info).map_err(bad)?, at, false)
-            }
-            _ => {
-                let plan = match &target_info {
-                    Some(info) => self.attrs.plan(info).map_err(bad)?,
-                    None => self.attrs.plan_new(false, 0o022).map_err(bad)?,
-                };
-                (AttrPlan { mode: None, ..plan }, path.clone(), true)
-            }
-        };
-        let (mut before, mut after) = self.diff_maps("path");
-        if !up_to_date {
-            before.insert("state".into(), prev.into());
-            after.insert("state".into(), state.name().into());
-        }
-        plan.add_to_diff(&mut before, &mut after);
-        if !plan.is_empty() {
-            pre.push(plan.commands(&quote_path(&attr_path), no_deref));
-        }
-        let mut r = ModuleResult::changed(!pre.is_empty())
-            .with("dest", path.as_str())
-            .with("src", src.as_str());
-        let info = if pre.is_empty() || ctx.check_mode {
-            target_info.or_else(|| src_stat.info.clone())
-        } else {
-            match self.run_and_restat(ctx, &pre.join(" && "), true).await? {
-                Ok(i) => Some(i),
-                Err(fail) => return Ok(fail),
-            }
-        };
-        if let Some(info) = &info {
-            add_file_attrs(&mut r, info);
-        }
-        r.data.insert("state".into(), state.name().into());
-        Ok(self.finish(ctx, r, before, after))
-    }
 }
 
 /// What the attributes would be after applying `plan` (check mode reporting).
-fn planned_info(info: &StatInfo, plan: &AttrPlan) -> StatInfo {
+pub(super) fn planned_info(info: &StatInfo, plan: &AttrPlan) -> StatInfo {
     let mut out = info.clone();
     if let Some((_, m)) = plan.mode {
         out.mode = m;
