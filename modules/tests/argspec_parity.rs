@@ -28,13 +28,11 @@ const FILE_COMMON: &[&str] = &[
     "seuser",
 ];
 const FILE_COMMON_TODO: &str =
-    "file attributes (chattr) and SELinux contexts are implemented for `file` only so far";
+    "file attributes (chattr) and the SELinux options are implemented for `file`, `copy` and `template` only so far";
 
 /// Known differences, each with its reason: (module, keys, which side, why).
 const ALLOWED: &[(&str, &[&str], Gap, &str)] = &[
     ("archive", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
-    ("copy", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
-    ("template", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
     ("get_url", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
     ("unarchive", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
     ("uri", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),

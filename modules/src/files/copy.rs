@@ -15,6 +15,7 @@ use super::remote_tree::{copy_remote_tree, RemoteTree};
 use super::write::{converge_file, probe_requests, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
 use crate::remote::attrs::FileAttrs;
+use crate::remote::chattr::check_selinux;
 use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
 use crate::remote::mode::Mode;
 use crate::remote::probe::{probe, probe_one, PathStat, ProbeRequest, StatInfo};
@@ -80,6 +81,21 @@ pub struct CopyParams {
     /// Accepted for compatibility; writes are always atomic.
     #[serde(default, deserialize_with = "de_bool")]
     pub unsafe_writes: bool,
+    /// File attributes to set with `chattr` (`+i`, `-a`, `=e` or bare letters meaning `=`).
+    #[serde(default, alias = "attr", deserialize_with = "de_opt_string")]
+    pub attributes: Option<String>,
+    /// SELinux context options: ignored where SELinux is off, a failure where it is on.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub seuser: Option<String>,
+    /// See `seuser`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub serole: Option<String>,
+    /// See `seuser`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub setype: Option<String>,
+    /// See `seuser`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub selevel: Option<String>,
 }
 
 fn yes() -> bool {
@@ -105,6 +121,12 @@ pub const COPY_KEYS: &[&str] = &[
     "checksum",
     "decrypt",
     "unsafe_writes",
+    "attributes",
+    "attr",
+    "seuser",
+    "serole",
+    "setype",
+    "selevel",
 ];
 
 /// The `copy` module.
@@ -167,6 +189,15 @@ impl TypedModule for Copy {
         ctx: &ModuleContext<'_>,
         p: CopyParams,
     ) -> Result<ModuleResult, ModuleError> {
+        let selinux = [
+            ("seuser", &p.seuser),
+            ("serole", &p.serole),
+            ("setype", &p.setype),
+            ("selevel", &p.selevel),
+        ];
+        if let Some(failed) = check_selinux(ctx, &selinux).await? {
+            return Ok(failed);
+        }
         if let Some(v) = &p.validate {
             if !v.contains("%s") {
                 return Err(bad(format!("validate must contain %s: {v}")));
@@ -220,6 +251,7 @@ fn base_write(
         follow: p.follow,
         create_parent: false,
         diff_header: String::new(),
+        attributes: p.attributes.clone(),
     }
 }
 

@@ -374,6 +374,7 @@ impl TypedModule for GetUrl {
                     follow: false,
                     create_parent: false,
                     diff_header: p.url.clone(),
+                    attributes: None,
                 };
                 let mut r = converge_file(ctx, &write, &stats).await?;
                 if r.failed {
@@ -488,6 +489,7 @@ impl TypedModule for GetUrl {
             follow: false,
             create_parent: false,
             diff_header: p.url.clone(),
+            attributes: None,
         };
         let quiet = ModuleContext {
             host: ctx.host,
