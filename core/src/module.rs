@@ -247,6 +247,8 @@ pub struct ModuleRegistry {
     modules: BTreeMap<String, Arc<dyn Module>>,
     /// Real Ansible modules drover does not implement: a warning at load, a failure if run.
     known_unimplemented: BTreeMap<String, ()>,
+    /// A further test for such names (a generated table, searched without building a map).
+    unimplemented_lookup: Option<fn(&str) -> bool>,
 }
 
 impl ModuleRegistry {
@@ -281,15 +283,23 @@ impl ModuleRegistry {
         }
     }
 
+    /// Adds a test recognising real Ansible module names that drover lacks (see
+    /// [`ModuleRegistry::mark_unimplemented`]); names registered as modules are never matched.
+    pub fn set_unimplemented_lookup(&mut self, lookup: fn(&str) -> bool) {
+        self.unimplemented_lookup = Some(lookup);
+    }
+
     /// Looks a module up by any of its names.
     pub fn get(&self, name: &str) -> Option<&Arc<dyn Module>> {
         self.modules.get(name)
     }
 
     /// True if `name` is a real Ansible module that drover does not implement.
+    /// Names are matched exactly: mark every form (short, `ansible.builtin.…`, collection FQCN).
     pub fn is_known_unimplemented(&self, name: &str) -> bool {
-        let short = name.rsplit('.').next().unwrap_or(name);
-        self.known_unimplemented.contains_key(name) || self.known_unimplemented.contains_key(short)
+        self.known_unimplemented.contains_key(name)
+            || (!self.modules.contains_key(name)
+                && self.unimplemented_lookup.is_some_and(|known| known(name)))
     }
 
     /// All registered names (including aliases), sorted.

@@ -13,6 +13,7 @@ use drover_core::module::ModuleRegistry;
 pub mod accounts;
 pub mod commands;
 pub mod files;
+pub mod generated;
 pub mod inspect;
 pub mod packages;
 pub mod params;
@@ -88,7 +89,7 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(system::hostname::Hostname));
     r.register(Arc::new(system::sysctl::Sysctl));
     r.alias("ansible.posix.sysctl", "sysctl");
-    r.mark_unimplemented(unimplemented::KNOWN_ANSIBLE_MODULES);
+    unimplemented::add_ansible_names(&mut r);
     r
 }
 

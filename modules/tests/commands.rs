@@ -226,7 +226,7 @@ async fn bad_arguments_name_the_key() {
     env.assert_rejects(
         "command",
         json!({"chdir": "/"}),
-        &["missing required parameter"],
+        &["one of the following is required: _raw_params, cmd, argv"],
     )
     .await;
     env.assert_rejects(
@@ -303,4 +303,47 @@ async fn check_mode_honours_creates() {
         .unwrap();
     assert!(!r.changed && !r.failed);
     assert!(r.msg.unwrap().starts_with("Did not run command since"));
+}
+
+/// Argument errors found at run time (a task whose arguments are only known then, or one the
+/// load-time check let through) fail the task with ansible-core 2.19's messages.
+#[tokio::test]
+async fn argument_errors_at_run_time_are_worded_as_ansible_core() {
+    let env = Env::new();
+    let reg = drover_modules::registry();
+    for (module, args, msg) in [
+        (
+            "command",
+            json!({"chdir": "/"}),
+            "one of the following is required: _raw_params, cmd, argv",
+        ),
+        (
+            "command",
+            json!({"_raw_params": "echo hi", "argv": ["echo", "hi"]}),
+            "parameters are mutually exclusive: _raw_params|cmd|argv",
+        ),
+        (
+            "shell",
+            json!({"_raw_params": ""}),
+            "one of the following is required: _raw_params, cmd, argv",
+        ),
+        (
+            "shell",
+            json!({"_raw_params": "echo hi", "expand_argument_vars": false}),
+            "Unsupported parameters for (shell) module: expand_argument_vars",
+        ),
+    ] {
+        let r = reg
+            .get(module)
+            .unwrap()
+            .run(&env.ctx(false, false), &args)
+            .await
+            .unwrap();
+        assert!(
+            r.failed && !r.changed,
+            "{module} {args}: {:?}",
+            r.to_value()
+        );
+        assert_eq!(r.msg.as_deref(), Some(msg), "{module} {args}");
+    }
 }

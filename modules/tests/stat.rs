@@ -105,3 +105,131 @@ async fn tilde_paths_expand_on_the_target() {
     assert_eq!(r.data["stat"]["isdir"], true, "{:?}", r.to_value());
     assert_eq!(r.data["stat"]["path"], "~");
 }
+
+/// On a file system with attributes and version numbers (this machine's temp dir, when it is
+/// ext4; skipped elsewhere), `file` sets flags with chattr as ansible-core decides and `stat`
+/// reports lsattr's `version`, `attributes` and `attr_flags`.
+#[tokio::test]
+async fn file_attributes_and_stat_get_attributes() {
+    let env = Env::new();
+    let path = env.target("attrs.txt");
+    std::fs::create_dir_all(std::path::Path::new(&path).parent().unwrap()).unwrap();
+    std::fs::write(&path, "x\n").unwrap();
+    let lsattr = std::process::Command::new("lsattr")
+        .args(["-vd", &path])
+        .output();
+    if !lsattr.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: lsattr -vd does not work on {path}");
+        return;
+    }
+    let r = env
+        .ok("file", json!({"path": path, "attributes": "+d"}))
+        .await;
+    assert!(r.changed);
+    let st = env.ok("stat", json!({"path": path})).await.to_value();
+    let flags = st["stat"]["attr_flags"].as_str().unwrap().to_string();
+    assert!(flags.contains('d'), "{st}");
+    assert!(st["stat"]["attributes"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("nodump")));
+    assert!(st["stat"]["version"].is_string(), "{st}");
+    // The exact flags there are: unchanged; a `-` always runs chattr (ansible-core's rule).
+    let r = env
+        .ok("file", json!({"path": path, "attributes": flags}))
+        .await;
+    assert!(!r.changed, "{:?}", r.to_value());
+    let r = env.ok("file", json!({"path": path, "attr": "-d"})).await;
+    assert!(r.changed);
+    let st = env.ok("stat", json!({"path": path})).await.to_value();
+    assert!(
+        !st["stat"]["attr_flags"].as_str().unwrap().contains('d'),
+        "{st}"
+    );
+    // Check mode reports the change and leaves the file alone.
+    let r = env
+        .run(
+            "file",
+            json!({"path": path, "attributes": "+d"}),
+            true,
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r.changed && !r.failed);
+    let st = env
+        .ok("stat", json!({"path": path, "get_attributes": false}))
+        .await
+        .to_value();
+    assert!(st["stat"].get("attr_flags").is_none(), "{st}");
+    let out = std::process::Command::new("lsattr")
+        .args(["-d", &path])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout)
+        .split(' ')
+        .next()
+        .unwrap()
+        .contains('d'));
+}
+
+/// `copy` and `template` set `attributes` once the file is in place (skipped where the temp dir
+/// has no attributes).
+#[tokio::test]
+async fn copy_and_template_set_attributes() {
+    let env = Env::new();
+    let dest = env.target("copied.txt");
+    std::fs::create_dir_all(std::path::Path::new(&dest).parent().unwrap()).unwrap();
+    std::fs::write(&dest, "old\n").unwrap();
+    let lsattr = |path: &str| {
+        std::process::Command::new("lsattr")
+            .args(["-d", path])
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split(' ')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+    };
+    if lsattr(&dest).is_none() {
+        eprintln!("skipped: lsattr does not work on {dest}");
+        return;
+    }
+    let args = json!({"dest": dest, "content": "new\n", "attributes": "+d"});
+    let r = env.ok("copy", args.clone()).await;
+    assert!(r.changed);
+    assert!(lsattr(&dest).unwrap().contains('d'));
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "new\n");
+    // Same contents, flags already there: `+d` changes nothing... unless other flags are set
+    // (ansible-core compares the letters as written), e.g. ext4's `e`.
+    let flags = lsattr(&dest).unwrap().replace('-', "");
+    let r = env
+        .ok(
+            "copy",
+            json!({"dest": dest, "content": "new\n", "attributes": flags}),
+        )
+        .await;
+    assert!(!r.changed, "{:?}", r.to_value());
+    env.controller_file("templates", "t.j2", "hello\n");
+    let tdest = env.target("templated.txt");
+    let r = env
+        .ok(
+            "template",
+            json!({"src": "t.j2", "dest": tdest, "attr": "+d"}),
+        )
+        .await;
+    assert!(r.changed);
+    assert!(lsattr(&tdest).unwrap().contains('d'));
+    // SELinux options are ignored where SELinux is off.
+    if !std::path::Path::new("/sys/fs/selinux/enforce").exists() {
+        env.ok(
+            "copy",
+            json!({"dest": dest, "content": "new\n", "setype": "etc_t"}),
+        )
+        .await;
+    }
+}

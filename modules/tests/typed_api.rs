@@ -29,6 +29,12 @@ async fn copy_and_stat_with_typed_params() {
         checksum: None,
         decrypt: false,
         unsafe_writes: false,
+        original_basename: None,
+        attributes: None,
+        seuser: None,
+        serole: None,
+        setype: None,
+        selevel: None,
     };
     let first = Copy
         .run_with(&env.ctx(false, false), params())

@@ -59,6 +59,10 @@ pub struct ProbeRequest {
     pub mime: bool,
     /// Include the file's contents when it is a regular file of at most this many bytes.
     pub content_limit: Option<u64>,
+    /// Include the file attributes `lsattr -vd` reports (or `lsattr -d` where the file system
+    /// has flags but no version numbers, as overlayfs; none where `lsattr` is missing or the file
+    /// system has no attributes).
+    pub attributes: bool,
 }
 
 impl ProbeRequest {
@@ -192,6 +196,9 @@ pub struct StatInfo {
     pub charset: Option<String>,
     /// Contents, when requested and small enough.
     pub content: Option<Vec<u8>>,
+    /// `lsattr`'s version/generation number (when the file system has one) and flags (`-`
+    /// removed, e.g. `ie`), when requested and available.
+    pub attributes: Option<(Option<String>, String)>,
 }
 
 impl StatInfo {
@@ -330,6 +337,13 @@ pub fn probe_script(requests: &[ProbeRequest]) -> String {
                  printf '@{i} mime %s\\n' \"$(file -b -L --mime-type -- {p})\"; \
                  printf '@{i} charset %s\\n' \"$(file -b -L --mime-encoding -- {p})\"; \
                  else printf '@{i} mime unknown\\n@{i} charset unknown\\n'; fi; fi\n"
+            ));
+        }
+        if req.attributes {
+            s.push_str(&format!(
+                "if [ ! -e {p} ]; then :; elif _a=$(lsattr -vd -- {p} 2>/dev/null); then \
+                 printf '@{i} attrs %s\\n' \"$_a\"; elif _a=$(lsattr -d -- {p} 2>/dev/null); then \
+                 printf '@{i} attrs - %s\\n' \"$_a\"; fi\n"
             ));
         }
         if let Some(limit) = req.content_limit {
@@ -477,6 +491,13 @@ pub fn parse_probe(requests: &[ProbeRequest], out: &[u8]) -> Result<Vec<PathStat
             "mime" => info.mime_type = Some(value.to_string()),
             "charset" => info.charset = Some(value.to_string()),
             "content" => info.content = content,
+            "attrs" => {
+                let mut parts = value.split_whitespace();
+                if let (Some(version), Some(flags)) = (parts.next(), parts.next()) {
+                    let version = (version != "-").then(|| version.to_string());
+                    info.attributes = Some((version, flags.replace('-', "")));
+                }
+            }
             _ => {}
         }
     }
@@ -609,5 +630,26 @@ mod tests {
         assert!(!parse_probe(&reqs, out).unwrap()[0].exists());
         let out = b"@L 0\n@fail\n";
         assert!(parse_probe(&reqs, out).is_err());
+    }
+
+    #[test]
+    fn attributes_are_read_from_lsattr() {
+        let reqs = vec![ProbeRequest {
+            attributes: true,
+            ..ProbeRequest::new("/a b")
+        }];
+        assert!(probe_script(&reqs).contains("lsattr -vd --"));
+        let out = b"@L 0\n81a4|0|0|root|root|4|1.5|2.5|3.5|7|8|1|8|4096|0|0\n\
+@0 attrs 3177784397 ----i---------e------- /a b\n";
+        let stats = parse_probe(&reqs, out).unwrap();
+        let a = stats[0].info.as_ref().unwrap();
+        let version = Some("3177784397".to_string());
+        assert_eq!(a.attributes, Some((version, "ie".to_string())));
+        // Flags without a version (overlayfs).
+        let out = b"@L 0\n81a4|0|0|root|root|4|1.5|2.5|3.5|7|8|1|8|4096|0|0\n\
+@0 attrs - -----a---------------- /a b\n";
+        let stats = parse_probe(&reqs, out).unwrap();
+        let a = stats[0].info.as_ref().unwrap();
+        assert_eq!(a.attributes, Some((None, "a".to_string())));
     }
 }

@@ -9,20 +9,24 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::run::{guard_probe_requests, run_command, CommandSpec};
-use crate::params::{check_keys, de_bool, de_opt_string, de_opt_string_list};
+use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_string, de_opt_string_list};
 use crate::remote::probe::ProbeRequest;
 
-/// Parameters of `command`.
+/// Parameters of `command` (and of `shell`, which runs `command` with `_uses_shell`, as in
+/// ansible-core).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandParams {
     /// The free-form command line (split like a shell would, but never interpreted).
     #[serde(default, rename = "_raw_params", deserialize_with = "de_opt_string")]
     pub raw_params: Option<String>,
+    /// Run the command line through a shell (what `shell` sets).
+    #[serde(default, rename = "_uses_shell", deserialize_with = "de_bool")]
+    pub uses_shell: bool,
     /// The command line, as an option.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub cmd: Option<String>,
-    /// The command as a list of arguments.
+    /// The command as a list of arguments (quoted and joined when run through a shell).
     #[serde(default, deserialize_with = "de_opt_string_list")]
     pub argv: Option<Vec<String>>,
     /// Directory to run in.
@@ -43,10 +47,11 @@ pub struct CommandParams {
     /// Strip trailing newlines from the output (default yes).
     #[serde(default = "yes", deserialize_with = "de_bool")]
     pub strip_empty_ends: bool,
-    /// Expand `$VAR`/`${VAR}` and `~` in arguments (default yes).
-    #[serde(default = "yes", deserialize_with = "de_bool")]
-    pub expand_argument_vars: bool,
-    /// Accepted for compatibility; `command` does not use a shell.
+    /// Expand `$VAR`/`${VAR}` and `~` in arguments (`command` only; default yes).
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    pub expand_argument_vars: Option<bool>,
+    /// The shell to use with `_uses_shell` (default `/bin/sh`); ignored otherwise, as in
+    /// ansible-core.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub executable: Option<String>,
 }
@@ -58,6 +63,7 @@ fn yes() -> bool {
 /// Keys `command` accepts.
 pub const COMMAND_KEYS: &[&str] = &[
     "_raw_params",
+    "_uses_shell",
     "cmd",
     "argv",
     "chdir",
@@ -70,6 +76,28 @@ pub const COMMAND_KEYS: &[&str] = &[
     "executable",
 ];
 
+/// The keys naming the command: ansible-core's argument spec requires exactly one of them.
+const SOURCES: [&str; 3] = ["_raw_params", "cmd", "argv"];
+
+/// Checks the command's source keys as ansible-core's argument spec does (`required_one_of` and
+/// `mutually_exclusive` over `_raw_params`, `cmd`, `argv`), with its messages. A null value, or an
+/// empty free form, counts as absent.
+pub fn check_sources(args: &Map<String, Value>) -> Result<(), String> {
+    let given = SOURCES
+        .iter()
+        .filter(|k| match args.get(**k) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !(s.is_empty() && **k == "_raw_params"),
+            Some(_) => true,
+        })
+        .count();
+    match given {
+        0 => Err("one of the following is required: _raw_params, cmd, argv".into()),
+        1 => Ok(()),
+        _ => Err("parameters are mutually exclusive: _raw_params|cmd|argv".into()),
+    }
+}
+
 /// The `command` module.
 pub struct Command;
 
@@ -80,12 +108,8 @@ impl Module for Command {
     }
 
     fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
-        check_keys(
-            "command",
-            args,
-            COMMAND_KEYS,
-            &[&["_raw_params", "cmd", "argv"]],
-        )
+        check_keys("command", args, COMMAND_KEYS, &[])?;
+        check_sources(args)
     }
 
     /// The `creates`/`removes` check, when it can be probed; the command itself runs through
@@ -117,48 +141,75 @@ impl TypedModule for Command {
         ctx: &ModuleContext<'_>,
         p: CommandParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let argv = command_argv(&p)?;
-        let cmdline = argv
-            .iter()
-            .map(|a| quote_arg(a, p.expand_argument_vars))
-            .collect::<Vec<_>>()
-            .join(" ");
-        let spec = CommandSpec {
-            cmdline,
-            cmd_value: Value::Array(argv.into_iter().map(Value::String).collect()),
-            chdir: p.chdir,
-            creates: p.creates,
-            removes: p.removes,
-            stdin: p.stdin,
-            stdin_add_newline: p.stdin_add_newline,
-            strip_empty_ends: p.strip_empty_ends,
-        };
-        run_command(ctx, &spec).await
-    }
-}
-
-fn bad(message: impl Into<String>) -> ModuleError {
-    ModuleError::BadArgs {
-        module: "command".into(),
-        message: message.into(),
-    }
-}
-
-/// The argument vector from the free form, `cmd` or `argv`.
-fn command_argv(p: &CommandParams) -> Result<Vec<String>, ModuleError> {
-    let line = p.raw_params.as_deref().or(p.cmd.as_deref()).map(str::trim);
-    match (line, &p.argv) {
-        (Some(l), Some(_)) if !l.is_empty() => Err(bad(
-            "only the command string (free form or `cmd`) or `argv` can be given, not both",
-        )),
-        (Some(l), _) if !l.is_empty() => {
-            let argv = shell_words::split(l)
-                .map_err(|e| bad(format!("cannot split command line '{l}': {e}")))?;
-            Ok(argv)
+        match command_spec(p) {
+            Ok(spec) => run_command(ctx, &spec).await,
+            Err(msg) => Ok(ModuleResult::failed(msg)),
         }
-        (_, Some(argv)) if !argv.is_empty() => Ok(argv.clone()),
-        _ => Err(bad("no command given")),
     }
+}
+
+/// What runs: the command line for the target shell and what the result reports as `cmd`, as
+/// ansible-core's command module builds them (its failure message for invalid arguments).
+pub fn command_spec(p: CommandParams) -> Result<CommandSpec, String> {
+    let mut sources = Map::new();
+    if let Some(raw) = &p.raw_params {
+        sources.insert("_raw_params".into(), raw.as_str().into());
+    }
+    if let Some(cmd) = &p.cmd {
+        sources.insert("cmd".into(), cmd.as_str().into());
+    }
+    if let Some(argv) = &p.argv {
+        sources.insert("argv".into(), argv.clone().into());
+    }
+    check_sources(&sources)?;
+    let shell = p.executable.as_deref().unwrap_or("/bin/sh");
+    let expand = p.expand_argument_vars.unwrap_or(true);
+    let (cmdline, cmd_value) = match (p.raw_params.or(p.cmd), p.argv) {
+        (Some(script), _) if p.uses_shell => (
+            format!("{} -c {}", shell_quote(shell), shell_quote(&script)),
+            Value::String(script),
+        ),
+        (Some(line), _) => {
+            let argv = shell_words::split(&line)
+                .map_err(|e| format!("cannot split command line '{line}': {e}"))?;
+            quoted(argv, expand)
+        }
+        (None, Some(argv)) if p.uses_shell => {
+            let script: Vec<String> = argv.iter().map(|a| shell_quote(a)).collect();
+            (
+                format!(
+                    "{} -c {}",
+                    shell_quote(shell),
+                    shell_quote(&script.join(" "))
+                ),
+                argv.into(),
+            )
+        }
+        (None, Some(argv)) => quoted(argv, expand),
+        (None, None) => {
+            return Err("one of the following is required: _raw_params, cmd, argv".into())
+        }
+    };
+    Ok(CommandSpec {
+        cmdline,
+        cmd_value,
+        chdir: p.chdir,
+        creates: p.creates,
+        removes: p.removes,
+        stdin: p.stdin,
+        stdin_add_newline: p.stdin_add_newline,
+        strip_empty_ends: p.strip_empty_ends,
+    })
+}
+
+/// The shell line running `argv` without a shell's interpretation, and the `cmd` it reports.
+fn quoted(argv: Vec<String>, expand: bool) -> (String, Value) {
+    let cmdline = argv
+        .iter()
+        .map(|a| quote_arg(a, expand))
+        .collect::<Vec<_>>()
+        .join(" ");
+    (cmdline, argv.into())
 }
 
 /// Quotes one argument; with `expand`, `$VAR`, `${VAR}` and a leading `~` are left for the target
@@ -232,6 +283,7 @@ pub fn quote_arg(arg: &str, expand: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn plain_args_are_single_quoted() {
@@ -247,16 +299,41 @@ mod tests {
         assert_eq!(quote_arg("cost $5", true), "\"cost \\$5\"");
     }
 
+    fn spec(args: Value) -> Result<CommandSpec, String> {
+        command_spec(parse_params("command", &args).unwrap())
+    }
+
     #[test]
-    fn argv_sources_are_exclusive() {
-        let p: CommandParams = parse_params(
-            "command",
-            &serde_json::json!({"_raw_params": "echo hi", "argv": ["echo"]}),
-        )
-        .unwrap();
-        assert!(command_argv(&p).is_err());
-        let p: CommandParams =
-            parse_params("command", &serde_json::json!({"cmd": "echo 'a b'"})).unwrap();
-        assert_eq!(command_argv(&p).unwrap(), vec!["echo", "a b"]);
+    fn sources_are_required_and_exclusive_as_in_ansible_core() {
+        let msg = |r: Result<CommandSpec, String>| r.unwrap_err();
+        let exclusive = "parameters are mutually exclusive: _raw_params|cmd|argv";
+        let required = "one of the following is required: _raw_params, cmd, argv";
+        assert_eq!(
+            msg(spec(json!({"_raw_params": "echo hi", "argv": ["echo"]}))),
+            exclusive
+        );
+        assert_eq!(
+            msg(spec(json!({"_raw_params": "echo hi", "cmd": "echo"}))),
+            exclusive
+        );
+        assert_eq!(msg(spec(json!({"chdir": "/tmp"}))), required);
+        assert_eq!(msg(spec(json!({"_raw_params": ""}))), required);
+        assert_eq!(check_sources(&Map::new()).unwrap_err(), required);
+    }
+
+    #[test]
+    fn command_lines_are_split_or_run_through_the_shell() {
+        let s = spec(json!({"cmd": "echo 'a b'"})).unwrap();
+        assert_eq!(s.cmdline, "echo 'a b'");
+        assert_eq!(s.cmd_value, json!(["echo", "a b"]));
+        let s = spec(json!({"cmd": "echo $HOME", "_uses_shell": true})).unwrap();
+        assert_eq!(s.cmdline, "/bin/sh -c 'echo $HOME'");
+        assert_eq!(s.cmd_value, json!("echo $HOME"));
+        let s = spec(json!({"argv": ["echo", "a b"], "_uses_shell": true})).unwrap();
+        assert_eq!(
+            s.cmdline,
+            format!("/bin/sh -c {}", shell_quote("echo 'a b'"))
+        );
+        assert_eq!(s.cmd_value, json!(["echo", "a b"]));
     }
 }

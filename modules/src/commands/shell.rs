@@ -1,66 +1,32 @@
 //! `shell`: runs a command line through a shell (`/bin/sh` unless `executable` says otherwise).
+//! As in ansible-core, it is `command` with `_uses_shell` set: it takes `command`'s options
+//! except `expand_argument_vars`, which ansible-core's shell action rejects.
 
 use async_trait::async_trait;
-use drover_core::connection::shell_quote;
 use drover_core::module::{
     parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
 };
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::run::{guard_probe_requests, run_command, CommandSpec};
-use crate::params::{check_keys, de_bool, de_opt_string};
+use super::command::{check_sources, command_spec, CommandParams, COMMAND_KEYS};
+use super::run::{guard_probe_requests, run_command};
+use crate::params::check_keys;
 use crate::remote::probe::ProbeRequest;
 
-/// Parameters of `shell`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShellParams {
-    /// The free-form shell script.
-    #[serde(default, rename = "_raw_params", deserialize_with = "de_opt_string")]
-    pub raw_params: Option<String>,
-    /// The shell script, as an option.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub cmd: Option<String>,
-    /// Directory to run in.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub chdir: Option<String>,
-    /// Skip when this path (glob) exists.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub creates: Option<String>,
-    /// Skip unless this path (glob) exists.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub removes: Option<String>,
-    /// Data for standard input.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub stdin: Option<String>,
-    /// Append a newline to `stdin` (default yes).
-    #[serde(default = "yes", deserialize_with = "de_bool")]
-    pub stdin_add_newline: bool,
-    /// Strip trailing newlines from the output (default yes).
-    #[serde(default = "yes", deserialize_with = "de_bool")]
-    pub strip_empty_ends: bool,
-    /// The shell to use (absolute path), default `/bin/sh`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub executable: Option<String>,
-}
+/// Parameters of `shell`: those of `command`.
+pub type ShellParams = CommandParams;
 
-fn yes() -> bool {
-    true
-}
+/// The `command` option `shell` refuses.
+const NOT_FOR_SHELL: &str = "expand_argument_vars";
 
 /// Keys `shell` accepts.
-pub const SHELL_KEYS: &[&str] = &[
-    "_raw_params",
-    "cmd",
-    "chdir",
-    "creates",
-    "removes",
-    "stdin",
-    "stdin_add_newline",
-    "strip_empty_ends",
-    "executable",
-];
+pub fn shell_keys() -> Vec<&'static str> {
+    COMMAND_KEYS
+        .iter()
+        .copied()
+        .filter(|k| *k != NOT_FOR_SHELL)
+        .collect()
+}
 
 /// The `shell` module.
 pub struct Shell;
@@ -72,7 +38,8 @@ impl Module for Shell {
     }
 
     fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
-        check_keys("shell", args, SHELL_KEYS, &[&["_raw_params", "cmd"]])
+        check_keys("shell", args, &shell_keys(), &[])?;
+        check_sources(args)
     }
 
     /// The `creates`/`removes` check, when it can be probed; the command itself runs through
@@ -102,29 +69,17 @@ impl TypedModule for Shell {
     async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        p: ShellParams,
+        mut p: ShellParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let script = p
-            .raw_params
-            .as_deref()
-            .or(p.cmd.as_deref())
-            .filter(|s| !s.trim().is_empty())
-            .ok_or_else(|| ModuleError::BadArgs {
-                module: "shell".into(),
-                message: "no command given".into(),
-            })?
-            .to_string();
-        let shell = p.executable.as_deref().unwrap_or("/bin/sh");
-        let spec = CommandSpec {
-            cmdline: format!("{} -c {}", shell_quote(shell), shell_quote(&script)),
-            cmd_value: Value::String(script),
-            chdir: p.chdir,
-            creates: p.creates,
-            removes: p.removes,
-            stdin: p.stdin,
-            stdin_add_newline: p.stdin_add_newline,
-            strip_empty_ends: p.strip_empty_ends,
-        };
-        run_command(ctx, &spec).await
+        if p.expand_argument_vars.is_some() {
+            return Ok(ModuleResult::failed(format!(
+                "Unsupported parameters for (shell) module: {NOT_FOR_SHELL}"
+            )));
+        }
+        p.uses_shell = true;
+        match command_spec(p) {
+            Ok(spec) => run_command(ctx, &spec).await,
+            Err(msg) => Ok(ModuleResult::failed(msg)),
+        }
     }
 }

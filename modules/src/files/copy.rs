@@ -15,6 +15,7 @@ use super::remote_tree::{copy_remote_tree, RemoteTree};
 use super::write::{converge_file, probe_requests, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
 use crate::remote::attrs::FileAttrs;
+use crate::remote::chattr::check_selinux;
 use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
 use crate::remote::mode::Mode;
 use crate::remote::probe::{probe, probe_one, PathStat, ProbeRequest, StatInfo};
@@ -46,8 +47,16 @@ pub struct CopyParams {
     #[serde(default, deserialize_with = "de_bool")]
     pub backup: bool,
     /// Replace files whose contents differ (default yes); no means "only if absent".
-    #[serde(default = "yes", alias = "thirsty", deserialize_with = "de_bool")]
+    #[serde(default = "yes", deserialize_with = "de_bool")]
     pub force: bool,
+    /// Internal (ansible-core's action plugin): the file name to use inside a directory `dest`
+    /// instead of `src`'s.
+    #[serde(
+        default,
+        rename = "_original_basename",
+        deserialize_with = "de_opt_string"
+    )]
+    pub original_basename: Option<String>,
     /// `src` is a path on the target.
     #[serde(default, deserialize_with = "de_bool")]
     pub remote_src: bool,
@@ -72,6 +81,21 @@ pub struct CopyParams {
     /// Accepted for compatibility; writes are always atomic.
     #[serde(default, deserialize_with = "de_bool")]
     pub unsafe_writes: bool,
+    /// File attributes to set with `chattr` (`+i`, `-a`, `=e` or bare letters meaning `=`).
+    #[serde(default, alias = "attr", deserialize_with = "de_opt_string")]
+    pub attributes: Option<String>,
+    /// SELinux context options: ignored where SELinux is off, a failure where it is on.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub seuser: Option<String>,
+    /// See `seuser`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub serole: Option<String>,
+    /// See `seuser`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub setype: Option<String>,
+    /// See `seuser`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub selevel: Option<String>,
 }
 
 fn yes() -> bool {
@@ -80,6 +104,7 @@ fn yes() -> bool {
 
 /// Keys `copy` accepts.
 pub const COPY_KEYS: &[&str] = &[
+    "_original_basename",
     "src",
     "content",
     "dest",
@@ -88,7 +113,6 @@ pub const COPY_KEYS: &[&str] = &[
     "group",
     "backup",
     "force",
-    "thirsty",
     "remote_src",
     "validate",
     "directory_mode",
@@ -97,10 +121,24 @@ pub const COPY_KEYS: &[&str] = &[
     "checksum",
     "decrypt",
     "unsafe_writes",
+    "attributes",
+    "attr",
+    "seuser",
+    "serole",
+    "setype",
+    "selevel",
 ];
 
 /// The `copy` module.
 pub struct Copy;
+
+/// The file name a copy into a directory `dest` gets.
+fn dest_name(p: &CopyParams, src: &str) -> String {
+    p.original_basename
+        .clone()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| base_name(src))
+}
 
 fn bad(message: impl Into<String>) -> ModuleError {
     ModuleError::BadArgs {
@@ -151,6 +189,15 @@ impl TypedModule for Copy {
         ctx: &ModuleContext<'_>,
         p: CopyParams,
     ) -> Result<ModuleResult, ModuleError> {
+        let selinux = [
+            ("seuser", &p.seuser),
+            ("serole", &p.serole),
+            ("setype", &p.setype),
+            ("selevel", &p.selevel),
+        ];
+        if let Some(failed) = check_selinux(ctx, &selinux).await? {
+            return Ok(failed);
+        }
         if let Some(v) = &p.validate {
             if !v.contains("%s") {
                 return Err(bad(format!("validate must contain %s: {v}")));
@@ -204,6 +251,7 @@ fn base_write(
         follow: p.follow,
         create_parent: false,
         diff_header: String::new(),
+        attributes: p.attributes.clone(),
     }
 }
 
@@ -291,7 +339,7 @@ async fn copy_local_file(
             )));
         }
     }
-    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &base_name(src)).await?;
+    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &dest_name(p, src)).await?;
     let data = if bytes.len() as u64 > 4 * 1024 * 1024 {
         Data::LocalFile(local.to_path_buf(), bytes.len() as u64)
     } else {
@@ -344,7 +392,7 @@ async fn copy_remote(
     let Some(checksum) = info.checksum(ChecksumAlgorithm::Sha1).map(str::to_string) else {
         return Ok(ModuleResult::failed(format!("Source {src} not readable")));
     };
-    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &base_name(src)).await?;
+    let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &dest_name(p, src)).await?;
     let data = Data::Remote {
         path: src.to_string(),
         size: info.size,

@@ -5,118 +5,16 @@ use drover_core::connection::shell_quote;
 use drover_core::module::{
     parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
 };
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub use super::file_params::{FileParams, FileState, FILE_KEYS};
 use super::{add_file_attrs, apply_then_probe, path_map, state_diff, Applied};
-use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
+use crate::params::check_keys;
 use crate::remote::attrs::{AttrPlan, FileAttrs};
+use crate::remote::chattr::{apply_attributes, check_selinux};
 use crate::remote::mode::Mode;
-use crate::remote::probe::{probe, FileType, PathStat, ProbeRequest, StatInfo};
+use crate::remote::probe::{probe, probe_one, FileType, PathStat, ProbeRequest, StatInfo};
 use crate::remote::{join_path, parent_dir, quote_path};
-
-/// The `state:` values of `file`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FileState {
-    /// Remove the path (recursively for directories).
-    Absent,
-    /// Create the directory (and parents).
-    Directory,
-    /// The path must exist; only attributes change.
-    File,
-    /// A hard link to `src`.
-    Hard,
-    /// A symbolic link to `src`.
-    Link,
-    /// Create an empty file or update times.
-    Touch,
-}
-
-impl FileState {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Absent => "absent",
-            Self::Directory => "directory",
-            Self::File => "file",
-            Self::Hard => "hard",
-            Self::Link => "link",
-            Self::Touch => "touch",
-        }
-    }
-}
-
-/// Parameters of `file`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileParams {
-    /// The path to manage.
-    #[serde(alias = "dest", alias = "name", deserialize_with = "de_string")]
-    pub path: String,
-    /// Desired state (default: the current state, or `file`).
-    #[serde(default)]
-    pub state: Option<FileState>,
-    /// Permissions (octal or symbolic).
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
-    /// Apply attributes recursively (directories).
-    #[serde(default, deserialize_with = "de_bool")]
-    pub recurse: bool,
-    /// Link target for `link`/`hard`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub src: Option<String>,
-    /// Replace existing files/directories with links; link to missing targets.
-    #[serde(default, deserialize_with = "de_bool")]
-    pub force: bool,
-    /// Follow symlinks at `path` when setting attributes (default yes).
-    #[serde(default = "yes", deserialize_with = "de_bool")]
-    pub follow: bool,
-    /// `now`, `preserve` or a timestamp in `modification_time_format`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub modification_time: Option<String>,
-    /// strftime format of `modification_time` (only the default is supported).
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub modification_time_format: Option<String>,
-    /// `now`, `preserve` or a timestamp in `access_time_format`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub access_time: Option<String>,
-    /// strftime format of `access_time` (only the default is supported).
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub access_time_format: Option<String>,
-    /// Accepted for compatibility; writes are never "unsafe".
-    #[serde(default, deserialize_with = "de_bool")]
-    pub unsafe_writes: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// Keys `file` accepts.
-pub const FILE_KEYS: &[&str] = &[
-    "path",
-    "dest",
-    "name",
-    "state",
-    "mode",
-    "owner",
-    "group",
-    "recurse",
-    "src",
-    "force",
-    "follow",
-    "modification_time",
-    "modification_time_format",
-    "access_time",
-    "access_time_format",
-    "unsafe_writes",
-];
 
 const DEFAULT_TIME_FORMAT: &str = "%Y%m%d%H%M.%S";
 
@@ -154,13 +52,44 @@ impl TypedModule for File {
     async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        p: FileParams,
+        mut p: FileParams,
     ) -> Result<ModuleResult, ModuleError> {
-        FileTask::new(p)?.run(ctx).await
+        let selinux = [
+            ("seuser", &p.seuser),
+            ("serole", &p.serole),
+            ("setype", &p.setype),
+            ("selevel", &p.selevel),
+        ];
+        if let Some(failed) = check_selinux(ctx, &selinux).await? {
+            return Ok(failed);
+        }
+        let base = p.original_basename.take().filter(|b| !b.is_empty());
+        if let Some(base) = base {
+            if !matches!(p.state, Some(FileState::Link | FileState::Absent)) {
+                let req = ProbeRequest {
+                    follow: true,
+                    ..ProbeRequest::new(&p.path)
+                };
+                if probe_one(ctx.conn, req).await?.is_dir() {
+                    p.path = join_path(&p.path, &base);
+                }
+            }
+        }
+        if p.diff_peek.is_some() {
+            return super::file_ops::diff_peek(ctx, &p.path).await;
+        }
+        let attributes = p.attributes.take().filter(|a| !a.is_empty());
+        let path = p.path.clone();
+        let absent = p.state == Some(FileState::Absent);
+        let r = FileTask::new(p)?.run(ctx).await?;
+        match attributes {
+            Some(a) if !r.failed && !absent => apply_attributes(ctx, &path, &a, r).await,
+            _ => Ok(r),
+        }
     }
 }
 
-fn bad(message: impl Into<String>) -> ModuleError {
+pub(super) fn bad(message: impl Into<String>) -> ModuleError {
     ModuleError::BadArgs {
         module: "file".into(),
         message: message.into(),
@@ -168,7 +97,7 @@ fn bad(message: impl Into<String>) -> ModuleError {
 }
 
 /// The state the path is in, in Ansible's terms.
-fn prev_state(stat: &PathStat) -> &'static str {
+pub(super) fn prev_state(stat: &PathStat) -> &'static str {
     match &stat.info {
         None => "absent",
         Some(i) => match i.file_type {
@@ -201,15 +130,15 @@ fn time_arg(
     }
 }
 
-struct FileTask {
-    p: FileParams,
-    attrs: FileAttrs,
-    mtime: Option<String>,
-    atime: Option<String>,
+pub(super) struct FileTask {
+    pub(super) p: FileParams,
+    pub(super) attrs: FileAttrs,
+    pub(super) mtime: Option<String>,
+    pub(super) atime: Option<String>,
 }
 
 impl FileTask {
-    fn new(p: FileParams) -> Result<Self, ModuleError> {
+    pub(super) fn new(p: FileParams) -> Result<Self, ModuleError> {
         let touch = p.state == Some(FileState::Touch);
         let mtime = time_arg(
             p.modification_time.as_deref(),
@@ -238,7 +167,7 @@ impl FileTask {
     }
 
     /// Where a symlink's relative `src` is resolved: next to `path`.
-    fn link_src_path(&self, src: &str) -> String {
+    pub(super) fn link_src_path(&self, src: &str) -> String {
         if src.starts_with('/') || src.starts_with('~') {
             src.to_string()
         } else {
@@ -247,7 +176,7 @@ impl FileTask {
     }
 
     /// What the run probes first: the path itself and followed, and a link's source.
-    fn probe_requests(&self) -> Vec<ProbeRequest> {
+    pub(super) fn probe_requests(&self) -> Vec<ProbeRequest> {
         let path = &self.p.path;
         let mut reqs = vec![
             ProbeRequest::new(path),
@@ -269,7 +198,7 @@ impl FileTask {
         reqs
     }
 
-    async fn run(self, ctx: &ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
+    pub(super) async fn run(self, ctx: &ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
         let stats = probe(ctx.conn, &self.probe_requests()).await?;
         let lstat = &stats[0];
         let followed = &stats[1];
@@ -300,11 +229,11 @@ impl FileTask {
         }
     }
 
-    fn diff_maps(&self, key: &str) -> (Map<String, Value>, Map<String, Value>) {
+    pub(super) fn diff_maps(&self, key: &str) -> (Map<String, Value>, Map<String, Value>) {
         (path_map(key, &self.p.path), path_map(key, &self.p.path))
     }
 
-    fn finish(
+    pub(super) fn finish(
         &self,
         ctx: &ModuleContext<'_>,
         mut r: ModuleResult,
@@ -317,7 +246,7 @@ impl FileTask {
         r
     }
 
-    async fn absent(
+    pub(super) async fn absent(
         &self,
         ctx: &ModuleContext<'_>,
         lstat: &PathStat,
@@ -351,7 +280,11 @@ impl FileTask {
     }
 
     /// The object attributes apply to: the link target when following, else the path itself.
-    fn target<'s>(&self, lstat: &'s PathStat, followed: &'s PathStat) -> (&'s PathStat, bool) {
+    pub(super) fn target<'s>(
+        &self,
+        lstat: &'s PathStat,
+        followed: &'s PathStat,
+    ) -> (&'s PathStat, bool) {
         if lstat.file_type() == Some(FileType::Link) && self.p.follow && followed.exists() {
             (followed, false)
         } else {
@@ -359,7 +292,7 @@ impl FileTask {
         }
     }
 
-    async fn file(
+    pub(super) async fn file(
         &self,
         ctx: &ModuleContext<'_>,
         lstat: &PathStat,
@@ -390,7 +323,7 @@ impl FileTask {
             .await
     }
 
-    fn touch_command(&self, qpath: &str) -> Option<String> {
+    pub(super) fn touch_command(&self, qpath: &str) -> Option<String> {
         let mut cmds = Vec::new();
         for (flag, value) in [("-m", &self.mtime), ("-a", &self.atime)] {
             match value.as_deref() {
@@ -404,7 +337,7 @@ impl FileTask {
 
     /// Applies `plan` (plus `extra` commands) to the existing path and reports the result.
     #[allow(clippy::too_many_arguments)]
-    async fn apply_attrs(
+    pub(super) async fn apply_attrs(
         &self,
         ctx: &ModuleContext<'_>,
         path_key: &str,
@@ -457,7 +390,7 @@ impl FileTask {
     }
 
     /// Runs `cmds` then re-probes the path; a failure becomes a failed result.
-    async fn run_and_restat(
+    pub(super) async fn run_and_restat(
         &self,
         ctx: &ModuleContext<'_>,
         cmds: &str,
@@ -484,7 +417,7 @@ impl FileTask {
         }
     }
 
-    async fn directory(
+    pub(super) async fn directory(
         &self,
         ctx: &ModuleContext<'_>,
         lstat: &PathStat,
@@ -525,7 +458,7 @@ impl FileTask {
     }
 
     /// Creates the directory and any missing parents, giving each created one the attributes.
-    async fn create_directory(
+    pub(super) async fn create_directory(
         &self,
         ctx: &ModuleContext<'_>,
         prev: &str,
@@ -591,73 +524,7 @@ impl FileTask {
         Ok(self.finish(ctx, r, before, after))
     }
 
-    /// For `recurse`: the command fixing attributes below the directory, if any differ.
-    async fn recursive_changes(
-        &self,
-        ctx: &ModuleContext<'_>,
-    ) -> Result<Option<String>, ModuleError> {
-        if self.attrs.is_empty() {
-            return Ok(None);
-        }
-        let qpath = quote_path(&self.p.path);
-        let follow = if self.p.follow { "-L " } else { "" };
-        let out = ctx
-            .conn
-            .run(format!(
-                "find {follow}{qpath} -mindepth 1 ! -type l -printf '%m|%y|%U|%G|%u|%g\\n'"
-            ))
-            .await?;
-        if out.rc != 0 {
-            return Err(ModuleError::Local(format!(
-                "listing {} failed: {}",
-                self.p.path,
-                out.stderr_str().trim()
-            )));
-        }
-        let mut needs_mode = false;
-        let mut needs_owner = false;
-        for line in out.stdout_str().lines() {
-            let f: Vec<&str> = line.split('|').collect();
-            if f.len() < 6 {
-                continue;
-            }
-            let info = StatInfo {
-                mode: u32::from_str_radix(f[0], 8).unwrap_or(0),
-                file_type: if f[1] == "d" {
-                    FileType::Directory
-                } else {
-                    FileType::File
-                },
-                uid: f[2].parse().unwrap_or(u32::MAX),
-                gid: f[3].parse().unwrap_or(u32::MAX),
-                owner: f[4].to_string(),
-                group: f[5].to_string(),
-                ..StatInfo::default()
-            };
-            let plan = self.attrs.plan(&info).map_err(bad)?;
-            needs_mode |= plan.mode.is_some();
-            needs_owner |= plan.owner.is_some() || plan.group.is_some();
-        }
-        let mut cmds = Vec::new();
-        let deref = if self.p.follow { " -L" } else { "" };
-        if needs_owner {
-            let (cmd, spec) = match (&self.attrs.owner, &self.attrs.group) {
-                (Some(o), Some(g)) => ("chown", format!("{o}:{g}")),
-                (Some(o), None) => ("chown", o.clone()),
-                (None, Some(g)) => ("chgrp", g.clone()),
-                (None, None) => ("chown", String::new()),
-            };
-            cmds.push(format!("{cmd} -R{deref} {} -- {qpath}", shell_quote(&spec)));
-        }
-        if needs_mode {
-            if let Some(mode) = self.attrs.mode.as_ref().and_then(Mode::chmod_arg) {
-                cmds.push(format!("chmod -R {} -- {qpath}", shell_quote(&mode)));
-            }
-        }
-        Ok((!cmds.is_empty()).then(|| cmds.join(" && ")))
-    }
-
-    async fn touch(
+    pub(super) async fn touch(
         &self,
         ctx: &ModuleContext<'_>,
         lstat: &PathStat,
@@ -704,128 +571,10 @@ impl FileTask {
         add_file_attrs(&mut r, &info);
         Ok(self.finish(ctx, r, before, after))
     }
-
-    async fn link(
-        &self,
-        ctx: &ModuleContext<'_>,
-        state: FileState,
-        lstat: &PathStat,
-        src_stat: &PathStat,
-        prev: &str,
-    ) -> Result<ModuleResult, ModuleError> {
-        let path = &self.p.path;
-        let qpath = quote_path(path);
-        let Some(src) = self.p.src.clone() else {
-            return Err(bad(format!("src is required for state={}", state.name())));
-        };
-        let hard = state == FileState::Hard;
-        let fail = |msg: String| Ok(ModuleResult::failed(msg).with("path", path.as_str()));
-        if !src_stat.exists() && (hard || !self.p.force) {
-            let shown = if hard {
-                src.clone()
-            } else {
-                self.link_src_path(&src)
-            };
-            if hard {
-                return Ok(ModuleResult::failed("src does not exist")
-                    .with("dest", path.as_str())
-                    .with("src", shown));
-            }
-            return fail(format!(
-                "src file does not exist, use \"force=yes\" if you really want to create the link: {shown}"
-            ));
-        }
-        let current = lstat.info.as_ref();
-        let up_to_date = match current {
-            None => false,
-            Some(i) if hard => src_stat
-                .info
-                .as_ref()
-                .is_some_and(|s| s.inode == i.inode && s.dev == i.dev),
-            Some(i) => {
-                i.file_type == FileType::Link && i.link_target.as_deref() == Some(src.as_str())
-            }
-        };
-        let mut pre = Vec::new();
-        if !up_to_date {
-            match prev {
-                "absent" => {}
-                "link" => {}
-                "directory" => {
-                    if !self.p.force {
-                        return fail(format!(
-                            "refusing to convert from directory to {} for {path}",
-                            if hard { "hard link" } else { "symlink" }
-                        ));
-                    }
-                    pre.push(format!("rmdir -- {qpath}"));
-                }
-                _ if hard => {}
-                other => {
-                    if !self.p.force {
-                        return fail(format!(
-                            "refusing to convert from {other} to symlink for {path}"
-                        ));
-                    }
-                }
-            }
-            let link = if hard {
-                format!("ln -f -- {} {qpath}", quote_path(&src))
-            } else {
-                format!("ln -sfn -- {} {qpath}", shell_quote(&src))
-            };
-            pre.push(link);
-        }
-        let target_info = if up_to_date { current.cloned() } else { None };
-        // Attributes go to the file itself for hard links, to the link target when following
-        // (Ansible's default), and to the link itself otherwise (owner only: links have no mode).
-        let (plan, attr_path, no_deref) = match (&src_stat.info, hard || self.p.follow) {
-            (Some(src_info), true) => {
-                let at = if hard {
-                    src.clone()
-                } else {
-                    self.link_src_path(&src)
-                };
-                (self.attrs.plan(src_info).map_err(bad)?, at, false)
-            }
-            _ => {
-                let plan = match &target_info {
-                    Some(info) => self.attrs.plan(info).map_err(bad)?,
-                    None => self.attrs.plan_new(false, 0o022).map_err(bad)?,
-                };
-                (AttrPlan { mode: None, ..plan }, path.clone(), true)
-            }
-        };
-        let (mut before, mut after) = self.diff_maps("path");
-        if !up_to_date {
-            before.insert("state".into(), prev.into());
-            after.insert("state".into(), state.name().into());
-        }
-        plan.add_to_diff(&mut before, &mut after);
-        if !plan.is_empty() {
-            pre.push(plan.commands(&quote_path(&attr_path), no_deref));
-        }
-        let mut r = ModuleResult::changed(!pre.is_empty())
-            .with("dest", path.as_str())
-            .with("src", src.as_str());
-        let info = if pre.is_empty() || ctx.check_mode {
-            target_info.or_else(|| src_stat.info.clone())
-        } else {
-            match self.run_and_restat(ctx, &pre.join(" && "), true).await? {
-                Ok(i) => Some(i),
-                Err(fail) => return Ok(fail),
-            }
-        };
-        if let Some(info) = &info {
-            add_file_attrs(&mut r, info);
-        }
-        r.data.insert("state".into(), state.name().into());
-        Ok(self.finish(ctx, r, before, after))
-    }
 }
 
 /// What the attributes would be after applying `plan` (check mode reporting).
-fn planned_info(info: &StatInfo, plan: &AttrPlan) -> StatInfo {
+pub(super) fn planned_info(info: &StatInfo, plan: &AttrPlan) -> StatInfo {
     let mut out = info.clone();
     if let Some((_, m)) = plan.mode {
         out.mode = m;

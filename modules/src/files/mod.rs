@@ -3,6 +3,8 @@
 
 pub mod copy;
 pub mod file;
+mod file_ops;
+mod file_params;
 mod remote_tree;
 pub mod stat;
 pub mod template;

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::params::{check_keys, de_bool, de_string};
+use crate::remote::chattr::add_stat_keys;
 use crate::remote::checksum::ChecksumAlgorithm;
 use crate::remote::mode::format_stat_mode;
 use crate::remote::probe::{probe_one, FileType, ProbeRequest, StatInfo};
@@ -37,7 +38,8 @@ pub struct StatParams {
         deserialize_with = "de_bool"
     )]
     pub get_mime: bool,
-    /// Accepted for compatibility; file attributes (`lsattr`) are not reported.
+    /// Report the file attributes `lsattr` shows (`version`, `attributes`, `attr_flags`;
+    /// default yes).
     #[serde(
         default = "yes",
         alias = "attr",
@@ -108,6 +110,7 @@ fn stat_request(p: &StatParams) -> ProbeRequest {
         },
         access: true,
         mime: p.get_mime,
+        attributes: p.get_attributes,
         ..ProbeRequest::new(&p.path)
     }
 }
@@ -128,7 +131,13 @@ impl TypedModule for Stat {
                 m.insert("exists".into(), false.into());
                 Value::Object(m)
             }
-            Some(info) => stat_dict(&p.path, info, p.checksum_algorithm),
+            Some(info) => {
+                let mut value = stat_dict(&p.path, info, p.checksum_algorithm);
+                if let (true, Value::Object(m)) = (p.get_attributes, &mut value) {
+                    add_stat_keys(m, info.attributes.as_ref());
+                }
+                value
+            }
         };
         Ok(ModuleResult::ok().with("stat", value))
     }

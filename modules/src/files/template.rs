@@ -16,6 +16,7 @@ use super::write::{converge_file, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string};
 use crate::remote::attrs::FileAttrs;
 use crate::remote::base_name;
+use crate::remote::chattr::check_selinux;
 use crate::remote::checksum::sha1_hex;
 use crate::remote::mode::Mode;
 use crate::remote::probe::ProbeRequest;
@@ -84,6 +85,21 @@ pub struct TemplateParams {
     /// Accepted for compatibility; writes are always atomic.
     #[serde(default, deserialize_with = "de_bool")]
     pub unsafe_writes: bool,
+    /// File attributes to set with `chattr` (`+i`, `-a`, `=e` or bare letters meaning `=`).
+    #[serde(default, alias = "attr", deserialize_with = "de_opt_string")]
+    pub attributes: Option<String>,
+    /// SELinux context options: ignored where SELinux is off, a failure where it is on.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub seuser: Option<String>,
+    /// See `seuser`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub serole: Option<String>,
+    /// See `seuser`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub setype: Option<String>,
+    /// See `seuser`.
+    #[serde(default, deserialize_with = "de_opt_string")]
+    pub selevel: Option<String>,
 }
 
 fn yes() -> bool {
@@ -112,6 +128,12 @@ pub const TEMPLATE_KEYS: &[&str] = &[
     "comment_end_string",
     "output_encoding",
     "unsafe_writes",
+    "attributes",
+    "attr",
+    "seuser",
+    "serole",
+    "setype",
+    "selevel",
 ];
 
 /// The `template` module.
@@ -157,6 +179,15 @@ impl TypedModule for Template {
         ctx: &ModuleContext<'_>,
         p: TemplateParams,
     ) -> Result<ModuleResult, ModuleError> {
+        let selinux = [
+            ("seuser", &p.seuser),
+            ("serole", &p.serole),
+            ("setype", &p.setype),
+            ("selevel", &p.selevel),
+        ];
+        if let Some(failed) = check_selinux(ctx, &selinux).await? {
+            return Ok(failed);
+        }
         if let Some(v) = &p.validate {
             if !v.contains("%s") {
                 return Err(bad(format!("validate must contain %s: {v}")));
@@ -227,6 +258,7 @@ impl TypedModule for Template {
             follow: p.follow,
             create_parent,
             diff_header: local.display().to_string(),
+            attributes: p.attributes.clone(),
         };
         let r = converge_file(ctx, &w, &stats).await?;
         Ok(r.with("src", local.display().to_string()))

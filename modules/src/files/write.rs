@@ -70,6 +70,8 @@ pub struct FileWrite {
     pub create_parent: bool,
     /// `after_header` for the content diff.
     pub diff_header: String,
+    /// File attributes to set with `chattr` once the file is in place (`attributes:`).
+    pub attributes: Option<String>,
 }
 
 /// The probe requests [`converge_file`] needs for `dest`: the path itself, the path followed
@@ -141,8 +143,22 @@ fn content_diff(w: &FileWrite, before: &PathStat) -> Option<Diff> {
     })
 }
 
-/// Converges `w.dest`, given the three probe results from [`probe_requests`].
+/// Converges `w.dest`, given the three probe results from [`probe_requests`], then its file
+/// attributes (as ansible-core, last).
 pub async fn converge_file(
+    ctx: &ModuleContext<'_>,
+    w: &FileWrite,
+    stats: &[PathStat],
+) -> Result<ModuleResult, ModuleError> {
+    let r = converge_contents(ctx, w, stats).await?;
+    match w.attributes.as_deref().filter(|a| !a.is_empty()) {
+        Some(a) if !r.failed => crate::remote::chattr::apply_attributes(ctx, &w.dest, a, r).await,
+        _ => Ok(r),
+    }
+}
+
+/// Converges `w.dest`'s contents, mode and ownership.
+async fn converge_contents(
     ctx: &ModuleContext<'_>,
     w: &FileWrite,
     stats: &[PathStat],

@@ -81,7 +81,12 @@ pub struct FindParams {
     #[serde(default, deserialize_with = "de_opt_string")]
     pub encoding: Option<String>,
     /// Accepted for compatibility.
-    #[serde(default, deserialize_with = "de_opt_string")]
+    #[serde(
+        default,
+        alias = "checksum",
+        alias = "checksum_algo",
+        deserialize_with = "de_opt_string"
+    )]
     pub checksum_algorithm: Option<String>,
 }
 
@@ -143,6 +148,8 @@ pub const FIND_KEYS: &[&str] = &[
     "limit",
     "encoding",
     "checksum_algorithm",
+    "checksum",
+    "checksum_algo",
 ];
 
 /// One entry `find` listed.

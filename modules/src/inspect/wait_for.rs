@@ -28,7 +28,7 @@ pub struct WaitForParams {
     #[serde(default, deserialize_with = "de_opt_port")]
     pub port: Option<u16>,
     /// File to wait for.
-    #[serde(default, alias = "dest", deserialize_with = "de_opt_string")]
+    #[serde(default, deserialize_with = "de_opt_string")]
     pub path: Option<String>,
     /// Pattern the file or the port's first output must contain.
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -106,7 +106,6 @@ pub const WAIT_FOR_KEYS: &[&str] = &[
     "host",
     "port",
     "path",
-    "dest",
     "search_regex",
     "state",
     "timeout",

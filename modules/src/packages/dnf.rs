@@ -44,7 +44,7 @@ pub struct DnfParams {
     #[serde(default, deserialize_with = "de_string_list")]
     pub disablerepo: Vec<String>,
     /// Package specs to exclude.
-    #[serde(default, alias = "excludepkgs", deserialize_with = "de_string_list")]
+    #[serde(default, deserialize_with = "de_string_list")]
     pub exclude: Vec<String>,
     /// Alternative dnf configuration file.
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -116,7 +116,6 @@ pub const DNF_KEYS: &[&str] = &[
     "enablerepo",
     "disablerepo",
     "exclude",
-    "excludepkgs",
     "conf_file",
     "disable_gpg_check",
     "installroot",

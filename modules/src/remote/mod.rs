@@ -2,6 +2,7 @@
 //! stat probe, file modes, checksums and ownership commands.
 
 pub mod attrs;
+pub mod chattr;
 pub mod checksum;
 pub mod mode;
 pub mod probe;

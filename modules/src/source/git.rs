@@ -90,7 +90,7 @@ pub struct GitParams {
     #[serde(default, deserialize_with = "de_opt_string")]
     pub archive_prefix: Option<String>,
     /// Accepted for compatibility (GPG fingerprint allow-list is not checked).
-    #[serde(default)]
+    #[serde(default, alias = "gpg_allowlist")]
     pub gpg_whitelist: Option<Value>,
 }
 
@@ -131,6 +131,7 @@ const GIT_KEYS: &[&str] = &[
     "archive",
     "archive_prefix",
     "gpg_whitelist",
+    "gpg_allowlist",
 ];
 
 /// The `git` module.

@@ -245,6 +245,7 @@ pub async fn write_text(
         follow: true,
         create_parent: true,
         diff_header: String::new(),
+        attributes: None,
     };
     let quiet = ModuleContext {
         host: ctx.host,

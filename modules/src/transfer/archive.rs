@@ -328,6 +328,7 @@ impl TypedModule for Archive {
             follow: false,
             create_parent: false,
             diff_header: dest.clone(),
+            attributes: None,
         };
         let quiet = ModuleContext {
             host: ctx.host,

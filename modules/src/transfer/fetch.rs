@@ -34,7 +34,7 @@ pub struct FetchParams {
     #[serde(default = "yes", deserialize_with = "de_bool")]
     pub fail_on_missing: bool,
     /// Check the fetched file's checksum against the remote one (default yes).
-    #[serde(default = "yes", alias = "validate_md5", deserialize_with = "de_bool")]
+    #[serde(default = "yes", deserialize_with = "de_bool")]
     pub validate_checksum: bool,
 }
 
@@ -48,7 +48,6 @@ const FETCH_KEYS: &[&str] = &[
     "flat",
     "fail_on_missing",
     "validate_checksum",
-    "validate_md5",
 ];
 
 /// The `fetch` module.

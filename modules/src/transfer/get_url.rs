@@ -35,7 +35,7 @@ pub struct GetUrlParams {
     #[serde(default, deserialize_with = "de_opt_string")]
     pub checksum: Option<String>,
     /// Download even when `dest` exists (replacing it when the contents differ).
-    #[serde(default, alias = "thirsty", deserialize_with = "de_bool")]
+    #[serde(default, deserialize_with = "de_bool")]
     pub force: bool,
     /// Request headers: a mapping (or the legacy `"Key:Value,Key:Value"` string).
     #[serde(default)]
@@ -96,7 +96,6 @@ const GET_URL_KEYS: &[&str] = &[
     "dest",
     "checksum",
     "force",
-    "thirsty",
     "headers",
     "timeout",
     "mode",
@@ -375,6 +374,7 @@ impl TypedModule for GetUrl {
                     follow: false,
                     create_parent: false,
                     diff_header: p.url.clone(),
+                    attributes: None,
                 };
                 let mut r = converge_file(ctx, &write, &stats).await?;
                 if r.failed {
@@ -489,6 +489,7 @@ impl TypedModule for GetUrl {
             follow: false,
             create_parent: false,
             diff_header: p.url.clone(),
+            attributes: None,
         };
         let quiet = ModuleContext {
             host: ctx.host,

@@ -583,6 +583,7 @@ async fn write_dest(
         follow: false,
         create_parent: false,
         diff_header: url.to_string(),
+        attributes: None,
     };
     let quiet = ModuleContext {
         host: ctx.host,

@@ -1,0 +1,7 @@
+//! Tables generated from the pinned Ansible release by the scripts in `tools/` (never edited by
+//! hand; each file names the versions it came from).
+
+#[rustfmt::skip]
+pub mod ansible_modules;
+#[rustfmt::skip]
+pub mod ansible_argspecs;

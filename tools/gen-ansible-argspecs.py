@@ -1,0 +1,199 @@
+#!/usr/bin/env python3
+"""Generates modules/src/generated/ansible_argspecs.rs: the parameter names (aliases included)
+that ansible-core accepts for each module drover implements, read from the pinned release's own
+sources (see ansible_pkg.py for the versions).
+
+A module's keys are the union of:
+  * its argument spec, for modules that build an `AnsibleModule`: the module is imported and its
+    `main()` run with `AnsibleModule.__init__` patched to capture `argument_spec` (and
+    `add_file_common_args`, which adds ansible-core's FILE_COMMON_ARGUMENTS) and stop. Internal
+    options (`_diff_peek`, `_original_basename`, `_uses_shell`) are part of it.
+  * its documented options, documentation fragments merged, as ansible-core's `get_docstring`
+    reads them (`free_form` is the `_raw_params` key). This is the only source for action-only
+    modules (ansible/modules/<name>.py holds only documentation, e.g. `template`, `debug`) and
+    adds the options an action plugin handles before the module runs (`service`'s `use`,
+    `copy`'s `decrypt`); ansible-core's sanity tests keep the two in step otherwise.
+  * DELEGATES: action plugins that run another module with the arguments they are given, so they
+    accept that module's keys except those the action refuses (`shell` runs `command` with
+    `_uses_shell`, after failing on `expand_argument_vars`: ansible/plugins/action/shell.py).
+
+The modules read are those in DROVER_MODULES (drover's modules, under the name ansible-core
+resolves them to); the Rust test `ansible_argspecs` fails if drover has a module missing here.
+
+Usage: python3 tools/gen-ansible-argspecs.py   (creates a throwaway venv on first use)
+"""
+
+import importlib
+import io
+import os
+import sys
+import types
+
+import ansible_pkg
+
+ansible_pkg.reexec_in_venv()
+
+OUT = ansible_pkg.REPO / "modules" / "src" / "generated" / "ansible_argspecs.rs"
+
+DROVER_MODULES = [
+    "ansible.builtin.apt",
+    "ansible.builtin.apt_key",
+    "ansible.builtin.apt_repository",
+    "ansible.builtin.assert",
+    "ansible.builtin.blockinfile",
+    "ansible.builtin.command",
+    "ansible.builtin.copy",
+    "ansible.builtin.cron",
+    "ansible.builtin.deb822_repository",
+    "ansible.builtin.debug",
+    "ansible.builtin.dnf",
+    "ansible.builtin.fail",
+    "ansible.builtin.fetch",
+    "ansible.builtin.file",
+    "ansible.builtin.find",
+    "ansible.builtin.gather_facts",
+    "ansible.builtin.get_url",
+    "ansible.builtin.getent",
+    "ansible.builtin.git",
+    "ansible.builtin.group",
+    "ansible.builtin.hostname",
+    "ansible.builtin.include_vars",
+    "ansible.builtin.lineinfile",
+    "ansible.builtin.package",
+    "ansible.builtin.pause",
+    "ansible.builtin.pip",
+    "ansible.builtin.raw",
+    "ansible.builtin.reboot",
+    "ansible.builtin.replace",
+    "ansible.builtin.service",
+    "ansible.builtin.set_fact",
+    "ansible.builtin.setup",
+    "ansible.builtin.shell",
+    "ansible.builtin.slurp",
+    "ansible.builtin.stat",
+    "ansible.builtin.systemd",
+    "ansible.builtin.tempfile",
+    "ansible.builtin.template",
+    "ansible.builtin.unarchive",
+    "ansible.builtin.uri",
+    "ansible.builtin.user",
+    "ansible.builtin.wait_for",
+    "ansible.builtin.wait_for_connection",
+    "ansible.posix.authorized_key",
+    "ansible.posix.synchronize",
+    "ansible.posix.sysctl",
+    "community.general.archive",
+    "community.general.ini_file",
+    "community.general.supervisorctl",
+]
+
+DELEGATES = {"ansible.builtin.shell": ("ansible.builtin.command", {"expand_argument_vars"})}
+
+
+class Captured(Exception):
+    def __init__(self, kwargs):
+        super().__init__("captured")
+        self.kwargs = kwargs
+
+
+def setup_imports():
+    sys.path.insert(0, str(ansible_pkg.collections_root().parent))
+    os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(ansible_pkg.collections_root().parent)
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+    _AnsibleCollectionFinder(paths=[str(ansible_pkg.collections_root().parent)])._install()
+    from ansible.module_utils import basic
+
+    def capture(self, *args, **kwargs):
+        if args:
+            kwargs["argument_spec"] = args[0]
+        raise Captured(kwargs)
+
+    basic.AnsibleModule.__init__ = capture
+
+
+def python_module(fqcn):
+    ns, coll, name = fqcn.split(".", 2)
+    if (ns, coll) == ("ansible", "builtin"):
+        return f"ansible.modules.{name}"
+    return f"ansible_collections.{ns}.{coll}.plugins.modules.{name}"
+
+
+def keys_of_spec(spec):
+    keys = set()
+    for name, opts in spec.items():
+        keys.add(name)
+        keys.update((opts or {}).get("aliases") or [])
+    return keys
+
+
+def from_code(fqcn):
+    """Keys from the AnsibleModule the module builds, or None if it builds none."""
+    from ansible.module_utils.basic import FILE_COMMON_ARGUMENTS
+
+    mod = importlib.import_module(python_module(fqcn))
+    if not hasattr(mod, "main"):
+        return None
+    stdin, sys.stdin = sys.stdin, io.StringIO("{}")
+    try:
+        mod.main()
+    except Captured as c:
+        spec = dict(c.kwargs.get("argument_spec") or {})
+        if c.kwargs.get("add_file_common_args"):
+            spec.update(FILE_COMMON_ARGUMENTS)
+        return keys_of_spec(spec)
+    except SystemExit:
+        return None
+    finally:
+        sys.stdin = stdin
+    return None
+
+
+def from_docs(fqcn):
+    from ansible.plugins.loader import fragment_loader
+    from ansible.utils.plugin_docs import get_docstring
+
+    mod = importlib.import_module(python_module(fqcn))
+    doc, _, _, _ = get_docstring(mod.__file__, fragment_loader, collection_name=fqcn.rsplit(".", 1)[0])
+    keys = keys_of_spec((doc or {}).get("options") or {})
+    for free_form in ("free_form", "free-form"):
+        if free_form in keys:
+            keys.discard(free_form)
+            keys.add("_raw_params")
+    return keys
+
+
+def main():
+    ansible_pkg.check_versions()
+    setup_imports()
+    specs = {}
+    for fqcn in DROVER_MODULES:
+        source, refused = DELEGATES.get(fqcn, (fqcn, set()))
+        code, docs = from_code(source), from_docs(source)
+        how = "documentation" if code is None else "argument_spec + documentation"
+        keys = ((code or set()) | docs) - refused
+        if source != fqcn:
+            how += f" of {source}"
+        specs[fqcn] = (how, sorted(keys))
+    r = ansible_pkg.rust_str
+    lines = [
+        "// @generated by tools/gen-ansible-argspecs.py — do not edit; run the script instead.",
+        f"// Source: ansible {ansible_pkg.ANSIBLE_VERSION} (PyPI), ansible-core"
+        f" {ansible_pkg.ANSIBLE_CORE_VERSION}.",
+        "",
+        "//! The parameters ansible-core accepts for each module drover implements.",
+        "",
+        "/// `(module FQCN, where the keys were read, accepted keys with aliases)`, sorted by FQCN.",
+        "pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[",
+    ]
+    for fqcn, (how, keys) in sorted(specs.items()):
+        lines.append(f"    ({r(fqcn)}, {r(how)}, &[")
+        lines.extend(f"        {r(k)}," for k in keys)
+        lines.append("    ]),")
+    lines.append("];")
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"{OUT}: {len(specs)} modules", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

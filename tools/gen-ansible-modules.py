@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Generates modules/src/generated/ansible_modules.rs: every module name ansible-core resolves once
+the pinned `ansible` community package is installed, with the module each name resolves to.
+
+Read from the package's own metadata (see ansible_pkg.py for the pinned versions):
+  * ansible-core's builtin modules (ansible/modules/*) and the `plugin_routing.modules` redirects
+    and tombstones in ansible/config/ansible_builtin_runtime.yml. These are the names ansible-core
+    accepts without a collection prefix (`opkg`), and also as `ansible.builtin.<name>` and
+    `ansible.legacy.<name>`: the Rust side adds those two prefixes.
+  * every collection's module files (plugins/modules/**, a file in a subdirectory `sub/x.py` being
+    `ns.coll.sub.x`) and its meta/runtime.yml `plugin_routing.modules` redirects and tombstones.
+  * the same for action plugins (plugins/action/*, `plugin_routing.action`): ansible-core's task
+    parser accepts a name that resolves to an action plugin or to a module (`yum` is an action
+    redirect to `ansible.builtin.dnf`).
+Resolution follows ansible-core: a routing entry wins over a file, a tombstone ends resolution
+(the name is an error in ansible-core, so it is left out), redirects are followed (to a builtin
+or to another collection), and a name whose chain ends nowhere in the package is left out. A name
+resolving both ways maps to the module it resolves to.
+
+Usage: python3 tools/gen-ansible-modules.py   (creates a throwaway venv on first use)
+"""
+
+import sys
+from pathlib import Path
+
+import ansible_pkg
+
+ansible_pkg.reexec_in_venv()
+
+import yaml  # noqa: E402  (inside the venv: ansible-core's dependency)
+
+OUT = ansible_pkg.REPO / "modules" / "src" / "generated" / "ansible_modules.rs"
+MODULE_SUFFIXES = (".py", ".ps1")
+
+
+def module_files(modules_dir: Path):
+    """Module names (dotted for subdirectories) of the module files under `modules_dir`."""
+    names = set()
+    if not modules_dir.is_dir():
+        return names
+    for f in modules_dir.rglob("*"):
+        if not f.is_file() or f.suffix not in MODULE_SUFFIXES or f.stem == "__init__":
+            continue
+        rel = f.relative_to(modules_dir).with_suffix("")
+        names.add(".".join(rel.parts))
+    return names
+
+
+def routing(runtime_yml: Path, kind: str):
+    if not runtime_yml.is_file():
+        return {}
+    data = yaml.safe_load(runtime_yml.read_text()) or {}
+    return (data.get("plugin_routing") or {}).get(kind) or {}
+
+
+def load(kind: str):
+    """{collection: (plugin file names, routing)} for `kind` ("modules" or "action"), with
+    "ansible.builtin" for ansible-core."""
+    core = ansible_pkg.core_root()
+    core_dir = core / "modules" if kind == "modules" else core / "plugins" / "action"
+    colls = {
+        "ansible.builtin": (
+            module_files(core_dir),
+            routing(core / "config" / "ansible_builtin_runtime.yml", kind),
+        )
+    }
+    root = ansible_pkg.collections_root()
+    for meta in sorted(root.glob("*/*/MANIFEST.json")):
+        coll_dir = meta.parent
+        name = f"{coll_dir.parent.name}.{coll_dir.name}"
+        colls[name] = (
+            module_files(coll_dir / "plugins" / kind),
+            routing(coll_dir / "meta" / "runtime.yml", kind),
+        )
+    return colls
+
+
+def resolve(colls, fqcn, seen=()):
+    """The FQCN of the module file `fqcn` ends at, or None (tombstone, missing, loop)."""
+    if fqcn in seen or len(seen) > 10:
+        return None
+    parts = fqcn.split(".")
+    if len(parts) < 3:
+        return None
+    coll, name = ".".join(parts[:2]), ".".join(parts[2:])
+    if coll == "ansible.legacy":
+        coll = "ansible.builtin"
+    if coll not in colls:
+        return None
+    files, route = colls[coll]
+    entry = route.get(name)
+    if entry:
+        if "tombstone" in entry:
+            return None
+        if "redirect" in entry:
+            target = entry["redirect"]
+            if target.count(".") < 2:
+                target = f"ansible.builtin.{target}"
+            return resolve(colls, target, seen + (fqcn,))
+    return f"{coll}.{name}" if name in files else None
+
+
+def main():
+    ansible_pkg.check_versions()
+    modules, actions = load("modules"), load("action")
+    short = {}  # builtin short name -> target
+    full = {}  # collection FQCN -> target
+    candidates = set()
+    for colls in (modules, actions):
+        for coll, (files, route) in colls.items():
+            candidates |= {(coll, name) for name in files | set(route)}
+    for coll, name in sorted(candidates):
+        fqcn = f"{coll}.{name}"
+        target = resolve(modules, fqcn) or resolve(actions, fqcn)
+        if target is None:
+            continue
+        if coll == "ansible.builtin":
+            short[name] = target
+        else:
+            full[fqcn] = target
+    entries = sorted({**short, **full}.items())
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "// @generated by tools/gen-ansible-modules.py — do not edit; run the script instead.",
+        f"// Source: ansible {ansible_pkg.ANSIBLE_VERSION} (PyPI), ansible-core"
+        f" {ansible_pkg.ANSIBLE_CORE_VERSION}.",
+        "",
+        "//! Every module name ansible-core resolves with the `ansible` community package installed.",
+        "",
+        "/// The `ansible` community package this table was generated from.",
+        f"pub const ANSIBLE_VERSION: &str = {ansible_pkg.rust_str(ansible_pkg.ANSIBLE_VERSION)};",
+        "/// The ansible-core release this table was generated from.",
+        "pub const ANSIBLE_CORE_VERSION: &str = "
+        f"{ansible_pkg.rust_str(ansible_pkg.ANSIBLE_CORE_VERSION)};",
+        "",
+        "/// `(name, module it resolves to)`, sorted by name: names without a collection (builtin",
+        "/// modules and ansible-core's redirects; each also valid as `ansible.builtin.<name>` and",
+        "/// `ansible.legacy.<name>`) and fully-qualified collection names.",
+        f"pub const MODULE_NAMES: &[(&str, &str); {len(entries)}] = &[",
+    ]
+    for name, target in entries:
+        lines.append(f"    ({ansible_pkg.rust_str(name)}, {ansible_pkg.rust_str(target)}),")
+    lines.append("];")
+    OUT.write_text("\n".join(lines) + "\n")
+    print(f"{OUT}: {len(short)} short names, {len(full)} collection names", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
