@@ -30,21 +30,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "minijinja's parser has no unary plus",
     ),
     (
-        "operators-081",
-        "{{ undefined_x.y is undefined }}",
-        "an attribute of an undefined variable is an error in drover (minijinja strict undefined), chained undefined in ansible-core",
-    ),
-    (
-        "undefined-005",
-        "{{ nope.x | default(1) }}",
-        "same: attribute of an undefined variable",
-    ),
-    (
-        "conditionals-028",
-        "nope.x is defined",
-        "same: attribute of an undefined variable",
-    ),
-    (
         "undefined-049",
         "{{ playbook_dir | basename }}",
         "playbook_dir is not made absolute for a relative playbook path (executor magic variables, outside the templating area)",

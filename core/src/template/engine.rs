@@ -32,6 +32,8 @@ pub(crate) struct SyntaxKey {
     /// `escape_backslashes`, on for templates in variables and task arguments); see
     /// [`super::literals`].
     pub escape_backslashes: bool,
+    /// Build the environment with chainable undefined values (see [`chains_undefined`]).
+    pub chainable: bool,
 }
 
 impl SyntaxKey {
@@ -46,6 +48,7 @@ impl SyntaxKey {
             variable: ("{{".into(), "}}".into()),
             comment: ("{#".into(), "#}".into()),
             escape_backslashes: true,
+            chainable: false,
         }
     }
 
@@ -77,6 +80,7 @@ impl SyntaxKey {
                 opts.comment_end_string.clone(),
             ),
             escape_backslashes: false,
+            chainable: false,
         }
     }
 }
@@ -212,6 +216,28 @@ impl Engine {
         key: &SyntaxKey,
         scope: &Arc<Scope>,
     ) -> Result<Rendered, Error> {
+        match self.render_with(source, key, scope) {
+            // ansible-core carries an undefined value along attribute and item lookups
+            // (`nope.x | default(1)`, `nope.x is defined`); minijinja's strict mode fails at the
+            // lookup. Such a template is evaluated again with chainable undefined values; if
+            // that fails too (the undefined value was used), the strict error stands.
+            Err(e) if !key.chainable && chains_undefined(source, &e) => {
+                let chained = SyntaxKey {
+                    chainable: true,
+                    ..key.clone()
+                };
+                self.render_with(source, &chained, scope).map_err(|_| e)
+            }
+            other => other,
+        }
+    }
+
+    fn render_with(
+        &self,
+        source: &str,
+        key: &SyntaxKey,
+        scope: &Arc<Scope>,
+    ) -> Result<Rendered, Error> {
         let env = self.env_for(key)?;
         let mut name = String::with_capacity(source.len() + 1);
         name.push(INLINE_PREFIX);
@@ -250,10 +276,113 @@ impl Engine {
     }
 }
 
+/// Whether a strict-mode error is minijinja refusing an attribute or item lookup on an
+/// undefined value whose every use in `source` only tests or defaults it: each occurrence of the
+/// undefined name it reports goes on with `.name` or `[…]` lookups and ends in `| default`,
+/// `| d`, `| mandatory`, `is defined` or `is undefined` (`is not …` too). Any other use keeps
+/// the strict error, as ansible-core fails when an undefined value is printed, computed with,
+/// iterated or tested for truth (which chainable undefined values would allow).
+fn chains_undefined(source: &str, err: &Error) -> bool {
+    if err.kind() != ErrorKind::UndefinedError {
+        return false;
+    }
+    let Some(name) = err
+        .detail()
+        .and_then(|d| d.strip_prefix('`'))
+        .and_then(|d| d.split_once('`'))
+        .map(|(name, _)| name)
+    else {
+        return false;
+    };
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut chained = false;
+    for (at, _) in source.match_indices(name) {
+        let rest = &source[at + name.len()..];
+        if source[..at]
+            .chars()
+            .next_back()
+            .is_some_and(|c| is_ident(c) || c == '.')
+            || rest.starts_with(is_ident)
+        {
+            continue; // part of another name
+        }
+        let (lookups, after) = skip_lookups(rest);
+        if !guarded_use(after) {
+            return false;
+        }
+        chained |= lookups;
+    }
+    chained
+}
+
+/// Skips `.name` and `[…]` lookups at the start of `text`: whether there were any, and the rest.
+fn skip_lookups(mut text: &str) -> (bool, &str) {
+    let mut any = false;
+    loop {
+        let t = text.trim_start();
+        if let Some(attr) = t.strip_prefix('.') {
+            let end = attr
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(attr.len());
+            if end == 0 {
+                return (any, t);
+            }
+            text = &attr[end..];
+        } else if t.starts_with('[') {
+            let mut depth = 0usize;
+            let Some(end) = t.char_indices().find_map(|(i, c)| {
+                match c {
+                    '[' => depth += 1,
+                    ']' => depth = depth.saturating_sub(1),
+                    _ => {}
+                }
+                (c == ']' && depth == 0).then_some(i)
+            }) else {
+                return (any, t);
+            };
+            text = &t[end + 1..];
+        } else {
+            return (any, t);
+        }
+        any = true;
+    }
+}
+
+/// Whether `text` (what follows a lookup chain, closing parentheses skipped) applies only
+/// `default`, `d`, `mandatory`, or the `defined`/`undefined` tests.
+fn guarded_use(text: &str) -> bool {
+    let t = text.trim_start_matches(|c: char| c.is_whitespace() || c == ')');
+    let word = |t: &str, words: &[&str]| {
+        words.iter().any(|w| {
+            t.strip_prefix(w)
+                .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        })
+    };
+    if let Some(f) = t.strip_prefix('|') {
+        return word(f.trim_start(), &["default", "d", "mandatory"]);
+    }
+    let Some(test) = t
+        .strip_prefix("is")
+        .filter(|r| r.starts_with(char::is_whitespace))
+    else {
+        return false;
+    };
+    let test = test.trim_start();
+    let test = test
+        .strip_prefix("not")
+        .filter(|r| r.starts_with(char::is_whitespace))
+        .map_or(test, str::trim_start);
+    word(test, &["defined", "undefined"])
+}
+
 /// Builds an environment with Ansible's behaviour for the given syntax.
 fn build_env(key: &SyntaxKey, loads: Arc<AtomicUsize>) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_undefined_behavior(if key.chainable {
+        UndefinedBehavior::Chainable
+    } else {
+        UndefinedBehavior::Strict
+    });
     env.set_debug(true);
     env.set_recursion_limit(500);
     env.set_auto_escape_callback(|_| AutoEscape::None);

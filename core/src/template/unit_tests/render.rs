@@ -270,3 +270,33 @@ fn value_is_not_copied_between_renders() {
     assert_eq!(t.render_str("{{ a }}", &vars()).unwrap(), "42");
     let _ = Value::Null;
 }
+
+#[test]
+fn undefined_carries_along_attribute_and_item_lookups() {
+    // ansible-core 2.19: an attribute or item of an undefined value is undefined, so only
+    // using it fails, naming the first undefined variable.
+    assert_eq!(r("{{ nope.x | default(1) }}"), "1");
+    assert_eq!(r("{{ nope['x'] | default('d') }}"), "d");
+    assert_eq!(r("{{ (nope.x.y) | default('d') }}"), "d");
+    assert_eq!(r("{{ d.missing.y | default('d') }}"), "d");
+    assert_eq!(rv("{{ nope.x is defined }}"), json!(false));
+    assert_eq!(rv("{{ nope.x is undefined }}"), json!(true));
+    assert_eq!(rv("{{ nope[0].x is not defined }}"), json!(true));
+    assert!(Templar::new()
+        .eval_condition("nope.x is not defined", &vars())
+        .unwrap());
+    for used in [
+        "{{ nope.x }}",
+        "{{ nope.x + 1 }}",
+        "{{ nope.x | int }}",
+        "{% for i in nope.x %}{% endfor %}",
+        "{{ nope.x | mandatory }}",
+        "{{ nope.x or 'a' }}",
+        "{% if nope.x %}a{% endif %}",
+        "{{ nope.x | default(1) }}{{ nope.x | upper }}",
+        "{{ nope.x ~ 'a' }}",
+    ] {
+        let e = err(used);
+        assert!(e.contains("'nope' is undefined"), "{used}: {e}");
+    }
+}
