@@ -487,8 +487,12 @@ impl Object for RootVars {
         ObjectRepr::Map
     }
 
+    /// A variable whose value is undefined (its template failed) is reported missing, so that
+    /// minijinja names it in undefined errors (the attribute-chain retry relies on that).
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        self.scope.lookup(key.as_str()?)
+        self.scope
+            .lookup(key.as_str()?)
+            .filter(|v| !v.is_undefined())
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {

@@ -279,6 +279,7 @@ fn undefined_carries_along_attribute_and_item_lookups() {
     assert_eq!(r("{{ nope['x'] | default('d') }}"), "d");
     assert_eq!(r("{{ (nope.x.y) | default('d') }}"), "d");
     assert_eq!(r("{{ d.missing.y | default('d') }}"), "d");
+    assert_eq!(r("{{ bad.x | default('d') }}"), "d");
     assert_eq!(rv("{{ nope.x is defined }}"), json!(false));
     assert_eq!(rv("{{ nope.x is undefined }}"), json!(true));
     assert_eq!(rv("{{ nope[0].x is not defined }}"), json!(true));
@@ -299,4 +300,6 @@ fn undefined_carries_along_attribute_and_item_lookups() {
         let e = err(used);
         assert!(e.contains("'nope' is undefined"), "{used}: {e}");
     }
+    let e = err("{{ bad.x }}");
+    assert!(e.contains("'missing' is undefined"), "{e}");
 }
