@@ -321,6 +321,7 @@ fn skip_lookups(mut text: &str) -> (bool, &str) {
     loop {
         let t = text.trim_start();
         if let Some(attr) = t.strip_prefix('.') {
+            let attr = attr.trim_start();
             let end = attr
                 .find(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .unwrap_or(attr.len());

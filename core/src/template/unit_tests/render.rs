@@ -280,6 +280,17 @@ fn undefined_carries_along_attribute_and_item_lookups() {
     assert_eq!(r("{{ (nope.x.y) | default('d') }}"), "d");
     assert_eq!(r("{{ d.missing.y | default('d') }}"), "d");
     assert_eq!(r("{{ bad.x | default('d') }}"), "d");
+    for src in [
+        "{{ d['missing']['y'] | default('d') }}",
+        "{{ d['missing'].y | default('d') }}",
+        "{{ users[5].name | default('d') }}",
+        "{{ users[0].nope.x | default('d') }}",
+        "{{ nope.x|d('d') }}",
+        "{{ nope . x | default('d') }}",
+    ] {
+        assert_eq!(r(src), "d", "{src}");
+    }
+    assert_eq!(rv("{{ d.nope.x is defined }}"), json!(false));
     assert_eq!(rv("{{ nope.x is defined }}"), json!(false));
     assert_eq!(rv("{{ nope.x is undefined }}"), json!(true));
     assert_eq!(rv("{{ nope[0].x is not defined }}"), json!(true));
