@@ -171,9 +171,18 @@ impl FileTask {
             }
         };
         let (mut before, mut after) = self.diff_maps("path");
-        if !up_to_date {
+        if prev != state.name() {
             before.insert("state".into(), prev.into());
             after.insert("state".into(), state.name().into());
+        }
+        // Re-pointing a link shows the old and new sources, as ansible-core does.
+        if let (false, "link", Some(old)) = (
+            up_to_date,
+            prev,
+            current.and_then(|i| i.link_target.as_deref()),
+        ) {
+            before.insert("src".into(), old.into());
+            after.insert("src".into(), src.as_str().into());
         }
         plan.add_to_diff(&mut before, &mut after);
         if !plan.is_empty() {
