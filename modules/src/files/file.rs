@@ -224,7 +224,8 @@ impl FileTask {
             FileState::Directory => self.directory(ctx, lstat, followed, prev).await,
             FileState::Touch => self.touch(ctx, lstat, followed, prev).await,
             FileState::Link | FileState::Hard => {
-                let src_stat = stats.get(2).cloned().unwrap_or_default();
+                // Without `src`, a link's followed target stands for its source.
+                let src_stat = stats.get(2).unwrap_or(followed).clone();
                 self.link(ctx, state, lstat, &src_stat, prev).await
             }
         }

@@ -89,7 +89,14 @@ impl FileTask {
     ) -> Result<ModuleResult, ModuleError> {
         let path = &self.p.path;
         let qpath = quote_path(path);
-        let Some(src) = self.p.src.clone() else {
+        // Without `src`, an existing link followed keeps its target (ansible-core reads it back).
+        let existing = match (&state, &lstat.info) {
+            (FileState::Link, Some(i)) if self.p.follow && src_stat.exists() => {
+                i.link_target.clone()
+            }
+            _ => None,
+        };
+        let Some(src) = self.p.src.clone().or(existing) else {
             return Err(bad(format!("src is required for state={}", state.name())));
         };
         let hard = state == FileState::Hard;
