@@ -170,8 +170,12 @@ fn displayed_result(result: &Value, module: &str) -> Value {
     };
     let mut m = m.clone();
     // `failed: false` is registered but not shown, as Ansible's default callback does.
+    // Warnings are shown as their own lines (see `print_result`), never inside the result.
     m.retain(|k, v| {
-        !k.starts_with("_ansible") && k != "diff" && !(k == "failed" && v == &Value::Bool(false))
+        !k.starts_with("_ansible")
+            && k != "diff"
+            && k != "warnings"
+            && !(k == "failed" && v == &Value::Bool(false))
     });
     if module == "debug" {
         if m.contains_key("msg") {
@@ -216,8 +220,14 @@ impl HumanReporter {
                 }
                 continue;
             }
-            let text = |k: &str| d.get(k).and_then(Value::as_str).unwrap_or("");
+            // A module's before/after maps (as `file` returns them) show as sorted JSON.
+            let text = |k: &str| match d.get(k) {
+                Some(Value::String(s)) => s.clone(),
+                Some(m @ Value::Object(_)) => format!("{}\n", dump_json(m, true)),
+                _ => String::new(),
+            };
             let (before, after) = (text("before"), text("after"));
+            let (before, after) = (before.as_str(), after.as_str());
             if before == after {
                 continue;
             }
@@ -273,6 +283,17 @@ impl HumanReporter {
         }
         if self.diff && matches!(r.status, Status::Changed | Status::Ok) {
             self.print_diff(out, &r.result);
+        }
+        // A result's warnings show as Ansible's `[WARNING]:` lines, before the result itself.
+        if let Some(Value::Array(warnings)) = r.result.get("warnings") {
+            let _ = out.flush();
+            for w in warnings.iter().filter_map(Value::as_str) {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    self.paint(MAGENTA, &format!("[WARNING]: {w}"))
+                );
+            }
         }
         let mut shown = displayed_result(&r.result, short);
         // ansible-core 2.19 leaves the `failed` flag out of a failure's displayed result.

@@ -141,10 +141,27 @@ impl TypedModule for Command {
         ctx: &ModuleContext<'_>,
         p: CommandParams,
     ) -> Result<ModuleResult, ModuleError> {
-        match command_spec(p) {
-            Ok(spec) => run_command(ctx, &spec).await,
-            Err(msg) => Ok(ModuleResult::failed(msg)),
+        let warning = executable_warning(&p);
+        let mut r = match command_spec(p) {
+            Ok(spec) => run_command(ctx, &spec).await?,
+            Err(msg) => ModuleResult::failed(msg),
+        };
+        if let Some(w) = warning {
+            r = r.with("warnings", vec![w]);
         }
+        Ok(r)
+    }
+}
+
+/// ansible-core's warning for an `executable` given to `command` (which ignores it), with its
+/// text.
+pub fn executable_warning(p: &CommandParams) -> Option<String> {
+    match &p.executable {
+        Some(exe) if !p.uses_shell && !exe.is_empty() => Some(format!(
+            "As of Ansible 2.4, the parameter 'executable' is no longer supported with the \
+             'command' module. Not using '{exe}'."
+        )),
+        _ => None,
     }
 }
 
@@ -319,6 +336,21 @@ mod tests {
         assert_eq!(msg(spec(json!({"chdir": "/tmp"}))), required);
         assert_eq!(msg(spec(json!({"_raw_params": ""}))), required);
         assert_eq!(check_sources(&Map::new()).unwrap_err(), required);
+    }
+
+    #[test]
+    fn executable_is_warned_about_with_command_only() {
+        let params = |v: Value| parse_params::<CommandParams>("command", &v).unwrap();
+        assert_eq!(
+            executable_warning(&params(json!({"cmd": "ls", "executable": "/bogus"}))).as_deref(),
+            Some(
+                "As of Ansible 2.4, the parameter 'executable' is no longer supported with the \
+                 'command' module. Not using '/bogus'."
+            )
+        );
+        let shell = json!({"cmd": "ls", "executable": "/bin/bash", "_uses_shell": true});
+        assert_eq!(executable_warning(&params(shell)), None);
+        assert_eq!(executable_warning(&params(json!({"cmd": "ls"}))), None);
     }
 
     #[test]

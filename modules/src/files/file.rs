@@ -7,8 +7,9 @@ use drover_core::module::{
 };
 use serde_json::{Map, Value};
 
+use super::file_diff::{requested_epoch, set_diff};
 pub use super::file_params::{FileParams, FileState, FILE_KEYS};
-use super::{add_file_attrs, apply_then_probe, path_map, state_diff, Applied};
+use super::{add_file_attrs, apply_then_probe, path_map, Applied};
 use crate::params::check_keys;
 use crate::remote::attrs::{AttrPlan, FileAttrs};
 use crate::remote::chattr::{apply_attributes, check_selinux};
@@ -223,7 +224,8 @@ impl FileTask {
             FileState::Directory => self.directory(ctx, lstat, followed, prev).await,
             FileState::Touch => self.touch(ctx, lstat, followed, prev).await,
             FileState::Link | FileState::Hard => {
-                let src_stat = stats.get(2).cloned().unwrap_or_default();
+                // Without `src`, a link's followed target stands for its source.
+                let src_stat = stats.get(2).unwrap_or(followed).clone();
                 self.link(ctx, state, lstat, &src_stat, prev).await
             }
         }
@@ -240,8 +242,8 @@ impl FileTask {
         before: Map<String, Value>,
         after: Map<String, Value>,
     ) -> ModuleResult {
-        if ctx.diff && r.changed {
-            r = r.with_diff(state_diff(before, after));
+        if ctx.diff {
+            set_diff(&mut r, before, after);
         }
         r
     }
@@ -368,7 +370,7 @@ impl FileTask {
             if state_label != "file" {
                 r.data.insert("state".into(), state_label.into());
             }
-            return Ok(r);
+            return Ok(self.finish(ctx, r, before, after));
         }
         let mut r = ModuleResult::changed(true).with(path_key, path.as_str());
         let final_info = if ctx.check_mode {
@@ -386,7 +388,39 @@ impl FileTask {
         if state_label != "file" {
             r.data.insert("state".into(), state_label.into());
         }
+        self.add_time_diff(ctx, info, &final_info, &mut before, &mut after);
         Ok(self.finish(ctx, r, before, after))
+    }
+
+    /// The `mtime`/`atime` entries ansible-core's diff gets when a timestamp changes: the old
+    /// value and the new one (re-probed, or in check mode the requested time).
+    fn add_time_diff(
+        &self,
+        ctx: &ModuleContext<'_>,
+        old: &StatInfo,
+        new: &StatInfo,
+        before: &mut Map<String, Value>,
+        after: &mut Map<String, Value>,
+    ) {
+        let sides = [
+            ("mtime", &self.mtime, old.mtime, new.mtime),
+            ("atime", &self.atime, old.atime, new.atime),
+        ];
+        for (key, requested, was, now) in sides {
+            let Some(requested) = requested else { continue };
+            let now = if ctx.check_mode {
+                match requested_epoch(requested) {
+                    Some(t) => t,
+                    None => continue,
+                }
+            } else {
+                now
+            };
+            if now != was {
+                before.insert(key.into(), was.into());
+                after.insert(key.into(), now.into());
+            }
+        }
     }
 
     /// Runs `cmds` then re-probes the path; a failure becomes a failed result.
@@ -540,11 +574,14 @@ impl FileTask {
             let mut r = self
                 .apply_attrs(ctx, "dest", info, &plan, no_deref, None, times, "file")
                 .await?;
-            if r.changed && ctx.diff && r.diff.is_empty() {
-                let (mut before, mut after) = self.diff_maps("path");
-                before.insert("state".into(), prev.into());
-                after.insert("state".into(), "touch".into());
-                r = r.with_diff(super::state_diff(before, after));
+            // ansible-core's touch diff always names the state change (`touch` is never the
+            // previous state).
+            if let Some(Value::Object(d)) = r.data.get_mut("diff") {
+                for (side, value) in [("before", prev), ("after", "touch")] {
+                    if let Some(Value::Object(m)) = d.get_mut(side) {
+                        m.insert("state".into(), value.into());
+                    }
+                }
             }
             return Ok(r);
         }

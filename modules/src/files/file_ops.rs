@@ -89,7 +89,14 @@ impl FileTask {
     ) -> Result<ModuleResult, ModuleError> {
         let path = &self.p.path;
         let qpath = quote_path(path);
-        let Some(src) = self.p.src.clone() else {
+        // Without `src`, an existing link followed keeps its target (ansible-core reads it back).
+        let existing = match (&state, &lstat.info) {
+            (FileState::Link, Some(i)) if self.p.follow && src_stat.exists() => {
+                i.link_target.clone()
+            }
+            _ => None,
+        };
+        let Some(src) = self.p.src.clone().or(existing) else {
             return Err(bad(format!("src is required for state={}", state.name())));
         };
         let hard = state == FileState::Hard;
@@ -171,9 +178,18 @@ impl FileTask {
             }
         };
         let (mut before, mut after) = self.diff_maps("path");
-        if !up_to_date {
+        if prev != state.name() {
             before.insert("state".into(), prev.into());
             after.insert("state".into(), state.name().into());
+        }
+        // Re-pointing a link shows the old and new sources, as ansible-core does.
+        if let (false, "link", Some(old)) = (
+            up_to_date,
+            prev,
+            current.and_then(|i| i.link_target.as_deref()),
+        ) {
+            before.insert("src".into(), old.into());
+            after.insert("src".into(), src.as_str().into());
         }
         plan.add_to_diff(&mut before, &mut after);
         if !plan.is_empty() {

@@ -3,6 +3,7 @@
 
 pub mod copy;
 pub mod file;
+mod file_diff;
 mod file_ops;
 mod file_params;
 mod remote_tree;

@@ -349,97 +349,136 @@ impl Module for Lineinfile {
     ) -> Result<ModuleResult, ModuleError> {
         let (own, common) = CommonFileArgs::split("lineinfile", args)?;
         let p: LineinfileParams = parse_params("lineinfile", &own)?;
-        if let Err(e) = common.check_validate() {
-            return failed(e);
+        let warning = empty_pattern_warning(&p);
+        let mut r = edit(ctx, p, common).await?;
+        if let Some(w) = warning {
+            r = r.with("warnings", vec![w]);
         }
-        let present = match p.state {
-            LineState::Present => match PresentEdit::new(&p) {
-                Ok(e) => Some(e),
-                Err(e) => return failed(e),
-            },
-            LineState::Absent => {
-                if p.regexp.is_none() && p.search_string.is_none() && p.line.is_none() {
-                    return failed(
-                        "one of line, search_string, or regexp is required with state=absent",
-                    );
-                }
-                None
-            }
-        };
-        let absent_re = match (&present, &p.regexp) {
-            (None, Some(r)) => match compile(r, false, false) {
-                Ok(re) => Some(re),
-                Err(e) => return failed(e),
-            },
-            _ => None,
-        };
+        Ok(r)
+    }
+}
 
-        let target = read_target(ctx, &p.path).await?;
-        if target.is_dir() {
+/// ansible-core's warning for an empty `regexp` or `search_string` (which matches every line),
+/// with its text.
+pub fn empty_pattern_warning(p: &LineinfileParams) -> Option<String> {
+    let name = if p.regexp.as_deref() == Some("") {
+        "regular expression"
+    } else if p.search_string.as_deref() == Some("") {
+        "search string"
+    } else {
+        return None;
+    };
+    let mut msg = format!(
+        "The {name} is an empty string, which will match every line in the file. This may have \
+         unintended consequences, such as replacing the last line in the file rather than \
+         appending."
+    );
+    if name == "regular expression" {
+        msg.push_str(
+            " If this is desired, use '^' to match every line in the file and avoid this warning.",
+        );
+    }
+    Some(msg)
+}
+
+/// Runs the edit `p` describes (everything ansible-core's `main()` does after its warnings).
+async fn edit(
+    ctx: &ModuleContext<'_>,
+    p: LineinfileParams,
+    common: CommonFileArgs,
+) -> Result<ModuleResult, ModuleError> {
+    if let Err(e) = common.check_validate() {
+        return failed(e);
+    }
+    let present = match p.state {
+        LineState::Present => match PresentEdit::new(&p) {
+            Ok(e) => Some(e),
+            Err(e) => return failed(e),
+        },
+        LineState::Absent => {
+            if p.regexp.is_none() && p.search_string.is_none() && p.line.is_none() {
+                return failed(
+                    "one of line, search_string, or regexp is required with state=absent",
+                );
+            }
+            None
+        }
+    };
+    let absent_re = match (&present, &p.regexp) {
+        (None, Some(r)) => match compile(r, false, false) {
+            Ok(re) => Some(re),
+            Err(e) => return failed(e),
+        },
+        _ => None,
+    };
+
+    let target = read_target(ctx, &p.path).await?;
+    if target.is_dir() {
+        return Ok(
+            ModuleResult::failed(format!("Path {} is a directory !", p.path)).with("rc", 256),
+        );
+    }
+    if target.unreadable() {
+        return failed(format!("cannot read {}", p.path));
+    }
+    let exists = target.exists();
+    if !exists {
+        if present.is_none() {
+            return Ok(ModuleResult::ok().with_msg("file not present"));
+        }
+        if !p.create {
             return Ok(
-                ModuleResult::failed(format!("Path {} is a directory !", p.path)).with("rc", 256),
+                ModuleResult::failed(format!("Destination {} does not exist !", p.path))
+                    .with("rc", 257),
             );
         }
-        if target.unreadable() {
-            return failed(format!("cannot read {}", p.path));
-        }
-        let exists = target.exists();
-        if !exists {
-            if present.is_none() {
-                return Ok(ModuleResult::ok().with_msg("file not present"));
-            }
-            if !p.create {
-                return Ok(ModuleResult::failed(format!(
-                    "Destination {} does not exist !",
-                    p.path
-                ))
-                .with("rc", 257));
-            }
-        }
-        let before = target.content();
-        let edited = match &present {
-            Some(edit) => edit.apply(before),
-            None => apply_absent(
-                before,
-                absent_re.as_ref(),
-                p.search_string.as_deref().map(str::as_bytes),
-                p.line.as_deref().map(str::as_bytes),
-            ),
-        };
-        let outcome = write_text(
-            ctx,
-            "lineinfile",
-            &target,
-            edited.changed.then(|| edited.content.clone()),
-            &common,
-            p.backup,
-        )
-        .await?;
-        let (backup_file, attrs_changed, attr_diff) = match outcome {
-            WriteOutcome::Failed(r) => return Ok(r),
-            WriteOutcome::Done {
-                backup_file,
-                attrs_changed,
-                attr_diff,
-            } => (backup_file, attrs_changed, attr_diff),
-        };
-        // Ansible skips the attribute check for a file check mode did not create.
-        let attrs_changed = attrs_changed && (exists || !ctx.check_mode);
-        let mut r = ModuleResult::changed(edited.changed || attrs_changed)
-            .with_msg(with_attrs_msg(&edited.msg, edited.changed, attrs_changed));
-        if present.is_none() {
-            r = r.with("found", edited.found);
-        }
-        r = r.with("backup", backup_file.unwrap_or_default());
-        let diff = diff_list(
-            &p.path,
-            ctx.diff,
-            before,
-            &edited.content,
-            attr_diff.filter(|_| attrs_changed),
-        );
-        Ok(r.with("diff", diff))
     }
+    let before = target.content();
+    let edited = match &present {
+        Some(edit) => edit.apply(before),
+        None => apply_absent(
+            before,
+            absent_re.as_ref(),
+            p.search_string.as_deref().map(str::as_bytes),
+            p.line.as_deref().map(str::as_bytes),
+        ),
+    };
+    let outcome = write_text(
+        ctx,
+        "lineinfile",
+        &target,
+        edited.changed.then(|| edited.content.clone()),
+        &common,
+        p.backup,
+    )
+    .await?;
+    let (backup_file, attrs_changed, attr_diff) = match outcome {
+        WriteOutcome::Failed(r) => return Ok(r),
+        WriteOutcome::Done {
+            backup_file,
+            attrs_changed,
+            attr_diff,
+        } => (backup_file, attrs_changed, attr_diff),
+    };
+    // Ansible skips the attribute check for a file check mode did not create.
+    let attrs_changed = attrs_changed && (exists || !ctx.check_mode);
+    let mut r = ModuleResult::changed(edited.changed || attrs_changed).with_msg(with_attrs_msg(
+        &edited.msg,
+        edited.changed,
+        attrs_changed,
+    ));
+    if present.is_none() {
+        r = r.with("found", edited.found);
+    }
+    r = r.with("backup", backup_file.unwrap_or_default());
+    let diff = diff_list(
+        &p.path,
+        ctx.diff,
+        before,
+        &edited.content,
+        attr_diff.filter(|_| attrs_changed),
+    );
+    Ok(r.with("diff", diff))
 }
 
 #[cfg(test)]
@@ -456,6 +495,28 @@ mod tests {
             .unwrap()
             .apply(content.as_bytes());
         (String::from_utf8(e.content).unwrap(), e.msg)
+    }
+
+    #[test]
+    fn empty_patterns_are_warned_about_as_in_ansible_core() {
+        let w = |v: Value| empty_pattern_warning(&params(v));
+        let re = w(json!({"path": "/f", "regexp": "", "line": "x"})).unwrap();
+        assert_eq!(
+            re,
+            "The regular expression is an empty string, which will match every line in the file. \
+             This may have unintended consequences, such as replacing the last line in the file \
+             rather than appending. If this is desired, use '^' to match every line in the file \
+             and avoid this warning."
+        );
+        let ss = w(json!({"path": "/f", "search_string": "", "line": "x"})).unwrap();
+        assert_eq!(
+            ss,
+            "The search string is an empty string, which will match every line in the file. \
+             This may have unintended consequences, such as replacing the last line in the file \
+             rather than appending."
+        );
+        assert_eq!(w(json!({"path": "/f", "regexp": "^", "line": "x"})), None);
+        assert_eq!(w(json!({"path": "/f", "line": "x"})), None);
     }
 
     #[test]
