@@ -363,6 +363,8 @@ async fn copy_remote(
     p: &CopyParams,
     src: &str,
 ) -> Result<ModuleResult, ModuleError> {
+    let expanded = crate::remote::expand_path(ctx.conn, src).await?;
+    let src = expanded.as_str();
     let src_stat = probe_one(
         ctx.conn,
         ProbeRequest {

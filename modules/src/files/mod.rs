@@ -5,6 +5,7 @@ pub mod copy;
 pub mod file;
 mod file_ops;
 mod file_params;
+mod output_encoding;
 mod remote_tree;
 pub mod stat;
 pub mod template;
