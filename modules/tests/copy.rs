@@ -230,6 +230,13 @@ async fn force_no_validate_and_remote_src() {
         &["validate must contain %s"],
     )
     .await;
+    // An empty src is no source (ansible-core's action plugin checks `not source`).
+    env.assert_rejects(
+        "copy",
+        json!({"src": "", "dest": dest}),
+        &["src (or content) is required"],
+    )
+    .await;
     // remote_src
     let copy = env.target("g");
     let r = env
