@@ -230,6 +230,13 @@ async fn force_no_validate_and_remote_src() {
         &["validate must contain %s"],
     )
     .await;
+    // An empty src is no source (ansible-core's action plugin checks `not source`).
+    env.assert_rejects(
+        "copy",
+        json!({"src": "", "dest": dest}),
+        &["src (or content) is required"],
+    )
+    .await;
     // remote_src
     let copy = env.target("g");
     let r = env
@@ -447,4 +454,67 @@ async fn remote_src_directory_tree() {
     assert!(r.changed);
     assert_eq!(read(&format!("{dest}/a")), "A");
     assert_eq!(read(&format!("{dest}/sub dir/b")), "b");
+}
+
+#[tokio::test]
+async fn remote_src_expands_variables_and_tilde_on_the_target() {
+    let env = Env::new();
+    let src = env.target("from-env");
+    std::fs::write(&src, "expanded").unwrap();
+    let dir = Path::new(&src).parent().unwrap().display().to_string();
+    // Set once for this test binary; the name is unique to this test.
+    std::env::set_var("DROVER_COPY_TEST_DIR", &dir);
+    let dest = env.target("to");
+    let r = env
+        .ok(
+            "copy",
+            json!({"src": "$DROVER_COPY_TEST_DIR/from-env", "dest": dest, "remote_src": true}),
+        )
+        .await;
+    assert!(r.changed);
+    assert_eq!(read(&dest), "expanded");
+    assert_eq!(r.data["src"], json!(src));
+    // An unset variable stays as written (Python's expandvars), so the source is missing.
+    let r = env
+        .run(
+            "copy",
+            json!({"src": "${DROVER_COPY_UNSET}/x", "dest": dest, "remote_src": true}),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r.failed);
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("Source ${DROVER_COPY_UNSET}/x not found")
+    );
+}
+
+#[tokio::test]
+async fn template_output_encoding_reencodes_the_text() {
+    let env = Env::new();
+    env.controller_file("templates", "enc.j2", "caf\u{e9} \u{20ac}\n");
+    for (enc, want) in [
+        ("", "caf\u{e9} \u{20ac}\n".as_bytes().to_vec()),
+        ("windows-1252", b"caf\xe9 \x80\n".to_vec()),
+    ] {
+        let dest = env.target(&format!("enc-{enc}"));
+        env.ok(
+            "template",
+            json!({"src": "enc.j2", "dest": dest, "output_encoding": enc}),
+        )
+        .await;
+        assert_eq!(std::fs::read(&dest).unwrap(), want, "{enc}");
+    }
+    let r = env
+        .run(
+            "template",
+            json!({"src": "enc.j2", "dest": env.target("enc-x"), "output_encoding": "ascii"}),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r.failed);
 }

@@ -71,7 +71,7 @@ impl ControllerContext for TaskController<'_> {
     }
 
     fn find_file(&self, kind: &str, name: &str) -> Result<PathBuf, ModuleError> {
-        let path = PathBuf::from(name);
+        let path = crate::template::home_relative(name).unwrap_or_else(|| PathBuf::from(name));
         if path.is_absolute() {
             return if path.exists() {
                 Ok(path)

@@ -78,7 +78,9 @@ pub(super) fn search_paths(
 /// The error for `task` if it reads a literal controller file that exists nowhere.
 pub(super) fn missing_source(task: &Task, playbook_dir: &Path) -> Option<PlaybookError> {
     let (key, name, subdir) = controller_file(task)?;
-    let candidates = if Path::new(&name).is_absolute() {
+    let candidates = if let Some(home) = crate::template::home_relative(&name) {
+        vec![home]
+    } else if Path::new(&name).is_absolute() {
         vec![PathBuf::from(&name)]
     } else {
         search_paths(task, playbook_dir, subdir, &name)
@@ -203,5 +205,26 @@ mod tests {
                 format!("{site}:17:7: could not find the file 'missing.yml'"),
             ]
         );
+    }
+
+    #[test]
+    fn home_relative_sources_are_looked_for_in_the_home_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        // A `files/~/...` next to the playbook is not where Ansible looks for `~/...`.
+        std::fs::create_dir_all(dir.path().join("files/~")).unwrap();
+        std::fs::write(dir.path().join("files/~/drover-no-such-file"), "x").unwrap();
+        let pb = playbook_in(
+            dir.path(),
+            "- hosts: all\n  tasks:\n    - copy:\n        src: \"~\"\n        dest: /tmp/a\n    - copy:\n        src: ~/drover-no-such-file\n        dest: /tmp/a\n",
+        );
+        let task = &pb.plays[0].tasks[1];
+        let e = missing_source(task, &pb.dir).expect("~/... is not searched near the playbook");
+        let home = crate::template::home_relative("~").unwrap();
+        let hint = e.hint.clone().unwrap_or_default();
+        assert!(
+            hint.contains(&home.join("drover-no-such-file").display().to_string()),
+            "{hint}"
+        );
+        assert!(missing_source(&pb.plays[0].tasks[0], &pb.dir).is_none());
     }
 }

@@ -19,6 +19,7 @@ mod crypt;
 mod engine;
 mod error;
 mod filters;
+pub(crate) use filters::home_relative;
 mod header;
 mod lazy;
 mod literals;

@@ -203,7 +203,9 @@ impl TypedModule for Copy {
                 return Err(bad(format!("validate must contain %s: {v}")));
             }
         }
-        match (&p.content, &p.src) {
+        // An empty `src` is no source, as in ansible-core's action plugin (`not source`).
+        let src = p.src.as_ref().filter(|s| !s.is_empty());
+        match (&p.content, src) {
             (Some(_), Some(_)) => Err(bad("src and content are mutually exclusive")),
             (Some(content), None) => copy_content(ctx, &p, content).await,
             (None, Some(src)) if p.remote_src => copy_remote(ctx, &p, src).await,
@@ -363,6 +365,8 @@ async fn copy_remote(
     p: &CopyParams,
     src: &str,
 ) -> Result<ModuleResult, ModuleError> {
+    let expanded = crate::remote::expand_path(ctx.conn, src).await?;
+    let src = expanded.as_str();
     let src_stat = probe_one(
         ctx.conn,
         ProbeRequest {

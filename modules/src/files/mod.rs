@@ -6,6 +6,7 @@ pub mod file;
 mod file_diff;
 mod file_ops;
 mod file_params;
+mod output_encoding;
 mod remote_tree;
 pub mod stat;
 pub mod template;

@@ -79,7 +79,7 @@ pub struct TemplateParams {
     /// Custom Jinja delimiters.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub comment_end_string: Option<String>,
-    /// Output encoding; only `utf-8` is supported.
+    /// Encoding of the written file (Python codec names; empty or unset means UTF-8).
     #[serde(default, deserialize_with = "de_opt_string")]
     pub output_encoding: Option<String>,
     /// Accepted for compatibility; writes are always atomic.
@@ -203,13 +203,6 @@ impl TypedModule for Template {
                 )))
             }
         };
-        if let Some(enc) = &p.output_encoding {
-            if !matches!(enc.to_ascii_lowercase().as_str(), "utf-8" | "utf8") {
-                return Err(bad(format!(
-                    "output_encoding {enc} is not supported (only utf-8)"
-                )));
-            }
-        }
         let local = ctx.controller.find_file("templates", &p.src)?;
         let source = std::fs::read_to_string(&local)
             .map_err(|e| ModuleError::Local(format!("could not read {}: {e}", local.display())))?;
@@ -237,7 +230,11 @@ impl TypedModule for Template {
         let src_mode = std::fs::metadata(&local)
             .map(|m| m.permissions().mode() & 0o7777)
             .ok();
-        let bytes = rendered.into_bytes();
+        let encoding = p.output_encoding.as_deref().unwrap_or("");
+        let bytes = match super::output_encoding::encode(&rendered, encoding) {
+            Ok(b) => b,
+            Err(e) => return Ok(ModuleResult::failed(e.to_string())),
+        };
         let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &base_name(&p.src)).await?;
         let w = FileWrite {
             module: "template",

@@ -9,6 +9,34 @@ pub mod probe;
 
 pub use drover_core::connection::quote_path;
 
+use drover_core::connection::HostConnection;
+use drover_core::module::ModuleError;
+
+/// A `type: path` argument as Ansible's module on the target sees it: `$VAR`, `${VAR}` and a
+/// leading `~` expanded in the target's environment (Python's `expanduser(expandvars(p))`; unset
+/// variables stay as written). Paths with neither are returned without a round trip; when the
+/// target shell fails the path is kept as written (the caller then reports it missing).
+pub async fn expand_path(conn: &HostConnection, path: &str) -> Result<String, ModuleError> {
+    if !needs_expansion(path) {
+        return Ok(path.to_string());
+    }
+    let script = format!(
+        "printf '%s' {}",
+        crate::commands::command::quote_arg(path, true)
+    );
+    let out = conn.run_script(script).await?;
+    Ok(if out.rc == 0 {
+        out.stdout_str()
+    } else {
+        path.to_string()
+    })
+}
+
+/// True when `path` has something [`expand_path`] would expand.
+pub fn needs_expansion(path: &str) -> bool {
+    path.contains('$') || path.starts_with('~')
+}
+
 /// Quotes a glob pattern (`creates:`/`removes:`): `*`, `?` and `[...]` stay active, everything
 /// else is quoted.
 pub fn quote_glob(pattern: &str) -> String {

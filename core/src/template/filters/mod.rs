@@ -66,4 +66,5 @@ pub(crate) fn text(v: &Value) -> String {
 pub(crate) use self::core::ansible_bool as ansible_bool_value;
 pub(crate) use self::paths::expanduser as expanduser_path;
 pub(crate) use self::paths::fileglob as fileglob_values;
+pub(crate) use self::paths::home_relative;
 pub(crate) use self::regex::compile as compile_regex;

@@ -103,6 +103,18 @@ pub(crate) fn expanduser(s: &str) -> String {
     s.to_string()
 }
 
+/// A controller-side file name starting with `~` as Ansible's `path_dwim_relative_stack` reads
+/// it: absolute after `unfrackpath` (`$VAR`s, then `~`, expanded). `None` for any other name,
+/// which is searched for relative to the role and playbook (a leading `$VAR` is not expanded
+/// there: Ansible joins it to each search directory first).
+pub(crate) fn home_relative(name: &str) -> Option<PathBuf> {
+    if !name.starts_with('~') {
+        return None;
+    }
+    let expanded = expanduser(&expandvars(name));
+    (!expanded.starts_with('~')).then(|| PathBuf::from(expanded))
+}
+
 fn expandvars(s: &str) -> String {
     let re = regex::Regex::new(r"\$(\w+|\{[^}]*\})").expect("static regex");
     re.replace_all(s, |c: &regex::Captures| {
@@ -163,4 +175,22 @@ pub(crate) fn fileglob(pattern: &str) -> Vec<Value> {
     };
     out.sort();
     out.into_iter().map(Value::from).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn home_relative_expands_only_a_leading_tilde() {
+        let home = expanduser("~");
+        assert!(!home.starts_with('~'));
+        assert_eq!(
+            home_relative("~/.ssh/k"),
+            Some(PathBuf::from(format!("{home}/.ssh/k")))
+        );
+        assert_eq!(home_relative("$HOME/.ssh/k"), None);
+        assert_eq!(home_relative("files/k"), None);
+        assert_eq!(home_relative("/etc/k"), None);
+    }
 }
