@@ -5,7 +5,13 @@ mod common;
 use std::path::Path;
 
 use common::{lookup_id, mode_of, owner_of, Env};
-use serde_json::json;
+use drover_core::module::ModuleResult;
+use serde_json::{json, Value};
+
+/// The `diff` result key `file` returns in diff mode (`before` and `after` maps).
+fn file_diff(r: &ModuleResult) -> Value {
+    r.to_value()["diff"].clone()
+}
 
 #[tokio::test]
 async fn directory_converges_with_parents_and_mode() {
@@ -16,10 +22,11 @@ async fn directory_converges_with_parents_and_mode() {
     let r = env.run("file", args.clone(), true, true).await.unwrap();
     assert!(r.changed && !r.failed);
     assert!(!Path::new(&env.target("a")).exists());
-    assert!(
-        r.diff[0].after.contains("\"state\": \"directory\""),
+    assert_eq!(
+        file_diff(&r)["after"]["state"],
+        "directory",
         "{:?}",
-        r.diff
+        r.to_value()
     );
     let r = env.run("file", args.clone(), false, true).await.unwrap();
     assert!(r.changed && !r.failed, "{:?}", r.to_value());
@@ -29,7 +36,10 @@ async fn directory_converges_with_parents_and_mode() {
     assert_eq!(v["path"], path);
     assert_eq!(v["owner"], "root");
     assert_eq!(v["uid"], 0);
-    assert_eq!(r.diff[0].before, format!("{{\n    \"mode\": \"0755\",\n    \"path\": \"{path}\",\n    \"state\": \"absent\"\n}}\n"));
+    assert_eq!(
+        file_diff(&r)["before"],
+        json!({"mode": "0755", "path": path, "state": "absent"})
+    );
     assert_eq!(mode_of(&path), 0o750);
     assert_eq!(
         mode_of(&env.target("a")),
@@ -39,6 +49,11 @@ async fn directory_converges_with_parents_and_mode() {
     let again = env.ok("file", args).await;
     assert!(!again.changed);
     assert!(again.diff.is_empty());
+    assert_eq!(
+        file_diff(&again),
+        Value::Null,
+        "no diff key outside diff mode"
+    );
 }
 
 #[tokio::test]
@@ -75,9 +90,10 @@ async fn file_state_changes_attributes_only() {
     assert_eq!(v["owner"], "nobody");
     assert_eq!(v["group"], "nogroup");
     assert_eq!(v["size"], 1);
-    assert!(r.diff[0].before.contains("\"mode\": \"0644\""));
-    assert!(r.diff[0].after.contains("\"mode\": \"0704\""));
-    assert!(r.diff[0].after.contains("\"owner\": \"nobody\""));
+    let d = file_diff(&r);
+    assert_eq!(d["before"]["mode"], "0644");
+    assert_eq!(d["after"]["mode"], "0704");
+    assert_eq!(d["after"]["owner"], "nobody");
     assert!(!env.ok("file", args).await.changed);
     // numeric ids and int modes (YAML 0600 → 384)
     let r = env
@@ -147,7 +163,7 @@ async fn symlinks_and_hard_links() {
     assert_eq!(v["dest"], link);
     assert_eq!(v["src"], "data");
     assert_eq!(v["state"], "link");
-    assert!(r.diff[0].after.contains("\"state\": \"link\""));
+    assert_eq!(file_diff(&r)["after"]["state"], "link");
     assert!(!env.ok("file", args).await.changed);
     // retarget
     std::fs::write(env.target("other"), "o").unwrap();
@@ -260,7 +276,7 @@ async fn absent_removes_trees() {
     let r = env.run("file", args.clone(), true, true).await.unwrap();
     assert!(r.changed);
     assert!(Path::new(&dir).exists());
-    assert!(r.diff[0].before.contains("\"state\": \"directory\""));
+    assert_eq!(file_diff(&r)["before"]["state"], "directory");
     let r = env.ok("file", args.clone()).await;
     assert!(r.changed);
     assert_eq!(r.to_value()["state"], "absent");
