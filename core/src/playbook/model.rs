@@ -377,6 +377,27 @@ impl Task {
         }
     }
 
+    /// Gives the tasks of this block (or static import, which resolves to one) its `delegate_to`
+    /// unless they set their own, as ansible-core's tasks inherit it from their parent.
+    pub fn pass_delegate_to_children(&mut self) {
+        let Some(delegate_to) = self.delegate_to.clone() else {
+            return;
+        };
+        if let TaskKind::Block {
+            block,
+            rescue,
+            always,
+        } = &mut self.kind
+        {
+            for t in block.iter_mut().chain(rescue).chain(always) {
+                if t.delegate_to.is_none() {
+                    t.delegate_to = Some(delegate_to.clone());
+                    t.pass_delegate_to_children();
+                }
+            }
+        }
+    }
+
     /// `name` as Ansible shows it: prefixed with `role : ` for role tasks.
     pub fn with_role_prefix(&self, name: String) -> String {
         match &self.role {

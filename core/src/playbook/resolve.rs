@@ -299,6 +299,7 @@ impl<'a> Resolver<'a> {
                     }
                     other => other,
                 };
+                t.pass_delegate_to_children();
                 out.push(t);
             }
             Ok(())
