@@ -2,7 +2,7 @@
 //! file on the target with `remote_src`).
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use async_trait::async_trait;
 use drover_core::module::{
@@ -11,6 +11,7 @@ use drover_core::module::{
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::copy_tree::copy_tree;
 use super::remote_tree::{copy_remote_tree, RemoteTree};
 use super::write::{converge_file, probe_requests, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
@@ -18,8 +19,8 @@ use crate::remote::attrs::FileAttrs;
 use crate::remote::chattr::check_selinux;
 use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
 use crate::remote::mode::Mode;
-use crate::remote::probe::{probe, probe_one, PathStat, ProbeRequest, StatInfo};
-use crate::remote::{base_name, join_path, quote_path};
+use crate::remote::probe::{probe, probe_one, PathStat, ProbeRequest};
+use crate::remote::{base_name, join_path};
 
 /// Parameters of `copy`.
 #[derive(Debug, Deserialize)]
@@ -140,7 +141,7 @@ fn dest_name(p: &CopyParams, src: &str) -> String {
         .unwrap_or_else(|| base_name(src))
 }
 
-fn bad(message: impl Into<String>) -> ModuleError {
+pub(super) fn bad(message: impl Into<String>) -> ModuleError {
     ModuleError::BadArgs {
         module: "copy".into(),
         message: message.into(),
@@ -234,7 +235,7 @@ fn attrs_for(p: &CopyParams, src_mode: Option<u32>) -> FileAttrs {
     }
 }
 
-fn base_write(
+pub(super) fn base_write(
     p: &CopyParams,
     dest: String,
     data: Data,
@@ -407,167 +408,4 @@ async fn copy_remote(
     w.diff_header = src.to_string();
     let r = converge_file(ctx, &w, &stats).await?;
     Ok(r.with("src", src))
-}
-
-/// One entry of a controller-side directory tree.
-struct TreeEntry {
-    rel: String,
-    local: PathBuf,
-    is_dir: bool,
-}
-
-fn walk(root: &Path, rel: &str, follow: bool, out: &mut Vec<TreeEntry>) -> Result<(), ModuleError> {
-    let dir = if rel.is_empty() {
-        root.to_path_buf()
-    } else {
-        root.join(rel)
-    };
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .map_err(|e| ModuleError::Local(format!("reading {}: {e}", dir.display())))?
-        .filter_map(Result::ok)
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let name = e.file_name().to_string_lossy().into_owned();
-        let rel_path = if rel.is_empty() {
-            name
-        } else {
-            format!("{rel}/{name}")
-        };
-        let path = e.path();
-        let meta = if follow {
-            std::fs::metadata(&path)
-        } else {
-            std::fs::symlink_metadata(&path)
-        }
-        .map_err(|e| ModuleError::Local(format!("reading {}: {e}", path.display())))?;
-        if meta.is_dir() {
-            out.push(TreeEntry {
-                rel: rel_path.clone(),
-                local: path,
-                is_dir: true,
-            });
-            walk(root, &rel_path, follow, out)?;
-        } else if meta.is_file() {
-            out.push(TreeEntry {
-                rel: rel_path,
-                local: path,
-                is_dir: false,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Recursive copy of a controller directory: `src/` copies its contents into `dest`, `src`
-/// copies the directory itself into `dest`.
-async fn copy_tree(
-    ctx: &ModuleContext<'_>,
-    p: &CopyParams,
-    src: &str,
-    local: &Path,
-) -> Result<ModuleResult, ModuleError> {
-    let root = if src.ends_with('/') {
-        p.dest.clone()
-    } else {
-        join_path(&p.dest, &base_name(src))
-    };
-    let mut entries = Vec::new();
-    walk(local, "", p.local_follow, &mut entries)?;
-    let mut reqs = vec![ProbeRequest {
-        follow: true,
-        ..ProbeRequest::new(&root)
-    }];
-    for e in &entries {
-        reqs.push(ProbeRequest {
-            follow: true,
-            checksums: if e.is_dir {
-                vec![]
-            } else {
-                vec![ChecksumAlgorithm::Sha1]
-            },
-            content_limit: (ctx.diff && !e.is_dir).then_some(super::MAX_DIFF_SIZE),
-            ..ProbeRequest::new(join_path(&root, &e.rel))
-        });
-    }
-    let stats = probe(ctx.conn, &reqs).await?;
-    // Directories to create, parents first; they get directory_mode, owner and group.
-    let mut new_dirs = Vec::new();
-    if !stats[0].exists() {
-        new_dirs.push(root.clone());
-    }
-    for (e, s) in entries.iter().zip(&stats[1..]) {
-        if e.is_dir && !s.exists() {
-            new_dirs.push(join_path(&root, &e.rel));
-        }
-    }
-    let mut changed = !new_dirs.is_empty();
-    if changed && !ctx.check_mode {
-        let dir_attrs = FileAttrs {
-            mode: p.directory_mode.clone(),
-            owner: p.owner.clone(),
-            group: p.group.clone(),
-        };
-        let plan = dir_attrs.plan_new(true, 0o022).map_err(bad)?;
-        let mut script = String::new();
-        for d in &new_dirs {
-            let q = quote_path(d);
-            script.push_str(&format!("mkdir -p -- {q} || exit $?\n"));
-            if !plan.is_empty() {
-                script.push_str(&format!("{} || exit $?\n", plan.commands(&q, false)));
-            }
-        }
-        let out = ctx.conn.run(script).await?;
-        if out.rc != 0 {
-            return Ok(ModuleResult::failed(out.stderr_str().trim().to_string())
-                .with("dest", p.dest.as_str()));
-        }
-    }
-    let dir_stat = PathStat {
-        path: root.clone(),
-        info: Some(StatInfo {
-            file_type: crate::remote::probe::FileType::Directory,
-            ..StatInfo::default()
-        }),
-    };
-    let mut result = ModuleResult::ok();
-    for (e, s) in entries.iter().zip(&stats[1..]) {
-        if e.is_dir {
-            continue;
-        }
-        let bytes = std::fs::read(&e.local)
-            .map_err(|err| ModuleError::Local(format!("reading {}: {err}", e.local.display())))?;
-        let mode = std::fs::metadata(&e.local)
-            .map(|m| m.permissions().mode() & 0o7777)
-            .ok();
-        let checksum = sha1_hex(&bytes);
-        let mut w = base_write(
-            p,
-            join_path(&root, &e.rel),
-            Data::Bytes(bytes),
-            checksum,
-            mode,
-        );
-        w.create_parent = true;
-        w.diff_header = e.local.display().to_string();
-        let mut lstat = s.clone();
-        if let Some(i) = lstat.info.as_mut() {
-            i.link_source = None;
-        }
-        let r = converge_file(ctx, &w, &[lstat, s.clone(), dir_stat.clone()]).await?;
-        if r.failed {
-            return Ok(r);
-        }
-        changed |= r.changed;
-        result.diff.extend(r.diff);
-    }
-    result.changed = changed;
-    let shown_dest = if p.dest.ends_with('/') {
-        p.dest.clone()
-    } else {
-        format!("{}/", p.dest)
-    };
-    Ok(result
-        .with("dest", shown_dest)
-        .with("src", local.display().to_string()))
 }

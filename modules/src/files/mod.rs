@@ -2,10 +2,12 @@
 //! diffs, running a change and re-probing in one round trip).
 
 pub mod copy;
+mod copy_tree;
 pub mod file;
 mod file_diff;
 mod file_ops;
 mod file_params;
+mod local_tree;
 mod output_encoding;
 mod remote_tree;
 pub mod stat;
