@@ -24,6 +24,7 @@ async fn content_converges_with_backup_and_diff() {
     assert_eq!(r.diff[0].before, "old\n");
     assert_eq!(r.diff[0].after, "new\n");
     assert_eq!(r.diff[0].before_header.as_deref(), Some(dest.as_str()));
+    assert_eq!(r.diff[0].after_header.as_deref(), Some(dest.as_str()));
     let r = env.run("copy", args.clone(), false, true).await.unwrap();
     assert!(r.changed && !r.failed, "{:?}", r.to_value());
     assert_eq!(read(&dest), "new\n");

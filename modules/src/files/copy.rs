@@ -282,7 +282,8 @@ async fn copy_content(
         sha1_hex(&bytes),
         None,
     );
-    w.diff_header = "dynamically generated".into();
+    // ansible-core 2.19 names the destination as the new side of a `content` diff.
+    w.diff_header = w.dest.clone();
     let stats = probe(ctx.conn, &probe_requests(&w.dest, ctx.diff)).await?;
     if stats[1].is_dir() {
         return Ok(ModuleResult::failed(
