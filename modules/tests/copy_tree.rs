@@ -77,3 +77,75 @@ async fn directory_mode_applies_to_existing_directories() {
     assert_eq!(mode_of(&format!("{dest}/sub")), 0o750);
     assert!(!env.ok("copy", args).await.changed);
 }
+
+#[tokio::test]
+async fn remote_src_tree_keeps_symlinks_unless_local_follow() {
+    let env = Env::new();
+    let src = env.target("rsrc");
+    std::fs::create_dir_all(format!("{src}/sub")).unwrap();
+    std::fs::write(format!("{src}/sub/f"), "f").unwrap();
+    symlink(format!("{src}/sub/f"), format!("{src}/link_f")).unwrap();
+    // Unset local_follow (and `no`) recreate the symlink, as shutil.copytree(symlinks=True).
+    let kept = env.target("kept");
+    let args = json!({"src": format!("{src}/"), "dest": kept, "remote_src": true});
+    assert!(env.ok("copy", args.clone()).await.changed);
+    assert_eq!(
+        link_target(&format!("{kept}/link_f")),
+        format!("{src}/sub/f")
+    );
+    assert!(!env.ok("copy", args).await.changed);
+    // local_follow=yes copies what the symlink points to.
+    let followed = env.target("followed");
+    let args = json!({"src": format!("{src}/"), "dest": followed, "remote_src": true, "local_follow": true});
+    assert!(env.ok("copy", args.clone()).await.changed);
+    let f = format!("{followed}/link_f");
+    assert!(!Path::new(&f).is_symlink());
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "f");
+    assert!(!env.ok("copy", args).await.changed);
+}
+
+#[tokio::test]
+async fn remote_src_that_is_not_a_file_fails() {
+    let env = Env::new();
+    let dest = env.target("whocares");
+    let r = env
+        .run(
+            "copy",
+            json!({"src": "/dev/null", "dest": dest, "remote_src": true}),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    assert!(r.failed);
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("Cannot copy invalid source '/dev/null': not a file")
+    );
+    assert!(!Path::new(&dest).exists());
+}
+
+#[tokio::test]
+async fn vault_encrypted_sources_fail_without_a_password() {
+    let env = Env::new();
+    let secret = drover_core::vault::VaultSecret::new("default", "pw");
+    let text = drover_core::vault::encrypt(b"secret\n", &secret);
+    let file = env.controller_file("files", "vault/vault-file", &text);
+    let dest = env.target("out");
+    for src in ["vault/vault-file", "vault"] {
+        let r = env
+            .run("copy", json!({"src": src, "dest": dest}), false, false)
+            .await
+            .unwrap();
+        assert!(r.failed, "{src}");
+        let want = format!(
+            "A vault password or secret must be specified to decrypt {}",
+            file.display()
+        );
+        assert_eq!(r.msg.as_deref(), Some(want.as_str()), "{src}");
+    }
+    // decrypt=no copies the encrypted text as it is.
+    let args = json!({"src": "vault/vault-file", "dest": dest, "decrypt": false});
+    assert!(env.ok("copy", args).await.changed);
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), text);
+}

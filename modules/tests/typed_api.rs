@@ -25,7 +25,7 @@ async fn copy_and_stat_with_typed_params() {
         validate: None,
         directory_mode: None,
         follow: false,
-        local_follow: true,
+        local_follow: None,
         checksum: None,
         decrypt: false,
         unsafe_writes: false,

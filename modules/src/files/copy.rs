@@ -12,14 +12,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::copy_tree::copy_tree;
+use super::local_tree::read_source;
 use super::remote_tree::{copy_remote_tree, RemoteTree};
 use super::write::{converge_file, probe_requests, Data, FileWrite};
-use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
+use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string};
 use crate::remote::attrs::FileAttrs;
 use crate::remote::chattr::check_selinux;
 use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
 use crate::remote::mode::Mode;
-use crate::remote::probe::{probe, probe_one, PathStat, ProbeRequest};
+use crate::remote::probe::{probe, probe_one, FileType, PathStat, ProbeRequest};
 use crate::remote::{base_name, join_path};
 
 /// Parameters of `copy`.
@@ -70,14 +71,15 @@ pub struct CopyParams {
     /// Follow a symlink at `dest` instead of replacing it.
     #[serde(default, deserialize_with = "de_bool")]
     pub follow: bool,
-    /// Follow symlinks in the controller-side source (default yes).
-    #[serde(default = "yes", deserialize_with = "de_bool")]
-    pub local_follow: bool,
+    /// Follow symlinks in the source: unset means yes for a controller-side source and no
+    /// (symlinks recreated) for a `remote_src` tree, as in ansible-core.
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    pub local_follow: Option<bool>,
     /// Expected SHA-1 of `src`; the task fails if it differs.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub checksum: Option<String>,
-    /// Accepted for compatibility (vault decryption is the controller's job).
-    #[serde(default, deserialize_with = "de_bool")]
+    /// Decrypt a vault-encrypted controller-side source (default yes).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
     pub decrypt: bool,
     /// Accepted for compatibility; writes are always atomic.
     #[serde(default, deserialize_with = "de_bool")]
@@ -331,8 +333,10 @@ async fn copy_local_file(
     src: &str,
     local: &Path,
 ) -> Result<ModuleResult, ModuleError> {
-    let bytes = std::fs::read(local)
-        .map_err(|e| ModuleError::Local(format!("could not read {}: {e}", local.display())))?;
+    let bytes = match read_source(local, p.decrypt) {
+        Ok(bytes) => bytes,
+        Err(e) => return Ok(ModuleResult::failed(e.0)),
+    };
     let meta = std::fs::metadata(local)
         .map_err(|e| ModuleError::Local(format!("could not stat {}: {e}", local.display())))?;
     let checksum = sha1_hex(&bytes);
@@ -344,7 +348,7 @@ async fn copy_local_file(
         }
     }
     let (dest, stats, create_parent) = resolve_dest(ctx, &p.dest, &dest_name(p, src)).await?;
-    let data = if bytes.len() as u64 > 4 * 1024 * 1024 {
+    let data = if bytes.len() as u64 > 4 * 1024 * 1024 && bytes.len() as u64 == meta.len() {
         Data::LocalFile(local.to_path_buf(), bytes.len() as u64)
     } else {
         Data::Bytes(bytes)
@@ -382,9 +386,15 @@ async fn copy_remote(
     let Some(info) = src_stat.info else {
         return Ok(ModuleResult::failed(format!("Source {src} not found")));
     };
-    if info.file_type == crate::remote::probe::FileType::Directory {
+    if !matches!(info.file_type, FileType::File | FileType::Directory) {
+        return Ok(ModuleResult::failed(format!(
+            "Cannot copy invalid source '{src}': not a file"
+        )));
+    }
+    if info.file_type == FileType::Directory {
         let tree = RemoteTree {
             src,
+            follow_links: p.local_follow == Some(true),
             dest: &p.dest,
             file_attrs: attrs_for(p, None),
             dir_attrs: FileAttrs {

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 
 use super::copy::{bad, base_write, CopyParams};
 use super::file::File;
-use super::local_tree::walk_source;
+use super::local_tree::{read_source, walk_source};
 use super::write::{converge_file, Data};
 use crate::remote::attrs::FileAttrs;
 use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
@@ -56,8 +56,16 @@ pub(super) async fn copy_tree(
     src: &str,
     local: &Path,
 ) -> Result<ModuleResult, ModuleError> {
-    let tree = walk_source(local, src.ends_with('/'), p.local_follow)
+    let tree = walk_source(local, src.ends_with('/'), p.local_follow.unwrap_or(true))
         .map_err(|e| ModuleError::Local(format!("reading {}: {e}", local.display())))?;
+    // Every file is read (and decrypted) before anything changes, as ansible-core walks first.
+    let mut contents = Vec::with_capacity(tree.files.len());
+    for (path, _) in &tree.files {
+        match read_source(path, p.decrypt) {
+            Ok(bytes) => contents.push(bytes),
+            Err(e) => return Ok(ModuleResult::failed(e.0)),
+        }
+    }
     let dest = if p.dest.ends_with('/') {
         p.dest.clone()
     } else {
@@ -139,10 +147,8 @@ pub(super) async fn copy_tree(
     };
     let mut result = ModuleResult::ok();
     let mut single = None;
-    for ((local_file, rel), s) in tree.files.iter().zip(file_stats) {
-        let bytes = std::fs::read(local_file).map_err(|err| {
-            ModuleError::Local(format!("reading {}: {err}", local_file.display()))
-        })?;
+    let files = tree.files.iter().zip(contents).zip(file_stats);
+    for (((local_file, rel), bytes), s) in files {
         let mode = std::fs::metadata(local_file)
             .map(|m| m.permissions().mode() & 0o7777)
             .ok();

@@ -132,10 +132,56 @@ fn walk_dir(
     Ok(())
 }
 
+/// Why a controller-side source could not be read: a message for a failed result.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SourceError(pub String);
+
+/// Reads a controller-side source file; with `decrypt`, a vault-encrypted one is decrypted with
+/// the installed vault passwords, as ansible-core's loader does (failing as it words it when
+/// none was given).
+pub fn read_source(path: &Path, decrypt: bool) -> Result<Vec<u8>, SourceError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| SourceError(format!("could not read {}: {e}", path.display())))?;
+    let header = drover_core::vault::VAULT_HEADER.as_bytes();
+    let trimmed = bytes.trim_ascii_start();
+    if !decrypt || !trimmed.starts_with(header) {
+        return Ok(bytes);
+    }
+    let what = path.display().to_string();
+    let text = String::from_utf8_lossy(&bytes);
+    drover_core::vault::installed_secrets()
+        .decrypt(&text, &what)
+        .map_err(|e| match e {
+            drover_core::vault::VaultError::NoSecrets { .. } => SourceError(format!(
+                "A vault password or secret must be specified to decrypt {what}"
+            )),
+            other => SourceError(other.to_string()),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::os::unix::fs::symlink;
+
+    #[test]
+    fn vault_sources_need_a_password_unless_decrypt_is_off() {
+        let t = tempfile::tempdir().unwrap();
+        let path = t.path().join("v");
+        let secret = drover_core::vault::VaultSecret::new("default", "pw");
+        std::fs::write(&path, drover_core::vault::encrypt(b"plain", &secret)).unwrap();
+        let err = read_source(&path, true).unwrap_err().0;
+        assert_eq!(
+            err,
+            format!(
+                "A vault password or secret must be specified to decrypt {}",
+                path.display()
+            )
+        );
+        let raw = read_source(&path, false).unwrap();
+        assert!(raw.starts_with(b"$ANSIBLE_VAULT"));
+    }
 
     fn rels<T>(v: &[(T, String)]) -> Vec<&str> {
         v.iter().map(|(_, r)| r.as_str()).collect()
@@ -159,6 +205,7 @@ mod tests {
 
         let nofollow = walk_source(&top, false, false).unwrap();
         assert_eq!(rels(&nofollow.files), ["src/f", "src/a/b/g"]);
+        assert_eq!(read_source(&nofollow.files[0].0, true).unwrap(), b"f");
         assert_eq!(rels(&nofollow.dirs), ["src/a", "src/a/b"]);
         assert_eq!(
             nofollow.links,

@@ -12,6 +12,9 @@ use crate::remote::{base_name, join_path, quote_path};
 pub struct RemoteTree<'a> {
     /// Source directory on the target (a trailing `/` copies its contents only).
     pub src: &'a str,
+    /// Copy what the source's symlinks point to (`local_follow: yes`) instead of recreating
+    /// the symlinks.
+    pub follow_links: bool,
     /// Destination directory.
     pub dest: &'a str,
     /// Attributes for copied files.
@@ -20,14 +23,29 @@ pub struct RemoteTree<'a> {
     pub dir_attrs: FileAttrs,
 }
 
-/// Entries of one side: relative path → `None` for a directory, the SHA-1 for a file.
-type Listing = BTreeMap<String, Option<String>>;
+/// One entry of a listed tree.
+#[derive(Debug, Clone, PartialEq)]
+enum Entry {
+    /// A directory.
+    Dir,
+    /// A regular file, with its SHA-1.
+    File(String),
+    /// A symlink, with its target as written.
+    Link(String),
+}
 
-fn listing_script(root: &str, marker: &str) -> String {
+/// Entries of one side by relative path.
+type Listing = BTreeMap<String, Entry>;
+
+/// Lists the tree at `root` (if it is a directory): directories, files with checksums and
+/// symlinks with their targets; with `follow`, symlinks are listed as what they point to.
+fn listing_script(root: &str, marker: &str, follow: bool) -> String {
     let q = quote_path(root);
+    let l = if follow { " -L" } else { "" };
     format!(
-        "echo '@{marker}'\nif [ -d {q} ]; then (cd {q} && find . -mindepth 1 -type d -printf 'd %P\\n' && \
-         find . -mindepth 1 -type f -exec sha1sum {{}} +) || exit 2; fi\n"
+        "echo '@{marker}'\nif [ -d {q} ]; then (cd {q} && find{l} . -mindepth 1 -type d -printf 'd %P\\n' && \
+         find{l} . -mindepth 1 -type l -printf 'l %P\\t%l\\n' && \
+         find{l} . -mindepth 1 -type f -exec sha1sum {{}} +) || exit 2; fi\n"
     )
 }
 
@@ -41,10 +59,14 @@ fn parse_listings(out: &str) -> (Listing, Listing) {
             "@dest" => current = &mut dest,
             _ => {
                 if let Some(dir) = line.strip_prefix("d ") {
-                    current.insert(dir.to_string(), None);
+                    current.insert(dir.to_string(), Entry::Dir);
+                } else if let Some((path, target)) =
+                    line.strip_prefix("l ").and_then(|l| l.split_once('\t'))
+                {
+                    current.insert(path.to_string(), Entry::Link(target.to_string()));
                 } else if let Some((sum, path)) = line.split_once("  ") {
                     let rel = path.strip_prefix("./").unwrap_or(path);
-                    current.insert(rel.to_string(), Some(sum.to_string()));
+                    current.insert(rel.to_string(), Entry::File(sum.to_string()));
                 }
             }
         }
@@ -64,8 +86,8 @@ pub async fn copy_remote_tree(
     };
     let script = format!(
         "{}{}[ -d {} ] || echo '@noroot'\n",
-        listing_script(t.src, "src"),
-        listing_script(&root, "dest"),
+        listing_script(t.src, "src", t.follow_links),
+        listing_script(&root, "dest", false),
         quote_path(&root)
     );
     let out = ctx.conn.run(script).await?;
@@ -83,15 +105,18 @@ pub async fn copy_remote_tree(
         new_dirs.push(root.clone());
     }
     let mut files = Vec::new();
-    for (rel, sum) in &src {
-        match (sum, dest.get(rel)) {
-            (None, Some(None)) => {}
-            (None, _) => new_dirs.push(join_path(&root, rel)),
-            (Some(s), Some(Some(d))) if s == d => {}
-            (Some(_), _) => files.push(rel.clone()),
+    let mut links = Vec::new();
+    for (rel, entry) in &src {
+        match (entry, dest.get(rel)) {
+            (Entry::Dir, Some(Entry::Dir)) => {}
+            (Entry::Dir, _) => new_dirs.push(join_path(&root, rel)),
+            (Entry::File(s), Some(Entry::File(d))) if s == d => {}
+            (Entry::File(_), _) => files.push(rel.clone()),
+            (Entry::Link(s), Some(Entry::Link(d))) if s == d => {}
+            (Entry::Link(target), _) => links.push((rel.clone(), target.clone())),
         }
     }
-    let changed = !new_dirs.is_empty() || !files.is_empty();
+    let changed = !new_dirs.is_empty() || !files.is_empty() || !links.is_empty();
     let result = ModuleResult::changed(changed)
         .with("dest", t.dest)
         .with("src", t.src);
@@ -128,6 +153,22 @@ pub async fn copy_remote_tree(
         }
         apply.push_str(&format!("mv -f -- {tmp} {qto}\n"));
     }
+    let link_plan = FileAttrs {
+        mode: None,
+        ..t.file_attrs.clone()
+    }
+    .plan_new(false, 0o022)
+    .map_err(ModuleError::Local)?;
+    for (rel, target) in &links {
+        let to = quote_path(&join_path(&root, rel));
+        apply.push_str(&format!(
+            "rm -f -- {to}\nln -s -- {} {to}\n",
+            quote_path(target)
+        ));
+        if !link_plan.is_empty() {
+            apply.push_str(&format!("{}\n", link_plan.commands(&to, true)));
+        }
+    }
     let out = ctx.conn.run(apply).await?;
     if out.rc != 0 {
         return Ok(ModuleResult::failed(out.stderr_str().trim().to_string())
@@ -143,11 +184,13 @@ mod tests {
 
     #[test]
     fn parses_both_listings() {
-        let out = "@src\nd sub\nabc  ./a b\ndef  ./sub/c\n@dest\nabc  ./a b\n@noroot\n";
+        let out =
+            "@src\nd sub\nl ln\t../x y\nabc  ./a b\ndef  ./sub/c\n@dest\nabc  ./a b\n@noroot\n";
         let (src, dest) = parse_listings(out);
-        assert_eq!(src.len(), 3);
-        assert_eq!(src["sub"], None);
-        assert_eq!(src["a b"].as_deref(), Some("abc"));
+        assert_eq!(src.len(), 4);
+        assert_eq!(src["sub"], Entry::Dir);
+        assert_eq!(src["ln"], Entry::Link("../x y".into()));
+        assert_eq!(src["a b"], Entry::File("abc".into()));
         assert_eq!(dest.len(), 1);
     }
 }
