@@ -49,7 +49,7 @@ const FLOORS: &[(&str, usize)] = &[
     ("stat", 4),
     ("command_shell", 0),
     ("file", 1),
-    ("copy", 0),
+    ("copy", 129),
     ("template", 37),
     ("lineinfile", 97),
 ];
