@@ -287,6 +287,8 @@ fn undefined_carries_along_attribute_and_item_lookups() {
         "{{ users[0].nope.x | default('d') }}",
         "{{ nope.x|d('d') }}",
         "{{ nope . x | default('d') }}",
+        "{{ users.5.name | default('d') }}",
+        "{{ users.0.nope.x | default('d') }}",
     ] {
         assert_eq!(r(src), "d", "{src}");
     }
@@ -294,6 +296,7 @@ fn undefined_carries_along_attribute_and_item_lookups() {
     assert_eq!(rv("{{ nope.x is defined }}"), json!(false));
     assert_eq!(rv("{{ nope.x is undefined }}"), json!(true));
     assert_eq!(rv("{{ nope[0].x is not defined }}"), json!(true));
+    assert_eq!(rv("{{ users.5.name is not defined }}"), json!(true));
     assert!(Templar::new()
         .eval_condition("nope.x is not defined", &vars())
         .unwrap());
