@@ -14,6 +14,7 @@ use super::chain::chains_undefined;
 use super::convert::{py_float, py_str};
 use super::lazy::{current_scope, Omit, RootVars, Scope};
 use super::literals::rewrite_literals;
+use super::native::NativeCapture;
 use super::percent::rewrite_percent;
 use super::{filters, lookups, tests, TemplateFileOptions};
 
@@ -121,15 +122,6 @@ impl Rendered {
             None => Value::from(self.text),
         }
     }
-}
-
-/// Per-render record of the values emitted by `{{ }}` (for native types).
-#[derive(Default)]
-struct NativeCapture {
-    count: usize,
-    first: Option<Value>,
-    first_text: String,
-    saw_none: bool,
 }
 
 impl Engine {
@@ -381,15 +373,9 @@ fn format_output(
     } else {
         py_str(value)
     };
-    let cap = state.get_or_insert_extension_with(NativeCapture::default);
-    if value.is_none() {
-        cap.saw_none = true;
-    } else {
-        cap.count += 1;
-        if cap.count == 1 {
-            cap.first = Some(value.clone());
-            cap.first_text.clone_from(&text);
-        }
-    }
+    let addr = out as *const minijinja::Output as usize;
+    state
+        .get_or_insert_extension_with(NativeCapture::default)
+        .record(addr, value, &text);
     out.write_str(&text).map_err(Error::from)
 }

@@ -26,6 +26,7 @@ mod lazy;
 mod literals;
 mod lookups;
 mod methods;
+mod native;
 mod pep440;
 mod percent;
 mod pyformat;

@@ -64,6 +64,26 @@ fn native_types_for_single_expressions() {
 }
 
 #[test]
+fn macros_of_one_expression_return_its_native_value() {
+    let m = "{% macro m() %}{{ {'foo': 'bar'} }}{% endmacro %}";
+    assert_eq!(rv(&format!("{m}{{{{ m() }}}}")), json!({"foo": "bar"}));
+    let nested = "{% macro n() %}{{ m() }}{% endmacro %}";
+    assert_eq!(
+        rv(&format!("{m}{nested}{{{{ n() }}}}")),
+        json!({"foo": "bar"})
+    );
+    assert_eq!(
+        rv("{% macro t() %}a{{ [1] }}{% endmacro %}{{ t() }}"),
+        json!("a[1]")
+    );
+    assert_eq!(
+        rv(&format!("{m}{{{{ m() }}}} {{{{ m() }}}}")),
+        json!("{'foo': 'bar'} {'foo': 'bar'}")
+    );
+    assert_eq!(rv("{{ [1] }}{{ [1] | string }}"), json!("[1][1]"));
+}
+
+#[test]
 fn mixed_text_renders_python_style() {
     assert_eq!(rv(" {{ 1 }} "), json!(" 1 "));
     assert_eq!(rv("{{ '1' }}{{ '2' }}"), json!("12"));
