@@ -32,6 +32,20 @@ pub fn as_unsafe_text(v: &Value) -> Option<&str> {
     }
 }
 
+/// A registered result as it is stored: a copy whose strings holding template syntax are
+/// marked [`unsafe_text`]. Results are data, never templates: ansible-core 2.19 does not trust
+/// them, so a registered `stdout` containing `{{` reads back literally.
+pub fn registered(result: &Value) -> Value {
+    match result {
+        Value::String(s) if crate::template::is_template_text(s) => unsafe_text(s),
+        Value::Array(a) => Value::Array(a.iter().map(registered).collect()),
+        Value::Object(m) if as_unsafe_text(result).is_none() && as_vault_text(result).is_none() => {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), registered(v))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
 /// The encrypted text of a `!vault` value (a one-entry [`VAULT_KEY`] object); see
 /// [`crate::vault::decrypt_value`].
 pub fn as_vault_text(v: &Value) -> Option<&str> {
@@ -54,5 +68,21 @@ pub fn is_truthy(v: &Value) -> bool {
         Value::Null => false,
         Value::Array(a) => !a.is_empty(),
         Value::Object(o) => !o.is_empty(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn registered_results_mark_template_text_unsafe() {
+        let r = registered(&json!({"stdout": "{{ x }}", "rc": 0, "lines": ["a", "{% b %}"]}));
+        assert_eq!(
+            r,
+            json!({"stdout": unsafe_text("{{ x }}"), "rc": 0, "lines": ["a", unsafe_text("{% b %}")]})
+        );
+        assert_eq!(registered(&unsafe_text("{{ y }}")), unsafe_text("{{ y }}"));
     }
 }

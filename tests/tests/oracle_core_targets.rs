@@ -50,8 +50,8 @@ const FLOORS: &[(&str, usize)] = &[
     ("command_shell", 0),
     ("file", 1),
     ("copy", 129),
-    ("template", 37),
-    ("lineinfile", 97),
+    ("template", 47),
+    ("lineinfile", 119),
 ];
 
 /// Longest a drover run of one target may take before it is killed (and counted as it stands).

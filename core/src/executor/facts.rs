@@ -84,7 +84,8 @@ impl Executor {
         for h in all_hosts.iter().filter(|h| *h != host) {
             if let Some(reg) = &task.register {
                 if let Some(s) = states.get_mut(h) {
-                    s.host_vars.insert(reg.clone(), result.clone());
+                    s.host_vars
+                        .insert(reg.clone(), crate::vars::registered(result));
                 }
             }
             self.apply_facts(&mut states, task, h, result, vars);

@@ -53,7 +53,7 @@ pub(crate) fn carry_over(task: &Task, result: &Value, vars: &mut Vars) {
         }
     }
     if let Some(reg) = &task.register {
-        vars.insert(reg.clone(), result.clone());
+        vars.insert(reg.clone(), crate::vars::registered(result));
     }
 }
 

@@ -805,7 +805,8 @@ impl Executor {
             }
         }
         if let Some(reg) = &task.register {
-            s.host_vars.insert(reg.clone(), outcome.result.clone());
+            s.host_vars
+                .insert(reg.clone(), crate::vars::registered(&outcome.result));
         }
         for n in notify {
             s.notified.insert(n);

@@ -422,7 +422,7 @@ impl Executor {
             };
             let mut uvars = vars.clone();
             if let Some(reg) = &task.register {
-                uvars.insert(reg.clone(), result.clone());
+                uvars.insert(reg.clone(), crate::vars::registered(&result));
             }
             let done = match self.conditions_hold(std::slice::from_ref(until), &uvars) {
                 Ok(None) => true,
@@ -480,7 +480,7 @@ impl Executor {
         }
         let mut cvars = vars.clone();
         if let Some(reg) = &task.register {
-            cvars.insert(reg.clone(), result.clone());
+            cvars.insert(reg.clone(), crate::vars::registered(result));
         }
         if let Some(conds) = &task.changed_when {
             let changed = self.conditions_hold(conds, &cvars)?.is_none();
@@ -488,7 +488,7 @@ impl Executor {
                 r.insert("changed".into(), Value::Bool(changed));
             }
             if let Some(reg) = &task.register {
-                cvars.insert(reg.clone(), result.clone());
+                cvars.insert(reg.clone(), crate::vars::registered(result));
             }
         }
         if let Some(conds) = &task.failed_when {

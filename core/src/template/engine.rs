@@ -10,9 +10,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use minijinja::value::{Value, ValueKind};
 use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehavior};
 
+use super::chain::chains_undefined;
 use super::convert::{py_float, py_str};
 use super::lazy::{current_scope, Omit, RootVars, Scope};
 use super::literals::rewrite_literals;
+use super::native::NativeCapture;
 use super::percent::rewrite_percent;
 use super::{filters, lookups, tests, TemplateFileOptions};
 
@@ -28,6 +30,8 @@ pub(crate) struct SyntaxKey {
     pub block: (String, String),
     pub variable: (String, String),
     pub comment: (String, String),
+    /// Line statement and line comment prefixes (`#jinja2:` header options).
+    pub line_prefixes: (Option<String>, Option<String>),
     /// Take the text of string literals inside `{{ }}` as written (ansible-core's
     /// `escape_backslashes`, on for templates in variables and task arguments); see
     /// [`super::literals`].
@@ -47,6 +51,7 @@ impl SyntaxKey {
             block: ("{%".into(), "%}".into()),
             variable: ("{{".into(), "}}".into()),
             comment: ("{#".into(), "#}".into()),
+            line_prefixes: (None, None),
             escape_backslashes: true,
             chainable: false,
         }
@@ -78,6 +83,10 @@ impl SyntaxKey {
             comment: (
                 opts.comment_start_string.clone(),
                 opts.comment_end_string.clone(),
+            ),
+            line_prefixes: (
+                opts.line_statement_prefix.clone(),
+                opts.line_comment_prefix.clone(),
             ),
             escape_backslashes: false,
             chainable: false,
@@ -113,15 +122,6 @@ impl Rendered {
             None => Value::from(self.text),
         }
     }
-}
-
-/// Per-render record of the values emitted by `{{ }}` (for native types).
-#[derive(Default)]
-struct NativeCapture {
-    count: usize,
-    first: Option<Value>,
-    first_text: String,
-    saw_none: bool,
 }
 
 impl Engine {
@@ -276,106 +276,6 @@ impl Engine {
     }
 }
 
-/// Whether a strict-mode error is minijinja refusing an attribute or item lookup on an
-/// undefined value whose every use in `source` only tests or defaults it: each occurrence of the
-/// undefined name it reports goes on with `.name` or `[…]` lookups and ends in `| default`,
-/// `| d`, `| mandatory`, `is defined` or `is undefined` (`is not …` too). Any other use keeps
-/// the strict error, as ansible-core fails when an undefined value is printed, computed with,
-/// iterated or tested for truth (which chainable undefined values would allow).
-fn chains_undefined(source: &str, err: &Error) -> bool {
-    if err.kind() != ErrorKind::UndefinedError {
-        return false;
-    }
-    let Some(name) = err
-        .detail()
-        .and_then(|d| d.strip_prefix('`'))
-        .and_then(|d| d.split_once('`'))
-        .map(|(name, _)| name)
-    else {
-        return false;
-    };
-    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
-    let mut chained = false;
-    for (at, _) in source.match_indices(name) {
-        let rest = &source[at + name.len()..];
-        if source[..at]
-            .chars()
-            .next_back()
-            .is_some_and(|c| is_ident(c) || c == '.')
-            || rest.starts_with(is_ident)
-        {
-            continue; // part of another name
-        }
-        let (lookups, after) = skip_lookups(rest);
-        if !guarded_use(after) {
-            return false;
-        }
-        chained |= lookups;
-    }
-    chained
-}
-
-/// Skips `.name` and `[…]` lookups at the start of `text`: whether there were any, and the rest.
-fn skip_lookups(mut text: &str) -> (bool, &str) {
-    let mut any = false;
-    loop {
-        let t = text.trim_start();
-        if let Some(attr) = t.strip_prefix('.') {
-            let attr = attr.trim_start();
-            let end = attr
-                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .unwrap_or(attr.len());
-            if end == 0 {
-                return (any, t);
-            }
-            text = &attr[end..];
-        } else if t.starts_with('[') {
-            let mut depth = 0usize;
-            let Some(end) = t.char_indices().find_map(|(i, c)| {
-                match c {
-                    '[' => depth += 1,
-                    ']' => depth = depth.saturating_sub(1),
-                    _ => {}
-                }
-                (c == ']' && depth == 0).then_some(i)
-            }) else {
-                return (any, t);
-            };
-            text = &t[end + 1..];
-        } else {
-            return (any, t);
-        }
-        any = true;
-    }
-}
-
-/// Whether `text` (what follows a lookup chain, closing parentheses skipped) applies only
-/// `default`, `d`, `mandatory`, or the `defined`/`undefined` tests.
-fn guarded_use(text: &str) -> bool {
-    let t = text.trim_start_matches(|c: char| c.is_whitespace() || c == ')');
-    let word = |t: &str, words: &[&str]| {
-        words.iter().any(|w| {
-            t.strip_prefix(w)
-                .is_some_and(|r| !r.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
-        })
-    };
-    if let Some(f) = t.strip_prefix('|') {
-        return word(f.trim_start(), &["default", "d", "mandatory"]);
-    }
-    let Some(test) = t
-        .strip_prefix("is")
-        .filter(|r| r.starts_with(char::is_whitespace))
-    else {
-        return false;
-    };
-    let test = test.trim_start();
-    let test = test
-        .strip_prefix("not")
-        .filter(|r| r.starts_with(char::is_whitespace))
-        .map_or(test, str::trim_start);
-    word(test, &["defined", "undefined"])
-}
-
 /// Builds an environment with Ansible's behaviour for the given syntax.
 fn build_env(key: &SyntaxKey, loads: Arc<AtomicUsize>) -> Result<Environment<'static>, Error> {
     let mut env = Environment::new();
@@ -387,14 +287,21 @@ fn build_env(key: &SyntaxKey, loads: Arc<AtomicUsize>) -> Result<Environment<'st
     env.set_debug(true);
     env.set_recursion_limit(500);
     env.set_auto_escape_callback(|_| AutoEscape::None);
-    let syntax = minijinja::syntax::SyntaxConfig::builder()
+    let mut syntax = minijinja::syntax::SyntaxConfig::builder();
+    syntax
         .block_delimiters(key.block.0.clone(), key.block.1.clone())
         .variable_delimiters(key.variable.0.clone(), key.variable.1.clone())
         .comment_delimiters(key.comment.0.clone(), key.comment.1.clone())
         .trim_blocks(key.trim_blocks)
         .lstrip_blocks(key.lstrip_blocks)
-        .keep_trailing_newline(key.keep_trailing_newline)
-        .build()?;
+        .keep_trailing_newline(key.keep_trailing_newline);
+    if let Some(prefix) = &key.line_prefixes.0 {
+        syntax.line_statement_prefix(prefix.clone());
+    }
+    if let Some(prefix) = &key.line_prefixes.1 {
+        syntax.line_comment_prefix(prefix.clone());
+    }
+    let syntax = syntax.build()?;
     env.set_syntax(syntax);
     let delims = key.clone();
     env.set_loader(move |name: &str| {
@@ -466,15 +373,9 @@ fn format_output(
     } else {
         py_str(value)
     };
-    let cap = state.get_or_insert_extension_with(NativeCapture::default);
-    if value.is_none() {
-        cap.saw_none = true;
-    } else {
-        cap.count += 1;
-        if cap.count == 1 {
-            cap.first = Some(value.clone());
-            cap.first_text.clone_from(&text);
-        }
-    }
+    let addr = out as *const minijinja::Output as usize;
+    state
+        .get_or_insert_extension_with(NativeCapture::default)
+        .record(addr, value, &text);
     out.write_str(&text).map_err(Error::from)
 }

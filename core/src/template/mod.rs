@@ -14,6 +14,7 @@
 //!   side must be a string literal.
 //! - Compiled templates are cached by source text (bounded), so repeated renders do not re-parse.
 
+mod chain;
 mod convert;
 mod crypt;
 mod engine;
@@ -25,6 +26,7 @@ mod lazy;
 mod literals;
 mod lookups;
 mod methods;
+mod native;
 mod pep440;
 mod percent;
 mod pyformat;
@@ -148,6 +150,10 @@ pub struct TemplateFileOptions {
     pub comment_start_string: String,
     /// End of a comment (`#}`).
     pub comment_end_string: String,
+    /// Prefix making a whole line a block statement (`: if x`), when set.
+    pub line_statement_prefix: Option<String>,
+    /// Prefix making the rest of a line a comment, when set.
+    pub line_comment_prefix: Option<String>,
 }
 
 impl Default for TemplateFileOptions {
@@ -163,6 +169,8 @@ impl Default for TemplateFileOptions {
             variable_end_string: "}}".into(),
             comment_start_string: "{#".into(),
             comment_end_string: "#}".into(),
+            line_statement_prefix: None,
+            line_comment_prefix: None,
         }
     }
 }

@@ -280,8 +280,11 @@ async fn converge_contents(
             ));
         }
         if current.is_some() {
+            // As ansible-core's atomic_move (chown + shutil.copystat): the replaced file's
+            // owner, mode, ACLs and extended attributes carry over to the new one.
             script.push_str(&format!(
-                "chown --reference={qdest} \"$t\" 2>/dev/null; chmod --reference={qdest} \"$t\" 2>/dev/null\n"
+                "cp --attributes-only --preserve=mode,ownership,xattr -- {qdest} \"$t\" 2>/dev/null || \
+                 {{ chown --reference={qdest} \"$t\" 2>/dev/null; chmod --reference={qdest} \"$t\" 2>/dev/null; }}\n"
             ));
         }
         if !plan.is_empty() {

@@ -78,6 +78,20 @@ fn jinja2_header_overrides_options() {
 }
 
 #[test]
+fn jinja2_header_line_statements_and_errors() {
+    let t = Templar::new();
+    let src = "#jinja2: line_statement_prefix:\":\"\n: if true\nfoo\n: endif\n";
+    assert_eq!(
+        t.render_template_file(src, "l.j2", &xvars()).unwrap(),
+        "foo\n"
+    );
+    let e = t
+        .render_template_file("#jinja2: lstrip_blocks=True\n", "s.j2", &xvars())
+        .unwrap_err();
+    assert!(e.to_string().contains("Missing key-value separator"), "{e}");
+}
+
+#[test]
 fn crlf_templates_render_with_newline_sequence() {
     let t = Templar::new();
     let out = t

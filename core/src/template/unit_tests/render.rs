@@ -64,6 +64,26 @@ fn native_types_for_single_expressions() {
 }
 
 #[test]
+fn macros_of_one_expression_return_its_native_value() {
+    let m = "{% macro m() %}{{ {'foo': 'bar'} }}{% endmacro %}";
+    assert_eq!(rv(&format!("{m}{{{{ m() }}}}")), json!({"foo": "bar"}));
+    let nested = "{% macro n() %}{{ m() }}{% endmacro %}";
+    assert_eq!(
+        rv(&format!("{m}{nested}{{{{ n() }}}}")),
+        json!({"foo": "bar"})
+    );
+    assert_eq!(
+        rv("{% macro t() %}a{{ [1] }}{% endmacro %}{{ t() }}"),
+        json!("a[1]")
+    );
+    assert_eq!(
+        rv(&format!("{m}{{{{ m() }}}} {{{{ m() }}}}")),
+        json!("{'foo': 'bar'} {'foo': 'bar'}")
+    );
+    assert_eq!(rv("{{ [1] }}{{ [1] | string }}"), json!("[1][1]"));
+}
+
+#[test]
 fn mixed_text_renders_python_style() {
     assert_eq!(rv(" {{ 1 }} "), json!(" 1 "));
     assert_eq!(rv("{{ '1' }}{{ '2' }}"), json!("12"));
@@ -287,6 +307,8 @@ fn undefined_carries_along_attribute_and_item_lookups() {
         "{{ users[0].nope.x | default('d') }}",
         "{{ nope.x|d('d') }}",
         "{{ nope . x | default('d') }}",
+        "{{ users.5.name | default('d') }}",
+        "{{ users.0.nope.x | default('d') }}",
     ] {
         assert_eq!(r(src), "d", "{src}");
     }
@@ -294,6 +316,7 @@ fn undefined_carries_along_attribute_and_item_lookups() {
     assert_eq!(rv("{{ nope.x is defined }}"), json!(false));
     assert_eq!(rv("{{ nope.x is undefined }}"), json!(true));
     assert_eq!(rv("{{ nope[0].x is not defined }}"), json!(true));
+    assert_eq!(rv("{{ users.5.name is not defined }}"), json!(true));
     assert!(Templar::new()
         .eval_condition("nope.x is not defined", &vars())
         .unwrap());
