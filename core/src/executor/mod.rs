@@ -6,6 +6,7 @@ mod arg_errors;
 mod batch;
 mod connect;
 mod controller;
+mod display;
 mod facts;
 mod free;
 mod handlers;
@@ -235,10 +236,6 @@ impl Executor {
             });
             return Ok(());
         }
-        self.emit(Event::PlayStart {
-            name: play.name.clone(),
-            hosts: hosts.clone(),
-        });
         let groups: Map<String, Value> = self
             .shared
             .inventory
@@ -270,6 +267,10 @@ impl Executor {
         };
         ctx.vars.prompted = self.prompt_vars(play)?;
         ctx.vars.vars_files = self.load_vars_files(&ctx)?;
+        self.emit(Event::PlayStart {
+            name: self.shown_play_name(&ctx),
+            hosts: hosts.clone(),
+        });
         // Keywords are applied per task; play vars are their own layer.
         let play_kw = Keywords {
             vars: Vars::new(),
