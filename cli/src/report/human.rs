@@ -23,6 +23,8 @@ pub struct HumanReporter {
 #[derive(Default)]
 struct State {
     module: Option<String>,
+    /// `file:line:col` of the task whose results are printed.
+    location: String,
     /// Title and location of the last banner printed.
     last_banner: Option<(String, String)>,
     /// Free strategy: the task each host is running, printed with its first result.
@@ -76,6 +78,7 @@ impl HumanReporter {
             return;
         };
         s.module = header.module.clone();
+        s.location = header.location.clone();
         let key = (header.title.clone(), header.location.clone());
         if s.last_banner.as_ref() == Some(&key) {
             return;
@@ -295,6 +298,17 @@ impl HumanReporter {
                 );
             }
         }
+        if let (Status::Failed, Some(error)) = (r.status, &r.error) {
+            let location = self
+                .state
+                .lock()
+                .map(|s| s.location.clone())
+                .unwrap_or_default();
+            let _ = writeln!(out, "{}", self.paint(RED, &format!("[ERROR]: {error}")));
+            if let Some(block) = super::origin::origin_block(&location) {
+                let _ = writeln!(out, "{}", self.paint(RED, &block));
+            }
+        }
         let mut shown = displayed_result(&r.result, short);
         // ansible-core 2.19 leaves the `failed` flag out of a failure's displayed result.
         if r.status == Status::Failed {
@@ -338,11 +352,11 @@ impl HumanReporter {
                 let text = match &item {
                     Some(i) => format!(
                         "failed: [{label}]{i} => {}",
-                        dump_json(&shown, self.verbosity > 2)
+                        dump_json(&shown, verbose_always || self.verbosity > 2)
                     ),
                     None => format!(
                         "fatal: [{label}]: FAILED! => {}",
-                        dump_json(&shown, self.verbosity > 2)
+                        dump_json(&shown, verbose_always || self.verbosity > 2)
                     ),
                 };
                 self.paint(RED, &text)

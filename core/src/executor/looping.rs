@@ -163,6 +163,7 @@ impl Executor {
                     .ok()
                     .flatten()
                     .unwrap_or(false);
+            let error = self.describe_failure(task, &mut r);
             self.emit(Event::HostResult(HostResult {
                 host: host.to_string(),
                 delegated_to: task.delegate_to.clone(),
@@ -170,6 +171,7 @@ impl Executor {
                 ignored,
                 item: Some(if no_log { "None".into() } else { label }),
                 result: censor(&r, no_log),
+                error,
                 duration: item_start.elapsed(),
             }));
             carry_over(task, &r, &mut vars);

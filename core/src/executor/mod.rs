@@ -8,6 +8,7 @@ mod connect;
 mod controller;
 mod display;
 mod facts;
+mod failure;
 mod free;
 mod handlers;
 mod include;
@@ -338,7 +339,10 @@ impl Executor {
                     .collect();
                 return Err(PlaybookError::new(
                     &ctx.play.location,
-                    format!("vars_files: the file '{}' was not found", tried.join("', '")),
+                    format!(
+                        "vars_files: the file '{}' was not found",
+                        tried.join("', '")
+                    ),
                 )
                 .into());
             };
@@ -711,7 +715,12 @@ impl Executor {
             .buffer_unordered(forks);
         let all_hosts = self.active_hosts(hosts);
         let mut any_failed = false;
-        while let Some((host, outcome, no_log, vars)) = results.next().await {
+        while let Some((host, mut outcome, no_log, vars)) = results.next().await {
+            let error = if outcome.looped {
+                None
+            } else {
+                self.describe_failure(task, &mut outcome.result)
+            };
             let ignore_unreachable = outcome.status == Status::Unreachable
                 && self
                     .keyword_bool(&kw.ignore_unreachable, &vars)
@@ -730,6 +739,7 @@ impl Executor {
                 ignored: outcome.ignored,
                 item: outcome.looped.then(|| "".to_string()),
                 result: censor(&outcome.result, no_log),
+                error,
                 duration: outcome.duration,
             }));
         }

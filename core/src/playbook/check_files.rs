@@ -118,7 +118,10 @@ pub(super) fn missing_vars_files(play: &Play, playbook: &Playbook) -> Vec<Playbo
             Some(
                 PlaybookError::new(
                     &play.location,
-                    format!("vars_files: could not find the file '{}'", alts.join("', '")),
+                    format!(
+                        "vars_files: could not find the file '{}'",
+                        alts.join("', '")
+                    ),
                 )
                 .with_hint(format!(
                     "looked in: {}; vars_files are relative to the playbook's directory",
