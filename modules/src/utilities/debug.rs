@@ -35,7 +35,9 @@ fn present_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>
 /// The value ansible-core 2.19 shows for a `var` expression that is undefined: a numbered
 /// marker with the reason (`<< error 1 - 'x' is undefined >>`).
 pub fn undefined_marker(reason: &str) -> String {
+    // drover's own additions to the message (the template text, the variable it came from).
     let reason = reason.split(". Template: ").next().unwrap_or(reason);
+    let reason = reason.split(" (in the value of '").next().unwrap_or(reason);
     format!("<< error 1 - {reason} >>")
 }
 
@@ -100,13 +102,14 @@ impl TypedModule for Debug {
                 .controller
                 .eval_condition(&format!("({expr}) is defined"))
                 .unwrap_or(true);
-            let evaluated = if defined {
-                ctx.controller.eval_expr(expr)
-            } else {
-                Err(TemplateError::with_kind(
+            // The evaluation's own error names what is undefined (`'nope'` for `var: x` when
+            // `x: "{{ nope }}"`); an expression that evaluates but is not defined names itself.
+            let evaluated = match ctx.controller.eval_expr(expr) {
+                Ok(_) if !defined => Err(TemplateError::with_kind(
                     TemplateErrorKind::Undefined,
                     format!("'{expr}' is undefined"),
-                ))
+                )),
+                other => other,
             };
             let value = match evaluated {
                 Ok(v) => v,
