@@ -268,6 +268,9 @@ impl HumanReporter {
         let module = self.module();
         let short = short_module(&module);
         let verbose_always = matches!(short, "debug" | "assert");
+        // A failure is shown indented when its action always is (`debug`); `assert` is unless
+        // `quiet`, which the result does not tell: its failures stay on one line.
+        let failure_indented = short == "debug" || self.verbosity > 2;
         let label = Self::host_label(r);
         // A successful include is shown by its `included:` line.
         if matches!(short, "include_tasks" | "include_role" | "include") && r.status == Status::Ok {
@@ -352,11 +355,11 @@ impl HumanReporter {
                 let text = match &item {
                     Some(i) => format!(
                         "failed: [{label}]{i} => {}",
-                        dump_json(&shown, verbose_always || self.verbosity > 2)
+                        dump_json(&shown, failure_indented)
                     ),
                     None => format!(
                         "fatal: [{label}]: FAILED! => {}",
-                        dump_json(&shown, verbose_always || self.verbosity > 2)
+                        dump_json(&shown, failure_indented)
                     ),
                 };
                 self.paint(RED, &text)
