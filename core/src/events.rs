@@ -60,6 +60,10 @@ pub struct HostResult {
     pub item: Option<String>,
     /// The result as registered (censored when `no_log` is set).
     pub result: Value,
+    /// For a failure: ansible-core 2.19's one-line account of it (`Task failed: Module failed:
+    /// …`), which its output shows as `[ERROR]:` with the task's origin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// Wall time on this host.
     #[serde(with = "duration_secs")]
     pub duration: Duration,

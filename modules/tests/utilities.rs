@@ -21,7 +21,7 @@ async fn debug_msg_var_and_verbosity() {
     let r = env.ok("debug", json!({"var": "x + 1"})).await;
     assert_eq!(r.to_value()["x + 1"], 4);
     let r = env.ok("debug", json!({"var": "nope"})).await;
-    assert_eq!(r.to_value()["nope"], "VARIABLE IS NOT DEFINED!");
+    assert_eq!(r.to_value()["nope"], "<< error 1 - 'nope' is undefined >>");
     let r = env.ok("debug", json!({"msg": "hi", "verbosity": 2})).await;
     assert_eq!(r.to_value()["skipped"], true);
     assert_eq!(

@@ -40,19 +40,9 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "debug var= of a variable resolving to omit: ansible-core shows <<Omit>> (debug module output, outside the templating area)",
     ),
     (
-        "undefined-056",
-        "{{ nope }}",
-        "debug var= of a variable whose template fails: ansible-core shows an << error … >> marker, drover VARIABLE IS NOT DEFINED! (debug module)",
-    ),
-    (
         "undefined-057",
         "{{ nope | default(omit) }}",
         "same as undefined-053",
-    ),
-    (
-        "templates-081",
-        "{{ loop_undefined }}",
-        "same as undefined-056",
     ),
     (
         "methods-381",

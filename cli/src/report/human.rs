@@ -23,6 +23,8 @@ pub struct HumanReporter {
 #[derive(Default)]
 struct State {
     module: Option<String>,
+    /// `file:line:col` of the task whose results are printed.
+    location: String,
     /// Title and location of the last banner printed.
     last_banner: Option<(String, String)>,
     /// Free strategy: the task each host is running, printed with its first result.
@@ -76,6 +78,7 @@ impl HumanReporter {
             return;
         };
         s.module = header.module.clone();
+        s.location = header.location.clone();
         let key = (header.title.clone(), header.location.clone());
         if s.last_banner.as_ref() == Some(&key) {
             return;
@@ -265,6 +268,9 @@ impl HumanReporter {
         let module = self.module();
         let short = short_module(&module);
         let verbose_always = matches!(short, "debug" | "assert");
+        // A failure is shown indented when its action always is (`debug`); `assert` is unless
+        // `quiet`, which the result does not tell: its failures stay on one line.
+        let failure_indented = short == "debug" || self.verbosity > 2;
         let label = Self::host_label(r);
         // A successful include is shown by its `included:` line.
         if matches!(short, "include_tasks" | "include_role" | "include") && r.status == Status::Ok {
@@ -293,6 +299,17 @@ impl HumanReporter {
                     "{}",
                     self.paint(MAGENTA, &format!("[WARNING]: {w}"))
                 );
+            }
+        }
+        if let (Status::Failed, Some(error)) = (r.status, &r.error) {
+            let location = self
+                .state
+                .lock()
+                .map(|s| s.location.clone())
+                .unwrap_or_default();
+            let _ = writeln!(out, "{}", self.paint(RED, &format!("[ERROR]: {error}")));
+            if let Some(block) = super::origin::origin_block(&location) {
+                let _ = writeln!(out, "{}", self.paint(RED, &block));
             }
         }
         let mut shown = displayed_result(&r.result, short);
@@ -338,11 +355,11 @@ impl HumanReporter {
                 let text = match &item {
                     Some(i) => format!(
                         "failed: [{label}]{i} => {}",
-                        dump_json(&shown, self.verbosity > 2)
+                        dump_json(&shown, failure_indented)
                     ),
                     None => format!(
                         "fatal: [{label}]: FAILED! => {}",
-                        dump_json(&shown, self.verbosity > 2)
+                        dump_json(&shown, failure_indented)
                     ),
                 };
                 self.paint(RED, &text)

@@ -2,6 +2,7 @@
 
 mod human;
 mod json;
+mod origin;
 pub mod progress;
 
 pub use human::HumanReporter;

@@ -219,6 +219,7 @@ impl Executor {
             ignored: false,
             item: None,
             result: outcome.result,
+            error: None,
             duration: outcome.duration,
         }));
     }

@@ -57,36 +57,39 @@ pub(crate) fn carry_over(task: &Task, result: &Value, vars: &mut Vars) {
     }
 }
 
-/// The loop's aggregate result from its items' results.
+/// The loop's aggregate result from its items' results, with the keys ansible-core's task
+/// executor gives it (`skipped` always; `msg` by outcome; no `msg` for an empty loop).
 fn aggregate(results: Vec<Value>) -> Value {
     let any = |k: &str| results.iter().any(|r| r.get(k).is_some_and(is_truthy));
-    let all_skipped = !results.is_empty()
-        && results
-            .iter()
-            .all(|r| r.get("skipped").is_some_and(is_truthy));
     let mut agg = Map::new();
     agg.insert("changed".into(), Value::Bool(any("changed")));
+    if results.is_empty() {
+        agg.insert("skipped".into(), Value::Bool(true));
+        agg.insert(
+            "skipped_reason".into(),
+            Value::String("No items in the list".into()),
+        );
+        agg.insert("results".into(), Value::Array(results));
+        return Value::Object(agg);
+    }
+    let all_skipped = results
+        .iter()
+        .all(|r| r.get("skipped").is_some_and(is_truthy));
     if any("unreachable") {
         agg.insert("unreachable".into(), Value::Bool(true));
     }
+    let msg = if all_skipped {
+        "All items skipped"
+    } else if any("failed") {
+        "One or more items failed"
+    } else {
+        "All items completed"
+    };
     if any("failed") {
         agg.insert("failed".into(), Value::Bool(true));
-        agg.insert(
-            "msg".into(),
-            Value::String("One or more items failed".into()),
-        );
-    } else {
-        agg.insert("msg".into(), Value::String("All items completed".into()));
     }
-    if all_skipped || results.is_empty() {
-        agg.insert("skipped".into(), Value::Bool(true));
-        if results.is_empty() {
-            agg.insert(
-                "skipped_reason".into(),
-                Value::String("No items in the list".into()),
-            );
-        }
-    }
+    agg.insert("msg".into(), Value::String(msg.into()));
+    agg.insert("skipped".into(), Value::Bool(all_skipped));
     agg.insert("results".into(), Value::Array(results));
     Value::Object(agg)
 }
@@ -160,6 +163,7 @@ impl Executor {
                     .ok()
                     .flatten()
                     .unwrap_or(false);
+            let error = self.describe_failure(task, &mut r);
             self.emit(Event::HostResult(HostResult {
                 host: host.to_string(),
                 delegated_to: task.delegate_to.clone(),
@@ -167,6 +171,7 @@ impl Executor {
                 ignored,
                 item: Some(if no_log { "None".into() } else { label }),
                 result: censor(&r, no_log),
+                error,
                 duration: item_start.elapsed(),
             }));
             carry_over(task, &r, &mut vars);

@@ -6,8 +6,11 @@ mod arg_errors;
 mod batch;
 mod connect;
 mod controller;
+mod display;
 mod facts;
+mod failure;
 mod free;
+mod handlers;
 mod include;
 mod looping;
 mod loops;
@@ -234,10 +237,6 @@ impl Executor {
             });
             return Ok(());
         }
-        self.emit(Event::PlayStart {
-            name: play.name.clone(),
-            hosts: hosts.clone(),
-        });
         let groups: Map<String, Value> = self
             .shared
             .inventory
@@ -269,6 +268,10 @@ impl Executor {
         };
         ctx.vars.prompted = self.prompt_vars(play)?;
         ctx.vars.vars_files = self.load_vars_files(&ctx)?;
+        self.emit(Event::PlayStart {
+            name: self.shown_play_name(&ctx),
+            hosts: hosts.clone(),
+        });
         // Keywords are applied per task; play vars are their own layer.
         let play_kw = Keywords {
             vars: Vars::new(),
@@ -289,6 +292,7 @@ impl Executor {
             if let Some(s) = self.hosts().get_mut(h) {
                 s.ended = false;
                 s.notified.clear();
+                s.pending_handlers.clear();
                 s.public_role_defaults.clear();
                 s.public_role_vars.clear();
             }
@@ -321,19 +325,27 @@ impl Executor {
         let mut base = self.shared.opts.extra_vars.clone();
         crate::vars::merge_into(&mut base, &ctx.vars.vars);
         crate::vars::merge_into(&mut base, &ctx.vars.prompted);
-        for name in &ctx.play.vars_files {
-            let rendered =
-                self.shared.templar.render_str(name, &base).map_err(|e| {
-                    PlaybookError::new(&ctx.play.location, format!("vars_files: {e}"))
-                })?;
-            let path = ctx.playbook.dir.join(&rendered);
-            if !path.exists() {
+        for alts in &ctx.play.vars_files {
+            let rendered = alts
+                .iter()
+                .map(|name| self.shared.templar.render_str(name, &base))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| PlaybookError::new(&ctx.play.location, format!("vars_files: {e}")))?;
+            let dir = &ctx.playbook.dir;
+            let Some(path) = crate::playbook::vars_files::first_existing(dir, &rendered) else {
+                let tried: Vec<String> = rendered
+                    .iter()
+                    .map(|r| dir.join(r).display().to_string())
+                    .collect();
                 return Err(PlaybookError::new(
                     &ctx.play.location,
-                    format!("vars_files: the file '{}' was not found", path.display()),
+                    format!(
+                        "vars_files: the file '{}' was not found",
+                        tried.join("', '")
+                    ),
                 )
                 .into());
-            }
+            };
             let vars = crate::playbook::load_vars_path(&path)?;
             crate::vars::merge_into(&mut out, &vars);
         }
@@ -703,7 +715,12 @@ impl Executor {
             .buffer_unordered(forks);
         let all_hosts = self.active_hosts(hosts);
         let mut any_failed = false;
-        while let Some((host, outcome, no_log, vars)) = results.next().await {
+        while let Some((host, mut outcome, no_log, vars)) = results.next().await {
+            let error = if outcome.looped {
+                None
+            } else {
+                self.describe_failure(task, &mut outcome.result)
+            };
             let ignore_unreachable = outcome.status == Status::Unreachable
                 && self
                     .keyword_bool(&kw.ignore_unreachable, &vars)
@@ -722,6 +739,7 @@ impl Executor {
                 ignored: outcome.ignored,
                 item: outcome.looped.then(|| "".to_string()),
                 result: censor(&outcome.result, no_log),
+                error,
                 duration: outcome.duration,
             }));
         }
@@ -786,6 +804,10 @@ impl Executor {
             Status::Failed if outcome.ignored => {
                 s.stats.ok += 1;
                 s.stats.ignored += 1;
+                // ansible-core counts an ignored failure that changed something as changed.
+                if outcome.result.get("changed") == Some(&Value::Bool(true)) {
+                    s.stats.changed += 1;
+                }
             }
             Status::Failed => {
                 s.stats.failed += 1;
@@ -812,115 +834,6 @@ impl Executor {
             s.notified.insert(n);
         }
         self.apply_facts(&mut states, task, host, &outcome.result, vars);
-    }
-
-    /// Runs notified handlers, in the order they are defined, on the hosts that notified them;
-    /// repeats while handlers notify further handlers.
-    async fn flush_handlers(&self, ctx: &PlayCtx<'_>, play_kw: &Keywords, hosts: &[String]) {
-        let force = ctx.play.force_handlers || self.shared.opts.force_handlers;
-        let mut handlers: Vec<Task> = ctx.play.handlers.clone();
-        handlers.extend(
-            ctx.extra_handlers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .cloned(),
-        );
-        // Handler names are templates rendered with play-level variables.
-        let names_of = |handler: &Task| -> Vec<String> {
-            let mut names: Vec<String> = handler.listen.clone();
-            if let Some(n) = &handler.name {
-                let n = if crate::template::Templar::is_template(n) {
-                    let mut v = self.shared.opts.extra_vars.clone();
-                    crate::vars::merge_into(&mut v, &ctx.vars.role_defaults);
-                    crate::vars::merge_into(&mut v, &ctx.vars.vars);
-                    crate::vars::merge_into(&mut v, &ctx.vars.vars_files);
-                    if let Some(r) = &handler.role {
-                        crate::vars::merge_into(&mut v, &r.defaults);
-                        crate::vars::merge_into(&mut v, &r.vars);
-                    }
-                    crate::vars::merge_into(&mut v, &self.shared.opts.extra_vars);
-                    self.shared
-                        .templar
-                        .render_str(n, &v)
-                        .unwrap_or_else(|_| n.clone())
-                } else {
-                    n.clone()
-                };
-                if let Some(r) = &handler.role {
-                    names.push(format!("{} : {n}", r.name));
-                }
-                names.push(n);
-            }
-            names
-        };
-        let handler_names: Vec<Vec<String>> = handlers.iter().map(names_of).collect();
-        // Notifications resolve to every handler with that name or `listen` topic; running a
-        // handler clears only its own pending hosts, so chained notifications run in order.
-        let mut pending: Vec<indexmap::IndexSet<String>> = vec![Default::default(); handlers.len()];
-        let absorb = |pending: &mut Vec<indexmap::IndexSet<String>>| {
-            let mut states = self.hosts();
-            for h in hosts {
-                let Some(s) = states.get_mut(h) else { continue };
-                for name in std::mem::take(&mut s.notified) {
-                    for (i, names) in handler_names.iter().enumerate() {
-                        if names.contains(&name) {
-                            pending[i].insert(h.clone());
-                        }
-                    }
-                }
-            }
-        };
-        for _pass in 0..16 {
-            absorb(&mut pending);
-            if pending.iter().all(indexmap::IndexSet::is_empty) {
-                break;
-            }
-            for (i, handler) in handlers.iter().enumerate() {
-                absorb(&mut pending);
-                let notified = std::mem::take(&mut pending[i]);
-                let targets: Vec<String> = {
-                    let states = self.hosts();
-                    hosts
-                        .iter()
-                        .filter(|h| notified.contains(*h))
-                        .filter(|h| {
-                            states.get(*h).is_some_and(|s| {
-                                s.active() || (force && s.failed && !s.unreachable)
-                            })
-                        })
-                        .cloned()
-                        .collect()
-                };
-                if targets.is_empty() {
-                    continue;
-                }
-                let kw = handler.keywords.inherit(play_kw);
-                if force {
-                    let mut states = self.hosts();
-                    for h in &targets {
-                        if let Some(s) = states.get_mut(h) {
-                            if s.failed {
-                                s.failed = false;
-                                s.forced_handler = true;
-                            }
-                        }
-                    }
-                }
-                self.run_task(ctx, handler, &kw, &targets, true, None).await;
-                if force {
-                    let mut states = self.hosts();
-                    for h in &targets {
-                        if let Some(s) = states.get_mut(h) {
-                            if s.forced_handler {
-                                s.forced_handler = false;
-                                s.failed = true;
-                            }
-                        }
-                    }
-                }
-            }
-        }
     }
 }
 

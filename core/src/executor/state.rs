@@ -19,6 +19,9 @@ pub struct HostState {
     pub host_vars: Vars,
     /// Handlers (names or `listen` topics) notified and not yet run.
     pub notified: IndexSet<String>,
+    /// Handlers (by position in the play's handler list) notified after the last flush had
+    /// passed them: they run at the next flush, as in ansible-core.
+    pub pending_handlers: std::collections::BTreeSet<usize>,
     /// Counters for the recap.
     pub stats: HostStats,
     /// Failed in this run (excluded from later tasks and plays).

@@ -110,19 +110,24 @@ pub(super) fn missing_source(task: &Task, playbook_dir: &Path) -> Option<Playboo
 pub(super) fn missing_vars_files(play: &Play, playbook: &Playbook) -> Vec<PlaybookError> {
     play.vars_files
         .iter()
-        .filter(|name| !Templar::is_template(name))
-        .filter_map(|name| {
+        .filter(|alts| !alts.iter().any(|name| Templar::is_template(name)))
+        .filter(|alts| super::vars_files::first_existing(&playbook.dir, alts).is_none())
+        .filter_map(|alts| {
+            let name = alts.first()?;
             let path = playbook.dir.join(name);
-            (!path.exists()).then(|| {
+            Some(
                 PlaybookError::new(
                     &play.location,
-                    format!("vars_files: could not find the file '{name}'"),
+                    format!(
+                        "vars_files: could not find the file '{}'",
+                        alts.join("', '")
+                    ),
                 )
                 .with_hint(format!(
                     "looked in: {}; vars_files are relative to the playbook's directory",
                     path.display()
-                ))
-            })
+                )),
+            )
         })
         .collect()
 }

@@ -215,14 +215,15 @@ impl Walk<'_> {
         self.defined
             .extend(play.vars_prompt.iter().map(|p| p.name.clone()));
         let mut known = true;
-        for name in &play.vars_files {
-            if Templar::is_template(name) {
+        for alts in &play.vars_files {
+            if alts.iter().any(|name| Templar::is_template(name)) {
                 known = false;
                 continue;
             }
-            match load_vars_path(&dir.join(name)) {
-                Ok(v) => self.define_keys(&v),
-                Err(_) => known = false,
+            let found = super::vars_files::first_existing(dir, alts);
+            match found.map(|path| load_vars_path(&path)) {
+                Some(Ok(v)) => self.define_keys(&v),
+                _ => known = false,
             }
         }
         known

@@ -27,11 +27,14 @@ pub fn play_vars(pb: &Playbook, play: &Play, inventory: &Inventory, extra_vars: 
     }
     let mut known = vars.clone();
     merge_into(&mut known, extra_vars);
-    for f in &play.vars_files {
-        let Ok(name) = templar.render_str(f, &known) else {
+    for alts in &play.vars_files {
+        let names: Vec<String> = alts
+            .iter()
+            .filter_map(|f| templar.render_str(f, &known).ok())
+            .collect();
+        let Some(path) = super::vars_files::first_existing(&pb.dir, &names) else {
             continue;
         };
-        let path = pb.dir.join(&name);
         if let Ok(loaded) = load_vars_path(Path::new(&path)) {
             merge_into(&mut vars, &loaded);
             merge_into(&mut known, &loaded);

@@ -11,6 +11,7 @@ mod model;
 mod parse;
 mod resolve;
 mod tags;
+pub mod vars_files;
 
 pub(crate) use check::include_vars_arg_error;
 pub use check::{check_playbook, check_playbook_with, CheckOptions, CheckReport};

@@ -128,8 +128,9 @@ pub struct Play {
     pub location: Location,
     /// `gather_facts` (default true).
     pub gather_facts: bool,
-    /// `vars_files`, unrendered.
-    pub vars_files: Vec<String>,
+    /// `vars_files`, unrendered: each entry lists alternatives (one name, or a list of which
+    /// the first existing file is loaded).
+    pub vars_files: Vec<Vec<String>>,
     /// `pre_tasks`.
     pub pre_tasks: Vec<Task>,
     /// `tasks`.

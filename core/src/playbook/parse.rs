@@ -221,7 +221,7 @@ fn resolve_play(
         dir: dir.to_path_buf(),
         role: None,
     };
-    // Roles load first (they run before `tasks`), so their handlers come after the play's own.
+    // Roles load first (they run before `tasks`).
     play.roles = resolver.resolve_tasks(std::mem::take(&mut play.roles), &ctx, &mut collected)?;
     for list in [
         &mut play.pre_tasks,
@@ -231,7 +231,9 @@ fn resolve_play(
     ] {
         *list = resolver.resolve_tasks(std::mem::take(list), &ctx, &mut collected)?;
     }
-    play.handlers.extend(collected.handlers);
+    // Role handlers come first, as ansible-core compiles them before the play's own.
+    let own = std::mem::replace(&mut play.handlers, collected.handlers);
+    play.handlers.extend(own);
     play.role_defaults = collected.defaults;
     play.role_vars = collected.vars;
     Ok(())
@@ -261,7 +263,7 @@ fn expect_map<'a>(node: &'a Node, what: &str) -> Result<&'a [(Node, Node)], Play
     })
 }
 
-fn scalar_string(node: &Node, what: &str) -> Result<String, PlaybookError> {
+pub(super) fn scalar_string(node: &Node, what: &str) -> Result<String, PlaybookError> {
     match &node.value {
         NodeValue::Str(s) => Ok(s.clone()),
         NodeValue::Int(i) => Ok(i.to_string()),
@@ -429,7 +431,7 @@ fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
                 play.hosts = play.hosts_list.join(":");
             }
             "gather_facts" => play.gather_facts = bool_value(v, "gather_facts")?,
-            "vars_files" => play.vars_files = string_list(v, "vars_files", false)?,
+            "vars_files" => play.vars_files = super::vars_files::parse(v)?,
             "pre_tasks" => play.pre_tasks = parse_tasks(v)?,
             "tasks" => play.tasks = parse_tasks(v)?,
             "post_tasks" => play.post_tasks = parse_tasks(v)?,

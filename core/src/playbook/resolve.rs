@@ -445,6 +445,10 @@ impl<'a> Resolver<'a> {
                 .find(|c| c.is_file())
             {
                 handlers = self.load_tasks_file(&p, Some(role.clone()), play)?;
+                // A role's handlers see its parameters, as its tasks do.
+                for h in &mut handlers {
+                    merge_into(&mut h.keywords.vars, &spec.params);
+                }
                 play.handlers.extend(handlers.iter().cloned());
             }
         }

@@ -5,6 +5,7 @@ use drover_core::module::{
     parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
 };
 use drover_core::probe::ProbeRequest;
+use drover_core::template::{TemplateError, TemplateErrorKind};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -31,8 +32,14 @@ fn present_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>
     Value::deserialize(d).map(Some)
 }
 
-/// The value shown for a variable that is not defined.
-pub const NOT_DEFINED: &str = "VARIABLE IS NOT DEFINED!";
+/// The value ansible-core 2.19 shows for a `var` expression that is undefined: a numbered
+/// marker with the reason (`<< error 1 - 'x' is undefined >>`).
+pub fn undefined_marker(reason: &str) -> String {
+    // drover's own additions to the message (the template text, the variable it came from).
+    let reason = reason.split(". Template: ").next().unwrap_or(reason);
+    let reason = reason.split(" (in the value of '").next().unwrap_or(reason);
+    format!("<< error 1 - {reason} >>")
+}
 
 /// The `debug` module.
 pub struct Debug;
@@ -95,13 +102,19 @@ impl TypedModule for Debug {
                 .controller
                 .eval_condition(&format!("({expr}) is defined"))
                 .unwrap_or(true);
-            if !defined {
-                return Ok(ModuleResult::ok().with(&var, NOT_DEFINED));
-            }
-            let value = match ctx.controller.eval_expr(expr) {
+            // The evaluation's own error names what is undefined (`'nope'` for `var: x` when
+            // `x: "{{ nope }}"`); an expression that evaluates but is not defined names itself.
+            let evaluated = match ctx.controller.eval_expr(expr) {
+                Ok(_) if !defined => Err(TemplateError::with_kind(
+                    TemplateErrorKind::Undefined,
+                    format!("'{expr}' is undefined"),
+                )),
+                other => other,
+            };
+            let value = match evaluated {
                 Ok(v) => v,
-                Err(e) if e.message.to_ascii_lowercase().contains("undefined") => {
-                    Value::String(NOT_DEFINED.into())
+                Err(e) if e.kind == TemplateErrorKind::Undefined => {
+                    Value::String(undefined_marker(&e.message))
                 }
                 Err(e) => return Err(e.into()),
             };
