@@ -192,7 +192,7 @@ fn systemd_and_service_modules() {
     assert_eq!(run.code, Some(2), "{}", run.stdout);
     assert_eq!(
         run.stdout
-            .matches("Could not find the requested service no-such-unit-xyz: host")
+            .matches(r#""msg": "Could not find the requested service no-such-unit-xyz: host""#)
             .count(),
         2,
         "{}",
