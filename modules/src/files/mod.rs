@@ -4,6 +4,9 @@
 pub mod copy;
 pub mod file;
 mod file_diff;
+mod file_dirs;
+mod file_links;
+mod file_lookup;
 mod file_ops;
 mod file_params;
 mod output_encoding;
