@@ -47,8 +47,8 @@ const TARGETS: &[&str] = &[
 /// `diff` result keys, `$HOME` in a controller-side `src`, `output_encoding`).
 const FLOORS: &[(&str, usize)] = &[
     ("stat", 4),
-    ("command_shell", 0),
-    ("file", 1),
+    ("command_shell", 13),
+    ("file", 84),
     ("copy", 0),
     ("template", 37),
     ("lineinfile", 97),
