@@ -251,20 +251,60 @@ async fn bad_arguments_name_the_key() {
     assert!(err.to_string().contains("unknown field `bogus`"), "{err}");
 }
 
+/// A program `command` cannot run fails as in ansible-core (Python's `execvp` errno as `rc`, no
+/// output, the command line as one quoted string), without running anything else.
 #[tokio::test]
-async fn missing_program_fails() {
+async fn missing_program_fails_as_ansible_core() {
     let env = Env::new();
     let r = env
         .run(
             "command",
+            json!({"cmd": "definitely-not-a-program-xyz --opt 'a b'"}),
+            false,
+            false,
+        )
+        .await
+        .unwrap();
+    let v = r.to_value();
+    assert_eq!(v["failed"], true);
+    assert_eq!(v["changed"], false);
+    assert_eq!(v["rc"], 2);
+    assert_eq!(v["msg"], "Error executing command.");
+    assert_eq!(v["cmd"], "definitely-not-a-program-xyz --opt 'a b'");
+    assert_eq!(
+        (v["stdout"].as_str(), v["stderr"].as_str()),
+        (Some(""), Some(""))
+    );
+    // a path that is not executable: EACCES
+    let plain = env.target("plain.txt");
+    std::fs::write(&plain, "echo no\n").unwrap();
+    let r = env
+        .run("command", json!({"argv": [plain]}), false, false)
+        .await
+        .unwrap();
+    assert_eq!(r.data["rc"], 13);
+    assert_eq!(r.msg.as_deref(), Some("Error executing command."));
+    // through a shell it is the shell's own failure
+    let r = env
+        .run(
+            "shell",
             json!({"cmd": "definitely-not-a-program-xyz"}),
             false,
             false,
         )
         .await
         .unwrap();
-    assert!(r.failed);
     assert_eq!(r.data["rc"], 127);
+    assert_eq!(r.msg.as_deref(), Some("non-zero return code"));
+}
+
+/// `command` runs the program itself, never a shell builtin of the same name (dash's `echo`
+/// would interpret the backslash).
+#[tokio::test]
+async fn command_runs_the_program_not_a_builtin() {
+    let env = Env::new();
+    let r = env.ok("command", json!({"argv": ["echo", "a\\nb"]})).await;
+    assert_eq!(r.data["stdout"], "a\\nb");
 }
 
 #[tokio::test]
@@ -279,13 +319,34 @@ async fn chdir_failure_is_reported_and_tilde_works() {
         )
         .await
         .unwrap();
-    assert!(r.failed);
-    assert!(r
-        .msg
-        .unwrap()
-        .starts_with("Unable to change directory before execution"));
+    let v = r.to_value();
+    assert_eq!(v["failed"], true);
+    assert_eq!(v["msg"], "Unable to change directory before execution.");
+    assert_eq!((v["rc"].is_null(), v["start"].is_null()), (true, true));
     let r = env.ok("command", json!({"cmd": "pwd", "chdir": "~"})).await;
     assert_eq!(r.data["stdout"], std::env::var("HOME").unwrap());
+}
+
+/// `chdir` through a symlink lands in the physical directory, as Python's `os.chdir` does:
+/// `$PWD` and `pwd` name the link's target.
+#[tokio::test]
+async fn chdir_resolves_symlinks_like_os_chdir() {
+    let env = Env::new();
+    let real = env.target("www_root/site");
+    std::fs::create_dir_all(&real).unwrap();
+    std::os::unix::fs::symlink(env.target("www_root"), env.target("www")).unwrap();
+    let via_link = format!("{}/site", env.target("www"));
+    let r = env
+        .ok(
+            "shell",
+            json!({"cmd": "dirname \"$PWD\"", "chdir": via_link}),
+        )
+        .await;
+    assert_eq!(r.data["stdout"], env.target("www_root"));
+    let r = env
+        .ok("command", json!({"cmd": "pwd", "chdir": via_link}))
+        .await;
+    assert_eq!(r.data["stdout"], real);
 }
 
 #[tokio::test]

@@ -428,12 +428,17 @@ async fn type_conflicts_fail_like_ansible() {
         .await
         .unwrap();
     assert_eq!(r.msg.as_deref(), Some("src does not exist"));
-    env.assert_rejects(
-        "file",
-        json!({"path": f, "src": "/x"}),
-        &["src option requires state to be 'link' or 'hard'"],
-    )
-    .await;
+    // a failed result, with the path, as ansible-core's fail_json gives it
+    let r = env
+        .run("file", json!({"path": f, "src": "/x"}), false, false)
+        .await
+        .unwrap();
+    assert!(r.failed);
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("src option requires state to be 'link' or 'hard'")
+    );
+    assert_eq!(r.data["path"], f.as_str());
     // an empty directory may be replaced by a link with force
     let r = env
         .ok(

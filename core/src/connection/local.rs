@@ -1,9 +1,11 @@
 //! The `local` transport: runs commands on the controller itself.
 
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Child;
 
 use super::{Connection, ConnectionError, ExecOutput, ExecRequest};
 
@@ -51,16 +53,50 @@ impl Connection for LocalConnection {
                 let _ = stdin.shutdown().await;
             });
         }
-        let out = child
-            .wait_with_output()
+        let (status, stdout, stderr) = collect(&mut child)
             .await
             .map_err(|e| io_err("waiting for /bin/sh", e))?;
         Ok(ExecOutput {
-            rc: out.status.code().unwrap_or(-1),
-            stdout: out.stdout,
-            stderr: out.stderr,
+            rc: status.code().unwrap_or(-1),
+            stdout,
+            stderr,
         })
     }
+}
+
+/// How long output may stay quiet after the shell exited before the pipes are let go (what
+/// ansible-core's `run_command` waits in its last `select`).
+const DRAIN_IDLE: Duration = Duration::from_secs(1);
+
+/// Waits for the shell and reads its output. A process it started in the background may hold
+/// the pipes open long after it exited: once the shell is gone and the pipes are quiet for
+/// [`DRAIN_IDLE`], the output is complete (ansible-core's rule), instead of waiting for their end.
+async fn collect(child: &mut Child) -> std::io::Result<(ExitStatus, Vec<u8>, Vec<u8>)> {
+    let mut out_pipe = child.stdout.take().expect("stdout was piped");
+    let mut err_pipe = child.stderr.take().expect("stderr was piped");
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (mut out_buf, mut err_buf) = (vec![0u8; 32768], vec![0u8; 32768]);
+    let (mut out_open, mut err_open) = (true, true);
+    let mut status = None;
+    while out_open || err_open {
+        tokio::select! {
+            n = out_pipe.read(&mut out_buf), if out_open => match n? {
+                0 => out_open = false,
+                n => out.extend_from_slice(&out_buf[..n]),
+            },
+            n = err_pipe.read(&mut err_buf), if err_open => match n? {
+                0 => err_open = false,
+                n => err.extend_from_slice(&err_buf[..n]),
+            },
+            s = child.wait(), if status.is_none() => status = Some(s?),
+            _ = tokio::time::sleep(DRAIN_IDLE), if status.is_some() => break,
+        }
+    }
+    let status = match status {
+        Some(s) => s,
+        None => child.wait().await?,
+    };
+    Ok((status, out, err))
 }
 
 #[cfg(test)]
@@ -77,6 +113,25 @@ mod tests {
         let out = conn.exec(&req).await.unwrap();
         assert_eq!(out.rc, 3);
         assert_eq!(out.stdout_str(), "hello hi there\n/\n");
+    }
+
+    /// A command leaving a background process that keeps stdout and stderr open returns when
+    /// the shell exits (and the pipes are quiet), with the output written so far.
+    #[tokio::test]
+    async fn background_children_holding_the_pipes_do_not_block() {
+        let conn = LocalConnection::new();
+        let started = std::time::Instant::now();
+        let out = conn
+            .exec(&ExecRequest::new(
+                "echo before; sleep 5 & echo after; exit 4",
+            ))
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "waited for the child"
+        );
+        assert_eq!((out.rc, out.stdout_str().as_str()), (4, "before\nafter\n"));
     }
 
     #[tokio::test]

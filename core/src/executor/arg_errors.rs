@@ -62,6 +62,10 @@ pub(crate) fn ansible_message(written: &str, args: &Map<String, Value>, message:
         Some((prefix, rest)) if !prefix.contains(' ') => rest,
         _ => message,
     };
+    // ansible-core's shell action refuses `command`'s `expand_argument_vars` itself, first.
+    if short == "shell" && args.contains_key("expand_argument_vars") {
+        return format!("Unsupported parameters for ({written}) module: expand_argument_vars");
+    }
     if let Some(rest) = body.strip_prefix("unsupported parameter `") {
         return unsupported(written, short, args, rest);
     }
@@ -197,6 +201,14 @@ mod tests {
                 "shell: unsupported parameter `foo`; supported parameters: chdir, cmd"
             ),
             "Unsupported parameters for (ansible.legacy.command) module: foo. Supported parameters include: chdir, cmd."
+        );
+        assert_eq!(
+            msg(
+                "shell",
+                json!({"cmd": "x", "foo": 1, "expand_argument_vars": false}),
+                "shell: unsupported parameter `expand_argument_vars`; supported parameters: chdir, cmd"
+            ),
+            "Unsupported parameters for (shell) module: expand_argument_vars"
         );
         assert_eq!(
             msg(

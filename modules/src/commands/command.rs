@@ -181,6 +181,7 @@ pub fn command_spec(p: CommandParams) -> Result<CommandSpec, String> {
     check_sources(&sources)?;
     let shell = p.executable.as_deref().unwrap_or("/bin/sh");
     let expand = p.expand_argument_vars.unwrap_or(true);
+    let mut program = None;
     let (cmdline, cmd_value) = match (p.raw_params.or(p.cmd), p.argv) {
         (Some(script), _) if p.uses_shell => (
             format!("{} -c {}", shell_quote(shell), shell_quote(&script)),
@@ -189,6 +190,7 @@ pub fn command_spec(p: CommandParams) -> Result<CommandSpec, String> {
         (Some(line), _) => {
             let argv = shell_words::split(&line)
                 .map_err(|e| format!("cannot split command line '{line}': {e}"))?;
+            program = argv.first().map(|a| quote_arg(a, expand));
             quoted(argv, expand)
         }
         (None, Some(argv)) if p.uses_shell => {
@@ -202,7 +204,10 @@ pub fn command_spec(p: CommandParams) -> Result<CommandSpec, String> {
                 argv.into(),
             )
         }
-        (None, Some(argv)) => quoted(argv, expand),
+        (None, Some(argv)) => {
+            program = argv.first().map(|a| quote_arg(a, expand));
+            quoted(argv, expand)
+        }
         (None, None) => {
             return Err("one of the following is required: _raw_params, cmd, argv".into())
         }
@@ -210,6 +215,7 @@ pub fn command_spec(p: CommandParams) -> Result<CommandSpec, String> {
     Ok(CommandSpec {
         cmdline,
         cmd_value,
+        program,
         chdir: p.chdir,
         creates: p.creates,
         removes: p.removes,

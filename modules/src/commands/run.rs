@@ -15,6 +15,10 @@ pub struct CommandSpec {
     pub cmdline: String,
     /// What the result reports as `cmd` (a list for `command`, the string for `shell`).
     pub cmd_value: Value,
+    /// `command` without a shell: its program, quoted for the target shell. The command line
+    /// then runs with `exec` (a program, never a shell builtin), after a `PATH` search like
+    /// Python's `execvp`, so a missing program fails as under ansible-core.
+    pub program: Option<String>,
     /// Directory to run in.
     pub chdir: Option<String>,
     /// Skip when this path (glob) exists.
@@ -34,6 +38,7 @@ const END_MARK: &str = "\n@@drover-end ";
 const NO_CD_MARK: &str = "@@drover-no-chdir";
 const SKIP_CREATES: &str = "@@drover-skip-creates";
 const SKIP_REMOVES: &str = "@@drover-skip-removes";
+const EXEC_ERROR_MARK: &str = "@@drover-exec-error ";
 const DATE_FORMAT: &str = "+%s.%N %Y-%m-%d %H:%M:%S.%N";
 
 /// Runs `spec` as Ansible's command module does: `creates`/`removes` checks, check mode
@@ -45,7 +50,7 @@ pub async fn run_command(
     let conditional = spec.creates.is_some() || spec.removes.is_some();
     let cd = match &spec.chdir {
         Some(dir) => format!(
-            "cd {} 2>/dev/null || {{ echo '{NO_CD_MARK}' >&2; exit 1; }}\n",
+            "cd -P {} 2>/dev/null || {{ echo '{NO_CD_MARK}' >&2; exit 1; }}\n",
             quote_path(dir)
         ),
         None => String::new(),
@@ -97,9 +102,15 @@ pub async fn run_command(
             return Ok(r);
         }
     }
+    let (lookup, run) = match &spec.program {
+        Some(program) => (
+            program_lookup(program),
+            format!("( exec {} )", spec.cmdline),
+        ),
+        None => (String::new(), spec.cmdline.clone()),
+    };
     let script = format!(
-        "{cd}{guard}printf '{START_MARK}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\n{}\nrc=$?\nprintf '{}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\nexit $rc",
-        spec.cmdline,
+        "{cd}{guard}{lookup}printf '{START_MARK}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\n{run}\nrc=$?\nprintf '{}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\nexit $rc",
         END_MARK.replace('\n', "\\n")
     );
     let mut req = ExecRequest::new(script);
@@ -112,12 +123,14 @@ pub async fn run_command(
     }
     let out = ctx.conn.exec(req).await?;
     if out.rc != 0 && out.stderr_str().trim_end() == NO_CD_MARK {
-        let dir = spec.chdir.as_deref().unwrap_or_default();
-        let mut r = base_result(spec, out.rc, "", "").with_msg(format!(
-            "Unable to change directory before execution: {dir} does not exist or is not accessible"
-        ));
+        let mut r = base_result(spec, out.rc, "", "")
+            .with_msg("Unable to change directory before execution.");
         r.failed = true;
         r.data.insert("rc".into(), Value::Null);
+        null_times(&mut r);
+        return Ok(r);
+    }
+    if let Some(r) = exec_error(spec, out.rc, &out.stderr_str()) {
         return Ok(r);
     }
     if out.rc == 0 {
@@ -148,6 +161,64 @@ pub async fn run_command(
         r.msg = Some("non-zero return code".into());
     }
     Ok(r)
+}
+
+/// Shell lines that look `program` up as Python's `execvp` does (a name with a slash as is,
+/// else each `PATH` entry, an empty one meaning the current directory) and end the script with
+/// the errno ansible-core reports when it cannot be run: 2 (not found) or 13 (not executable).
+fn program_lookup(program: &str) -> String {
+    format!(
+        "__drover_prog={program}; __drover_err=0\n\
+         case $__drover_prog in\n\
+         */*) if [ ! -e \"$__drover_prog\" ]; then __drover_err=2; \
+         elif [ -d \"$__drover_prog\" ] || [ ! -x \"$__drover_prog\" ]; then __drover_err=13; fi ;;\n\
+         *) __drover_err=2; __drover_ifs=$IFS; IFS=:\n\
+         for __drover_dir in $PATH; do __drover_f=${{__drover_dir:-.}}/$__drover_prog\n\
+         if [ -e \"$__drover_f\" ]; then \
+         if [ -f \"$__drover_f\" ] && [ -x \"$__drover_f\" ]; then __drover_err=0; break; fi; \
+         __drover_err=13; fi\n\
+         done; IFS=$__drover_ifs ;;\n\
+         esac\n\
+         [ \"$__drover_err\" = 0 ] || {{ echo \"{EXEC_ERROR_MARK}$__drover_err\" >&2; exit \"$__drover_err\"; }}\n"
+    )
+}
+
+/// ansible-core's failure when the program cannot be run (`Error executing command.`, the
+/// errno as `rc`, the command line as one shell-quoted string), from the lookup's marker.
+fn exec_error(spec: &CommandSpec, rc: i32, stderr: &str) -> Option<ModuleResult> {
+    let errno = stderr.trim_end().strip_prefix(EXEC_ERROR_MARK)?;
+    if spec.program.is_none() || errno.parse::<i32>().ok() != Some(rc) {
+        return None;
+    }
+    let clean = match &spec.cmd_value {
+        Value::Array(args) => args
+            .iter()
+            .map(|a| python_quote(a.as_str().unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => other.as_str().unwrap_or_default().to_string(),
+    };
+    let mut r = ModuleResult::failed("Error executing command.");
+    r.data.insert("cmd".into(), clean.into());
+    r.data.insert("rc".into(), rc.into());
+    for key in ["stdout", "stderr"] {
+        r.data.insert(key.into(), "".into());
+    }
+    for key in ["stdout_lines", "stderr_lines"] {
+        r.data.insert(key.into(), Value::Array(Vec::new()));
+    }
+    Some(r)
+}
+
+/// Python's `shlex.quote`.
+fn python_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"@%+=:,./-_".contains(&b))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
 }
 
 /// A result with the command keys in Ansible's order.

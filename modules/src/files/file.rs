@@ -8,6 +8,7 @@ use drover_core::module::{
 use serde_json::{Map, Value};
 
 use super::file_diff::{requested_epoch, set_diff};
+use super::file_lookup::lookup;
 pub use super::file_params::{FileParams, FileState, FILE_KEYS};
 use super::{add_file_attrs, apply_then_probe, path_map, Applied};
 use crate::params::check_keys;
@@ -15,9 +16,27 @@ use crate::remote::attrs::{AttrPlan, FileAttrs};
 use crate::remote::chattr::{apply_attributes, check_selinux};
 use crate::remote::mode::Mode;
 use crate::remote::probe::{probe, probe_one, FileType, PathStat, ProbeRequest, StatInfo};
-use crate::remote::{join_path, parent_dir, quote_path};
+use crate::remote::{base_name, join_path, quote_path};
 
 const DEFAULT_TIME_FORMAT: &str = "%Y%m%d%H%M.%S";
+
+/// `YYYYmmddHHMM.SS` as `date -d` reads it (`YYYY-mm-dd HH:MM:SS`).
+fn timestamp_text(ts: &str) -> Option<String> {
+    let (date, sec) = ts.split_once('.')?;
+    let ok = date.len() == 12
+        && sec.len() == 2
+        && date.bytes().chain(sec.bytes()).all(|b| b.is_ascii_digit());
+    ok.then(|| {
+        format!(
+            "{}-{}-{} {}:{}:{sec}",
+            &date[..4],
+            &date[4..6],
+            &date[6..8],
+            &date[8..10],
+            &date[10..12]
+        )
+    })
+}
 
 /// The `file` module.
 pub struct File;
@@ -64,7 +83,13 @@ impl TypedModule for File {
         if let Some(failed) = check_selinux(ctx, &selinux).await? {
             return Ok(failed);
         }
-        let base = p.original_basename.take().filter(|b| !b.is_empty());
+        // As ansible-core: a directory path (other than for link/absent) means the file named
+        // `_original_basename` in it, or the source's name.
+        let base = p
+            .original_basename
+            .take()
+            .filter(|b| !b.is_empty())
+            .or_else(|| p.src.as_deref().map(base_name).filter(|b| !b.is_empty()));
         if let Some(base) = base {
             if !matches!(p.state, Some(FileState::Link | FileState::Absent)) {
                 let req = ProbeRequest {
@@ -82,7 +107,17 @@ impl TypedModule for File {
         let attributes = p.attributes.take().filter(|a| !a.is_empty());
         let path = p.path.clone();
         let absent = p.state == Some(FileState::Absent);
-        let r = FileTask::new(p)?.run(ctx).await?;
+        let lookup = match (ctx.check_mode, absent) {
+            (true, false) => Some(lookup(ctx, p.owner.as_deref(), p.group.as_deref()).await?),
+            _ => None,
+        };
+        let mut r = FileTask::new(p)?.run(ctx).await?;
+        if let Some(found) = lookup.filter(|l| !l.is_empty()) {
+            let existed = probe_one(ctx.conn, ProbeRequest::new(&path))
+                .await?
+                .exists();
+            r = found.apply(r, &path, existed);
+        }
         match attributes {
             Some(a) if !r.failed && !absent => apply_attributes(ctx, &path, &a, r).await,
             _ => Ok(r),
@@ -136,6 +171,9 @@ pub(super) struct FileTask {
     pub(super) attrs: FileAttrs,
     pub(super) mtime: Option<String>,
     pub(super) atime: Option<String>,
+    /// Explicit `modification_time`/`access_time` as seconds since the epoch, read in the
+    /// target's time zone (see [`FileTask::resolve_times`]).
+    pub(super) epochs: (Option<f64>, Option<f64>),
 }
 
 impl FileTask {
@@ -164,16 +202,39 @@ impl FileTask {
             attrs,
             mtime,
             atime,
+            epochs: (None, None),
         })
     }
 
-    /// Where a symlink's relative `src` is resolved: next to `path`.
-    pub(super) fn link_src_path(&self, src: &str) -> String {
-        if src.starts_with('/') || src.starts_with('~') {
-            src.to_string()
-        } else {
-            join_path(&parent_dir(&self.p.path), src)
+    /// Reads explicit timestamps as the target's `touch -t` will (its local time), so that a
+    /// time already in place is no change, as in ansible-core.
+    async fn resolve_times(&mut self, ctx: &ModuleContext<'_>) -> Result<(), ModuleError> {
+        let explicit = |t: &Option<String>| t.clone().filter(|t| !t.is_empty());
+        let wanted: Vec<String> = [explicit(&self.mtime), explicit(&self.atime)]
+            .into_iter()
+            .flatten()
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
         }
+        let script = wanted
+            .iter()
+            .map(|ts| match timestamp_text(ts) {
+                Some(text) => format!("date -d {} +%s || echo x", shell_quote(&text)),
+                None => "echo x".into(),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let out = ctx.conn.run(script).await?;
+        let stdout = out.stdout_str();
+        let mut read = stdout.lines().map(|l| l.trim().parse::<f64>().ok());
+        if explicit(&self.mtime).is_some() {
+            self.epochs.0 = read.next().flatten();
+        }
+        if explicit(&self.atime).is_some() {
+            self.epochs.1 = read.next().flatten();
+        }
+        Ok(())
     }
 
     /// What the run probes first: the path itself and followed, and a link's source.
@@ -199,7 +260,11 @@ impl FileTask {
         reqs
     }
 
-    pub(super) async fn run(self, ctx: &ModuleContext<'_>) -> Result<ModuleResult, ModuleError> {
+    pub(super) async fn run(
+        mut self,
+        ctx: &ModuleContext<'_>,
+    ) -> Result<ModuleResult, ModuleError> {
+        self.resolve_times(ctx).await?;
         let stats = probe(ctx.conn, &self.probe_requests()).await?;
         let lstat = &stats[0];
         let followed = &stats[1];
@@ -212,21 +277,35 @@ impl FileTask {
             None if self.p.recurse => FileState::Directory,
             None => FileState::File,
         };
-        if self.p.src.is_some() && !matches!(state, FileState::Link | FileState::Hard) {
-            return Err(bad("src option requires state to be 'link' or 'hard'"));
-        }
+        let path = self.p.path.as_str();
         if self.p.recurse && state != FileState::Directory {
-            return Err(bad("recurse option requires state to be 'directory'"));
+            return Ok(
+                ModuleResult::failed("recurse option requires state to be 'directory'")
+                    .with("path", path),
+            );
+        }
+        if self.p.src.is_some() && !matches!(state, FileState::Link | FileState::Hard) {
+            return Ok(
+                ModuleResult::failed("src option requires state to be 'link' or 'hard'")
+                    .with("path", path),
+            );
         }
         match state {
             FileState::Absent => self.absent(ctx, lstat, prev).await,
             FileState::File => self.file(ctx, lstat, followed, prev).await,
             FileState::Directory => self.directory(ctx, lstat, followed, prev).await,
             FileState::Touch => self.touch(ctx, lstat, followed, prev).await,
-            FileState::Link | FileState::Hard => {
-                // Without `src`, a link's followed target stands for its source.
+            FileState::Link => {
                 let src_stat = stats.get(2).unwrap_or(followed).clone();
-                self.link(ctx, state, lstat, &src_stat, prev).await
+                self.symlink(ctx, lstat, followed, &src_stat, prev).await
+            }
+            FileState::Hard => {
+                let none = PathStat {
+                    path: String::new(),
+                    info: None,
+                };
+                let src_stat = stats.get(2).unwrap_or(&none).clone();
+                self.hardlink(ctx, lstat, &src_stat, prev).await
             }
         }
     }
@@ -246,39 +325,6 @@ impl FileTask {
             set_diff(&mut r, before, after);
         }
         r
-    }
-
-    pub(super) async fn absent(
-        &self,
-        ctx: &ModuleContext<'_>,
-        lstat: &PathStat,
-        prev: &str,
-    ) -> Result<ModuleResult, ModuleError> {
-        let path = &self.p.path;
-        let mut r = ModuleResult::ok()
-            .with("path", path.as_str())
-            .with("state", "absent");
-        if !lstat.exists() {
-            return Ok(r);
-        }
-        r.changed = true;
-        if !ctx.check_mode {
-            let out = ctx
-                .conn
-                .run_script(format!("rm -rf -- {}", quote_path(path)))
-                .await?;
-            if out.rc != 0 {
-                return Ok(ModuleResult::failed(format!(
-                    "rmtree failed: {}",
-                    out.stderr_str().trim()
-                ))
-                .with("path", path.as_str()));
-            }
-        }
-        let (mut before, mut after) = self.diff_maps("path");
-        before.insert("state".into(), prev.into());
-        after.insert("state".into(), "absent".into());
-        Ok(self.finish(ctx, r, before, after))
     }
 
     /// The object attributes apply to: the link target when following, else the path itself.
@@ -320,17 +366,28 @@ impl FileTask {
             return Ok(r);
         }
         let plan = self.attrs.plan(info).map_err(bad)?;
-        let times = self.touch_command(&quote_path(path));
+        let times = self.touch_command(&quote_path(path), Some(info));
         self.apply_attrs(ctx, "path", info, &plan, no_deref, None, times, "file")
             .await
     }
 
-    pub(super) fn touch_command(&self, qpath: &str) -> Option<String> {
+    /// The `touch` commands setting the requested times on `qpath`; a time already in place on
+    /// `current` is left alone. Both times "now" are one plain `touch` (which, like Python's
+    /// `os.utime(path, None)`, needs only write access, not ownership).
+    pub(super) fn touch_command(&self, qpath: &str, current: Option<&StatInfo>) -> Option<String> {
+        if self.mtime.as_deref() == Some("") && self.atime.as_deref() == Some("") {
+            return Some(format!("touch -c -- {qpath}"));
+        }
         let mut cmds = Vec::new();
-        for (flag, value) in [("-m", &self.mtime), ("-a", &self.atime)] {
+        let sides = [
+            ("-m", &self.mtime, self.epochs.0, current.map(|i| i.mtime)),
+            ("-a", &self.atime, self.epochs.1, current.map(|i| i.atime)),
+        ];
+        for (flag, value, epoch, now) in sides {
             match value.as_deref() {
                 None => {}
                 Some("") => cmds.push(format!("touch {flag} -c -- {qpath}")),
+                Some(_) if epoch.is_some() && epoch == now => {}
                 Some(ts) => cmds.push(format!("touch {flag} -c -t {} -- {qpath}", shell_quote(ts))),
             }
         }
@@ -403,13 +460,13 @@ impl FileTask {
         after: &mut Map<String, Value>,
     ) {
         let sides = [
-            ("mtime", &self.mtime, old.mtime, new.mtime),
-            ("atime", &self.atime, old.atime, new.atime),
+            ("mtime", &self.mtime, self.epochs.0, old.mtime, new.mtime),
+            ("atime", &self.atime, self.epochs.1, old.atime, new.atime),
         ];
-        for (key, requested, was, now) in sides {
+        for (key, requested, epoch, was, now) in sides {
             let Some(requested) = requested else { continue };
             let now = if ctx.check_mode {
-                match requested_epoch(requested) {
+                match epoch.or_else(|| requested_epoch(requested)) {
                     Some(t) => t,
                     None => continue,
                 }
@@ -449,164 +506,6 @@ impl FileTask {
                 )))),
             },
         }
-    }
-
-    pub(super) async fn directory(
-        &self,
-        ctx: &ModuleContext<'_>,
-        lstat: &PathStat,
-        followed: &PathStat,
-        prev: &str,
-    ) -> Result<ModuleResult, ModuleError> {
-        let path = &self.p.path;
-        let (target, no_deref) = self.target(lstat, followed);
-        match &target.info {
-            Some(info) if info.file_type == FileType::Directory => {
-                let plan = self.attrs.plan(info).map_err(bad)?;
-                let recursive = if self.p.recurse {
-                    self.recursive_changes(ctx).await?
-                } else {
-                    None
-                };
-                let times = self.touch_command(&quote_path(path));
-                self.apply_attrs(
-                    ctx,
-                    "path",
-                    info,
-                    &plan,
-                    no_deref,
-                    recursive,
-                    times,
-                    "directory",
-                )
-                .await
-            }
-            Some(info) => {
-                let mut r = ModuleResult::failed(format!("{path} already exists as a {prev}"))
-                    .with("path", path.as_str());
-                add_file_attrs(&mut r, info);
-                Ok(r)
-            }
-            None => self.create_directory(ctx, prev).await,
-        }
-    }
-
-    /// Creates the directory and any missing parents, giving each created one the attributes.
-    pub(super) async fn create_directory(
-        &self,
-        ctx: &ModuleContext<'_>,
-        prev: &str,
-    ) -> Result<ModuleResult, ModuleError> {
-        let path = &self.p.path;
-        let plan = self.attrs.plan_new(true, 0o022).map_err(bad)?;
-        let (mut before, mut after) = self.diff_maps("path");
-        before.insert("state".into(), prev.into());
-        after.insert("state".into(), "directory".into());
-        if let Some((b, a)) = plan.mode {
-            before.insert("mode".into(), crate::remote::mode::format_mode(b).into());
-            after.insert("mode".into(), crate::remote::mode::format_mode(a).into());
-        }
-        let mut r = ModuleResult::changed(true).with("path", path.as_str());
-        if ctx.check_mode {
-            r.data.insert("state".into(), "directory".into());
-            return Ok(self.finish(ctx, r, before, after));
-        }
-        // Every missing ancestor is created in turn and given the attributes, as Ansible does.
-        let mut ancestors = Vec::new();
-        let mut cur = path.trim_end_matches('/').to_string();
-        while !cur.is_empty() && cur != "/" && cur != "." && cur != "~" {
-            ancestors.push(cur.clone());
-            let parent = parent_dir(&cur);
-            if parent == cur {
-                break;
-            }
-            cur = parent;
-        }
-        ancestors.reverse();
-        let attr_cmd = {
-            let mut parts = Vec::new();
-            if let Some(o) = &self.attrs.owner {
-                let spec = match &self.attrs.group {
-                    Some(g) => format!("{o}:{g}"),
-                    None => o.clone(),
-                };
-                parts.push(format!("chown {} -- \"$d\"", shell_quote(&spec)));
-            } else if let Some(g) = &self.attrs.group {
-                parts.push(format!("chgrp {} -- \"$d\"", shell_quote(g)));
-            }
-            if let Some(mode) = self.attrs.mode.as_ref().and_then(Mode::chmod_arg) {
-                parts.push(format!("chmod {} -- \"$d\"", shell_quote(&mode)));
-            }
-            parts
-        };
-        let mut script = String::new();
-        for dir in &ancestors {
-            script.push_str(&format!(
-                "d={}; if [ ! -d \"$d\" ]; then mkdir -- \"$d\"{} || exit $?; fi\n",
-                quote_path(dir),
-                attr_cmd
-                    .iter()
-                    .map(|c| format!(" && {c}"))
-                    .collect::<String>()
-            ));
-        }
-        let info = match self.run_and_restat(ctx, &script, false).await? {
-            Ok(i) => i,
-            Err(fail) => return Ok(fail),
-        };
-        add_file_attrs(&mut r, &info);
-        Ok(self.finish(ctx, r, before, after))
-    }
-
-    pub(super) async fn touch(
-        &self,
-        ctx: &ModuleContext<'_>,
-        lstat: &PathStat,
-        followed: &PathStat,
-        prev: &str,
-    ) -> Result<ModuleResult, ModuleError> {
-        let path = &self.p.path;
-        let qpath = quote_path(path);
-        let (target, no_deref) = self.target(lstat, followed);
-        if let Some(info) = &target.info {
-            let plan = self.attrs.plan(info).map_err(bad)?;
-            let times = self.touch_command(&qpath);
-            let mut r = self
-                .apply_attrs(ctx, "dest", info, &plan, no_deref, None, times, "file")
-                .await?;
-            // ansible-core's touch diff always names the state change (`touch` is never the
-            // previous state).
-            if let Some(Value::Object(d)) = r.data.get_mut("diff") {
-                for (side, value) in [("before", prev), ("after", "touch")] {
-                    if let Some(Value::Object(m)) = d.get_mut(side) {
-                        m.insert("state".into(), value.into());
-                    }
-                }
-            }
-            return Ok(r);
-        }
-        let plan = self.attrs.plan_new(false, 0o022).map_err(bad)?;
-        let (mut before, mut after) = self.diff_maps("path");
-        before.insert("state".into(), "absent".into());
-        after.insert("state".into(), "touch".into());
-        let mut r = ModuleResult::changed(true).with("dest", path.as_str());
-        if ctx.check_mode {
-            r.data.insert("state".into(), "file".into());
-            return Ok(self.finish(ctx, r, before, after));
-        }
-        let mut cmds = vec![format!("touch -- {qpath}")];
-        if !plan.is_empty() {
-            cmds.push(plan.commands(&qpath, false));
-        }
-        if let Some(t) = self.touch_command(&qpath) {
-            cmds.push(t);
-        }
-        let info = match self.run_and_restat(ctx, &cmds.join(" && "), false).await? {
-            Ok(i) => i,
-            Err(fail) => return Ok(fail),
-        };
-        add_file_attrs(&mut r, &info);
-        Ok(self.finish(ctx, r, before, after))
     }
 }
 

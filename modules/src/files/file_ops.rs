@@ -6,11 +6,10 @@ use drover_core::module::{ModuleContext, ModuleError, ModuleResult};
 
 use super::add_file_attrs;
 use super::file::{bad, FileTask};
-use super::file_params::FileState;
-use crate::remote::attrs::AttrPlan;
 use crate::remote::mode::Mode;
 use crate::remote::probe::{FileType, PathStat, StatInfo};
 use crate::remote::quote_path;
+use serde_json::Value;
 
 impl FileTask {
     /// For `recurse`: the command fixing attributes below the directory, if any differ.
@@ -72,144 +71,78 @@ impl FileTask {
             cmds.push(format!("{cmd} -R{deref} {} -- {qpath}", shell_quote(&spec)));
         }
         if needs_mode {
+            // Symbolic links are skipped, followed (their targets, directories entered) only
+            // with `follow`, as ansible-core's walk does.
             if let Some(mode) = self.attrs.mode.as_ref().and_then(Mode::chmod_arg) {
-                cmds.push(format!("chmod -R {} -- {qpath}", shell_quote(&mode)));
+                cmds.push(format!(
+                    "find {follow}{qpath} -mindepth 1 ! -type l -exec chmod {} {{}} +",
+                    shell_quote(&mode)
+                ));
             }
         }
         Ok((!cmds.is_empty()).then(|| cmds.join(" && ")))
     }
 
-    pub(super) async fn link(
+    pub(super) async fn touch(
         &self,
         ctx: &ModuleContext<'_>,
-        state: FileState,
         lstat: &PathStat,
-        src_stat: &PathStat,
+        followed: &PathStat,
         prev: &str,
     ) -> Result<ModuleResult, ModuleError> {
         let path = &self.p.path;
         let qpath = quote_path(path);
-        // Without `src`, an existing link followed keeps its target (ansible-core reads it back).
-        let existing = match (&state, &lstat.info) {
-            (FileState::Link, Some(i)) if self.p.follow && src_stat.exists() => {
-                i.link_target.clone()
-            }
-            _ => None,
-        };
-        let Some(src) = self.p.src.clone().or(existing) else {
-            return Err(bad(format!("src is required for state={}", state.name())));
-        };
-        let hard = state == FileState::Hard;
-        let fail = |msg: String| Ok(ModuleResult::failed(msg).with("path", path.as_str()));
-        if !src_stat.exists() && (hard || !self.p.force) {
-            let shown = if hard {
-                src.clone()
-            } else {
-                self.link_src_path(&src)
-            };
-            if hard {
-                return Ok(ModuleResult::failed("src does not exist")
-                    .with("dest", path.as_str())
-                    .with("src", shown));
-            }
-            return fail(format!(
-                "src file does not exist, use \"force=yes\" if you really want to create the link: {shown}"
-            ));
-        }
-        let current = lstat.info.as_ref();
-        let up_to_date = match current {
-            None => false,
-            Some(i) if hard => src_stat
-                .info
-                .as_ref()
-                .is_some_and(|s| s.inode == i.inode && s.dev == i.dev),
-            Some(i) => {
-                i.file_type == FileType::Link && i.link_target.as_deref() == Some(src.as_str())
-            }
-        };
-        let mut pre = Vec::new();
-        if !up_to_date {
-            match prev {
-                "absent" => {}
-                "link" => {}
-                "directory" => {
-                    if !self.p.force {
-                        return fail(format!(
-                            "refusing to convert from directory to {} for {path}",
-                            if hard { "hard link" } else { "symlink" }
-                        ));
-                    }
-                    pre.push(format!("rmdir -- {qpath}"));
-                }
-                _ if hard => {}
-                other => {
-                    if !self.p.force {
-                        return fail(format!(
-                            "refusing to convert from {other} to symlink for {path}"
-                        ));
+        let (target, no_deref) = self.target(lstat, followed);
+        if let Some(info) = &target.info {
+            let plan = self.attrs.plan(info).map_err(bad)?;
+            let times = self.touch_command(&qpath, Some(info));
+            let mut r = self
+                .apply_attrs(ctx, "dest", info, &plan, no_deref, None, times, "file")
+                .await?;
+            // ansible-core's touch diff always names the state change (`touch` is never the
+            // previous state).
+            if let Some(Value::Object(d)) = r.data.get_mut("diff") {
+                for (side, value) in [("before", prev), ("after", "touch")] {
+                    if let Some(Value::Object(m)) = d.get_mut(side) {
+                        m.insert("state".into(), value.into());
                     }
                 }
             }
-            let link = if hard {
-                format!("ln -f -- {} {qpath}", quote_path(&src))
-            } else {
-                format!("ln -sfn -- {} {qpath}", shell_quote(&src))
-            };
-            pre.push(link);
+            return Ok(r);
         }
-        let target_info = if up_to_date { current.cloned() } else { None };
-        // Attributes go to the file itself for hard links, to the link target when following
-        // (Ansible's default), and to the link itself otherwise (owner only: links have no mode).
-        let (plan, attr_path, no_deref) = match (&src_stat.info, hard || self.p.follow) {
-            (Some(src_info), true) => {
-                let at = if hard {
-                    src.clone()
-                } else {
-                    self.link_src_path(&src)
-                };
-                (self.attrs.plan(src_info).map_err(bad)?, at, false)
-            }
-            _ => {
-                let plan = match &target_info {
-                    Some(info) => self.attrs.plan(info).map_err(bad)?,
-                    None => self.attrs.plan_new(false, 0o022).map_err(bad)?,
-                };
-                (AttrPlan { mode: None, ..plan }, path.clone(), true)
-            }
-        };
+        let plan = self.attrs.plan_new(false, 0o022).map_err(bad)?;
         let (mut before, mut after) = self.diff_maps("path");
-        if prev != state.name() {
-            before.insert("state".into(), prev.into());
-            after.insert("state".into(), state.name().into());
+        before.insert("state".into(), "absent".into());
+        after.insert("state".into(), "touch".into());
+        let mut r = ModuleResult::changed(true).with("dest", path.as_str());
+        if ctx.check_mode {
+            // ansible-core stops here: nothing exists to report on.
+            return Ok(r);
         }
-        // Re-pointing a link shows the old and new sources, as ansible-core does.
-        if let (false, "link", Some(old)) = (
-            up_to_date,
-            prev,
-            current.and_then(|i| i.link_target.as_deref()),
-        ) {
-            before.insert("src".into(), old.into());
-            after.insert("src".into(), src.as_str().into());
-        }
-        plan.add_to_diff(&mut before, &mut after);
+        let mut cmds = Vec::new();
         if !plan.is_empty() {
-            pre.push(plan.commands(&quote_path(&attr_path), no_deref));
+            cmds.push(plan.commands(&qpath, false));
         }
-        let mut r = ModuleResult::changed(!pre.is_empty())
-            .with("dest", path.as_str())
-            .with("src", src.as_str());
-        let info = if pre.is_empty() || ctx.check_mode {
-            target_info.or_else(|| src_stat.info.clone())
-        } else {
-            match self.run_and_restat(ctx, &pre.join(" && "), true).await? {
-                Ok(i) => Some(i),
-                Err(fail) => return Ok(fail),
-            }
+        if let Some(t) = self.touch_command(&qpath, None) {
+            cmds.push(t);
+        }
+        // The file just created goes again when its attributes cannot be set, as in
+        // ansible-core.
+        let cmds = match cmds.is_empty() {
+            true => vec![format!("touch -- {qpath}")],
+            false => vec![
+                format!("touch -- {qpath}",),
+                format!(
+                    "{{ {} || {{ rc=$?; rm -f -- {qpath}; exit $rc; }}; }}",
+                    cmds.join(" && ")
+                ),
+            ],
         };
-        if let Some(info) = &info {
-            add_file_attrs(&mut r, info);
-        }
-        r.data.insert("state".into(), state.name().into());
+        let info = match self.run_and_restat(ctx, &cmds.join(" && "), false).await? {
+            Ok(i) => i,
+            Err(fail) => return Ok(fail),
+        };
+        add_file_attrs(&mut r, &info);
         Ok(self.finish(ctx, r, before, after))
     }
 }

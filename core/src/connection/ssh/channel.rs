@@ -23,6 +23,9 @@ const OPEN_RETRIES: u32 = 20;
 /// How long to wait for the server's channel close once it sent EOF and the exit status.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
+/// How long output may stay quiet after the exit status while the channel stays open.
+const DRAIN_IDLE: Duration = Duration::from_secs(1);
+
 /// Marks the first stderr line, which carries the remote command's process id (its session and
 /// process group id) and is removed from the output.
 const PID_MARKER: &str = "\u{1e}drover-pid:";
@@ -105,6 +108,10 @@ pub(super) async fn run_command(
             // Output and exit status are complete; a server that never closes the channel
             // must not hang the run.
             () = tokio::time::sleep(CLOSE_GRACE), if eof && status.is_some() => break,
+            // The command exited but a process it left in the background holds its output
+            // open (sshd sends no EOF then): once quiet for DRAIN_IDLE, the output is complete,
+            // as ansible-core's run_command decides.
+            () = tokio::time::sleep(DRAIN_IDLE), if !eof && !feeding && status.is_some() => break,
         };
         match msg {
             Some(ChannelMsg::Data { data }) => out.stdout.extend_from_slice(&data),
