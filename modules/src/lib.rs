@@ -89,6 +89,12 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(system::hostname::Hostname));
     r.register(Arc::new(system::sysctl::Sysctl));
     r.alias("ansible.posix.sysctl", "sysctl");
+    r.register(Arc::new(system::timezone::Timezone));
+    r.alias("community.general.timezone", "timezone");
+    r.register(Arc::new(system::locale_gen::LocaleGen));
+    r.alias("community.general.locale_gen", "locale_gen");
+    r.register(Arc::new(packages::debconf::Debconf));
+    r.register(Arc::new(accounts::known_hosts::KnownHosts));
     unimplemented::add_ansible_names(&mut r);
     r
 }

@@ -6,6 +6,7 @@ pub mod chattr;
 pub mod checksum;
 pub mod mode;
 pub mod probe;
+pub mod rewrite;
 
 pub use drover_core::connection::quote_path;
 

@@ -1,4 +1,4 @@
-//! System modules: facts (`setup`), `hostname`, `sysctl`, `cron`, `getent`.
+//! System modules: facts (`setup`), `hostname`, `sysctl`, `cron`, `getent`, `timezone`, `locale_gen`.
 
 pub mod cron;
 pub mod facts_build;
@@ -7,5 +7,7 @@ pub mod facts_net;
 pub mod facts_probe;
 pub mod getent;
 pub mod hostname;
+pub mod locale_gen;
 pub mod setup;
 pub mod sysctl;
+pub mod timezone;
