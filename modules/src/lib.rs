@@ -146,6 +146,10 @@ mod tests {
             "hostname",
             "sysctl",
             "authorized_key",
+            "timezone",
+            "locale_gen",
+            "debconf",
+            "known_hosts",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);
@@ -156,6 +160,8 @@ mod tests {
             "community.general.archive",
             "ansible.posix.synchronize",
             "community.general.supervisorctl",
+            "community.general.timezone",
+            "community.general.locale_gen",
         ] {
             assert!(r.get(alias).is_some(), "{alias} missing");
             assert!(

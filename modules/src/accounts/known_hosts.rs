@@ -17,6 +17,7 @@ use sha1::{Digest, Sha1};
 use crate::accounts::group::Presence;
 use crate::params::{check_keys, de_bool, de_opt_string, de_string};
 use crate::remote::expand_path;
+use crate::remote::path_info::add_path_info;
 use crate::remote::rewrite::rewrite_file;
 
 /// Parameters of `known_hosts`.
@@ -306,11 +307,16 @@ impl TypedModule for KnownHosts {
         diff.insert("after".into(), Value::from(after_text));
         result = result.with("diff", Value::Object(diff));
         if !present && found_line.is_none() && key.is_some() {
+            add_path_info(ctx.conn, &path, &mut result).await?;
             return Ok(result);
         }
         if ctx.check_mode {
-            result.changed = replace_or_add || present != found;
-            return Ok(result);
+            // ansible-core exits here with only these two keys.
+            let mut r = ModuleResult::changed(replace_or_add || present != found);
+            if let Some(d) = result.data.remove("diff") {
+                r.data.insert("diff".into(), d);
+            }
+            return Ok(r);
         }
         if found && key.is_none() && !present {
             let out = ctx
@@ -347,6 +353,7 @@ impl TypedModule for KnownHosts {
             }
             result.changed = true;
         }
+        add_path_info(ctx.conn, &path, &mut result).await?;
         Ok(result)
     }
 }

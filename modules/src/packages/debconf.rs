@@ -261,6 +261,8 @@ impl TypedModule for Debconf {
                 return Ok(ModuleResult::failed(out.stderr_str()));
             }
             msg = out.stdout_str();
+            // ansible-core reports the joined answer once it has set it.
+            value = Value::from(text);
         }
         let mut curr = Map::new();
         curr.insert(question.clone(), value);

@@ -5,6 +5,7 @@ pub mod attrs;
 pub mod chattr;
 pub mod checksum;
 pub mod mode;
+pub mod path_info;
 pub mod probe;
 pub mod rewrite;
 

@@ -159,13 +159,19 @@ impl TypedModule for LocaleGen {
         let supported = parts.next().unwrap_or("");
         let locale_a = parts.next().unwrap_or("");
         let names_value = Value::from(p.name.clone());
+        // The module helper's output variables: what results and failures carry.
+        let mut vars = Map::new();
+        vars.insert("name".into(), names_value);
         if mechanism == "none" {
-            return Ok(ModuleResult::failed(
+            return Ok(helper_failure(
                 "/var/lib/locales/supported.d and /etc/locale.gen are missing. Is the package \"locales\" installed?",
-            )
-            .with("name", names_value));
+                vars,
+                ctx.diff,
+            ));
         }
         let ubuntu = mechanism == "ubuntu_legacy";
+        vars.insert("ubuntu_mode".into(), Value::from(ubuntu));
+        vars.insert("mechanism".into(), Value::from(mechanism.as_str()));
         let listed: Vec<&str> = supported.lines().filter_map(listed_locale).collect();
         let unlisted: Vec<String> = p
             .name
@@ -174,21 +180,24 @@ impl TypedModule for LocaleGen {
             .cloned()
             .collect();
         let missing = not_present(&unlisted, locale_a);
-        let result = |changed: bool| {
-            ModuleResult::changed(changed)
-                .with("name", names_value.clone())
-                .with("ubuntu_mode", ubuntu)
-                .with("mechanism", mechanism.as_str())
-        };
         if !missing.is_empty() {
-            let mut r = result(false);
-            r.failed = true;
-            r.msg = Some(format!(
-                "The following locales you have entered are not available on your system: {}",
-                missing.join(", ")
+            return Ok(helper_failure(
+                &format!(
+                    "The following locales you have entered are not available on your system: {}",
+                    missing.join(", ")
+                ),
+                vars,
+                ctx.diff,
             ));
-            return Ok(r);
         }
+        let result = |changed: bool| {
+            let mut r = ModuleResult::changed(changed);
+            r.data = vars.clone();
+            if ctx.diff {
+                r.data.insert("diff".into(), Value::Object(Map::new()));
+            }
+            r
+        };
         let was_present = not_present(&p.name, locale_a).is_empty();
         if was_present == present || ctx.check_mode {
             return Ok(result(false));
@@ -226,6 +235,21 @@ impl TypedModule for LocaleGen {
         let now_present = not_present(&p.name, &after).is_empty();
         Ok(result(now_present != was_present))
     }
+}
+
+/// A failure as community.general's module helper reports it: the message, the output variables
+/// at the top level and again under `output` and `vars` (`output` and the top level also have
+/// an empty `diff` in diff mode).
+fn helper_failure(msg: &str, vars: Map<String, Value>, diff: bool) -> ModuleResult {
+    let mut output = vars.clone();
+    if diff {
+        output.insert("diff".into(), Value::Object(Map::new()));
+    }
+    let mut r = ModuleResult::failed(msg);
+    r.data = output.clone();
+    r.data.insert("output".into(), Value::Object(output));
+    r.data.insert("vars".into(), Value::Object(vars));
+    r
 }
 
 /// The legacy Ubuntu way: `locale-gen <names>` adds them; removing edits
