@@ -87,6 +87,7 @@ DROVER_MODULES = [
     "community.general.archive",
     "community.general.ini_file",
     "community.general.locale_gen",
+    "community.general.pam_limits",
     "community.general.supervisorctl",
     "community.general.timezone",
 ]

@@ -93,6 +93,8 @@ pub fn registry() -> ModuleRegistry {
     r.alias("community.general.timezone", "timezone");
     r.register(Arc::new(system::locale_gen::LocaleGen));
     r.alias("community.general.locale_gen", "locale_gen");
+    r.register(Arc::new(system::pam_limits::PamLimits));
+    r.alias("community.general.pam_limits", "pam_limits");
     r.register(Arc::new(packages::debconf::Debconf));
     r.register(Arc::new(accounts::known_hosts::KnownHosts));
     unimplemented::add_ansible_names(&mut r);
@@ -150,6 +152,7 @@ mod tests {
             "locale_gen",
             "debconf",
             "known_hosts",
+            "pam_limits",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);
@@ -162,6 +165,7 @@ mod tests {
             "community.general.supervisorctl",
             "community.general.timezone",
             "community.general.locale_gen",
+            "community.general.pam_limits",
         ] {
             assert!(r.get(alias).is_some(), "{alias} missing");
             assert!(

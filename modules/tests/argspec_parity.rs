@@ -166,6 +166,7 @@ fn typed(name: &str) -> Option<TypeProbe> {
         "locale_gen" => type_rejects::<system::locale_gen::LocaleGen>,
         "debconf" => type_rejects::<packages::debconf::Debconf>,
         "known_hosts" => type_rejects::<accounts::known_hosts::KnownHosts>,
+        "pam_limits" => type_rejects::<system::pam_limits::PamLimits>,
         _ => return None,
     })
 }

@@ -1,5 +1,5 @@
-//! Differential test of the modules public Debian roles use most (community.general.timezone and
-//! locale_gen, ansible.builtin.debconf and known_hosts) against ansible-core with the
+//! Differential test of the modules public Debian roles use most (community.general.timezone,
+//! locale_gen and pam_limits, ansible.builtin.debconf and known_hosts) against ansible-core with the
 //! collections from the pinned `ansible` package (`tests/oracle/collections.sh`):
 //! `playbooks/tests/role-modules.yml` on two identical fresh hosts. A `--check --diff` run first
 //! must report the same and leave both hosts untouched; then per-task results, the registered
@@ -27,7 +27,8 @@ fn host_state(hosts: &TestHosts, i: usize) -> String {
         "readlink /etc/localtime; cat /etc/timezone; timedatectl show -p Timezone --value; \
          locale -a; grep -v '^#' /etc/locale.gen 2>&1 | grep .; debconf-show tzdata locales | sort; \
          for f in /root/.ssh/known_hosts /etc/ssh/ssh_known_hosts /tmp/scratch_known_hosts \
-           /tmp/scratch_known_hosts.old /etc/locale.gen; do \
+           /tmp/scratch_known_hosts.old /etc/locale.gen \
+           /etc/security/limits.conf /etc/security/limits.d/drover.conf /tmp/scratch_limits.conf; do \
            [ -e $f ] && stat -c '%n %a %U %G' $f && sed -E 's/[|]1[|][^ ]+/HASHED/' $f; done; \
          ls -a /root/.ssh /etc/ssh | grep -v '^ssh_host_'",
     )

@@ -88,6 +88,8 @@ fn implemented_collection_modules_are_not_reported() {
         "debconf",
         "ansible.builtin.known_hosts",
         "known_hosts",
+        "community.general.pam_limits",
+        "pam_limits",
     ];
     let mut yaml = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
     for name in names {

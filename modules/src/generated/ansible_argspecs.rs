@@ -848,6 +848,17 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "name",
         "state",
     ]),
+    ("community.general.pam_limits", "argument_spec + documentation", &[
+        "backup",
+        "comment",
+        "dest",
+        "domain",
+        "limit_item",
+        "limit_type",
+        "use_max",
+        "use_min",
+        "value",
+    ]),
     ("community.general.supervisorctl", "argument_spec + documentation", &[
         "config",
         "name",
