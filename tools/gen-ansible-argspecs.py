@@ -45,6 +45,7 @@ DROVER_MODULES = [
     "ansible.builtin.copy",
     "ansible.builtin.cron",
     "ansible.builtin.deb822_repository",
+    "ansible.builtin.debconf",
     "ansible.builtin.debug",
     "ansible.builtin.dnf",
     "ansible.builtin.fail",
@@ -58,6 +59,7 @@ DROVER_MODULES = [
     "ansible.builtin.group",
     "ansible.builtin.hostname",
     "ansible.builtin.include_vars",
+    "ansible.builtin.known_hosts",
     "ansible.builtin.lineinfile",
     "ansible.builtin.package",
     "ansible.builtin.pause",
@@ -84,7 +86,10 @@ DROVER_MODULES = [
     "ansible.posix.sysctl",
     "community.general.archive",
     "community.general.ini_file",
+    "community.general.locale_gen",
+    "community.general.pam_limits",
     "community.general.supervisorctl",
+    "community.general.timezone",
 ]
 
 DELEGATES = {"ansible.builtin.shell": ("ansible.builtin.command", {"expand_argument_vars"})}

@@ -89,6 +89,14 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(system::hostname::Hostname));
     r.register(Arc::new(system::sysctl::Sysctl));
     r.alias("ansible.posix.sysctl", "sysctl");
+    r.register(Arc::new(system::timezone::Timezone));
+    r.alias("community.general.timezone", "timezone");
+    r.register(Arc::new(system::locale_gen::LocaleGen));
+    r.alias("community.general.locale_gen", "locale_gen");
+    r.register(Arc::new(system::pam_limits::PamLimits));
+    r.alias("community.general.pam_limits", "pam_limits");
+    r.register(Arc::new(packages::debconf::Debconf));
+    r.register(Arc::new(accounts::known_hosts::KnownHosts));
     unimplemented::add_ansible_names(&mut r);
     r
 }
@@ -140,6 +148,11 @@ mod tests {
             "hostname",
             "sysctl",
             "authorized_key",
+            "timezone",
+            "locale_gen",
+            "debconf",
+            "known_hosts",
+            "pam_limits",
         ] {
             let m = r.get(name).unwrap_or_else(|| panic!("{name} missing"));
             assert_eq!(m.name(), name);
@@ -150,6 +163,9 @@ mod tests {
             "community.general.archive",
             "ansible.posix.synchronize",
             "community.general.supervisorctl",
+            "community.general.timezone",
+            "community.general.locale_gen",
+            "community.general.pam_limits",
         ] {
             assert!(r.get(alias).is_some(), "{alias} missing");
             assert!(

@@ -162,6 +162,11 @@ fn typed(name: &str) -> Option<TypeProbe> {
         "shell" => type_rejects::<commands::shell::Shell>,
         "command" => type_rejects::<commands::command::Command>,
         "raw" => type_rejects::<commands::raw::Raw>,
+        "timezone" => type_rejects::<system::timezone::Timezone>,
+        "locale_gen" => type_rejects::<system::locale_gen::LocaleGen>,
+        "debconf" => type_rejects::<packages::debconf::Debconf>,
+        "known_hosts" => type_rejects::<accounts::known_hosts::KnownHosts>,
+        "pam_limits" => type_rejects::<system::pam_limits::PamLimits>,
         _ => return None,
     })
 }

@@ -76,6 +76,12 @@ impl<'a> OracleComparison<'a> {
         std::fs::write(path, format!("[web]\ntarget {vars}\n")).expect("write inventory");
     }
 
+    /// Replaces the oracle's `ansible.cfg` (by default an empty `[defaults]` section), e.g. to
+    /// give it a `collections_path`.
+    pub fn set_ansible_config(&self, text: &str) {
+        std::fs::write(self.ansible_home.join("ansible.cfg"), text).expect("ansible.cfg");
+    }
+
     /// The oracle's host index.
     pub fn ansible_host(&self) -> usize {
         self.ansible_index

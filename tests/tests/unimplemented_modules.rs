@@ -73,3 +73,42 @@ fn unimplemented_modules_warn_at_load_and_fail_only_when_run() {
         "{err}"
     );
 }
+
+/// Collection modules drover implements are dispatched under every name ansible-core resolves:
+/// no "not implemented" warning, and a task guarded by `when` is simply skipped.
+#[test]
+fn implemented_collection_modules_are_not_reported() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let names = [
+        "community.general.timezone",
+        "timezone",
+        "community.general.locale_gen",
+        "locale_gen",
+        "ansible.builtin.debconf",
+        "debconf",
+        "ansible.builtin.known_hosts",
+        "known_hosts",
+        "community.general.pam_limits",
+        "pam_limits",
+    ];
+    let mut yaml = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
+    for name in names {
+        yaml.push_str(&format!(
+            "    - {name}:\n        name: x\n      when: false\n"
+        ));
+    }
+    std::fs::write(dir.path().join("site.yml"), &yaml).expect("playbook");
+    let out = drover_command()
+        .current_dir(dir.path())
+        .args(["play", "site.yml", "-i", "localhost,", "-c", "local"])
+        .output()
+        .expect("run drover");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{err}");
+    assert!(!err.contains("not implemented"), "{err}");
+    assert!(
+        stdout.contains(&format!("skipped={} ", names.len())),
+        "{stdout}"
+    );
+}

@@ -184,6 +184,17 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "types",
         "uris",
     ]),
+    ("ansible.builtin.debconf", "argument_spec + documentation", &[
+        "answer",
+        "name",
+        "pkg",
+        "question",
+        "selection",
+        "setting",
+        "unseen",
+        "value",
+        "vtype",
+    ]),
     ("ansible.builtin.debug", "documentation", &[
         "msg",
         "var",
@@ -389,6 +400,14 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "ignore_files",
         "ignore_unknown_extensions",
         "name",
+    ]),
+    ("ansible.builtin.known_hosts", "argument_spec + documentation", &[
+        "hash_host",
+        "host",
+        "key",
+        "name",
+        "path",
+        "state",
     ]),
     ("ansible.builtin.lineinfile", "argument_spec + documentation", &[
         "attr",
@@ -825,6 +844,21 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "value",
         "values",
     ]),
+    ("community.general.locale_gen", "argument_spec + documentation", &[
+        "name",
+        "state",
+    ]),
+    ("community.general.pam_limits", "argument_spec + documentation", &[
+        "backup",
+        "comment",
+        "dest",
+        "domain",
+        "limit_item",
+        "limit_type",
+        "use_max",
+        "use_min",
+        "value",
+    ]),
     ("community.general.supervisorctl", "argument_spec + documentation", &[
         "config",
         "name",
@@ -835,5 +869,10 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "stop_before_removing",
         "supervisorctl_path",
         "username",
+    ]),
+    ("community.general.timezone", "argument_spec + documentation", &[
+        "hwclock",
+        "name",
+        "rtc",
     ]),
 ];

@@ -8,6 +8,7 @@ pub mod apt_plan;
 pub mod apt_repository;
 pub mod apt_run;
 pub mod deb822_repository;
+pub mod debconf;
 pub mod dnf;
 pub mod dpkg;
 pub mod package;

@@ -5,7 +5,9 @@ pub mod attrs;
 pub mod chattr;
 pub mod checksum;
 pub mod mode;
+pub mod path_info;
 pub mod probe;
+pub mod rewrite;
 
 pub use drover_core::connection::quote_path;
 

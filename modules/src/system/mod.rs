@@ -1,4 +1,4 @@
-//! System modules: facts (`setup`), `hostname`, `sysctl`, `cron`, `getent`.
+//! System modules: facts (`setup`), `hostname`, `sysctl`, `cron`, `getent`, `timezone`, `locale_gen`, `pam_limits`.
 
 pub mod cron;
 pub mod facts_build;
@@ -7,5 +7,8 @@ pub mod facts_net;
 pub mod facts_probe;
 pub mod getent;
 pub mod hostname;
+pub mod locale_gen;
+pub mod pam_limits;
 pub mod setup;
 pub mod sysctl;
+pub mod timezone;
