@@ -7,7 +7,10 @@
 //! - [`playbook`]: the playbook model, parsed and checked before any host is touched.
 //! - [`pyre`]: Python `re`-compatible regular expressions and replacement templates.
 //! - [`module`]: the interface modules implement and the registry that holds them.
+//! - [`params`]: module parameter descriptions, derived from the params types.
 //! - [`executor`]: runs plays against hosts and reports progress as [`events::Event`]s.
+
+extern crate self as drover_core;
 
 pub mod config;
 pub mod connection;
@@ -15,6 +18,7 @@ pub mod events;
 pub mod executor;
 pub mod inventory;
 pub mod module;
+pub mod params;
 pub mod playbook;
 pub mod probe;
 pub mod pyre;
