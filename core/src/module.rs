@@ -227,6 +227,26 @@ pub trait Module: Send + Sync {
         None
     }
 
+    /// The controller-side files these (unrendered) arguments name, for the static check that
+    /// they exist. The default reads the parameters marked `local_file` in the description.
+    fn controller_files(&self, args: &Map<String, Value>) -> Vec<ControllerFile> {
+        self.params_spec()
+            .map(|spec| spec.controller_files(args))
+            .unwrap_or_default()
+    }
+
+    /// The variables a run with these (unrendered) arguments defines on the host (beyond
+    /// `register`), for the static check of undefined variables.
+    fn defined_vars(&self, _args: &Value) -> DefinedVars {
+        DefinedVars::Names(Vec::new())
+    }
+
+    /// Whether `--check` can predict this module's changes (modules that cannot are skipped in
+    /// check mode, as ansible-core does).
+    fn supports_check_mode(&self) -> bool {
+        true
+    }
+
     /// True for modules that run entirely on the controller (`debug`, `set_fact`, `assert`, `fail`)
     /// and need no connection.
     fn controller_only(&self) -> bool {
@@ -247,6 +267,28 @@ pub trait Module: Send + Sync {
     /// Runs the module on one host.
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Value)
         -> Result<ModuleResult, ModuleError>;
+}
+
+/// A controller-side file an argument names (`copy`'s `src`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerFile {
+    /// The argument.
+    pub key: String,
+    /// Its value, as written.
+    pub path: String,
+    /// The directory kind searched first in roles and next to playbooks (`files`, `templates`,
+    /// `vars`).
+    pub kind: &'static str,
+}
+
+/// What variables a task defines on its host, as far as the static check can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefinedVars {
+    /// These names.
+    Names(Vec<String>),
+    /// Names only known at run time (templated keys, a file's contents): the check of
+    /// undefined variables stands down for the play.
+    Dynamic,
 }
 
 /// A module with typed parameters: the one contract every module follows, and the way to use a
@@ -275,6 +317,14 @@ pub trait TypedModule: Send + Sync {
     fn probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
         None
     }
+
+    /// The variables a run defines on the host (see [`Module::defined_vars`]).
+    fn defines_vars(&self, _args: &Value) -> DefinedVars {
+        DefinedVars::Names(Vec::new())
+    }
+
+    /// Whether `--check` can predict this module's changes (see [`Module::supports_check_mode`]).
+    const CHECK_MODE: bool = true;
 
     /// Turns a task's (rendered) arguments into parameters. The default deserializes them;
     /// modules whose arguments have another shape (free-form text) override it.
@@ -307,6 +357,14 @@ impl<T: TypedModule> Module for T {
 
     fn controller_only(&self) -> bool {
         T::CONTROLLER_ONLY
+    }
+
+    fn defined_vars(&self, args: &Value) -> DefinedVars {
+        self.defines_vars(args)
+    }
+
+    fn supports_check_mode(&self) -> bool {
+        T::CHECK_MODE
     }
 
     fn planned_probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {

@@ -109,6 +109,10 @@ pub struct FieldSpec {
     /// `templates`, `vars`) as Ansible does; the static check looks for it before a run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub local_file: Option<&'static str>,
+    /// A flag argument that, when set, makes the file a path on the host instead
+    /// (`remote_src`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local_unless: Option<&'static str>,
     /// The value is a secret: never shown.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub no_log: bool,
@@ -270,6 +274,46 @@ impl ParamsSpec {
         let mut out = pick(self).to_vec();
         for group in self.groups {
             out.extend(group().all_rules(pick));
+        }
+        out
+    }
+
+    /// The controller-side files `args` name: literal values of the parameters marked
+    /// `local_file` (templated values and URLs are only known at run time), unless the
+    /// parameter's `unless` flag (`remote_src`) is set.
+    pub fn controller_files(
+        &self,
+        args: &Map<String, Value>,
+    ) -> Vec<crate::module::ControllerFile> {
+        let mut out = Vec::new();
+        for field in self.all_fields() {
+            let Some(kind) = field.local_file else {
+                continue;
+            };
+            if let Some(flag) = field.local_unless {
+                let off = match args.get(flag) {
+                    None | Some(Value::Null) | Some(Value::Bool(false)) => true,
+                    Some(Value::String(s)) => matches!(s.as_str(), "no" | "false" | "False"),
+                    Some(_) => false,
+                };
+                if !off {
+                    continue;
+                }
+            }
+            for key in field.keys() {
+                if let Some(path) = args.get(key).and_then(Value::as_str) {
+                    let literal = !crate::template::Templar::is_template(path)
+                        && !path.contains("://")
+                        && !path.is_empty();
+                    if literal {
+                        out.push(crate::module::ControllerFile {
+                            key: key.to_string(),
+                            path: path.to_string(),
+                            kind,
+                        });
+                    }
+                }
+            }
         }
         out
     }
@@ -436,8 +480,11 @@ mod tests {
         dest: String,
         /// From where.
         #[serde(default)]
-        #[param(local_file = "files")]
+        #[param(local_file = "files", unless = "remote_src")]
         src: Option<String>,
+        /// Whether `src` is on the host.
+        #[serde(default)]
+        remote_src: Option<bool>,
         /// What.
         #[serde(default)]
         content: Option<String>,
@@ -457,7 +504,15 @@ mod tests {
         let spec = Params::spec();
         assert_eq!(
             spec.public_keys(),
-            vec!["content", "dest", "owner", "path", "src", "state"]
+            vec![
+                "content",
+                "dest",
+                "owner",
+                "path",
+                "remote_src",
+                "src",
+                "state"
+            ]
         );
         let state = spec.field("state").expect("state");
         assert_eq!(state.choices, &["present", "absent", "gone"]);
@@ -485,15 +540,33 @@ mod tests {
     }
 
     #[test]
+    fn local_files_are_literal_values_unless_remote() {
+        let files = |args: Value| {
+            Params::spec()
+                .controller_files(args.as_object().expect("object"))
+                .into_iter()
+                .map(|f| (f.key, f.path, f.kind))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            files(json!({"src": "a.txt", "dest": "/x"})),
+            vec![("src".to_string(), "a.txt".to_string(), "files")]
+        );
+        assert!(files(json!({"src": "{{ f }}", "dest": "/x"})).is_empty());
+        assert!(files(json!({"src": "a", "remote_src": true})).is_empty());
+        assert_eq!(files(json!({"src": "a", "remote_src": "no"})).len(), 1);
+    }
+
+    #[test]
     fn describe_is_json() {
         let d = Params::spec().describe();
         assert_eq!(d["description"], "Test params.");
         assert_eq!(d["options"][0]["name"], "dest");
         assert_eq!(d["options"][0]["aliases"], json!(["path"]));
         assert_eq!(
-            d["options"][3]["choices"],
+            d["options"][4]["choices"],
             json!(["present", "absent", "gone"])
         );
-        assert_eq!(d["options"][4]["name"], "owner");
+        assert_eq!(d["options"][5]["name"], "owner");
     }
 }

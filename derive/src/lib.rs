@@ -9,7 +9,8 @@
 //!
 //! Extra facts serde does not know go in `#[param(...)]` on a field — `kind = "path"`,
 //! `choices("a", "b")`, `default = "text"`, `local_file = "files"` (the key names a
-//! controller-side file searched in that directory kind), `no_log`, `required` — and in
+//! controller-side file searched in that directory kind), `unless = "remote_src"` (a flag that
+//! makes it a path on the host), `no_log`, `required` — and in
 //! `#[params(...)]` on the struct: `required_one_of("a", "b")`, `mutually_exclusive("a", "b")`,
 //! `required_together("a", "b")`, `open` (any further key is accepted, as `set_fact` does).
 
@@ -53,6 +54,7 @@ struct FieldAttrs {
     choices: Vec<String>,
     default_doc: Option<String>,
     local_file: Option<String>,
+    local_unless: Option<String>,
     no_log: bool,
     required: bool,
 }
@@ -120,13 +122,15 @@ fn field_attrs(attrs: &[Attribute]) -> syn::Result<FieldAttrs> {
                     out.default_doc = Some(meta.value()?.parse::<LitStr>()?.value());
                 } else if p.is_ident("local_file") {
                     out.local_file = Some(meta.value()?.parse::<LitStr>()?.value());
+                } else if p.is_ident("unless") {
+                    out.local_unless = Some(meta.value()?.parse::<LitStr>()?.value());
                 } else if p.is_ident("no_log") {
                     out.no_log = true;
                 } else if p.is_ident("required") {
                     out.required = true;
                 } else {
                     return Err(meta.error(
-                        "unknown param option (kind, choices, default, local_file, no_log, required)",
+                        "unknown param option (kind, choices, default, local_file, unless, no_log, required)",
                     ));
                 }
                 Ok(())
@@ -301,6 +305,10 @@ fn expand_params(input: &DeriveInput) -> syn::Result<Tokens> {
                 Some(d) => quote!(Some(#d)),
                 None => quote!(None),
             };
+            let local_unless = match &attrs.local_unless {
+                Some(d) => quote!(Some(#d)),
+                None => quote!(None),
+            };
             let doc = doc_of(&field.attrs);
             let no_log = attrs.no_log;
             fields.push(quote! {
@@ -313,6 +321,7 @@ fn expand_params(input: &DeriveInput) -> syn::Result<Tokens> {
                     default: #default,
                     description: #doc,
                     local_file: #local_file,
+                    local_unless: #local_unless,
                     no_log: #no_log,
                 }
             });
