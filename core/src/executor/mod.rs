@@ -16,7 +16,9 @@ mod looping;
 mod loops;
 mod meta;
 mod options;
+mod prepare;
 mod read_ahead;
+mod result;
 mod state;
 mod task;
 
@@ -41,7 +43,7 @@ use crate::playbook::{
 use crate::template::{Templar, TemplateOptions};
 use crate::vars::{Map, Value, Vars};
 use read_ahead::Upcoming;
-use task::{censor, HostOutcome};
+use result::{censor, HostOutcome};
 
 /// Errors that stop a run (as opposed to task failures, which are results).
 #[derive(Debug, thiserror::Error)]
@@ -538,7 +540,7 @@ impl Executor {
             "end_play" | "end_host" | "end_batch" | "clear_facts" | "clear_host_errors" => {
                 for h in self.active_hosts(hosts) {
                     let vars = self.vars_for(ctx, &h, kw, task.role.as_deref());
-                    let conds = task::when_conditions(kw, task);
+                    let conds = prepare::when_conditions(kw, task);
                     let applies =
                         conds.is_empty() || matches!(self.conditions_met(&conds, &vars), Ok(true));
                     if !applies {
