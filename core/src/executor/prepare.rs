@@ -7,8 +7,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::connect::var_str;
-use super::Executor;
-use super::PlayCtx;
+use super::{Executor, PlayCtx};
 use crate::connection::Become;
 use crate::module::Module;
 use crate::playbook::{Keywords, Task, TaskKind};
@@ -55,9 +54,13 @@ pub(crate) enum NotPrepared {
 /// The execution settings a task's keywords give it on one host.
 #[derive(PartialEq)]
 pub(crate) struct TaskSettings {
+    /// `check_mode`, else `--check`.
     pub check_mode: bool,
+    /// `diff`, else `--diff`.
     pub diff: bool,
+    /// Privilege escalation, when `become` is on.
     pub become_: Option<Become>,
+    /// `environment`, rendered.
     pub env: Vec<(String, String)>,
 }
 
@@ -94,7 +97,7 @@ pub(crate) fn with_module_defaults<'a>(
 impl Executor {
     /// Prepares `task` (with inherited keywords `kw`) to run on a host whose variables are
     /// `vars`: checks its `when` conditions, finds its module, renders its arguments and settles
-    /// its settings, in the order ansible-core reports their failures.
+    /// its settings, in the order their failures are reported.
     pub(crate) fn prepare_task<'t>(
         &self,
         play: &PlayCtx<'_>,
@@ -304,5 +307,138 @@ impl Executor {
             become_,
             env,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::events::MemorySink;
+    use crate::executor::{PlayVars, RunOptions};
+    use crate::inventory::Inventory;
+    use crate::module::{ModuleContext, ModuleError, ModuleRegistry, ModuleResult};
+    use crate::playbook::{load_playbook, Playbook};
+
+    /// A module that takes only `path` and `mode`.
+    struct Probing;
+
+    #[async_trait::async_trait]
+    impl Module for Probing {
+        fn name(&self) -> &'static str {
+            "probing"
+        }
+        fn check_args(&self, args: &crate::vars::Map<String, Value>) -> Result<(), String> {
+            match args.keys().find(|k| *k != "path" && *k != "mode") {
+                Some(k) => Err(format!("probing: unsupported parameter `{k}`")),
+                None => Ok(()),
+            }
+        }
+        async fn run(
+            &self,
+            _ctx: &ModuleContext<'_>,
+            _args: &Value,
+        ) -> Result<ModuleResult, ModuleError> {
+            Ok(ModuleResult::ok())
+        }
+    }
+
+    const PLAYBOOK: &str = r#"- hosts: all
+  gather_facts: false
+  module_defaults:
+    probing: {mode: "0644"}
+  tasks:
+    - probing: path={{ dir }}/a
+      become: true
+      environment: {X: "{{ dir }}"}
+    - probing: path={{ lookup('env', 'HOME') }}
+    - probing: path=/x
+      when: dir == 'elsewhere'
+    - probing: path=/x owner=me
+    - missing: path=/x
+    - include_vars: "{{ dir }}.yml"
+"#;
+
+    fn play_ctx(playbook: &Playbook) -> PlayCtx<'_> {
+        PlayCtx {
+            playbook,
+            play: &playbook.plays[0],
+            vars: PlayVars::default(),
+            uses_hostvars: false,
+            extra_handlers: Mutex::new(Vec::new()),
+            batch: Mutex::new(Vec::new()),
+            handler_sources: Mutex::new(Default::default()),
+            free: false,
+            throttles: Mutex::new(Default::default()),
+            warned: Mutex::new(Default::default()),
+        }
+    }
+
+    #[test]
+    fn execution_and_read_ahead_prepare_tasks_alike() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("site.yml");
+        std::fs::write(&path, PLAYBOOK).expect("write");
+        let playbook = load_playbook(&path).expect("load");
+        let mut registry = ModuleRegistry::new();
+        registry.register(Arc::new(Probing));
+        let exec = Executor::new(
+            registry,
+            Inventory::default(),
+            RunOptions::default(),
+            Arc::new(MemorySink::default()),
+        );
+        let ctx = play_ctx(&playbook);
+        let play = &playbook.plays[0];
+        let mut vars = Vars::new();
+        vars.insert("dir".into(), Value::String("/srv".into()));
+        let prepare = |i: usize, purpose| {
+            let task = &play.tasks[i];
+            let kw = task.keywords.inherit(&play.keywords);
+            exec.prepare_task(&ctx, task, &kw, &vars, purpose)
+        };
+
+        // Arguments (with module_defaults) and settings are the same for both purposes.
+        let (Ok(run), Ok(ahead)) = (prepare(0, Purpose::Run), prepare(0, Purpose::ReadAhead))
+        else {
+            panic!("the first task is not prepared");
+        };
+        assert_eq!(run.name, "probing");
+        assert_eq!(
+            run.args,
+            serde_json::json!({"path": "/srv/a", "mode": "0644"})
+        );
+        assert_eq!(ahead.args, run.args);
+        assert!(run.settings == ahead.settings);
+        assert!(run.settings.become_.is_some());
+        assert_eq!(
+            run.settings.env,
+            vec![("X".to_string(), "/srv".to_string())]
+        );
+        assert!(!run.tctx.no_lookups && ahead.tctx.no_lookups);
+
+        // Lookups run only when the task runs.
+        assert!(prepare(1, Purpose::Run).is_ok());
+        assert!(matches!(
+            prepare(1, Purpose::ReadAhead),
+            Err(NotPrepared::Failed(_))
+        ));
+
+        for purpose in [Purpose::Run, Purpose::ReadAhead] {
+            assert!(matches!(
+                prepare(2, purpose),
+                Err(NotPrepared::Skipped(Value::String(c))) if c == "dir == 'elsewhere'"
+            ));
+            assert!(matches!(prepare(3, purpose), Err(NotPrepared::BadArgs(_))));
+            assert!(matches!(
+                prepare(4, purpose),
+                Err(NotPrepared::Failed(m)) if m == "couldn't resolve module/action 'missing'"
+            ));
+            assert!(matches!(
+                prepare(5, purpose),
+                Err(NotPrepared::IncludeVars(args, _)) if args.to_string().contains("\"/srv.yml\"")
+            ));
+        }
     }
 }
