@@ -1,9 +1,9 @@
 //! Reading the probes of a host's next tasks in one round trip (see [`crate::probe::ProbeCache`]).
 //!
 //! Before a task whose module declares its probes runs on a host, the executor asks the host's
-//! cache how far to read ahead, then renders the following tasks' arguments with the host's
-//! current variables — lookups refused, so nothing runs early — and asks their modules what
-//! they will probe. One probe covers them all; each module later gets its own part without a
+//! cache how far to read ahead, then prepares the following tasks as execution does
+//! ([`Executor::prepare_task`]) with the host's current variables — lookups refused, so nothing
+//! runs early — and asks their modules what they will probe. One probe covers them all; each module later gets its own part without a
 //! round trip, unless something changed in between. A task that cannot be planned this way ends
 //! the window; one that will not run (tags, a false `when`) is passed over.
 

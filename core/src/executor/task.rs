@@ -1,5 +1,5 @@
-//! Running one task on one host: conditions, loops, the module itself, retries, and the
-//! `changed_when`/`failed_when` overrides.
+//! Running one task on one host: loops, the prepared module itself (see `prepare.rs`), time-outs,
+//! retries, and the `changed_when`/`failed_when` overrides.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
