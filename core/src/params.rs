@@ -454,6 +454,7 @@ mod tests {
 
     /// Shared options, flattened into [`Params`].
     #[derive(Debug, Deserialize, ModuleParams)]
+    #[allow(dead_code)]
     struct Shared {
         /// Owner.
         #[serde(default)]
@@ -470,6 +471,7 @@ mod tests {
 
     /// Test params.
     #[derive(Debug, Deserialize, ModuleParams)]
+    #[allow(dead_code)]
     #[params(
         mutually_exclusive("src", "content"),
         required_one_of("src", "content")

@@ -329,9 +329,19 @@ mod tests {
         fn name(&self) -> &'static str {
             "probing"
         }
-        fn check_args(&self, args: &crate::vars::Map<String, Value>) -> Result<(), String> {
+        fn check_args(
+            &self,
+            args: &crate::vars::Map<String, Value>,
+        ) -> Result<(), crate::params::ArgError> {
             match args.keys().find(|k| *k != "path" && *k != "mode") {
-                Some(k) => Err(format!("probing: unsupported parameter `{k}`")),
+                Some(k) => Err(crate::params::ArgError {
+                    module: "probing".into(),
+                    key: Some(k.clone()),
+                    kind: crate::params::ArgErrorKind::Unsupported {
+                        suggestion: None,
+                        supported: vec!["mode".into(), "path".into()],
+                    },
+                }),
                 None => Ok(()),
             }
         }
