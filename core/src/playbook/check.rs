@@ -290,7 +290,7 @@ impl Checker<'_, '_> {
                     if self.check_files {
                         report
                             .errors
-                            .extend(missing_source(task, &self.playbook_dir));
+                            .extend(missing_source(task, None, &self.playbook_dir));
                     }
                     if let Some(error) = args.as_object().and_then(include_vars_arg_error) {
                         self.arg_problem(task, &reach, module, "include_vars", error);
@@ -307,9 +307,11 @@ impl Checker<'_, '_> {
                 TaskKind::Module { module, args } => match registry.get(module) {
                     Some(m) => {
                         if self.check_files {
-                            report
-                                .errors
-                                .extend(missing_source(task, &self.playbook_dir));
+                            report.errors.extend(missing_source(
+                                task,
+                                Some(m.as_ref()),
+                                &self.playbook_dir,
+                            ));
                         }
                         if let Some(map) = args.as_object() {
                             if let Err(error) = m.check_args(map) {

@@ -1,47 +1,38 @@
-//! Static check of controller-side files: a literal `src:` of `copy`, `template`, `unarchive`
-//! (not `remote_src`), `script`, a literal `include_vars` file, and literal `vars_files` must
+//! Static check of controller-side files: the literal files a module's arguments name (its
+//! parameters marked `local_file`: `copy`'s and `template`'s `src`, …; see
+//! [`Module::controller_files`]), a literal `include_vars` file, and literal `vars_files` must
 //! exist where Ansible would look for them, or the run stops before any host is touched.
 
 use std::path::{Path, PathBuf};
 
 use super::error::PlaybookError;
 use super::model::{Play, Playbook, Task, TaskKind};
+use crate::module::{ControllerFile, Module};
 use crate::template::Templar;
 use crate::vars::Value;
 
-/// The file a task reads on the controller: argument name, literal path, and the role/playbook
-/// subdirectory Ansible searches first (`files`, `templates`, `vars`).
-fn controller_file(task: &Task) -> Option<(&'static str, String, &'static str)> {
-    let TaskKind::Module { module, args } = &task.kind else {
+/// The file a task reads on the controller, as its module describes it (`module` is `None`
+/// for engine actions: `include_vars`).
+fn controller_file(task: &Task, module: Option<&dyn Module>) -> Option<ControllerFile> {
+    let TaskKind::Module { module: name, args } = &task.kind else {
         return None;
     };
-    let short = module.rsplit('.').next().unwrap_or(module);
     let args = args.as_object()?;
-    let text = |key: &str| args.get(key).and_then(Value::as_str).map(str::to_string);
-    let first_word = |s: String| s.split_whitespace().next().map(str::to_string);
-    let (key, path, subdir) = match short {
-        "copy" | "unarchive" => {
-            // remote_src (unless literally false) makes `src` a path on the host.
-            match args.get("remote_src") {
-                None | Some(Value::Bool(false)) => {}
-                Some(Value::String(s)) if matches!(s.as_str(), "no" | "false" | "False") => {}
-                Some(_) => return None,
-            }
-            ("src", text("src")?, "files")
+    match module {
+        Some(m) => m.controller_files(args).into_iter().next(),
+        None if name.rsplit('.').next() == Some("include_vars") => {
+            let (key, path) = match args.get("file").and_then(Value::as_str) {
+                Some(f) => ("file", f),
+                None => ("_raw_params", args.get("_raw_params")?.as_str()?),
+            };
+            (!Templar::is_template(path) && !path.is_empty()).then(|| ControllerFile {
+                key: key.to_string(),
+                path: path.to_string(),
+                kind: "vars",
+            })
         }
-        "template" => ("src", text("src")?, "templates"),
-        "script" => match text("cmd") {
-            Some(c) => ("cmd", first_word(c)?, "files"),
-            None => ("_raw_params", first_word(text("_raw_params")?)?, "files"),
-        },
-        "include_vars" => match text("file") {
-            Some(f) => ("file", f, "vars"),
-            None => ("_raw_params", text("_raw_params")?, "vars"),
-        },
-        _ => return None,
-    };
-    let literal = !Templar::is_template(&path) && !path.contains("://") && !path.is_empty();
-    literal.then_some((key, path, subdir))
+        None => None,
+    }
 }
 
 /// Where Ansible looks for a relative `name` used by `task` (role `files/`-style subdirectory,
@@ -76,8 +67,16 @@ pub(super) fn search_paths(
 }
 
 /// The error for `task` if it reads a literal controller file that exists nowhere.
-pub(super) fn missing_source(task: &Task, playbook_dir: &Path) -> Option<PlaybookError> {
-    let (key, name, subdir) = controller_file(task)?;
+pub(super) fn missing_source(
+    task: &Task,
+    module: Option<&dyn Module>,
+    playbook_dir: &Path,
+) -> Option<PlaybookError> {
+    let ControllerFile {
+        key,
+        path: name,
+        kind: subdir,
+    } = controller_file(task, module)?;
     let candidates = if let Some(home) = crate::template::home_relative(&name) {
         vec![home]
     } else if Path::new(&name).is_absolute() {
@@ -91,7 +90,7 @@ pub(super) fn missing_source(task: &Task, playbook_dir: &Path) -> Option<Playboo
     let location = task
         .arg_locations
         .iter()
-        .find(|(k, _)| k == key)
+        .find(|(k, _)| *k == key)
         .map(|(_, l)| l)
         .or(task.module_location.as_ref())
         .unwrap_or(&task.location);
@@ -164,7 +163,83 @@ pub(super) fn may_create_controller_files(task: &Task) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::module::{ModuleContext, ModuleError, ModuleRegistry, ModuleResult, TypedModule};
+    use crate::params::ModuleParams;
     use crate::playbook::load_playbook_with;
+    use serde::Deserialize;
+    use std::sync::Arc;
+
+    /// `copy`-like arguments: a local `src` unless `remote_src`.
+    #[derive(Deserialize, ModuleParams)]
+    #[allow(dead_code)]
+    struct FromFiles {
+        /// Source.
+        #[serde(default)]
+        #[param(local_file = "files", unless = "remote_src")]
+        src: Option<String>,
+        /// Destination.
+        dest: String,
+        /// Whether `src` is on the host.
+        #[serde(default)]
+        remote_src: Option<Value>,
+    }
+
+    /// `template`-like arguments.
+    #[derive(Deserialize, ModuleParams)]
+    #[allow(dead_code)]
+    struct FromTemplates {
+        /// Source.
+        #[param(local_file = "templates")]
+        src: String,
+        /// Destination.
+        dest: String,
+    }
+
+    struct Copy;
+    struct Template;
+
+    #[async_trait::async_trait]
+    impl TypedModule for Copy {
+        const NAME: &'static str = "copy";
+        type Params = FromFiles;
+        async fn run_with(
+            &self,
+            _ctx: &ModuleContext<'_>,
+            _p: FromFiles,
+        ) -> Result<ModuleResult, ModuleError> {
+            Ok(ModuleResult::ok())
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl TypedModule for Template {
+        const NAME: &'static str = "template";
+        type Params = FromTemplates;
+        async fn run_with(
+            &self,
+            _ctx: &ModuleContext<'_>,
+            _p: FromTemplates,
+        ) -> Result<ModuleResult, ModuleError> {
+            Ok(ModuleResult::ok())
+        }
+    }
+
+    fn registry() -> ModuleRegistry {
+        let mut r = ModuleRegistry::new();
+        r.register(Arc::new(Copy));
+        r.alias("unarchive", "copy");
+        r.register(Arc::new(Template));
+        r
+    }
+
+    fn missing(task: &Task, dir: &Path) -> Option<PlaybookError> {
+        let registry = registry();
+        let module = match &task.kind {
+            TaskKind::Module { module, .. } => registry.get(module).map(|m| m.as_ref()),
+            _ => None,
+        };
+        missing_source(task, module, dir)
+    }
 
     fn playbook_in(dir: &Path, yaml: &str) -> Playbook {
         let path = dir.join("site.yml");
@@ -181,7 +256,7 @@ mod tests {
                     .map(|e| format!("{}: {}", e.location, e.message)),
             );
             for t in &play.tasks {
-                if let Some(e) = missing_source(t, &pb.dir) {
+                if let Some(e) = missing(t, &pb.dir) {
                     out.push(format!("{}: {}", e.location, e.message));
                 }
             }
@@ -206,7 +281,6 @@ mod tests {
             vec![
                 format!("{site}:1:3: vars_files: could not find the file 'nope.yml'"),
                 format!("{site}:8:9: could not find the file 'absent.txt'"),
-                format!("{site}:16:7: could not find the file 'missing.sh'"),
                 format!("{site}:17:7: could not find the file 'missing.yml'"),
             ]
         );
@@ -223,13 +297,13 @@ mod tests {
             "- hosts: all\n  tasks:\n    - copy:\n        src: \"~\"\n        dest: /tmp/a\n    - copy:\n        src: ~/drover-no-such-file\n        dest: /tmp/a\n",
         );
         let task = &pb.plays[0].tasks[1];
-        let e = missing_source(task, &pb.dir).expect("~/... is not searched near the playbook");
+        let e = missing(task, &pb.dir).expect("~/... is not searched near the playbook");
         let home = crate::template::home_relative("~").unwrap();
         let hint = e.hint.clone().unwrap_or_default();
         assert!(
             hint.contains(&home.join("drover-no-such-file").display().to_string()),
             "{hint}"
         );
-        assert!(missing_source(&pb.plays[0].tasks[0], &pb.dir).is_none());
+        assert!(missing(&pb.plays[0].tasks[0], &pb.dir).is_none());
     }
 }
