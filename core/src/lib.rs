@@ -8,6 +8,8 @@
 //! - [`pyre`]: Python `re`-compatible regular expressions and replacement templates.
 //! - [`module`]: the interface modules implement and the registry that holds them.
 //! - [`executor`]: runs plays against hosts and reports progress as [`events::Event`]s.
+//! - [`session`]: everything a run needs (config, inventory, vault, prompts, transports) in one
+//!   builder: the way to embed drover.
 
 pub mod config;
 pub mod connection;
@@ -18,6 +20,7 @@ pub mod module;
 pub mod playbook;
 pub mod probe;
 pub mod pyre;
+pub mod session;
 pub mod template;
 pub mod vars;
 pub mod vault;

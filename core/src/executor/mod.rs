@@ -28,9 +28,10 @@ use futures::stream::{self, StreamExt};
 use indexmap::IndexMap;
 
 pub use connect::{ssh_options, transport_for, ConnectionPool};
+pub(crate) use controller::TaskController;
 pub use free::{strategy_named, Strategy};
-pub use options::{PassphrasePrompt, RunOptions};
-pub use state::{task_vars, HostState, PlayVars, VarsInput};
+pub use options::RunOptions;
+pub(crate) use state::{task_vars, HostState, PlayVars, VarsInput};
 
 use crate::events::{Event, EventSink, HostResult, HostStats, Status};
 use crate::inventory::{Inventory, InventoryError, Limit};
@@ -144,8 +145,14 @@ impl Executor {
         self.shared.hosts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs every play of `playbook`, then closes all connections.
+    /// Runs every play of `playbook`, then closes all connections. Modules reach the run's
+    /// prompter through [`crate::session::current_prompter`].
     pub async fn run(&self, playbook: &Playbook) -> Result<RunSummary, ExecError> {
+        let prompter = self.shared.opts.prompter.clone();
+        crate::session::scope_prompter(prompter, self.run_plays(playbook)).await
+    }
+
+    async fn run_plays(&self, playbook: &Playbook) -> Result<RunSummary, ExecError> {
         let start = Instant::now();
         self.emit(Event::PlaybookStart {
             playbook: playbook.path.display().to_string(),
@@ -387,18 +394,20 @@ impl Executor {
 
     /// `--step`: asks whether to run the task; `c` runs this and every later task.
     fn step_allows(&self, task: &Task) -> bool {
-        use std::io::{BufRead, Write};
+        use crate::session::{Prompt, PromptKind};
         use std::sync::atomic::Ordering;
         if !self.shared.stepping.load(Ordering::Relaxed) {
             return true;
         }
         let name = task.with_role_prefix(task.display_name());
-        eprint!("Perform task: TASK: {name} (N)o/(y)es/(c)ontinue: ");
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        if std::io::stdin().lock().read_line(&mut line).is_err() {
+        let prompt = Prompt {
+            kind: PromptKind::Step,
+            message: format!("Perform task: TASK: {name} (N)o/(y)es/(c)ontinue: "),
+            secret: false,
+        };
+        let Ok(line) = self.shared.opts.prompter.0.ask(&prompt) else {
             return false;
-        }
+        };
         match line.trim().to_ascii_lowercase().as_str() {
             "y" | "yes" => true,
             "c" | "continue" => {
