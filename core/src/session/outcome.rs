@@ -15,6 +15,9 @@ pub struct TaskOutcome {
     pub module: Option<String>,
     /// The host's result.
     pub result: HostResult,
+    /// This is a looping task's overall result (as registered: its `results` list holds the
+    /// items'), which comes after the results of the single items.
+    pub loop_aggregate: bool,
 }
 
 /// How a playbook run ended.
@@ -99,6 +102,7 @@ impl RunSink {
                         .push(TaskOutcome {
                             task,
                             module,
+                            loop_aggregate: result.item.as_deref() == Some(""),
                             result: result.clone(),
                         });
                 }
