@@ -27,7 +27,8 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use indexmap::IndexMap;
 
-pub use connect::{ssh_options, transport_for, ConnectionPool};
+pub(crate) use connect::ConnectionPool;
+pub use connect::{ssh_options, transport_for};
 pub(crate) use controller::TaskController;
 pub use free::{strategy_named, Strategy};
 pub use options::RunOptions;

@@ -56,12 +56,16 @@ impl<F: Fn(&Event) + Send + Sync> EventSink for FnSink<F> {
     }
 }
 
+/// A task in progress: the host it runs on (free strategy; `None`: every host), its name and
+/// module.
+type Running = (Option<String>, String, Option<String>);
+
 /// Passes events on to the session's sink and, if asked, records task results.
 pub(crate) struct RunSink {
     pub inner: Arc<dyn EventSink>,
     pub collect: bool,
     /// The task each host is in (the free strategy starts tasks per host).
-    current: Mutex<Vec<(Option<String>, String, Option<String>)>>,
+    current: Mutex<Vec<Running>>,
     tasks: Mutex<Vec<TaskOutcome>>,
 }
 

@@ -139,7 +139,7 @@ mod tests {
         assert_eq!(with_secrets(&a, || decrypt_value(&text)).unwrap(), "for a");
         // The plaintext cached for `a` is not served to `b`.
         assert!(with_secrets(&b, || decrypt_value(&text)).is_err());
-        let nested = with_secrets(&a, || with_secrets(&b, || installed_secrets()));
+        let nested = with_secrets(&a, || with_secrets(&b, installed_secrets));
         assert!(Arc::ptr_eq(&nested, &b));
     }
 
