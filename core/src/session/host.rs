@@ -11,6 +11,7 @@ use crate::module::ModuleError;
 use crate::module::{ControllerContext, ModuleContext, ModuleRegistry, ModuleResult, TypedModule};
 use crate::template::{Templar, TemplateContext};
 use crate::vars::Vars;
+use crate::vault::{scope_secrets, VaultSecrets};
 
 use super::SessionError;
 
@@ -28,6 +29,7 @@ pub struct HostTarget {
     pub(super) diff: bool,
     pub(super) registry: ModuleRegistry,
     pub(super) pool: Arc<ConnectionPool>,
+    pub(super) vault: Arc<VaultSecrets>,
 }
 
 impl HostTarget {
@@ -79,14 +81,17 @@ impl HostTarget {
         params: M::Params,
     ) -> Result<ModuleResult, ModuleError> {
         let controller = self.controller();
-        module
-            .run_with(&self.module_context(&controller), params)
-            .await
+        let ctx = self.module_context(&controller);
+        scope_secrets(self.vault.clone(), module.run_with(&ctx, params)).await
     }
 
     /// Runs the registered module `name` with `args` (a JSON object, as a task's arguments;
     /// templates in it are rendered with the host's variables first).
     pub async fn run(&self, name: &str, args: Value) -> Result<ModuleResult, SessionError> {
+        scope_secrets(self.vault.clone(), self.run_module(name, args)).await
+    }
+
+    async fn run_module(&self, name: &str, args: Value) -> Result<ModuleResult, SessionError> {
         let Some(module) = self.registry.get(name).cloned() else {
             return Err(SessionError::UnknownModule {
                 name: name.to_string(),

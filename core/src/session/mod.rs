@@ -351,25 +351,27 @@ impl Session {
             allow_broken_conditionals: true,
             ..Default::default()
         });
-        let conn_vars: Vars = vars
-            .iter()
-            .filter(|(k, _)| k.starts_with("ansible_") && !k.starts_with("ansible_facts"))
-            .filter(|(k, _)| !k.starts_with("ansible_become"))
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    templar.render_value(v, &vars).unwrap_or(v.clone()),
-                )
-            })
-            .collect();
+        // The rendered `ansible_*` connection variables (as the executor gives a transport).
+        let conn_vars: Vars = self.with_vault(|| {
+            vars.iter()
+                .filter(|(k, _)| k.starts_with("ansible_") && !k.starts_with("ansible_facts"))
+                .filter(|(k, _)| !k.starts_with("ansible_become"))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        templar.render_value(v, &vars).unwrap_or(v.clone()),
+                    )
+                })
+                .collect()
+        });
         let executor = Executor::new(
             self.registry.clone(),
             inventory,
             self.options.clone(),
             self.sink.clone(),
         );
-        let settings = executor
-            .task_settings(&Keywords::default(), &vars)
+        let settings = self
+            .with_vault(|| executor.task_settings(&Keywords::default(), &vars))
             .map_err(SessionError::Options)?;
         let pool = Arc::new(ConnectionPool::default());
         let conn = crate::vault::scope_secrets(
@@ -390,6 +392,7 @@ impl Session {
             diff: settings.diff,
             registry: self.registry.clone(),
             pool,
+            vault: self.vault.clone(),
         })
     }
 
@@ -402,8 +405,7 @@ impl Session {
         args: serde_json::Value,
     ) -> Result<crate::module::ModuleResult, SessionError> {
         let target = self.host(host).await?;
-        let vault = self.vault.clone();
-        let result = crate::vault::scope_secrets(vault, target.run(module, args)).await;
+        let result = target.run(module, args).await;
         target.close().await;
         result
     }
