@@ -47,8 +47,9 @@ fn the_examples_run_against_a_host() {
     let path = "/tmp/drover-example.txt";
     let first = stdout(&run("run_module", &[&inventory, &host, path]));
     assert!(first.contains("copy: changed=true"), "{first}");
+    let size = format!("size={}", format!("written by {host}\n").len());
     assert!(
-        first.contains("stat: exists=true mode=\"0640\"") && first.contains("size=21"),
+        first.contains("stat: exists=true mode=\"0640\"") && first.contains(&size),
         "{first}"
     );
     let second = stdout(&run("run_module", &[&inventory, &host, path]));
