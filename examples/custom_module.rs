@@ -14,16 +14,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use drover_core::config::AnsibleConfig;
 use drover_core::connection::quote_path;
-use drover_core::module::{
-    parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
-};
+use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use drover_core::session::Session;
 use drover_examples::{arg_or_env, fail};
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 /// Parameters of `greeting`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 struct GreetingParams {
     /// Who to greet.
@@ -32,46 +30,13 @@ struct GreetingParams {
     path: String,
 }
 
-/// The `greeting` module.
+/// The `greeting` module. Its arguments are checked from `GreetingParams` before any host is
+/// touched (unknown keys with a did-you-mean hint, missing `name`/`path`), with file:line:column.
 struct Greeting;
 
 #[async_trait]
-impl Module for Greeting {
-    fn name(&self) -> &'static str {
-        "greeting"
-    }
-
-    /// Checked before any host is touched: unknown keys and a missing `name`/`path` stop the
-    /// playbook with file:line:column.
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
-        if let Some(key) = args
-            .keys()
-            .find(|k| !["name", "path"].contains(&k.as_str()))
-        {
-            return Err(format!(
-                "unsupported parameter '{key}' (supported: name, path)"
-            ));
-        }
-        match ["name", "path"]
-            .into_iter()
-            .find(|k| !args.contains_key(*k))
-        {
-            Some(missing) => Err(format!("missing required argument: {missing}")),
-            None => Ok(()),
-        }
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
 impl TypedModule for Greeting {
+    const NAME: &'static str = "greeting";
     type Params = GreetingParams;
 
     async fn run_with(

@@ -7,9 +7,12 @@
 //! - [`playbook`]: the playbook model, parsed and checked before any host is touched.
 //! - [`pyre`]: Python `re`-compatible regular expressions and replacement templates.
 //! - [`module`]: the interface modules implement and the registry that holds them.
+//! - [`params`]: module parameter descriptions, derived from the params types.
 //! - [`executor`]: runs plays against hosts and reports progress as [`events::Event`]s.
 //! - [`session`]: everything a run needs (config, inventory, vault, prompts, transports) in one
 //!   builder: the way to embed drover.
+
+extern crate self as drover_core;
 
 pub mod config;
 pub mod connection;
@@ -17,6 +20,7 @@ pub mod events;
 pub mod executor;
 pub mod inventory;
 pub mod module;
+pub mod params;
 pub mod playbook;
 pub mod probe;
 pub mod pyre;

@@ -15,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::connection::{ConnectionError, HostConnection, ProbeError};
+use crate::params::{ArgError, ModuleParams, ParamsSpec};
 use crate::probe::ProbeRequest;
 use crate::template::{TemplateError, TemplateFileOptions};
 use crate::vars::Vars;
@@ -126,17 +127,35 @@ impl From<ProbeError> for ModuleError {
 }
 
 /// Deserializes module arguments into typed parameters. Unknown keys and type mismatches become
-/// [`ModuleError::BadArgs`] naming the key, e.g. `copy: unknown field `dset`, expected one of …`.
+/// [`ModuleError::BadArgs`] naming the key, e.g. `copy: unknown field `dset`, expected one of …`
+/// or `copy: force: expected a boolean, got "maybe"`.
 pub fn parse_params<P: DeserializeOwned>(module: &str, args: &Value) -> Result<P, ModuleError> {
     let args = if args.is_null() {
         Value::Object(Map::new())
     } else {
         args.clone()
     };
-    serde_json::from_value(args).map_err(|e| ModuleError::BadArgs {
-        module: module.to_string(),
-        message: e.to_string(),
+    serde_path_to_error::deserialize(args).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner().to_string();
+        ModuleError::BadArgs {
+            module: module.to_string(),
+            message: if path == "." || inner.starts_with("unknown field") {
+                inner
+            } else {
+                format!("{path}: {inner}")
+            },
+        }
     })
+}
+
+impl From<ArgError> for ModuleError {
+    fn from(e: ArgError) -> Self {
+        Self::BadArgs {
+            message: e.message(),
+            module: e.module,
+        }
+    }
 }
 
 /// Controller-side services a module may need: templating with the host's variables and finding
@@ -198,8 +217,34 @@ pub trait Module: Send + Sync {
     /// Checks arguments before any host is touched. Arguments may still contain unrendered
     /// templates here, so only their shape (known keys, required keys that are absent) is checked.
     /// The default accepts anything.
-    fn check_args(&self, _args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, _args: &Map<String, Value>) -> Result<(), ArgError> {
         Ok(())
+    }
+
+    /// The description of the module's parameters (see [`crate::params`]); `None` for modules
+    /// that do not describe them.
+    fn params_spec(&self) -> Option<&'static ParamsSpec> {
+        None
+    }
+
+    /// The controller-side files these (unrendered) arguments name, for the static check that
+    /// they exist. The default reads the parameters marked `local_file` in the description.
+    fn controller_files(&self, args: &Map<String, Value>) -> Vec<ControllerFile> {
+        self.params_spec()
+            .map(|spec| spec.controller_files(args))
+            .unwrap_or_default()
+    }
+
+    /// The variables a run with these (unrendered) arguments defines on the host (beyond
+    /// `register`), for the static check of undefined variables.
+    fn defined_vars(&self, _args: &Value) -> DefinedVars {
+        DefinedVars::Names(Vec::new())
+    }
+
+    /// Whether `--check` can predict this module's changes (modules that cannot are skipped in
+    /// check mode, as ansible-core does).
+    fn supports_check_mode(&self) -> bool {
+        true
     }
 
     /// True for modules that run entirely on the controller (`debug`, `set_fact`, `assert`, `fail`)
@@ -224,16 +269,129 @@ pub trait Module: Send + Sync {
         -> Result<ModuleResult, ModuleError>;
 }
 
-/// A module with typed parameters: the way to use a module directly from Rust, e.g.
-/// `Copy.run_with(&ctx, CopyParams { dest, content, .. }).await` (see drover-modules'
-/// `tests/typed_api.rs`).
+/// A controller-side file an argument names (`copy`'s `src`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerFile {
+    /// The argument.
+    pub key: String,
+    /// Its value, as written.
+    pub path: String,
+    /// The directory kind searched first in roles and next to playbooks (`files`, `templates`,
+    /// `vars`).
+    pub kind: &'static str,
+}
+
+/// What variables a task defines on its host, as far as the static check can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefinedVars {
+    /// These names.
+    Names(Vec<String>),
+    /// Names only known at run time (templated keys, a file's contents): the check of
+    /// undefined variables stands down for the play.
+    Dynamic,
+}
+
+/// A module with typed parameters: the one contract every module follows, and the way to use a
+/// module directly from Rust, e.g. `Copy.run_with(&ctx, CopyParams { dest, content, .. }).await`
+/// (see drover-modules' `tests/typed_api.rs`).
+///
+/// Implementing it is all a module does: [`Module`] comes with it (the keys are checked against
+/// the parameters' own description, the arguments deserialized, then [`TypedModule::run_with`]
+/// runs), so there is no list of keys to keep in step with the struct.
 #[async_trait]
-pub trait TypedModule: Module {
+pub trait TypedModule: Send + Sync {
+    /// Canonical short name (`copy`).
+    const NAME: &'static str;
+    /// True for modules that run entirely on the controller (see [`Module::controller_only`]).
+    const CONTROLLER_ONLY: bool = false;
     /// The module's parameters (what a playbook task's arguments deserialize into).
+    type Params: ModuleParams;
+
+    /// Checks the parameters' description does not express (value-independent: arguments may
+    /// be unrendered templates), after the description's own checks. The default has none.
+    fn check_more(&self, _args: &Map<String, Value>) -> Result<(), ArgError> {
+        Ok(())
+    }
+
+    /// What a run with these (rendered) arguments probes first (see [`Module::planned_probes`]).
+    fn probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        None
+    }
+
+    /// The variables a run defines on the host (see [`Module::defined_vars`]).
+    fn defines_vars(&self, _args: &Value) -> DefinedVars {
+        DefinedVars::Names(Vec::new())
+    }
+
+    /// Whether `--check` can predict this module's changes (see [`Module::supports_check_mode`]).
+    const CHECK_MODE: bool = true;
+
+    /// Turns a task's (rendered) arguments into parameters. The default deserializes them;
+    /// modules whose arguments have another shape (free-form text) override it.
+    fn params_from(&self, args: &Value) -> Result<Self::Params, ModuleError> {
+        parse_params(Self::NAME, args)
+    }
+
+    /// Runs the module with typed parameters.
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        params: Self::Params,
+    ) -> Result<ModuleResult, ModuleError>;
+}
+
+#[async_trait]
+impl<T: TypedModule> Module for T {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
+        T::Params::spec().check(T::NAME, args)?;
+        self.check_more(args)
+    }
+
+    fn params_spec(&self) -> Option<&'static ParamsSpec> {
+        Some(T::Params::spec())
+    }
+
+    fn controller_only(&self) -> bool {
+        T::CONTROLLER_ONLY
+    }
+
+    fn defined_vars(&self, args: &Value) -> DefinedVars {
+        self.defines_vars(args)
+    }
+
+    fn supports_check_mode(&self) -> bool {
+        T::CHECK_MODE
+    }
+
+    fn planned_probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {
+        self.probes(args, diff)
+    }
+
+    async fn run(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<ModuleResult, ModuleError> {
+        if let Some(map) = args.as_object() {
+            self.check_args(map)?;
+        }
+        let params = self.params_from(args)?;
+        self.run_with(ctx, params).await
+    }
+}
+
+/// The older typed-module shape, kept while modules move to [`TypedModule`]: the module
+/// implements [`Module`] itself and calls `run_with`.
+#[async_trait]
+pub trait LegacyTypedModule: Module {
+    /// The module's parameters.
     type Params: DeserializeOwned + Send + Sync;
 
-    /// Runs the module with typed parameters. [`Module::run`] deserializes a task's arguments
-    /// and calls this.
+    /// Runs the module with typed parameters.
     async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,

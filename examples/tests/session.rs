@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use drover_core::connection::local::LocalConnection;
-use drover_core::connection::{Connection, ConnectionError};
+use drover_core::connection::{shell_quote, Connection, ConnectionError};
 use drover_core::events::Status;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use drover_core::session::{
     ConnectionFactory, PlaybookResult, Prompt, PromptError, PromptKind, Prompter, Session,
     SessionError,
@@ -173,6 +175,35 @@ impl ConnectionFactory for Counting {
     }
 }
 
+/// Parameters of `shout`.
+#[derive(Debug, serde::Deserialize, ModuleParams)]
+#[serde(deny_unknown_fields)]
+struct ShoutParams {
+    /// What to shout.
+    text: String,
+}
+
+/// Upper-cases `text` on the host.
+struct Shout;
+
+#[async_trait]
+impl TypedModule for Shout {
+    const NAME: &'static str = "shout";
+    type Params = ShoutParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: ShoutParams,
+    ) -> Result<ModuleResult, ModuleError> {
+        let out = ctx
+            .conn
+            .run(format!("printf %s {} | tr a-z A-Z", shell_quote(&p.text)))
+            .await?;
+        Ok(ModuleResult::ok().with("stdout", out.stdout_str()))
+    }
+}
+
 #[tokio::test]
 async fn an_added_transport_connects_hosts_and_modules_run_directly() {
     let dir = tempfile::tempdir().unwrap();
@@ -225,7 +256,7 @@ async fn an_added_transport_connects_hosts_and_modules_run_directly() {
     let target = session.host("box1").await.unwrap();
     let file = write(dir.path(), "data.txt", "12345");
     let stat = target
-        .run_typed(
+        .run_typed_legacy(
             &Stat,
             StatParams {
                 path: file,
@@ -239,6 +270,12 @@ async fn an_added_transport_connects_hosts_and_modules_run_directly() {
         .await
         .unwrap();
     assert_eq!(stat.data["stat"]["size"], 5);
+    // A module on the new contract, defined here: typed params, arguments checked from them.
+    let echoed = target
+        .run_typed(&Shout, ShoutParams { text: "hey".into() })
+        .await
+        .unwrap();
+    assert_eq!(echoed.data["stdout"], "HEY");
     target.close().await;
     assert_eq!(counting.0.load(Ordering::SeqCst), 3);
 

@@ -8,7 +8,13 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use drover_core::params::{suggest, ArgError, ArgErrorKind, ParamType, ParamValue};
+
 use crate::remote::mode::Mode;
+
+impl ParamValue for Mode {
+    const KIND: ParamType = ParamType::Mode;
+}
 
 /// Parses a value the way Ansible's `boolean()` does: `yes/no`, `true/false`, `on/off`, `y/n`,
 /// `t/f`, `1/0` (case-insensitive) and real booleans and the numbers 0 and 1.
@@ -163,53 +169,39 @@ pub fn de_opt_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Mode>, D::E
 
 /// Checks a module's argument keys without looking at values (they may be unrendered templates):
 /// every key must be in `known`, and each group in `one_of` must have at least one key present.
+/// For modules that do not derive [`ModuleParams`](drover_core::params::ModuleParams) yet.
 pub fn check_keys(
     module: &str,
     args: &Map<String, Value>,
     known: &[&str],
     one_of: &[&[&str]],
-) -> Result<(), String> {
+) -> Result<(), ArgError> {
     for key in args.keys() {
         if !known.contains(&key.as_str()) {
-            let hint = known
-                .iter()
-                .filter(|k| !k.starts_with('_'))
-                .map(|k| (drover_core::module::strsim_distance(key, k), *k))
-                .filter(|(d, _)| *d <= 2)
-                .min_by_key(|(d, _)| *d)
-                .map(|(_, k)| format!(" (did you mean `{k}`?)"))
-                .unwrap_or_default();
             let mut listed: Vec<&str> = known
                 .iter()
                 .copied()
                 .filter(|k| !k.starts_with('_'))
                 .collect();
             listed.sort_unstable();
-            return Err(format!(
-                "{module}: unsupported parameter `{key}`{hint}; supported parameters: {}",
-                listed.join(", ")
-            ));
+            return Err(ArgError {
+                module: module.to_string(),
+                key: Some(key.clone()),
+                kind: ArgErrorKind::Unsupported {
+                    suggestion: suggest(key, &listed).map(str::to_string),
+                    supported: listed.iter().map(|k| k.to_string()).collect(),
+                },
+            });
         }
     }
     for group in one_of {
         if !group.iter().any(|k| args.contains_key(*k)) {
-            let names: Vec<String> = group
-                .iter()
-                .filter(|k| !k.starts_with('_'))
-                .map(|k| format!("`{k}`"))
-                .collect();
-            return Err(if group.contains(&"_raw_params") {
-                format!(
-                    "{module}: missing required parameter: a command (free form) or one of {}",
-                    names.join(", ")
-                )
-            } else if names.len() == 1 {
-                format!("{module}: missing required parameter {}", names[0])
-            } else {
-                format!(
-                    "{module}: missing required parameter: one of {}",
-                    names.join(", ")
-                )
+            return Err(ArgError {
+                module: module.to_string(),
+                key: group.first().map(|k| k.to_string()),
+                kind: ArgErrorKind::Missing {
+                    one_of: group.iter().map(|k| k.to_string()).collect(),
+                },
             });
         }
     }
@@ -289,12 +281,16 @@ mod tests {
     #[test]
     fn key_check_names_the_key_and_suggests() {
         let args = json!({"dset": "/x"});
-        let err = check_keys("copy", args.as_object().unwrap(), &["dest", "src"], &[]).unwrap_err();
+        let err = check_keys("copy", args.as_object().unwrap(), &["dest", "src"], &[])
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("`dset`") && err.contains("did you mean `dest`"),
             "{err}"
         );
-        let err = check_keys("copy", &Map::new(), &["dest"], &[&["dest"]]).unwrap_err();
+        let err = check_keys("copy", &Map::new(), &["dest"], &[&["dest"]])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing required parameter `dest`"), "{err}");
     }
 }

@@ -5,7 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use drover_core::module::{Module, TypedModule};
+use drover_core::module::{LegacyTypedModule, Module};
+use drover_core::params::ArgErrorKind;
 use drover_modules::generated::ansible_argspecs::ARGUMENT_SPECS;
 use drover_modules::unimplemented::ansible_target;
 use serde_json::{json, Map, Value};
@@ -102,21 +103,23 @@ const ALLOWED: &[(&str, &[&str], Gap, &str)] = &[
 fn check_rejects(m: &dyn Module, key: &str) -> bool {
     let mut args = Map::new();
     args.insert(key.to_string(), json!("x"));
-    m.check_args(&args)
-        .is_err_and(|e| e.contains(&format!("unsupported parameter `{key}`")))
+    m.check_args(&args).is_err_and(|e| {
+        matches!(e.kind, ArgErrorKind::Unsupported { .. }) && e.key.as_deref() == Some(key)
+    })
 }
 
 /// The keys drover's load-time check lists as supported (`None`: it accepts any key).
 fn check_listed(m: &dyn Module) -> Option<BTreeSet<String>> {
     let mut args = Map::new();
     args.insert("__drover_probe__".into(), json!("x"));
-    let err = m.check_args(&args).err()?;
-    let list = err.split("supported parameters: ").nth(1)?;
-    Some(list.split(", ").map(str::to_string).collect())
+    match m.check_args(&args).err()?.kind {
+        ArgErrorKind::Unsupported { supported, .. } => Some(supported.into_iter().collect()),
+        _ => None,
+    }
 }
 
 /// A key the module's parameter type rejects as unknown, when it has one.
-fn type_rejects<M: TypedModule>(key: &str) -> bool {
+fn type_rejects<M: LegacyTypedModule>(key: &str) -> bool {
     let mut args = Map::new();
     args.insert(key.to_string(), Value::Null);
     match drover_core::module::parse_params::<M::Params>("m", &Value::Object(args)) {

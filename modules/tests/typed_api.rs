@@ -3,7 +3,7 @@
 mod common;
 
 use common::Env;
-use drover_core::module::TypedModule;
+use drover_core::module::LegacyTypedModule;
 use drover_modules::files::copy::{Copy, CopyParams};
 use drover_modules::files::stat::{Stat, StatParams};
 use drover_modules::remote::mode::Mode;

@@ -26,7 +26,8 @@ pub use error::HarnessError;
 pub use hosts::{TestHost, TestHosts, DEPLOY_USER, ROOT_USER};
 pub use http::{TestHttpServer, BRIDGE_ADDRESS};
 pub use oracle::{
-    oracle_ansible_playbook, repo_root, target_changed, target_task_results, OracleComparison,
+    oracle_ansible_playbook, oracle_collections_path, repo_root, target_changed,
+    target_task_results, OracleComparison,
 };
 pub use setup::{
     cache_dir, harness_dir, require_root_and_setup, state_dir, try_require_root_and_setup,

@@ -27,6 +27,21 @@ pub fn oracle_ansible_playbook() -> &'static Path {
     })
 }
 
+/// The directory holding the oracle's collections (community.general, ansible.posix, from the
+/// pinned `ansible` package; `tests/oracle/collections.sh` unpacks them on first use), to give
+/// ansible-core as `ANSIBLE_COLLECTIONS_PATH`.
+pub fn oracle_collections_path() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(repo_root().join("tests/oracle/collections.sh"))
+            .output()
+            .expect("run tests/oracle/collections.sh");
+        assert!(out.status.success(), "collections setup failed: {out:?}");
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+}
+
 /// The same playbook run by ansible-core on one fresh host and by drover on another, both named
 /// `target` in their inventories (so `inventory_hostname` matches). The oracle's host gets python3
 /// (Ansible needs it; drover's host has none). Each run returns its standard output.

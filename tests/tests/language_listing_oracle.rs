@@ -13,7 +13,9 @@ mod listing_shapes;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use drover_integration::{drover_command, oracle_ansible_playbook, repo_root};
+use drover_integration::{
+    drover_command, oracle_ansible_playbook, oracle_collections_path, repo_root,
+};
 
 /// Listing options compared for the generated shapes.
 const SHAPE_MODES: &[&[&str]] = &[
@@ -69,6 +71,8 @@ impl Suite {
         let mut c = program;
         c.current_dir(&self.dir)
             .env("ANSIBLE_ROLES_PATH", &self.roles_path)
+            // Repository playbooks use community.general modules.
+            .env("ANSIBLE_COLLECTIONS_PATH", oracle_collections_path())
             .env("ANSIBLE_NOCOLOR", "1")
             .env("ANSIBLE_FORCE_COLOR", "0")
             .env("DROVER_NO_PROGRESS", "1")

@@ -6,10 +6,9 @@
 //! values the playbook prints and the hosts' final state must match, and a second run of the
 //! converging play must report `changed=0` for both tools.
 
-use std::process::Command;
-
 use drover_integration::{
-    repo_root, target_changed, target_task_results, OracleComparison, TestHosts,
+    oracle_collections_path, repo_root, target_changed, target_task_results, OracleComparison,
+    TestHosts,
 };
 
 /// The `"msg": ...` lines of debug results, in order.
@@ -34,15 +33,6 @@ fn host_state(hosts: &TestHosts, i: usize) -> String {
     )
 }
 
-fn collections_path() -> String {
-    let out = Command::new("bash")
-        .arg(repo_root().join("tests/oracle/collections.sh"))
-        .output()
-        .expect("run tests/oracle/collections.sh");
-    assert!(out.status.success(), "collections setup failed: {out:?}");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 fn assert_same_run(drover: &str, ansible: &str, what: &str) {
     let expected = target_task_results(ansible);
     assert!(
@@ -63,7 +53,7 @@ fn assert_same_run(drover: &str, ansible: &str, what: &str) {
 
 #[test]
 fn role_modules_match_ansible_core() {
-    let collections = collections_path();
+    let collections = oracle_collections_path().display();
     let hosts = TestHosts::start(2);
     let oracle = OracleComparison::new(&hosts, 0, 1);
     oracle.set_ansible_config(&format!("[defaults]\ncollections_path = {collections}\n"));

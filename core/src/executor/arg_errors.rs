@@ -13,7 +13,7 @@ use crate::vars::{Map, Value};
 /// The failed result for a task whose module refuses `args` (already rendered), if it does.
 pub(crate) fn arg_failure(module: &dyn Module, written: &str, args: &Value) -> Option<Value> {
     let map = args.as_object()?;
-    let message = module.check_args(map).err()?;
+    let message = module.check_args(map).err()?.to_string();
     Some(serde_json::json!({
         "changed": false,
         "failed": true,
@@ -23,7 +23,7 @@ pub(crate) fn arg_failure(module: &dyn Module, written: &str, args: &Value) -> O
 
 /// The failed result for `include_vars` arguments with an option it does not take.
 pub(crate) fn include_vars_failure(args: &Value) -> Option<Value> {
-    let message = crate::playbook::include_vars_arg_error(args.as_object()?)?;
+    let message = crate::playbook::include_vars_arg_error(args.as_object()?)?.to_string();
     Some(serde_json::json!({
         "changed": false,
         "failed": true,

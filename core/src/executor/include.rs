@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::task::when_conditions;
+use super::prepare::when_conditions;
 use super::{Executor, PlayCtx};
 use crate::events::{Event, HostResult};
 use crate::playbook::{
@@ -131,7 +131,7 @@ impl Executor {
             };
             // Ansible counts a looped include once per item.
             if item_count > 1 {
-                let ok = super::task::HostOutcome {
+                let ok = super::result::HostOutcome {
                     status: crate::events::Status::Ok,
                     result: Value::Null,
                     ignored: false,
@@ -204,8 +204,8 @@ impl Executor {
         result: Value,
         start: Instant,
     ) {
-        let outcome = super::task::HostOutcome {
-            status: super::task::status_of(&result),
+        let outcome = super::result::HostOutcome {
+            status: super::result::status_of(&result),
             result,
             ignored: false,
             looped: false,

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::task::{censor, status_of, HostOutcome};
+use super::result::{censor, status_of, HostOutcome};
 use super::{Executor, PlayCtx};
 use crate::events::{Event, HostResult, Status};
 use crate::playbook::{Keywords, Task, TaskKind};

@@ -1,13 +1,13 @@
 //! Reading the probes of a host's next tasks in one round trip (see [`crate::probe::ProbeCache`]).
 //!
 //! Before a task whose module declares its probes runs on a host, the executor asks the host's
-//! cache how far to read ahead, then renders the following tasks' arguments with the host's
-//! current variables — lookups refused, so nothing runs early — and asks their modules what
-//! they will probe. One probe covers them all; each module later gets its own part without a
+//! cache how far to read ahead, then prepares the following tasks as execution does
+//! ([`Executor::prepare_task`]) with the host's current variables — lookups refused, so nothing
+//! runs early — and asks their modules what they will probe. One probe covers them all; each module later gets its own part without a
 //! round trip, unless something changed in between. A task that cannot be planned this way ends
 //! the window; one that will not run (tags, a false `when`) is passed over.
 
-use super::task::{when_conditions, with_module_defaults, TaskSettings};
+use super::prepare::{NotPrepared, Purpose, TaskSettings};
 use super::{Executor, PlayCtx};
 use crate::connection::HostConnection;
 use crate::playbook::{Keywords, Task, TaskKind};
@@ -91,7 +91,7 @@ impl Executor {
         current: &TaskSettings,
     ) -> Planned {
         use std::sync::atomic::Ordering;
-        let TaskKind::Module { module, args } = &task.kind else {
+        let TaskKind::Module { module, .. } = &task.kind else {
             return Planned::Unknown;
         };
         let interactive = self.shared.stepping.load(Ordering::Relaxed)
@@ -106,33 +106,17 @@ impl Executor {
         if module.rsplit('.').next() == Some("include_vars") {
             return Planned::Nothing;
         }
-        let Some(m) = self.shared.registry.get(module) else {
-            return Planned::Unknown;
-        };
         let vars = self.vars_for(play, host, &kw, task.role.as_deref());
-        let mut tctx = self.template_context(play, task);
-        tctx.no_lookups = true;
-        match self.conditions_hold_in(&when_conditions(&kw, task), &vars, Some(&tctx)) {
-            Ok(None) => {}
-            Ok(Some(_)) => return Planned::Nothing,
-            Err(_) => return Planned::Unknown,
-        }
-        match self.task_settings(&kw, &vars) {
-            Ok(settings) if settings == *current => {}
-            _ => return Planned::Unknown,
-        }
-        let args = with_module_defaults(&kw, module, args);
-        let Ok(args) = self
-            .shared
-            .templar
-            .render_value_in(&args, &vars, Some(&tctx))
-        else {
-            return Planned::Unknown;
-        };
-        match m.planned_probes(&args, current.diff) {
-            None => Planned::Unknown,
-            Some(requests) if requests.is_empty() => Planned::Nothing,
-            Some(requests) => Planned::Probes(requests),
+        match self.prepare_task(play, task, &kw, &vars, Purpose::ReadAhead) {
+            Ok(prepared) if prepared.settings == *current => {
+                match prepared.module.planned_probes(&prepared.args, current.diff) {
+                    None => Planned::Unknown,
+                    Some(requests) if requests.is_empty() => Planned::Nothing,
+                    Some(requests) => Planned::Probes(requests),
+                }
+            }
+            Err(NotPrepared::Skipped(_)) => Planned::Nothing,
+            Ok(_) | Err(_) => Planned::Unknown,
         }
     }
 }

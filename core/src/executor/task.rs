@@ -1,156 +1,25 @@
-//! Running one task on one host: conditions, loops, the module itself, retries, and the
-//! `changed_when`/`failed_when` overrides.
+//! Running one task on one host: loops, the prepared module itself (see `prepare.rs`), time-outs,
+//! retries, and the `changed_when`/`failed_when` overrides.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::connect::var_str;
 use super::controller::{NoConnection, TaskController};
+use super::prepare::{NotPrepared, PreparedTask, Purpose};
 use super::read_ahead::Upcoming;
+use super::result::{
+    failed_result, status_of, timed_out_result, timeout_seconds, unreachable_result,
+    with_failed_flag, HostOutcome,
+};
 use super::{Executor, PlayCtx};
-use crate::connection::{Become, Connection, HostConnection};
+use crate::connection::{Connection, HostConnection};
 use crate::events::Status;
 use crate::module::{ModuleContext, ModuleError};
-use crate::playbook::{Keywords, Task, TaskKind};
+use crate::playbook::{Keywords, Task};
 use crate::template::TemplateContext;
-use crate::vars::{is_truthy, Map, Value, Vars};
-
-/// What a task did on one host.
-pub(crate) struct HostOutcome {
-    pub status: Status,
-    pub result: Value,
-    pub ignored: bool,
-    /// The result is the aggregate of loop items already reported one by one.
-    pub looped: bool,
-    pub duration: Duration,
-}
-
-/// Status of a finished result value.
-pub(crate) fn status_of(result: &Value) -> Status {
-    let flag = |k: &str| result.get(k).is_some_and(is_truthy);
-    if flag("unreachable") {
-        Status::Unreachable
-    } else if flag("failed") {
-        Status::Failed
-    } else if flag("skipped") {
-        Status::Skipped
-    } else if flag("changed") {
-        Status::Changed
-    } else {
-        Status::Ok
-    }
-}
-
-/// A module's result as Ansible registers it: with `failed: false` unless it failed or skipped
-/// (playbooks read `result.failed`).
-fn with_failed_flag(mut result: Value) -> Value {
-    if let Value::Object(r) = &mut result {
-        if !r.contains_key("failed") && !r.get("skipped").is_some_and(is_truthy) {
-            r.insert("failed".into(), Value::Bool(false));
-        }
-    }
-    result
-}
-
-pub(crate) fn failed_result(msg: impl Into<String>) -> Value {
-    serde_json::json!({"changed": false, "failed": true, "msg": msg.into()})
-}
-
-/// A `timeout` keyword value in whole seconds (`None` when it is not a number).
-fn timeout_seconds(value: &Value) -> Option<u64> {
-    match value {
-        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// ansible-core 2.19's result for an action that ran past its `timeout`.
-fn timed_out_result(seconds: u64) -> Value {
-    serde_json::json!({
-        "changed": false,
-        "failed": true,
-        "msg": format!("Task failed: Timed out after {seconds} second(s)."),
-        "timedout": {"period": seconds},
-    })
-}
-
-const NO_LOG_MSG: &str =
-    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
-
-/// The result as reporters may show it: censored when `no_log` is on.
-pub(crate) fn censor(result: &Value, no_log: bool) -> Value {
-    if !no_log {
-        return result.clone();
-    }
-    let mut m = Map::new();
-    m.insert("censored".into(), Value::String(NO_LOG_MSG.into()));
-    for k in ["changed", "failed", "skipped", "unreachable"] {
-        if let Some(v) = result.get(k) {
-            m.insert(k.into(), v.clone());
-        }
-    }
-    Value::Object(m)
-}
+use crate::vars::{Map, Value, Vars};
 
 impl Executor {
-    /// Renders a templatable keyword value as a boolean.
-    pub(crate) fn keyword_bool(
-        &self,
-        value: &Option<Value>,
-        vars: &Vars,
-    ) -> Result<Option<bool>, String> {
-        match value {
-            None => Ok(None),
-            Some(Value::String(s)) => {
-                let rendered = self
-                    .shared
-                    .templar
-                    .render_value(&Value::String(s.clone()), vars)
-                    .map_err(|e| e.to_string())?;
-                Ok(Some(is_truthy(&rendered)))
-            }
-            Some(v) => Ok(Some(is_truthy(v))),
-        }
-    }
-
-    /// Evaluates a list of conditions (ANDed), as `when`/`changed_when`/`failed_when` do.
-    fn conditions_hold(&self, conds: &[Value], vars: &Vars) -> Result<Option<Value>, String> {
-        self.conditions_hold_in(conds, vars, None)
-    }
-
-    /// [`Self::conditions_hold`] with a template context.
-    pub(crate) fn conditions_hold_in(
-        &self,
-        conds: &[Value],
-        vars: &Vars,
-        ctx: Option<&TemplateContext>,
-    ) -> Result<Option<Value>, String> {
-        for cond in conds {
-            let holds = match cond {
-                Value::Bool(b) => *b,
-                Value::String(s) => {
-                    let expr = s.trim();
-                    let expr = expr
-                        .strip_prefix("{{")
-                        .and_then(|e| e.strip_suffix("}}"))
-                        .unwrap_or(expr);
-                    self.shared
-                        .templar
-                        .eval_condition_in(expr, vars, ctx)
-                        .map_err(|e| {
-                            format!("The conditional check '{s}' failed. The error was: {e}")
-                        })?
-                }
-                other => is_truthy(other),
-            };
-            if !holds {
-                return Ok(Some(cond.clone()));
-            }
-        }
-        Ok(None)
-    }
-
     /// Runs `task` on `host` with its loop, if any; reports loop items as they finish.
     pub(crate) async fn run_on_host(
         &self,
@@ -207,29 +76,6 @@ impl Executor {
             ignored,
             looped,
             duration: start.elapsed(),
-        }
-    }
-
-    /// Where the task's relative `src:` names and file lookups are searched: the role's
-    /// directory, the directory of the task's file, then the playbook's directory.
-    pub(crate) fn template_context(&self, play: &PlayCtx<'_>, task: &Task) -> TemplateContext {
-        let mut search_paths = Vec::with_capacity(3);
-        if let Some(r) = &task.role {
-            search_paths.push(r.path.clone());
-        }
-        if let Some(dir) = std::path::Path::new(&*task.location.file).parent() {
-            if !dir.as_os_str().is_empty() && !search_paths.iter().any(|p| p == dir) {
-                search_paths.push(dir.to_path_buf());
-            }
-        }
-        if !search_paths.contains(&play.playbook.dir) {
-            search_paths.push(play.playbook.dir.clone());
-        }
-        TemplateContext {
-            search_paths,
-            location: Some(task.location.to_string()),
-            preserve_unsafe: false,
-            no_lookups: false,
         }
     }
 
@@ -319,9 +165,9 @@ impl Executor {
         vars: &Vars,
         upcoming: Option<Upcoming<'_>>,
     ) -> Value {
-        match self.conditions_hold(&when_conditions(kw, task), vars) {
-            Ok(None) => {}
-            Ok(Some(false_condition)) => {
+        let prepared = match self.prepare_task(play, task, kw, vars, Purpose::Run) {
+            Ok(p) => p,
+            Err(NotPrepared::Skipped(false_condition)) => {
                 return serde_json::json!({
                     "changed": false,
                     "skipped": true,
@@ -329,44 +175,23 @@ impl Executor {
                     "false_condition": false_condition,
                 })
             }
-            Err(msg) => return failed_result(msg),
-        }
-        let TaskKind::Module { module, args } = &task.kind else {
-            return serde_json::json!({"changed": false});
-        };
-        let tctx = self.template_context(play, task);
-        if module.rsplit('.').next() == Some("include_vars") {
-            return match self.shared.templar.render_value_in(args, vars, Some(&tctx)) {
-                Ok(a) => self.include_vars(&a, &tctx),
-                Err(e) => failed_result(e.to_string()),
-            };
-        }
-        let Some(m) = self.shared.registry.get(module).cloned() else {
-            return failed_result(if self.shared.registry.is_known_unimplemented(module) {
-                format!("the module '{module}' is not implemented by drover yet")
-            } else {
-                format!("couldn't resolve module/action '{module}'")
-            });
-        };
-        let args = with_module_defaults(kw, module, args);
-        let args = match self.shared.templar.render_value_in(&args, vars, Some(&tctx)) {
-            Ok(a) => a,
-            Err(e) => {
-                return failed_result(format!(
-                    "The task includes an option with an undefined variable or a bad template. The error was: {e}"
-                ))
+            Err(NotPrepared::NoModule) => return serde_json::json!({"changed": false}),
+            Err(NotPrepared::IncludeVars(args, tctx)) => return self.include_vars(&args, &tctx),
+            Err(NotPrepared::BadArgs(mut failure)) => {
+                return match self.apply_overrides(task, vars, &mut failure) {
+                    Ok(()) => failure,
+                    Err(msg) => failed_result(msg),
+                }
             }
+            Err(NotPrepared::Failed(msg)) => return failed_result(msg),
         };
-        if let Some(mut failure) = super::arg_errors::arg_failure(m.as_ref(), module, &args) {
-            return match self.apply_overrides(task, vars, &mut failure) {
-                Ok(()) => failure,
-                Err(msg) => failed_result(msg),
-            };
-        }
-        let settings = match self.task_settings(kw, vars) {
-            Ok(s) => s,
-            Err(msg) => return failed_result(msg),
-        };
+        let PreparedTask {
+            name: module,
+            module: m,
+            args,
+            tctx,
+            settings,
+        } = prepared;
         let conn: Arc<dyn Connection> = if m.controller_only() {
             Arc::new(NoConnection)
         } else {
@@ -546,137 +371,5 @@ impl Executor {
                 (k.clone(), v)
             })
             .collect()
-    }
-
-    pub(crate) fn task_settings(&self, kw: &Keywords, vars: &Vars) -> Result<TaskSettings, String> {
-        let opts = &self.shared.opts;
-        let become_on = self
-            .keyword_bool(&kw.become_, vars)?
-            .or_else(|| vars.get("ansible_become").map(is_truthy))
-            .unwrap_or(opts.become_);
-        let become_ = if become_on {
-            let render = |s: &str| {
-                self.shared
-                    .templar
-                    .render_str(s, vars)
-                    .map_err(|e| e.to_string())
-            };
-            let user = match kw.become_user.as_deref() {
-                Some(u) => Some(render(u)?),
-                None => {
-                    var_str(vars, &["ansible_become_user"]).or_else(|| opts.become_user.clone())
-                }
-            };
-            let method = match kw.become_method.as_deref() {
-                Some(m) => Some(render(m)?),
-                None => {
-                    var_str(vars, &["ansible_become_method"]).or_else(|| opts.become_method.clone())
-                }
-            };
-            Some(Become {
-                user: user.unwrap_or_else(|| "root".into()),
-                method: method.as_deref().unwrap_or("sudo").parse()?,
-                flags: kw
-                    .become_flags
-                    .clone()
-                    .or_else(|| var_str(vars, &["ansible_become_flags"])),
-                password: var_str(vars, &["ansible_become_password", "ansible_become_pass"])
-                    .or_else(|| opts.become_password.clone()),
-            })
-        } else {
-            None
-        };
-        let env = match &kw.environment {
-            None => Vec::new(),
-            Some(v) => match self
-                .shared
-                .templar
-                .render_value(v, vars)
-                .map_err(|e| e.to_string())?
-            {
-                Value::Object(m) => m
-                    .into_iter()
-                    .map(|(k, v)| {
-                        let v = match v {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        };
-                        (k, v)
-                    })
-                    .collect(),
-                Value::Null => Vec::new(),
-                other => return Err(format!("environment must be a mapping, got {other}")),
-            },
-        };
-        Ok(TaskSettings {
-            check_mode: self
-                .keyword_bool(&kw.check_mode, vars)?
-                .unwrap_or(opts.check),
-            diff: self.keyword_bool(&kw.diff, vars)?.unwrap_or(opts.diff),
-            become_,
-            env,
-        })
-    }
-}
-
-/// The execution settings a task's keywords give it on one host.
-#[derive(PartialEq)]
-pub(crate) struct TaskSettings {
-    pub check_mode: bool,
-    pub diff: bool,
-    pub become_: Option<Become>,
-    pub env: Vec<(String, String)>,
-}
-
-/// A task's `when` conditions: those inherited from blocks and roles, then its own.
-pub(crate) fn when_conditions<'a>(kw: &Keywords, task: &'a Task) -> std::borrow::Cow<'a, [Value]> {
-    if kw.when.is_empty() {
-        std::borrow::Cow::Borrowed(&task.when)
-    } else {
-        let mut conds = kw.when.clone();
-        conds.extend(task.when.iter().cloned());
-        std::borrow::Cow::Owned(conds)
-    }
-}
-
-/// A module task's arguments with the `module_defaults` that apply (explicit arguments win).
-pub(crate) fn with_module_defaults<'a>(
-    kw: &Keywords,
-    module: &str,
-    args: &'a Value,
-) -> std::borrow::Cow<'a, Value> {
-    match kw.defaults_for(module) {
-        Some(mut defaults) => {
-            if let Value::Object(explicit) = args {
-                for (k, v) in explicit {
-                    defaults.insert(k.clone(), v.clone());
-                }
-            }
-            std::borrow::Cow::Owned(Value::Object(defaults))
-        }
-        None => std::borrow::Cow::Borrowed(args),
-    }
-}
-
-fn unreachable_result(e: &crate::connection::ConnectionError) -> Value {
-    serde_json::json!({
-        "changed": false,
-        "unreachable": true,
-        "msg": format!("Failed to connect to the host: {e}"),
-    })
-}
-
-#[cfg(test)]
-mod timeout_tests {
-    use super::*;
-
-    #[test]
-    fn timeout_values_and_message() {
-        assert_eq!(timeout_seconds(&serde_json::json!(5)), Some(5));
-        assert_eq!(timeout_seconds(&serde_json::json!(" 7 ")), Some(7));
-        assert_eq!(timeout_seconds(&serde_json::json!(true)), None);
-        let r = timed_out_result(1);
-        assert_eq!(r["msg"], "Task failed: Timed out after 1 second(s).");
-        assert_eq!(status_of(&r), Status::Failed);
     }
 }

@@ -6,6 +6,7 @@ use super::model::{Playbook, Task, TaskKind};
 use super::resolve::{FileCtx, PlayRoles, Resolver};
 use super::tags::tags_select;
 use crate::module::ModuleRegistry;
+use crate::params::ArgError;
 use crate::template::Templar;
 use crate::vars::Value;
 use crate::yaml::Location;
@@ -234,16 +235,12 @@ impl Checker<'_, '_> {
         reach: &Reach,
         module: &str,
         canonical: &str,
-        message: String,
+        error: ArgError,
     ) {
-        let message = if message.starts_with(module) {
-            message
-        } else {
-            format!("{module}: {message}")
-        };
+        let message = format!("{module}: {}", error.message());
         let surely_runs =
             !reach.guarded && tags_select(&reach.tags, &self.options.tags, &self.options.skip_tags);
-        let location = arg_error_location(task, &message);
+        let location = arg_error_location(task, error.key.as_deref());
         if self.options.strict || surely_runs {
             self.report
                 .errors
@@ -295,8 +292,8 @@ impl Checker<'_, '_> {
                             .errors
                             .extend(missing_source(task, &self.playbook_dir));
                     }
-                    if let Some(message) = args.as_object().and_then(include_vars_arg_error) {
-                        self.arg_problem(task, &reach, module, "include_vars", message);
+                    if let Some(error) = args.as_object().and_then(include_vars_arg_error) {
+                        self.arg_problem(task, &reach, module, "include_vars", error);
                     }
                 }
                 TaskKind::Meta(action) => {
@@ -315,8 +312,8 @@ impl Checker<'_, '_> {
                                 .extend(missing_source(task, &self.playbook_dir));
                         }
                         if let Some(map) = args.as_object() {
-                            if let Err(message) = m.check_args(map) {
-                                self.arg_problem(task, &reach, module, m.name(), message);
+                            if let Err(error) = m.check_args(map) {
+                                self.arg_problem(task, &reach, module, m.name(), error);
                             }
                         }
                     }
@@ -362,18 +359,24 @@ const INCLUDE_VARS_OPTIONS: &[&str] = &[
 ];
 
 /// ansible-core's message for options `include_vars` does not take (it names the last one).
-pub(crate) fn include_vars_arg_error(args: &serde_json::Map<String, Value>) -> Option<String> {
+pub(crate) fn include_vars_arg_error(args: &serde_json::Map<String, Value>) -> Option<ArgError> {
     args.keys()
         .rfind(|k| !INCLUDE_VARS_OPTIONS.contains(&k.as_str()))
-        .map(|k| format!("`{k}` is not a valid option in include_vars"))
+        .map(|k| {
+            ArgError::invalid(
+                "include_vars",
+                Some(k),
+                format!("`{k}` is not a valid option in include_vars"),
+            )
+        })
 }
 
-/// Where an argument error points: the argument key the message names (in backticks), else the
-/// module name, else the task.
-fn arg_error_location<'a>(task: &'a Task, message: &str) -> &'a Location {
+/// Where an argument error points: the argument the error is about, else the module name, else
+/// the task.
+fn arg_error_location<'a>(task: &'a Task, key: Option<&str>) -> &'a Location {
     task.arg_locations
         .iter()
-        .find(|(key, _)| message.contains(&format!("`{key}`")))
+        .find(|(k, _)| Some(k.as_str()) == key)
         .map(|(_, loc)| loc)
         .or(task.module_location.as_ref())
         .unwrap_or(&task.location)

@@ -1,5 +1,6 @@
 use super::*;
 use crate::module::{Module, ModuleContext, ModuleError, ModuleResult};
+use crate::params::ArgError;
 use crate::playbook::load_playbook_with;
 use std::path::Path;
 use std::sync::Arc;
@@ -12,11 +13,16 @@ impl Module for PathOnly {
     fn name(&self) -> &'static str {
         "file"
     }
-    fn check_args(&self, args: &serde_json::Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &serde_json::Map<String, Value>) -> Result<(), ArgError> {
         match args.keys().find(|k| *k != "path") {
-            Some(k) => Err(format!(
-                "file: unsupported parameter `{k}`; supported parameters: path"
-            )),
+            Some(k) => Err(ArgError {
+                module: "file".into(),
+                key: Some(k.clone()),
+                kind: crate::params::ArgErrorKind::Unsupported {
+                    suggestion: None,
+                    supported: vec!["path".into()],
+                },
+            }),
             None => Ok(()),
         }
     }

@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -196,7 +197,7 @@ impl Module for AuthorizedKey {
         "authorized_key"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys(
             "authorized_key",
             args,

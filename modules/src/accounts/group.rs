@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -111,7 +112,7 @@ impl Module for Group {
         "group"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("group", args, GROUP_KEYS, &[&["name"]])
     }
 

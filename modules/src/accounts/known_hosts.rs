@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use base64::Engine;
 use drover_core::connection::{quote_path, shell_quote};
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
@@ -52,7 +53,7 @@ impl Module for KnownHosts {
         "known_hosts"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("known_hosts", args, KNOWN_HOSTS_KEYS, &[&["name", "host"]])
     }
 
@@ -200,7 +201,7 @@ fn new_content(
 }
 
 #[async_trait]
-impl TypedModule for KnownHosts {
+impl LegacyTypedModule for KnownHosts {
     type Params = KnownHostsParams;
 
     async fn run_with(

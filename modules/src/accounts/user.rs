@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -244,7 +245,7 @@ impl Module for User {
         "user"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("user", args, USER_KEYS, &[&["name", "user"]])
     }
 

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -107,9 +108,9 @@ impl Module for Command {
         "command"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("command", args, COMMAND_KEYS, &[])?;
-        check_sources(args)
+        check_sources(args).map_err(|m| ArgError::invalid(self.name(), None, m))
     }
 
     /// The `creates`/`removes` check, when it can be probed; the command itself runs through
@@ -133,7 +134,7 @@ impl Module for Command {
 }
 
 #[async_trait]
-impl TypedModule for Command {
+impl LegacyTypedModule for Command {
     type Params = CommandParams;
 
     async fn run_with(

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -32,7 +33,7 @@ impl Module for Raw {
         "raw"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys(
             "raw",
             args,
@@ -51,7 +52,7 @@ impl Module for Raw {
 }
 
 #[async_trait]
-impl TypedModule for Raw {
+impl LegacyTypedModule for Raw {
     type Params = RawParams;
 
     async fn run_with(

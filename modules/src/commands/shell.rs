@@ -4,8 +4,9 @@
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde_json::{Map, Value};
 
 use super::command::{check_sources, command_spec, CommandParams, COMMAND_KEYS};
@@ -37,9 +38,9 @@ impl Module for Shell {
         "shell"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("shell", args, &shell_keys(), &[])?;
-        check_sources(args)
+        check_sources(args).map_err(|m| ArgError::invalid(self.name(), None, m))
     }
 
     /// The `creates`/`removes` check, when it can be probed; the command itself runs through
@@ -63,7 +64,7 @@ impl Module for Shell {
 }
 
 #[async_trait]
-impl TypedModule for Shell {
+impl LegacyTypedModule for Shell {
     type Params = ShellParams;
 
     async fn run_with(

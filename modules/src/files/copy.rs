@@ -6,8 +6,9 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -156,10 +157,14 @@ impl Module for Copy {
         "copy"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("copy", args, COPY_KEYS, &[&["dest"], &["src", "content"]])?;
         if args.contains_key("src") && args.contains_key("content") {
-            return Err("copy: src and content are mutually exclusive".into());
+            return Err(ArgError::invalid(
+                "copy",
+                None,
+                "src and content are mutually exclusive",
+            ));
         }
         Ok(())
     }
@@ -184,7 +189,7 @@ impl Module for Copy {
 }
 
 #[async_trait]
-impl TypedModule for Copy {
+impl LegacyTypedModule for Copy {
     type Params = CopyParams;
 
     async fn run_with(

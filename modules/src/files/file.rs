@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde_json::{Map, Value};
 
 use super::file_diff::{requested_epoch, set_diff};
@@ -47,7 +48,7 @@ impl Module for File {
         "file"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("file", args, FILE_KEYS, &[&["path", "dest", "name"]])
     }
 
@@ -66,7 +67,7 @@ impl Module for File {
 }
 
 #[async_trait]
-impl TypedModule for File {
+impl LegacyTypedModule for File {
     type Params = FileParams;
 
     async fn run_with(

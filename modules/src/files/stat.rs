@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -81,7 +82,7 @@ impl Module for Stat {
         "stat"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("stat", args, STAT_KEYS, &[&["path", "dest", "name"]])
     }
 
@@ -116,7 +117,7 @@ fn stat_request(p: &StatParams) -> ProbeRequest {
 }
 
 #[async_trait]
-impl TypedModule for Stat {
+impl LegacyTypedModule for Stat {
     type Params = StatParams;
 
     async fn run_with(

@@ -4,8 +4,9 @@ use std::os::unix::fs::PermissionsExt;
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use drover_core::template::TemplateFileOptions;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -152,7 +153,7 @@ impl Module for Template {
         "template"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("template", args, TEMPLATE_KEYS, &[&["src"], &["dest"]])
     }
 
@@ -171,7 +172,7 @@ impl Module for Template {
 }
 
 #[async_trait]
-impl TypedModule for Template {
+impl LegacyTypedModule for Template {
     type Params = TemplateParams;
 
     async fn run_with(

@@ -7,8 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -487,7 +488,7 @@ impl Module for Find {
         "find"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("find", args, FIND_KEYS, &[&["paths", "name", "path"]])
     }
 
@@ -501,7 +502,7 @@ impl Module for Find {
 }
 
 #[async_trait]
-impl TypedModule for Find {
+impl LegacyTypedModule for Find {
     type Params = FindParams;
 
     async fn run_with(

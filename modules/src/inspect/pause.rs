@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use drover_core::session::{current_prompter, Prompt, PromptKind};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -106,7 +107,7 @@ impl Module for Pause {
         true
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("pause", args, PAUSE_KEYS, &[])
     }
 
@@ -120,7 +121,7 @@ impl Module for Pause {
 }
 
 #[async_trait]
-impl TypedModule for Pause {
+impl LegacyTypedModule for Pause {
     type Params = PauseParams;
 
     async fn run_with(

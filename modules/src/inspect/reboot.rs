@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -91,7 +92,7 @@ impl Module for Reboot {
         "reboot"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("reboot", args, REBOOT_KEYS, &[])
     }
 
@@ -135,7 +136,7 @@ fn failure(msg: String, rebooted: bool, start: Instant) -> ModuleResult {
 }
 
 #[async_trait]
-impl TypedModule for Reboot {
+impl LegacyTypedModule for Reboot {
     type Params = RebootParams;
 
     async fn run_with(

@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -79,7 +80,7 @@ impl Module for Tempfile {
         "tempfile"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("tempfile", args, TEMPFILE_KEYS, &[])
     }
 
@@ -93,7 +94,7 @@ impl Module for Tempfile {
 }
 
 #[async_trait]
-impl TypedModule for Tempfile {
+impl LegacyTypedModule for Tempfile {
     type Params = TempfileParams;
 
     async fn run_with(

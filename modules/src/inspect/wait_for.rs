@@ -7,8 +7,9 @@ use std::time::Instant;
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -253,7 +254,7 @@ impl Module for WaitFor {
         "wait_for"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("wait_for", args, WAIT_FOR_KEYS, &[])
     }
 
@@ -267,7 +268,7 @@ impl Module for WaitFor {
 }
 
 #[async_trait]
-impl TypedModule for WaitFor {
+impl LegacyTypedModule for WaitFor {
     type Params = WaitForParams;
 
     async fn run_with(

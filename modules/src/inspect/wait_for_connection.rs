@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -54,7 +55,7 @@ impl Module for WaitForConnection {
         "wait_for_connection"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("wait_for_connection", args, WAIT_FOR_CONNECTION_KEYS, &[])
     }
 
@@ -68,7 +69,7 @@ impl Module for WaitForConnection {
 }
 
 #[async_trait]
-impl TypedModule for WaitForConnection {
+impl LegacyTypedModule for WaitForConnection {
     type Params = WaitForConnectionParams;
 
     async fn run_with(

@@ -5,8 +5,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde_json::{json, Map, Value};
 
 use super::apt_params::{AptParams, AptState, UpgradeMode, APT_KEYS};
@@ -27,7 +28,7 @@ impl Module for Apt {
         "apt"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("apt", args, APT_KEYS, &[])?;
         let any = [
             "name",
@@ -43,10 +44,7 @@ impl Module for Apt {
             "clean",
         ];
         if !any.iter().any(|k| args.contains_key(*k)) {
-            return Err(
-                "apt: one of the following is required: name, deb, update_cache, upgrade, autoremove, autoclean, clean"
-                    .into(),
-            );
+            return Err(ArgError::invalid("apt", None, "one of the following is required: name, deb, update_cache, upgrade, autoremove, autoclean, clean"));
         }
         Ok(())
     }
@@ -61,7 +59,7 @@ impl Module for Apt {
 }
 
 #[async_trait]
-impl TypedModule for Apt {
+impl LegacyTypedModule for Apt {
     type Params = AptParams;
 
     async fn run_with(

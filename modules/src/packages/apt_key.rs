@@ -9,8 +9,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -83,7 +84,7 @@ impl Module for AptKey {
         "apt_key"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("apt_key", args, APT_KEY_KEYS, &[])
     }
 
@@ -195,7 +196,7 @@ enum Source<'a> {
 }
 
 #[async_trait]
-impl TypedModule for AptKey {
+impl LegacyTypedModule for AptKey {
     type Params = AptKeyParams;
 
     async fn run_with(

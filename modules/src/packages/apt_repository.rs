@@ -3,8 +3,9 @@
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, Diff, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -97,7 +98,7 @@ impl Module for AptRepository {
         "apt_repository"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("apt_repository", args, APT_REPOSITORY_KEYS, &[&["repo"]])
     }
 
@@ -111,7 +112,7 @@ impl Module for AptRepository {
 }
 
 #[async_trait]
-impl TypedModule for AptRepository {
+impl LegacyTypedModule for AptRepository {
     type Params = AptRepositoryParams;
 
     async fn run_with(

@@ -5,8 +5,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, Diff, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -229,7 +230,7 @@ impl Module for Deb822Repository {
         "deb822_repository"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("deb822_repository", args, DEB822_KEYS, &[&["name"]])
     }
 
@@ -243,7 +244,7 @@ impl Module for Deb822Repository {
 }
 
 #[async_trait]
-impl TypedModule for Deb822Repository {
+impl LegacyTypedModule for Deb822Repository {
     type Params = Deb822Params;
 
     async fn run_with(

@@ -6,8 +6,9 @@
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -103,7 +104,7 @@ impl Module for Debconf {
         "debconf"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("debconf", args, DEBCONF_KEYS, &[&["name", "pkg"]])
     }
 
@@ -159,7 +160,7 @@ fn py_text(v: &Value) -> String {
 }
 
 #[async_trait]
-impl TypedModule for Debconf {
+impl LegacyTypedModule for Debconf {
     type Params = DebconfParams;
 
     async fn run_with(

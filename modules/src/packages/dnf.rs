@@ -6,8 +6,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -301,7 +302,7 @@ impl Module for Dnf {
         "dnf"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("dnf", args, DNF_KEYS, &[])
     }
 
@@ -315,7 +316,7 @@ impl Module for Dnf {
 }
 
 #[async_trait]
-impl TypedModule for Dnf {
+impl LegacyTypedModule for Dnf {
     type Params = DnfParams;
 
     async fn run_with(

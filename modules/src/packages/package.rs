@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use drover_core::module::{Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde_json::{Map, Value};
 
 use super::apt::Apt;
@@ -66,10 +67,14 @@ impl Module for Package {
         "package"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         for key in ["name", "state"] {
             if !args.contains_key(key) {
-                return Err(format!("package: missing required parameter `{key}`"));
+                return Err(ArgError::invalid(
+                    "package",
+                    None,
+                    format!("missing required parameter `{key}`"),
+                ));
             }
         }
         Ok(())

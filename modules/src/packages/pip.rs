@@ -5,8 +5,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -170,13 +171,21 @@ impl Module for Pip {
         "pip"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("pip", args, PIP_KEYS, &[&["name", "requirements"]])?;
         if args.contains_key("name") && args.contains_key("requirements") {
-            return Err("pip: parameters are mutually exclusive: name|requirements".into());
+            return Err(ArgError::invalid(
+                "pip",
+                None,
+                "parameters are mutually exclusive: name|requirements",
+            ));
         }
         if args.contains_key("executable") && args.contains_key("virtualenv") {
-            return Err("pip: parameters are mutually exclusive: executable|virtualenv".into());
+            return Err(ArgError::invalid(
+                "pip",
+                None,
+                "parameters are mutually exclusive: executable|virtualenv",
+            ));
         }
         Ok(())
     }
@@ -191,7 +200,7 @@ impl Module for Pip {
 }
 
 #[async_trait]
-impl TypedModule for Pip {
+impl LegacyTypedModule for Pip {
     type Params = PipParams;
 
     async fn run_with(

@@ -5,6 +5,7 @@
 
 use async_trait::async_trait;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -75,7 +76,7 @@ impl Module for Service {
         "service"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("service", args, SERVICE_KEYS, &[&["name"]])
     }
 

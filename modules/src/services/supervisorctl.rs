@@ -5,8 +5,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -122,7 +123,7 @@ impl Module for Supervisorctl {
         "supervisorctl"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("supervisorctl", args, KEYS, &[&["name"], &["state"]])
     }
 
@@ -136,7 +137,7 @@ impl Module for Supervisorctl {
 }
 
 #[async_trait]
-impl TypedModule for Supervisorctl {
+impl LegacyTypedModule for Supervisorctl {
     type Params = SupervisorctlParams;
 
     async fn run_with(

@@ -5,8 +5,9 @@
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
 use drover_core::module::{
-    parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, Diff, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -345,7 +346,7 @@ impl Module for Git {
         "git"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("git", args, GIT_KEYS, &[&["repo", "name"], &["dest"]])
     }
 
@@ -359,7 +360,7 @@ impl Module for Git {
 }
 
 #[async_trait]
-impl TypedModule for Git {
+impl LegacyTypedModule for Git {
     type Params = GitParams;
 
     async fn run_with(

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
 use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -207,7 +208,7 @@ impl Module for Cron {
         "cron"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("cron", args, CRON_KEYS, &[])
     }
 

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use drover_core::vars::Vars;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -74,7 +75,7 @@ impl Module for Getent {
         "getent"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("getent", args, GETENT_KEYS, &[&["database"]])
     }
 

@@ -4,47 +4,40 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use drover_core::vars::Vars;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::params::{check_keys, de_opt_string, de_string};
+use crate::params::{de_opt_string, de_string};
 
 /// Parameters of `hostname`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
-struct HostnameParams {
+pub struct HostnameParams {
     /// The new name.
     #[serde(deserialize_with = "de_string")]
-    name: String,
+    pub name: String,
     /// Strategy (`systemd`, `debian`, `generic`, …); drover picks systemd when available, else
     /// the file-based way, whatever is given.
     #[serde(default, rename = "use", deserialize_with = "de_opt_string")]
-    use_: Option<String>,
+    pub use_: Option<String>,
 }
-
-const HOSTNAME_KEYS: &[&str] = &["name", "use"];
 
 /// The `hostname` module.
 pub struct Hostname;
 
 #[async_trait]
-impl Module for Hostname {
-    fn name(&self) -> &'static str {
-        "hostname"
-    }
+impl TypedModule for Hostname {
+    const NAME: &'static str = "hostname";
+    type Params = HostnameParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
-        check_keys("hostname", args, HOSTNAME_KEYS, &[&["name"]])
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: HostnameParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: HostnameParams = parse_params("hostname", args)?;
         let name = p.name.trim().to_string();
         let valid = !name.is_empty()
             && name.len() <= 253

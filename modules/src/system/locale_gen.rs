@@ -9,8 +9,9 @@
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -41,7 +42,7 @@ impl Module for LocaleGen {
         "locale_gen"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("locale_gen", args, LOCALE_GEN_KEYS, &[&["name"]])
     }
 
@@ -131,7 +132,7 @@ fn set_locales(text: &str, names: &[String], enabled: bool) -> String {
 const SEP: &str = "@@DROVER@@";
 
 #[async_trait]
-impl TypedModule for LocaleGen {
+impl LegacyTypedModule for LocaleGen {
     type Params = LocaleGenParams;
 
     async fn run_with(

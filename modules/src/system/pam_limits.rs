@@ -7,8 +7,9 @@
 use async_trait::async_trait;
 use drover_core::connection::{quote_path, ExecRequest};
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -91,7 +92,7 @@ impl Module for PamLimits {
         "pam_limits"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys(
             "pam_limits",
             args,
@@ -244,7 +245,7 @@ fn edit(before: &str, p: &PamLimitsParams, dest: &str) -> Result<(String, String
 }
 
 #[async_trait]
-impl TypedModule for PamLimits {
+impl LegacyTypedModule for PamLimits {
     type Params = PamLimitsParams;
 
     async fn run_with(

@@ -10,8 +10,9 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use drover_core::vars::{Value, Vars};
 use serde::Deserialize;
 use serde_json::Map;
@@ -148,7 +149,7 @@ impl Module for Setup {
         "setup"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("setup", args, SETUP_KEYS, &[])
     }
 
@@ -162,7 +163,7 @@ impl Module for Setup {
 }
 
 #[async_trait]
-impl TypedModule for Setup {
+impl LegacyTypedModule for Setup {
     type Params = SetupParams;
 
     async fn run_with(

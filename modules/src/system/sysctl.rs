@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -109,7 +110,7 @@ impl Module for Sysctl {
         "sysctl"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("sysctl", args, SYSCTL_KEYS, &[&["name", "key"]])
     }
 

@@ -9,8 +9,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -59,7 +60,7 @@ impl Module for Timezone {
         "timezone"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys(
             "timezone",
             args,
@@ -240,7 +241,7 @@ fn abort(msg: &str, log: &[String]) -> ModuleResult {
 }
 
 #[async_trait]
-impl TypedModule for Timezone {
+impl LegacyTypedModule for Timezone {
     type Params = TimezoneParams;
 
     async fn run_with(

@@ -3,6 +3,7 @@
 use super::pyre::PyRegex as Regex;
 use async_trait::async_trait;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -242,7 +243,7 @@ impl Module for Blockinfile {
         "blockinfile"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         let known: Vec<&str> = BLOCKINFILE_KEYS
             .iter()
             .chain(COMMON_KEYS)
@@ -255,9 +256,11 @@ impl Module for Blockinfile {
             &[&["path", "dest", "destfile", "name"]],
         )?;
         if args.contains_key("insertbefore") && args.contains_key("insertafter") {
-            return Err(
-                "blockinfile: parameters are mutually exclusive: insertbefore|insertafter".into(),
-            );
+            return Err(ArgError::invalid(
+                "blockinfile",
+                None,
+                "parameters are mutually exclusive: insertbefore|insertafter",
+            ));
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 
 use async_trait::async_trait;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -305,11 +306,15 @@ impl Module for IniFile {
         "ini_file"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         let known: Vec<&str> = INI_FILE_KEYS.iter().chain(COMMON_KEYS).copied().collect();
         check_keys("ini_file", args, &known, &[&["path", "dest"]])?;
         if args.contains_key("value") && args.contains_key("values") {
-            return Err("ini_file: parameters are mutually exclusive: value|values".into());
+            return Err(ArgError::invalid(
+                "ini_file",
+                None,
+                "parameters are mutually exclusive: value|values",
+            ));
         }
         Ok(())
     }

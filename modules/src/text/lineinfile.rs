@@ -4,6 +4,7 @@
 use super::pyre::PyRegex as Regex;
 use async_trait::async_trait;
 use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -320,7 +321,7 @@ impl Module for Lineinfile {
         "lineinfile"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         let known: Vec<&str> = LINEINFILE_KEYS.iter().chain(COMMON_KEYS).copied().collect();
         check_keys(
             "lineinfile",
@@ -334,8 +335,10 @@ impl Module for Lineinfile {
             ("backrefs", "search_string"),
         ] {
             if args.contains_key(a) && args.contains_key(b) {
-                return Err(format!(
-                    "lineinfile: parameters are mutually exclusive: {a}|{b}"
+                return Err(ArgError::invalid(
+                    "lineinfile",
+                    None,
+                    format!("parameters are mutually exclusive: {a}|{b}"),
                 ));
             }
         }

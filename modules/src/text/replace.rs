@@ -4,6 +4,7 @@
 use super::pyre::PyRegex as Regex;
 use async_trait::async_trait;
 use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -119,7 +120,7 @@ impl Module for Replace {
         "replace"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         let known: Vec<&str> = REPLACE_KEYS.iter().chain(COMMON_KEYS).copied().collect();
         check_keys(
             "replace",

@@ -6,8 +6,9 @@
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -130,7 +131,7 @@ impl Module for Archive {
         "archive"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("archive", args, ARCHIVE_KEYS, &[&["path"]])
     }
 
@@ -144,7 +145,7 @@ impl Module for Archive {
 }
 
 #[async_trait]
-impl TypedModule for Archive {
+impl LegacyTypedModule for Archive {
     type Params = ArchiveParams;
 
     async fn run_with(

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use drover_core::connection::ExecRequest;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
@@ -124,7 +125,7 @@ impl Module for Fetch {
         "fetch"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("fetch", args, FETCH_KEYS, &[&["src"], &["dest"]])
     }
 
@@ -138,7 +139,7 @@ impl Module for Fetch {
 }
 
 #[async_trait]
-impl TypedModule for Fetch {
+impl LegacyTypedModule for Fetch {
     type Params = FetchParams;
 
     async fn run_with(

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -258,7 +259,7 @@ impl Module for GetUrl {
         "get_url"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("get_url", args, GET_URL_KEYS, &[&["url"], &["dest"]])
     }
 
@@ -272,7 +273,7 @@ impl Module for GetUrl {
 }
 
 #[async_trait]
-impl TypedModule for GetUrl {
+impl LegacyTypedModule for GetUrl {
     type Params = GetUrlParams;
 
     async fn run_with(

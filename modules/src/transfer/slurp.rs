@@ -4,8 +4,9 @@ use async_trait::async_trait;
 use base64::Engine;
 use drover_core::connection::ExecRequest;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -56,7 +57,7 @@ impl Module for Slurp {
         "slurp"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("slurp", args, &["src", "path"], &[&["src", "path"]])
     }
 
@@ -70,7 +71,7 @@ impl Module for Slurp {
 }
 
 #[async_trait]
-impl TypedModule for Slurp {
+impl LegacyTypedModule for Slurp {
     type Params = SlurpParams;
 
     async fn run_with(

@@ -9,8 +9,9 @@ use drover_core::connection::ssh::{HostKeyPolicy, SshOptions};
 use drover_core::connection::{shell_quote, BecomeMethod};
 use drover_core::executor::{ssh_options, transport_for, RunOptions};
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use drover_core::vars::Vars;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -360,7 +361,7 @@ impl Module for Synchronize {
         "synchronize"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("synchronize", args, SYNC_KEYS, &[&["src"], &["dest"]])
     }
 
@@ -374,7 +375,7 @@ impl Module for Synchronize {
 }
 
 #[async_trait]
-impl TypedModule for Synchronize {
+impl LegacyTypedModule for Synchronize {
     type Params = SyncParams;
 
     async fn run_with(

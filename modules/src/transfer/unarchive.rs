@@ -8,8 +8,9 @@
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -222,7 +223,7 @@ impl Module for Unarchive {
         "unarchive"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("unarchive", args, UNARCHIVE_KEYS, &[&["src"], &["dest"]])
     }
 
@@ -236,7 +237,7 @@ impl Module for Unarchive {
 }
 
 #[async_trait]
-impl TypedModule for Unarchive {
+impl LegacyTypedModule for Unarchive {
     type Params = UnarchiveParams;
 
     async fn run_with(

@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -312,10 +313,14 @@ impl Module for Uri {
         "uri"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("uri", args, URI_KEYS, &[&["url"]])?;
         if args.contains_key("body") && args.contains_key("src") {
-            return Err("uri: body and src are mutually exclusive".into());
+            return Err(ArgError::invalid(
+                "uri",
+                None,
+                "body and src are mutually exclusive",
+            ));
         }
         Ok(())
     }
@@ -330,7 +335,7 @@ impl Module for Uri {
 }
 
 #[async_trait]
-impl TypedModule for Uri {
+impl LegacyTypedModule for Uri {
     type Params = UriParams;
 
     async fn run_with(

@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use drover_core::probe::ProbeRequest;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -53,7 +54,7 @@ impl Module for Assert {
         "assert"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys(
             "assert",
             args,
@@ -80,7 +81,7 @@ impl Module for Assert {
 }
 
 #[async_trait]
-impl TypedModule for Assert {
+impl LegacyTypedModule for Assert {
     type Params = AssertParams;
 
     async fn run_with(

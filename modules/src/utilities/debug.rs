@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use drover_core::probe::ProbeRequest;
 use drover_core::template::{TemplateError, TemplateErrorKind};
 use serde::Deserialize;
@@ -50,10 +51,14 @@ impl Module for Debug {
         "debug"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("debug", args, &["msg", "var", "verbosity"], &[])?;
         if args.contains_key("msg") && args.contains_key("var") {
-            return Err("debug: 'msg' and 'var' are incompatible options".into());
+            return Err(ArgError::invalid(
+                "debug",
+                None,
+                "'msg' and 'var' are incompatible options",
+            ));
         }
         Ok(())
     }
@@ -76,7 +81,7 @@ impl Module for Debug {
 }
 
 #[async_trait]
-impl TypedModule for Debug {
+impl LegacyTypedModule for Debug {
     type Params = DebugParams;
 
     async fn run_with(

@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use drover_core::module::{
-    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
+use drover_core::params::ArgError;
 use drover_core::probe::ProbeRequest;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -28,7 +29,7 @@ impl Module for Fail {
         "fail"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("fail", args, &["msg"], &[])
     }
 
@@ -50,7 +51,7 @@ impl Module for Fail {
 }
 
 #[async_trait]
-impl TypedModule for Fail {
+impl LegacyTypedModule for Fail {
     type Params = FailParams;
 
     async fn run_with(

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use drover_core::module::{Module, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ArgError;
 use drover_core::probe::ProbeRequest;
 use drover_core::vars::Vars;
 use serde_json::{Map, Value};
@@ -40,14 +41,22 @@ impl Module for SetFact {
         "set_fact"
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         let facts: Vec<&String> = args.keys().filter(|k| *k != "cacheable").collect();
         if facts.is_empty() {
-            return Err("set_fact: no key/value pairs provided, at least one is required".into());
+            return Err(ArgError::invalid(
+                "set_fact",
+                None,
+                "no key/value pairs provided, at least one is required",
+            ));
         }
         for k in facts {
             if !drover_core::template::Templar::is_template(k) && !is_identifier(k) {
-                return Err(format!("set_fact: {}", invalid_name(k)));
+                return Err(ArgError::invalid(
+                    "set_fact",
+                    None,
+                    format!("{}", invalid_name(k)),
+                ));
             }
         }
         Ok(())

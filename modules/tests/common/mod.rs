@@ -204,10 +204,7 @@ impl Env {
             .get(module)
             .unwrap_or_else(|| panic!("module {module} not registered"));
         if let Some(map) = args.as_object() {
-            m.check_args(map).map_err(|message| ModuleError::BadArgs {
-                module: module.into(),
-                message,
-            })?;
+            m.check_args(map).map_err(ModuleError::from)?;
         }
         m.run(&self.ctx(check, diff), &args).await
     }

@@ -1,0 +1,108 @@
+//! What a task did on one host: its outcome, the status of a result value, and the results the
+//! executor makes itself (failures, time-outs, unreachable hosts, `no_log` censoring).
+
+use std::time::Duration;
+
+use crate::events::Status;
+use crate::vars::{is_truthy, Map, Value};
+
+/// What a task did on one host.
+pub(crate) struct HostOutcome {
+    pub status: Status,
+    pub result: Value,
+    pub ignored: bool,
+    /// The result is the aggregate of loop items already reported one by one.
+    pub looped: bool,
+    pub duration: Duration,
+}
+
+/// Status of a finished result value.
+pub(crate) fn status_of(result: &Value) -> Status {
+    let flag = |k: &str| result.get(k).is_some_and(is_truthy);
+    if flag("unreachable") {
+        Status::Unreachable
+    } else if flag("failed") {
+        Status::Failed
+    } else if flag("skipped") {
+        Status::Skipped
+    } else if flag("changed") {
+        Status::Changed
+    } else {
+        Status::Ok
+    }
+}
+
+/// A module's result as Ansible registers it: with `failed: false` unless it failed or skipped
+/// (playbooks read `result.failed`).
+pub(crate) fn with_failed_flag(mut result: Value) -> Value {
+    if let Value::Object(r) = &mut result {
+        if !r.contains_key("failed") && !r.get("skipped").is_some_and(is_truthy) {
+            r.insert("failed".into(), Value::Bool(false));
+        }
+    }
+    result
+}
+
+pub(crate) fn failed_result(msg: impl Into<String>) -> Value {
+    serde_json::json!({"changed": false, "failed": true, "msg": msg.into()})
+}
+
+/// A `timeout` keyword value in whole seconds (`None` when it is not a number).
+pub(crate) fn timeout_seconds(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64().or_else(|| n.as_f64().map(|f| f.max(0.0) as u64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// ansible-core 2.19's result for an action that ran past its `timeout`.
+pub(crate) fn timed_out_result(seconds: u64) -> Value {
+    serde_json::json!({
+        "changed": false,
+        "failed": true,
+        "msg": format!("Task failed: Timed out after {seconds} second(s)."),
+        "timedout": {"period": seconds},
+    })
+}
+
+const NO_LOG_MSG: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// The result as reporters may show it: censored when `no_log` is on.
+pub(crate) fn censor(result: &Value, no_log: bool) -> Value {
+    if !no_log {
+        return result.clone();
+    }
+    let mut m = Map::new();
+    m.insert("censored".into(), Value::String(NO_LOG_MSG.into()));
+    for k in ["changed", "failed", "skipped", "unreachable"] {
+        if let Some(v) = result.get(k) {
+            m.insert(k.into(), v.clone());
+        }
+    }
+    Value::Object(m)
+}
+
+pub(crate) fn unreachable_result(e: &crate::connection::ConnectionError) -> Value {
+    serde_json::json!({
+        "changed": false,
+        "unreachable": true,
+        "msg": format!("Failed to connect to the host: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod timeout_tests {
+    use super::*;
+
+    #[test]
+    fn timeout_values_and_message() {
+        assert_eq!(timeout_seconds(&serde_json::json!(5)), Some(5));
+        assert_eq!(timeout_seconds(&serde_json::json!(" 7 ")), Some(7));
+        assert_eq!(timeout_seconds(&serde_json::json!(true)), None);
+        let r = timed_out_result(1);
+        assert_eq!(r["msg"], "Task failed: Timed out after 1 second(s).");
+        assert_eq!(status_of(&r), Status::Failed);
+    }
+}

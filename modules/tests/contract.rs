@@ -1,0 +1,35 @@
+//! The module contract: every module on [`TypedModule`] describes exactly the keys its params
+//! type deserializes — each key (and alias) of the description is one serde knows.
+
+use drover_core::module::{parse_params, TypedModule};
+use drover_core::params::ModuleParams;
+use serde_json::{Map, Value};
+
+/// The description's keys that the params type itself does not know.
+fn unknown_to_serde<M: TypedModule>() -> Vec<String> {
+    let spec = <M::Params as ModuleParams>::spec();
+    let mut bad = Vec::new();
+    for field in spec.all_fields() {
+        for key in field.keys() {
+            let mut args = Map::new();
+            args.insert(key.to_string(), Value::Null);
+            if let Err(e) = parse_params::<M::Params>(M::NAME, &Value::Object(args)) {
+                if e.to_string().contains("unknown field") {
+                    bad.push(format!("{}: {key}", M::NAME));
+                }
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn descriptions_match_the_params_types() {
+    use drover_modules::*;
+    let checks: &[fn() -> Vec<String>] = &[
+        unknown_to_serde::<system::hostname::Hostname>,
+        // Each module moved to TypedModule is added here.
+    ];
+    let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();
+    assert!(bad.is_empty(), "described but not deserialized: {bad:?}");
+}
