@@ -8,6 +8,7 @@
 #   cargo fmt --all --check
 #   cargo test --workspace --all-targets --no-fail-fast
 #   cargo clippy --workspace --all-targets -- -D warnings
+#   RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 # and finally checks that no test host was leaked. Every step runs; the exit status is non-zero if any
 # step failed, with a summary at the end.
 #
@@ -62,6 +63,7 @@ fi
 step fmt cargo fmt --all --check
 step test cargo test --workspace --all-targets --no-fail-fast
 step clippy cargo clippy --workspace --all-targets -- -D warnings
+step doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step leaks bash tests/harness/cleanup.sh
 
 if [ ${#failed[@]} -gt 0 ]; then

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use drover_core::config::AnsibleConfig;
+use drover_core::session::PromptKind;
 use drover_core::vault::{self, VaultSecret, VaultSecrets, DEFAULT_LABEL};
 
 use crate::args::{VaultAction, VaultArgs, VaultCommand};
@@ -53,7 +54,10 @@ fn prompted(label: &str) -> Result<VaultSecret, String> {
     } else {
         format!("Vault password ({label}): ")
     };
-    let password = prompt_secret(&prompt)
+    let kind = PromptKind::VaultPassword {
+        label: label.to_string(),
+    };
+    let password = prompt_secret(kind, &prompt)
         .map_err(|e| format!("--ask-vault-pass: {e}; use --vault-password-file FILE instead"))?;
     if password.is_empty() {
         return Err("the vault password is empty".into());

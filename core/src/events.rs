@@ -55,7 +55,8 @@ pub struct HostResult {
     pub status: Status,
     /// A failure that `ignore_errors` let pass.
     pub ignored: bool,
-    /// Loop item label, for per-item results.
+    /// Loop item label, for per-item results (empty for a loop's overall result, sent after
+    /// its items').
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
     /// The result as registered (censored when `no_log` is set).

@@ -9,6 +9,8 @@
 //! - [`module`]: the interface modules implement and the registry that holds them.
 //! - [`params`]: module parameter descriptions, derived from the params types.
 //! - [`executor`]: runs plays against hosts and reports progress as [`events::Event`]s.
+//! - [`session`]: everything a run needs (config, inventory, vault, prompts, transports) in one
+//!   builder: the way to embed drover.
 
 extern crate self as drover_core;
 
@@ -22,6 +24,7 @@ pub mod params;
 pub mod playbook;
 pub mod probe;
 pub mod pyre;
+pub mod session;
 pub mod template;
 pub mod vars;
 pub mod vault;

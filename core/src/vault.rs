@@ -6,14 +6,19 @@
 //! password and salt (10 000 rounds, 80 bytes: AES key, HMAC key, CTR counter start); the
 //! plaintext is PKCS#7-padded, encrypted with AES-256-CTR and authenticated with HMAC-SHA256.
 //!
-//! Vault passwords ([`VaultSecrets`]) are installed once per process with [`install_secrets`]
-//! (the CLI does this from `--vault-password-file`, `--vault-id` and `--ask-vault-pass`); the
+//! Vault passwords ([`VaultSecrets`]) belong to a run: a [`crate::session::Session`] holds its own
+//! and makes them current while it loads and runs ([`with_secrets`], [`scope_secrets`]); the
 //! loaders then decrypt vault-encrypted files as they read them ([`read_text_file`]), and
-//! templating decrypts `!vault` values when they are used ([`decrypt_value`]).
+//! templating decrypts `!vault` values when they are used ([`decrypt_value`]). Code running
+//! outside any session sees the process-wide fallback set by [`install_secrets`].
 
-use std::collections::HashMap;
+mod scope;
+
+pub use scope::{
+    decrypt_value, install_secrets, installed_secrets, read_text_file, scope_secrets, with_secrets,
+};
+
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
 
 use aes::Aes256;
 use ctr::cipher::{KeyIvInit, StreamCipher};
@@ -163,6 +168,8 @@ fn trim_end(bytes: &[u8]) -> &[u8] {
 #[derive(Clone, Debug, Default)]
 pub struct VaultSecrets {
     secrets: Vec<VaultSecret>,
+    /// `!vault` values already decrypted with these passwords (shared by clones).
+    decrypted: scope::DecryptedCache,
 }
 
 impl VaultSecrets {
@@ -356,70 +363,6 @@ impl Keys {
         <HmacSha256 as KeyInit>::new_from_slice(&self.material[KEY_LEN..2 * KEY_LEN])
             .expect("HMAC takes keys of any length")
     }
-}
-
-static SECRETS: RwLock<Option<Arc<VaultSecrets>>> = RwLock::new(None);
-static DECRYPTED: Mutex<Option<HashMap<String, String>>> = Mutex::new(None);
-
-/// Installs the vault passwords for this process (replacing earlier ones). Loaders and
-/// templating use them from then on.
-pub fn install_secrets(secrets: VaultSecrets) {
-    if let Ok(mut slot) = SECRETS.write() {
-        *slot = Some(Arc::new(secrets));
-    }
-    if let Ok(mut cache) = DECRYPTED.lock() {
-        *cache = None;
-    }
-}
-
-/// The installed vault passwords (empty when none were installed).
-pub fn installed_secrets() -> Arc<VaultSecrets> {
-    SECRETS
-        .read()
-        .ok()
-        .and_then(|slot| slot.clone())
-        .unwrap_or_default()
-}
-
-/// Reads a text file, decrypting it with the installed passwords if it is vault-encrypted.
-pub fn read_text_file(path: &Path) -> Result<String, VaultError> {
-    let text = std::fs::read_to_string(path).map_err(|source| VaultError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if !is_encrypted(&text) {
-        return Ok(text);
-    }
-    let what = path.display().to_string();
-    let plain = installed_secrets().decrypt(&text, &what)?;
-    String::from_utf8(plain).map_err(|_| VaultError::Format {
-        what,
-        reason: "the decrypted data is not UTF-8 text".into(),
-    })
-}
-
-/// Decrypts the text of a `!vault` value with the installed passwords (each distinct value is
-/// decrypted once per process).
-pub fn decrypt_value(ciphertext: &str) -> Result<String, VaultError> {
-    if let Some(plain) = DECRYPTED
-        .lock()
-        .ok()
-        .and_then(|cache| cache.as_ref()?.get(ciphertext).cloned())
-    {
-        return Ok(plain);
-    }
-    let what = "a !vault value";
-    let plain = installed_secrets().decrypt(ciphertext, what)?;
-    let plain = String::from_utf8(plain).map_err(|_| VaultError::Format {
-        what: what.into(),
-        reason: "the decrypted data is not UTF-8 text".into(),
-    })?;
-    if let Ok(mut cache) = DECRYPTED.lock() {
-        cache
-            .get_or_insert_with(HashMap::new)
-            .insert(ciphertext.to_string(), plain.clone());
-    }
-    Ok(plain)
 }
 
 #[cfg(test)]

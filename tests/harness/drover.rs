@@ -90,6 +90,19 @@ fn locate_or_build() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("DROVER_BIN") {
         return Ok(PathBuf::from(path));
     }
+    cargo_build_executable(&["--bin", "drover"], "drover")
+}
+
+/// Path of an up-to-date build of the example program `name` (the `examples/` crate: programs
+/// that embed drover through its library API), built as [`drover_bin`] builds drover.
+pub fn example_bin(name: &str) -> PathBuf {
+    cargo_build_executable(&["--example", name], name)
+        .unwrap_or_else(|message| panic!("cannot build the example {name}: {message}"))
+}
+
+/// Runs `cargo build --workspace ARGS` with the test binary's profile and returns the path of
+/// the executable target `name` from cargo's JSON messages.
+fn cargo_build_executable(args: &[&str], name: &str) -> Result<PathBuf, String> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .ok_or("the tests crate has no parent directory")?;
@@ -97,7 +110,8 @@ fn locate_or_build() -> Result<PathBuf, String> {
     let mut command = Command::new(&cargo);
     command
         .current_dir(workspace)
-        .args(["build", "--workspace", "--bin", "drover"])
+        .args(["build", "--workspace"])
+        .args(args)
         .arg("--message-format=json-render-diagnostics")
         .args(profile_args())
         .stdin(Stdio::null());
@@ -107,7 +121,8 @@ fn locate_or_build() -> Result<PathBuf, String> {
         .map_err(|error| format!("running {cargo:?}: {error}"))?;
     if !output.status.success() {
         return Err(format!(
-            "`cargo build --workspace --bin drover` failed:\n{}",
+            "`cargo build --workspace {}` failed:\n{}",
+            args.join(" "),
             String::from_utf8_lossy(&output.stderr)
         ));
     }
@@ -115,9 +130,9 @@ fn locate_or_build() -> Result<PathBuf, String> {
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|message| message["reason"] == "compiler-artifact")
-        .filter(|message| message["target"]["name"] == "drover")
+        .filter(|message| message["target"]["name"] == name)
         .find_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| "cargo reported no `drover` executable".to_string())
+        .ok_or_else(|| format!("cargo reported no `{name}` executable"))
 }
 
 /// Removes the variables cargo sets for the running test binary. Passed on to the nested cargo they

@@ -21,7 +21,7 @@ mod lease;
 mod oracle;
 mod setup;
 
-pub use drover::{drover_bin, drover_command, run_drover, DroverOutput};
+pub use drover::{drover_bin, drover_command, example_bin, run_drover, DroverOutput};
 pub use error::HarnessError;
 pub use hosts::{TestHost, TestHosts, DEPLOY_USER, ROOT_USER};
 pub use http::{TestHttpServer, BRIDGE_ADDRESS};

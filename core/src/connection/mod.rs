@@ -53,30 +53,60 @@ impl ExecOutput {
 pub enum ConnectionError {
     /// TCP connect, DNS or proxy failure.
     #[error("failed to connect to {host}: {reason}")]
-    Connect { host: String, reason: String },
+    Connect {
+        /// The host (inventory name or address).
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The connection attempt did not finish in time.
     #[error("timed out connecting to {host} after {seconds}s")]
-    Timeout { host: String, seconds: u64 },
+    Timeout {
+        /// The host (inventory name or address).
+        host: String,
+        /// The timeout.
+        seconds: u64,
+    },
     /// The server's host key is unknown or changed.
     #[error("host key verification failed for {host}: {reason}")]
-    HostKey { host: String, reason: String },
+    HostKey {
+        /// The host (inventory name or address).
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// No offered credential was accepted.
     #[error("authentication failed for {user}@{host}: {reason}")]
     Auth {
+        /// The host (inventory name or address).
         host: String,
+        /// The remote user.
         user: String,
+        /// What went wrong.
         reason: String,
     },
     /// The established connection broke.
     #[error("connection to {host} lost: {reason}")]
-    Lost { host: String, reason: String },
+    Lost {
+        /// The host (inventory name or address).
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Privilege escalation could not be performed (e.g. sudo wants a password).
     #[error("privilege escalation failed on {host}: {reason}")]
-    Become { host: String, reason: String },
+    Become {
+        /// The host (inventory name or address).
+        host: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Local I/O error (reading a file to upload, spawning a process, …).
     #[error("{context}: {source}")]
     Io {
+        /// What was being done.
         context: String,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },

@@ -1,40 +1,39 @@
 //! Play-level control: `vars_prompt`, `serial` batches and `max_fail_percentage`.
 
-use std::io::IsTerminal;
-
 use super::{ExecError, Executor, PlayCtx};
 use crate::playbook::{Play, PlaybookError};
+use crate::session::{Prompt, PromptKind};
 use crate::vars::{Value, Vars};
 
 impl Executor {
-    /// Answers to the play's `vars_prompt`: `--extra-vars` first, then the terminal, then the
-    /// default; with no terminal and no default the run stops with an error.
+    /// Answers to the play's `vars_prompt`: `--extra-vars` first, then the run's prompter, then the
+    /// default; when the prompter gives no answer and there is no default the run stops with an error.
     pub(crate) fn prompt_vars(&self, play: &Play) -> Result<Vars, ExecError> {
         let mut out = Vars::new();
         for p in &play.vars_prompt {
             if self.shared.opts.extra_vars.contains_key(&p.name) {
                 continue;
             }
-            let interactive = std::io::stdin().is_terminal();
-            if interactive {
-                use std::io::{BufRead, Write};
-                let default_text = p.default.as_ref().map(|d| match d {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                });
-                let prompt = if p.prompt.is_empty() {
-                    &p.name
-                } else {
-                    &p.prompt
-                };
-                match &default_text {
-                    Some(d) => eprint!("{prompt} [{d}]: "),
-                    None => eprint!("{prompt}: "),
-                }
-                let _ = std::io::stderr().flush();
-                let mut line = String::new();
-                let _ = std::io::stdin().lock().read_line(&mut line);
-                let line = line.trim_end_matches(['\r', '\n']).to_string();
+            let default_text = p.default.as_ref().map(|d| match d {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            });
+            let text = if p.prompt.is_empty() {
+                &p.name
+            } else {
+                &p.prompt
+            };
+            let prompt = Prompt {
+                kind: PromptKind::VarsPrompt {
+                    name: p.name.clone(),
+                },
+                message: match &default_text {
+                    Some(d) => format!("{text} [{d}]: "),
+                    None => format!("{text}: "),
+                },
+                secret: false,
+            };
+            if let Ok(line) = self.shared.opts.prompter.0.ask(&prompt) {
                 let value = if line.is_empty() {
                     p.default.clone().unwrap_or(Value::String(String::new()))
                 } else {

@@ -256,7 +256,11 @@ async fn open(
     opts: &RunOptions,
     sink: &dyn EventSink,
 ) -> Result<Arc<dyn Connection>, ConnectionError> {
-    match transport_for(host, vars, opts).as_str() {
+    let transport = transport_for(host, vars, opts);
+    if let Some(factory) = opts.transports.get(&transport) {
+        return factory.connect(host, vars).await;
+    }
+    match transport.as_str() {
         "local" => Ok(Arc::new(LocalConnection::new())),
         "ssh" => {
             let (options, warnings) = ssh_options(host, vars, opts)?;
@@ -269,7 +273,14 @@ async fn open(
         }
         other => Err(ConnectionError::Connect {
             host: host.to_string(),
-            reason: format!("unsupported connection type '{other}' (supported: ssh, local)"),
+            reason: format!(
+                "unsupported connection type '{other}' (supported: {})",
+                ["ssh", "local"]
+                    .into_iter()
+                    .chain(opts.transports.names())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }),
     }
 }
@@ -321,8 +332,16 @@ pub fn ssh_options(
         reason: e.to_string(),
     })?;
     let mut options = resolved.options;
-    if let Some(prompt) = &opts.passphrase_prompt {
-        options.passphrase_provider = Some(prompt.0.clone());
-    }
+    let prompter = opts.prompter.0.clone();
+    options.passphrase_provider = Some(Arc::new(move |key: &Path| {
+        let prompt = crate::session::Prompt {
+            kind: crate::session::PromptKind::KeyPassphrase {
+                key: key.to_path_buf(),
+            },
+            message: format!("Enter passphrase for key '{}': ", key.display()),
+            secret: true,
+        };
+        prompter.ask(&prompt).ok()
+    }));
     Ok((options, resolved.warnings))
 }

@@ -148,18 +148,20 @@ impl Executor {
 
     /// `--step`: asks whether to run the task; `c` runs this and every later task.
     pub(super) fn step_allows(&self, task: &Task) -> bool {
-        use std::io::{BufRead, Write};
+        use crate::session::{Prompt, PromptKind};
         use std::sync::atomic::Ordering;
         if !self.shared.stepping.load(Ordering::Relaxed) {
             return true;
         }
         let name = task.with_role_prefix(task.display_name());
-        eprint!("Perform task: TASK: {name} (N)o/(y)es/(c)ontinue: ");
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        if std::io::stdin().lock().read_line(&mut line).is_err() {
+        let prompt = Prompt {
+            kind: PromptKind::Step,
+            message: format!("Perform task: TASK: {name} (N)o/(y)es/(c)ontinue: "),
+            secret: false,
+        };
+        let Ok(line) = self.shared.opts.prompter.0.ask(&prompt) else {
             return false;
-        }
+        };
         match line.trim().to_ascii_lowercase().as_str() {
             "y" | "yes" => true,
             "c" | "continue" => {

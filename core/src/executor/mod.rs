@@ -32,10 +32,12 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-pub use connect::{ssh_options, transport_for, ConnectionPool};
+pub(crate) use connect::ConnectionPool;
+pub use connect::{ssh_options, transport_for};
+pub(crate) use controller::TaskController;
 pub use free::{strategy_named, Strategy};
-pub use options::{PassphrasePrompt, RunOptions};
-pub use state::{task_vars, HostState, PlayVars, VarsInput};
+pub use options::RunOptions;
+pub(crate) use state::{task_vars, HostState, PlayVars, VarsInput};
 
 use crate::events::{Event, EventSink, HostStats};
 use crate::inventory::{Inventory, InventoryError};

@@ -3,23 +3,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::session::{SharedPrompter, Transports};
 use crate::vars::Vars;
-
-/// Asks the user for the passphrase of an encrypted private key (the CLI prompts on the terminal).
-#[derive(Clone)]
-pub struct PassphrasePrompt(pub crate::connection::ssh::PassphraseProvider);
-
-impl std::fmt::Debug for PassphrasePrompt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PassphrasePrompt")
-    }
-}
 
 /// Settings that apply to a whole run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// How to ask for private key passphrases, when keys are encrypted and no agent holds them.
-    pub passphrase_prompt: Option<PassphrasePrompt>,
+    /// Who answers `vars_prompt`, `pause`, `--step` and key passphrase questions (by default
+    /// nobody: defaults are used or the run stops with an error; stdin is never read).
+    pub prompter: SharedPrompter,
+    /// Transports added by the embedding program, by `ansible_connection` name.
+    pub transports: Transports,
     /// `--check`: report changes without making them.
     pub check: bool,
     /// `--diff`: show before/after differences.
@@ -72,7 +66,8 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         Self {
-            passphrase_prompt: None,
+            prompter: SharedPrompter::default(),
+            transports: Transports::default(),
             check: false,
             diff: false,
             forks: 5,

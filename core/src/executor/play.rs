@@ -13,8 +13,14 @@ use crate::playbook::{Keywords, Play, Playbook, PlaybookError, Task, TaskKind};
 use crate::vars::{Map, Value, Vars};
 
 impl Executor {
-    /// Runs every play of `playbook`, then closes all connections.
+    /// Runs every play of `playbook`, then closes all connections. Modules reach the run's
+    /// prompter through [`crate::session::current_prompter`].
     pub async fn run(&self, playbook: &Playbook) -> Result<RunSummary, ExecError> {
+        let prompter = self.shared.opts.prompter.clone();
+        crate::session::scope_prompter(prompter, self.run_plays(playbook)).await
+    }
+
+    async fn run_plays(&self, playbook: &Playbook) -> Result<RunSummary, ExecError> {
         let start = Instant::now();
         self.emit(Event::PlaybookStart {
             playbook: playbook.path.display().to_string(),

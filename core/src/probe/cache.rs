@@ -132,9 +132,9 @@ impl ProbeCache {
     }
 
     /// How many tasks, starting with `task`, to read ahead for before it runs: 0 when results
-    /// for `task` are at hand; [`FIRST_WINDOW`] on the host's first task; 1 (just the task
-    /// itself: no point reading ahead) after a change; and [`GROWTH`] times the last window when
-    /// nothing changed since it, up to [`MAX_WINDOW`]. A run that changes every task therefore
+    /// for `task` are at hand; `FIRST_WINDOW` on the host's first task; 1 (just the task
+    /// itself: no point reading ahead) after a change; and `GROWTH` times the last window when
+    /// nothing changed since it, up to `MAX_WINDOW`. A run that changes every task therefore
     /// reads ahead once, and a run that changes nothing reads 8, 64, 64, … tasks per round trip.
     pub fn window_for(&self, task: usize) -> usize {
         let now = self.changes.current();

@@ -1,8 +1,8 @@
-//! `pause`: waits a number of seconds or minutes, or for the operator to press enter. Without an
-//! interactive stdin a prompt is not waited for (Ansible's behaviour), so unattended runs never
+//! `pause`: waits a number of seconds or minutes, or for the operator to press enter. The
+//! question goes to the run's prompter (the CLI's asks on the terminal); when nobody can answer
+//! (no interactive stdin) it is not waited for (Ansible's behaviour), so unattended runs never
 //! hang.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -10,6 +10,7 @@ use drover_core::module::{
     parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
 };
 use drover_core::params::ArgError;
+use drover_core::session::{current_prompter, Prompt, PromptKind};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -150,23 +151,19 @@ impl LegacyTypedModule for Pause {
                 }
             }
             None => {
-                if std::io::stdin().is_terminal() {
-                    let prompt = p
-                        .prompt
-                        .clone()
-                        .unwrap_or_else(|| "Press enter to continue, Ctrl+C to interrupt".into());
-                    user_input = tokio::task::spawn_blocking(move || {
-                        let mut err = std::io::stderr();
-                        let _ = write!(err, "[pause]\n{prompt}:\n");
-                        let _ = err.flush();
-                        let mut line = String::new();
-                        let _ = std::io::stdin().lock().read_line(&mut line);
-                        line.trim_end_matches(['\r', '\n']).to_string()
-                    })
-                    .await
-                    .map_err(|e| ModuleError::Local(format!("pause: {e}")))?;
-                } else {
-                    warnings.push("Not waiting for response to prompt as stdin is not interactive");
+                let prompt = p
+                    .prompt
+                    .clone()
+                    .unwrap_or_else(|| "Press enter to continue, Ctrl+C to interrupt".into());
+                let question = Prompt {
+                    kind: PromptKind::Pause,
+                    message: format!("[pause]\n{prompt}:\n"),
+                    secret: !p.echo,
+                };
+                match current_prompter().ask_async(question).await {
+                    Ok(answer) => user_input = answer,
+                    Err(_) => warnings
+                        .push("Not waiting for response to prompt as stdin is not interactive"),
                 }
                 format!(
                     "Paused for {:.1} minutes",
