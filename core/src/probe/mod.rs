@@ -12,7 +12,7 @@ use crate::connection::quote_path;
 pub use cache::{ChangeCounter, ChangeGuard, ProbeCache, ProbeIdentity, ReadAhead};
 
 /// A checksum algorithm the target can compute with coreutils (`sha1sum`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, crate::params::ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum ChecksumAlgorithm {
     /// MD5 (`md5sum`).
