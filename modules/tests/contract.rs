@@ -28,6 +28,14 @@ fn descriptions_match_the_params_types() {
     use drover_modules::*;
     let checks: &[fn() -> Vec<String>] = &[
         unknown_to_serde::<system::hostname::Hostname>,
+        unknown_to_serde::<files::file::File>,
+        unknown_to_serde::<files::copy::Copy>,
+        unknown_to_serde::<files::template::Template>,
+        unknown_to_serde::<files::stat::Stat>,
+        unknown_to_serde::<text::lineinfile::Lineinfile>,
+        unknown_to_serde::<text::blockinfile::Blockinfile>,
+        unknown_to_serde::<text::replace::Replace>,
+        unknown_to_serde::<text::ini_file::IniFile>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();

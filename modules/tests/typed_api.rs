@@ -3,9 +3,10 @@
 mod common;
 
 use common::Env;
-use drover_core::module::LegacyTypedModule;
+use drover_core::module::TypedModule;
 use drover_modules::files::copy::{Copy, CopyParams};
 use drover_modules::files::stat::{Stat, StatParams};
+use drover_modules::remote::file_attrs::FileAttrs;
 use drover_modules::remote::mode::Mode;
 
 #[tokio::test]
@@ -16,9 +17,10 @@ async fn copy_and_stat_with_typed_params() {
         src: None,
         content: Some("hello from Rust\n".into()),
         dest: dest.clone(),
-        mode: Some(Mode::Octal(0o640)),
-        owner: None,
-        group: None,
+        attrs: FileAttrs {
+            mode: Some(Mode::Octal(0o640)),
+            ..FileAttrs::default()
+        },
         backup: false,
         force: true,
         remote_src: false,
@@ -28,13 +30,7 @@ async fn copy_and_stat_with_typed_params() {
         local_follow: None,
         checksum: None,
         decrypt: false,
-        unsafe_writes: false,
         original_basename: None,
-        attributes: None,
-        seuser: None,
-        serole: None,
-        setype: None,
-        selevel: None,
     };
     let first = Copy
         .run_with(&env.ctx(false, false), params())

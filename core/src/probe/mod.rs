@@ -16,7 +16,7 @@ pub use parse::parse_probe;
 pub use script::probe_script;
 
 /// A checksum algorithm the target can compute with coreutils (`sha1sum`, …).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, crate::params::ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum ChecksumAlgorithm {
     /// MD5 (`md5sum`).

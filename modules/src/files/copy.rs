@@ -5,10 +5,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ArgError, ModuleParams};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -16,17 +14,17 @@ use super::copy_tree::copy_tree;
 use super::local_tree::read_source;
 use super::remote_tree::{copy_remote_tree, RemoteTree};
 use super::write::{converge_file, probe_requests, Data, FileWrite};
-use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string};
-use crate::remote::attrs::FileAttrs;
-use crate::remote::chattr::check_selinux;
+use crate::params::{de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string};
+use crate::remote::attrs::AttrRequest;
 use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
+use crate::remote::file_attrs::FileAttrs;
 use crate::remote::mode::Mode;
 use crate::remote::probe::{probe, probe_one, FileType, PathStat, ProbeRequest};
 use crate::remote::{base_name, join_path};
 
 /// Parameters of `copy`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
+#[params(required_one_of("src", "content"))]
 pub struct CopyParams {
     /// Controller file or directory (or target path with `remote_src`).
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -37,15 +35,6 @@ pub struct CopyParams {
     /// Destination path; a trailing `/` or an existing directory means "into this directory".
     #[serde(deserialize_with = "de_string")]
     pub dest: String,
-    /// Mode of the file(s); `preserve` keeps the source's mode.
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
     /// Keep a timestamped backup of a replaced file.
     #[serde(default, deserialize_with = "de_bool")]
     pub backup: bool,
@@ -82,56 +71,14 @@ pub struct CopyParams {
     /// Decrypt a vault-encrypted controller-side source (default yes).
     #[serde(default = "yes", deserialize_with = "de_bool")]
     pub decrypt: bool,
-    /// Accepted for compatibility; writes are always atomic.
-    #[serde(default, deserialize_with = "de_bool")]
-    pub unsafe_writes: bool,
-    /// File attributes to set with `chattr` (`+i`, `-a`, `=e` or bare letters meaning `=`).
-    #[serde(default, alias = "attr", deserialize_with = "de_opt_string")]
-    pub attributes: Option<String>,
-    /// SELinux context options: ignored where SELinux is off, a failure where it is on.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub seuser: Option<String>,
-    /// See `seuser`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub serole: Option<String>,
-    /// See `seuser`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub setype: Option<String>,
-    /// See `seuser`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub selevel: Option<String>,
+    /// The common file attributes; `mode: preserve` keeps the source's mode.
+    #[serde(flatten)]
+    pub attrs: FileAttrs,
 }
 
 fn yes() -> bool {
     true
 }
-
-/// Keys `copy` accepts.
-pub const COPY_KEYS: &[&str] = &[
-    "_original_basename",
-    "src",
-    "content",
-    "dest",
-    "mode",
-    "owner",
-    "group",
-    "backup",
-    "force",
-    "remote_src",
-    "validate",
-    "directory_mode",
-    "follow",
-    "local_follow",
-    "checksum",
-    "decrypt",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-];
 
 /// The `copy` module.
 pub struct Copy;
@@ -152,17 +99,15 @@ pub(super) fn bad(message: impl Into<String>) -> ModuleError {
 }
 
 #[async_trait]
-impl Module for Copy {
-    fn name(&self) -> &'static str {
-        "copy"
-    }
+impl TypedModule for Copy {
+    const NAME: &'static str = "copy";
+    type Params = CopyParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("copy", args, COPY_KEYS, &[&["dest"], &["src", "content"]])?;
+    fn check_more(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         if args.contains_key("src") && args.contains_key("content") {
             return Err(ArgError::invalid(
-                "copy",
-                None,
+                Self::NAME,
+                Some("content"),
                 "src and content are mutually exclusive",
             ));
         }
@@ -171,39 +116,20 @@ impl Module for Copy {
 
     /// `content` is probed at `dest`; a `src` may be a file or a tree, which only the run
     /// finds out, so nothing is planned for it (copy acts on hosts only through its connection).
-    fn planned_probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {
-        let p: CopyParams = parse_params(self.name(), args).ok()?;
+    fn probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {
+        let p = self.params_from(args).ok()?;
         Some(match (&p.content, &p.src) {
             (Some(_), None) if !p.dest.ends_with('/') => probe_requests(&p.dest, diff),
             _ => Vec::new(),
         })
     }
 
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Copy {
-    type Params = CopyParams;
-
     async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: CopyParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let selinux = [
-            ("seuser", &p.seuser),
-            ("serole", &p.serole),
-            ("setype", &p.setype),
-            ("selevel", &p.selevel),
-        ];
-        if let Some(failed) = check_selinux(ctx, &selinux).await? {
+        if let Some(failed) = p.attrs.selinux_failure(ctx).await? {
             return Ok(failed);
         }
         if let Some(v) = &p.validate {
@@ -230,15 +156,15 @@ impl LegacyTypedModule for Copy {
     }
 }
 
-fn attrs_for(p: &CopyParams, src_mode: Option<u32>) -> FileAttrs {
-    FileAttrs {
-        mode: match (&p.mode, src_mode) {
+fn attrs_for(p: &CopyParams, src_mode: Option<u32>) -> AttrRequest {
+    AttrRequest {
+        mode: match (&p.attrs.mode, src_mode) {
             (Some(Mode::Preserve), Some(m)) => Some(Mode::Octal(m)),
             (Some(Mode::Preserve), None) => None,
             (m, _) => m.clone(),
         },
-        owner: p.owner.clone(),
-        group: p.group.clone(),
+        owner: p.attrs.owner.clone(),
+        group: p.attrs.group.clone(),
     }
 }
 
@@ -261,7 +187,7 @@ pub(super) fn base_write(
         follow: p.follow,
         create_parent: false,
         diff_header: String::new(),
-        attributes: p.attributes.clone(),
+        attributes: p.attrs.attributes.clone(),
     }
 }
 
@@ -402,10 +328,10 @@ async fn copy_remote(
             follow_links: p.local_follow == Some(true),
             dest: &p.dest,
             file_attrs: attrs_for(p, None),
-            dir_attrs: FileAttrs {
+            dir_attrs: AttrRequest {
                 mode: p.directory_mode.clone(),
-                owner: p.owner.clone(),
-                group: p.group.clone(),
+                owner: p.attrs.owner.clone(),
+                group: p.attrs.group.clone(),
             },
         };
         return copy_remote_tree(ctx, &tree).await;

@@ -14,7 +14,7 @@ use super::copy::{bad, base_write, CopyParams};
 use super::file::File;
 use super::local_tree::{read_source, walk_source};
 use super::write::{converge_file, Data};
-use crate::remote::attrs::FileAttrs;
+use crate::remote::attrs::AttrRequest;
 use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
 use crate::remote::mode::Mode;
 use crate::remote::probe::{probe, FileType, PathStat, ProbeRequest, StatInfo};
@@ -33,7 +33,7 @@ fn mode_arg(mode: &Mode) -> Option<Value> {
 fn file_args(p: &CopyParams, path: String, mode: Option<&Mode>) -> Map<String, Value> {
     let mut args = Map::new();
     args.insert("path".into(), Value::String(path));
-    for (key, value) in [("owner", &p.owner), ("group", &p.group)] {
+    for (key, value) in [("owner", &p.attrs.owner), ("group", &p.attrs.group)] {
         if let Some(v) = value {
             args.insert(key.into(), Value::String(v.clone()));
         }
@@ -118,10 +118,10 @@ pub(super) async fn copy_tree(
         .collect();
     let mut changed = !new_dirs.is_empty();
     if changed && !ctx.check_mode {
-        let dir_attrs = FileAttrs {
+        let dir_attrs = AttrRequest {
             mode: p.directory_mode.clone(),
-            owner: p.owner.clone(),
-            group: p.group.clone(),
+            owner: p.attrs.owner.clone(),
+            group: p.attrs.group.clone(),
         };
         let plan = dir_attrs.plan_new(true, 0o022).map_err(bad)?;
         let mut script = String::new();
@@ -175,7 +175,8 @@ pub(super) async fn copy_tree(
             .position(|n| n == rel)
             .is_some_and(|i| dir_stats[i].exists())
     };
-    let dir_attrs_set = p.directory_mode.is_some() || p.owner.is_some() || p.group.is_some();
+    let dir_attrs_set =
+        p.directory_mode.is_some() || p.attrs.owner.is_some() || p.attrs.group.is_some();
     for (_, rel) in tree.dirs.iter().filter(|(_, rel)| existing(rel)) {
         if !dir_attrs_set {
             break;
@@ -189,7 +190,7 @@ pub(super) async fn copy_tree(
         changed |= r.changed;
     }
     for (target, rel) in &tree.links {
-        let mut args = file_args(p, at(rel), p.mode.as_ref());
+        let mut args = file_args(p, at(rel), p.attrs.mode.as_ref());
         args.insert("src".into(), Value::String(target.clone()));
         args.insert("state".into(), json!("link"));
         args.insert("force".into(), json!(true));

@@ -2,19 +2,15 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
 use serde_json::{Map, Value};
 
 use super::file_diff::{requested_epoch, set_diff};
 use super::file_lookup::lookup;
-pub use super::file_params::{FileParams, FileState, FILE_KEYS};
+pub use super::file_params::{FileParams, FileState};
 use super::{add_file_attrs, apply_then_probe, path_map, Applied};
-use crate::params::check_keys;
-use crate::remote::attrs::{AttrPlan, FileAttrs};
-use crate::remote::chattr::{apply_attributes, check_selinux};
+use crate::remote::attrs::{AttrPlan, AttrRequest};
+use crate::remote::chattr::apply_attributes;
 use crate::remote::mode::Mode;
 use crate::remote::probe::{probe, probe_one, FileType, PathStat, ProbeRequest, StatInfo};
 use crate::remote::{base_name, join_path, quote_path};
@@ -43,45 +39,21 @@ fn timestamp_text(ts: &str) -> Option<String> {
 pub struct File;
 
 #[async_trait]
-impl Module for File {
-    fn name(&self) -> &'static str {
-        "file"
-    }
+impl TypedModule for File {
+    const NAME: &'static str = "file";
+    type Params = FileParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("file", args, FILE_KEYS, &[&["path", "dest", "name"]])
-    }
-
-    fn planned_probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
-        let task = FileTask::new(parse_params(self.name(), args).ok()?).ok()?;
+    fn probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        let task = FileTask::new(self.params_from(args).ok()?).ok()?;
         Some(task.probe_requests())
     }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for File {
-    type Params = FileParams;
 
     async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         mut p: FileParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let selinux = [
-            ("seuser", &p.seuser),
-            ("serole", &p.serole),
-            ("setype", &p.setype),
-            ("selevel", &p.selevel),
-        ];
-        if let Some(failed) = check_selinux(ctx, &selinux).await? {
+        if let Some(failed) = p.attrs.selinux_failure(ctx).await? {
             return Ok(failed);
         }
         // As ansible-core: a directory path (other than for link/absent) means the file named
@@ -105,11 +77,13 @@ impl LegacyTypedModule for File {
         if p.diff_peek.is_some() {
             return super::file_ops::diff_peek(ctx, &p.path).await;
         }
-        let attributes = p.attributes.take().filter(|a| !a.is_empty());
+        let attributes = p.attrs.attributes.take().filter(|a| !a.is_empty());
         let path = p.path.clone();
         let absent = p.state == Some(FileState::Absent);
         let lookup = match (ctx.check_mode, absent) {
-            (true, false) => Some(lookup(ctx, p.owner.as_deref(), p.group.as_deref()).await?),
+            (true, false) => {
+                Some(lookup(ctx, p.attrs.owner.as_deref(), p.attrs.group.as_deref()).await?)
+            }
             _ => None,
         };
         let mut r = FileTask::new(p)?.run(ctx).await?;
@@ -169,7 +143,7 @@ fn time_arg(
 
 pub(super) struct FileTask {
     pub(super) p: FileParams,
-    pub(super) attrs: FileAttrs,
+    pub(super) attrs: AttrRequest,
     pub(super) mtime: Option<String>,
     pub(super) atime: Option<String>,
     /// Explicit `modification_time`/`access_time` as seconds since the epoch, read in the
@@ -190,10 +164,10 @@ impl FileTask {
             p.access_time_format.as_deref(),
             touch,
         )?;
-        let attrs = FileAttrs {
-            mode: p.mode.clone(),
-            owner: p.owner.clone(),
-            group: p.group.clone(),
+        let attrs = AttrRequest {
+            mode: p.attrs.mode.clone(),
+            owner: p.attrs.owner.clone(),
+            group: p.attrs.group.clone(),
         };
         if attrs.mode == Some(Mode::Preserve) {
             return Err(bad("mode 'preserve' is only valid for copy and template"));

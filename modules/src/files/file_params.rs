@@ -1,12 +1,13 @@
 //! Parameters of `file`.
 
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
 
-use crate::params::{de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string};
-use crate::remote::mode::Mode;
+use crate::params::{de_bool, de_opt_bool, de_opt_string, de_string};
+use crate::remote::file_attrs::FileAttrs;
 
 /// The `state:` values of `file`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum FileState {
     /// Remove the path (recursively for directories).
@@ -38,8 +39,7 @@ impl FileState {
 }
 
 /// Parameters of `file`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
 pub struct FileParams {
     /// The path to manage.
     #[serde(alias = "dest", alias = "name", deserialize_with = "de_string")]
@@ -47,15 +47,6 @@ pub struct FileParams {
     /// Desired state (default: the current state, or `file`).
     #[serde(default)]
     pub state: Option<FileState>,
-    /// Permissions (octal or symbolic).
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
     /// Apply attributes recursively (directories).
     #[serde(default, deserialize_with = "de_bool")]
     pub recurse: bool,
@@ -68,6 +59,9 @@ pub struct FileParams {
     /// Follow symlinks at `path` when setting attributes (default yes).
     #[serde(default = "yes", deserialize_with = "de_bool")]
     pub follow: bool,
+    /// The common file attributes (`mode`, `owner`, `group`, `attributes`, SELinux options).
+    #[serde(flatten)]
+    pub attrs: FileAttrs,
     /// `now`, `preserve` or a timestamp in `modification_time_format`.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub modification_time: Option<String>,
@@ -80,24 +74,6 @@ pub struct FileParams {
     /// strftime format of `access_time` (only the default is supported).
     #[serde(default, deserialize_with = "de_opt_string")]
     pub access_time_format: Option<String>,
-    /// Accepted for compatibility; writes are never "unsafe".
-    #[serde(default, deserialize_with = "de_bool")]
-    pub unsafe_writes: bool,
-    /// File attributes to set with `chattr` (`+i`, `-a`, `=e` or bare letters meaning `=`).
-    #[serde(default, alias = "attr", deserialize_with = "de_opt_string")]
-    pub attributes: Option<String>,
-    /// SELinux user of the file's context.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub seuser: Option<String>,
-    /// SELinux role of the file's context.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub serole: Option<String>,
-    /// SELinux type of the file's context.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub setype: Option<String>,
-    /// SELinux level of the file's context.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub selevel: Option<String>,
     /// Internal (ansible-core's action plugins): when `path` is a directory, the file inside it
     /// that is meant (for states other than `link` and `absent`).
     #[serde(
@@ -115,31 +91,3 @@ pub struct FileParams {
 pub(crate) fn yes() -> bool {
     true
 }
-
-/// Keys `file` accepts.
-pub const FILE_KEYS: &[&str] = &[
-    "path",
-    "dest",
-    "name",
-    "state",
-    "mode",
-    "owner",
-    "group",
-    "recurse",
-    "src",
-    "force",
-    "follow",
-    "modification_time",
-    "modification_time_format",
-    "access_time",
-    "access_time_format",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-    "_original_basename",
-    "_diff_peek",
-];

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use drover_core::module::{ModuleContext, ModuleError, ModuleResult};
 
-use crate::remote::attrs::FileAttrs;
+use crate::remote::attrs::AttrRequest;
 use crate::remote::{base_name, join_path, quote_path};
 
 /// What to copy where.
@@ -18,9 +18,9 @@ pub struct RemoteTree<'a> {
     /// Destination directory.
     pub dest: &'a str,
     /// Attributes for copied files.
-    pub file_attrs: FileAttrs,
+    pub file_attrs: AttrRequest,
     /// Attributes for created directories (`directory_mode`, owner, group).
-    pub dir_attrs: FileAttrs,
+    pub dir_attrs: AttrRequest,
 }
 
 /// One entry of a listed tree.
@@ -153,7 +153,7 @@ pub async fn copy_remote_tree(
         }
         apply.push_str(&format!("mv -f -- {tmp} {qto}\n"));
     }
-    let link_plan = FileAttrs {
+    let link_plan = AttrRequest {
         mode: None,
         ..t.file_attrs.clone()
     }

@@ -1,21 +1,19 @@
 //! `stat`: reports facts about a path in one round trip.
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_bool, de_string};
+use crate::params::{de_bool, de_string};
 use crate::remote::chattr::add_stat_keys;
 use crate::remote::checksum::ChecksumAlgorithm;
 use crate::remote::mode::format_stat_mode;
 use crate::remote::probe::{probe_one, FileType, ProbeRequest, StatInfo};
 
 /// Parameters of `stat`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct StatParams {
     /// The path to examine.
@@ -54,51 +52,8 @@ fn yes() -> bool {
     true
 }
 
-/// Keys `stat` accepts.
-pub const STAT_KEYS: &[&str] = &[
-    "path",
-    "dest",
-    "name",
-    "follow",
-    "get_checksum",
-    "checksum_algorithm",
-    "checksum",
-    "checksum_algo",
-    "get_mime",
-    "mime",
-    "mime_type",
-    "mime-type",
-    "get_attributes",
-    "attr",
-    "attributes",
-];
-
 /// The `stat` module.
 pub struct Stat;
-
-#[async_trait]
-impl Module for Stat {
-    fn name(&self) -> &'static str {
-        "stat"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("stat", args, STAT_KEYS, &[&["path", "dest", "name"]])
-    }
-
-    fn planned_probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
-        let p: StatParams = parse_params(self.name(), args).ok()?;
-        Some(vec![stat_request(&p)])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
 
 /// The one probe `stat` makes.
 fn stat_request(p: &StatParams) -> ProbeRequest {
@@ -117,8 +72,13 @@ fn stat_request(p: &StatParams) -> ProbeRequest {
 }
 
 #[async_trait]
-impl LegacyTypedModule for Stat {
+impl TypedModule for Stat {
+    const NAME: &'static str = "stat";
     type Params = StatParams;
+
+    fn probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        Some(vec![stat_request(&self.params_from(args).ok()?)])
+    }
 
     async fn run_with(
         &self,

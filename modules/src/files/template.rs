@@ -3,44 +3,33 @@
 use std::os::unix::fs::PermissionsExt;
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use drover_core::template::TemplateFileOptions;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::copy::{dest_probe_requests, resolve_dest};
 use super::template_vars::template_vars;
 use super::write::{converge_file, Data, FileWrite};
-use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string};
-use crate::remote::attrs::FileAttrs;
+use crate::params::{de_bool, de_opt_bool, de_opt_string, de_string};
+use crate::remote::attrs::AttrRequest;
 use crate::remote::base_name;
-use crate::remote::chattr::check_selinux;
 use crate::remote::checksum::sha1_hex;
+use crate::remote::file_attrs::FileAttrs;
 use crate::remote::mode::Mode;
 use crate::remote::probe::ProbeRequest;
 
 /// Parameters of `template`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
 pub struct TemplateParams {
     /// Template file on the controller (searched in `templates/`).
     #[serde(deserialize_with = "de_string")]
+    #[param(local_file = "templates")]
     pub src: String,
     /// Destination path on the target.
     #[serde(deserialize_with = "de_string")]
     pub dest: String,
-    /// Mode of the file; `preserve` keeps the template file's mode.
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
     /// Keep a timestamped backup of a replaced file.
     #[serde(default, deserialize_with = "de_bool")]
     pub backup: bool,
@@ -83,59 +72,14 @@ pub struct TemplateParams {
     /// Encoding of the written file (Python codec names; empty or unset means UTF-8).
     #[serde(default, deserialize_with = "de_opt_string")]
     pub output_encoding: Option<String>,
-    /// Accepted for compatibility; writes are always atomic.
-    #[serde(default, deserialize_with = "de_bool")]
-    pub unsafe_writes: bool,
-    /// File attributes to set with `chattr` (`+i`, `-a`, `=e` or bare letters meaning `=`).
-    #[serde(default, alias = "attr", deserialize_with = "de_opt_string")]
-    pub attributes: Option<String>,
-    /// SELinux context options: ignored where SELinux is off, a failure where it is on.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub seuser: Option<String>,
-    /// See `seuser`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub serole: Option<String>,
-    /// See `seuser`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub setype: Option<String>,
-    /// See `seuser`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub selevel: Option<String>,
+    /// The common file attributes; `mode: preserve` keeps the template file's mode.
+    #[serde(flatten)]
+    pub attrs: FileAttrs,
 }
 
 fn yes() -> bool {
     true
 }
-
-/// Keys `template` accepts.
-pub const TEMPLATE_KEYS: &[&str] = &[
-    "src",
-    "dest",
-    "mode",
-    "owner",
-    "group",
-    "backup",
-    "force",
-    "validate",
-    "follow",
-    "newline_sequence",
-    "trim_blocks",
-    "lstrip_blocks",
-    "block_start_string",
-    "block_end_string",
-    "variable_start_string",
-    "variable_end_string",
-    "comment_start_string",
-    "comment_end_string",
-    "output_encoding",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-];
 
 /// The `template` module.
 pub struct Template;
@@ -148,45 +92,21 @@ fn bad(message: impl Into<String>) -> ModuleError {
 }
 
 #[async_trait]
-impl Module for Template {
-    fn name(&self) -> &'static str {
-        "template"
-    }
+impl TypedModule for Template {
+    const NAME: &'static str = "template";
+    type Params = TemplateParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("template", args, TEMPLATE_KEYS, &[&["src"], &["dest"]])
-    }
-
-    fn planned_probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {
-        let p: TemplateParams = parse_params(self.name(), args).ok()?;
+    fn probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {
+        let p = self.params_from(args).ok()?;
         Some(dest_probe_requests(&p.dest, &base_name(&p.src), diff))
     }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Template {
-    type Params = TemplateParams;
 
     async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
         p: TemplateParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let selinux = [
-            ("seuser", &p.seuser),
-            ("serole", &p.serole),
-            ("setype", &p.setype),
-            ("selevel", &p.selevel),
-        ];
-        if let Some(failed) = check_selinux(ctx, &selinux).await? {
+        if let Some(failed) = p.attrs.selinux_failure(ctx).await? {
             return Ok(failed);
         }
         if let Some(v) = &p.validate {
@@ -242,13 +162,13 @@ impl LegacyTypedModule for Template {
             dest,
             checksum: sha1_hex(&bytes),
             data: Data::Bytes(bytes),
-            attrs: FileAttrs {
-                mode: match (&p.mode, src_mode) {
+            attrs: AttrRequest {
+                mode: match (&p.attrs.mode, src_mode) {
                     (Some(Mode::Preserve), m) => m.map(Mode::Octal),
                     (m, _) => m.clone(),
                 },
-                owner: p.owner.clone(),
-                group: p.group.clone(),
+                owner: p.attrs.owner.clone(),
+                group: p.attrs.group.clone(),
             },
             backup: p.backup,
             force: p.force,
@@ -256,7 +176,7 @@ impl LegacyTypedModule for Template {
             follow: p.follow,
             create_parent,
             diff_header: local.display().to_string(),
-            attributes: p.attributes.clone(),
+            attributes: p.attrs.attributes.clone(),
         };
         let r = converge_file(ctx, &w, &stats).await?;
         Ok(r.with("src", local.display().to_string()))

@@ -8,7 +8,7 @@ use drover_core::connection::{temp_sibling, ExecRequest};
 use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult};
 
 use super::{add_file_attrs, path_map, state_diff, MAX_DIFF_SIZE};
-use crate::remote::attrs::FileAttrs;
+use crate::remote::attrs::AttrRequest;
 use crate::remote::checksum::ChecksumAlgorithm;
 use crate::remote::probe::{parse_probe, probe_script, FileType, PathStat, ProbeRequest};
 use crate::remote::{parent_dir, quote_path};
@@ -57,7 +57,7 @@ pub struct FileWrite {
     /// SHA-1 of the new contents.
     pub checksum: String,
     /// Requested mode/owner/group (`Mode::Preserve` already resolved by the caller).
-    pub attrs: FileAttrs,
+    pub attrs: AttrRequest,
     /// Keep a timestamped copy of the old file.
     pub backup: bool,
     /// Replace a file whose contents differ (`force`); when false, only create.

@@ -8,7 +8,7 @@ use super::probe::StatInfo;
 
 /// The attributes a task asks for; `None` leaves an attribute alone.
 #[derive(Debug, Clone, Default)]
-pub struct FileAttrs {
+pub struct AttrRequest {
     /// Requested mode.
     pub mode: Option<Mode>,
     /// Requested owner (name or numeric id).
@@ -78,7 +78,7 @@ impl AttrPlan {
     }
 }
 
-impl FileAttrs {
+impl AttrRequest {
     /// True when no attribute is requested.
     pub fn is_empty(&self) -> bool {
         self.mode.is_none() && self.owner.is_none() && self.group.is_none()
@@ -150,7 +150,7 @@ mod tests {
 
     #[test]
     fn plans_only_what_differs() {
-        let attrs = FileAttrs {
+        let attrs = AttrRequest {
             mode: Some(Mode::Octal(0o600)),
             owner: Some("0".into()),
             group: Some("root".into()),
@@ -163,10 +163,10 @@ mod tests {
 
     #[test]
     fn owner_and_group_in_one_chown() {
-        let attrs = FileAttrs {
+        let attrs = AttrRequest {
             owner: Some("nobody".into()),
             group: Some("nogroup".into()),
-            ..FileAttrs::default()
+            ..AttrRequest::default()
         };
         let plan = attrs.plan(&info(0o644, "root", 0)).unwrap();
         assert_eq!(plan.commands("/x", true), "chown -h nobody:nogroup -- /x");

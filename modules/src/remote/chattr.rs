@@ -80,7 +80,20 @@ pub async fn apply_attributes(
     ctx: &ModuleContext<'_>,
     path: &str,
     requested: &str,
+    r: ModuleResult,
+) -> Result<ModuleResult, ModuleError> {
+    apply_attributes_to(ctx, path, requested, r, true).await
+}
+
+/// [`apply_attributes`], where `missing_changes` says whether a path still missing afterwards
+/// (check mode) counts as a change; modules that may leave no file (`lineinfile` with
+/// `state: absent` on a missing file) pass false: their result already says what happens.
+pub async fn apply_attributes_to(
+    ctx: &ModuleContext<'_>,
+    path: &str,
+    requested: &str,
     mut r: ModuleResult,
+    missing_changes: bool,
 ) -> Result<ModuleResult, ModuleError> {
     let req = ProbeRequest {
         follow: true,
@@ -90,7 +103,7 @@ pub async fn apply_attributes(
     let stat = probe_one(ctx.conn, req).await?;
     let Some(info) = &stat.info else {
         // Only in check mode can the path still be missing: ansible-core reports a change.
-        r.changed = true;
+        r.changed |= missing_changes;
         return Ok(r);
     };
     let current = info.attributes.as_ref().map(|(_, f)| f.as_str());

@@ -4,6 +4,7 @@
 pub mod attrs;
 pub mod chattr;
 pub mod checksum;
+pub mod file_attrs;
 pub mod mode;
 pub mod path_info;
 pub mod probe;

@@ -2,22 +2,21 @@
 
 use super::pyre::PyRegex as Regex;
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use super::lineinfile::LineState;
 use super::pyre::{compile, search_line};
 use super::{
-    diff_list, read_lines, read_target, with_attrs_msg, write_text, CommonFileArgs, WriteOutcome,
-    COMMON_KEYS,
+    diff_list, read_lines, read_target, with_attrs_msg, with_file_attrs, write_text,
+    CommonFileArgs, WriteOutcome,
 };
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 
 /// Parameters of `blockinfile` (besides the common file arguments).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
+#[params(mutually_exclusive("insertbefore", "insertafter"))]
 pub struct BlockinfileParams {
     /// The file to edit.
     #[serde(alias = "dest", alias = "destfile", alias = "name")]
@@ -56,9 +55,10 @@ pub struct BlockinfileParams {
     /// Add a blank line before the block when the previous line is not blank.
     #[serde(default, deserialize_with = "de_bool")]
     pub prepend_newline: bool,
-    /// Accepted for compatibility: files are edited as UTF-8 bytes.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub encoding: Option<String>,
+
+    /// The common file attributes and `validate`.
+    #[serde(flatten)]
+    pub common: CommonFileArgs,
 }
 
 fn default_marker() -> String {
@@ -70,27 +70,6 @@ fn default_begin() -> String {
 fn default_end() -> String {
     "END".into()
 }
-
-/// Keys `blockinfile` accepts.
-pub const BLOCKINFILE_KEYS: &[&str] = &[
-    "path",
-    "dest",
-    "destfile",
-    "name",
-    "state",
-    "marker",
-    "block",
-    "content",
-    "insertafter",
-    "insertbefore",
-    "create",
-    "backup",
-    "marker_begin",
-    "marker_end",
-    "append_newline",
-    "prepend_newline",
-    "encoding",
-];
 
 /// Where a new block goes.
 #[derive(Debug)]
@@ -238,120 +217,106 @@ impl BlockEdit {
 pub struct Blockinfile;
 
 #[async_trait]
-impl Module for Blockinfile {
-    fn name(&self) -> &'static str {
-        "blockinfile"
-    }
+impl TypedModule for Blockinfile {
+    const NAME: &'static str = "blockinfile";
+    type Params = BlockinfileParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        let known: Vec<&str> = BLOCKINFILE_KEYS
-            .iter()
-            .chain(COMMON_KEYS)
-            .copied()
-            .collect();
-        check_keys(
-            "blockinfile",
-            args,
-            &known,
-            &[&["path", "dest", "destfile", "name"]],
-        )?;
-        if args.contains_key("insertbefore") && args.contains_key("insertafter") {
-            return Err(ArgError::invalid(
-                "blockinfile",
-                None,
-                "parameters are mutually exclusive: insertbefore|insertafter",
-            ));
-        }
-        Ok(())
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: BlockinfileParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let (own, common) = CommonFileArgs::split("blockinfile", args)?;
-        let p: BlockinfileParams = parse_params("blockinfile", &own)?;
-        if let Err(e) = common.check_validate() {
-            return Ok(ModuleResult::failed(e));
-        }
-        let edit = match BlockEdit::new(&p) {
-            Ok(e) => e,
-            Err(e) => return Ok(ModuleResult::failed(e)),
-        };
-        let target = read_target(ctx, &p.path).await?;
-        if target.is_dir() {
+        let (attrs, path) = (p.common.attrs.clone(), p.path.clone());
+        with_file_attrs(ctx, &attrs, &path, edit_block(ctx, p)).await
+    }
+}
+
+/// Runs the edit `p` describes.
+async fn edit_block(
+    ctx: &ModuleContext<'_>,
+    p: BlockinfileParams,
+) -> Result<ModuleResult, ModuleError> {
+    let common = &p.common;
+    if let Err(e) = common.check_validate() {
+        return Ok(ModuleResult::failed(e));
+    }
+    let edit = match BlockEdit::new(&p) {
+        Ok(e) => e,
+        Err(e) => return Ok(ModuleResult::failed(e)),
+    };
+    let target = read_target(ctx, &p.path).await?;
+    if target.is_dir() {
+        return Ok(
+            ModuleResult::failed(format!("Path {} is a directory !", p.path)).with("rc", 256),
+        );
+    }
+    if target.unreadable() {
+        return Ok(ModuleResult::failed(format!("cannot read {}", p.path)));
+    }
+    let exists = target.exists();
+    if !exists {
+        if !p.create {
             return Ok(
-                ModuleResult::failed(format!("Path {} is a directory !", p.path)).with("rc", 256),
+                ModuleResult::failed(format!("Path {} does not exist !", p.path)).with("rc", 257),
             );
         }
-        if target.unreadable() {
-            return Ok(ModuleResult::failed(format!("cannot read {}", p.path)));
+        if p.state == LineState::Absent {
+            return Ok(ModuleResult::ok().with_msg(format!("File {} not present", p.path)));
         }
-        let exists = target.exists();
-        if !exists {
-            if !p.create {
-                return Ok(
-                    ModuleResult::failed(format!("Path {} does not exist !", p.path))
-                        .with("rc", 257),
-                );
-            }
-            if p.state == LineState::Absent {
-                return Ok(ModuleResult::ok().with_msg(format!("File {} not present", p.path)));
-            }
-        }
-        let original = target.content();
-        let result = edit.apply(original);
-        let (changed, msg) = if exists && result == original {
-            (false, "")
-        } else if !exists {
-            (true, "File created")
-        } else if edit.block_lines.is_empty() {
-            (true, "Block removed")
-        } else {
-            (true, "Block inserted")
-        };
-        let outcome = write_text(
-            ctx,
-            "blockinfile",
-            &target,
-            changed.then(|| result.clone()),
-            &common,
-            p.backup,
-        )
-        .await?;
-        let (backup_file, attrs_changed, attr_diff) = match outcome {
-            WriteOutcome::Failed(r) => return Ok(r),
-            WriteOutcome::Done {
-                backup_file,
-                attrs_changed,
-                attr_diff,
-            } => (backup_file, attrs_changed, attr_diff),
-        };
-        let attrs_changed = attrs_changed && (exists || !ctx.check_mode);
-        let mut r = ModuleResult::changed(changed || attrs_changed).with_msg(with_attrs_msg(
-            msg,
-            changed,
-            attrs_changed,
-        ));
-        if let Some(b) = backup_file {
-            r = r.with("backup_file", b);
-        }
-        let diff = diff_list(
-            &p.path,
-            ctx.diff,
-            original,
-            &result,
-            attr_diff.filter(|_| attrs_changed),
-        );
-        Ok(r.with("diff", diff))
     }
+    let original = target.content();
+    let result = edit.apply(original);
+    let (changed, msg) = if exists && result == original {
+        (false, "")
+    } else if !exists {
+        (true, "File created")
+    } else if edit.block_lines.is_empty() {
+        (true, "Block removed")
+    } else {
+        (true, "Block inserted")
+    };
+    let outcome = write_text(
+        ctx,
+        "blockinfile",
+        &target,
+        changed.then(|| result.clone()),
+        &common.attrs,
+        common.validate.as_deref(),
+        p.backup,
+    )
+    .await?;
+    let (backup_file, attrs_changed, attr_diff) = match outcome {
+        WriteOutcome::Failed(r) => return Ok(r),
+        WriteOutcome::Done {
+            backup_file,
+            attrs_changed,
+            attr_diff,
+        } => (backup_file, attrs_changed, attr_diff),
+    };
+    let attrs_changed = attrs_changed && (exists || !ctx.check_mode);
+    let mut r = ModuleResult::changed(changed || attrs_changed).with_msg(with_attrs_msg(
+        msg,
+        changed,
+        attrs_changed,
+    ));
+    if let Some(b) = backup_file {
+        r = r.with("backup_file", b);
+    }
+    let diff = diff_list(
+        &p.path,
+        ctx.diff,
+        original,
+        &result,
+        attr_diff.filter(|_| attrs_changed),
+    );
+    Ok(r.with("diff", diff))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use serde_json::Value;
 
     fn apply(v: Value, content: &str) -> String {
         let p: BlockinfileParams = serde_json::from_value(v).unwrap();

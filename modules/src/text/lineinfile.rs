@@ -3,21 +3,24 @@
 
 use super::pyre::PyRegex as Regex;
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use super::pyre::{compile, search_line, Template};
 use super::{
-    diff_list, read_lines, read_target, rstrip_newlines, with_attrs_msg, write_text,
-    CommonFileArgs, WriteOutcome, COMMON_KEYS,
+    diff_list, read_lines, read_target, rstrip_newlines, with_attrs_msg, with_file_attrs,
+    write_text, CommonFileArgs, WriteOutcome,
 };
-use crate::params::{check_keys, de_bool, de_opt_string};
+use crate::params::{de_bool, de_opt_string};
 
 /// Parameters of `lineinfile` (besides the common file arguments).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
+#[params(
+    mutually_exclusive("insertbefore", "insertafter"),
+    mutually_exclusive("regexp", "search_string"),
+    mutually_exclusive("backrefs", "search_string")
+)]
 pub struct LineinfileParams {
     /// The file to edit.
     #[serde(alias = "dest", alias = "destfile", alias = "name")]
@@ -53,10 +56,13 @@ pub struct LineinfileParams {
     /// Use the first match of `insertafter`/`insertbefore`/`regexp` instead of the last.
     #[serde(default, deserialize_with = "de_bool")]
     pub firstmatch: bool,
+    /// The common file attributes and `validate`.
+    #[serde(flatten)]
+    pub common: CommonFileArgs,
 }
 
 /// `state` of `lineinfile` and `blockinfile`.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum LineState {
     /// The line (block) must be in the file.
@@ -65,26 +71,6 @@ pub enum LineState {
     /// The line (block) must not be in the file.
     Absent,
 }
-
-/// Keys `lineinfile` accepts.
-pub const LINEINFILE_KEYS: &[&str] = &[
-    "path",
-    "dest",
-    "destfile",
-    "name",
-    "state",
-    "regexp",
-    "regex",
-    "search_string",
-    "line",
-    "value",
-    "insertafter",
-    "insertbefore",
-    "backrefs",
-    "create",
-    "backup",
-    "firstmatch",
-];
 
 /// How the line is found.
 #[derive(Debug)]
@@ -316,44 +302,18 @@ fn failed(msg: impl Into<String>) -> Result<ModuleResult, ModuleError> {
 }
 
 #[async_trait]
-impl Module for Lineinfile {
-    fn name(&self) -> &'static str {
-        "lineinfile"
-    }
+impl TypedModule for Lineinfile {
+    const NAME: &'static str = "lineinfile";
+    type Params = LineinfileParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        let known: Vec<&str> = LINEINFILE_KEYS.iter().chain(COMMON_KEYS).copied().collect();
-        check_keys(
-            "lineinfile",
-            args,
-            &known,
-            &[&["path", "dest", "destfile", "name"]],
-        )?;
-        for (a, b) in [
-            ("insertbefore", "insertafter"),
-            ("regexp", "search_string"),
-            ("backrefs", "search_string"),
-        ] {
-            if args.contains_key(a) && args.contains_key(b) {
-                return Err(ArgError::invalid(
-                    "lineinfile",
-                    None,
-                    format!("parameters are mutually exclusive: {a}|{b}"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: LineinfileParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let (own, common) = CommonFileArgs::split("lineinfile", args)?;
-        let p: LineinfileParams = parse_params("lineinfile", &own)?;
         let warning = empty_pattern_warning(&p);
-        let mut r = edit(ctx, p, common).await?;
+        let (attrs, path) = (p.common.attrs.clone(), p.path.clone());
+        let mut r = with_file_attrs(ctx, &attrs, &path, edit(ctx, p)).await?;
         if let Some(w) = warning {
             r = r.with("warnings", vec![w]);
         }
@@ -385,11 +345,8 @@ pub fn empty_pattern_warning(p: &LineinfileParams) -> Option<String> {
 }
 
 /// Runs the edit `p` describes (everything ansible-core's `main()` does after its warnings).
-async fn edit(
-    ctx: &ModuleContext<'_>,
-    p: LineinfileParams,
-    common: CommonFileArgs,
-) -> Result<ModuleResult, ModuleError> {
+async fn edit(ctx: &ModuleContext<'_>, p: LineinfileParams) -> Result<ModuleResult, ModuleError> {
+    let common = &p.common;
     if let Err(e) = common.check_validate() {
         return failed(e);
     }
@@ -451,7 +408,8 @@ async fn edit(
         "lineinfile",
         &target,
         edited.changed.then(|| edited.content.clone()),
-        &common,
+        &common.attrs,
+        common.validate.as_deref(),
         p.backup,
     )
     .await?;
@@ -483,216 +441,6 @@ async fn edit(
     );
     Ok(r.with("diff", diff))
 }
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn params(v: Value) -> LineinfileParams {
-        serde_json::from_value(v).unwrap()
-    }
-
-    fn present(v: Value, content: &str) -> (String, String) {
-        let e = PresentEdit::new(&params(v))
-            .unwrap()
-            .apply(content.as_bytes());
-        (String::from_utf8(e.content).unwrap(), e.msg)
-    }
-
-    #[test]
-    fn empty_patterns_are_warned_about_as_in_ansible_core() {
-        let w = |v: Value| empty_pattern_warning(&params(v));
-        let re = w(json!({"path": "/f", "regexp": "", "line": "x"})).unwrap();
-        assert_eq!(
-            re,
-            "The regular expression is an empty string, which will match every line in the file. \
-             This may have unintended consequences, such as replacing the last line in the file \
-             rather than appending. If this is desired, use '^' to match every line in the file \
-             and avoid this warning."
-        );
-        let ss = w(json!({"path": "/f", "search_string": "", "line": "x"})).unwrap();
-        assert_eq!(
-            ss,
-            "The search string is an empty string, which will match every line in the file. \
-             This may have unintended consequences, such as replacing the last line in the file \
-             rather than appending."
-        );
-        assert_eq!(w(json!({"path": "/f", "regexp": "^", "line": "x"})), None);
-        assert_eq!(w(json!({"path": "/f", "line": "x"})), None);
-    }
-
-    #[test]
-    fn adds_at_end_and_is_idempotent() {
-        let p = json!({"path": "/f", "line": "c=3"});
-        assert_eq!(
-            present(p.clone(), "a\nb"),
-            ("a\nb\nc=3\n".into(), "line added".into())
-        );
-        assert_eq!(
-            present(p.clone(), "a\nc=3\nb\n"),
-            ("a\nc=3\nb\n".into(), "".into())
-        );
-        assert_eq!(present(p, ""), ("c=3\n".into(), "line added".into()));
-    }
-
-    #[test]
-    fn regexp_replaces_last_match_or_first_with_firstmatch() {
-        let p = json!({"path": "/f", "regexp": "^port=", "line": "port=22"});
-        assert_eq!(
-            present(p, "port=1\nx\nport=2\n"),
-            ("port=1\nx\nport=22\n".into(), "line replaced".into())
-        );
-        let p = json!({"path": "/f", "regexp": "^port=", "line": "port=22", "firstmatch": true});
-        assert_eq!(present(p, "port=1\nport=2\n").0, "port=22\nport=2\n");
-    }
-
-    #[test]
-    fn regexp_without_match_inserts_after_pattern() {
-        let p = json!({"path": "/f", "regexp": "^b=", "line": "b=2", "insertafter": "^\\[s\\]"});
-        assert_eq!(
-            present(p, "[s]\na=1\n[t]\n"),
-            ("[s]\nb=2\na=1\n[t]\n".into(), "line added".into())
-        );
-    }
-
-    #[test]
-    fn insertbefore_and_bof() {
-        let p = json!({"path": "/f", "line": "new", "insertbefore": "^x"});
-        assert_eq!(present(p, "a\nx\nx\n").0, "a\nx\nnew\nx\n");
-        let p = json!({"path": "/f", "line": "new", "insertbefore": "^x", "firstmatch": true});
-        assert_eq!(present(p, "a\nx\nx\n").0, "a\nnew\nx\nx\n");
-        let p = json!({"path": "/f", "line": "new", "insertbefore": "BOF"});
-        assert_eq!(present(p, "a\n").0, "new\na\n");
-        let p = json!({"path": "/f", "line": "new", "insertafter": "BOF"});
-        assert_eq!(present(p, "a\n").0, "new\na\n");
-        // An unmatched insertbefore pattern appends.
-        let p = json!({"path": "/f", "line": "new", "insertbefore": "^zz"});
-        assert_eq!(present(p, "a\n").0, "a\nnew\n");
-    }
-
-    #[test]
-    fn insertafter_does_not_duplicate_the_next_line() {
-        let p = json!({"path": "/f", "line": "b", "insertafter": "^a"});
-        assert_eq!(present(p.clone(), "a\nb\n"), ("a\nb\n".into(), "".into()));
-        // ansible-core 2.19 gives exactly this (no newline added after the last line).
-        assert_eq!(present(p, "a").0, "ab\n");
-    }
-
-    /// Cases whose expected results come from ansible-core 2.19 run on the same input.
-    #[test]
-    fn matches_ansible_core_outputs() {
-        let cases = [
-            (
-                json!({"line": "b", "insertafter": "^a"}),
-                "a\nb",
-                "a\nb\n",
-                "line replaced",
-            ),
-            (
-                json!({"line": "c", "insertbefore": "^b"}),
-                "a\nb",
-                "a\nc\nb",
-                "line added",
-            ),
-            (
-                json!({"line": "z"}),
-                "x\r\ny\r\n",
-                "x\r\ny\r\nz\n",
-                "line added",
-            ),
-            (
-                json!({"regexp": "^k=(\\d+)(.*)$", "line": "k=\\g<1>0\\2", "backrefs": true}),
-                "k=1 # c\n",
-                "k=10 # c\n",
-                "line replaced",
-            ),
-            (
-                json!({"regexp": "^\\s*listen\\s+80;\\s*$", "line": "  listen 8080;"}),
-                "server {\n  listen 80;\n}\n",
-                "server {\n  listen 8080;\n}\n",
-                "line replaced",
-            ),
-            (
-                json!({"line": "b", "insertafter": "EOF", "regexp": "^nomatch"}),
-                "a\n",
-                "a\nb\n",
-                "line added",
-            ),
-            (
-                json!({"line": "b", "insertbefore": "BOF"}),
-                "",
-                "b\n",
-                "line added",
-            ),
-            (
-                json!({"regexp": "^#?b", "line": "b", "insertafter": "^zz"}),
-                "a\n#b\n",
-                "a\nb\n",
-                "line replaced",
-            ),
-        ];
-        for (mut args, input, output, msg) in cases {
-            args["path"] = json!("/f");
-            assert_eq!(
-                present(args.clone(), input),
-                (output.to_string(), msg.to_string()),
-                "{args}"
-            );
-        }
-    }
-
-    #[test]
-    fn backrefs_expand_or_do_nothing() {
-        let p =
-            json!({"path": "/f", "regexp": "^(\\w+)=(.*)$", "line": "\\1 = \\2", "backrefs": true});
-        assert_eq!(
-            present(p.clone(), "a=1\n"),
-            ("a = 1\n".into(), "line replaced".into())
-        );
-        assert_eq!(
-            present(p, "nothing here\n"),
-            ("nothing here\n".into(), "".into())
-        );
-    }
-
-    #[test]
-    fn search_string_is_literal() {
-        let p = json!({"path": "/f", "search_string": "a.b(", "line": "x"});
-        assert_eq!(present(p.clone(), "a.b(1)\naxb(\n").0, "x\naxb(\n");
-    }
-
-    #[test]
-    fn missing_final_newline_gets_one_when_replacing() {
-        let p = json!({"path": "/f", "line": "b"});
-        assert_eq!(
-            present(p, "a\nb"),
-            ("a\nb\n".into(), "line replaced".into())
-        );
-    }
-
-    #[test]
-    fn absent_counts_removed_lines() {
-        let re = compile("^#", false, false).unwrap();
-        let e = apply_absent(b"#a\nb\n#c\n", Some(&re), None, None);
-        assert_eq!(e.content, b"b\n");
-        assert_eq!(e.msg, "2 line(s) removed");
-        let e = apply_absent(b"a\nb\n", None, None, Some(b"b"));
-        assert_eq!((e.content.as_slice(), e.found), (&b"a\n"[..], 1));
-        let e = apply_absent(b"a\n", None, Some(b"zz"), None);
-        assert!(!e.changed && e.msg.is_empty());
-    }
-
-    #[test]
-    fn bad_parameters_are_reported() {
-        let p = params(json!({"path": "/f", "regexp": "x", "backrefs": true}));
-        assert_eq!(
-            PresentEdit::new(&p).unwrap_err(),
-            "line is required with state=present"
-        );
-        let p = params(json!({"path": "/f", "line": "x", "backrefs": true, "search_string": "y"}));
-        assert!(PresentEdit::new(&p)
-            .unwrap_err()
-            .contains("regexp is required"));
-    }
-}
+#[path = "lineinfile_tests.rs"]
+mod tests;

@@ -11,16 +11,16 @@ pub mod lineinfile;
 pub mod pyre;
 pub mod replace;
 
-use drover_core::module::{parse_params, Diff, ModuleContext, ModuleError, ModuleResult};
+use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::files::state_diff;
 use crate::files::write::{converge_file, Data, FileWrite};
-use crate::params::{de_opt_mode, de_opt_string};
-use crate::remote::attrs::FileAttrs;
+use crate::params::de_opt_string;
 use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
-use crate::remote::mode::Mode;
+use crate::remote::file_attrs::FileAttrs;
 use crate::remote::parent_dir;
 use crate::remote::probe::{probe, PathStat, ProbeRequest};
 
@@ -30,81 +30,19 @@ pub const MAX_EDIT_SIZE: u64 = 64 * 1024 * 1024;
 /// Ansible's message when only ownership or permissions changed.
 pub const ATTRS_CHANGED: &str = "ownership, perms or SE linux context changed";
 
-/// The file-attribute and write options every text module accepts.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The options `lineinfile`, `blockinfile` and `replace` share: the common file attributes and
+/// `validate` (`ini_file` takes the file attributes only).
+#[derive(Debug, Clone, Default, Deserialize, ModuleParams)]
 pub struct CommonFileArgs {
-    /// Mode of the file.
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group name or id.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
+    /// The common file attributes.
+    #[serde(flatten)]
+    pub attrs: FileAttrs,
     /// Validation command (`%s` is the temporary file) run before the file is put in place.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub validate: Option<String>,
-    /// Accepted for compatibility: SELinux and chattr attributes are not managed.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub seuser: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub serole: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub setype: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub selevel: Option<String>,
-    /// Accepted for compatibility; writes are always atomic.
-    #[serde(default)]
-    pub unsafe_writes: Option<Value>,
-    /// Accepted for compatibility (`chattr` attributes are not managed).
-    #[serde(default, alias = "attr", deserialize_with = "de_opt_string")]
-    pub attributes: Option<String>,
 }
 
-/// Keys of [`CommonFileArgs`], for `check_args`.
-pub const COMMON_KEYS: &[&str] = &[
-    "mode",
-    "owner",
-    "group",
-    "validate",
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-    "unsafe_writes",
-    "attributes",
-    "attr",
-];
-
 impl CommonFileArgs {
-    /// Splits `args` into the module's own arguments and the common file arguments, parsing the
-    /// latter (serde cannot combine `flatten` with `deny_unknown_fields`).
-    pub fn split(module: &str, args: &Value) -> Result<(Value, Self), ModuleError> {
-        let mut own = args.as_object().cloned().unwrap_or_default();
-        let mut common = Map::new();
-        for key in COMMON_KEYS {
-            if let Some(v) = own.remove(*key) {
-                common.insert((*key).to_string(), v);
-            }
-        }
-        let parsed = parse_params(module, &Value::Object(common))?;
-        Ok((Value::Object(own), parsed))
-    }
-
-    /// The requested ownership and permissions.
-    pub fn attrs(&self) -> FileAttrs {
-        FileAttrs {
-            mode: self.mode.clone(),
-            owner: self.owner.clone(),
-            group: self.group.clone(),
-        }
-    }
-
     /// Checks `validate` contains `%s`, as Ansible requires.
     pub fn check_validate(&self) -> Result<(), String> {
         match &self.validate {
@@ -112,6 +50,25 @@ impl CommonFileArgs {
             _ => Ok(()),
         }
     }
+}
+
+/// Runs a text module's edit between the file-attribute steps every text module takes: SELinux
+/// options fail clearly where SELinux is on, and `attributes` are applied last (as ansible-core
+/// does), when the edit succeeded.
+pub async fn with_file_attrs<F>(
+    ctx: &ModuleContext<'_>,
+    attrs: &FileAttrs,
+    path: &str,
+    edit: F,
+) -> Result<ModuleResult, ModuleError>
+where
+    F: std::future::Future<Output = Result<ModuleResult, ModuleError>>,
+{
+    if let Some(failed) = attrs.selinux_failure(ctx).await? {
+        return Ok(failed);
+    }
+    let r = edit.await?;
+    attrs.finish(ctx, path, r).await
 }
 
 /// A target file read for editing: its stats (path, followed path, parent) and contents.
@@ -197,10 +154,11 @@ pub async fn write_text(
     module: &'static str,
     target: &TextTarget,
     new: Option<Vec<u8>>,
-    common: &CommonFileArgs,
+    file_attrs: &FileAttrs,
+    validate: Option<&str>,
     backup: bool,
 ) -> Result<WriteOutcome, ModuleError> {
-    let attrs = common.attrs();
+    let attrs = file_attrs.request();
     let current = target.stats[1].info.as_ref();
     let plan = match current {
         Some(info) => attrs.plan(info),
@@ -241,7 +199,7 @@ pub async fn write_text(
         attrs,
         backup,
         force: true,
-        validate: common.validate.clone(),
+        validate: validate.map(str::to_string),
         follow: true,
         create_parent: true,
         diff_header: String::new(),

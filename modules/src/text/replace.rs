@@ -3,18 +3,18 @@
 
 use super::pyre::PyRegex as Regex;
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use super::pyre::{compile, subn, Template};
-use super::{read_target, with_attrs_msg, write_text, CommonFileArgs, WriteOutcome, COMMON_KEYS};
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use super::{
+    read_target, with_attrs_msg, with_file_attrs, write_text, CommonFileArgs, WriteOutcome,
+};
+use crate::params::{de_bool, de_opt_string, de_string};
 
 /// Parameters of `replace` (besides the common file arguments).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
 pub struct ReplaceParams {
     /// The file to edit.
     #[serde(alias = "dest", alias = "destfile", alias = "name")]
@@ -38,13 +38,10 @@ pub struct ReplaceParams {
     /// Accepted for compatibility: files are edited as UTF-8.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub encoding: Option<String>,
+    /// The common file attributes and `validate`.
+    #[serde(flatten)]
+    pub common: CommonFileArgs,
 }
-
-/// Keys `replace` accepts.
-pub const REPLACE_KEYS: &[&str] = &[
-    "path", "dest", "destfile", "name", "regexp", "replace", "after", "before", "backup",
-    "encoding",
-];
 
 /// A compiled replacement.
 #[derive(Debug)]
@@ -115,99 +112,95 @@ impl ReplaceEdit {
 pub struct Replace;
 
 #[async_trait]
-impl Module for Replace {
-    fn name(&self) -> &'static str {
-        "replace"
-    }
+impl TypedModule for Replace {
+    const NAME: &'static str = "replace";
+    type Params = ReplaceParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        let known: Vec<&str> = REPLACE_KEYS.iter().chain(COMMON_KEYS).copied().collect();
-        check_keys(
-            "replace",
-            args,
-            &known,
-            &[&["path", "dest", "destfile", "name"], &["regexp"]],
-        )
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: ReplaceParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let (own, common) = CommonFileArgs::split("replace", args)?;
-        let p: ReplaceParams = parse_params("replace", &own)?;
-        if let Err(e) = common.check_validate() {
-            return Ok(ModuleResult::failed(e));
-        }
-        let edit = match ReplaceEdit::new(&p) {
-            Ok(e) => e,
-            Err(e) => return Ok(ModuleResult::failed(e)),
-        };
-        let target = read_target(ctx, &p.path).await?;
-        if target.is_dir() {
-            return Ok(
-                ModuleResult::failed(format!("Path {} is a directory !", p.path)).with("rc", 256),
-            );
-        }
-        if !target.exists() {
-            return Ok(
-                ModuleResult::failed(format!("Path {} does not exist !", p.path)).with("rc", 257),
-            );
-        }
-        if target.unreadable() {
-            return Ok(ModuleResult::failed(format!("cannot read {}", p.path)));
-        }
-        let contents = target.content();
-        let (new, count) = match edit.apply(contents) {
-            Replaced::NoSection(msg) => return Ok(ModuleResult::ok().with_msg(msg).with("rc", 0)),
-            Replaced::Done(new, count) => (new, count),
-        };
-        let changed = count > 0 && new != contents;
-        let msg = if changed {
-            format!("{count} replacements made")
-        } else {
-            String::new()
-        };
-        let outcome = write_text(
-            ctx,
-            "replace",
-            &target,
-            changed.then(|| new.clone()),
-            &common,
-            p.backup,
-        )
-        .await?;
-        let (backup_file, attrs_changed) = match outcome {
-            WriteOutcome::Failed(r) => return Ok(r),
-            WriteOutcome::Done {
-                backup_file,
-                attrs_changed,
-                ..
-            } => (backup_file, attrs_changed),
-        };
-        let mut r = ModuleResult::changed(changed || attrs_changed)
-            .with_msg(with_attrs_msg(&msg, changed, attrs_changed))
-            .with("rc", 0);
-        if let Some(b) = backup_file {
-            r = r.with("backup_file", b);
-        }
-        if ctx.diff && changed {
-            r = r.with_diff(Diff {
-                before_header: Some(p.path.clone()),
-                after_header: Some(p.path.clone()),
-                before: String::from_utf8_lossy(contents).into_owned(),
-                after: String::from_utf8_lossy(&new).into_owned(),
-            });
-        }
-        Ok(r)
+        let (attrs, path) = (p.common.attrs.clone(), p.path.clone());
+        with_file_attrs(ctx, &attrs, &path, edit_file(ctx, p)).await
     }
+}
+
+/// Runs the replacement `p` describes.
+async fn edit_file(ctx: &ModuleContext<'_>, p: ReplaceParams) -> Result<ModuleResult, ModuleError> {
+    let common = &p.common;
+    if let Err(e) = common.check_validate() {
+        return Ok(ModuleResult::failed(e));
+    }
+    let edit = match ReplaceEdit::new(&p) {
+        Ok(e) => e,
+        Err(e) => return Ok(ModuleResult::failed(e)),
+    };
+    let target = read_target(ctx, &p.path).await?;
+    if target.is_dir() {
+        return Ok(
+            ModuleResult::failed(format!("Path {} is a directory !", p.path)).with("rc", 256),
+        );
+    }
+    if !target.exists() {
+        return Ok(
+            ModuleResult::failed(format!("Path {} does not exist !", p.path)).with("rc", 257),
+        );
+    }
+    if target.unreadable() {
+        return Ok(ModuleResult::failed(format!("cannot read {}", p.path)));
+    }
+    let contents = target.content();
+    let (new, count) = match edit.apply(contents) {
+        Replaced::NoSection(msg) => return Ok(ModuleResult::ok().with_msg(msg).with("rc", 0)),
+        Replaced::Done(new, count) => (new, count),
+    };
+    let changed = count > 0 && new != contents;
+    let msg = if changed {
+        format!("{count} replacements made")
+    } else {
+        String::new()
+    };
+    let outcome = write_text(
+        ctx,
+        "replace",
+        &target,
+        changed.then(|| new.clone()),
+        &common.attrs,
+        common.validate.as_deref(),
+        p.backup,
+    )
+    .await?;
+    let (backup_file, attrs_changed) = match outcome {
+        WriteOutcome::Failed(r) => return Ok(r),
+        WriteOutcome::Done {
+            backup_file,
+            attrs_changed,
+            ..
+        } => (backup_file, attrs_changed),
+    };
+    let mut r = ModuleResult::changed(changed || attrs_changed)
+        .with_msg(with_attrs_msg(&msg, changed, attrs_changed))
+        .with("rc", 0);
+    if let Some(b) = backup_file {
+        r = r.with("backup_file", b);
+    }
+    if ctx.diff && changed {
+        r = r.with_diff(Diff {
+            before_header: Some(p.path.clone()),
+            after_header: Some(p.path.clone()),
+            before: String::from_utf8_lossy(contents).into_owned(),
+            after: String::from_utf8_lossy(&new).into_owned(),
+        });
+    }
+    Ok(r)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+    use serde_json::Value;
 
     fn apply(v: Value, content: &str) -> Replaced {
         let p: ReplaceParams = serde_json::from_value(v).unwrap();

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::{bad_args, marker};
 use crate::files::write::{converge_file, probe_requests, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string_list};
-use crate::remote::attrs::FileAttrs;
+use crate::remote::attrs::AttrRequest;
 use crate::remote::mode::Mode;
 use crate::remote::{parent_dir, quote_glob, quote_path};
 
@@ -318,7 +318,7 @@ impl LegacyTypedModule for Archive {
                 content: None,
             },
             checksum: sha1,
-            attrs: FileAttrs {
+            attrs: AttrRequest {
                 mode: p.mode.clone(),
                 owner: p.owner.clone(),
                 group: p.group.clone(),

@@ -16,7 +16,7 @@ use super::http::{client_error, parse_headers, parse_outcome, HttpRequest, NO_CL
 use super::{bad_args, marker};
 use crate::files::write::{converge_file, probe_requests, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
-use crate::remote::attrs::FileAttrs;
+use crate::remote::attrs::AttrRequest;
 use crate::remote::checksum::ChecksumAlgorithm;
 use crate::remote::mode::Mode;
 use crate::remote::probe::{probe, ProbeRequest};
@@ -364,7 +364,7 @@ impl LegacyTypedModule for GetUrl {
                         content: None,
                     },
                     checksum: sha1.clone(),
-                    attrs: FileAttrs {
+                    attrs: AttrRequest {
                         mode: p.mode.clone(),
                         owner: p.owner.clone(),
                         group: p.group.clone(),
@@ -479,7 +479,7 @@ impl LegacyTypedModule for GetUrl {
                 content: None,
             },
             checksum: sha1.clone(),
-            attrs: FileAttrs {
+            attrs: AttrRequest {
                 mode: p.mode.clone(),
                 owner: p.owner.clone(),
                 group: p.group.clone(),

@@ -18,7 +18,7 @@ use super::http::{client_error, parse_headers, parse_outcome, HttpRequest, NO_CL
 use super::{bad_args, marker};
 use crate::files::write::{converge_file, probe_requests, Data, FileWrite};
 use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
-use crate::remote::attrs::FileAttrs;
+use crate::remote::attrs::AttrRequest;
 use crate::remote::checksum::sha1_hex;
 use crate::remote::mode::Mode;
 use crate::remote::probe::{probe, ProbeRequest};
@@ -577,7 +577,7 @@ async fn write_dest(
             content: None,
         },
         checksum: sha1_hex(body),
-        attrs: FileAttrs {
+        attrs: AttrRequest {
             mode: p.mode.clone(),
             owner: p.owner.clone(),
             group: p.group.clone(),
