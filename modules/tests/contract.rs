@@ -28,6 +28,13 @@ fn descriptions_match_the_params_types() {
     use drover_modules::*;
     let checks: &[fn() -> Vec<String>] = &[
         unknown_to_serde::<system::hostname::Hostname>,
+        unknown_to_serde::<commands::command::Command>,
+        unknown_to_serde::<commands::raw::Raw>,
+        unknown_to_serde::<commands::shell::Shell>,
+        unknown_to_serde::<utilities::assert::Assert>,
+        unknown_to_serde::<utilities::debug::Debug>,
+        unknown_to_serde::<utilities::fail::Fail>,
+        unknown_to_serde::<utilities::set_fact::SetFact>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();
