@@ -121,9 +121,6 @@ type TypeProbe = fn(&str) -> bool;
 fn typed(name: &str) -> Option<TypeProbe> {
     use drover_modules::*;
     Some(match name {
-        "assert" => type_rejects::<utilities::assert::Assert>,
-        "fail" => type_rejects::<utilities::fail::Fail>,
-        "debug" => type_rejects::<utilities::debug::Debug>,
         "apt_key" => type_rejects::<packages::apt_key::AptKey>,
         "pip" => type_rejects::<packages::pip::Pip>,
         "apt_repository" => type_rejects::<packages::apt_repository::AptRepository>,
@@ -146,9 +143,6 @@ fn typed(name: &str) -> Option<TypeProbe> {
         "uri" => type_rejects::<transfer::uri::Uri>,
         "synchronize" => type_rejects::<transfer::synchronize::Synchronize>,
         "fetch" => type_rejects::<transfer::fetch::Fetch>,
-        "shell" => type_rejects::<commands::shell::Shell>,
-        "command" => type_rejects::<commands::command::Command>,
-        "raw" => type_rejects::<commands::raw::Raw>,
         "timezone" => type_rejects::<system::timezone::Timezone>,
         "locale_gen" => type_rejects::<system::locale_gen::LocaleGen>,
         "debconf" => type_rejects::<packages::debconf::Debconf>,

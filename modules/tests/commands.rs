@@ -237,7 +237,7 @@ async fn bad_arguments_name_the_key() {
     .await;
     env.assert_rejects("command", json!({"argv": {"a": 1}}), &["list"])
         .await;
-    // the runtime parse also rejects unknown keys (check_args bypassed)
+    // a run also rejects unknown keys (the argument check runs before the parameters parse)
     let m = drover_modules::registry();
     let err = m
         .get("raw")
@@ -248,7 +248,10 @@ async fn bad_arguments_name_the_key() {
         )
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("unknown field `bogus`"), "{err}");
+    assert!(
+        err.to_string().contains("unsupported parameter `bogus`"),
+        "{err}"
+    );
 }
 
 /// A program `command` cannot run fails as in ansible-core (Python's `execvp` errno as `rc`, no
@@ -366,8 +369,9 @@ async fn check_mode_honours_creates() {
     assert!(r.msg.unwrap().starts_with("Did not run command since"));
 }
 
-/// Argument errors found at run time (a task whose arguments are only known then, or one the
-/// load-time check let through) fail the task with ansible-core 2.19's messages.
+/// Argument errors found at run time (a task whose arguments are only known then): the
+/// module's own run refuses them with the argument check's message (the executor rewords it as
+/// ansible-core 2.19 does), and `run_with` on parameters a check cannot see fails the task.
 #[tokio::test]
 async fn argument_errors_at_run_time_are_worded_as_ansible_core() {
     let env = Env::new();
@@ -391,20 +395,32 @@ async fn argument_errors_at_run_time_are_worded_as_ansible_core() {
         (
             "shell",
             json!({"_raw_params": "echo hi", "expand_argument_vars": false}),
-            "Unsupported parameters for (shell) module: expand_argument_vars",
+            "unsupported parameter `expand_argument_vars`",
         ),
     ] {
-        let r = reg
+        let err = reg
             .get(module)
             .unwrap()
             .run(&env.ctx(false, false), &args)
             .await
-            .unwrap();
+            .expect_err("refused");
         assert!(
-            r.failed && !r.changed,
-            "{module} {args}: {:?}",
-            r.to_value()
+            err.to_string().starts_with(&format!("{module}: {msg}")),
+            "{module} {args}: {err}"
         );
-        assert_eq!(r.msg.as_deref(), Some(msg), "{module} {args}");
     }
+    use drover_core::module::TypedModule;
+    use drover_modules::commands::command::{Command, CommandOptions, CommandParams};
+    let params: CommandParams =
+        drover_core::module::parse_params("command", &json!({"chdir": "/"})).unwrap();
+    let _: &CommandOptions = &params.opts;
+    let r = Command
+        .run_with(&env.ctx(false, false), params)
+        .await
+        .unwrap();
+    assert!(r.failed && !r.changed, "{:?}", r.to_value());
+    assert_eq!(
+        r.msg.as_deref(),
+        Some("one of the following is required: _raw_params, cmd, argv")
+    );
 }

@@ -36,6 +36,13 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<text::blockinfile::Blockinfile>,
         unknown_to_serde::<text::replace::Replace>,
         unknown_to_serde::<text::ini_file::IniFile>,
+        unknown_to_serde::<commands::command::Command>,
+        unknown_to_serde::<commands::raw::Raw>,
+        unknown_to_serde::<commands::shell::Shell>,
+        unknown_to_serde::<utilities::assert::Assert>,
+        unknown_to_serde::<utilities::debug::Debug>,
+        unknown_to_serde::<utilities::fail::Fail>,
+        unknown_to_serde::<utilities::set_fact::SetFact>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();

@@ -2,22 +2,19 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{parse_params, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ArgError, ModuleParams};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::run::{guard_probe_requests, run_command, CommandSpec};
-use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_string, de_opt_string_list};
+use crate::params::{de_bool, de_opt_bool, de_opt_string, de_opt_string_list};
 use crate::remote::probe::ProbeRequest;
 
-/// Parameters of `command` (and of `shell`, which runs `command` with `_uses_shell`, as in
-/// ansible-core).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CommandParams {
+/// The options `command` and `shell` share (ansible-core's shell action runs `command` with
+/// `_uses_shell`).
+#[derive(Debug, Deserialize, ModuleParams)]
+pub struct CommandOptions {
     /// The free-form command line (split like a shell would, but never interpreted).
     #[serde(default, rename = "_raw_params", deserialize_with = "de_opt_string")]
     pub raw_params: Option<String>,
@@ -32,50 +29,49 @@ pub struct CommandParams {
     pub argv: Option<Vec<String>>,
     /// Directory to run in.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(kind = "path")]
     pub chdir: Option<String>,
     /// Skip when this path (glob) exists.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(kind = "path")]
     pub creates: Option<String>,
     /// Skip unless this path (glob) exists.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(kind = "path")]
     pub removes: Option<String>,
     /// Data for standard input.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub stdin: Option<String>,
-    /// Append a newline to `stdin` (default yes).
+    /// Append a newline to `stdin`.
     #[serde(default = "yes", deserialize_with = "de_bool")]
+    #[param(default = "true")]
     pub stdin_add_newline: bool,
-    /// Strip trailing newlines from the output (default yes).
+    /// Strip trailing newlines from the output.
     #[serde(default = "yes", deserialize_with = "de_bool")]
+    #[param(default = "true")]
     pub strip_empty_ends: bool,
-    /// Expand `$VAR`/`${VAR}` and `~` in arguments (`command` only; default yes).
-    #[serde(default, deserialize_with = "de_opt_bool")]
-    pub expand_argument_vars: Option<bool>,
     /// The shell to use with `_uses_shell` (default `/bin/sh`); ignored otherwise, as in
     /// ansible-core.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(kind = "path")]
     pub executable: Option<String>,
+}
+
+/// Parameters of `command`: the shared options and `expand_argument_vars`.
+#[derive(Debug, Deserialize, ModuleParams)]
+pub struct CommandParams {
+    /// The options `shell` shares.
+    #[serde(flatten)]
+    pub opts: CommandOptions,
+    /// Expand `$VAR`/`${VAR}` and `~` in arguments (`command` only).
+    #[serde(default, deserialize_with = "de_opt_bool")]
+    #[param(default = "true")]
+    pub expand_argument_vars: Option<bool>,
 }
 
 fn yes() -> bool {
     true
 }
-
-/// Keys `command` accepts.
-pub const COMMAND_KEYS: &[&str] = &[
-    "_raw_params",
-    "_uses_shell",
-    "cmd",
-    "argv",
-    "chdir",
-    "creates",
-    "removes",
-    "stdin",
-    "stdin_add_newline",
-    "strip_empty_ends",
-    "expand_argument_vars",
-    "executable",
-];
 
 /// The keys naming the command: ansible-core's argument spec requires exactly one of them.
 const SOURCES: [&str; 3] = ["_raw_params", "cmd", "argv"];
@@ -84,18 +80,37 @@ const SOURCES: [&str; 3] = ["_raw_params", "cmd", "argv"];
 /// `mutually_exclusive` over `_raw_params`, `cmd`, `argv`), with its messages. A null value, or an
 /// empty free form, counts as absent.
 pub fn check_sources(args: &Map<String, Value>) -> Result<(), String> {
-    let given = SOURCES
-        .iter()
-        .filter(|k| match args.get(**k) {
+    source_problem(args).map_or(Ok(()), |(_, message)| Err(message))
+}
+
+/// What [`check_sources`] finds wrong, with the key it is about (the second source given).
+fn source_problem(args: &Map<String, Value>) -> Option<(Option<&'static str>, String)> {
+    let given: Vec<&'static str> = SOURCES
+        .into_iter()
+        .filter(|k| match args.get(*k) {
             None | Some(Value::Null) => false,
-            Some(Value::String(s)) => !(s.is_empty() && **k == "_raw_params"),
+            Some(Value::String(s)) => !(s.is_empty() && *k == "_raw_params"),
             Some(_) => true,
         })
-        .count();
-    match given {
-        0 => Err("one of the following is required: _raw_params, cmd, argv".into()),
-        1 => Ok(()),
-        _ => Err("parameters are mutually exclusive: _raw_params|cmd|argv".into()),
+        .collect();
+    match given.len() {
+        0 => Some((
+            None,
+            "one of the following is required: _raw_params, cmd, argv".into(),
+        )),
+        1 => None,
+        _ => Some((
+            given.get(1).copied(),
+            "parameters are mutually exclusive: _raw_params|cmd|argv".into(),
+        )),
+    }
+}
+
+/// [`check_sources`] as the argument check of `module`.
+pub fn check_sources_of(module: &str, args: &Map<String, Value>) -> Result<(), ArgError> {
+    match source_problem(args) {
+        None => Ok(()),
+        Some((key, message)) => Err(ArgError::invalid(module, key, message)),
     }
 }
 
@@ -103,39 +118,20 @@ pub fn check_sources(args: &Map<String, Value>) -> Result<(), String> {
 pub struct Command;
 
 #[async_trait]
-impl Module for Command {
-    fn name(&self) -> &'static str {
-        "command"
-    }
+impl TypedModule for Command {
+    const NAME: &'static str = "command";
+    type Params = CommandParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("command", args, COMMAND_KEYS, &[])?;
-        check_sources(args).map_err(|m| ArgError::invalid(self.name(), None, m))
+    fn check_more(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
+        check_sources_of(Self::NAME, args)
     }
 
     /// The `creates`/`removes` check, when it can be probed; the command itself runs through
     /// the connection.
-    fn planned_probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
-        let p: CommandParams = parse_params(self.name(), args).ok()?;
-        Some(guard_probe_requests(
-            p.chdir.as_deref(),
-            p.creates.as_deref(),
-            p.removes.as_deref(),
-        ))
+    fn probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        let p: CommandParams = parse_params(Self::NAME, args).ok()?;
+        Some(guard_probes(&p.opts))
     }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Command {
-    type Params = CommandParams;
 
     async fn run_with(
         &self,
@@ -154,11 +150,20 @@ impl LegacyTypedModule for Command {
     }
 }
 
+/// The probes of the `chdir`/`creates`/`removes` guard.
+pub fn guard_probes(opts: &CommandOptions) -> Vec<ProbeRequest> {
+    guard_probe_requests(
+        opts.chdir.as_deref(),
+        opts.creates.as_deref(),
+        opts.removes.as_deref(),
+    )
+}
+
 /// ansible-core's warning for an `executable` given to `command` (which ignores it), with its
 /// text.
 pub fn executable_warning(p: &CommandParams) -> Option<String> {
-    match &p.executable {
-        Some(exe) if !p.uses_shell && !exe.is_empty() => Some(format!(
+    match &p.opts.executable {
+        Some(exe) if !p.opts.uses_shell && !exe.is_empty() => Some(format!(
             "As of Ansible 2.4, the parameter 'executable' is no longer supported with the \
              'command' module. Not using '{exe}'."
         )),
@@ -169,6 +174,8 @@ pub fn executable_warning(p: &CommandParams) -> Option<String> {
 /// What runs: the command line for the target shell and what the result reports as `cmd`, as
 /// ansible-core's command module builds them (its failure message for invalid arguments).
 pub fn command_spec(p: CommandParams) -> Result<CommandSpec, String> {
+    let expand = p.expand_argument_vars.unwrap_or(true);
+    let p = p.opts;
     let mut sources = Map::new();
     if let Some(raw) = &p.raw_params {
         sources.insert("_raw_params".into(), raw.as_str().into());
@@ -181,7 +188,6 @@ pub fn command_spec(p: CommandParams) -> Result<CommandSpec, String> {
     }
     check_sources(&sources)?;
     let shell = p.executable.as_deref().unwrap_or("/bin/sh");
-    let expand = p.expand_argument_vars.unwrap_or(true);
     let mut program = None;
     let (cmdline, cmd_value) = match (p.raw_params.or(p.cmd), p.argv) {
         (Some(script), _) if p.uses_shell => (

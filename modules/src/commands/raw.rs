@@ -2,25 +2,24 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use super::run::split_lines;
-use crate::params::{check_keys, de_opt_string};
+use crate::params::de_opt_string;
 
 /// Parameters of `raw`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct RawParams {
-    /// The command line.
+    /// The command line (free form).
     #[serde(default, rename = "_raw_params", deserialize_with = "de_opt_string")]
+    #[param(required)]
     pub raw_params: Option<String>,
     /// Run the line with this shell (`executable -c LINE`) instead of the login shell's `sh`.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(kind = "path")]
     pub executable: Option<String>,
 }
 
@@ -28,31 +27,8 @@ pub struct RawParams {
 pub struct Raw;
 
 #[async_trait]
-impl Module for Raw {
-    fn name(&self) -> &'static str {
-        "raw"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys(
-            "raw",
-            args,
-            &["_raw_params", "executable"],
-            &[&["_raw_params"]],
-        )
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Raw {
+impl TypedModule for Raw {
+    const NAME: &'static str = "raw";
     type Params = RawParams;
 
     async fn run_with(

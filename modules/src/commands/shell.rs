@@ -3,81 +3,54 @@
 //! except `expand_argument_vars`, which ansible-core's shell action rejects.
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{parse_params, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ArgError, ModuleParams};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::command::{check_sources, command_spec, CommandParams, COMMAND_KEYS};
-use super::run::{guard_probe_requests, run_command};
-use crate::params::check_keys;
+use super::command::{check_sources_of, command_spec, guard_probes, CommandOptions, CommandParams};
+use super::run::run_command;
 use crate::remote::probe::ProbeRequest;
 
-/// Parameters of `shell`: those of `command`.
-pub type ShellParams = CommandParams;
-
-/// The `command` option `shell` refuses.
-const NOT_FOR_SHELL: &str = "expand_argument_vars";
-
-/// Keys `shell` accepts.
-pub fn shell_keys() -> Vec<&'static str> {
-    COMMAND_KEYS
-        .iter()
-        .copied()
-        .filter(|k| *k != NOT_FOR_SHELL)
-        .collect()
+/// Parameters of `shell`: `command`'s options, without `expand_argument_vars` (which
+/// ansible-core's shell action refuses).
+#[derive(Debug, Deserialize, ModuleParams)]
+pub struct ShellParams {
+    /// The options shared with `command`.
+    #[serde(flatten)]
+    pub opts: CommandOptions,
 }
 
 /// The `shell` module.
 pub struct Shell;
 
 #[async_trait]
-impl Module for Shell {
-    fn name(&self) -> &'static str {
-        "shell"
-    }
+impl TypedModule for Shell {
+    const NAME: &'static str = "shell";
+    type Params = ShellParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("shell", args, &shell_keys(), &[])?;
-        check_sources(args).map_err(|m| ArgError::invalid(self.name(), None, m))
+    fn check_more(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
+        check_sources_of(Self::NAME, args)
     }
 
     /// The `creates`/`removes` check, when it can be probed; the command itself runs through
     /// the connection.
-    fn planned_probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
-        let p: ShellParams = parse_params(self.name(), args).ok()?;
-        Some(guard_probe_requests(
-            p.chdir.as_deref(),
-            p.creates.as_deref(),
-            p.removes.as_deref(),
-        ))
+    fn probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+        let p: ShellParams = parse_params(Self::NAME, args).ok()?;
+        Some(guard_probes(&p.opts))
     }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Shell {
-    type Params = ShellParams;
 
     async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        mut p: ShellParams,
+        p: ShellParams,
     ) -> Result<ModuleResult, ModuleError> {
-        if p.expand_argument_vars.is_some() {
-            return Ok(ModuleResult::failed(format!(
-                "Unsupported parameters for (shell) module: {NOT_FOR_SHELL}"
-            )));
-        }
-        p.uses_shell = true;
+        let mut opts = p.opts;
+        opts.uses_shell = true;
+        let p = CommandParams {
+            opts,
+            expand_argument_vars: None,
+        };
         match command_spec(p) {
             Ok(spec) => run_command(ctx, &spec).await,
             Err(msg) => Ok(ModuleResult::failed(msg)),

@@ -1,21 +1,20 @@
 //! `assert`: evaluates conditions and fails on the first false one.
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use drover_core::probe::ProbeRequest;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::params::{check_keys, de_bool};
+use crate::params::de_bool;
 
 /// Parameters of `assert`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct AssertParams {
     /// Conditions (a string or a list), as in `when`.
+    #[param(kind = "list")]
     pub that: Value,
     /// Message when an assertion fails (string or list).
     #[serde(default, alias = "msg")]
@@ -49,40 +48,14 @@ fn with_message(mut r: ModuleResult, msg: Value) -> ModuleResult {
 }
 
 #[async_trait]
-impl Module for Assert {
-    fn name(&self) -> &'static str {
-        "assert"
-    }
+impl TypedModule for Assert {
+    const NAME: &'static str = "assert";
+    const CONTROLLER_ONLY: bool = true;
+    type Params = AssertParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys(
-            "assert",
-            args,
-            &["that", "fail_msg", "msg", "success_msg", "quiet"],
-            &[&["that"]],
-        )
-    }
-
-    fn controller_only(&self) -> bool {
-        true
-    }
-
-    fn planned_probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+    fn probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
         Some(Vec::new())
     }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Assert {
-    type Params = AssertParams;
 
     async fn run_with(
         &self,

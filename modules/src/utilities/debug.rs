@@ -1,24 +1,23 @@
 //! `debug`: prints a message or a variable's value.
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ArgError, ModuleParams};
 use drover_core::probe::ProbeRequest;
 use drover_core::template::{TemplateError, TemplateErrorKind};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_opt_string};
+use crate::params::de_opt_string;
 
 /// Parameters of `debug`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct DebugParams {
     /// The message (any value; default `Hello world!`). A message that is None (`msg: "{{ none
     /// }}"`) is shown as null, as ansible-core shows it, not replaced by the default.
     #[serde(default, deserialize_with = "present_value")]
+    #[param(kind = "str", default = "Hello world!")]
     pub msg: Option<Value>,
     /// A variable name or expression whose value to show.
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -46,13 +45,12 @@ pub fn undefined_marker(reason: &str) -> String {
 pub struct Debug;
 
 #[async_trait]
-impl Module for Debug {
-    fn name(&self) -> &'static str {
-        "debug"
-    }
+impl TypedModule for Debug {
+    const NAME: &'static str = "debug";
+    const CONTROLLER_ONLY: bool = true;
+    type Params = DebugParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("debug", args, &["msg", "var", "verbosity"], &[])?;
+    fn check_more(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         if args.contains_key("msg") && args.contains_key("var") {
             return Err(ArgError::invalid(
                 "debug",
@@ -63,26 +61,9 @@ impl Module for Debug {
         Ok(())
     }
 
-    fn controller_only(&self) -> bool {
-        true
-    }
-
-    fn planned_probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+    fn probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
         Some(Vec::new())
     }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Debug {
-    type Params = DebugParams;
 
     async fn run_with(
         &self,

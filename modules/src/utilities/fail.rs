@@ -1,18 +1,14 @@
 //! `fail`: fails the task with a message.
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use drover_core::probe::ProbeRequest;
 use serde::Deserialize;
-use serde_json::{Map, Value};
-
-use crate::params::check_keys;
+use serde_json::Value;
 
 /// Parameters of `fail`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct FailParams {
     /// The failure message (default `Failed as requested from task`).
@@ -24,35 +20,14 @@ pub struct FailParams {
 pub struct Fail;
 
 #[async_trait]
-impl Module for Fail {
-    fn name(&self) -> &'static str {
-        "fail"
-    }
+impl TypedModule for Fail {
+    const NAME: &'static str = "fail";
+    const CONTROLLER_ONLY: bool = true;
+    type Params = FailParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("fail", args, &["msg"], &[])
-    }
-
-    fn controller_only(&self) -> bool {
-        true
-    }
-
-    fn planned_probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+    fn probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
         Some(Vec::new())
     }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Fail {
-    type Params = FailParams;
 
     async fn run_with(
         &self,

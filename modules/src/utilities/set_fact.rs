@@ -1,13 +1,26 @@
 //! `set_fact`: sets host variables from the task's arguments.
 
 use async_trait::async_trait;
-use drover_core::module::{Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ArgError, ModuleParams};
 use drover_core::probe::ProbeRequest;
 use drover_core::vars::Vars;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::params::parse_bool;
+use crate::params::{de_bool, parse_bool};
+
+/// Parameters of `set_fact`: every key except `cacheable` names a fact to set.
+#[derive(Debug, Deserialize, ModuleParams)]
+#[params(open)]
+pub struct SetFactParams {
+    /// Also store the facts in the fact cache (accepted; drover keeps no fact cache).
+    #[serde(default, deserialize_with = "de_bool")]
+    pub cacheable: bool,
+    /// The facts to set, by name, in the order given.
+    #[serde(skip)]
+    pub facts: Vars,
+}
 
 /// The `set_fact` module. Every argument except `cacheable` becomes a fact.
 pub struct SetFact;
@@ -36,54 +49,42 @@ fn invalid_name(name: &str) -> String {
 }
 
 #[async_trait]
-impl Module for SetFact {
-    fn name(&self) -> &'static str {
-        "set_fact"
-    }
+impl TypedModule for SetFact {
+    const NAME: &'static str = "set_fact";
+    const CONTROLLER_ONLY: bool = true;
+    type Params = SetFactParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
+    fn check_more(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         let facts: Vec<&String> = args.keys().filter(|k| *k != "cacheable").collect();
         if facts.is_empty() {
             return Err(ArgError::invalid(
-                "set_fact",
+                Self::NAME,
                 None,
                 "no key/value pairs provided, at least one is required",
             ));
         }
         for k in facts {
             if !drover_core::template::Templar::is_template(k) && !is_identifier(k) {
-                return Err(ArgError::invalid(
-                    "set_fact",
-                    None,
-                    format!("{}", invalid_name(k)),
-                ));
+                return Err(ArgError::invalid(Self::NAME, Some(k), invalid_name(k)));
             }
         }
         Ok(())
     }
 
-    fn controller_only(&self) -> bool {
-        true
-    }
-
-    fn planned_probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
+    fn probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
         Some(Vec::new())
     }
 
-    async fn run(
-        &self,
-        _ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
+    fn params_from(&self, args: &Value) -> Result<SetFactParams, ModuleError> {
         let Some(map) = args.as_object() else {
             return Err(bad("expected key/value pairs".into()));
         };
+        let mut cacheable = false;
         let mut facts = Vars::new();
         for (k, v) in map {
             if k == "cacheable" {
-                if parse_bool(v).is_none() {
-                    return Err(bad(format!("cacheable: expected a boolean, got {v}")));
-                }
+                cacheable = parse_bool(v)
+                    .ok_or_else(|| bad(format!("cacheable: expected a boolean, got {v}")))?;
                 continue;
             }
             if !is_identifier(k) {
@@ -91,14 +92,22 @@ impl Module for SetFact {
             }
             facts.insert(k.clone(), v.clone());
         }
-        if facts.is_empty() {
+        Ok(SetFactParams { cacheable, facts })
+    }
+
+    async fn run_with(
+        &self,
+        _ctx: &ModuleContext<'_>,
+        p: SetFactParams,
+    ) -> Result<ModuleResult, ModuleError> {
+        if p.facts.is_empty() {
             return Err(bad(
                 "No key/value pairs provided, at least one is required for this action to succeed"
                     .into(),
             ));
         }
         let mut r = ModuleResult::ok();
-        r.ansible_facts = Some(facts);
+        r.ansible_facts = Some(p.facts);
         Ok(r)
     }
 }
