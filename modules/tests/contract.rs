@@ -28,6 +28,14 @@ fn descriptions_match_the_params_types() {
     use drover_modules::*;
     let checks: &[fn() -> Vec<String>] = &[
         unknown_to_serde::<system::hostname::Hostname>,
+        unknown_to_serde::<packages::apt::Apt>,
+        unknown_to_serde::<packages::apt_key::AptKey>,
+        unknown_to_serde::<packages::apt_repository::AptRepository>,
+        unknown_to_serde::<packages::deb822_repository::Deb822Repository>,
+        unknown_to_serde::<packages::debconf::Debconf>,
+        unknown_to_serde::<packages::dnf::Dnf>,
+        unknown_to_serde::<packages::package::Package>,
+        unknown_to_serde::<packages::pip::Pip>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();
