@@ -161,7 +161,6 @@ fn typed(name: &str) -> Option<TypeProbe> {
         "raw" => type_rejects::<commands::raw::Raw>,
         "timezone" => type_rejects::<system::timezone::Timezone>,
         "locale_gen" => type_rejects::<system::locale_gen::LocaleGen>,
-        "known_hosts" => type_rejects::<accounts::known_hosts::KnownHosts>,
         "pam_limits" => type_rejects::<system::pam_limits::PamLimits>,
         _ => return None,
     })
