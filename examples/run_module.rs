@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
         get_mime: false,
         get_attributes: false,
     };
-    let stat = match target.run_typed_legacy(&Stat, params).await {
+    let stat = match target.run_typed(&Stat, params).await {
         Ok(r) => r,
         Err(e) => return fail(e),
     };

@@ -256,7 +256,7 @@ async fn an_added_transport_connects_hosts_and_modules_run_directly() {
     let target = session.host("box1").await.unwrap();
     let file = write(dir.path(), "data.txt", "12345");
     let stat = target
-        .run_typed_legacy(
+        .run_typed(
             &Stat,
             StatParams {
                 path: file,

@@ -121,12 +121,6 @@ type TypeProbe = fn(&str) -> bool;
 fn typed(name: &str) -> Option<TypeProbe> {
     use drover_modules::*;
     Some(match name {
-        "apt_key" => type_rejects::<packages::apt_key::AptKey>,
-        "pip" => type_rejects::<packages::pip::Pip>,
-        "apt_repository" => type_rejects::<packages::apt_repository::AptRepository>,
-        "deb822_repository" => type_rejects::<packages::deb822_repository::Deb822Repository>,
-        "apt" => type_rejects::<packages::apt::Apt>,
-        "dnf" => type_rejects::<packages::dnf::Dnf>,
         "supervisorctl" => type_rejects::<services::supervisorctl::Supervisorctl>,
         "git" => type_rejects::<source::git::Git>,
         "setup" => type_rejects::<system::setup::Setup>,
@@ -145,8 +139,6 @@ fn typed(name: &str) -> Option<TypeProbe> {
         "fetch" => type_rejects::<transfer::fetch::Fetch>,
         "timezone" => type_rejects::<system::timezone::Timezone>,
         "locale_gen" => type_rejects::<system::locale_gen::LocaleGen>,
-        "debconf" => type_rejects::<packages::debconf::Debconf>,
-        "known_hosts" => type_rejects::<accounts::known_hosts::KnownHosts>,
         "pam_limits" => type_rejects::<system::pam_limits::PamLimits>,
         _ => return None,
     })

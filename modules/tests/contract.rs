@@ -43,6 +43,18 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<utilities::debug::Debug>,
         unknown_to_serde::<utilities::fail::Fail>,
         unknown_to_serde::<utilities::set_fact::SetFact>,
+        unknown_to_serde::<packages::apt::Apt>,
+        unknown_to_serde::<packages::apt_key::AptKey>,
+        unknown_to_serde::<packages::apt_repository::AptRepository>,
+        unknown_to_serde::<packages::deb822_repository::Deb822Repository>,
+        unknown_to_serde::<packages::debconf::Debconf>,
+        unknown_to_serde::<packages::dnf::Dnf>,
+        unknown_to_serde::<packages::package::Package>,
+        unknown_to_serde::<packages::pip::Pip>,
+        unknown_to_serde::<accounts::authorized_key::AuthorizedKey>,
+        unknown_to_serde::<accounts::group::Group>,
+        unknown_to_serde::<accounts::known_hosts::KnownHosts>,
+        unknown_to_serde::<accounts::user::User>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();

@@ -169,7 +169,7 @@ fn missing(short: &str, rest: &str) -> String {
         ("template", _) => "src and dest are required".into(),
         ("git", "dest") => "the destination directory must be specified unless clone=no".into(),
         // Groups that are real alternatives (not one parameter and its aliases).
-        ("pip", _) => format!("one of the following is required: {}", names.join(", ")),
+        ("pip" | "apt", _) => format!("one of the following is required: {}", names.join(", ")),
         // A group of one parameter and its aliases: ansible-core names the parameter.
         _ => format!("missing required arguments: {first}"),
     }
@@ -276,6 +276,13 @@ mod tests {
                 "pip: missing required parameter: one of `name`, `requirements`"
             ),
             "one of the following is required: name, requirements"
+        );
+        assert_eq!(
+            m(
+                "apt",
+                "apt: missing required parameter: one of `name`, `deb`, `update_cache`"
+            ),
+            "one of the following is required: name, deb, update_cache"
         );
         assert_eq!(
             m(

@@ -5,67 +5,53 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::group::Presence;
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 
 /// Parameters of `authorized_key`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
-struct AuthorizedKeyParams {
+pub struct AuthorizedKeyParams {
     /// Account whose keys are managed.
     #[serde(deserialize_with = "de_string")]
-    user: String,
+    pub user: String,
     /// One or more public keys, one per line.
     #[serde(deserialize_with = "de_string")]
-    key: String,
+    pub key: String,
     /// Alternate authorized_keys path.
     #[serde(default, deserialize_with = "de_opt_string")]
-    path: Option<String>,
+    pub path: Option<String>,
     /// Create and fix the permissions of the `.ssh` directory and file (default yes).
     #[serde(default = "yes", deserialize_with = "de_bool")]
-    manage_dir: bool,
+    pub manage_dir: bool,
+    /// Whether the key is in the file.
     #[serde(default)]
-    state: Presence,
+    pub state: Presence,
     /// Options to put in front of the key (`from="…",no-pty`).
     #[serde(default, deserialize_with = "de_opt_string")]
-    key_options: Option<String>,
+    pub key_options: Option<String>,
     /// Remove every other key.
     #[serde(default, deserialize_with = "de_bool")]
-    exclusive: bool,
+    pub exclusive: bool,
     /// Comment to set on the key.
     #[serde(default, deserialize_with = "de_opt_string")]
-    comment: Option<String>,
+    pub comment: Option<String>,
     /// Accepted for compatibility.
     #[serde(default, deserialize_with = "de_bool")]
-    #[allow(dead_code)]
-    follow: bool,
+    pub follow: bool,
     /// Accepted for compatibility (keys from URLs are not supported).
     #[serde(default = "yes", deserialize_with = "de_bool")]
-    #[allow(dead_code)]
-    validate_certs: bool,
+    pub validate_certs: bool,
 }
 
 fn yes() -> bool {
     true
 }
-
-const AUTHORIZED_KEY_KEYS: &[&str] = &[
-    "user",
-    "key",
-    "path",
-    "manage_dir",
-    "state",
-    "key_options",
-    "exclusive",
-    "comment",
-    "follow",
-    "validate_certs",
-];
 
 /// The `authorized_key` module.
 pub struct AuthorizedKey;
@@ -192,26 +178,15 @@ fn plan(current: &str, wanted: &[KeyLine], present: bool, exclusive: bool) -> St
 }
 
 #[async_trait]
-impl Module for AuthorizedKey {
-    fn name(&self) -> &'static str {
-        "authorized_key"
-    }
+impl TypedModule for AuthorizedKey {
+    const NAME: &'static str = "authorized_key";
+    type Params = AuthorizedKeyParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys(
-            "authorized_key",
-            args,
-            AUTHORIZED_KEY_KEYS,
-            &[&["user"], &["key"]],
-        )
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: AuthorizedKeyParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: AuthorizedKeyParams = parse_params("authorized_key", args)?;
         if p.key.starts_with("http://") || p.key.starts_with("https://") {
             return Ok(ModuleResult::failed(
                 "keys from URLs are not supported by drover",

@@ -3,15 +3,15 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 
 /// Present or absent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum Presence {
     /// Exists.
@@ -22,51 +22,37 @@ pub enum Presence {
 }
 
 /// Parameters of `group`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
-struct GroupParams {
+pub struct GroupParams {
     /// Group name.
     #[serde(deserialize_with = "de_string")]
-    name: String,
+    pub name: String,
     /// Wanted state.
     #[serde(default)]
-    state: Presence,
+    pub state: Presence,
     /// Group id.
     #[serde(default, deserialize_with = "de_opt_string")]
-    gid: Option<String>,
+    pub gid: Option<String>,
     /// A system group.
     #[serde(default, deserialize_with = "de_bool")]
-    system: bool,
+    pub system: bool,
     /// Allow a non-unique gid.
     #[serde(default, deserialize_with = "de_bool")]
-    non_unique: bool,
+    pub non_unique: bool,
     /// Only local files (accepted; `groupadd` is local already).
     #[serde(default, deserialize_with = "de_bool")]
-    #[allow(dead_code)]
-    local: bool,
+    pub local: bool,
     /// Remove even if it is a user's primary group (accepted).
     #[serde(default, deserialize_with = "de_bool")]
-    force: bool,
-    /// Minimum/maximum gid for system groups (accepted).
+    pub force: bool,
+    /// Minimum gid for system groups (accepted).
     #[serde(default)]
-    #[allow(dead_code)]
-    gid_min: Option<Value>,
+    pub gid_min: Option<Value>,
+    /// Maximum gid for system groups (accepted).
     #[serde(default)]
-    #[allow(dead_code)]
-    gid_max: Option<Value>,
+    pub gid_max: Option<Value>,
 }
-
-const GROUP_KEYS: &[&str] = &[
-    "name",
-    "state",
-    "gid",
-    "system",
-    "non_unique",
-    "local",
-    "force",
-    "gid_min",
-    "gid_max",
-];
 
 /// The `group` module.
 pub struct Group;
@@ -107,21 +93,15 @@ fn plan(p: &GroupParams, current: Option<&str>) -> Option<String> {
 }
 
 #[async_trait]
-impl Module for Group {
-    fn name(&self) -> &'static str {
-        "group"
-    }
+impl TypedModule for Group {
+    const NAME: &'static str = "group";
+    type Params = GroupParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("group", args, GROUP_KEYS, &[&["name"]])
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: GroupParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: GroupParams = parse_params("group", args)?;
         if let Some(g) = &p.gid {
             if g.parse::<u32>().is_err() {
                 return Ok(ModuleResult::failed(format!(
@@ -178,6 +158,7 @@ impl Module for Group {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use drover_core::module::parse_params;
 
     fn params(v: Value) -> GroupParams {
         parse_params("group", &v).unwrap()

@@ -7,22 +7,20 @@
 use async_trait::async_trait;
 use base64::Engine;
 use drover_core::connection::{quote_path, shell_quote};
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
 
 use crate::accounts::group::Presence;
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 use crate::remote::expand_path;
 use crate::remote::path_info::add_path_info;
 use crate::remote::rewrite::rewrite_file;
 
 /// Parameters of `known_hosts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct KnownHostsParams {
     /// The host (`name` or `[name]:port`); compared in lower case.
@@ -42,29 +40,8 @@ pub struct KnownHostsParams {
     pub state: Presence,
 }
 
-const KNOWN_HOSTS_KEYS: &[&str] = &["name", "host", "key", "path", "hash_host", "state"];
-
 /// The `known_hosts` module.
 pub struct KnownHosts;
-
-#[async_trait]
-impl Module for KnownHosts {
-    fn name(&self) -> &'static str {
-        "known_hosts"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("known_hosts", args, KNOWN_HOSTS_KEYS, &[&["name", "host"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
 
 /// A known_hosts line split as ansible-core's `normalize_known_hosts_key` does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,7 +178,8 @@ fn new_content(
 }
 
 #[async_trait]
-impl LegacyTypedModule for KnownHosts {
+impl TypedModule for KnownHosts {
+    const NAME: &'static str = "known_hosts";
     type Params = KnownHostsParams;
 
     async fn run_with(

@@ -4,19 +4,17 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::group::Presence;
 use super::user_plan::{plan_user, Current, Planned};
-use crate::params::{
-    check_keys, de_bool, de_opt_bool, de_opt_string, de_opt_string_list, de_string,
-};
+use crate::params::{de_bool, de_opt_bool, de_opt_string, de_opt_string_list, de_string};
 
 /// Parameters of `user`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct UserParams {
     /// Login name.
@@ -57,9 +55,11 @@ pub struct UserParams {
     pub system: bool,
     /// Password hash (crypt format).
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(no_log)]
     pub password: Option<String>,
     /// `always` (default) or `on_create`.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(choices("always", "on_create"))]
     pub update_password: Option<String>,
     /// Lock (`true`) or unlock (`false`) the password.
     #[serde(default, deserialize_with = "de_opt_bool")]
@@ -78,7 +78,6 @@ pub struct UserParams {
     pub force: bool,
     /// Only local files (accepted; the shadow tools are local already).
     #[serde(default, deserialize_with = "de_bool")]
-    #[allow(dead_code)]
     pub local: bool,
     /// Generate an SSH key for the user if it has none.
     #[serde(default, deserialize_with = "de_bool")]
@@ -97,43 +96,13 @@ pub struct UserParams {
     pub ssh_key_comment: Option<String>,
     /// Key passphrase.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(no_log)]
     pub ssh_key_passphrase: Option<String>,
 }
 
 fn yes() -> bool {
     true
 }
-
-const USER_KEYS: &[&str] = &[
-    "name",
-    "user",
-    "state",
-    "uid",
-    "group",
-    "groups",
-    "append",
-    "shell",
-    "home",
-    "move_home",
-    "create_home",
-    "createhome",
-    "skeleton",
-    "system",
-    "password",
-    "update_password",
-    "password_lock",
-    "comment",
-    "non_unique",
-    "remove",
-    "force",
-    "local",
-    "generate_ssh_key",
-    "ssh_key_bits",
-    "ssh_key_type",
-    "ssh_key_file",
-    "ssh_key_comment",
-    "ssh_key_passphrase",
-];
 
 /// The `user` module.
 pub struct User;
@@ -240,21 +209,15 @@ fn ssh_key_script(p: &UserParams, hostname: &str, generate: bool) -> String {
 }
 
 #[async_trait]
-impl Module for User {
-    fn name(&self) -> &'static str {
-        "user"
-    }
+impl TypedModule for User {
+    const NAME: &'static str = "user";
+    type Params = UserParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("user", args, USER_KEYS, &[&["name", "user"]])
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: UserParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: UserParams = parse_params("user", args)?;
         let out = ctx.conn.run(query_script(&p)).await?;
         let current = parse_query(&out.stdout_str());
         let planned = match plan_user(&p, &current) {

@@ -28,6 +28,7 @@ use crate::remote::{base_name, join_path};
 pub struct CopyParams {
     /// Controller file or directory (or target path with `remote_src`).
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(local_file = "files", unless = "remote_src")]
     pub src: Option<String>,
     /// Inline contents instead of `src` (lists and maps are written as JSON).
     #[serde(default)]

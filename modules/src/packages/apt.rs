@@ -4,62 +4,23 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
-use serde_json::{json, Map, Value};
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use serde_json::{json, Value};
 
-use super::apt_params::{AptParams, AptState, UpgradeMode, APT_KEYS};
+use super::apt_params::{AptParams, AptState, UpgradeMode};
 use super::apt_plan::{
     is_unknown, plan_install, plan_remove, prepared_diff, split_spec, InstallMode, PackageSpec,
 };
 use super::apt_run::{parse_prelude, prelude_script, run_apt_command, CommandOutcome, Prelude};
 use super::dpkg::{expand_dpkg_options, parse_query, APT_GET_ZERO};
 use super::version::{glob_match, has_glob};
-use crate::params::check_keys;
 
 /// The `apt` module.
 pub struct Apt;
 
 #[async_trait]
-impl Module for Apt {
-    fn name(&self) -> &'static str {
-        "apt"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("apt", args, APT_KEYS, &[])?;
-        let any = [
-            "name",
-            "package",
-            "pkg",
-            "deb",
-            "update_cache",
-            "update-cache",
-            "cache_valid_time",
-            "upgrade",
-            "autoremove",
-            "autoclean",
-            "clean",
-        ];
-        if !any.iter().any(|k| args.contains_key(*k)) {
-            return Err(ArgError::invalid("apt", None, "one of the following is required: name, deb, update_cache, upgrade, autoremove, autoclean, clean"));
-        }
-        Ok(())
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Apt {
+impl TypedModule for Apt {
+    const NAME: &'static str = "apt";
     type Params = AptParams;
 
     async fn run_with(

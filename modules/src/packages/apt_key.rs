@@ -8,18 +8,15 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_opt_string};
+use crate::params::de_opt_string;
 use crate::transfer::http::{client_error, parse_outcome, HttpRequest};
 
 /// `state` of `apt_key`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyState {
     /// The key is in the keyring.
@@ -30,7 +27,7 @@ pub enum KeyState {
 }
 
 /// Parameters of `apt_key`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct AptKeyParams {
     /// Key id: 8 or 16 hex digits, or a 40-digit fingerprint (optional `0x`).
@@ -63,39 +60,8 @@ fn yes() -> bool {
     true
 }
 
-/// Keys `apt_key` accepts.
-pub const APT_KEY_KEYS: &[&str] = &[
-    "id",
-    "data",
-    "file",
-    "keyring",
-    "url",
-    "keyserver",
-    "state",
-    "validate_certs",
-];
-
 /// The `apt_key` module.
 pub struct AptKey;
-
-#[async_trait]
-impl Module for AptKey {
-    fn name(&self) -> &'static str {
-        "apt_key"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("apt_key", args, APT_KEY_KEYS, &[])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
 
 /// A normalized key id: `key_id` as given (upper-case, no `0x`), `fingerprint` the id compared
 /// with listed keys (the last 16 digits of a fingerprint), `short` the last 8 digits.
@@ -196,7 +162,8 @@ enum Source<'a> {
 }
 
 #[async_trait]
-impl LegacyTypedModule for AptKey {
+impl TypedModule for AptKey {
+    const NAME: &'static str = "apt_key";
     type Params = AptKeyParams;
 
     async fn run_with(

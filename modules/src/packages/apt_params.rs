@@ -1,11 +1,12 @@
 //! Parameters of `apt`, with Ansible's names, aliases and defaults.
 
+use drover_core::params::{ModuleParams, ParamChoices, ParamType, ParamValue};
 use serde::Deserialize;
 
 use crate::params::{de_bool, de_opt_bool, de_opt_string, de_string_list};
 
 /// `state` of `apt`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, ParamChoices)]
 #[serde(rename_all = "kebab-case")]
 pub enum AptState {
     /// Installed (any version unless pinned).
@@ -38,6 +39,11 @@ pub enum UpgradeMode {
     Dist,
 }
 
+impl ParamValue for UpgradeMode {
+    const KIND: ParamType = ParamType::Str;
+    const CHOICES: &'static [&'static str] = &["dist", "full", "no", "safe", "yes"];
+}
+
 impl<'de> Deserialize<'de> for UpgradeMode {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
@@ -58,8 +64,17 @@ impl<'de> Deserialize<'de> for UpgradeMode {
 }
 
 /// Parameters of `apt`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
+#[params(required_one_of(
+    "name",
+    "deb",
+    "update_cache",
+    "upgrade",
+    "autoremove",
+    "autoclean",
+    "clean"
+))]
 pub struct AptParams {
     /// Package specs (`foo`, `foo=1.0*`, `foo>=1.0`).
     #[serde(
@@ -166,43 +181,6 @@ fn default_dpkg_options() -> String {
     super::dpkg::DEFAULT_DPKG_OPTIONS.to_string()
 }
 
-/// Keys `apt` accepts (with aliases).
-pub const APT_KEYS: &[&str] = &[
-    "name",
-    "package",
-    "pkg",
-    "state",
-    "update_cache",
-    "update-cache",
-    "cache_valid_time",
-    "update_cache_retries",
-    "update_cache_retry_max_delay",
-    "install_recommends",
-    "install-recommends",
-    "purge",
-    "autoremove",
-    "autoclean",
-    "clean",
-    "deb",
-    "upgrade",
-    "default_release",
-    "default-release",
-    "allow_downgrade",
-    "allow-downgrade",
-    "allow_downgrades",
-    "allow-downgrades",
-    "allow_unauthenticated",
-    "allow-unauthenticated",
-    "allow_change_held_packages",
-    "force",
-    "force_apt_get",
-    "fail_on_autoremove",
-    "only_upgrade",
-    "policy_rc_d",
-    "dpkg_options",
-    "lock_timeout",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,5 +203,19 @@ mod tests {
         assert_eq!(p.upgrade, UpgradeMode::Safe);
         assert!(parse_params::<AptParams>("apt", &json!({"state": "gone"})).is_err());
         assert!(parse_params::<AptParams>("apt", &json!({"upgrade": "sideways"})).is_err());
+    }
+
+    #[test]
+    fn one_of_the_actions_is_required() {
+        let check =
+            |v: serde_json::Value| AptParams::spec().check("apt", v.as_object().expect("object"));
+        let e = check(json!({"state": "latest"})).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "apt: missing required parameter: one of `name`, `deb`, `update_cache`, `upgrade`, `autoremove`, `autoclean`, `clean`"
+        );
+        assert!(check(json!({"pkg": "x"})).is_ok());
+        assert!(check(json!({"update-cache": true})).is_ok());
+        assert!(check(json!({"clean": true})).is_ok());
     }
 }

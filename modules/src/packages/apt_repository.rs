@@ -2,20 +2,18 @@
 //! cache. One round trip reads every source file; changed files are written atomically.
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, Diff, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::apt_run::env_line;
 use super::sources_list::{parse_line, suggest_filename, SourcesList};
-use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_mode, de_opt_string, de_string};
 use crate::remote::mode::Mode;
 
 /// `state` of `apt_repository`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum RepoState {
     /// The source is configured and enabled.
@@ -26,7 +24,7 @@ pub enum RepoState {
 }
 
 /// Parameters of `apt_repository`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct AptRepositoryParams {
     /// The source line (`deb [options] uri suite [components]`).
@@ -71,21 +69,6 @@ fn twelve() -> u32 {
     12
 }
 
-/// Keys `apt_repository` accepts.
-pub const APT_REPOSITORY_KEYS: &[&str] = &[
-    "repo",
-    "state",
-    "mode",
-    "update_cache",
-    "update-cache",
-    "update_cache_retries",
-    "update_cache_retry_max_delay",
-    "filename",
-    "codename",
-    "validate_certs",
-    "install_python_apt",
-];
-
 const SOURCES_DIR: &str = "/etc/apt/sources.list.d";
 const FILE_MARK: &str = "@@drover-file ";
 
@@ -93,26 +76,8 @@ const FILE_MARK: &str = "@@drover-file ";
 pub struct AptRepository;
 
 #[async_trait]
-impl Module for AptRepository {
-    fn name(&self) -> &'static str {
-        "apt_repository"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("apt_repository", args, APT_REPOSITORY_KEYS, &[&["repo"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for AptRepository {
+impl TypedModule for AptRepository {
+    const NAME: &'static str = "apt_repository";
     type Params = AptRepositoryParams;
 
     async fn run_with(

@@ -4,17 +4,15 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, Diff, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::params::{check_keys, de_opt_bool, de_opt_string, de_opt_string_list, de_string};
+use crate::params::{de_opt_bool, de_opt_string, de_opt_string_list, de_string};
 
 /// Parameters of `deb822_repository`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct Deb822Params {
     /// Repository name (`X-Repolib-Name`; also gives the file name).
@@ -22,9 +20,11 @@ pub struct Deb822Params {
     pub name: String,
     /// `present` or `absent`.
     #[serde(default = "present", deserialize_with = "de_string")]
+    #[param(choices("present", "absent"))]
     pub state: String,
     /// Mode of the sources file (default 0644).
     #[serde(default)]
+    #[param(kind = "mode")]
     pub mode: Option<Value>,
     /// Source types (default `deb`).
     #[serde(default, deserialize_with = "de_opt_string_list")]
@@ -91,33 +91,6 @@ pub struct Deb822Params {
 fn present() -> String {
     "present".into()
 }
-
-/// Keys `deb822_repository` accepts.
-pub const DEB822_KEYS: &[&str] = &[
-    "name",
-    "state",
-    "mode",
-    "types",
-    "uris",
-    "suites",
-    "components",
-    "architectures",
-    "languages",
-    "targets",
-    "signed_by",
-    "allow_downgrade_to_insecure",
-    "allow_insecure",
-    "allow_weak",
-    "by_hash",
-    "check_date",
-    "check_valid_until",
-    "date_max_future",
-    "enabled",
-    "inrelease_path",
-    "pdiffs",
-    "trusted",
-    "install_python_debian",
-];
 
 /// The file-name slug of a repository name.
 pub fn slug(name: &str) -> String {
@@ -225,26 +198,8 @@ pub fn render(p: &Deb822Params, signed_by: Option<&str>) -> String {
 pub struct Deb822Repository;
 
 #[async_trait]
-impl Module for Deb822Repository {
-    fn name(&self) -> &'static str {
-        "deb822_repository"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("deb822_repository", args, DEB822_KEYS, &[&["name"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Deb822Repository {
+impl TypedModule for Deb822Repository {
+    const NAME: &'static str = "deb822_repository";
     type Params = Deb822Params;
 
     async fn run_with(
@@ -390,6 +345,7 @@ impl LegacyTypedModule for Deb822Repository {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use drover_core::module::parse_params;
     use serde_json::json;
 
     #[test]

@@ -5,17 +5,15 @@
 
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 
 /// `vtype` of `debconf`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum Vtype {
     /// `true`/`false`.
@@ -58,7 +56,7 @@ impl Vtype {
 }
 
 /// Parameters of `debconf`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct DebconfParams {
     /// The package the question belongs to.
@@ -83,39 +81,8 @@ pub struct DebconfParams {
     pub unseen: bool,
 }
 
-const DEBCONF_KEYS: &[&str] = &[
-    "name",
-    "pkg",
-    "question",
-    "selection",
-    "setting",
-    "vtype",
-    "value",
-    "answer",
-    "unseen",
-];
-
 /// The `debconf` module.
 pub struct Debconf;
-
-#[async_trait]
-impl Module for Debconf {
-    fn name(&self) -> &'static str {
-        "debconf"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("debconf", args, DEBCONF_KEYS, &[&["name", "pkg"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
 
 /// `debconf-show` output as ansible-core reads it: `[*] question: value` lines.
 fn parse_show(out: &str) -> Result<Map<String, Value>, String> {
@@ -160,7 +127,8 @@ fn py_text(v: &Value) -> String {
 }
 
 #[async_trait]
-impl LegacyTypedModule for Debconf {
+impl TypedModule for Debconf {
+    const NAME: &'static str = "debconf";
     type Params = DebconfParams;
 
     async fn run_with(

@@ -5,17 +5,15 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_string, de_string_list};
+use crate::params::{de_bool, de_opt_bool, de_opt_string, de_string_list};
 
 /// `state` of `dnf`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum DnfState {
     /// Installed.
@@ -29,7 +27,7 @@ pub enum DnfState {
 }
 
 /// Parameters of `dnf`/`yum`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct DnfParams {
     /// Package specs, `@group`s, local paths or URLs; `*` with `latest` upgrades everything.
@@ -108,37 +106,6 @@ pub struct DnfParams {
     #[serde(default, deserialize_with = "de_opt_bool")]
     pub sslverify: Option<bool>,
 }
-
-/// Keys `dnf` accepts.
-pub const DNF_KEYS: &[&str] = &[
-    "name",
-    "pkg",
-    "state",
-    "enablerepo",
-    "disablerepo",
-    "exclude",
-    "conf_file",
-    "disable_gpg_check",
-    "installroot",
-    "releasever",
-    "autoremove",
-    "update_cache",
-    "expire-cache",
-    "update_only",
-    "security",
-    "bugfix",
-    "allow_downgrade",
-    "install_weak_deps",
-    "download_only",
-    "skip_broken",
-    "allowerasing",
-    "nobest",
-    "cacheonly",
-    "lock_timeout",
-    "use_backend",
-    "validate_certs",
-    "sslverify",
-];
 
 impl DnfParams {
     /// The effective state: `absent` when only `autoremove` is given, else `present`.
@@ -297,26 +264,8 @@ pub fn plan(p: &DnfParams, installed: &[String], check_mode: bool) -> Option<Dnf
 pub struct Dnf;
 
 #[async_trait]
-impl Module for Dnf {
-    fn name(&self) -> &'static str {
-        "dnf"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("dnf", args, DNF_KEYS, &[])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Dnf {
+impl TypedModule for Dnf {
+    const NAME: &'static str = "dnf";
     type Params = DnfParams;
 
     async fn run_with(
@@ -402,6 +351,7 @@ impl LegacyTypedModule for Dnf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use drover_core::module::parse_params;
     use serde_json::json;
 
     fn params(v: Value) -> DnfParams {

@@ -3,8 +3,11 @@
 //! arguments through as Ansible's `package` action does.
 
 use async_trait::async_trait;
-use drover_core::module::{Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{
+    parse_params, Module, ModuleContext, ModuleError, ModuleResult, TypedModule,
+};
+use drover_core::params::ModuleParams;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::apt::Apt;
@@ -12,6 +15,24 @@ use super::dnf::Dnf;
 
 /// The `package` module.
 pub struct Package;
+
+/// Parameters of `package`: what it needs itself; every other key is passed on to the package
+/// manager's module as given.
+#[derive(Debug, Deserialize, ModuleParams)]
+#[params(open)]
+pub struct PackageParams {
+    /// Package names (passed on).
+    pub name: Value,
+    /// Desired state (passed on).
+    pub state: Value,
+    /// The package manager module to use; `auto` (the default) takes the `ansible_pkg_mgr` fact,
+    /// else what the target has.
+    #[serde(default, rename = "use")]
+    pub use_: Option<Value>,
+    /// The arguments passed on: all but `use`.
+    #[serde(skip)]
+    pub args: Map<String, Value>,
+}
 
 /// Package managers drover can dispatch to, and the probe that detects them (first match wins).
 const DETECT: &[(&str, &str)] = &[
@@ -62,39 +83,29 @@ fn backend_for(manager: &str) -> &str {
 }
 
 #[async_trait]
-impl Module for Package {
-    fn name(&self) -> &'static str {
-        "package"
+impl TypedModule for Package {
+    const NAME: &'static str = "package";
+    type Params = PackageParams;
+
+    fn params_from(&self, args: &Value) -> Result<PackageParams, ModuleError> {
+        let mut p: PackageParams = parse_params(Self::NAME, args)?;
+        p.args = args.as_object().cloned().unwrap_or_default();
+        p.args.remove("use");
+        Ok(p)
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        for key in ["name", "state"] {
-            if !args.contains_key(key) {
-                return Err(ArgError::invalid(
-                    "package",
-                    None,
-                    format!("missing required parameter `{key}`"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: PackageParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let mut args = args.as_object().cloned().unwrap_or_default();
-        let requested = args
-            .remove("use")
-            .and_then(|v| v.as_str().map(str::to_string));
-        let Some(manager) = package_manager(ctx, requested.as_deref()).await? else {
+        let requested = p.use_.as_ref().and_then(Value::as_str);
+        let Some(manager) = package_manager(ctx, requested).await? else {
             return Ok(ModuleResult::failed(
                 "Could not detect which package manager to use. Try gathering facts or setting the \"use\" option.",
             ));
         };
-        let args = Value::Object(args);
+        let args = Value::Object(p.args);
         match backend_for(&manager) {
             "apt" => Apt.run(ctx, &args).await,
             "dnf" => Dnf.run(ctx, &args).await,

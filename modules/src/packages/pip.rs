@@ -4,18 +4,16 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::params::{check_keys, de_bool, de_opt_string, de_string_list};
+use crate::params::{de_bool, de_opt_string, de_string_list};
 use crate::remote::quote_path;
 
 /// `state` of `pip`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum PipState {
     /// Installed.
@@ -41,8 +39,13 @@ impl PipState {
 }
 
 /// Parameters of `pip`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
+#[params(
+    required_one_of("name", "requirements"),
+    mutually_exclusive("name", "requirements"),
+    mutually_exclusive("executable", "virtualenv")
+)]
 pub struct PipParams {
     /// Distributions (or URLs/paths) to manage.
     #[serde(default, deserialize_with = "de_string_list")]
@@ -94,24 +97,6 @@ pub struct PipParams {
 fn default_virtualenv_command() -> String {
     "virtualenv".into()
 }
-
-/// Keys `pip` accepts.
-pub const PIP_KEYS: &[&str] = &[
-    "name",
-    "version",
-    "requirements",
-    "virtualenv",
-    "virtualenv_site_packages",
-    "virtualenv_command",
-    "virtualenv_python",
-    "state",
-    "extra_args",
-    "editable",
-    "chdir",
-    "executable",
-    "umask",
-    "break_system_packages",
-];
 
 /// Package specs with `version` applied as Ansible does (`name==version` unless it has an operator).
 pub fn package_specs(p: &PipParams) -> Vec<String> {
@@ -166,41 +151,8 @@ const PIP_IS: &str = "@@drover-pip ";
 const FREEZE: &str = "@@drover-freeze";
 
 #[async_trait]
-impl Module for Pip {
-    fn name(&self) -> &'static str {
-        "pip"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("pip", args, PIP_KEYS, &[&["name", "requirements"]])?;
-        if args.contains_key("name") && args.contains_key("requirements") {
-            return Err(ArgError::invalid(
-                "pip",
-                None,
-                "parameters are mutually exclusive: name|requirements",
-            ));
-        }
-        if args.contains_key("executable") && args.contains_key("virtualenv") {
-            return Err(ArgError::invalid(
-                "pip",
-                None,
-                "parameters are mutually exclusive: executable|virtualenv",
-            ));
-        }
-        Ok(())
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Pip {
+impl TypedModule for Pip {
+    const NAME: &'static str = "pip";
     type Params = PipParams;
 
     async fn run_with(
@@ -403,6 +355,7 @@ impl LegacyTypedModule for Pip {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use drover_core::module::parse_params;
     use serde_json::json;
 
     fn params(v: Value) -> PipParams {
