@@ -9,8 +9,8 @@ use serde::Deserialize;
 use super::lineinfile::LineState;
 use super::pyre::{compile, search_line};
 use super::{
-    diff_list, read_lines, read_target, with_attrs_msg, with_file_attrs, write_text,
-    CommonFileArgs, WriteOutcome,
+    diff_list, directory_failure, read_lines, read_target, with_attrs_msg, with_file_attrs,
+    write_text, CommonFileArgs, WriteOutcome,
 };
 use crate::params::{de_bool, de_opt_string, de_string};
 
@@ -246,9 +246,7 @@ async fn edit_block(
     };
     let target = read_target(ctx, &p.path).await?;
     if target.is_dir() {
-        return Ok(
-            ModuleResult::failed(format!("Path {} is a directory !", p.path)).with("rc", 256),
-        );
+        return Ok(directory_failure(&p.path));
     }
     if target.unreadable() {
         return Ok(ModuleResult::failed(format!("cannot read {}", p.path)));

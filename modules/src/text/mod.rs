@@ -80,6 +80,12 @@ pub struct TextTarget {
     pub stats: Vec<PathStat>,
 }
 
+/// ansible-core's failure for a text edit whose path is a directory (`rc` 256, as its modules
+/// report it).
+pub fn directory_failure(path: &str) -> ModuleResult {
+    ModuleResult::failed(format!("Path {path} is a directory !")).with("rc", 256)
+}
+
 impl TextTarget {
     /// True when a file (or a link to one) exists at the path.
     pub fn exists(&self) -> bool {

@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::pyre::{compile, subn, Template};
 use super::{
-    read_target, with_attrs_msg, with_file_attrs, write_text, CommonFileArgs, WriteOutcome,
+    directory_failure, read_target, with_attrs_msg, with_file_attrs, write_text, CommonFileArgs,
+    WriteOutcome,
 };
 use crate::params::{de_bool, de_opt_string, de_string};
 
@@ -138,9 +139,7 @@ async fn edit_file(ctx: &ModuleContext<'_>, p: ReplaceParams) -> Result<ModuleRe
     };
     let target = read_target(ctx, &p.path).await?;
     if target.is_dir() {
-        return Ok(
-            ModuleResult::failed(format!("Path {} is a directory !", p.path)).with("rc", 256),
-        );
+        return Ok(directory_failure(&p.path));
     }
     if !target.exists() {
         return Ok(
