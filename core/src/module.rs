@@ -286,6 +286,9 @@ pub struct ControllerFile {
 pub enum DefinedVars {
     /// These names.
     Names(Vec<String>),
+    /// The top-level keys of this controller-side variables file (`include_vars`), which the
+    /// static check finds with the task's search paths and reads.
+    File(ControllerFile),
     /// Names only known at run time (templated keys, a file's contents): the check of
     /// undefined variables stands down for the play.
     Dynamic,

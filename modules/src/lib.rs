@@ -40,6 +40,7 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(utilities::set_fact::SetFact));
     r.register(Arc::new(utilities::assert::Assert));
     r.register(Arc::new(utilities::fail::Fail));
+    r.register(Arc::new(utilities::include_vars::IncludeVars));
     r.register(Arc::new(system::setup::Setup));
     r.register(Arc::new(transfer::fetch::Fetch));
     r.register(Arc::new(transfer::slurp::Slurp));
@@ -181,7 +182,14 @@ mod tests {
             .collect();
         assert_eq!(
             controller,
-            vec!["assert", "debug", "fail", "pause", "set_fact"]
+            vec![
+                "assert",
+                "debug",
+                "fail",
+                "include_vars",
+                "pause",
+                "set_fact"
+            ]
         );
     }
 }

@@ -43,6 +43,7 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<utilities::debug::Debug>,
         unknown_to_serde::<utilities::fail::Fail>,
         unknown_to_serde::<utilities::set_fact::SetFact>,
+        unknown_to_serde::<utilities::include_vars::IncludeVars>,
         unknown_to_serde::<packages::apt::Apt>,
         unknown_to_serde::<packages::apt_key::AptKey>,
         unknown_to_serde::<packages::apt_repository::AptRepository>,

@@ -255,6 +255,7 @@ fn feature_playbooks_match_ansible() {
     let cases: &[(&str, &[&str])] = &[
         ("roles.yml", &[]),
         ("includes.yml", &[]),
+        ("include_vars.yml", &[]),
         ("blocks.yml", &[]),
         ("loops.yml", &[]),
         ("handlers.yml", &[]),

@@ -21,16 +21,6 @@ pub(crate) fn arg_failure(module: &dyn Module, written: &str, args: &Value) -> O
     }))
 }
 
-/// The failed result for `include_vars` arguments with an option it does not take.
-pub(crate) fn include_vars_failure(args: &Value) -> Option<Value> {
-    let message = crate::playbook::include_vars_arg_error(args.as_object()?)?.to_string();
-    Some(serde_json::json!({
-        "changed": false,
-        "failed": true,
-        "msg": ansible_message("include_vars", &Map::new(), &message),
-    }))
-}
-
 /// Action plugins that refuse unknown options as "Invalid options for NAME: a,b".
 const INVALID_OPTIONS_STYLE: &[&str] = &["fail", "wait_for_connection", "reboot"];
 
@@ -76,8 +66,8 @@ pub(crate) fn ansible_message(written: &str, args: &Map<String, Value>, message:
         return "No key/value pairs provided, at least one is required for this action to succeed"
             .into();
     }
-    if body.ends_with(" is not a valid option in include_vars") {
-        return format!("Task failed: {}", body.replace('`', ""));
+    if short == "include_vars" && body.starts_with("You are mixing file only") {
+        return format!("Task failed: {body}");
     }
     if body == "'msg' and 'var' are incompatible options" {
         return "parameters are mutually exclusive: msg|var".into();
@@ -142,6 +132,11 @@ fn unsupported(written: &str, short: &str, args: &Map<String, Value>, rest: &str
         .collect();
     if unknown.is_empty() {
         unknown.push(first);
+    }
+    if short == "include_vars" {
+        // The include_vars action plugin names one option (the last one given).
+        let last = unknown.last().copied().unwrap_or(first);
+        return format!("Task failed: {last} is not a valid option in include_vars");
     }
     if INVALID_OPTIONS_STYLE.contains(&short) {
         return format!("Invalid options for {short}: {}", unknown.join(","));
@@ -307,13 +302,20 @@ mod tests {
             "src and content are mutually exclusive"
         );
         assert_eq!(
-            include_vars_failure(&json!({"file": "x", "foo": 1, "bar": 2}))
-                .map(|r| r["msg"].clone()),
-            Some(json!(
-                "Task failed: bar is not a valid option in include_vars"
-            ))
+            msg(
+                "include_vars",
+                json!({"file": "x", "foo": 1, "bar": 2}),
+                "include_vars: unsupported parameter `foo`; supported parameters: file, dir"
+            ),
+            "Task failed: bar is not a valid option in include_vars"
         );
-        assert_eq!(include_vars_failure(&json!({"_raw_params": "x.yml"})), None);
+        assert_eq!(
+            m(
+                "include_vars",
+                "include_vars: You are mixing file only and dir only arguments, these are incompatible"
+            ),
+            "Task failed: You are mixing file only and dir only arguments, these are incompatible"
+        );
         assert_eq!(
             m("debug", "debug: 'msg' and 'var' are incompatible options"),
             "parameters are mutually exclusive: msg|var"

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::result::{censor, status_of, HostOutcome};
+use super::result::{censor, status_of, take_no_log, HostOutcome};
 use super::{Executor, PlayCtx};
 use crate::events::{Event, HostResult, Status};
 use crate::playbook::{Keywords, Task, TaskKind};
@@ -142,6 +142,7 @@ impl Executor {
                 .run_item_timed(play, task, kw, host, &item_vars, None)
                 .await;
             let label = self.item_label(task, &item_vars);
+            let no_log = no_log | take_no_log(&mut r);
             if let Value::Object(m) = &mut r {
                 m.insert(task.loop_var.clone(), item.clone());
                 m.insert(

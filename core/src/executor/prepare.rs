@@ -43,8 +43,6 @@ pub(crate) enum NotPrepared {
     Skipped(Value),
     /// Not a module task: nothing runs.
     NoModule,
-    /// `include_vars`, which the executor runs itself, with its rendered arguments.
-    IncludeVars(Value, Box<TemplateContext>),
     /// The module refuses its arguments: this failed result (before `changed_when`/`failed_when`).
     BadArgs(Value),
     /// The task fails with this message.
@@ -118,12 +116,6 @@ impl Executor {
         let TaskKind::Module { module, args } = &task.kind else {
             return Err(NotPrepared::NoModule);
         };
-        if module.rsplit('.').next() == Some("include_vars") {
-            return match self.shared.templar.render_value_in(args, vars, Some(&tctx)) {
-                Ok(a) => Err(NotPrepared::IncludeVars(a, Box::new(tctx))),
-                Err(e) => Err(NotPrepared::Failed(e.to_string())),
-            };
-        }
         let Some(m) = self.shared.registry.get(module).cloned() else {
             return Err(NotPrepared::Failed(
                 if self.shared.registry.is_known_unimplemented(module) {
@@ -367,7 +359,6 @@ mod tests {
       when: dir == 'elsewhere'
     - probing: path=/x owner=me
     - missing: path=/x
-    - include_vars: "{{ dir }}.yml"
 "#;
 
     fn play_ctx(playbook: &Playbook) -> PlayCtx<'_> {
@@ -444,10 +435,6 @@ mod tests {
             assert!(matches!(
                 prepare(4, purpose),
                 Err(NotPrepared::Failed(m)) if m == "couldn't resolve module/action 'missing'"
-            ));
-            assert!(matches!(
-                prepare(5, purpose),
-                Err(NotPrepared::IncludeVars(args, _)) if args.to_string().contains("\"/srv.yml\"")
             ));
         }
     }

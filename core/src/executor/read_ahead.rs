@@ -91,9 +91,9 @@ impl Executor {
         current: &TaskSettings,
     ) -> Planned {
         use std::sync::atomic::Ordering;
-        let TaskKind::Module { module, .. } = &task.kind else {
+        if !matches!(task.kind, TaskKind::Module { .. }) {
             return Planned::Unknown;
-        };
+        }
         let interactive = self.shared.stepping.load(Ordering::Relaxed)
             || !self.shared.started.load(Ordering::Relaxed);
         if interactive || task.loop_.is_some() || task.delegate_to.is_some() {
@@ -101,9 +101,6 @@ impl Executor {
         }
         let kw = task.keywords.inherit(parent);
         if !self.tags_allow(&kw) || ((task.run_once || play.play.run_once) && !play.free) {
-            return Planned::Nothing;
-        }
-        if module.rsplit('.').next() == Some("include_vars") {
             return Planned::Nothing;
         }
         let vars = self.vars_for(play, host, &kw, task.role.as_deref());

@@ -69,6 +69,15 @@ pub(crate) fn timed_out_result(seconds: u64) -> Value {
 const NO_LOG_MSG: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
+/// Removes a module's own request to hide its result (`_ansible_no_log`, e.g. `include_vars` of
+/// a vault-encrypted file) and tells whether it asked.
+pub(crate) fn take_no_log(result: &mut Value) -> bool {
+    result
+        .as_object_mut()
+        .and_then(|m| m.remove("_ansible_no_log"))
+        .is_some_and(|v| v == Value::Bool(true))
+}
+
 /// The result as reporters may show it: censored when `no_log` is on.
 pub(crate) fn censor(result: &Value, no_log: bool) -> Value {
     if !no_log {

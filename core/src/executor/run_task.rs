@@ -6,7 +6,7 @@ use std::time::Instant;
 use futures::stream::{self, StreamExt};
 
 use super::read_ahead::Upcoming;
-use super::result::censor;
+use super::result::{censor, take_no_log};
 use super::{Executor, PlayCtx};
 use crate::events::{Event, HostResult, Status};
 use crate::playbook::{Keywords, Task, TaskKind};
@@ -88,6 +88,7 @@ impl Executor {
         let all_hosts = self.active_hosts(hosts);
         let mut any_failed = false;
         while let Some((host, mut outcome, no_log, vars)) = results.next().await {
+            let no_log = no_log | take_no_log(&mut outcome.result);
             let error = if outcome.looped {
                 None
             } else {

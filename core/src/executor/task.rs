@@ -16,8 +16,7 @@ use crate::connection::{Connection, HostConnection};
 use crate::events::Status;
 use crate::module::{ModuleContext, ModuleError};
 use crate::playbook::{Keywords, Task};
-use crate::template::TemplateContext;
-use crate::vars::{Map, Value, Vars};
+use crate::vars::{Value, Vars};
 
 impl Executor {
     /// Runs `task` on `host` with its loop, if any; reports loop items as they finish.
@@ -79,52 +78,6 @@ impl Executor {
         }
     }
 
-    /// `include_vars`: loads a file or a directory of files; `name` nests them under one key.
-    fn include_vars(&self, args: &Value, tctx: &TemplateContext) -> Value {
-        if let Some(failure) = super::arg_errors::include_vars_failure(args) {
-            return failure;
-        }
-        let (file, dir, name) = match args {
-            Value::String(s) => (Some(s.clone()), None, None),
-            Value::Object(m) => {
-                let get = |k: &str| m.get(k).and_then(Value::as_str).map(str::to_string);
-                (
-                    get("file").or_else(|| get("_raw_params")),
-                    get("dir"),
-                    get("name"),
-                )
-            }
-            _ => (None, None, None),
-        };
-        let (sub, wanted) = match (&file, &dir) {
-            (Some(f), _) => ("vars", f.clone()),
-            (None, Some(d)) => ("vars", d.clone()),
-            (None, None) => return failed_result("include_vars needs a file or a dir"),
-        };
-        let Some(path) = tctx.find_file(sub, &wanted) else {
-            return failed_result(format!(
-                "Could not find or access '{wanted}' (searched the role's vars/, the task's directory and the playbook's directory)"
-            ));
-        };
-        let loaded = match crate::playbook::load_vars_path(&path) {
-            Ok(v) => v,
-            Err(e) => return failed_result(e.to_string()),
-        };
-        let facts = match name {
-            Some(n) => {
-                let mut m = Map::new();
-                m.insert(n, Value::Object(loaded));
-                m
-            }
-            None => loaded,
-        };
-        serde_json::json!({
-            "changed": false,
-            "ansible_facts": Value::Object(facts),
-            "ansible_included_var_files": [path.display().to_string()],
-        })
-    }
-
     /// Runs the task once (one loop item) and returns its result value.
     /// [`Self::run_item`] bounded by the `timeout` keyword: past it, the action is abandoned
     /// (its future dropped, which closes the remote command's channel) and the item fails with
@@ -176,7 +129,6 @@ impl Executor {
                 })
             }
             Err(NotPrepared::NoModule) => return serde_json::json!({"changed": false}),
-            Err(NotPrepared::IncludeVars(args, tctx)) => return self.include_vars(&args, &tctx),
             Err(NotPrepared::BadArgs(mut failure)) => {
                 return match self.apply_overrides(task, vars, &mut failure) {
                     Ok(()) => failure,

@@ -5,7 +5,7 @@ use super::error::PlaybookError;
 use super::model::{Playbook, Task, TaskKind};
 use super::resolve::{FileCtx, PlayRoles, Resolver};
 use super::tags::tags_select;
-use crate::module::ModuleRegistry;
+use crate::module::{Module, ModuleRegistry};
 use crate::params::ArgError;
 use crate::template::Templar;
 use crate::vars::Value;
@@ -229,6 +229,33 @@ impl Checker<'_, '_> {
 
     /// Reports an argument problem of `task`: an error if the task surely runs unguarded (or
     /// the check is strict), else a warning (the task fails if it runs).
+    /// Whether a problem of a task reached this way stops the run before it starts: the task
+    /// surely runs (or `--strict`). Otherwise it is a warning, and the task fails if it runs,
+    /// as under Ansible.
+    fn stops_the_run(&self, reach: &Reach) -> bool {
+        self.options.strict
+            || (!reach.guarded
+                && tags_select(&reach.tags, &self.options.tags, &self.options.skip_tags))
+    }
+
+    /// Reports a missing controller-side file a task reads.
+    fn missing_file(&mut self, task: &Task, reach: &Reach, module: &dyn Module) {
+        let Some(error) = missing_source(task, module, &self.playbook_dir) else {
+            return;
+        };
+        if self.stops_the_run(reach) {
+            self.report.errors.push(error);
+        } else {
+            let message = format!(
+                "{}; this task fails if it runs (--strict makes this an error)",
+                error.message
+            );
+            self.report
+                .warnings
+                .push(PlaybookError::new(&error.location, message));
+        }
+    }
+
     fn arg_problem(
         &mut self,
         task: &Task,
@@ -238,10 +265,8 @@ impl Checker<'_, '_> {
         error: ArgError,
     ) {
         let message = format!("{module}: {}", error.message());
-        let surely_runs =
-            !reach.guarded && tags_select(&reach.tags, &self.options.tags, &self.options.skip_tags);
         let location = arg_error_location(task, error.key.as_deref());
-        if self.options.strict || surely_runs {
+        if self.stops_the_run(reach) {
             self.report
                 .errors
                 .push(PlaybookError::new(location, message).with_hint(format!(
@@ -284,18 +309,6 @@ impl Checker<'_, '_> {
                     self.check_include(task, &reach)
                 }
                 TaskKind::ImportTasks { .. } | TaskKind::ImportRole(_) => {}
-                TaskKind::Module { module, args }
-                    if module.rsplit('.').next() == Some("include_vars") =>
-                {
-                    if self.check_files {
-                        report
-                            .errors
-                            .extend(missing_source(task, None, &self.playbook_dir));
-                    }
-                    if let Some(error) = args.as_object().and_then(include_vars_arg_error) {
-                        self.arg_problem(task, &reach, module, "include_vars", error);
-                    }
-                }
                 TaskKind::Meta(action) => {
                     if !META_ACTIONS.contains(&action.as_str()) {
                         report.errors.push(PlaybookError::new(
@@ -307,11 +320,7 @@ impl Checker<'_, '_> {
                 TaskKind::Module { module, args } => match registry.get(module) {
                     Some(m) => {
                         if self.check_files {
-                            report.errors.extend(missing_source(
-                                task,
-                                Some(m.as_ref()),
-                                &self.playbook_dir,
-                            ));
+                            self.missing_file(task, &reach, m.as_ref());
                         }
                         if let Some(map) = args.as_object() {
                             if let Err(error) = m.check_args(map) {
@@ -344,33 +353,6 @@ impl Checker<'_, '_> {
             }
         }
     }
-}
-
-/// Options `include_vars` takes (an action of the engine, not a module).
-const INCLUDE_VARS_OPTIONS: &[&str] = &[
-    "file",
-    "dir",
-    "name",
-    "depth",
-    "files_matching",
-    "ignore_files",
-    "extensions",
-    "ignore_unknown_extensions",
-    "hash_behaviour",
-    "_raw_params",
-];
-
-/// ansible-core's message for options `include_vars` does not take (it names the last one).
-pub(crate) fn include_vars_arg_error(args: &serde_json::Map<String, Value>) -> Option<ArgError> {
-    args.keys()
-        .rfind(|k| !INCLUDE_VARS_OPTIONS.contains(&k.as_str()))
-        .map(|k| {
-            ArgError::invalid(
-                "include_vars",
-                Some(k),
-                format!("`{k}` is not a valid option in include_vars"),
-            )
-        })
 }
 
 /// Where an argument error points: the argument the error is about, else the module name, else

@@ -9,30 +9,16 @@ use super::error::PlaybookError;
 use super::model::{Play, Playbook, Task, TaskKind};
 use crate::module::{ControllerFile, Module};
 use crate::template::Templar;
-use crate::vars::Value;
 
-/// The file a task reads on the controller, as its module describes it (`module` is `None`
-/// for engine actions: `include_vars`).
-fn controller_file(task: &Task, module: Option<&dyn Module>) -> Option<ControllerFile> {
-    let TaskKind::Module { module: name, args } = &task.kind else {
+/// The file a task reads on the controller, as its module describes it.
+fn controller_file(task: &Task, module: &dyn Module) -> Option<ControllerFile> {
+    let TaskKind::Module { args, .. } = &task.kind else {
         return None;
     };
-    let args = args.as_object()?;
-    match module {
-        Some(m) => m.controller_files(args).into_iter().next(),
-        None if name.rsplit('.').next() == Some("include_vars") => {
-            let (key, path) = match args.get("file").and_then(Value::as_str) {
-                Some(f) => ("file", f),
-                None => ("_raw_params", args.get("_raw_params")?.as_str()?),
-            };
-            (!Templar::is_template(path) && !path.is_empty()).then(|| ControllerFile {
-                key: key.to_string(),
-                path: path.to_string(),
-                kind: "vars",
-            })
-        }
-        None => None,
-    }
+    module
+        .controller_files(args.as_object()?)
+        .into_iter()
+        .next()
 }
 
 /// Where Ansible looks for a relative `name` used by `task` (role `files/`-style subdirectory,
@@ -69,7 +55,7 @@ pub(super) fn search_paths(
 /// The error for `task` if it reads a literal controller file that exists nowhere.
 pub(super) fn missing_source(
     task: &Task,
-    module: Option<&dyn Module>,
+    module: &dyn Module,
     playbook_dir: &Path,
 ) -> Option<PlaybookError> {
     let ControllerFile {
@@ -181,7 +167,7 @@ mod tests {
         dest: String,
         /// Whether `src` is on the host.
         #[serde(default)]
-        remote_src: Option<Value>,
+        remote_src: Option<crate::vars::Value>,
     }
 
     /// `template`-like arguments.
@@ -195,8 +181,32 @@ mod tests {
         dest: String,
     }
 
+    /// `include_vars`-like arguments.
+    #[derive(Deserialize, ModuleParams)]
+    #[allow(dead_code)]
+    struct FromVars {
+        /// Source.
+        #[serde(rename = "_raw_params")]
+        #[param(local_file = "vars")]
+        raw: String,
+    }
+
     struct Copy;
     struct Template;
+    struct IncludeVars;
+
+    #[async_trait::async_trait]
+    impl TypedModule for IncludeVars {
+        const NAME: &'static str = "include_vars";
+        type Params = FromVars;
+        async fn run_with(
+            &self,
+            _ctx: &ModuleContext<'_>,
+            _p: FromVars,
+        ) -> Result<ModuleResult, ModuleError> {
+            Ok(ModuleResult::ok())
+        }
+    }
 
     #[async_trait::async_trait]
     impl TypedModule for Copy {
@@ -229,16 +239,18 @@ mod tests {
         r.register(Arc::new(Copy));
         r.alias("unarchive", "copy");
         r.register(Arc::new(Template));
+        r.register(Arc::new(IncludeVars));
         r
     }
 
     fn missing(task: &Task, dir: &Path) -> Option<PlaybookError> {
         let registry = registry();
-        let module = match &task.kind {
-            TaskKind::Module { module, .. } => registry.get(module).map(|m| m.as_ref()),
+        match &task.kind {
+            TaskKind::Module { module, .. } => {
+                missing_source(task, registry.get(module)?.as_ref(), dir)
+            }
             _ => None,
-        };
-        missing_source(task, module, dir)
+        }
     }
 
     fn playbook_in(dir: &Path, yaml: &str) -> Playbook {

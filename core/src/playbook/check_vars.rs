@@ -16,7 +16,7 @@ use super::error::PlaybookError;
 use super::model::{Play, Playbook, Task, TaskKind};
 use super::resolve::{load_vars_path, FileCtx, PlayRoles, Resolver};
 use crate::inventory::Inventory;
-use crate::module::strsim_distance;
+use crate::module::{strsim_distance, ControllerFile, DefinedVars, ModuleRegistry};
 use crate::template::Templar;
 use crate::vars::{as_unsafe_text, Value, Vars};
 use crate::yaml::Location;
@@ -121,8 +121,13 @@ pub fn external_variable_names(
 
 /// Errors for variables the playbook's tasks read that are defined nowhere. `external` holds
 /// the names defined outside the playbook (see [`external_variable_names`]).
-pub fn check_variables(playbook: &Playbook, external: &BTreeSet<String>) -> Vec<PlaybookError> {
+pub fn check_variables(
+    playbook: &Playbook,
+    registry: &ModuleRegistry,
+    external: &BTreeSet<String>,
+) -> Vec<PlaybookError> {
     let mut walk = Walk {
+        registry,
         resolver: Resolver::for_playbook(playbook),
         templar: Templar::new(),
         playbook_dir: playbook.dir.clone(),
@@ -184,6 +189,7 @@ struct Use {
 }
 
 struct Walk<'a> {
+    registry: &'a ModuleRegistry,
     resolver: Resolver<'a>,
     templar: Templar,
     playbook_dir: PathBuf,
@@ -279,7 +285,7 @@ impl Walk<'_> {
                 TaskKind::ImportTasks { .. } | TaskKind::ImportRole(_) => {}
                 TaskKind::Module { module, args } => {
                     let short = module.rsplit('.').next().unwrap_or(module).to_string();
-                    self.define_from_module(task, &short, args);
+                    self.define_from_module(task, module, args);
                     if conditional || ignores {
                         continue;
                     }
@@ -393,73 +399,31 @@ impl Walk<'_> {
         }
     }
 
-    /// Names a module defines on the host (`set_fact`, `include_vars`, `add_host`, facts).
+    /// Names a module defines on the host, as the module tells ([`Module::defined_vars`]:
+    /// `set_fact`, `include_vars`, `getent`, …). Modules drover does not have may define any
+    /// names when they gather facts or change the inventory.
     fn define_from_module(&mut self, task: &Task, module: &str, args: &Value) {
-        match module {
-            "set_fact" => match args {
-                Value::Object(map) => {
-                    for key in map.keys().filter(|k| k.as_str() != "cacheable") {
-                        if Templar::is_template(key) || key == "_raw_params" {
-                            self.dynamic = true;
-                        }
-                        self.defined.insert(key.clone());
-                    }
-                }
-                _ => self.dynamic = true,
-            },
-            "include_vars" => self.define_included_vars(task, args),
-            "add_host" => match args {
-                Value::Object(map) => self.defined.extend(
-                    map.keys()
-                        .filter(|k| {
-                            !matches!(
-                                k.as_str(),
-                                "name" | "hostname" | "host" | "groups" | "group" | "groupname"
-                            )
-                        })
-                        .cloned(),
-                ),
-                _ => self.dynamic = true,
-            },
-            "getent" => match args.get("database").and_then(Value::as_str) {
-                Some(db) if !Templar::is_template(db) => {
-                    self.defined.insert(format!("getent_{db}"));
-                }
-                _ => self.dynamic = true,
-            },
-            "package_facts" => {
-                self.defined.insert("packages".into());
+        let short = module.rsplit('.').next().unwrap_or(module);
+        let defined = match self.registry.get(module) {
+            Some(m) => m.defined_vars(args),
+            None if UNKNOWN_DEFINERS.contains(&short) || short.ends_with("_facts") => {
+                DefinedVars::Dynamic
             }
-            "service_facts" => {
-                self.defined.insert("services".into());
-            }
-            "setup" | "gather_facts" => {}
-            "set_stats" => self.dynamic = true,
-            m if m.ends_with("_facts") => self.dynamic = true,
-            _ => {}
+            None => return,
+        };
+        match defined {
+            DefinedVars::Names(names) => self.defined.extend(names),
+            DefinedVars::File(file) => self.define_from_file(task, &file),
+            DefinedVars::Dynamic => self.dynamic = true,
         }
     }
 
-    fn define_included_vars(&mut self, task: &Task, args: &Value) {
-        if let Some(name) = args.get("name").and_then(Value::as_str) {
-            if Templar::is_template(name) {
-                self.dynamic = true;
-            }
-            self.defined.insert(name.to_string());
-            return;
-        }
-        let file = args
-            .get("file")
-            .or_else(|| args.get("_raw_params"))
-            .and_then(Value::as_str);
-        let Some(file) = file.filter(|f| !Templar::is_template(f)) else {
-            self.dynamic = true;
-            return;
-        };
-        let candidates = if Path::new(file).is_absolute() {
-            vec![PathBuf::from(file)]
+    /// The top-level keys of a variables file a task loads.
+    fn define_from_file(&mut self, task: &Task, file: &ControllerFile) {
+        let candidates = if Path::new(&file.path).is_absolute() {
+            vec![PathBuf::from(&file.path)]
         } else {
-            search_paths(task, &self.playbook_dir, "vars", file)
+            search_paths(task, &self.playbook_dir, file.kind, &file.path)
         };
         match candidates
             .iter()
@@ -471,6 +435,9 @@ impl Walk<'_> {
         }
     }
 }
+
+/// Modules drover does not implement that define variables the check cannot list.
+const UNKNOWN_DEFINERS: [&str; 2] = ["add_host", "set_stats"];
 
 /// True if a template guards against undefined names somewhere in its text.
 fn guarded(text: &str) -> bool {

@@ -1,5 +1,52 @@
 use super::*;
+use crate::module::{Module, ModuleContext, ModuleError, ModuleResult};
 use crate::playbook::load_playbook_with;
+
+/// A module that only says which variables it defines: stand-ins for drover-modules' `set_fact`
+/// and `include_vars` (core cannot use that crate), answering as those do for these tests.
+struct Definer(&'static str, fn(&Value) -> DefinedVars);
+
+#[async_trait::async_trait]
+impl Module for Definer {
+    fn name(&self) -> &'static str {
+        self.0
+    }
+    fn defined_vars(&self, args: &Value) -> DefinedVars {
+        (self.1)(args)
+    }
+    async fn run(&self, _: &ModuleContext<'_>, _: &Value) -> Result<ModuleResult, ModuleError> {
+        Ok(ModuleResult::ok())
+    }
+}
+
+fn registry() -> ModuleRegistry {
+    let mut r = ModuleRegistry::new();
+    r.register(std::sync::Arc::new(Definer(
+        "set_fact",
+        |args| match args.as_object() {
+            Some(m)
+                if !m
+                    .keys()
+                    .any(|k| Templar::is_template(k) || k == "_raw_params") =>
+            {
+                DefinedVars::Names(m.keys().cloned().collect())
+            }
+            _ => DefinedVars::Dynamic,
+        },
+    )));
+    r.register(std::sync::Arc::new(Definer(
+        "include_vars",
+        |args| match args.get("_raw_params").and_then(Value::as_str) {
+            Some(path) if !Templar::is_template(path) => DefinedVars::File(ControllerFile {
+                key: "_raw_params".into(),
+                path: path.into(),
+                kind: "vars",
+            }),
+            _ => DefinedVars::Dynamic,
+        },
+    )));
+    r
+}
 
 fn write(dir: &Path, rel: &str, text: &str) {
     let p = dir.join(rel);
@@ -17,7 +64,7 @@ fn check(files: &[(&str, &str)], yaml: &str, external: &[&str]) -> Vec<String> {
     write(dir.path(), "site.yml", yaml);
     let pb = load_playbook_with(&dir.path().join("site.yml"), &[]).unwrap();
     let external: BTreeSet<String> = external.iter().map(|s| s.to_string()).collect();
-    check_variables(&pb, &external)
+    check_variables(&pb, &registry(), &external)
         .iter()
         .map(|e| {
             let loc = e.location.to_string();

@@ -13,7 +13,6 @@ mod resolve;
 mod tags;
 pub mod vars_files;
 
-pub(crate) use check::include_vars_arg_error;
 pub use check::{check_playbook, check_playbook_with, CheckOptions, CheckReport};
 pub use check_vars::{check_variables, external_variable_names};
 pub use error::PlaybookError;

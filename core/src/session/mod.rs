@@ -289,7 +289,7 @@ impl Session {
         else {
             return Vec::new();
         };
-        check_variables(playbook, &external)
+        check_variables(playbook, &self.registry, &external)
     }
 
     /// Runs a loaded playbook against `inventory`, reporting events to the session's sink.

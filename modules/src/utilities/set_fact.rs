@@ -1,7 +1,7 @@
 //! `set_fact`: sets host variables from the task's arguments.
 
 use async_trait::async_trait;
-use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::module::{DefinedVars, ModuleContext, ModuleError, ModuleResult, TypedModule};
 use drover_core::params::{ArgError, ModuleParams};
 use drover_core::probe::ProbeRequest;
 use drover_core::vars::Vars;
@@ -73,6 +73,20 @@ impl TypedModule for SetFact {
 
     fn probes(&self, _args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
         Some(Vec::new())
+    }
+
+    fn defines_vars(&self, args: &Value) -> DefinedVars {
+        let Some(map) = args.as_object() else {
+            return DefinedVars::Dynamic;
+        };
+        let names: Vec<String> = map.keys().filter(|k| *k != "cacheable").cloned().collect();
+        if names
+            .iter()
+            .any(|k| drover_core::template::Templar::is_template(k) || k == "_raw_params")
+        {
+            return DefinedVars::Dynamic;
+        }
+        DefinedVars::Names(names)
     }
 
     fn params_from(&self, args: &Value) -> Result<SetFactParams, ModuleError> {
