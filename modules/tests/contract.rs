@@ -55,6 +55,11 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<accounts::group::Group>,
         unknown_to_serde::<accounts::known_hosts::KnownHosts>,
         unknown_to_serde::<accounts::user::User>,
+        unknown_to_serde::<system::cron::Cron>,
+        unknown_to_serde::<system::getent::Getent>,
+        unknown_to_serde::<system::sysctl::Sysctl>,
+        unknown_to_serde::<services::systemd::Systemd>,
+        unknown_to_serde::<services::service::Service>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();
