@@ -60,6 +60,11 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<system::sysctl::Sysctl>,
         unknown_to_serde::<services::systemd::Systemd>,
         unknown_to_serde::<services::service::Service>,
+        unknown_to_serde::<system::setup::Setup>,
+        unknown_to_serde::<system::timezone::Timezone>,
+        unknown_to_serde::<system::locale_gen::LocaleGen>,
+        unknown_to_serde::<system::pam_limits::PamLimits>,
+        unknown_to_serde::<services::supervisorctl::Supervisorctl>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();

@@ -295,6 +295,13 @@ mod tests {
         );
         assert_eq!(
             m(
+                "timezone",
+                "timezone: missing required parameter: one of `hwclock`, `name`"
+            ),
+            "one of the following is required: hwclock, name"
+        );
+        assert_eq!(
+            m(
                 "command",
                 "command: missing required parameter: a command (free form) or one of `cmd`, `argv`"
             ),
