@@ -121,9 +121,7 @@ type TypeProbe = fn(&str) -> bool;
 fn typed(name: &str) -> Option<TypeProbe> {
     use drover_modules::*;
     Some(match name {
-        "supervisorctl" => type_rejects::<services::supervisorctl::Supervisorctl>,
         "git" => type_rejects::<source::git::Git>,
-        "setup" => type_rejects::<system::setup::Setup>,
         "find" => type_rejects::<inspect::find::Find>,
         "reboot" => type_rejects::<inspect::reboot::Reboot>,
         "tempfile" => type_rejects::<inspect::tempfile::Tempfile>,
@@ -137,9 +135,6 @@ fn typed(name: &str) -> Option<TypeProbe> {
         "uri" => type_rejects::<transfer::uri::Uri>,
         "synchronize" => type_rejects::<transfer::synchronize::Synchronize>,
         "fetch" => type_rejects::<transfer::fetch::Fetch>,
-        "timezone" => type_rejects::<system::timezone::Timezone>,
-        "locale_gen" => type_rejects::<system::locale_gen::LocaleGen>,
-        "pam_limits" => type_rejects::<system::pam_limits::PamLimits>,
         _ => return None,
     })
 }

@@ -56,6 +56,16 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<accounts::group::Group>,
         unknown_to_serde::<accounts::known_hosts::KnownHosts>,
         unknown_to_serde::<accounts::user::User>,
+        unknown_to_serde::<system::cron::Cron>,
+        unknown_to_serde::<system::getent::Getent>,
+        unknown_to_serde::<system::sysctl::Sysctl>,
+        unknown_to_serde::<services::systemd::Systemd>,
+        unknown_to_serde::<services::service::Service>,
+        unknown_to_serde::<system::setup::Setup>,
+        unknown_to_serde::<system::timezone::Timezone>,
+        unknown_to_serde::<system::locale_gen::LocaleGen>,
+        unknown_to_serde::<system::pam_limits::PamLimits>,
+        unknown_to_serde::<services::supervisorctl::Supervisorctl>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();

@@ -129,7 +129,7 @@ async fn bad_arguments_name_the_key() {
         &["`nmae`", "did you mean `name`"],
     )
     .await;
-    env.assert_rejects("timezone", json!({}), &["one of `name`, `hwclock`"])
+    env.assert_rejects("timezone", json!({}), &["one of `hwclock`, `name`"])
         .await;
     env.assert_rejects(
         "community.general.timezone",

@@ -164,7 +164,9 @@ fn missing(short: &str, rest: &str) -> String {
         ("template", _) => "src and dest are required".into(),
         ("git", "dest") => "the destination directory must be specified unless clone=no".into(),
         // Groups that are real alternatives (not one parameter and its aliases).
-        ("pip" | "apt", _) => format!("one of the following is required: {}", names.join(", ")),
+        ("pip" | "apt" | "service" | "timezone", _) => {
+            format!("one of the following is required: {}", names.join(", "))
+        }
         // A group of one parameter and its aliases: ansible-core names the parameter.
         _ => format!("missing required arguments: {first}"),
     }
@@ -278,6 +280,20 @@ mod tests {
                 "apt: missing required parameter: one of `name`, `deb`, `update_cache`"
             ),
             "one of the following is required: name, deb, update_cache"
+        );
+        assert_eq!(
+            m(
+                "service",
+                "service: missing required parameter: one of `state`, `enabled`"
+            ),
+            "one of the following is required: state, enabled"
+        );
+        assert_eq!(
+            m(
+                "timezone",
+                "timezone: missing required parameter: one of `hwclock`, `name`"
+            ),
+            "one of the following is required: hwclock, name"
         );
         assert_eq!(
             m(

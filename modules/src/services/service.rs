@@ -4,59 +4,47 @@
 //! SysV init script.
 
 use async_trait::async_trait;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::systemd::{run_systemd, ServiceState, SystemdParams};
 use super::sysv::run_sysv;
-use crate::params::{check_keys, de_opt_bool, de_opt_string, de_string};
+use crate::params::{de_opt_bool, de_opt_string, de_string};
 
 /// Parameters of `service`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
-struct ServiceParams {
+#[params(required_one_of("state", "enabled"))]
+pub struct ServiceParams {
     /// Service name.
     #[serde(deserialize_with = "de_string")]
-    name: String,
-    /// Desired run state.
+    pub name: String,
+    /// Desired run state (`restarted` and `reloaded` start a stopped service).
     #[serde(default)]
-    state: Option<ServiceState>,
+    pub state: Option<ServiceState>,
     /// Start at boot.
     #[serde(default, deserialize_with = "de_opt_bool")]
-    enabled: Option<bool>,
+    pub enabled: Option<bool>,
     /// Seconds between stop and start on restart (SysV; accepted).
     #[serde(default)]
-    #[allow(dead_code)]
-    sleep: Option<Value>,
+    #[param(kind = "int")]
+    pub sleep: Option<Value>,
     /// Process pattern for services without a usable `status` (SysV).
     #[serde(default, deserialize_with = "de_opt_string")]
-    pattern: Option<String>,
+    pub pattern: Option<String>,
     /// Extra arguments for the init script (SysV).
     #[serde(default, alias = "args", deserialize_with = "de_opt_string")]
-    arguments: Option<String>,
+    pub arguments: Option<String>,
     /// Runlevel (accepted; OpenRC only in Ansible).
     #[serde(default, deserialize_with = "de_opt_string")]
-    #[allow(dead_code)]
-    runlevel: Option<String>,
+    #[param(default = "default")]
+    pub runlevel: Option<String>,
     /// Backend: `auto` (default), `systemd`, `sysvinit`, `service`.
     #[serde(default, rename = "use", deserialize_with = "de_opt_string")]
-    use_: Option<String>,
+    pub use_: Option<String>,
 }
-
-/// Keys `service` accepts.
-const SERVICE_KEYS: &[&str] = &[
-    "name",
-    "state",
-    "enabled",
-    "sleep",
-    "pattern",
-    "arguments",
-    "args",
-    "runlevel",
-    "use",
-];
 
 /// The `service` module.
 pub struct Service;
@@ -71,21 +59,16 @@ fn fact_service_mgr(ctx: &ModuleContext<'_>) -> Option<String> {
 }
 
 #[async_trait]
-impl Module for Service {
-    fn name(&self) -> &'static str {
-        "service"
-    }
+impl TypedModule for Service {
+    const NAME: &'static str = "service";
+    type Params = ServiceParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("service", args, SERVICE_KEYS, &[&["name"]])
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: ServiceParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: ServiceParams = parse_params("service", args)?;
+        // The argument check requires one of them; parameters built in Rust skip it.
         if p.state.is_none() && p.enabled.is_none() {
             return Ok(ModuleResult::failed(
                 "one of the following is required: state, enabled",
@@ -109,12 +92,7 @@ impl Module for Service {
                 name: Some(p.name.clone()),
                 state: p.state,
                 enabled: p.enabled,
-                masked: None,
-                daemon_reload: false,
-                daemon_reexec: false,
-                scope: None,
-                no_block: false,
-                force: None,
+                ..SystemdParams::default()
             };
             return run_systemd(ctx, &sp).await;
         }

@@ -4,28 +4,27 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 use crate::remote::quote_path;
 
 /// Parameters of `supervisorctl`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct SupervisorctlParams {
     /// Program or group name (`group:` for a whole group, `all` for everything).
     #[serde(deserialize_with = "de_string")]
     pub name: String,
-    /// `present`, `started`, `stopped`, `restarted`, `absent` or `signalled`.
+    /// The wanted state of the program or group.
     #[serde(deserialize_with = "de_string")]
+    #[param(choices("present", "started", "stopped", "restarted", "absent", "signalled"))]
     pub state: String,
     /// supervisord configuration file (`-c`).
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(kind = "path")]
     pub config: Option<String>,
     /// Server URL (`-s`).
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -35,9 +34,11 @@ pub struct SupervisorctlParams {
     pub username: Option<String>,
     /// Password (`-p`).
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(no_log)]
     pub password: Option<String>,
     /// Path of `supervisorctl`.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(kind = "path")]
     pub supervisorctl_path: Option<String>,
     /// Signal for `state: signalled`.
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -46,18 +47,6 @@ pub struct SupervisorctlParams {
     #[serde(default, deserialize_with = "de_bool")]
     pub stop_before_removing: bool,
 }
-
-const KEYS: &[&str] = &[
-    "name",
-    "state",
-    "config",
-    "server_url",
-    "username",
-    "password",
-    "supervisorctl_path",
-    "signal",
-    "stop_before_removing",
-];
 
 /// The `supervisorctl` module.
 pub struct Supervisorctl;
@@ -118,26 +107,8 @@ impl Ctl<'_, '_> {
 }
 
 #[async_trait]
-impl Module for Supervisorctl {
-    fn name(&self) -> &'static str {
-        "supervisorctl"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("supervisorctl", args, KEYS, &[&["name"], &["state"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Supervisorctl {
+impl TypedModule for Supervisorctl {
+    const NAME: &'static str = "supervisorctl";
     type Params = SupervisorctlParams;
 
     async fn run_with(

@@ -8,15 +8,15 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_string};
+use crate::params::{de_bool, de_opt_bool, de_opt_string};
 
 /// Desired run state of a service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceState {
     /// Running.
@@ -42,7 +42,7 @@ impl ServiceState {
 }
 
 /// Parameters of `systemd`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct SystemdParams {
     /// Unit name (`nginx`, `nginx.service`, `foo.timer`).
@@ -53,7 +53,7 @@ pub struct SystemdParams {
         deserialize_with = "de_opt_string"
     )]
     pub name: Option<String>,
-    /// Desired run state.
+    /// Desired run state (`restarted` and `reloaded` start a stopped unit).
     #[serde(default)]
     pub state: Option<ServiceState>,
     /// Start at boot.
@@ -68,8 +68,9 @@ pub struct SystemdParams {
     /// Run `systemctl daemon-reexec` first.
     #[serde(default, alias = "daemon-reexec", deserialize_with = "de_bool")]
     pub daemon_reexec: bool,
-    /// `system` (default), `user` or `global`.
+    /// Which service manager to talk to: the system's, the calling user's, or every user's.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(choices("system", "user", "global"), default = "system")]
     pub scope: Option<String>,
     /// Do not wait for start/stop jobs (`--no-block`).
     #[serde(default, deserialize_with = "de_bool")]
@@ -78,23 +79,6 @@ pub struct SystemdParams {
     #[serde(default, deserialize_with = "de_opt_bool")]
     pub force: Option<bool>,
 }
-
-/// Keys `systemd` accepts.
-pub const SYSTEMD_KEYS: &[&str] = &[
-    "name",
-    "service",
-    "unit",
-    "state",
-    "enabled",
-    "masked",
-    "daemon_reload",
-    "daemon-reload",
-    "daemon_reexec",
-    "daemon-reexec",
-    "scope",
-    "no_block",
-    "force",
-];
 
 /// The unit's current state, as `systemctl show` and `is-enabled` report it.
 #[derive(Debug, Clone, Default)]
@@ -423,21 +407,15 @@ pub async fn run_systemd(
 pub struct Systemd;
 
 #[async_trait]
-impl Module for Systemd {
-    fn name(&self) -> &'static str {
-        "systemd"
-    }
+impl TypedModule for Systemd {
+    const NAME: &'static str = "systemd";
+    type Params = SystemdParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("systemd", args, SYSTEMD_KEYS, &[])
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: SystemdParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: SystemdParams = parse_params("systemd", args)?;
         run_systemd(ctx, &p).await
     }
 }

@@ -4,84 +4,70 @@
 
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{parse_params, Diff, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::accounts::group::Presence;
-use crate::params::{check_keys, de_bool, de_opt_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 
 /// Parameters of `cron`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
-struct CronParams {
+#[params(mutually_exclusive("insertafter", "insertbefore"))]
+pub struct CronParams {
     /// Entry description (or the variable name with `env`).
-    #[serde(default, deserialize_with = "de_opt_string")]
-    name: Option<String>,
+    #[serde(deserialize_with = "de_string")]
+    pub name: String,
     /// The command (or the variable's value with `env`).
     #[serde(default, alias = "value", deserialize_with = "de_opt_string")]
-    job: Option<String>,
+    pub job: Option<String>,
+    /// Whether the job (or variable) is present or absent.
     #[serde(default)]
-    state: Presence,
+    pub state: Presence,
     /// Whose crontab (default: the connecting user).
     #[serde(default, deserialize_with = "de_opt_string")]
-    user: Option<String>,
+    pub user: Option<String>,
+    /// Minute when the job runs (`0-59`, `*`, `*/2`, …; default `*`).
     #[serde(default, deserialize_with = "de_opt_string")]
-    minute: Option<String>,
+    pub minute: Option<String>,
+    /// Hour when the job runs (`0-23`, `*`, `*/2`, …; default `*`).
     #[serde(default, deserialize_with = "de_opt_string")]
-    hour: Option<String>,
+    pub hour: Option<String>,
+    /// Day of the month the job runs (`1-31`, `*`, `*/2`, …; default `*`).
     #[serde(default, alias = "dom", deserialize_with = "de_opt_string")]
-    day: Option<String>,
+    pub day: Option<String>,
+    /// Month of the year the job runs (`1-12`, `*`, `*/2`, …; default `*`).
     #[serde(default, deserialize_with = "de_opt_string")]
-    month: Option<String>,
+    pub month: Option<String>,
+    /// Day of the week the job runs (`0-6` for Sunday-Saturday, `*`, …; default `*`).
     #[serde(default, alias = "dow", deserialize_with = "de_opt_string")]
-    weekday: Option<String>,
-    /// `reboot`, `yearly`, `annually`, `monthly`, `weekly`, `daily`, `hourly`.
+    pub weekday: Option<String>,
+    /// A special time specification instead of the time fields.
     #[serde(default, deserialize_with = "de_opt_string")]
-    special_time: Option<String>,
+    #[param(choices("annually", "daily", "hourly", "monthly", "reboot", "weekly", "yearly"))]
+    pub special_time: Option<String>,
     /// Comment the job out.
     #[serde(default, deserialize_with = "de_bool")]
-    disabled: bool,
+    pub disabled: bool,
     /// Manage an environment variable instead of a job.
     #[serde(default, deserialize_with = "de_bool")]
-    env: bool,
+    pub env: bool,
     /// A file in `/etc/cron.d` (or an absolute path) instead of the user's crontab.
     #[serde(default, deserialize_with = "de_opt_string")]
-    cron_file: Option<String>,
+    #[param(kind = "path")]
+    pub cron_file: Option<String>,
     /// With `env`: insert after the variable of this name.
     #[serde(default, deserialize_with = "de_opt_string")]
-    insertafter: Option<String>,
+    pub insertafter: Option<String>,
     /// With `env`: insert before the variable of this name.
     #[serde(default, deserialize_with = "de_opt_string")]
-    insertbefore: Option<String>,
+    pub insertbefore: Option<String>,
     /// Accepted; no backup is made.
     #[serde(default, deserialize_with = "de_bool")]
-    #[allow(dead_code)]
-    backup: bool,
+    pub backup: bool,
 }
-
-const CRON_KEYS: &[&str] = &[
-    "name",
-    "job",
-    "value",
-    "state",
-    "user",
-    "minute",
-    "hour",
-    "day",
-    "dom",
-    "month",
-    "weekday",
-    "dow",
-    "special_time",
-    "disabled",
-    "env",
-    "cron_file",
-    "insertafter",
-    "insertbefore",
-    "backup",
-];
 
 /// The `cron` module.
 pub struct Cron;
@@ -203,24 +189,16 @@ fn join(lines: &[String]) -> String {
 }
 
 #[async_trait]
-impl Module for Cron {
-    fn name(&self) -> &'static str {
-        "cron"
-    }
+impl TypedModule for Cron {
+    const NAME: &'static str = "cron";
+    type Params = CronParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("cron", args, CRON_KEYS, &[])
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: CronParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: CronParams = parse_params("cron", args)?;
-        let Some(name) = p.name.clone() else {
-            return Ok(ModuleResult::failed("missing required arguments: name"));
-        };
+        let name = p.name.clone();
         if let Some(st) = &p.special_time {
             let valid = [
                 "reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly",
@@ -327,6 +305,7 @@ impl Module for Cron {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use drover_core::module::parse_params;
 
     fn params(v: Value) -> CronParams {
         parse_params("cron", &v).unwrap()

@@ -1,29 +1,32 @@
 //! Turns the fact probe's sections into Ansible-named facts (`ansible_distribution`, …).
 //!
-//! Network facts are built in `facts_net`, `ansible_local` in `facts_local`.
+//! Distribution, `lsb` and `dns` facts are built in `facts_os`, hardware and mounts in
+//! `facts_hw`, network facts in `facts_net`, `ansible_local` in `facts_local`.
 
 use std::collections::BTreeMap;
 
 use drover_core::vars::{Map, Value, Vars};
 use serde_json::json;
 
+use super::facts_hw::hardware_facts;
+use super::facts_os::{distribution_facts, dns_facts, lsb_facts};
 use super::facts_probe::Collector;
 
 /// Raw probe sections by name.
 pub type Sections = BTreeMap<String, String>;
 
-fn lines(sections: &Sections, name: &str) -> Vec<String> {
+pub(super) fn lines(sections: &Sections, name: &str) -> Vec<String> {
     sections
         .get(name)
         .map(|s| s.lines().map(str::to_string).collect())
         .unwrap_or_default()
 }
 
-fn line(l: &[String], i: usize) -> String {
+pub(super) fn line(l: &[String], i: usize) -> String {
     l.get(i).cloned().unwrap_or_default()
 }
 
-fn s(v: impl Into<String>) -> Value {
+pub(super) fn s(v: impl Into<String>) -> Value {
     Value::String(v.into())
 }
 
@@ -287,139 +290,6 @@ fn date_time_facts(l: &[String]) -> Vec<(String, Value)> {
     vec![("date_time".into(), dt)]
 }
 
-/// Parses `KEY=value` lines of os-release (quotes removed).
-fn os_release(text: &str) -> BTreeMap<String, String> {
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| {
-            let v = v.trim();
-            let v = v
-                .strip_prefix('"')
-                .and_then(|x| x.strip_suffix('"'))
-                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
-                .unwrap_or(v);
-            (k.trim().to_string(), v.to_string())
-        })
-        .collect()
-}
-
-/// Distribution facts from `/etc/os-release` (and `/etc/debian_version` for Debian's point release).
-fn distribution_facts(text: &str) -> Vec<(String, Value)> {
-    let os = os_release(text);
-    let get = |k: &str| os.get(k).cloned().unwrap_or_default();
-    let id = get("ID");
-    let distribution = match id.as_str() {
-        "debian" => "Debian".to_string(),
-        "ubuntu" => "Ubuntu".to_string(),
-        "centos" => "CentOS".to_string(),
-        "rhel" => "RedHat".to_string(),
-        "fedora" => "Fedora".to_string(),
-        "rocky" => "Rocky".to_string(),
-        "almalinux" => "AlmaLinux".to_string(),
-        "alpine" => "Alpine".to_string(),
-        "arch" => "Archlinux".to_string(),
-        "ol" => "OracleLinux".to_string(),
-        "amzn" => "Amazon".to_string(),
-        "opensuse-leap" | "opensuse" => "openSUSE Leap".to_string(),
-        "sles" => "SLES".to_string(),
-        "" => "Linux".to_string(),
-        other => {
-            let mut c = other.chars();
-            c.next()
-                .map(|first| first.to_uppercase().collect::<String>() + c.as_str())
-                .unwrap_or_default()
-        }
-    };
-    let family = match id.as_str() {
-        "debian" | "ubuntu" | "linuxmint" | "raspbian" | "kali" | "devuan" | "pop" => "Debian",
-        "centos" | "rhel" | "fedora" | "rocky" | "almalinux" | "ol" | "amzn" => "RedHat",
-        "alpine" => "Alpine",
-        "arch" | "manjaro" => "Archlinux",
-        "opensuse-leap" | "opensuse" | "sles" | "opensuse-tumbleweed" => "Suse",
-        "gentoo" => "Gentoo",
-        _ => distribution.as_str(),
-    }
-    .to_string();
-    let debian_version = get("DROVER_DEBIAN_VERSION");
-    let version = if id == "debian" && debian_version.starts_with(|c: char| c.is_ascii_digit()) {
-        debian_version.clone()
-    } else {
-        get("VERSION_ID")
-    };
-    let major = version.split('.').next().unwrap_or("").to_string();
-    let minor = version.split('.').nth(1).map(str::to_string);
-    let mut out = vec![
-        ("distribution".to_string(), s(distribution)),
-        ("distribution_version".to_string(), s(version)),
-        ("distribution_major_version".to_string(), s(major)),
-        (
-            "distribution_release".to_string(),
-            s(get("VERSION_CODENAME")),
-        ),
-        ("os_family".to_string(), s(family)),
-    ];
-    if let Some(minor) = minor {
-        out.push(("distribution_minor_version".into(), s(minor)));
-    }
-    if id == "debian" {
-        out.push(("distribution_file_path".into(), s("/etc/os-release")));
-        out.push(("distribution_file_variety".into(), s("Debian")));
-        out.push(("distribution_file_parsed".into(), Value::Bool(true)));
-    }
-    out
-}
-
-/// `dns` from resolv.conf: nameservers, domain, search, options.
-fn dns_facts(text: &str) -> Value {
-    let mut dns = Map::new();
-    for l in text.lines() {
-        let mut w = l.split_whitespace();
-        let (Some(key), rest) = (w.next(), w.collect::<Vec<_>>()) else {
-            continue;
-        };
-        match key {
-            "nameserver" => {
-                let list = dns
-                    .entry("nameservers")
-                    .or_insert_with(|| Value::Array(vec![]));
-                if let (Value::Array(a), Some(ns)) = (list, rest.first()) {
-                    a.push(s(*ns));
-                }
-            }
-            "domain" => {
-                if let Some(d) = rest.first() {
-                    dns.insert("domain".into(), s(*d));
-                }
-            }
-            "search" => {
-                dns.insert(
-                    "search".into(),
-                    Value::Array(rest.iter().map(|x| s(*x)).collect()),
-                );
-            }
-            "sortlist" => {
-                dns.insert(
-                    "sortlist".into(),
-                    Value::Array(rest.iter().map(|x| s(*x)).collect()),
-                );
-            }
-            "options" => {
-                let opts = dns.entry("options").or_insert_with(|| json!({}));
-                if let Value::Object(o) = opts {
-                    for opt in rest {
-                        match opt.split_once(':') {
-                            Some((k, v)) => o.insert(k.into(), s(v)),
-                            None => o.insert(opt.into(), Value::Bool(true)),
-                        };
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Value::Object(dns)
-}
-
 /// `env` from `env -0` (NUL-separated) output.
 fn env_facts(text: &str) -> Value {
     let text = text.strip_suffix('\n').unwrap_or(text);
@@ -433,242 +303,9 @@ fn env_facts(text: &str) -> Value {
     )
 }
 
-/// CPU, memory, uptime and mounts.
-fn hardware_facts(sec: &Sections) -> Vec<(String, Value)> {
-    let mem: BTreeMap<String, u64> = lines(sec, "hardware")
-        .iter()
-        .filter_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            let kb = v.split_whitespace().next()?.parse().ok()?;
-            Some((k.to_string(), kb))
-        })
-        .collect();
-    let mb = |k: &str| mem.get(k).copied().unwrap_or(0) / 1024;
-    let mut out: Vec<(String, Value)> = vec![
-        ("memtotal_mb".into(), mb("MemTotal").into()),
-        ("memfree_mb".into(), mb("MemFree").into()),
-        ("swaptotal_mb".into(), mb("SwapTotal").into()),
-        ("swapfree_mb".into(), mb("SwapFree").into()),
-    ];
-    let nocache_free = mb("MemFree") + mb("Buffers") + mb("Cached");
-    out.push((
-        "memory_mb".into(),
-        json!({
-            "real": {"total": mb("MemTotal"), "free": mb("MemFree"), "used": mb("MemTotal").saturating_sub(mb("MemFree"))},
-            "nocache": {"free": nocache_free, "used": mb("MemTotal").saturating_sub(nocache_free)},
-            "swap": {"total": mb("SwapTotal"), "free": mb("SwapFree"), "used": mb("SwapTotal").saturating_sub(mb("SwapFree")), "cached": mb("SwapCached")},
-        }),
-    ));
-    // CPU: processor list (index, vendor, model) as Ansible, sockets/cores/threads.
-    let mut processor = Vec::new();
-    let mut sockets = std::collections::BTreeSet::new();
-    let (mut cores, mut siblings, mut count) = (0u64, 0u64, 0u64);
-    for l in lines(sec, "cpuinfo") {
-        let Some((k, v)) = l.split_once(':') else {
-            continue;
-        };
-        let (k, v) = (k.trim(), v.trim());
-        match k {
-            "processor" => {
-                count += 1;
-                processor.push(s(v));
-            }
-            "vendor_id" | "model name" => processor.push(s(v)),
-            "physical id" => {
-                sockets.insert(v.to_string());
-            }
-            "cpu cores" => cores = v.parse().unwrap_or(cores),
-            "siblings" => siblings = v.parse().unwrap_or(siblings),
-            _ => {}
-        }
-    }
-    let sockets = sockets.len().max(1) as u64;
-    let cores = cores.max(1);
-    let threads = if siblings >= cores {
-        siblings / cores
-    } else {
-        1
-    };
-    let vcpus = lines(sec, "nproc")
-        .first()
-        .and_then(|n| n.trim().parse::<u64>().ok())
-        .unwrap_or(count);
-    out.push(("processor".into(), Value::Array(processor)));
-    out.push(("processor_count".into(), sockets.into()));
-    out.push(("processor_cores".into(), cores.into()));
-    out.push(("processor_threads_per_core".into(), threads.into()));
-    out.push(("processor_vcpus".into(), vcpus.into()));
-    out.push(("processor_nproc".into(), vcpus.into()));
-    let uptime = lines(sec, "uptime")
-        .first()
-        .and_then(|u| {
-            u.split_whitespace()
-                .next()?
-                .split('.')
-                .next()?
-                .parse::<u64>()
-                .ok()
-        })
-        .unwrap_or(0);
-    out.push(("uptime_seconds".into(), uptime.into()));
-    let load: Vec<f64> = lines(sec, "loadavg")
-        .first()
-        .map(|l| {
-            l.split_whitespace()
-                .take(3)
-                .filter_map(|x| x.parse().ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    if load.len() == 3 {
-        out.push((
-            "loadavg".into(),
-            json!({"1m": load[0], "5m": load[1], "15m": load[2]}),
-        ));
-    }
-    let flags: Vec<Value> = lines(sec, "cpuinfo")
-        .iter()
-        .find_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            (k.trim() == "flags").then(|| v.split_whitespace().map(s).collect())
-        })
-        .unwrap_or_default();
-    out.push(("flags".into(), Value::Array(flags)));
-    for l in lines(sec, "dmi") {
-        let Some((k, v)) = l.split_once('=') else {
-            continue;
-        };
-        let key = match k {
-            "sys_vendor" => "system_vendor",
-            "chassis_type" => "form_factor",
-            other => other,
-        };
-        let value = if k == "chassis_type" {
-            form_factor(v)
-        } else {
-            v.trim().to_string()
-        };
-        out.push((key.to_string(), s(value)));
-    }
-    out.push((
-        "mounts".into(),
-        Value::Array(mount_facts(&lines(sec, "mounts"))),
-    ));
-    out
-}
-
-/// DMI chassis type number to Ansible's form factor name.
-fn form_factor(code: &str) -> String {
-    let names = [
-        "Unknown",
-        "Other",
-        "Unknown",
-        "Desktop",
-        "Low Profile Desktop",
-        "Pizza Box",
-        "Mini Tower",
-        "Tower",
-        "Portable",
-        "Laptop",
-        "Notebook",
-        "Hand Held",
-        "Docking Station",
-        "All In One",
-        "Sub Notebook",
-        "Space-saving",
-        "Lunch Box",
-        "Main Server Chassis",
-        "Expansion Chassis",
-        "Sub Chassis",
-        "Bus Expansion Chassis",
-        "Peripheral Chassis",
-        "RAID Chassis",
-        "Rack Mount Chassis",
-        "Sealed-case PC",
-        "Multi-system",
-        "CompactPCI",
-        "AdvancedTCA",
-        "Blade",
-        "Blade Enclosure",
-        "Tablet",
-        "Convertible",
-        "Detachable",
-        "IoT Gateway",
-        "Embedded PC",
-        "Mini PC",
-        "Stick PC",
-    ];
-    match code.trim().parse::<usize>() {
-        Ok(n) => names.get(n).map_or("unknown", |v| v).to_string(),
-        Err(_) => "NA".to_string(),
-    }
-}
-
-/// `lsb` from `/etc/lsb-release` (empty when absent).
-fn lsb_facts(text: &str) -> Value {
-    let rel = os_release(text);
-    let mut m = Map::new();
-    for (k, name) in [
-        ("DISTRIB_ID", "id"),
-        ("DISTRIB_RELEASE", "release"),
-        ("DISTRIB_CODENAME", "codename"),
-        ("DISTRIB_DESCRIPTION", "description"),
-    ] {
-        if let Some(v) = rel.get(k) {
-            m.insert(name.into(), s(v.clone()));
-        }
-    }
-    if let Some(r) = rel.get("DISTRIB_RELEASE") {
-        m.insert("major_release".into(), s(r.split('.').next().unwrap_or("")));
-    }
-    Value::Object(m)
-}
-
-/// Mount entries from `dev\tmount\tfstype\topts\t<stat -f fields>\tuuid` lines.
-fn mount_facts(l: &[String]) -> Vec<Value> {
-    l.iter()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            if f.len() < 6 {
-                return None;
-            }
-            let st: Vec<u64> = f[4]
-                .split_whitespace()
-                .map(|x| x.parse().unwrap_or(0))
-                .collect();
-            let g = |i: usize| st.get(i).copied().unwrap_or(0);
-            let (bs, blocks, avail, inodes, ifree) = (g(0), g(1), g(2), g(4), g(5));
-            Some(json!({
-                "device": f[0], "mount": f[1], "fstype": f[2], "options": f[3],
-                "uuid": f[5],
-                "size_total": bs * blocks, "size_available": bs * avail,
-                "block_size": bs, "block_total": blocks, "block_available": avail,
-                "block_used": blocks.saturating_sub(avail),
-                "inode_total": inodes, "inode_available": ifree,
-                "inode_used": inodes.saturating_sub(ifree),
-            }))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn debian_distribution() {
-        let f: Map<String, Value> = distribution_facts(
-            "ID=debian\nVERSION_ID=\"12\"\nVERSION_CODENAME=bookworm\nDROVER_DEBIAN_VERSION=12.7\n",
-        )
-        .into_iter()
-        .collect();
-        assert_eq!(f["distribution"], "Debian");
-        assert_eq!(f["os_family"], "Debian");
-        assert_eq!(f["distribution_version"], "12.7");
-        assert_eq!(f["distribution_major_version"], "12");
-        assert_eq!(f["distribution_minor_version"], "7");
-        assert_eq!(f["distribution_release"], "bookworm");
-    }
 
     #[test]
     fn date_time_keys() {
@@ -688,38 +325,9 @@ mod tests {
     }
 
     #[test]
-    fn env_and_dns() {
+    fn env() {
         let env = env_facts("HOME=/root\0A=b=c\0MULTI=x\ny\0\n");
         assert_eq!(env["A"], "b=c");
         assert_eq!(env["MULTI"], "x\ny");
-        let dns = dns_facts("nameserver 1.2.3.4\nsearch a b\noptions ndots:2 rotate\n");
-        assert_eq!(dns["nameservers"][0], "1.2.3.4");
-        assert_eq!(dns["search"][1], "b");
-        assert_eq!(dns["options"]["ndots"], "2");
-        assert_eq!(dns["options"]["rotate"], true);
-    }
-
-    #[test]
-    fn hardware_from_proc() {
-        let mut sec = Sections::new();
-        sec.insert(
-            "hardware".into(),
-            "MemTotal: 2048000 kB\nMemFree: 1024000 kB\n".into(),
-        );
-        sec.insert(
-            "cpuinfo".into(),
-            "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: X\nphysical id\t: 0\nsiblings\t: 2\ncpu cores\t: 2\n\nprocessor\t: 1\nvendor_id\t: GenuineIntel\nmodel name\t: X\nphysical id\t: 0\nsiblings\t: 2\ncpu cores\t: 2\n".into(),
-        );
-        sec.insert(
-            "mounts".into(),
-            "/dev/sda1\t/\text4\trw\t4096 100 50 60 10 5\tabc\n".into(),
-        );
-        let f: Map<String, Value> = hardware_facts(&sec).into_iter().collect();
-        assert_eq!(f["memtotal_mb"], 2000);
-        assert_eq!(f["processor_vcpus"], 2);
-        assert_eq!(f["processor_cores"], 2);
-        assert_eq!(f["processor"][1], "GenuineIntel");
-        assert_eq!(f["mounts"][0]["size_total"], 409600);
-        assert_eq!(f["mounts"][0]["block_used"], 50);
     }
 }

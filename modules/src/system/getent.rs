@@ -3,40 +3,40 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{DefinedVars, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
+use drover_core::template::Templar;
 use drover_core::vars::Vars;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 
 /// Parameters of `getent`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
-struct GetentParams {
+pub struct GetentParams {
     /// Database (`passwd`, `group`, `hosts`, `services`, …).
     #[serde(deserialize_with = "de_string")]
-    database: String,
+    pub database: String,
     /// Key to look up (default: the whole database).
     #[serde(default, deserialize_with = "de_opt_string")]
-    key: Option<String>,
+    pub key: Option<String>,
     /// Field separator (default `:` for passwd/shadow/group/gshadow, whitespace otherwise).
     #[serde(default, deserialize_with = "de_opt_string")]
-    split: Option<String>,
-    /// Fail when the key is missing (default yes).
+    pub split: Option<String>,
+    /// Fail when the key is missing.
     #[serde(default = "yes", deserialize_with = "de_bool")]
-    fail_key: bool,
+    #[param(default = "true")]
+    pub fail_key: bool,
     /// `getent -s` service.
     #[serde(default, deserialize_with = "de_opt_string")]
-    service: Option<String>,
+    pub service: Option<String>,
 }
 
 fn yes() -> bool {
     true
 }
-
-const GETENT_KEYS: &[&str] = &["database", "key", "split", "fail_key", "service"];
 
 /// The `getent` module.
 pub struct Getent;
@@ -70,21 +70,25 @@ fn parse_records(out: &str, split: Option<&str>) -> Map<String, Value> {
 }
 
 #[async_trait]
-impl Module for Getent {
-    fn name(&self) -> &'static str {
-        "getent"
+impl TypedModule for Getent {
+    const NAME: &'static str = "getent";
+    type Params = GetentParams;
+
+    /// The fact `getent_<database>`; a templated database is only known at run time.
+    fn defines_vars(&self, args: &Value) -> DefinedVars {
+        match args.get("database").and_then(Value::as_str) {
+            Some(db) if !Templar::is_template(db) => {
+                DefinedVars::Names(vec![format!("getent_{db}")])
+            }
+            _ => DefinedVars::Dynamic,
+        }
     }
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("getent", args, GETENT_KEYS, &[&["database"]])
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: GetentParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: GetentParams = parse_params("getent", args)?;
         let mut cmd = String::from("getent");
         if let Some(s) = &p.service {
             cmd.push_str(&format!(" -s {}", shell_quote(s)));
@@ -146,6 +150,19 @@ mod tests {
         assert_eq!(
             r["127.0.0.1"],
             serde_json::json!([["localhost"], ["other", "name"]])
+        );
+    }
+
+    #[test]
+    fn defines_the_database_fact() {
+        use drover_core::module::Module;
+        assert_eq!(
+            Getent.defined_vars(&serde_json::json!({"database": "passwd", "key": "root"})),
+            DefinedVars::Names(vec!["getent_passwd".into()])
+        );
+        assert_eq!(
+            Getent.defined_vars(&serde_json::json!({"database": "{{ db }}"})),
+            DefinedVars::Dynamic
         );
     }
 }

@@ -8,19 +8,17 @@
 //! change is tracked by reading `locale -a` again after the apply step, which check mode skips.
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::accounts::group::Presence;
-use crate::params::{check_keys, de_string_list};
+use crate::params::de_string_list;
 use crate::remote::rewrite::rewrite_file;
 
 /// Parameters of `locale_gen`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct LocaleGenParams {
     /// Locales with their encoding, e.g. `en_GB.UTF-8` (a string is a one-item list).
@@ -31,29 +29,8 @@ pub struct LocaleGenParams {
     pub state: Presence,
 }
 
-const LOCALE_GEN_KEYS: &[&str] = &["name", "state"];
-
 /// The `locale_gen` module.
 pub struct LocaleGen;
-
-#[async_trait]
-impl Module for LocaleGen {
-    fn name(&self) -> &'static str {
-        "locale_gen"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("locale_gen", args, LOCALE_GEN_KEYS, &[&["name"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
 
 /// Encodings as `locale -a` may spell them, and as `locale.gen` does.
 const NORMALIZATION: &[(&str, &str)] = &[
@@ -132,7 +109,8 @@ fn set_locales(text: &str, names: &[String], enabled: bool) -> String {
 const SEP: &str = "@@DROVER@@";
 
 #[async_trait]
-impl LegacyTypedModule for LocaleGen {
+impl TypedModule for LocaleGen {
+    const NAME: &'static str = "locale_gen";
     type Params = LocaleGenParams;
 
     async fn run_with(

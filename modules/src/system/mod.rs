@@ -2,8 +2,10 @@
 
 pub mod cron;
 pub mod facts_build;
+pub mod facts_hw;
 pub mod facts_local;
 pub mod facts_net;
+pub mod facts_os;
 pub mod facts_probe;
 pub mod getent;
 pub mod hostname;

@@ -6,14 +6,12 @@
 
 use async_trait::async_trait;
 use drover_core::connection::{quote_path, ExecRequest};
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 use crate::remote::rewrite::rewrite_script;
 
 const ITEMS: &[&str] = &[
@@ -39,17 +37,39 @@ const ITEMS: &[&str] = &[
 ];
 
 /// Parameters of `pam_limits`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct PamLimitsParams {
     /// A user, `@group`, `*`, …
     #[serde(deserialize_with = "de_string")]
     pub domain: String,
-    /// `soft`, `hard` or `-`.
+    /// `soft`, `hard` or `-` (both).
     #[serde(deserialize_with = "de_string")]
+    #[param(choices("soft", "hard", "-"))]
     pub limit_type: String,
     /// The limit (`nofile`, `nproc`, …).
     #[serde(deserialize_with = "de_string")]
+    #[param(choices(
+        "core",
+        "data",
+        "fsize",
+        "memlock",
+        "nofile",
+        "rss",
+        "stack",
+        "cpu",
+        "nproc",
+        "as",
+        "maxlogins",
+        "maxsyslogins",
+        "priority",
+        "locks",
+        "sigpending",
+        "msgqueue",
+        "nice",
+        "rtprio",
+        "chroot"
+    ))]
     pub limit_item: String,
     /// The value (a number, `unlimited`, `infinity` or `-1`).
     #[serde(deserialize_with = "de_string")]
@@ -65,50 +85,15 @@ pub struct PamLimitsParams {
     pub backup: bool,
     /// The file to edit.
     #[serde(default, deserialize_with = "de_opt_string")]
+    #[param(default = "/etc/security/limits.conf")]
     pub dest: Option<String>,
     /// A comment for the line.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub comment: Option<String>,
 }
 
-const PAM_LIMITS_KEYS: &[&str] = &[
-    "domain",
-    "limit_type",
-    "limit_item",
-    "value",
-    "use_max",
-    "use_min",
-    "backup",
-    "dest",
-    "comment",
-];
-
 /// The `pam_limits` module.
 pub struct PamLimits;
-
-#[async_trait]
-impl Module for PamLimits {
-    fn name(&self) -> &'static str {
-        "pam_limits"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys(
-            "pam_limits",
-            args,
-            PAM_LIMITS_KEYS,
-            &[&["domain"], &["limit_type"], &["limit_item"], &["value"]],
-        )
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
 
 /// Python's `repr` of a string, as the collection's messages show values.
 fn py_repr(s: &str) -> String {
@@ -245,7 +230,8 @@ fn edit(before: &str, p: &PamLimitsParams, dest: &str) -> Result<(String, String
 }
 
 #[async_trait]
-impl LegacyTypedModule for PamLimits {
+impl TypedModule for PamLimits {
+    const NAME: &'static str = "pam_limits";
     type Params = PamLimitsParams;
 
     async fn run_with(

@@ -9,40 +9,37 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use drover_core::vars::{Value, Vars};
 use serde::Deserialize;
-use serde_json::Map;
 
 use super::facts_build::add_collector_facts;
 use super::facts_probe::{build_script, split_sections, Collector};
-use crate::params::{check_keys, de_opt_string_list};
+use crate::params::de_opt_string_list;
 
 /// Parameters of `setup`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct SetupParams {
     /// Subsets to gather (`all`, `min`, `hardware`, `network`, `virtual`, collector names,
-    /// `!name` to exclude). Default `all`.
+    /// `!name` to exclude).
     #[serde(default, deserialize_with = "de_opt_string_list")]
+    #[param(kind = "list", default = "all")]
     pub gather_subset: Option<Vec<String>>,
     /// Only return facts whose names match these shell-style patterns.
     #[serde(default, deserialize_with = "de_opt_string_list")]
+    #[param(kind = "list")]
     pub filter: Option<Vec<String>>,
-    /// Timeout (accepted for compatibility; the probe is one short script).
+    /// Timeout in seconds (accepted for compatibility; the probe is one short script).
     #[serde(default)]
-    #[allow(dead_code)]
+    #[param(kind = "int", default = "10")]
     pub gather_timeout: Option<Value>,
-    /// Directory of local facts (default `/etc/ansible/facts.d`).
+    /// Directory of local facts (`*.fact` files).
     #[serde(default)]
+    #[param(kind = "path", default = "/etc/ansible/facts.d")]
     pub fact_path: Option<String>,
 }
-
-/// Keys `setup` accepts.
-const SETUP_KEYS: &[&str] = &["gather_subset", "filter", "gather_timeout", "fact_path"];
 
 /// The `setup` module.
 pub struct Setup;
@@ -144,26 +141,8 @@ fn glob_match(pattern: &str, name: &str) -> bool {
 }
 
 #[async_trait]
-impl Module for Setup {
-    fn name(&self) -> &'static str {
-        "setup"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("setup", args, SETUP_KEYS, &[])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Setup {
+impl TypedModule for Setup {
+    const NAME: &'static str = "setup";
     type Params = SetupParams;
 
     async fn run_with(

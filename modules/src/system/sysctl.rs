@@ -4,55 +4,45 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{parse_params, Module, ModuleContext, ModuleError, ModuleResult};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::accounts::group::Presence;
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use crate::params::{de_bool, de_opt_string, de_string};
 
 /// Parameters of `sysctl`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
-struct SysctlParams {
+pub struct SysctlParams {
     /// Key (`net.ipv4.ip_forward`; `/` separators are accepted).
     #[serde(alias = "key", deserialize_with = "de_string")]
-    name: String,
+    pub name: String,
     /// Value (required for `present`).
     #[serde(default, alias = "val", deserialize_with = "de_opt_string")]
-    value: Option<String>,
+    pub value: Option<String>,
+    /// Whether the entry is present or absent in the file.
     #[serde(default)]
-    state: Presence,
-    /// Reload the file after a change (default yes).
+    pub state: Presence,
+    /// Reload the file after a change.
     #[serde(default = "yes", deserialize_with = "de_bool")]
-    reload: bool,
+    #[param(default = "true")]
+    pub reload: bool,
     /// The file to edit.
     #[serde(default, deserialize_with = "de_opt_string")]
-    sysctl_file: Option<String>,
+    #[param(kind = "path", default = "/etc/sysctl.conf")]
+    pub sysctl_file: Option<String>,
     /// Also check and set the running value with `sysctl -w`.
     #[serde(default, deserialize_with = "de_bool")]
-    sysctl_set: bool,
+    pub sysctl_set: bool,
     /// Ignore unknown keys on reload.
     #[serde(default, deserialize_with = "de_bool")]
-    ignoreerrors: bool,
+    pub ignoreerrors: bool,
 }
 
 fn yes() -> bool {
     true
 }
-
-const SYSCTL_KEYS: &[&str] = &[
-    "name",
-    "key",
-    "value",
-    "val",
-    "state",
-    "reload",
-    "sysctl_file",
-    "sysctl_set",
-    "ignoreerrors",
-];
 
 /// The `sysctl` module.
 pub struct Sysctl;
@@ -105,21 +95,15 @@ fn file_value(lines: &[String], key: &str) -> Option<String> {
 }
 
 #[async_trait]
-impl Module for Sysctl {
-    fn name(&self) -> &'static str {
-        "sysctl"
-    }
+impl TypedModule for Sysctl {
+    const NAME: &'static str = "sysctl";
+    type Params = SysctlParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("sysctl", args, SYSCTL_KEYS, &[&["name", "key"]])
-    }
-
-    async fn run(
+    async fn run_with(
         &self,
         ctx: &ModuleContext<'_>,
-        args: &Value,
+        p: SysctlParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let p: SysctlParams = parse_params("sysctl", args)?;
         let key = p.name.trim().replace('/', ".");
         let present = p.state == Presence::Present;
         let value = match (&p.value, present) {

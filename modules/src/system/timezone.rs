@@ -8,17 +8,15 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_opt_string};
+use crate::params::de_opt_string;
 
 /// `hwclock` of `timezone`: what the hardware clock keeps.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ParamChoices)]
 pub enum Hwclock {
     /// Local time.
     #[serde(rename = "local")]
@@ -38,8 +36,9 @@ impl Hwclock {
 }
 
 /// Parameters of `timezone`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
+#[params(required_one_of("hwclock", "name"))]
 pub struct TimezoneParams {
     /// The time zone, e.g. `Europe/Paris` (a file under `/usr/share/zoneinfo`).
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -49,36 +48,9 @@ pub struct TimezoneParams {
     pub hwclock: Option<Hwclock>,
 }
 
-const TIMEZONE_KEYS: &[&str] = &["name", "hwclock", "rtc"];
-
 /// The `timezone` module.
 pub struct Timezone;
 
-#[async_trait]
-impl Module for Timezone {
-    fn name(&self) -> &'static str {
-        "timezone"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys(
-            "timezone",
-            args,
-            TIMEZONE_KEYS,
-            &[&["name", "hwclock", "rtc"]],
-        )
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-/// What the query script found on the target.
 #[derive(Debug, Default, PartialEq)]
 struct Current {
     /// `timedatectl` answered: its full path.
@@ -241,7 +213,8 @@ fn abort(msg: &str, log: &[String]) -> ModuleResult {
 }
 
 #[async_trait]
-impl LegacyTypedModule for Timezone {
+impl TypedModule for Timezone {
+    const NAME: &'static str = "timezone";
     type Params = TimezoneParams;
 
     async fn run_with(
@@ -249,6 +222,7 @@ impl LegacyTypedModule for Timezone {
         ctx: &ModuleContext<'_>,
         p: TimezoneParams,
     ) -> Result<ModuleResult, ModuleError> {
+        // The argument check requires one of them; parameters built in Rust skip it.
         if p.name.is_none() && p.hwclock.is_none() {
             return Ok(ModuleResult::failed(
                 "one of the following is required: hwclock, name",
