@@ -55,6 +55,12 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<accounts::group::Group>,
         unknown_to_serde::<accounts::known_hosts::KnownHosts>,
         unknown_to_serde::<accounts::user::User>,
+        unknown_to_serde::<inspect::find::Find>,
+        unknown_to_serde::<inspect::tempfile::Tempfile>,
+        unknown_to_serde::<inspect::wait_for::WaitFor>,
+        unknown_to_serde::<inspect::wait_for_connection::WaitForConnection>,
+        unknown_to_serde::<inspect::reboot::Reboot>,
+        unknown_to_serde::<inspect::pause::Pause>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();
