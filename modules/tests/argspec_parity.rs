@@ -122,7 +122,6 @@ fn typed(name: &str) -> Option<TypeProbe> {
     use drover_modules::*;
     Some(match name {
         "supervisorctl" => type_rejects::<services::supervisorctl::Supervisorctl>,
-        "git" => type_rejects::<source::git::Git>,
         "setup" => type_rejects::<system::setup::Setup>,
         "unarchive" => type_rejects::<transfer::unarchive::Unarchive>,
         "archive" => type_rejects::<transfer::archive::Archive>,

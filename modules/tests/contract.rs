@@ -61,6 +61,7 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<inspect::wait_for_connection::WaitForConnection>,
         unknown_to_serde::<inspect::reboot::Reboot>,
         unknown_to_serde::<inspect::pause::Pause>,
+        unknown_to_serde::<source::git::Git>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();
