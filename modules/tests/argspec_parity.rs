@@ -121,13 +121,6 @@ type TypeProbe = fn(&str) -> bool;
 fn typed(name: &str) -> Option<TypeProbe> {
     use drover_modules::*;
     Some(match name {
-        "git" => type_rejects::<source::git::Git>,
-        "find" => type_rejects::<inspect::find::Find>,
-        "reboot" => type_rejects::<inspect::reboot::Reboot>,
-        "tempfile" => type_rejects::<inspect::tempfile::Tempfile>,
-        "pause" => type_rejects::<inspect::pause::Pause>,
-        "wait_for" => type_rejects::<inspect::wait_for::WaitFor>,
-        "wait_for_connection" => type_rejects::<inspect::wait_for_connection::WaitForConnection>,
         "unarchive" => type_rejects::<transfer::unarchive::Unarchive>,
         "archive" => type_rejects::<transfer::archive::Archive>,
         "slurp" => type_rejects::<transfer::slurp::Slurp>,

@@ -66,6 +66,13 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<system::locale_gen::LocaleGen>,
         unknown_to_serde::<system::pam_limits::PamLimits>,
         unknown_to_serde::<services::supervisorctl::Supervisorctl>,
+        unknown_to_serde::<inspect::find::Find>,
+        unknown_to_serde::<inspect::tempfile::Tempfile>,
+        unknown_to_serde::<inspect::wait_for::WaitFor>,
+        unknown_to_serde::<inspect::wait_for_connection::WaitForConnection>,
+        unknown_to_serde::<inspect::reboot::Reboot>,
+        unknown_to_serde::<inspect::pause::Pause>,
+        unknown_to_serde::<source::git::Git>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();

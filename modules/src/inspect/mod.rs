@@ -2,6 +2,7 @@
 //! and the controller-side `pause`.
 
 pub mod find;
+pub mod find_match;
 pub mod pause;
 pub mod reboot;
 pub mod tempfile;

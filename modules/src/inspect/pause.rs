@@ -6,19 +6,18 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use drover_core::session::{current_prompter, Prompt, PromptKind};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::params::{check_keys, de_bool, de_opt_string};
+use crate::params::{de_bool, de_opt_string};
 
 /// Parameters of `pause`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
+#[params(mutually_exclusive("minutes", "seconds"))]
 pub struct PauseParams {
     /// Minutes to pause.
     #[serde(default)]
@@ -37,9 +36,6 @@ pub struct PauseParams {
 fn yes() -> bool {
     true
 }
-
-/// Keys `pause` accepts.
-pub const PAUSE_KEYS: &[&str] = &["minutes", "seconds", "prompt", "echo"];
 
 /// How long to pause, from `minutes`/`seconds` (numbers or numeric strings).
 pub fn pause_duration(p: &PauseParams) -> Result<Option<(f64, &'static str)>, String> {
@@ -98,30 +94,9 @@ pub fn format_timestamp(secs: u64, micros: u32) -> String {
 pub struct Pause;
 
 #[async_trait]
-impl Module for Pause {
-    fn name(&self) -> &'static str {
-        "pause"
-    }
-
-    fn controller_only(&self) -> bool {
-        true
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("pause", args, PAUSE_KEYS, &[])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Pause {
+impl TypedModule for Pause {
+    const NAME: &'static str = "pause";
+    const CONTROLLER_ONLY: bool = true;
     type Params = PauseParams;
 
     async fn run_with(

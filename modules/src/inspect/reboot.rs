@@ -10,22 +10,18 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use super::de_secs;
-use crate::params::check_keys;
 
 /// Default boot identity: the kernel's boot id and PID 1's start time (clock ticks since boot).
 const DEFAULT_BOOT_TIME_COMMAND: &str =
     "cat /proc/sys/kernel/random/boot_id && sed 's/.*) //' /proc/1/stat | cut -d' ' -f20";
 
 /// Parameters of `reboot`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct RebootParams {
     /// Seconds before the reboot (passed to `shutdown` in whole minutes, rounded down).
@@ -70,40 +66,8 @@ fn default_msg() -> String {
     "Reboot initiated by Ansible".into()
 }
 
-/// Keys `reboot` accepts.
-pub const REBOOT_KEYS: &[&str] = &[
-    "pre_reboot_delay",
-    "post_reboot_delay",
-    "reboot_timeout",
-    "connect_timeout",
-    "test_command",
-    "msg",
-    "boot_time_command",
-    "reboot_command",
-    "search_paths",
-];
-
 /// The `reboot` module.
 pub struct Reboot;
-
-#[async_trait]
-impl Module for Reboot {
-    fn name(&self) -> &'static str {
-        "reboot"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("reboot", args, REBOOT_KEYS, &[])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
 
 /// The shell line that reboots the host.
 fn reboot_command(p: &RebootParams) -> String {
@@ -136,7 +100,8 @@ fn failure(msg: String, rebooted: bool, start: Instant) -> ModuleResult {
 }
 
 #[async_trait]
-impl LegacyTypedModule for Reboot {
+impl TypedModule for Reboot {
+    const NAME: &'static str = "reboot";
     type Params = RebootParams;
 
     async fn run_with(
@@ -241,6 +206,8 @@ impl LegacyTypedModule for Reboot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use drover_core::module::parse_params;
+    use serde_json::Value;
 
     fn params(v: Value) -> RebootParams {
         parse_params("reboot", &v).unwrap()

@@ -2,26 +2,24 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use crate::files::add_file_attrs;
-use crate::params::{check_keys, de_opt_string, de_string};
+use crate::params::{de_opt_string, de_string};
 use crate::remote::probe::{parse_probe, probe_script, ProbeRequest};
 use crate::remote::quote_path;
 
 /// Parameters of `tempfile`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct TempfileParams {
     /// `file` (default) or `directory`.
     #[serde(default)]
     pub state: TempKind,
     /// Directory to create it in (default: the target's `TMPDIR` or `/tmp`).
+    #[param(kind = "path")]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub path: Option<String>,
     /// Name prefix (default `ansible.`).
@@ -37,7 +35,7 @@ fn default_prefix() -> String {
 }
 
 /// What `tempfile` creates.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum TempKind {
     /// A regular file (mode 0600).
@@ -46,9 +44,6 @@ pub enum TempKind {
     /// A directory (mode 0700).
     Directory,
 }
-
-/// Keys `tempfile` accepts.
-pub const TEMPFILE_KEYS: &[&str] = &["state", "path", "prefix", "suffix"];
 
 /// The `mktemp` command for `p`, printing the new path.
 pub fn mktemp_command(p: &TempfileParams) -> Result<String, String> {
@@ -75,26 +70,8 @@ pub fn mktemp_command(p: &TempfileParams) -> Result<String, String> {
 pub struct Tempfile;
 
 #[async_trait]
-impl Module for Tempfile {
-    fn name(&self) -> &'static str {
-        "tempfile"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("tempfile", args, TEMPFILE_KEYS, &[])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Tempfile {
+impl TypedModule for Tempfile {
+    const NAME: &'static str = "tempfile";
     type Params = TempfileParams;
 
     async fn run_with(

@@ -6,20 +6,18 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{de_opt_port, de_secs};
-use crate::params::{check_keys, de_opt_string, de_string, de_string_list};
+use crate::params::{de_opt_string, de_string, de_string_list};
 use crate::remote::quote_path;
 use crate::text::pyre;
 
 /// Parameters of `wait_for`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct WaitForParams {
     /// Host whose port is checked (from the target's point of view).
@@ -29,6 +27,7 @@ pub struct WaitForParams {
     #[serde(default, deserialize_with = "de_opt_port")]
     pub port: Option<u16>,
     /// File to wait for.
+    #[param(kind = "path")]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub path: Option<String>,
     /// Pattern the file or the port's first output must contain.
@@ -74,7 +73,7 @@ fn five() -> u64 {
 }
 
 /// What `wait_for` waits for.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, ParamChoices)]
 #[serde(rename_all = "lowercase")]
 pub enum WaitState {
     /// Port open / file present.
@@ -101,22 +100,6 @@ impl WaitState {
         }
     }
 }
-
-/// Keys `wait_for` accepts.
-pub const WAIT_FOR_KEYS: &[&str] = &[
-    "host",
-    "port",
-    "path",
-    "search_regex",
-    "state",
-    "timeout",
-    "delay",
-    "sleep",
-    "connect_timeout",
-    "msg",
-    "exclude_hosts",
-    "active_connection_states",
-];
 
 /// Checks parameter combinations as Ansible does.
 pub fn validate(p: &WaitForParams) -> Result<(), String> {
@@ -249,26 +232,8 @@ fn timeout_msg(p: &WaitForParams) -> String {
 pub struct WaitFor;
 
 #[async_trait]
-impl Module for WaitFor {
-    fn name(&self) -> &'static str {
-        "wait_for"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("wait_for", args, WAIT_FOR_KEYS, &[])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for WaitFor {
+impl TypedModule for WaitFor {
+    const NAME: &'static str = "wait_for";
     type Params = WaitForParams;
 
     async fn run_with(

@@ -5,18 +5,14 @@
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 use super::de_secs;
-use crate::params::check_keys;
 
 /// Parameters of `wait_for_connection`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct WaitForConnectionParams {
     /// Seconds before the first check.
@@ -43,33 +39,12 @@ fn six_hundred() -> u64 {
     600
 }
 
-/// Keys `wait_for_connection` accepts.
-pub const WAIT_FOR_CONNECTION_KEYS: &[&str] = &["delay", "sleep", "timeout", "connect_timeout"];
-
 /// The `wait_for_connection` module.
 pub struct WaitForConnection;
 
 #[async_trait]
-impl Module for WaitForConnection {
-    fn name(&self) -> &'static str {
-        "wait_for_connection"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("wait_for_connection", args, WAIT_FOR_CONNECTION_KEYS, &[])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for WaitForConnection {
+impl TypedModule for WaitForConnection {
+    const NAME: &'static str = "wait_for_connection";
     type Params = WaitForConnectionParams;
 
     async fn run_with(

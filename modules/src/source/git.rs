@@ -4,24 +4,28 @@
 
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{
-    parse_params, Diff, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::params::{check_keys, de_bool, de_opt_string, de_string};
+use super::git_steps::{
+    clone_script, depth_arg, ok_result, run_script, run_step, sha_diff, target_sha, update_script,
+};
+use crate::params::{de_bool, de_opt_string, de_string};
 use crate::remote::quote_path;
 
+pub use super::git_steps::{resolve_version, ssh_command, Target};
+
 /// Parameters of `git`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct GitParams {
     /// Repository URL (`file://`, `ssh://`, `user@host:path`, `https://`).
     #[serde(alias = "name", deserialize_with = "de_string")]
     pub repo: String,
     /// Checkout directory on the target.
+    #[param(kind = "path")]
     #[serde(deserialize_with = "de_string")]
     pub dest: String,
     /// Branch, tag, full or abbreviated commit, or `HEAD` (default).
@@ -37,6 +41,7 @@ pub struct GitParams {
     #[serde(default, deserialize_with = "de_bool")]
     pub force: bool,
     /// Shallow clone with this many commits.
+    #[param(kind = "int")]
     #[serde(default)]
     pub depth: Option<Value>,
     /// Clone when `dest` does not exist (default yes).
@@ -61,6 +66,7 @@ pub struct GitParams {
     #[serde(default, deserialize_with = "de_bool")]
     pub accept_newhostkey: bool,
     /// Private key on the target for ssh repositories.
+    #[param(kind = "path")]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub key_file: Option<String>,
     /// Extra ssh options.
@@ -73,26 +79,31 @@ pub struct GitParams {
     #[serde(default, deserialize_with = "de_opt_string")]
     pub umask: Option<String>,
     /// Path of the git binary.
+    #[param(kind = "path")]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub executable: Option<String>,
     /// Reference repository (`git clone --reference`).
+    #[param(kind = "path")]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub reference: Option<String>,
     /// Put the git directory here instead of `dest/.git`.
+    #[param(kind = "path")]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub separate_git_dir: Option<String>,
     /// Verify the checked-out commit's (or tag's) GPG signature.
     #[serde(default, deserialize_with = "de_bool")]
     pub verify_commit: bool,
     /// Write a `git archive` of the checkout here (zip, tar, tar.gz, tgz by extension).
+    #[param(kind = "path")]
     #[serde(default, deserialize_with = "de_opt_string")]
     pub archive: Option<String>,
     /// Prefix of the archive's members.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub archive_prefix: Option<String>,
     /// Accepted for compatibility (GPG fingerprint allow-list is not checked).
-    #[serde(default, alias = "gpg_allowlist")]
-    pub gpg_whitelist: Option<Value>,
+    #[param(kind = "list")]
+    #[serde(default, alias = "gpg_whitelist")]
+    pub gpg_allowlist: Option<Value>,
 }
 
 fn head() -> String {
@@ -105,262 +116,12 @@ fn yes() -> bool {
     true
 }
 
-const GIT_KEYS: &[&str] = &[
-    "repo",
-    "name",
-    "dest",
-    "version",
-    "remote",
-    "refspec",
-    "force",
-    "depth",
-    "clone",
-    "update",
-    "bare",
-    "recursive",
-    "track_submodules",
-    "accept_hostkey",
-    "accept_newhostkey",
-    "key_file",
-    "ssh_opts",
-    "single_branch",
-    "umask",
-    "executable",
-    "reference",
-    "separate_git_dir",
-    "verify_commit",
-    "archive",
-    "archive_prefix",
-    "gpg_whitelist",
-    "gpg_allowlist",
-];
-
 /// The `git` module.
 pub struct Git;
 
-/// What `version` names on the remote.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Target {
-    /// The remote's default branch.
-    Head(String),
-    /// A branch, at this commit.
-    Branch(String),
-    /// A tag, peeled to this commit.
-    Tag(String),
-    /// A commit id (possibly abbreviated).
-    Commit,
-}
-
-/// Resolves `version` against `git ls-remote` output.
-pub fn resolve_version(ls_remote: &str, version: &str) -> Option<Target> {
-    let refs: Vec<(&str, &str)> = ls_remote
-        .lines()
-        .filter_map(|l| l.split_once('\t'))
-        .collect();
-    let find = |name: &str| {
-        refs.iter()
-            .find(|(_, r)| *r == name)
-            .map(|(s, _)| s.to_string())
-    };
-    if version == "HEAD" {
-        return find("HEAD").map(Target::Head);
-    }
-    if let Some(s) = find(&format!("refs/heads/{version}")) {
-        return Some(Target::Branch(s));
-    }
-    let tag = format!("refs/tags/{version}");
-    if let Some(s) = find(&format!("{tag}^{{}}")).or_else(|| find(&tag)) {
-        return Some(Target::Tag(s));
-    }
-    let hex =
-        version.len() >= 4 && version.len() <= 40 && version.bytes().all(|b| b.is_ascii_hexdigit());
-    hex.then_some(Target::Commit)
-}
-
-/// The commit `target` points to, when known before fetching.
-fn target_sha(target: &Target) -> Option<&str> {
-    match target {
-        Target::Head(s) | Target::Branch(s) | Target::Tag(s) => Some(s),
-        Target::Commit => None,
-    }
-}
-
-/// The `GIT_SSH_COMMAND` for the task's ssh options.
-pub fn ssh_command(p: &GitParams) -> String {
-    let mut c = String::from("ssh -o BatchMode=yes");
-    if p.accept_hostkey {
-        c.push_str(" -o StrictHostKeyChecking=no");
-    } else if p.accept_newhostkey {
-        c.push_str(" -o StrictHostKeyChecking=accept-new");
-    }
-    if let Some(k) = &p.key_file {
-        c.push_str(&format!(" -i {} -o IdentitiesOnly=yes", shell_quote(k)));
-    }
-    if let Some(o) = &p.ssh_opts {
-        c.push(' ');
-        c.push_str(o);
-    }
-    c
-}
-
-fn depth_arg(p: &GitParams) -> Result<Option<u32>, String> {
-    match &p.depth {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(|d| Some(d as u32))
-            .ok_or_else(|| format!("depth must be a positive integer, got {n}")),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("depth must be a positive integer, got {s}")),
-        Some(other) => Err(format!("depth must be a positive integer, got {other}")),
-    }
-}
-
-fn run_step(cmd: &str) -> String {
-    // Each step's output goes to stderr so stdout carries only markers.
-    format!(
-        "{cmd} >&2 || {{ rc=$?; echo \"@failed {}\"; exit $rc; }}\n",
-        cmd.replace('\n', " ").replace('"', "'")
-    )
-}
-
-/// Builds the clone script.
-fn clone_script(p: &GitParams, git: &str, target: &Target, depth: Option<u32>) -> String {
-    let mut args = vec![format!("{git} clone")];
-    if p.bare {
-        args.push("--bare".into());
-    }
-    if p.remote != "origin" {
-        args.push(format!("--origin {}", shell_quote(&p.remote)));
-    }
-    if let Some(d) = depth {
-        if !matches!(target, Target::Commit) {
-            args.push(format!("--depth {d}"));
-            if !p.single_branch {
-                args.push("--no-single-branch".into());
-            }
-        }
-    }
-    if p.single_branch {
-        args.push("--single-branch".into());
-    }
-    if matches!(target, Target::Branch(_) | Target::Tag(_)) {
-        args.push(format!("--branch {}", shell_quote(&p.version)));
-    }
-    if let Some(r) = &p.reference {
-        args.push(format!("--reference {}", quote_path(r)));
-    }
-    if let Some(s) = &p.separate_git_dir {
-        args.push(format!("--separate-git-dir {}", quote_path(s)));
-    }
-    args.push("--".into());
-    args.push(shell_quote(&p.repo));
-    args.push(quote_path(&p.dest));
-    let mut s = run_step(&args.join(" "));
-    let gd = format!("{git} -C {}", quote_path(&p.dest));
-    if let Some(r) = &p.refspec {
-        s.push_str(&run_step(&format!(
-            "{gd} fetch {} {}",
-            shell_quote(&p.remote),
-            shell_quote(r)
-        )));
-    }
-    if matches!(target, Target::Commit) && !p.bare {
-        s.push_str(&run_step(&format!(
-            "{gd} checkout --force {}",
-            shell_quote(&p.version)
-        )));
-    }
-    s
-}
-
-/// Builds the update script for an existing checkout.
-fn update_script(p: &GitParams, git: &str, target: &Target, depth: Option<u32>) -> String {
-    let gd = format!("{git} -C {}", quote_path(&p.dest));
-    let remote = shell_quote(&p.remote);
-    let depth = depth.map(|d| format!(" --depth {d}")).unwrap_or_default();
-    let mut s = String::new();
-    if p.bare {
-        s.push_str(&run_step(&format!(
-            "{gd} fetch{depth} --force {remote} '+refs/heads/*:refs/heads/*' '+refs/tags/*:refs/tags/*'"
-        )));
-        return s;
-    }
-    s.push_str(&run_step(&format!(
-        "{gd} fetch{depth} --force --tags {remote}"
-    )));
-    if let Some(r) = &p.refspec {
-        s.push_str(&run_step(&format!(
-            "{gd} fetch{depth} {remote} {}",
-            shell_quote(r)
-        )));
-    }
-    match target {
-        Target::Head(sha) => {
-            s.push_str(&run_step(&format!("{gd} fetch{depth} {remote} {sha}")));
-            s.push_str(&run_step(&format!("{gd} reset --hard {sha}")));
-        }
-        Target::Branch(_) => {
-            let v = shell_quote(&p.version);
-            let tracking = shell_quote(&format!("{}/{}", p.remote, p.version));
-            s.push_str(&run_step(&format!(
-                "{gd} checkout --force -B {v} {tracking}"
-            )));
-            s.push_str(&run_step(&format!("{gd} reset --hard {tracking}")));
-        }
-        Target::Tag(_) | Target::Commit => {
-            if matches!(target, Target::Commit) && !depth.is_empty() {
-                s.push_str(&run_step(&format!(
-                    "{gd} fetch{depth} {remote} {}",
-                    shell_quote(&p.version)
-                )));
-            }
-            s.push_str(&run_step(&format!(
-                "{gd} checkout --force {}",
-                shell_quote(&p.version)
-            )));
-        }
-    }
-    s
-}
-
-/// A successful result. `remote_url_changed` is reported only when an existing checkout was
-/// updated (Ansible leaves the key out for a fresh clone and for `update: no`).
-fn ok_result(before: Option<&str>, after: Option<&str>, url_changed: Option<bool>) -> ModuleResult {
-    let opt = |s: Option<&str>| s.map_or(Value::Null, Value::from);
-    let r = ModuleResult::ok()
-        .with("before", opt(before))
-        .with("after", opt(after));
-    match url_changed {
-        Some(changed) => r.with("remote_url_changed", changed),
-        None => r,
-    }
-}
-
 #[async_trait]
-impl Module for Git {
-    fn name(&self) -> &'static str {
-        "git"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("git", args, GIT_KEYS, &[&["repo", "name"], &["dest"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Git {
+impl TypedModule for Git {
+    const NAME: &'static str = "git";
     type Params = GitParams;
 
     async fn run_with(
@@ -582,81 +343,5 @@ impl LegacyTypedModule for Git {
             r = r.with_diff(sha_diff(before.as_deref(), after.as_deref()));
         }
         Ok(r)
-    }
-}
-
-fn sha_diff(before: Option<&str>, after: Option<&str>) -> Diff {
-    Diff {
-        before_header: None,
-        after_header: None,
-        before: before.map(|b| format!("{b}\n")).unwrap_or_default(),
-        after: after.map(|a| format!("{a}\n")).unwrap_or_default(),
-    }
-}
-
-/// Runs a change script; `Err` carries Ansible-style failure text.
-async fn run_script(
-    ctx: &ModuleContext<'_>,
-    env: &[(String, String)],
-    script: &str,
-) -> Result<Result<String, String>, ModuleError> {
-    let mut req = ExecRequest::new(script.to_string());
-    req.env = env.to_vec();
-    let out = ctx.conn.exec(req).await?;
-    let stdout = out.stdout_str();
-    if out.rc != 0 {
-        let step = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("@failed "))
-            .unwrap_or("git");
-        return Ok(Err(format!(
-            "Failed to run `{step}` (rc {}): {}",
-            out.rc,
-            out.stderr_str().trim()
-        )));
-    }
-    Ok(Ok(stdout))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LS: &str = "aaa\tHEAD\naaa\trefs/heads/main\nbbb\trefs/heads/dev\nccc\trefs/tags/v1\nddd\trefs/tags/v1^{}\neee\trefs/tags/light\n";
-
-    #[test]
-    fn versions_resolve_like_ansible() {
-        assert_eq!(
-            resolve_version(LS, "HEAD"),
-            Some(Target::Head("aaa".into()))
-        );
-        assert_eq!(
-            resolve_version(LS, "dev"),
-            Some(Target::Branch("bbb".into()))
-        );
-        assert_eq!(resolve_version(LS, "v1"), Some(Target::Tag("ddd".into())));
-        assert_eq!(
-            resolve_version(LS, "light"),
-            Some(Target::Tag("eee".into()))
-        );
-        assert_eq!(resolve_version(LS, "abc1234"), Some(Target::Commit));
-        assert_eq!(resolve_version(LS, "nope"), None);
-    }
-
-    #[test]
-    fn ssh_command_options() {
-        let p: GitParams = serde_json::from_value(serde_json::json!({
-            "repo": "deploy@h:/r", "dest": "/d", "accept_hostkey": true, "key_file": "/k"
-        }))
-        .unwrap();
-        assert_eq!(
-            ssh_command(&p),
-            "ssh -o BatchMode=yes -o StrictHostKeyChecking=no -i /k -o IdentitiesOnly=yes"
-        );
-        let s = clone_script(&p, "git", &Target::Head("x".into()), Some(1));
-        assert!(
-            s.contains("git clone --depth 1 --no-single-branch -- deploy@h:/r /d"),
-            "{s}"
-        );
     }
 }

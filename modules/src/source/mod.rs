@@ -1,3 +1,4 @@
 //! Source-control modules: `git`.
 
 pub mod git;
+pub mod git_steps;
