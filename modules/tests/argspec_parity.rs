@@ -20,23 +20,14 @@ enum Gap {
     Extra,
 }
 
-const FILE_COMMON: &[&str] = &[
-    "attr",
-    "attributes",
-    "selevel",
-    "serole",
-    "setype",
-    "seuser",
-];
-const FILE_COMMON_TODO: &str =
-    "file attributes (chattr) and the SELinux options are implemented for `file`, `copy` and `template` only so far";
-
 /// Known differences, each with its reason: (module, keys, which side, why).
 const ALLOWED: &[(&str, &[&str], Gap, &str)] = &[
-    ("archive", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
-    ("get_url", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
-    ("unarchive", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
-    ("uri", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
+    (
+        "unarchive",
+        &["attr", "attributes", "selevel", "serole", "setype", "seuser"],
+        Gap::Missing,
+        "file attributes (chattr) and the SELinux options are not implemented for unarchive yet",
+    ),
     (
         "apt",
         &["auto_install_module_deps"],
@@ -131,12 +122,6 @@ fn typed(name: &str) -> Option<TypeProbe> {
         "wait_for" => type_rejects::<inspect::wait_for::WaitFor>,
         "wait_for_connection" => type_rejects::<inspect::wait_for_connection::WaitForConnection>,
         "unarchive" => type_rejects::<transfer::unarchive::Unarchive>,
-        "archive" => type_rejects::<transfer::archive::Archive>,
-        "slurp" => type_rejects::<transfer::slurp::Slurp>,
-        "get_url" => type_rejects::<transfer::get_url::GetUrl>,
-        "uri" => type_rejects::<transfer::uri::Uri>,
-        "synchronize" => type_rejects::<transfer::synchronize::Synchronize>,
-        "fetch" => type_rejects::<transfer::fetch::Fetch>,
         "timezone" => type_rejects::<system::timezone::Timezone>,
         "locale_gen" => type_rejects::<system::locale_gen::LocaleGen>,
         "pam_limits" => type_rejects::<system::pam_limits::PamLimits>,

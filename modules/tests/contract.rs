@@ -55,6 +55,12 @@ fn descriptions_match_the_params_types() {
         unknown_to_serde::<accounts::group::Group>,
         unknown_to_serde::<accounts::known_hosts::KnownHosts>,
         unknown_to_serde::<accounts::user::User>,
+        unknown_to_serde::<transfer::fetch::Fetch>,
+        unknown_to_serde::<transfer::slurp::Slurp>,
+        unknown_to_serde::<transfer::synchronize::Synchronize>,
+        unknown_to_serde::<transfer::archive::Archive>,
+        unknown_to_serde::<transfer::get_url::GetUrl>,
+        unknown_to_serde::<transfer::uri::Uri>,
         // Each module moved to TypedModule is added here.
     ];
     let bad: Vec<String> = checks.iter().flat_map(|c| c()).collect();
