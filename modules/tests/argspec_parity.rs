@@ -23,12 +23,6 @@ enum Gap {
 /// Known differences, each with its reason: (module, keys, which side, why).
 const ALLOWED: &[(&str, &[&str], Gap, &str)] = &[
     (
-        "unarchive",
-        &["attr", "attributes", "selevel", "serole", "setype", "seuser"],
-        Gap::Missing,
-        "file attributes (chattr) and the SELinux options are not implemented for unarchive yet",
-    ),
-    (
         "apt",
         &["auto_install_module_deps"],
         Gap::Missing,
@@ -121,7 +115,6 @@ fn typed(name: &str) -> Option<TypeProbe> {
         "pause" => type_rejects::<inspect::pause::Pause>,
         "wait_for" => type_rejects::<inspect::wait_for::WaitFor>,
         "wait_for_connection" => type_rejects::<inspect::wait_for_connection::WaitForConnection>,
-        "unarchive" => type_rejects::<transfer::unarchive::Unarchive>,
         "timezone" => type_rejects::<system::timezone::Timezone>,
         "locale_gen" => type_rejects::<system::locale_gen::LocaleGen>,
         "pam_limits" => type_rejects::<system::pam_limits::PamLimits>,
