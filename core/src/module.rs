@@ -326,6 +326,13 @@ pub trait TypedModule: Send + Sync {
         DefinedVars::Names(Vec::new())
     }
 
+    /// The controller-side files these (unrendered) arguments name (see
+    /// [`Module::controller_files`]). The default reads the parameters marked `local_file`;
+    /// modules whose other arguments also decide it (`unarchive`'s `copy: no`) override it.
+    fn local_files(&self, args: &Map<String, Value>) -> Vec<ControllerFile> {
+        Self::Params::spec().controller_files(args)
+    }
+
     /// Whether `--check` can predict this module's changes (see [`Module::supports_check_mode`]).
     const CHECK_MODE: bool = true;
 
@@ -364,6 +371,10 @@ impl<T: TypedModule> Module for T {
 
     fn defined_vars(&self, args: &Value) -> DefinedVars {
         self.defines_vars(args)
+    }
+
+    fn controller_files(&self, args: &Map<String, Value>) -> Vec<ControllerFile> {
+        self.local_files(args)
     }
 
     fn supports_check_mode(&self) -> bool {

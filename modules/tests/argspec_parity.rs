@@ -20,23 +20,8 @@ enum Gap {
     Extra,
 }
 
-const FILE_COMMON: &[&str] = &[
-    "attr",
-    "attributes",
-    "selevel",
-    "serole",
-    "setype",
-    "seuser",
-];
-const FILE_COMMON_TODO: &str =
-    "file attributes (chattr) and the SELinux options are implemented for `file`, `copy` and `template` only so far";
-
 /// Known differences, each with its reason: (module, keys, which side, why).
 const ALLOWED: &[(&str, &[&str], Gap, &str)] = &[
-    ("archive", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
-    ("get_url", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
-    ("unarchive", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
-    ("uri", FILE_COMMON, Gap::Missing, FILE_COMMON_TODO),
     (
         "apt",
         &["auto_install_module_deps"],
@@ -121,13 +106,6 @@ type TypeProbe = fn(&str) -> bool;
 fn typed(name: &str) -> Option<TypeProbe> {
     use drover_modules::*;
     Some(match name {
-        "unarchive" => type_rejects::<transfer::unarchive::Unarchive>,
-        "archive" => type_rejects::<transfer::archive::Archive>,
-        "slurp" => type_rejects::<transfer::slurp::Slurp>,
-        "get_url" => type_rejects::<transfer::get_url::GetUrl>,
-        "uri" => type_rejects::<transfer::uri::Uri>,
-        "synchronize" => type_rejects::<transfer::synchronize::Synchronize>,
-        "fetch" => type_rejects::<transfer::fetch::Fetch>,
         _ => return None,
     })
 }

@@ -1,6 +1,7 @@
-//! Static checks before any connection: a literal controller-side file (`copy`/`template` `src`,
-//! `script`, `include_vars`, `vars_files`) that exists nowhere stops the run with exit 1 and
-//! file:line:col, before any host is contacted; the content we ship passes the checks.
+//! Static checks before any connection: a literal controller-side file (`copy`/`template`/
+//! `unarchive` `src`, `script`, `include_vars`, `vars_files`) that exists nowhere stops the run
+//! with exit 1 and file:line:col, before any host is contacted; the content we ship passes the
+//! checks.
 
 use std::path::PathBuf;
 
@@ -32,6 +33,41 @@ fn missing_source_file_fails_before_connecting() {
         "hint lists the search path: {err}"
     );
     assert!(!err.contains("'motd'"), "{err}");
+    assert!(!stdout.contains("PLAY ["), "no play started: {stdout}");
+}
+
+#[test]
+fn missing_unarchive_source_fails_before_connecting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Only the last archive is a controller file: `remote_src: true` and `copy: no` (its
+    // deprecated inverse) name archives on the host, which no controller check can see.
+    let yaml = "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: on the host\n      unarchive:\n        src: remote.tgz\n        dest: /opt\n        remote_src: true\n    - name: old spelling\n      unarchive:\n        src: legacy.tgz\n        dest: /opt\n        copy: no\n    - name: typo\n      unarchive:\n        src: app-1.0.tgz\n        dest: /opt\n";
+    std::fs::write(dir.path().join("site.yml"), yaml).expect("playbook");
+    let out = drover_command()
+        .current_dir(dir.path())
+        .args(["play", "site.yml", "-i", "127.0.0.1,", "-T", "1"])
+        .output()
+        .expect("run drover");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{err}");
+    assert!(
+        err.contains("could not find the file 'app-1.0.tgz'"),
+        "{err}"
+    );
+    assert!(err.contains("site.yml:16:9"), "{err}");
+    assert!(
+        err.contains("files/app-1.0.tgz"),
+        "hint lists the search path: {err}"
+    );
+    assert!(
+        !err.contains("remote.tgz"),
+        "remote_src skips the check: {err}"
+    );
+    assert!(
+        !err.contains("legacy.tgz"),
+        "copy: no skips the check: {err}"
+    );
     assert!(!stdout.contains("PLAY ["), "no play started: {stdout}");
 }
 

@@ -5,23 +5,19 @@
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{bad_args, marker};
 use crate::files::write::{converge_file, probe_requests, Data, FileWrite};
-use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string_list};
-use crate::remote::attrs::AttrRequest;
-use crate::remote::mode::Mode;
+use crate::params::{de_bool, de_opt_string, de_string_list};
+use crate::remote::file_attrs::FileAttrs;
 use crate::remote::{parent_dir, quote_glob, quote_path};
 
 /// Parameters of `archive`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
 pub struct ArchiveParams {
     /// Paths or globs to archive.
     #[serde(deserialize_with = "de_string_list")]
@@ -31,6 +27,7 @@ pub struct ArchiveParams {
     pub dest: Option<String>,
     /// `gz` (default), `bz2`, `xz`, `tar` or `zip`.
     #[serde(default = "gz", deserialize_with = "crate::params::de_string")]
+    #[param(choices("bz2", "gz", "tar", "xz", "zip"), default = "gz")]
     pub format: String,
     /// Paths or globs left out.
     #[serde(default, deserialize_with = "de_string_list")]
@@ -44,37 +41,14 @@ pub struct ArchiveParams {
     /// Remove the sources after archiving.
     #[serde(default, deserialize_with = "de_bool")]
     pub remove: bool,
-    /// Mode of the archive.
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner of the archive.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group of the archive.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default, deserialize_with = "de_bool")]
-    pub unsafe_writes: bool,
+    /// The common file attributes of the archive.
+    #[serde(flatten)]
+    pub attrs: FileAttrs,
 }
 
 fn gz() -> String {
     "gz".into()
 }
-
-const ARCHIVE_KEYS: &[&str] = &[
-    "path",
-    "dest",
-    "format",
-    "exclude_path",
-    "exclusion_patterns",
-    "force_archive",
-    "remove",
-    "mode",
-    "owner",
-    "group",
-    "unsafe_writes",
-];
 
 /// The `archive` module.
 pub struct Archive;
@@ -126,26 +100,8 @@ fn relative(path: &str, root: &str) -> String {
 }
 
 #[async_trait]
-impl Module for Archive {
-    fn name(&self) -> &'static str {
-        "archive"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("archive", args, ARCHIVE_KEYS, &[&["path"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Archive {
+impl TypedModule for Archive {
+    const NAME: &'static str = "archive";
     type Params = ArchiveParams;
 
     async fn run_with(
@@ -161,6 +117,9 @@ impl LegacyTypedModule for Archive {
                     p.format
                 ),
             ));
+        }
+        if let Some(failed) = p.attrs.selinux_failure(ctx).await? {
+            return Ok(failed);
         }
         // 1. Expand globs.
         let mut script = String::new();
@@ -318,18 +277,14 @@ impl LegacyTypedModule for Archive {
                 content: None,
             },
             checksum: sha1,
-            attrs: AttrRequest {
-                mode: p.mode.clone(),
-                owner: p.owner.clone(),
-                group: p.group.clone(),
-            },
+            attrs: p.attrs.request(),
             backup: false,
             force: true,
             validate: None,
             follow: false,
             create_parent: false,
             diff_header: dest.clone(),
-            attributes: None,
+            attributes: p.attrs.chattr(),
         };
         let quiet = ModuleContext {
             host: ctx.host,

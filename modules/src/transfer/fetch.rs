@@ -5,21 +5,19 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use drover_core::connection::ExecRequest;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha1::{Digest, Sha1};
 
 use super::slurp::{read_failure, read_script};
-use crate::params::{check_keys, de_bool, de_string};
+use crate::params::{de_bool, de_string};
 use crate::remote::checksum::{sha1_hex, ChecksumAlgorithm};
 use crate::remote::probe::{probe_one, FileType, ProbeRequest};
 
 /// Parameters of `fetch`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct FetchParams {
     /// File on the target.
@@ -42,14 +40,6 @@ pub struct FetchParams {
 fn yes() -> bool {
     true
 }
-
-const FETCH_KEYS: &[&str] = &[
-    "src",
-    "dest",
-    "flat",
-    "fail_on_missing",
-    "validate_checksum",
-];
 
 /// The `fetch` module.
 pub struct Fetch;
@@ -120,26 +110,8 @@ fn local_sha1(path: &Path) -> Option<String> {
 }
 
 #[async_trait]
-impl Module for Fetch {
-    fn name(&self) -> &'static str {
-        "fetch"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("fetch", args, FETCH_KEYS, &[&["src"], &["dest"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Fetch {
+impl TypedModule for Fetch {
+    const NAME: &'static str = "fetch";
     type Params = FetchParams;
 
     async fn run_with(

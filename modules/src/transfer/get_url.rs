@@ -1,30 +1,27 @@
 //! `get_url`: downloads a file ON the target (with `curl`, or `wget` when curl is missing) and
 //! puts it in place atomically when it differs, verifying an optional `checksum`.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+pub use super::get_url_args::{
+    digest_from_list, file_name_for, parse_checksum, parse_header_arg, parse_timeout, ChecksumSpec,
+};
 use super::http::{client_error, parse_headers, parse_outcome, HttpRequest, NO_CLIENT};
 use super::{bad_args, marker};
 use crate::files::write::{converge_file, probe_requests, Data, FileWrite};
-use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
-use crate::remote::attrs::AttrRequest;
+use crate::params::{de_bool, de_opt_string, de_string};
 use crate::remote::checksum::ChecksumAlgorithm;
-use crate::remote::mode::Mode;
+use crate::remote::file_attrs::FileAttrs;
 use crate::remote::probe::{probe, ProbeRequest};
-use crate::remote::{base_name, join_path, quote_path};
+use crate::remote::{join_path, quote_path};
 
 /// Parameters of `get_url`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
 pub struct GetUrlParams {
     /// What to download (http, https, ftp or file URL).
     #[serde(deserialize_with = "de_string")]
@@ -40,19 +37,12 @@ pub struct GetUrlParams {
     pub force: bool,
     /// Request headers: a mapping (or the legacy `"Key:Value,Key:Value"` string).
     #[serde(default)]
+    #[param(kind = "dict")]
     pub headers: Option<Value>,
     /// Seconds before the connection or a stalled transfer fails (default 10).
     #[serde(default = "ten")]
+    #[param(kind = "int", default = "10")]
     pub timeout: Value,
-    /// Mode of the file.
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
     /// Keep a timestamped backup of a replaced file.
     #[serde(default, deserialize_with = "de_bool")]
     pub backup: bool,
@@ -61,6 +51,7 @@ pub struct GetUrlParams {
     pub url_username: Option<String>,
     /// Basic-auth password.
     #[serde(default, alias = "password", deserialize_with = "de_opt_string")]
+    #[param(no_log)]
     pub url_password: Option<String>,
     /// Accepted: credentials are always sent with the first request.
     #[serde(default, deserialize_with = "de_bool")]
@@ -77,9 +68,9 @@ pub struct GetUrlParams {
     /// Accepted for compatibility (proxies follow the target's environment).
     #[serde(default = "yes", deserialize_with = "de_bool")]
     pub use_proxy: bool,
-    /// Accepted for compatibility.
-    #[serde(default, deserialize_with = "de_bool")]
-    pub unsafe_writes: bool,
+    /// The common file attributes of the downloaded file.
+    #[serde(flatten)]
+    pub attrs: FileAttrs,
 }
 
 fn yes() -> bool {
@@ -92,160 +83,8 @@ fn agent() -> String {
     "ansible-httpget".into()
 }
 
-const GET_URL_KEYS: &[&str] = &[
-    "url",
-    "dest",
-    "checksum",
-    "force",
-    "headers",
-    "timeout",
-    "mode",
-    "owner",
-    "group",
-    "backup",
-    "url_username",
-    "username",
-    "url_password",
-    "password",
-    "force_basic_auth",
-    "validate_certs",
-    "http_agent",
-    "tmp_dest",
-    "use_proxy",
-    "unsafe_writes",
-];
-
 /// The `get_url` module.
 pub struct GetUrl;
-
-/// A parsed `checksum:` argument.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChecksumSpec {
-    /// Algorithm.
-    pub algorithm: ChecksumAlgorithm,
-    /// Expected hex digest, or the URL of a checksum file.
-    pub value: String,
-}
-
-/// Parses `algorithm:value`.
-pub fn parse_checksum(spec: &str) -> Result<ChecksumSpec, String> {
-    let (algo, value) = spec.split_once(':').ok_or_else(|| {
-        "The checksum parameter has to be in format <algorithm>:<checksum>".to_string()
-    })?;
-    let algorithm: ChecksumAlgorithm =
-        serde_json::from_value(Value::String(algo.trim().to_ascii_lowercase())).map_err(|_| {
-            format!(
-            "unsupported checksum algorithm '{algo}' (md5, sha1, sha224, sha256, sha384, sha512)"
-        )
-        })?;
-    let value = value.trim().to_string();
-    if !value.contains("://") && !value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
-            "The checksum '{value}' is not a hexadecimal digest"
-        ));
-    }
-    let value = if value.contains("://") {
-        value
-    } else {
-        value.to_ascii_lowercase()
-    };
-    Ok(ChecksumSpec { algorithm, value })
-}
-
-/// Finds the digest for `filename` in a checksum file (`<hex>  <name>` lines, or one bare digest).
-pub fn digest_from_list(list: &str, filename: &str) -> Option<String> {
-    let lines: Vec<&str> = list
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
-    if let [only] = lines.as_slice() {
-        if !only.contains(char::is_whitespace) {
-            return Some(only.to_ascii_lowercase());
-        }
-    }
-    lines.iter().find_map(|l| {
-        let mut parts = l.split_whitespace();
-        let digest = parts.next()?;
-        let name = parts
-            .next()?
-            .trim_start_matches('*')
-            .trim_start_matches("./");
-        (name == filename).then(|| digest.to_ascii_lowercase())
-    })
-}
-
-/// Request headers from the `headers` argument.
-pub fn parse_header_arg(v: &Option<Value>) -> Result<BTreeMap<String, String>, String> {
-    let mut out = BTreeMap::new();
-    match v {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, v) in m {
-                let s = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                out.insert(k.clone(), s);
-            }
-        }
-        Some(Value::String(s)) if !s.trim().is_empty() => {
-            for pair in s.split(',') {
-                let (k, v) = pair.split_once(':').ok_or_else(|| {
-                    format!("headers must be a mapping or 'Key:Value,...', got '{s}'")
-                })?;
-                out.insert(k.trim().to_string(), v.trim().to_string());
-            }
-        }
-        Some(Value::String(_)) => {}
-        Some(other) => return Err(format!("headers must be a mapping, got {other}")),
-    }
-    Ok(out)
-}
-
-/// Reads a timeout given as a number or numeric string.
-pub fn parse_timeout(v: &Value) -> Result<u64, String> {
-    match v {
-        Value::Number(n) => n.as_f64().map(|f| f.ceil().max(1.0) as u64),
-        Value::String(s) => s
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .map(|f| f.ceil().max(1.0) as u64),
-        _ => None,
-    }
-    .ok_or_else(|| format!("timeout must be a number of seconds, got {v}"))
-}
-
-/// The file name a download into a directory gets: `Content-Disposition`'s, else the URL's last
-/// path segment.
-pub fn file_name_for(url: &str, disposition: Option<&str>) -> String {
-    if let Some(d) = disposition {
-        if let Some(i) = d.find("filename=") {
-            let name = d[i + 9..]
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches('"');
-            let name = base_name(name);
-            if !name.is_empty() && name != "." && name != ".." {
-                return name;
-            }
-        }
-    }
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let path = path.split_once("://").map_or(path, |(_, rest)| rest);
-    let name = match path.split_once('/') {
-        Some((_, p)) => base_name(p),
-        None => String::new(),
-    };
-    if name.is_empty() {
-        "index.html".into()
-    } else {
-        name
-    }
-}
 
 fn no_client_msg(module: &str) -> String {
     format!(
@@ -254,26 +93,8 @@ fn no_client_msg(module: &str) -> String {
 }
 
 #[async_trait]
-impl Module for GetUrl {
-    fn name(&self) -> &'static str {
-        "get_url"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("get_url", args, GET_URL_KEYS, &[&["url"], &["dest"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for GetUrl {
+impl TypedModule for GetUrl {
+    const NAME: &'static str = "get_url";
     type Params = GetUrlParams;
 
     async fn run_with(
@@ -282,6 +103,9 @@ impl LegacyTypedModule for GetUrl {
         p: GetUrlParams,
     ) -> Result<ModuleResult, ModuleError> {
         let bad = |m: String| bad_args("get_url", m);
+        if let Some(failed) = p.attrs.selinux_failure(ctx).await? {
+            return Ok(failed);
+        }
         let checksum = p
             .checksum
             .as_deref()
@@ -364,18 +188,14 @@ impl LegacyTypedModule for GetUrl {
                         content: None,
                     },
                     checksum: sha1.clone(),
-                    attrs: AttrRequest {
-                        mode: p.mode.clone(),
-                        owner: p.owner.clone(),
-                        group: p.group.clone(),
-                    },
+                    attrs: p.attrs.request(),
                     backup: false,
                     force: true,
                     validate: None,
                     follow: false,
                     create_parent: false,
                     diff_header: p.url.clone(),
-                    attributes: None,
+                    attributes: p.attrs.chattr(),
                 };
                 let mut r = converge_file(ctx, &write, &stats).await?;
                 if r.failed {
@@ -479,18 +299,14 @@ impl LegacyTypedModule for GetUrl {
                 content: None,
             },
             checksum: sha1.clone(),
-            attrs: AttrRequest {
-                mode: p.mode.clone(),
-                owner: p.owner.clone(),
-                group: p.group.clone(),
-            },
+            attrs: p.attrs.request(),
             backup: p.backup,
             force: true,
             validate: None,
             follow: false,
             create_parent: false,
             diff_header: p.url.clone(),
-            attributes: None,
+            attributes: p.attrs.chattr(),
         };
         let quiet = ModuleContext {
             host: ctx.host,
@@ -575,43 +391,5 @@ async fn download_text(
             "failed to download the checksum file {url}: {}",
             out.stderr_str().trim()
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn checksum_specs() {
-        let c = parse_checksum("sha256:ABCDEF").unwrap();
-        assert_eq!(c.algorithm, ChecksumAlgorithm::Sha256);
-        assert_eq!(c.value, "abcdef");
-        assert!(parse_checksum("sha256").is_err());
-        assert!(parse_checksum("crc:00").is_err());
-        assert!(parse_checksum("sha1:xyz").is_err());
-        assert!(parse_checksum("sha1:http://h/SUMS").is_ok());
-    }
-
-    #[test]
-    fn checksum_files() {
-        let list = "aaa  other.tgz\nBBB *app.tgz\n";
-        assert_eq!(digest_from_list(list, "app.tgz").as_deref(), Some("bbb"));
-        assert_eq!(digest_from_list("ccc\n", "x").as_deref(), Some("ccc"));
-        assert_eq!(digest_from_list(list, "nope"), None);
-    }
-
-    #[test]
-    fn names_and_headers() {
-        assert_eq!(file_name_for("http://h/a/b.tgz?x=1", None), "b.tgz");
-        assert_eq!(file_name_for("http://h", None), "index.html");
-        assert_eq!(
-            file_name_for("http://h/x", Some("attachment; filename=\"r.bin\"")),
-            "r.bin"
-        );
-        let h = parse_header_arg(&Some(Value::String("A:1, B: 2".into()))).unwrap();
-        assert_eq!(h["A"], "1");
-        assert_eq!(h["B"], "2");
-        assert_eq!(parse_timeout(&Value::from("2.5")).unwrap(), 3);
     }
 }

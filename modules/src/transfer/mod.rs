@@ -4,11 +4,13 @@
 pub mod archive;
 pub mod fetch;
 pub mod get_url;
+mod get_url_args;
 pub(crate) mod http;
 pub mod slurp;
 pub mod synchronize;
 pub mod unarchive;
 pub mod uri;
+mod uri_body;
 
 use drover_core::module::ModuleError;
 

@@ -3,18 +3,15 @@
 use async_trait::async_trait;
 use base64::Engine;
 use drover_core::connection::ExecRequest;
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
-use crate::params::{check_keys, de_string};
+use crate::params::de_string;
 use crate::remote::quote_path;
 
 /// Parameters of `slurp`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct SlurpParams {
     /// The file to read.
@@ -52,26 +49,8 @@ pub(crate) fn read_failure(path: &str, rc: i32, stdout: &[u8], stderr: &str) -> 
 }
 
 #[async_trait]
-impl Module for Slurp {
-    fn name(&self) -> &'static str {
-        "slurp"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("slurp", args, &["src", "path"], &[&["src", "path"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Slurp {
+impl TypedModule for Slurp {
+    const NAME: &'static str = "slurp";
     type Params = SlurpParams;
 
     async fn run_with(

@@ -8,19 +8,17 @@ use async_trait::async_trait;
 use drover_core::connection::ssh::{HostKeyPolicy, SshOptions};
 use drover_core::connection::{shell_quote, BecomeMethod};
 use drover_core::executor::{ssh_options, transport_for, RunOptions};
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use drover_core::vars::Vars;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::bad_args;
-use crate::params::{check_keys, de_bool, de_opt_bool, de_opt_string, de_string, de_string_list};
+use crate::params::{de_bool, de_opt_bool, de_opt_string, de_string, de_string_list};
 
 /// Parameters of `synchronize`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ModuleParams)]
 #[serde(deny_unknown_fields)]
 pub struct SyncParams {
     /// Source path (controller for push, target for pull).
@@ -31,6 +29,7 @@ pub struct SyncParams {
     pub dest: String,
     /// `push` (default) or `pull`.
     #[serde(default = "push", deserialize_with = "de_string")]
+    #[param(choices("pull", "push"), default = "push")]
     pub mode: String,
     /// `--archive` (default yes).
     #[serde(default = "yes", deserialize_with = "de_bool")]
@@ -115,37 +114,6 @@ fn yes() -> bool {
 fn push() -> String {
     "push".into()
 }
-
-const SYNC_KEYS: &[&str] = &[
-    "src",
-    "dest",
-    "mode",
-    "archive",
-    "checksum",
-    "compress",
-    "existing_only",
-    "delete",
-    "dirs",
-    "recursive",
-    "links",
-    "copy_links",
-    "perms",
-    "times",
-    "owner",
-    "group",
-    "rsync_path",
-    "rsync_timeout",
-    "rsync_opts",
-    "partial",
-    "verify_host",
-    "private_key",
-    "dest_port",
-    "set_remote_user",
-    "use_ssh_args",
-    "ssh_connection_multiplexing",
-    "link_dest",
-    "delay_updates",
-];
 
 /// The `synchronize` module.
 pub struct Synchronize;
@@ -356,26 +324,8 @@ fn local_path(
 }
 
 #[async_trait]
-impl Module for Synchronize {
-    fn name(&self) -> &'static str {
-        "synchronize"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("synchronize", args, SYNC_KEYS, &[&["src"], &["dest"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Synchronize {
+impl TypedModule for Synchronize {
+    const NAME: &'static str = "synchronize";
     type Params = SyncParams;
 
     async fn run_with(

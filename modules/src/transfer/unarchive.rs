@@ -7,27 +7,26 @@
 
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ControllerFile, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::ModuleParams;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::http::{HttpRequest, NO_CLIENT};
 use super::marker;
-use crate::params::{
-    check_keys, de_bool, de_opt_bool, de_opt_mode, de_opt_string, de_string, de_string_list,
-};
+use crate::params::{de_bool, de_opt_bool, de_opt_string, de_string, de_string_list, parse_bool};
+use crate::remote::chattr::apply_attributes_to;
+use crate::remote::file_attrs::FileAttrs;
 use crate::remote::mode::{format_mode, Mode};
-use crate::remote::{quote_glob, quote_path};
+use crate::remote::{join_path, quote_glob, quote_path};
 
 /// Parameters of `unarchive`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
+#[params(mutually_exclusive("include", "exclude"))]
 pub struct UnarchiveParams {
     /// The archive: a controller file, a target path (`remote_src`) or a URL.
     #[serde(deserialize_with = "de_string")]
+    #[param(local_file = "files", unless = "remote_src")]
     pub src: String,
     /// Existing directory to unpack into.
     #[serde(deserialize_with = "de_string")]
@@ -56,15 +55,6 @@ pub struct UnarchiveParams {
     /// Do not replace destination files newer than the archive's members.
     #[serde(default, deserialize_with = "de_bool")]
     pub keep_newer: bool,
-    /// Mode of every unpacked path.
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner of every unpacked path.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group of every unpacked path.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
     /// Verify TLS certificates of a URL `src` (default yes).
     #[serde(default = "yes", deserialize_with = "de_bool")]
     pub validate_certs: bool,
@@ -74,34 +64,14 @@ pub struct UnarchiveParams {
     /// Accepted for compatibility (vault decryption is the controller's job).
     #[serde(default = "yes", deserialize_with = "de_bool")]
     pub decrypt: bool,
-    /// Accepted for compatibility.
-    #[serde(default, deserialize_with = "de_bool")]
-    pub unsafe_writes: bool,
+    /// The common file attributes, applied to every unpacked path.
+    #[serde(flatten)]
+    pub attrs: FileAttrs,
 }
 
 fn yes() -> bool {
     true
 }
-
-const UNARCHIVE_KEYS: &[&str] = &[
-    "src",
-    "dest",
-    "remote_src",
-    "copy",
-    "creates",
-    "list_files",
-    "extra_opts",
-    "exclude",
-    "include",
-    "keep_newer",
-    "mode",
-    "owner",
-    "group",
-    "validate_certs",
-    "io_buffer_size",
-    "decrypt",
-    "unsafe_writes",
-];
 
 /// The `unarchive` module.
 pub struct Unarchive;
@@ -137,8 +107,9 @@ impl Plan<'_> {
             format!(" -x {}", opts(&p.exclude))
         };
         let mut attrs = String::new();
-        if p.owner.is_some() || p.group.is_some() {
-            let spec = match (&p.owner, &p.group) {
+        let (owner, group) = (&p.attrs.owner, &p.attrs.group);
+        if owner.is_some() || group.is_some() {
+            let spec = match (owner, group) {
                 (Some(o), Some(g)) => format!("{o}:{g}"),
                 (Some(o), None) => o.clone(),
                 (None, Some(g)) => format!(":{g}"),
@@ -149,7 +120,7 @@ impl Plan<'_> {
                 shell_quote(&spec)
             ));
         }
-        if let Some(m) = &p.mode {
+        if let Some(m) = &p.attrs.mode {
             let m = match m {
                 Mode::Octal(n) => format_mode(*n),
                 Mode::Symbolic(s) => s.clone(),
@@ -218,27 +189,18 @@ exit 0
 }
 
 #[async_trait]
-impl Module for Unarchive {
-    fn name(&self) -> &'static str {
-        "unarchive"
-    }
-
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("unarchive", args, UNARCHIVE_KEYS, &[&["src"], &["dest"]])
-    }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Unarchive {
+impl TypedModule for Unarchive {
+    const NAME: &'static str = "unarchive";
     type Params = UnarchiveParams;
+
+    /// `src` is a controller file unless `remote_src` is set — or `copy: no`, its deprecated
+    /// inverse, is given.
+    fn local_files(&self, args: &Map<String, Value>) -> Vec<ControllerFile> {
+        if args.get("copy").and_then(parse_bool) == Some(false) {
+            return Vec::new();
+        }
+        Self::Params::spec().controller_files(args)
+    }
 
     async fn run_with(
         &self,
@@ -246,6 +208,9 @@ impl LegacyTypedModule for Unarchive {
         p: UnarchiveParams,
     ) -> Result<ModuleResult, ModuleError> {
         let remote_src = p.remote_src || p.copy == Some(false);
+        if let Some(failed) = p.attrs.selinux_failure(ctx).await? {
+            return Ok(failed);
+        }
         if let Some(creates) = &p.creates {
             let out = ctx
                 .conn
@@ -346,14 +311,7 @@ impl LegacyTypedModule for Unarchive {
             .with("src", p.src.as_str())
             .with("handler", handler.as_str());
         if p.list_files {
-            let files: Vec<Value> = stdout
-                .split("@files\n")
-                .nth(1)
-                .and_then(|rest| rest.split("@end\n").next())
-                .unwrap_or("")
-                .lines()
-                .map(Value::from)
-                .collect();
+            let files: Vec<Value> = members(&stdout).map(Value::from).collect();
             r = r.with("files", files);
         }
         if ctx.diff && changed {
@@ -381,8 +339,30 @@ impl LegacyTypedModule for Unarchive {
         extract.insert("rc".into(), Value::from(0));
         extract.insert("out".into(), Value::from(""));
         extract.insert("err".into(), Value::from(stderr));
-        Ok(r.with("extract_results", Value::Object(extract)))
+        let mut r = r.with("extract_results", Value::Object(extract));
+        // As ansible-core, `attributes` is applied to every member once unpacked (not in
+        // check mode), after owner and mode.
+        if let Some(a) = p.attrs.chattr().filter(|_| !ctx.check_mode) {
+            for member in members(&stdout) {
+                let path = join_path(&p.dest, member);
+                r = apply_attributes_to(ctx, &path, &a, r, false).await?;
+                if r.failed {
+                    break;
+                }
+            }
+        }
+        Ok(r)
     }
+}
+
+/// The archive's member names, as the unpack script lists them.
+fn members(stdout: &str) -> impl Iterator<Item = &str> {
+    stdout
+        .split("@files\n")
+        .nth(1)
+        .and_then(|rest| rest.split("@end\n").next())
+        .unwrap_or("")
+        .lines()
 }
 
 fn rand_id() -> u64 {

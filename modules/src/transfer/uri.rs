@@ -6,27 +6,24 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use drover_core::connection::{shell_quote, ExecRequest};
-use drover_core::module::{
-    parse_params, LegacyTypedModule, Module, ModuleContext, ModuleError, ModuleResult,
-};
-use drover_core::params::ArgError;
+use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
+use drover_core::params::{ArgError, ModuleParams};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::get_url::{file_name_for, parse_header_arg, parse_timeout};
 use super::http::{client_error, parse_headers, parse_outcome, HttpRequest, NO_CLIENT};
+pub use super::uri_body::{encode_body, parse_status_codes, python_json_dumps};
 use super::{bad_args, marker};
 use crate::files::write::{converge_file, probe_requests, Data, FileWrite};
-use crate::params::{check_keys, de_bool, de_opt_mode, de_opt_string, de_string};
-use crate::remote::attrs::AttrRequest;
+use crate::params::{de_bool, de_opt_string, de_string};
 use crate::remote::checksum::sha1_hex;
-use crate::remote::mode::Mode;
+use crate::remote::file_attrs::FileAttrs;
 use crate::remote::probe::{probe, ProbeRequest};
 use crate::remote::{join_path, quote_path};
 
 /// Parameters of `uri`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Deserialize, ModuleParams)]
 pub struct UriParams {
     /// The URL.
     #[serde(deserialize_with = "de_string")]
@@ -39,6 +36,10 @@ pub struct UriParams {
     pub body: Option<Value>,
     /// `raw` (default), `json` or `form-urlencoded`.
     #[serde(default = "raw", deserialize_with = "de_string")]
+    #[param(
+        choices("form-urlencoded", "json", "raw", "form-multipart"),
+        default = "raw"
+    )]
     pub body_format: String,
     /// A file on the target whose contents are the body (`remote_src`) — only target files are
     /// supported.
@@ -49,9 +50,11 @@ pub struct UriParams {
     pub remote_src: bool,
     /// Request headers.
     #[serde(default)]
+    #[param(kind = "dict")]
     pub headers: Option<Value>,
     /// Accepted status codes (default 200).
     #[serde(default)]
+    #[param(kind = "list", default = "[200]")]
     pub status_code: Option<Value>,
     /// Return the body as `content`.
     #[serde(default, deserialize_with = "de_bool")]
@@ -61,9 +64,15 @@ pub struct UriParams {
     pub dest: Option<String>,
     /// Seconds (default 30).
     #[serde(default = "thirty")]
+    #[param(kind = "int", default = "30")]
     pub timeout: Value,
     /// `safe` (default: GET/HEAD only), `all`/`yes`, `none`/`no`, `urllib2`.
     #[serde(default = "safe")]
+    #[param(
+        kind = "str",
+        choices("all", "no", "none", "safe", "urllib2", "yes"),
+        default = "safe"
+    )]
     pub follow_redirects: Value,
     /// Verify TLS certificates (default yes).
     #[serde(default = "yes", deserialize_with = "de_bool")]
@@ -73,6 +82,7 @@ pub struct UriParams {
     pub url_username: Option<String>,
     /// Basic-auth password.
     #[serde(default, alias = "password", deserialize_with = "de_opt_string")]
+    #[param(no_log)]
     pub url_password: Option<String>,
     /// Accepted: credentials are always sent with the first request.
     #[serde(default, deserialize_with = "de_bool")]
@@ -89,18 +99,9 @@ pub struct UriParams {
     /// Accepted for compatibility (proxies follow the target's environment).
     #[serde(default = "yes", deserialize_with = "de_bool")]
     pub use_proxy: bool,
-    /// Mode of `dest`.
-    #[serde(default, deserialize_with = "de_opt_mode")]
-    pub mode: Option<Mode>,
-    /// Owner of `dest`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub owner: Option<String>,
-    /// Group of `dest`.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub group: Option<String>,
-    /// Accepted for compatibility.
-    #[serde(default, deserialize_with = "de_bool")]
-    pub unsafe_writes: bool,
+    /// The common file attributes of `dest`.
+    #[serde(flatten)]
+    pub attrs: FileAttrs,
 }
 
 fn get() -> String {
@@ -122,177 +123,8 @@ fn agent() -> String {
     "ansible-httpget".into()
 }
 
-const URI_KEYS: &[&str] = &[
-    "url",
-    "method",
-    "body",
-    "body_format",
-    "src",
-    "remote_src",
-    "headers",
-    "status_code",
-    "return_content",
-    "dest",
-    "timeout",
-    "follow_redirects",
-    "validate_certs",
-    "url_username",
-    "user",
-    "url_password",
-    "password",
-    "force_basic_auth",
-    "creates",
-    "removes",
-    "http_agent",
-    "use_proxy",
-    "mode",
-    "owner",
-    "group",
-    "unsafe_writes",
-];
-
 /// The `uri` module.
 pub struct Uri;
-
-/// Accepted status codes from `status_code` (a number, a list, or a comma-separated string).
-pub fn parse_status_codes(v: &Option<Value>) -> Result<Vec<i64>, String> {
-    let items: Vec<Value> = match v {
-        None | Some(Value::Null) => return Ok(vec![200]),
-        Some(Value::Array(a)) => a.clone(),
-        Some(Value::String(s)) => s.split(',').map(|p| Value::from(p.trim())).collect(),
-        Some(other) => vec![other.clone()],
-    };
-    items
-        .iter()
-        .map(|i| {
-            match i {
-                Value::Number(n) => n.as_i64(),
-                Value::String(s) => s.trim().parse().ok(),
-                _ => None,
-            }
-            .ok_or_else(|| format!("status_code must be a list of integers, got {i}"))
-        })
-        .collect()
-}
-
-/// The body to send and the Content-Type it implies.
-pub fn encode_body(body: &Value, format: &str) -> Result<(Vec<u8>, Option<&'static str>), String> {
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    match format {
-        "raw" => Ok((text(body).into_bytes(), None)),
-        "json" => {
-            let encoded = match body {
-                Value::String(s) => s.clone(),
-                other => python_json_dumps(other),
-            };
-            Ok((encoded.into_bytes(), Some("application/json")))
-        }
-        "form-urlencoded" => {
-            let pairs: Vec<(String, String)> = match body {
-                Value::String(s) => return Ok((s.clone().into_bytes(), Some("application/x-www-form-urlencoded"))),
-                Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
-                Value::Array(items) => items
-                    .iter()
-                    .map(|i| match i {
-                        Value::Array(kv) if kv.len() == 2 => Ok((text(&kv[0]), text(&kv[1]))),
-                        other => Err(format!("failed to parse body as form_urlencoded: {other}")),
-                    })
-                    .collect::<Result<_, _>>()?,
-                other => return Err(format!("failed to parse body as form_urlencoded: {other}")),
-            };
-            let encoded: Vec<String> = pairs
-                .iter()
-                .map(|(k, v)| format!("{}={}", url_encode(k), url_encode(v)))
-                .collect();
-            Ok((encoded.join("&").into_bytes(), Some("application/x-www-form-urlencoded")))
-        }
-        other => Err(format!(
-            "body_format must be one of raw, json, form-urlencoded; got {other} (form-multipart is not supported)"
-        )),
-    }
-}
-
-/// JSON text as Python's `json.dumps` writes it by default (what Ansible sends): `", "` and
-/// `": "` separators, non-ASCII characters escaped as `\uXXXX`.
-pub fn python_json_dumps(value: &Value) -> String {
-    let mut buf = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, PythonJsonFormatter);
-    if serde::Serialize::serialize(value, &mut ser).is_err() {
-        return value.to_string();
-    }
-    String::from_utf8(buf).unwrap_or_else(|_| value.to_string())
-}
-
-/// serde_json formatter with Python's default separators and `ensure_ascii`.
-struct PythonJsonFormatter;
-
-impl serde_json::ser::Formatter for PythonJsonFormatter {
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
-    }
-
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        if first {
-            Ok(())
-        } else {
-            writer.write_all(b", ")
-        }
-    }
-
-    fn begin_object_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-    ) -> std::io::Result<()> {
-        writer.write_all(b": ")
-    }
-
-    fn write_string_fragment<W: ?Sized + std::io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        for c in fragment.chars() {
-            if c.is_ascii() {
-                writer.write_all(&[c as u8])?;
-            } else {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    write!(writer, "\\u{unit:04x}")?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-fn url_encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
 
 fn follows(v: &Value, method: &str) -> bool {
     let s = match v {
@@ -308,35 +140,20 @@ fn follows(v: &Value, method: &str) -> bool {
 }
 
 #[async_trait]
-impl Module for Uri {
-    fn name(&self) -> &'static str {
-        "uri"
-    }
+impl TypedModule for Uri {
+    const NAME: &'static str = "uri";
+    type Params = UriParams;
 
-    fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
-        check_keys("uri", args, URI_KEYS, &[&["url"]])?;
+    fn check_more(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         if args.contains_key("body") && args.contains_key("src") {
             return Err(ArgError::invalid(
-                "uri",
-                None,
+                Self::NAME,
+                Some("src"),
                 "body and src are mutually exclusive",
             ));
         }
         Ok(())
     }
-
-    async fn run(
-        &self,
-        ctx: &ModuleContext<'_>,
-        args: &Value,
-    ) -> Result<ModuleResult, ModuleError> {
-        self.run_with(ctx, parse_params(self.name(), args)?).await
-    }
-}
-
-#[async_trait]
-impl LegacyTypedModule for Uri {
-    type Params = UriParams;
 
     async fn run_with(
         &self,
@@ -344,6 +161,11 @@ impl LegacyTypedModule for Uri {
         p: UriParams,
     ) -> Result<ModuleResult, ModuleError> {
         let bad = |m: String| bad_args("uri", m);
+        if p.dest.is_some() {
+            if let Some(failed) = p.attrs.selinux_failure(ctx).await? {
+                return Ok(failed);
+            }
+        }
         let method = p.method.to_ascii_uppercase();
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
             return Ok(ModuleResult::failed(
@@ -577,18 +399,14 @@ async fn write_dest(
             content: None,
         },
         checksum: sha1_hex(body),
-        attrs: AttrRequest {
-            mode: p.mode.clone(),
-            owner: p.owner.clone(),
-            group: p.group.clone(),
-        },
+        attrs: p.attrs.request(),
         backup: false,
         force: true,
         validate: None,
         follow: false,
         create_parent: false,
         diff_header: url.to_string(),
-        attributes: None,
+        attributes: p.attrs.chattr(),
     };
     let quiet = ModuleContext {
         host: ctx.host,
@@ -637,36 +455,6 @@ fn split_body(out: &[u8]) -> (&[u8], &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bodies_and_codes() {
-        let (b, ct) = encode_body(&serde_json::json!({"a": 1}), "json").unwrap();
-        assert_eq!((b, ct), (b"{\"a\": 1}".to_vec(), Some("application/json")));
-        let (b, _) = encode_body(
-            &serde_json::json!({"name": "caf\u{e9} \u{1f600}", "list": [1, true, null], "o": {}}),
-            "json",
-        )
-        .unwrap();
-        // Python: json.dumps({"name": "café 😀", "list": [1, True, None], "o": {}})
-        assert_eq!(
-            String::from_utf8(b).unwrap(),
-            r#"{"name": "caf\u00e9 \ud83d\ude00", "list": [1, true, null], "o": {}}"#
-        );
-        let (b, _) = encode_body(&Value::from("{\"raw\":1}"), "json").unwrap();
-        assert_eq!(b, b"{\"raw\":1}".to_vec());
-        let (b, _) = encode_body(&serde_json::json!({"a": "x y&"}), "form-urlencoded").unwrap();
-        assert_eq!(b, b"a=x+y%26".to_vec());
-        assert!(encode_body(&Value::Null, "form-multipart").is_err());
-        assert_eq!(
-            parse_status_codes(&Some(serde_json::json!([200, "201"]))).unwrap(),
-            vec![200, 201]
-        );
-        assert_eq!(
-            parse_status_codes(&Some(Value::from("200, 204"))).unwrap(),
-            vec![200, 204]
-        );
-        assert_eq!(parse_status_codes(&None).unwrap(), vec![200]);
-    }
 
     #[test]
     fn body_split_and_urls() {
