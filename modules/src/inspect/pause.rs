@@ -103,6 +103,11 @@ impl Module for Pause {
         "pause"
     }
 
+    /// ansible-core's action refuses `async`.
+    fn async_support(&self) -> drover_core::async_job::AsyncSupport {
+        drover_core::async_job::AsyncSupport::Unsupported
+    }
+
     fn controller_only(&self) -> bool {
         true
     }

@@ -55,6 +55,11 @@ impl Module for WaitForConnection {
         "wait_for_connection"
     }
 
+    /// ansible-core's action refuses `async`.
+    fn async_support(&self) -> drover_core::async_job::AsyncSupport {
+        drover_core::async_job::AsyncSupport::Unsupported
+    }
+
     fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("wait_for_connection", args, WAIT_FOR_CONNECTION_KEYS, &[])
     }

@@ -125,6 +125,11 @@ impl Module for Fetch {
         "fetch"
     }
 
+    /// ansible-core's action refuses `async`.
+    fn async_support(&self) -> drover_core::async_job::AsyncSupport {
+        drover_core::async_job::AsyncSupport::Unsupported
+    }
+
     fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("fetch", args, FETCH_KEYS, &[&["src"], &["dest"]])
     }

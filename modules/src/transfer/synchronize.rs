@@ -361,6 +361,11 @@ impl Module for Synchronize {
         "synchronize"
     }
 
+    /// ansible-core's action refuses `async`.
+    fn async_support(&self) -> drover_core::async_job::AsyncSupport {
+        drover_core::async_job::AsyncSupport::Unsupported
+    }
+
     fn check_args(&self, args: &Map<String, Value>) -> Result<(), ArgError> {
         check_keys("synchronize", args, SYNC_KEYS, &[&["src"], &["dest"]])
     }
