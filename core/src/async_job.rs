@@ -188,7 +188,7 @@ fn supervisor(work: &str, record: &str) -> String {
          wait \"$__p\"; __rc=$?\n\
          kill \"$__g\" 2>/dev/null\n\
          if [ -e \"$__f.killed\" ]; then\n\
-         sleep 1\n\
+         sleep 1; rm -f \"$__f.out\" \"$__f.err\"\n\
          printf '{{\"msg\": \"Timeout exceeded\", \"failed\": true, \"child_pid\": %s}}' \"$__p\" >\"$__f.tmp\"\n\
          else\n\
          printf '{{\"ansible_job_id\": \"%s\", \"{DETACHED_KEY}\": {{\"rc\": %s, \"record\": %s}}}}' \
