@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn the_supervisor_quotes_its_work() {
         let s = supervisor("echo 'a b'", "{\"m\": 1}");
-        assert!(s.contains("__w='echo '\"'\"'a b'\"'\"''"), "{s}");
+        assert!(s.contains("__w='echo '\\''a b'\\'''"), "{s}");
         assert!(s.contains(DETACHED_KEY));
     }
 }
