@@ -37,6 +37,7 @@ OUT = ansible_pkg.REPO / "modules" / "src" / "generated" / "ansible_argspecs.rs"
 
 DROVER_MODULES = [
     "ansible.builtin.apt",
+    "ansible.builtin.async_status",
     "ansible.builtin.apt_key",
     "ansible.builtin.apt_repository",
     "ansible.builtin.assert",

@@ -14,6 +14,7 @@
 
 extern crate self as drover_core;
 
+pub mod async_job;
 pub mod config;
 pub mod connection;
 pub mod events;

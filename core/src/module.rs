@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::async_job::{AsyncSupport, Detached};
 use crate::connection::{ConnectionError, HostConnection, ProbeError};
 use crate::params::{ArgError, ModuleParams, ParamsSpec};
 use crate::probe::ProbeRequest;
@@ -264,6 +265,29 @@ pub trait Module: Send + Sync {
         None
     }
 
+    /// How the module runs under the `async` keyword (see [`crate::async_job`]). The default
+    /// runs it on the controller; controller-only modules are refused.
+    fn async_support(&self) -> AsyncSupport {
+        if self.controller_only() {
+            AsyncSupport::Unsupported
+        } else {
+            AsyncSupport::Controller
+        }
+    }
+
+    /// For [`AsyncSupport::Detached`] modules: the remote command an `async` task runs in the
+    /// background (or its result, when nothing is to run).
+    async fn detached(
+        &self,
+        _ctx: &ModuleContext<'_>,
+        _args: &Value,
+    ) -> Result<Detached, ModuleError> {
+        Err(ModuleError::Local(format!(
+            "{} cannot run detached on the target",
+            self.name()
+        )))
+    }
+
     /// Runs the module on one host.
     async fn run(&self, ctx: &ModuleContext<'_>, args: &Value)
         -> Result<ModuleResult, ModuleError>;
@@ -342,6 +366,26 @@ pub trait TypedModule: Send + Sync {
         parse_params(Self::NAME, args)
     }
 
+    /// How the module runs under the `async` keyword (see [`Module::async_support`]).
+    const ASYNC: AsyncSupport = if Self::CONTROLLER_ONLY {
+        AsyncSupport::Unsupported
+    } else {
+        AsyncSupport::Controller
+    };
+
+    /// For [`AsyncSupport::Detached`] modules: the remote command to run in the background
+    /// (see [`Module::detached`]).
+    async fn detached_with(
+        &self,
+        _ctx: &ModuleContext<'_>,
+        _params: Self::Params,
+    ) -> Result<Detached, ModuleError> {
+        Err(ModuleError::Local(format!(
+            "{} cannot run detached on the target",
+            Self::NAME
+        )))
+    }
+
     /// Runs the module with typed parameters.
     async fn run_with(
         &self,
@@ -383,6 +427,22 @@ impl<T: TypedModule> Module for T {
 
     fn planned_probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {
         self.probes(args, diff)
+    }
+
+    fn async_support(&self) -> AsyncSupport {
+        T::ASYNC
+    }
+
+    async fn detached(
+        &self,
+        ctx: &ModuleContext<'_>,
+        args: &Value,
+    ) -> Result<Detached, ModuleError> {
+        if let Some(map) = args.as_object() {
+            self.check_args(map)?;
+        }
+        let params = self.params_from(args)?;
+        self.detached_with(ctx, params).await
     }
 
     async fn run(

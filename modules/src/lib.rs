@@ -88,6 +88,7 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(system::cron::Cron));
     r.register(Arc::new(system::getent::Getent));
     r.register(Arc::new(system::hostname::Hostname));
+    r.register(Arc::new(system::async_status::AsyncStatus));
     r.register(Arc::new(system::sysctl::Sysctl));
     r.alias("ansible.posix.sysctl", "sysctl");
     r.register(Arc::new(system::timezone::Timezone));
@@ -147,6 +148,7 @@ mod tests {
             "cron",
             "getent",
             "hostname",
+            "async_status",
             "sysctl",
             "authorized_key",
             "timezone",

@@ -53,6 +53,12 @@ const ALLOWED: &[(&str, &[&str], Gap, &str)] = &[
         "account expiry, password ageing, BSD/macOS/Solaris-only and SELinux options are not implemented",
     ),
     (
+        "async_status",
+        &["_async_dir"],
+        Gap::Missing,
+        "set by ansible-core's async_status action plugin for its module; drover's async_status is one module",
+    ),
+    (
         "ini_file",
         &["section_has_values"],
         Gap::Missing,

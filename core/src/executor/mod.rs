@@ -3,6 +3,7 @@
 //! reports [`Event`]s.
 
 mod arg_errors;
+mod async_job;
 mod batch;
 mod connect;
 mod controller;

@@ -167,9 +167,18 @@ impl Executor {
             diff: settings.diff,
             controller: &controller,
         };
-        // A module that may change hosts by other means than its connection discards what was
-        // read ahead, before and after it runs; one that declares its probes may use them.
-        let _change = match m.planned_probes(&args, settings.diff) {
+        let background = match self.async_settings(task, vars) {
+            Ok(b) => b,
+            Err(msg) => return failed_result(msg),
+        };
+        // A module that may change hosts by other means than its connection (or in a background
+        // job) discards what was read ahead, before and after it runs; one that declares its
+        // probes may use them.
+        let probes = match background {
+            None => m.planned_probes(&args, settings.diff),
+            Some(_) => None,
+        };
+        let _change = match probes {
             None => Some(self.shared.pool.changing()),
             Some(requests) => {
                 if !requests.is_empty() {
@@ -183,8 +192,12 @@ impl Executor {
         let mut attempt = 0u64;
         loop {
             attempt += 1;
-            let mut result = match m.run(&ctx, &args).await {
-                Ok(r) => with_failed_flag(r.to_value()),
+            let run = match background {
+                None => m.run(&ctx, &args).await.map(|r| r.to_value()),
+                Some(b) => self.run_async(b, module, &m, &ctx, &args).await,
+            };
+            let mut result = match run {
+                Ok(r) => with_failed_flag(r),
                 Err(ModuleError::Connection(e)) => return unreachable_result(&e),
                 Err(ModuleError::BadArgs { message, .. }) => {
                     failed_result(super::arg_errors::parse_message(module, &args, &message))

@@ -318,6 +318,12 @@ pub struct Task {
     pub retries: Option<Value>,
     /// `delay` seconds between retries (default 5).
     pub delay: Option<Value>,
+    /// `async`: seconds the action may run in the background on the host (see
+    /// `executor/async_job.rs`); unset or 0 runs it in the foreground.
+    pub async_: Option<Value>,
+    /// `poll`: seconds between status checks of an `async` action (default 15); 0 returns at
+    /// once (fire and forget, `async_status` reads the job later).
+    pub poll: Option<Value>,
     /// `throttle`.
     pub throttle: Option<Value>,
     /// `any_errors_fatal`.
@@ -356,6 +362,8 @@ impl Task {
             until: None,
             retries: None,
             delay: None,
+            async_: None,
+            poll: None,
             delegate_facts: false,
             throttle: None,
             any_errors_fatal: None,

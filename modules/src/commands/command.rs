@@ -7,9 +7,10 @@ use drover_core::params::{ArgError, ModuleParams};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::run::{guard_probe_requests, run_command, CommandSpec};
+use super::run::{detached_command, guard_probe_requests, run_command, CommandSpec};
 use crate::params::{de_bool, de_opt_bool, de_opt_string, de_opt_string_list};
 use crate::remote::probe::ProbeRequest;
+use drover_core::async_job::{AsyncSupport, Detached};
 
 /// The options `command` and `shell` share (ansible-core's shell action runs `command` with
 /// `_uses_shell`).
@@ -131,6 +132,20 @@ impl TypedModule for Command {
     fn probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
         let p: CommandParams = parse_params(Self::NAME, args).ok()?;
         Some(guard_probes(&p.opts))
+    }
+
+    /// The command runs detached on the target (see `drover_core::async_job`).
+    const ASYNC: AsyncSupport = AsyncSupport::Detached;
+
+    async fn detached_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: CommandParams,
+    ) -> Result<Detached, ModuleError> {
+        match command_spec(p) {
+            Ok(spec) => detached_command(ctx, &spec).await,
+            Err(msg) => Ok(Detached::Done(ModuleResult::failed(msg))),
+        }
     }
 
     async fn run_with(

@@ -2,7 +2,7 @@
 
 pub mod command;
 pub mod raw;
-mod run;
+pub(crate) mod run;
 pub mod shell;
 
 pub use run::{format_delta, split_lines};

@@ -29,6 +29,9 @@ pub struct Raw;
 #[async_trait]
 impl TypedModule for Raw {
     const NAME: &'static str = "raw";
+    /// ansible-core's action refuses `async`.
+    const ASYNC: drover_core::async_job::AsyncSupport =
+        drover_core::async_job::AsyncSupport::Unsupported;
     type Params = RawParams;
 
     async fn run_with(

@@ -1,6 +1,7 @@
 //! Running a command on the target and building Ansible's command result (`rc`, `stdout`,
 //! `stdout_lines`, `start`, `end`, `delta`, …). Shared by `command` and `shell`.
 
+use drover_core::async_job::{Detached, DetachedCommand};
 use drover_core::connection::ExecRequest;
 use drover_core::module::{ModuleContext, ModuleError, ModuleResult};
 use serde_json::Value;
@@ -9,7 +10,7 @@ use crate::remote::probe::{probe, ProbeRequest};
 use crate::remote::{quote_glob, quote_path};
 
 /// A command ready to run, with the options `command` and `shell` share.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CommandSpec {
     /// The shell line to run (already quoted as needed).
     pub cmdline: String,
@@ -102,6 +103,62 @@ pub async fn run_command(
             return Ok(r);
         }
     }
+    let (script, stdin) = command_script(spec);
+    let mut req = ExecRequest::new(script);
+    req.stdin = stdin;
+    let out = ctx.conn.exec(req).await?;
+    Ok(command_result(
+        spec,
+        out.rc,
+        &out.stdout_str(),
+        &out.stderr_str(),
+    ))
+}
+
+/// What an `async` task runs: in check mode the module's usual prediction (nothing runs in
+/// the background), else [`command_script`] detached, to be finished by [`finish_detached`].
+pub async fn detached_command(
+    ctx: &ModuleContext<'_>,
+    spec: &CommandSpec,
+) -> Result<Detached, ModuleError> {
+    if ctx.check_mode {
+        return Ok(Detached::Done(run_command(ctx, spec).await?));
+    }
+    let (script, stdin) = command_script(spec);
+    Ok(Detached::Command(DetachedCommand {
+        script,
+        stdin,
+        record: serde_json::json!({"module": "command", "spec": spec}),
+    }))
+}
+
+/// The result of a detached command from its finish record (see [`detached_command`]) and its
+/// output; `None` when the record is not a command's.
+pub fn finish_detached(
+    record: &Value,
+    rc: i32,
+    stdout: &str,
+    stderr: &str,
+) -> Option<ModuleResult> {
+    if record.get("module").and_then(Value::as_str) != Some("command") {
+        return None;
+    }
+    let spec: CommandSpec = serde_json::from_value(record.get("spec")?.clone()).ok()?;
+    Some(command_result(&spec, rc, stdout, stderr))
+}
+
+/// The whole script `spec` runs as (the `chdir`, the `creates`/`removes` guard, the program
+/// lookup, timing marks, the command), and its standard input. An `async` task runs it
+/// detached on the target; [`command_result`] reads its output either way.
+pub fn command_script(spec: &CommandSpec) -> (String, Option<Vec<u8>>) {
+    let cd = match &spec.chdir {
+        Some(dir) => format!(
+            "cd -P {} 2>/dev/null || {{ echo '{NO_CD_MARK}' >&2; exit 1; }}\n",
+            quote_path(dir)
+        ),
+        None => String::new(),
+    };
+    let guard = guard_script(spec);
     let (lookup, run) = match &spec.program {
         Some(program) => (
             program_lookup(program),
@@ -113,39 +170,42 @@ pub async fn run_command(
         "{cd}{guard}{lookup}printf '{START_MARK}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\n{run}\nrc=$?\nprintf '{}%s\\n' \"$(date '{DATE_FORMAT}')\" >&2\nexit $rc",
         END_MARK.replace('\n', "\\n")
     );
-    let mut req = ExecRequest::new(script);
-    if let Some(input) = &spec.stdin {
+    let stdin = spec.stdin.as_ref().map(|input| {
         let mut data = input.clone().into_bytes();
         if spec.stdin_add_newline {
             data.push(b'\n');
         }
-        req.stdin = Some(data);
-    }
-    let out = ctx.conn.exec(req).await?;
-    if out.rc != 0 && out.stderr_str().trim_end() == NO_CD_MARK {
-        let mut r = base_result(spec, out.rc, "", "")
-            .with_msg("Unable to change directory before execution.");
+        data
+    });
+    (script, stdin)
+}
+
+/// The module's result from the exit status and output of [`command_script`].
+pub fn command_result(spec: &CommandSpec, rc: i32, stdout: &str, stderr: &str) -> ModuleResult {
+    if rc != 0 && stderr.trim_end() == NO_CD_MARK {
+        let mut r =
+            base_result(spec, rc, "", "").with_msg("Unable to change directory before execution.");
         r.failed = true;
         r.data.insert("rc".into(), Value::Null);
         null_times(&mut r);
-        return Ok(r);
+        return r;
     }
-    if let Some(r) = exec_error(spec, out.rc, &out.stderr_str()) {
-        return Ok(r);
+    if let Some(r) = exec_error(spec, rc, stderr) {
+        return r;
     }
-    if out.rc == 0 {
-        if let Some(r) = guard_outcome(spec, &out.stderr_str()) {
-            return Ok(r);
+    if rc == 0 {
+        if let Some(r) = guard_outcome(spec, stderr) {
+            return r;
         }
     }
-    let (stderr, start, end) = split_timing(&out.stderr_str());
-    let mut stdout = out.stdout_str();
+    let (stderr, start, end) = split_timing(stderr);
+    let mut stdout = stdout.to_string();
     let mut stderr = stderr;
     if spec.strip_empty_ends {
         stdout = stdout.trim_end_matches(['\r', '\n']).to_string();
         stderr = stderr.trim_end_matches(['\r', '\n']).to_string();
     }
-    let mut r = base_result(spec, out.rc, &stdout, &stderr);
+    let mut r = base_result(spec, rc, &stdout, &stderr);
     r.changed = true;
     match (start, end) {
         (Some((s_epoch, s_text)), Some((e_epoch, e_text))) => {
@@ -156,11 +216,11 @@ pub async fn run_command(
         }
         _ => null_times(&mut r),
     }
-    if out.rc != 0 {
+    if rc != 0 {
         r.failed = true;
         r.msg = Some("non-zero return code".into());
     }
-    Ok(r)
+    r
 }
 
 /// Shell lines that look `program` up as Python's `execvp` does (a name with a slash as is,

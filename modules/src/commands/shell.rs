@@ -9,8 +9,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::command::{check_sources_of, command_spec, guard_probes, CommandOptions, CommandParams};
-use super::run::run_command;
+use super::run::{detached_command, run_command};
 use crate::remote::probe::ProbeRequest;
+use drover_core::async_job::{AsyncSupport, Detached};
 
 /// Parameters of `shell`: `command`'s options, without `expand_argument_vars` (which
 /// ansible-core's shell action refuses).
@@ -38,6 +39,26 @@ impl TypedModule for Shell {
     fn probes(&self, args: &Value, _diff: bool) -> Option<Vec<ProbeRequest>> {
         let p: ShellParams = parse_params(Self::NAME, args).ok()?;
         Some(guard_probes(&p.opts))
+    }
+
+    /// The command line runs detached on the target (see `drover_core::async_job`).
+    const ASYNC: AsyncSupport = AsyncSupport::Detached;
+
+    async fn detached_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: ShellParams,
+    ) -> Result<Detached, ModuleError> {
+        let mut opts = p.opts;
+        opts.uses_shell = true;
+        let p = CommandParams {
+            opts,
+            expand_argument_vars: None,
+        };
+        match command_spec(p) {
+            Ok(spec) => detached_command(ctx, &spec).await,
+            Err(msg) => Ok(Detached::Done(ModuleResult::failed(msg))),
+        }
     }
 
     async fn run_with(

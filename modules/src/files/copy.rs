@@ -102,6 +102,9 @@ pub(super) fn bad(message: impl Into<String>) -> ModuleError {
 #[async_trait]
 impl TypedModule for Copy {
     const NAME: &'static str = "copy";
+    /// ansible-core's action refuses `async`.
+    const ASYNC: drover_core::async_job::AsyncSupport =
+        drover_core::async_job::AsyncSupport::Unsupported;
     type Params = CopyParams;
 
     fn check_more(&self, args: &Map<String, Value>) -> Result<(), ArgError> {

@@ -94,6 +94,9 @@ fn bad(message: impl Into<String>) -> ModuleError {
 #[async_trait]
 impl TypedModule for Template {
     const NAME: &'static str = "template";
+    /// ansible-core's action refuses `async`.
+    const ASYNC: drover_core::async_job::AsyncSupport =
+        drover_core::async_job::AsyncSupport::Unsupported;
     type Params = TemplateParams;
 
     fn probes(&self, args: &Value, diff: bool) -> Option<Vec<ProbeRequest>> {

@@ -71,6 +71,11 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "success_msg",
         "that",
     ]),
+    ("ansible.builtin.async_status", "argument_spec + documentation", &[
+        "_async_dir",
+        "jid",
+        "mode",
+    ]),
     ("ansible.builtin.blockinfile", "argument_spec + documentation", &[
         "append_newline",
         "attr",

@@ -102,6 +102,9 @@ fn failure(msg: String, rebooted: bool, start: Instant) -> ModuleResult {
 #[async_trait]
 impl TypedModule for Reboot {
     const NAME: &'static str = "reboot";
+    /// ansible-core's action refuses `async`.
+    const ASYNC: drover_core::async_job::AsyncSupport =
+        drover_core::async_job::AsyncSupport::Unsupported;
     type Params = RebootParams;
 
     async fn run_with(

@@ -45,6 +45,9 @@ pub struct WaitForConnection;
 #[async_trait]
 impl TypedModule for WaitForConnection {
     const NAME: &'static str = "wait_for_connection";
+    /// ansible-core's action refuses `async`.
+    const ASYNC: drover_core::async_job::AsyncSupport =
+        drover_core::async_job::AsyncSupport::Unsupported;
     type Params = WaitForConnectionParams;
 
     async fn run_with(

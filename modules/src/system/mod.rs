@@ -1,5 +1,6 @@
-//! System modules: facts (`setup`), `hostname`, `sysctl`, `cron`, `getent`, `timezone`, `locale_gen`, `pam_limits`.
+//! System modules: facts (`setup`), `hostname`, `async_status`, `sysctl`, `cron`, `getent`, `timezone`, `locale_gen`, `pam_limits`.
 
+pub mod async_status;
 pub mod cron;
 pub mod facts_build;
 pub mod facts_hw;

@@ -112,6 +112,9 @@ fn local_sha1(path: &Path) -> Option<String> {
 #[async_trait]
 impl TypedModule for Fetch {
     const NAME: &'static str = "fetch";
+    /// ansible-core's action refuses `async`.
+    const ASYNC: drover_core::async_job::AsyncSupport =
+        drover_core::async_job::AsyncSupport::Unsupported;
     type Params = FetchParams;
 
     async fn run_with(

@@ -326,6 +326,9 @@ fn local_path(
 #[async_trait]
 impl TypedModule for Synchronize {
     const NAME: &'static str = "synchronize";
+    /// ansible-core's action refuses `async`.
+    const ASYNC: drover_core::async_job::AsyncSupport =
+        drover_core::async_job::AsyncSupport::Unsupported;
     type Params = SyncParams;
 
     async fn run_with(

@@ -191,6 +191,9 @@ exit 0
 #[async_trait]
 impl TypedModule for Unarchive {
     const NAME: &'static str = "unarchive";
+    /// ansible-core's action refuses `async`.
+    const ASYNC: drover_core::async_job::AsyncSupport =
+        drover_core::async_job::AsyncSupport::Unsupported;
     type Params = UnarchiveParams;
 
     /// `src` is a controller file unless `remote_src` is set — or `copy: no`, its deprecated

@@ -258,6 +258,8 @@ pub fn parse_task(node: &Node) -> Result<Task, PlaybookError> {
             "until" => task.until = Some(v.to_value()),
             "retries" => task.retries = Some(v.to_value()),
             "delay" => task.delay = Some(v.to_value()),
+            "async" => task.async_ = Some(v.to_value()),
+            "poll" => task.poll = Some(v.to_value()),
             "block" | "rescue" | "always" => {
                 let b = block.get_or_insert_with(Default::default);
                 let list = parse_tasks(v)?;
