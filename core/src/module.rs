@@ -242,6 +242,12 @@ pub trait Module: Send + Sync {
         DefinedVars::Names(Vec::new())
     }
 
+    /// The keys its parameters' description lists that the parameters type rejects (see
+    /// [`ModuleParams::keys_unknown_to_type`]); empty for modules without a description.
+    fn keys_unknown_to_params(&self) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Whether `--check` can predict this module's changes (modules that cannot are skipped in
     /// check mode, as ansible-core does).
     fn supports_check_mode(&self) -> bool {
@@ -409,6 +415,10 @@ impl<T: TypedModule> Module for T {
         Some(T::Params::spec())
     }
 
+    fn keys_unknown_to_params(&self) -> Vec<String> {
+        T::Params::keys_unknown_to_type()
+    }
+
     fn controller_only(&self) -> bool {
         T::CONTROLLER_ONLY
     }
@@ -456,21 +466,6 @@ impl<T: TypedModule> Module for T {
         let params = self.params_from(args)?;
         self.run_with(ctx, params).await
     }
-}
-
-/// The older typed-module shape, kept while modules move to [`TypedModule`]: the module
-/// implements [`Module`] itself and calls `run_with`.
-#[async_trait]
-pub trait LegacyTypedModule: Module {
-    /// The module's parameters.
-    type Params: DeserializeOwned + Send + Sync;
-
-    /// Runs the module with typed parameters.
-    async fn run_with(
-        &self,
-        ctx: &ModuleContext<'_>,
-        params: Self::Params,
-    ) -> Result<ModuleResult, ModuleError>;
 }
 
 /// Modules by name. Names include their fully-qualified aliases (`ansible.builtin.copy`).

@@ -148,6 +148,24 @@ pub struct ParamsSpec {
 pub trait ModuleParams: DeserializeOwned + Send + Sync {
     /// The description of the keys.
     fn spec() -> &'static ParamsSpec;
+
+    /// The keys (and aliases) of the description that deserializing the type itself rejects as
+    /// unknown: empty when description and type agree (a hand-written `Deserialize` or a serde
+    /// rename the description missed would show here).
+    fn keys_unknown_to_type() -> Vec<String> {
+        let mut bad = Vec::new();
+        for field in Self::spec().all_fields() {
+            for key in field.keys() {
+                let args = Value::Object(Map::from_iter([(key.to_string(), Value::Null)]));
+                if let Err(e) = crate::module::parse_params::<Self>("", &args) {
+                    if e.to_string().contains("unknown field") {
+                        bad.push(key.to_string());
+                    }
+                }
+            }
+        }
+        bad
+    }
 }
 
 impl ParamsSpec {

@@ -6,9 +6,9 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use drover_core::params::{suggest, ArgError, ArgErrorKind, ParamType, ParamValue};
+use drover_core::params::{ParamType, ParamValue};
 
 use crate::remote::mode::Mode;
 
@@ -167,47 +167,6 @@ pub fn de_opt_mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Mode>, D::E
     }
 }
 
-/// Checks a module's argument keys without looking at values (they may be unrendered templates):
-/// every key must be in `known`, and each group in `one_of` must have at least one key present.
-/// For modules that do not derive [`ModuleParams`](drover_core::params::ModuleParams) yet.
-pub fn check_keys(
-    module: &str,
-    args: &Map<String, Value>,
-    known: &[&str],
-    one_of: &[&[&str]],
-) -> Result<(), ArgError> {
-    for key in args.keys() {
-        if !known.contains(&key.as_str()) {
-            let mut listed: Vec<&str> = known
-                .iter()
-                .copied()
-                .filter(|k| !k.starts_with('_'))
-                .collect();
-            listed.sort_unstable();
-            return Err(ArgError {
-                module: module.to_string(),
-                key: Some(key.clone()),
-                kind: ArgErrorKind::Unsupported {
-                    suggestion: suggest(key, &listed).map(str::to_string),
-                    supported: listed.iter().map(|k| k.to_string()).collect(),
-                },
-            });
-        }
-    }
-    for group in one_of {
-        if !group.iter().any(|k| args.contains_key(*k)) {
-            return Err(ArgError {
-                module: module.to_string(),
-                key: group.first().map(|k| k.to_string()),
-                kind: ArgErrorKind::Missing {
-                    one_of: group.iter().map(|k| k.to_string()).collect(),
-                },
-            });
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,21 +235,5 @@ mod tests {
             parse(json!({"items": ["a", 2]})).unwrap().items,
             vec!["a", "2"]
         );
-    }
-
-    #[test]
-    fn key_check_names_the_key_and_suggests() {
-        let args = json!({"dset": "/x"});
-        let err = check_keys("copy", args.as_object().unwrap(), &["dest", "src"], &[])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("`dset`") && err.contains("did you mean `dest`"),
-            "{err}"
-        );
-        let err = check_keys("copy", &Map::new(), &["dest"], &[&["dest"]])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("missing required parameter `dest`"), "{err}");
     }
 }

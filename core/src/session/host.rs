@@ -8,9 +8,7 @@ use serde_json::Value;
 use crate::connection::HostConnection;
 use crate::executor::{ConnectionPool, TaskController};
 use crate::module::ModuleError;
-use crate::module::{
-    ControllerContext, LegacyTypedModule, ModuleContext, ModuleRegistry, ModuleResult, TypedModule,
-};
+use crate::module::{ControllerContext, ModuleContext, ModuleRegistry, ModuleResult, TypedModule};
 use crate::template::{Templar, TemplateContext};
 use crate::vars::Vars;
 use crate::vault::{scope_secrets, VaultSecrets};
@@ -78,18 +76,6 @@ impl HostTarget {
 
     /// Runs a module with typed parameters, e.g. `target.run_typed(&Hostname, HostnameParams { .. })`.
     pub async fn run_typed<M: TypedModule>(
-        &self,
-        module: &M,
-        params: M::Params,
-    ) -> Result<ModuleResult, ModuleError> {
-        let controller = self.controller();
-        let ctx = self.module_context(&controller);
-        scope_secrets(self.vault.clone(), module.run_with(&ctx, params)).await
-    }
-
-    /// [`HostTarget::run_typed`] for modules still on the older typed shape
-    /// ([`LegacyTypedModule`]) while modules move to [`TypedModule`].
-    pub async fn run_typed_legacy<M: LegacyTypedModule>(
         &self,
         module: &M,
         params: M::Params,
