@@ -22,6 +22,18 @@ pub struct ShellParams {
     pub opts: CommandOptions,
 }
 
+impl ShellParams {
+    /// The same run as `command`'s parameters, through the shell.
+    fn into_command(self) -> CommandParams {
+        let mut opts = self.opts;
+        opts.uses_shell = true;
+        CommandParams {
+            opts,
+            expand_argument_vars: None,
+        }
+    }
+}
+
 /// The `shell` module.
 pub struct Shell;
 
@@ -49,13 +61,7 @@ impl TypedModule for Shell {
         ctx: &ModuleContext<'_>,
         p: ShellParams,
     ) -> Result<Detached, ModuleError> {
-        let mut opts = p.opts;
-        opts.uses_shell = true;
-        let p = CommandParams {
-            opts,
-            expand_argument_vars: None,
-        };
-        match command_spec(p) {
+        match command_spec(p.into_command()) {
             Ok(spec) => detached_command(ctx, &spec).await,
             Err(msg) => Ok(Detached::Done(ModuleResult::failed(msg))),
         }
@@ -66,13 +72,7 @@ impl TypedModule for Shell {
         ctx: &ModuleContext<'_>,
         p: ShellParams,
     ) -> Result<ModuleResult, ModuleError> {
-        let mut opts = p.opts;
-        opts.uses_shell = true;
-        let p = CommandParams {
-            opts,
-            expand_argument_vars: None,
-        };
-        match command_spec(p) {
+        match command_spec(p.into_command()) {
             Ok(spec) => run_command(ctx, &spec).await,
             Err(msg) => Ok(ModuleResult::failed(msg)),
         }

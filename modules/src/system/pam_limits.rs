@@ -14,27 +14,12 @@ use serde_json::{Map, Value};
 use crate::params::{de_bool, de_opt_string, de_string};
 use crate::remote::rewrite::rewrite_script;
 
-const ITEMS: &[&str] = &[
-    "core",
-    "data",
-    "fsize",
-    "memlock",
-    "nofile",
-    "rss",
-    "stack",
-    "cpu",
-    "nproc",
-    "as",
-    "maxlogins",
-    "maxsyslogins",
-    "priority",
-    "locks",
-    "sigpending",
-    "msgqueue",
-    "nice",
-    "rtprio",
-    "chroot",
-];
+/// The limits `limit_item` may name: the choices its description lists.
+fn items() -> &'static [&'static str] {
+    PamLimitsParams::spec()
+        .field("limit_item")
+        .map_or(&[], |f| f.choices)
+}
 
 /// Parameters of `pam_limits`.
 #[derive(Debug, Deserialize, ModuleParams)]
@@ -245,10 +230,10 @@ impl TypedModule for PamLimits {
                 p.limit_type
             )));
         }
-        if !ITEMS.contains(&p.limit_item.as_str()) {
+        if !items().contains(&p.limit_item.as_str()) {
             return Ok(ModuleResult::failed(format!(
                 "value of limit_item must be one of: {}, got: {}",
-                ITEMS.join(", "),
+                items().join(", "),
                 p.limit_item
             )));
         }
