@@ -29,6 +29,18 @@ lease_is_ours_and_live() {
 }
 
 leaked=()
+# Private docker engines (docker-engine.sh) of processes that no longer run.
+for lease in /var/lib/drover-test/docker-leases/*; do
+    [ -f "$lease" ] || continue
+    slot=$(basename "$lease")
+    read -r pid start <"$lease" || true
+    stat=$(cat "/proc/$pid/stat" 2>/dev/null || true)
+    stat=${stat##*) }
+    [ -n "$stat" ] && [ "$(echo "$stat" | awk '{print $20}')" = "$start" ] && continue
+    leaked+=("docker-engine-$slot")
+    "$HARNESS_DIR/docker-engine.sh" down "$slot"
+    rm -f "$lease"
+done
 for dir in "$LXCPATH"/drvt-*; do
     [ -d "$dir" ] || continue
     name=$(basename "$dir")

@@ -121,7 +121,7 @@ pub(crate) fn acquire(count: usize) -> Result<Vec<Lease>, HarnessError> {
 }
 
 /// `"<pid> <start time>"` of a running process, or `None` if it does not exist.
-fn process_identity(pid: u32) -> Option<String> {
+pub(crate) fn process_identity(pid: u32) -> Option<String> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the parenthesised command name; the start time is field 22 overall.
     let after_comm = &stat[stat.rfind(')')? + 1..];
@@ -130,7 +130,7 @@ fn process_identity(pid: u32) -> Option<String> {
 }
 
 /// Whether the process recorded in a lease file still runs (same pid and start time).
-fn holder_is_alive(holder: &str) -> bool {
+pub(crate) fn holder_is_alive(holder: &str) -> bool {
     let holder = holder.trim();
     let Some(pid) = holder
         .split_whitespace()

@@ -13,6 +13,7 @@
 //! ```
 //! See `tests/README.md` for the machine setup (`tests/harness/setup.sh`) and measured timings.
 
+mod docker;
 mod drover;
 mod error;
 mod hosts;
@@ -21,6 +22,7 @@ mod lease;
 mod oracle;
 mod setup;
 
+pub use docker::{TestDockerEngine, TEST_IMAGE};
 pub use drover::{drover_bin, drover_command, example_bin, run_drover, DroverOutput};
 pub use error::HarnessError;
 pub use hosts::{TestHost, TestHosts, DEPLOY_USER, ROOT_USER};

@@ -27,11 +27,13 @@ flock 9
 # ---------------------------------------------------------------------------------------------------
 # 1. OS packages
 # The harness itself, then what tests run on the controller: sshd for the transport tests, rsync for
-# synchronize, git/zip/xz/dpkg-dev/openssl to build test material, python3-venv for the oracle venv.
+# synchronize, git/zip/xz/dpkg-dev/openssl to build test material, python3-venv for the oracle venv,
+# docker.io + docker-registry for the private engines of docker-engine.sh.
 # Installed here, once, so that parallel tests never race for the dpkg lock.
 REQUIRED_PACKAGES=(lxc lxc-templates mmdebstrap debootstrap openssh-client iproute2 nftables dnsmasq-base util-linux
     tar coreutils procps
-    openssh-server rsync git zip unzip xz-utils dpkg-dev openssl python3 python3-venv)
+    openssh-server rsync git zip unzip xz-utils dpkg-dev openssl python3 python3-venv
+    docker.io docker-registry)
 install_packages() {
     local missing=() pkg
     for pkg in "${REQUIRED_PACKAGES[@]}"; do
@@ -41,7 +43,14 @@ install_packages() {
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
+    # No daemon may start on install: the machine's default dockerd would set the FORWARD policy to
+    # DROP and cut the test hosts off the archive (the tests start their own engines).
+    local policy=/usr/sbin/policy-rc.d own_policy=
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+    fi
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    [ -z "$own_policy" ] || rm -f "$policy"
 }
 
 # ---------------------------------------------------------------------------------------------------
