@@ -12,6 +12,7 @@ use drover_core::module::ModuleRegistry;
 
 pub mod accounts;
 pub mod commands;
+pub mod docker;
 pub mod files;
 pub mod generated;
 pub mod inspect;
@@ -99,6 +100,7 @@ pub fn registry() -> ModuleRegistry {
     r.alias("community.general.pam_limits", "pam_limits");
     r.register(Arc::new(packages::debconf::Debconf));
     r.register(Arc::new(accounts::known_hosts::KnownHosts));
+    docker::register(&mut r);
     unimplemented::add_ansible_names(&mut r);
     r
 }

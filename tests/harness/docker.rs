@@ -162,11 +162,9 @@ fn acquire() -> Result<(u8, PathBuf), HarnessError> {
             continue;
         }
         engine_script("down", slot)?;
-        fs::write(&path, &owner).map_err(HarnessError::io(format!("writing {}", path.display())))?;
+        fs::write(&path, &owner)
+            .map_err(HarnessError::io(format!("writing {}", path.display())))?;
         return Ok((slot, path));
     }
-    Err(HarnessError::NoFreeSlots {
-        wanted: 1,
-        free: 0,
-    })
+    Err(HarnessError::NoFreeSlots { wanted: 1, free: 0 })
 }
