@@ -5,7 +5,8 @@
 set -euo pipefail
 CACHE_DIR=${DROVER_TEST_CACHE:-/var/cache/drover-test}
 VERSION=${DROVER_ORACLE_ANSIBLE_CORE:-2.19.14}
-VENV="$CACHE_DIR/ansible-core-$VERSION"
+# `requests` is what community.docker's modules need to reach the engine (the docker oracle tests).
+VENV="$CACHE_DIR/ansible-core-$VERSION-requests"
 mkdir -p "$CACHE_DIR"
 exec 9>"$CACHE_DIR/oracle.lock"
 flock 9
@@ -13,7 +14,7 @@ flock 9
 if [ ! -e "$VENV/.complete" ]; then
     rm -rf "$VENV"
     python3 -m venv "$VENV" >&2
-    "$VENV/bin/pip" install -q --disable-pip-version-check "ansible-core==$VERSION" >&2
+    "$VENV/bin/pip" install -q --disable-pip-version-check "ansible-core==$VERSION" requests >&2
     touch "$VENV/.complete"
 fi
 echo "$VENV/bin/ansible-playbook"

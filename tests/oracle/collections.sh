@@ -1,12 +1,13 @@
 #!/bin/bash
-# Ensures the collections community.general and ansible.posix, as the pinned `ansible` community
+# Ensures the collections community.general, ansible.posix and community.docker, as the pinned `ansible` community
 # package on PyPI ships them, are unpacked in the harness cache, and prints the directory to give
 # ansible-core as ANSIBLE_COLLECTIONS_PATH (it holds ansible_collections/<ns>/<name>). Test oracle
 # only: the collections are never part of drover and their files are never committed.
 set -euo pipefail
 CACHE_DIR=${DROVER_TEST_CACHE:-/var/cache/drover-test}
 VERSION=${DROVER_ORACLE_ANSIBLE:-12.3.0}
-DEST="$CACHE_DIR/ansible-collections-$VERSION"
+# The suffix names the set of collections kept: a new set unpacks again.
+DEST="$CACHE_DIR/ansible-collections-$VERSION-gpd"
 mkdir -p "$CACHE_DIR"
 exec 9>"$CACHE_DIR/oracle-collections.lock"
 flock 9
@@ -22,7 +23,8 @@ if [ ! -e "$DEST/.complete" ]; then
     "$(dirname "$PLAYBOOK")/python" - "$WHEEL" "$DEST" <<'PY'
 import sys, zipfile
 wheel, dest = sys.argv[1], sys.argv[2]
-keep = ("ansible_collections/community/general/", "ansible_collections/ansible/posix/")
+keep = ("ansible_collections/community/general/", "ansible_collections/ansible/posix/",
+        "ansible_collections/community/docker/")
 with zipfile.ZipFile(wheel) as z:
     z.extractall(dest, [n for n in z.namelist() if n.startswith(keep)])
 PY
