@@ -54,6 +54,9 @@ MaxSessions 50
 MaxStartups 200:30:400
 Subsystem sftp internal-sftp
 CFG
+    # sshd's privilege separation directory (systemd creates it on a booted machine; a fresh
+    # container or CI machine may not have it).
+    mkdir -p -m 0755 /run/sshd
     ip netns add "$ns"
     echo "$ns" >>"$BENCH_RUN/namespaces"
     ip link add "${BENCH_NS_PREFIX}v$i" type veth peer name eth0 netns "$ns"
