@@ -6,6 +6,7 @@ mod arg_errors;
 mod async_job;
 mod batch;
 mod connect;
+mod connect_docker;
 mod controller;
 mod display;
 mod facts;
