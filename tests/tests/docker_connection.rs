@@ -80,6 +80,11 @@ const PLAY: &str = r#"
         dest: /etc/drover-dk.conf
         mode: "0640"
       become: true
+    - name: copy a binary file
+      copy:
+        src: blob.bin
+        dest: /opt/blob.bin
+      become: true
     - name: template
       template:
         src: greeting.j2
@@ -131,11 +136,25 @@ fn plays_run_inside_containers_and_converge() {
     )
     .unwrap();
     std::fs::write(dir.path().join("site.yml"), PLAY).unwrap();
+    let blob: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(dir.path().join("blob.bin"), &blob).unwrap();
+    let blob_sum = String::from_utf8(
+        Command::new("sha256sum")
+            .arg(dir.path().join("blob.bin"))
+            .output()
+            .expect("sha256sum")
+            .stdout,
+    )
+    .unwrap()
+    .split_whitespace()
+    .next()
+    .unwrap()
+    .to_string();
 
     let first = play(&engine, dir.path(), &["site.yml", "-i", "hosts.yml"]);
     first.assert_success();
-    // copy, template, lineinfile, file, fetch on each of the two containers.
-    assert_eq!(first.changed(), 10, "{}", first.stdout);
+    // copy, copy src, template, lineinfile, file, fetch on each of the two containers.
+    assert_eq!(first.changed(), 12, "{}", first.stdout);
     for (host, container, owner) in [("dk-a", "dk-a", "root"), ("box-b", "dk-b", "deploy")] {
         assert_eq!(
             in_box(&engine, container, "cat /etc/drover-dk.conf /etc/drover-dk-lines; stat -c '%a %U' /etc/drover-dk.conf"),
@@ -156,7 +175,10 @@ fn plays_run_inside_containers_and_converge() {
             "{}",
             fetched.display()
         );
-        // Not on the controller.
+        assert_eq!(
+            in_box(&engine, container, "sha256sum /opt/blob.bin | cut -d' ' -f1"),
+            blob_sum
+        );
         let _ = owner;
     }
     assert!(!Path::new("/etc/drover-dk-greeting").exists());

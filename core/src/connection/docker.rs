@@ -12,6 +12,7 @@
 //! shell lines run over its (pooled) SSH connection, so one connection to a Docker host serves
 //! every container on it.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
@@ -128,6 +129,14 @@ pub enum DockerRunner {
     },
 }
 
+/// What a docker CLI run reads on stdin.
+enum Input<'a> {
+    None,
+    Bytes(&'a [u8]),
+    /// A local file, streamed (uploads with the CLI on the controller).
+    File(std::fs::File),
+}
+
 /// A connection to one container.
 pub struct DockerConnection {
     opts: DockerOptions,
@@ -179,7 +188,7 @@ impl DockerConnection {
             "{{.State.Running}} {{.State.Status}}".into(),
             self.opts.container.clone(),
         ];
-        let out = self.docker(args, None).await?;
+        let out = self.docker(args, Input::None).await?;
         let container = &self.opts.container;
         if out.rc != 0 {
             let err = out.stderr_str();
@@ -210,7 +219,7 @@ impl DockerConnection {
     async fn docker(
         &self,
         args: Vec<String>,
-        stdin: Option<&[u8]>,
+        stdin: Input<'_>,
     ) -> Result<ExecOutput, ConnectionError> {
         let mut argv = self.opts.global_args();
         argv.extend(args);
@@ -227,7 +236,20 @@ impl DockerConnection {
                     line.push_str(&shell_quote(a));
                 }
                 let mut req = ExecRequest::new(line);
-                req.stdin = stdin.map(<[u8]>::to_vec);
+                req.stdin = match stdin {
+                    Input::None => None,
+                    Input::Bytes(b) => Some(b.to_vec()),
+                    Input::File(mut f) => {
+                        let mut data = Vec::new();
+                        std::io::Read::read_to_end(&mut f, &mut data).map_err(|source| {
+                            ConnectionError::Io {
+                                context: "reading the file to upload".into(),
+                                source,
+                            }
+                        })?;
+                        Some(data)
+                    }
+                };
                 req.become_ = become_.clone();
                 let out = conn.exec(&req).await?;
                 if out.rc == 127 && out.stdout.is_empty() && out.stderr_str().contains("not found")
@@ -248,15 +270,16 @@ impl DockerConnection {
     async fn docker_local(
         &self,
         argv: &[String],
-        stdin: Option<&[u8]>,
+        stdin: Input<'_>,
     ) -> Result<ExecOutput, ConnectionError> {
+        let (stdio, data) = match stdin {
+            Input::None => (Stdio::null(), None),
+            Input::Bytes(b) => (Stdio::piped(), Some(b)),
+            Input::File(f) => (Stdio::from(f), None),
+        };
         let mut child = tokio::process::Command::new(&self.opts.docker_command)
             .args(argv)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(stdio)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -275,7 +298,7 @@ impl DockerConnection {
                     }
                 }
             })?;
-        if let Some(data) = stdin {
+        if let Some(data) = data {
             let mut pipe = child.stdin.take().expect("stdin was piped");
             let data = data.to_vec();
             tokio::spawn(async move {
@@ -331,9 +354,37 @@ impl Connection for DockerConnection {
         let args = self
             .opts
             .exec_args(&req.to_shell_line(), req.stdin.is_some());
-        let out = self.docker(args, req.stdin.as_deref()).await?;
+        let stdin = match &req.stdin {
+            Some(b) => Input::Bytes(b),
+            None => Input::None,
+        };
+        let out = self.docker(args, stdin).await?;
         self.check_after_failure(&out).await?;
         Ok(out)
+    }
+
+    async fn put_file(
+        &self,
+        local_path: &Path,
+        remote_path: &str,
+        become_: Option<&Become>,
+    ) -> Result<(), ConnectionError> {
+        let file = std::fs::File::open(local_path).map_err(|source| ConnectionError::Io {
+            context: format!("reading {}", local_path.display()),
+            source,
+        })?;
+        let mut req = ExecRequest::new(format!("cat > {}", shell_quote(remote_path)));
+        req.become_ = become_.cloned();
+        let args = self.opts.exec_args(&req.to_shell_line(), true);
+        let out = self.docker(args, Input::File(file)).await?;
+        self.check_after_failure(&out).await?;
+        if out.rc != 0 {
+            return Err(ConnectionError::Io {
+                context: format!("writing {remote_path} in container {}", self.opts.container),
+                source: std::io::Error::other(out.stderr_str().trim().to_string()),
+            });
+        }
+        Ok(())
     }
 }
 

@@ -82,6 +82,10 @@ impl ConnectionPool {
         opts: &RunOptions,
         sink: &dyn EventSink,
     ) -> Result<Arc<dyn Connection>, ConnectionError> {
+        // Only the docker transport is reached through another host.
+        let via = via.filter(|_| {
+            super::connect_docker::is_docker_transport(&transport_for(host, vars, opts))
+        });
         let upstream = match via {
             Some((via_host, _)) if via_host == host => {
                 return Err(ConnectionError::Connect {
