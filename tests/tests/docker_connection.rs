@@ -242,11 +242,18 @@ fn stopped_missing_containers_are_unreachable_with_the_container_named() {
     );
 }
 
-/// Wall time of `tasks` trivial command tasks on one host.
-fn timed_play(engine: &TestDockerEngine, dir: &Path, tasks: usize, inventory: &[&str]) -> Duration {
+/// Wall time of a play of `tasks` copies of `task` (YAML of one task, `{i}` = its number) on
+/// one host.
+fn timed_play(
+    engine: &TestDockerEngine,
+    dir: &Path,
+    task: &str,
+    tasks: usize,
+    inventory: &[&str],
+) -> Duration {
     let mut yaml = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
     for i in 0..tasks {
-        yaml.push_str(&format!("    - command: echo {i}\n      changed_when: false\n"));
+        yaml.push_str(&task.replace("{i}", &i.to_string()));
     }
     std::fs::write(dir.join("timed.yml"), yaml).unwrap();
     let started = Instant::now();
@@ -261,18 +268,25 @@ fn task_cost_in_a_container_compared_with_local() {
     let engine = TestDockerEngine::start();
     start_box(&engine, "dk-time");
     let dir = tempfile::tempdir().expect("temp dir");
-    let (n, base) = (40, 2);
+    let (n, base) = (30, 2);
     let docker = ["-i", "dk-time,", "-c", "docker"];
     let local = ["-i", "localhost,", "-c", "local"];
-    let per_task = |inv: &[&str]| {
-        let short = timed_play(&engine, dir.path(), base, inv);
-        let long = timed_play(&engine, dir.path(), n + base, inv);
+    let per_task = |task: &str, inv: &[&str]| {
+        let short = timed_play(&engine, dir.path(), task, base, inv);
+        let long = timed_play(&engine, dir.path(), task, n + base, inv);
         long.saturating_sub(short) / n as u32
     };
-    let in_container = per_task(&docker);
-    let on_controller = per_task(&local);
-    eprintln!("per command task: docker {in_container:?}, local {on_controller:?}");
-    assert!(in_container < Duration::from_millis(1500), "{in_container:?}");
+    let command = "    - command: echo {i}\n      changed_when: false\n";
+    // Unchanged file tasks: a probe each (on the container's long-lived shell).
+    let file = "    - file: {path: /tmp, state: directory}\n";
+    let (cmd_docker, cmd_local) = (per_task(command, &docker), per_task(command, &local));
+    let (file_docker, file_local) = (per_task(file, &docker), per_task(file, &local));
+    eprintln!(
+        "per task: command: docker {cmd_docker:?}, local {cmd_local:?}; \
+         unchanged file: docker {file_docker:?}, local {file_local:?}"
+    );
+    assert!(cmd_docker < Duration::from_millis(1500), "{cmd_docker:?}");
+    assert!(file_docker < Duration::from_millis(1500), "{file_docker:?}");
 }
 
 /// A private sshd on 127.0.0.1 accepting `key` for root; its log (stderr) goes to `log`.

@@ -20,8 +20,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
 
+use tokio::sync::Mutex;
+
+use super::docker_shell::DockerShell;
 use super::local::collect;
-use super::{shell_quote, Become, Connection, ConnectionError, ExecOutput, ExecRequest};
+use super::{
+    shell_quote, Become, BecomeMethod, Connection, ConnectionError, ExecOutput, ExecRequest,
+};
 
 /// Default for how long the container check at connect time may take (community.docker's
 /// `container_timeout` default).
@@ -137,10 +142,22 @@ enum Input<'a> {
     File(std::fs::File),
 }
 
+/// State of a connection's long-lived shell (see [`super::docker_shell`]).
+enum ShellSlot {
+    /// Not needed yet.
+    NotStarted,
+    /// Running and idle (whoever holds the lock is using it).
+    Running(DockerShell),
+    /// Could not be started, failed, or not offered (docker CLI on another host): every command
+    /// gets its own `docker exec`.
+    Unavailable,
+}
+
 /// A connection to one container.
 pub struct DockerConnection {
     opts: DockerOptions,
     runner: DockerRunner,
+    shell: Mutex<ShellSlot>,
 }
 
 impl DockerConnection {
@@ -148,7 +165,16 @@ impl DockerConnection {
     /// or stopped container, an unreachable daemon or a missing docker CLI is a
     /// [`ConnectionError::Connect`] naming the container.
     pub async fn connect(opts: DockerOptions, runner: DockerRunner) -> Result<Self, ConnectionError> {
-        let conn = Self { opts, runner };
+        // The long-lived shell needs a local docker CLI process to talk to.
+        let shell = Mutex::new(match runner {
+            DockerRunner::Local => ShellSlot::NotStarted,
+            DockerRunner::Via { .. } => ShellSlot::Unavailable,
+        });
+        let conn = Self {
+            opts,
+            runner,
+            shell,
+        };
         let check = conn.container_state();
         match tokio::time::timeout(conn.opts.timeout, check).await {
             Ok(Ok(())) => Ok(conn),
@@ -344,13 +370,93 @@ impl DockerConnection {
     }
 }
 
+impl DockerConnection {
+    /// Runs `req` on the long-lived shell when it qualifies and the shell is free; `None` means
+    /// "run it with a `docker exec` of its own".
+    async fn exec_on_shared_shell(
+        &self,
+        req: &ExecRequest,
+    ) -> Option<Result<ExecOutput, ConnectionError>> {
+        if !req.shared_shell || req.stdin.is_some() {
+            return None;
+        }
+        let line = match &req.become_ {
+            None => req.script_with_env(),
+            // sudo without a password reads no stdin; anything else may prompt.
+            Some(b) if b.method == BecomeMethod::Sudo && b.password.is_none() => {
+                req.to_shell_line()
+            }
+            Some(_) => return None,
+        };
+        let mut slot = self.shell.try_lock().ok()?;
+        if matches!(&*slot, ShellSlot::Running(shell) if shell.interrupted()) {
+            if let ShellSlot::Running(shell) = std::mem::replace(&mut *slot, ShellSlot::NotStarted)
+            {
+                shell.close().await;
+            }
+        }
+        if let ShellSlot::NotStarted = *slot {
+            let mut argv = self.opts.global_args();
+            let mut exec = self.opts.exec_args("", true);
+            exec.truncate(exec.len() - 2); // no `-c LINE`: the shell reads its stdin
+            argv.extend(exec);
+            *slot = match DockerShell::start(&self.opts.docker_command, &argv).await {
+                Ok(shell) => ShellSlot::Running(shell),
+                Err(e) => {
+                    tracing::debug!(host = %self.opts.alias, error = %e, "no shared shell in the container");
+                    ShellSlot::Unavailable
+                }
+            };
+        }
+        let ShellSlot::Running(shell) = &mut *slot else {
+            return None;
+        };
+        match shell.run(&line).await {
+            Ok(out) => Some(Ok(out)),
+            Err(reason) => {
+                if let ShellSlot::Running(shell) =
+                    std::mem::replace(&mut *slot, ShellSlot::Unavailable)
+                {
+                    shell.close().await;
+                }
+                drop(slot);
+                let reason = match self.container_state().await {
+                    Err(ConnectionError::Connect { reason, .. }) => reason,
+                    _ => format!("the shell in container '{}' failed: {reason}", self.opts.container),
+                };
+                Some(Err(ConnectionError::Lost {
+                    host: self.opts.alias.clone(),
+                    reason,
+                }))
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Connection for DockerConnection {
     fn transport(&self) -> &'static str {
         "docker"
     }
 
+    fn has_shared_shell(&self) -> bool {
+        self.shell
+            .try_lock()
+            .map_or(true, |slot| !matches!(*slot, ShellSlot::Unavailable))
+    }
+
+    async fn close(&self) {
+        if let ShellSlot::Running(shell) =
+            std::mem::replace(&mut *self.shell.lock().await, ShellSlot::Unavailable)
+        {
+            shell.close().await;
+        }
+    }
+
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
+        if let Some(result) = self.exec_on_shared_shell(req).await {
+            return result;
+        }
         let args = self
             .opts
             .exec_args(&req.to_shell_line(), req.stdin.is_some());

@@ -6,6 +6,7 @@
 
 mod command;
 pub mod docker;
+mod docker_shell;
 pub mod local;
 pub mod ssh;
 pub mod ssh_config;
