@@ -210,7 +210,10 @@ fn stopped_missing_containers_are_unreachable_with_the_container_named() {
     assert!(!out.success(), "{}", out.stdout);
     let text = format!("{}{}", out.stdout, out.stderr);
     assert!(
-        text.contains("docker container 'dk-stopped' is not running (status: exited)"),
+        text.contains(
+            "failed to connect to dk-stopped: docker container 'dk-stopped' is not running \
+             (status: exited)"
+        ),
         "{text}"
     );
     assert!(text.contains("docker container 'dk-missing' not found"), "{text}");
@@ -271,9 +274,16 @@ fn task_cost_in_a_container_compared_with_local() {
     let (n, base) = (30, 2);
     let docker = ["-i", "dk-time,", "-c", "docker"];
     let local = ["-i", "localhost,", "-c", "local"];
+    // The best of two runs each: the machine may be busy with other work.
+    let best = |task: &str, count: usize, inv: &[&str]| {
+        (0..2)
+            .map(|_| timed_play(&engine, dir.path(), task, count, inv))
+            .min()
+            .unwrap_or_default()
+    };
     let per_task = |task: &str, inv: &[&str]| {
-        let short = timed_play(&engine, dir.path(), task, base, inv);
-        let long = timed_play(&engine, dir.path(), task, n + base, inv);
+        let short = best(task, base, inv);
+        let long = best(task, n + base, inv);
         long.saturating_sub(short) / n as u32
     };
     let command = "    - command: echo {i}\n      changed_when: false\n";

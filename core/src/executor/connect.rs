@@ -112,7 +112,11 @@ impl ConnectionPool {
             .get_or_init(|| async {
                 let first = open(host, vars, upstream.clone(), opts, sink)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| match e {
+                        // Wrapped again below: "failed to connect to HOST" once.
+                        ConnectionError::Connect { host: h, reason } if h == host => reason,
+                        e => e.to_string(),
+                    })?;
                 Ok(Arc::new(ReconnectingConnection {
                     probe_cache: Arc::new(ProbeCache::new(self.changes.clone())),
                     host: host.to_string(),
