@@ -118,11 +118,17 @@ const PLAY: &str = r#"
         that: piped.stdout == 'piped ' + inventory_hostname
 "#;
 
+/// One engine for the converging play and the timings (an engine start costs seconds).
 #[test]
-fn plays_run_inside_containers_and_converge() {
+fn plays_run_inside_containers_and_converge_and_cost() {
     let engine = TestDockerEngine::start();
-    start_box(&engine, "dk-a");
-    start_box(&engine, "dk-b");
+    converge(&engine);
+    task_cost_in_a_container_compared_with_local(&engine);
+}
+
+fn converge(engine: &TestDockerEngine) {
+    start_box(engine, "dk-a");
+    start_box(engine, "dk-b");
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
         dir.path().join("hosts.yml"),
@@ -151,24 +157,32 @@ fn plays_run_inside_containers_and_converge() {
     .unwrap()
     .to_string();
 
-    let first = play(&engine, dir.path(), &["site.yml", "-i", "hosts.yml"]);
+    let first = play(engine, dir.path(), &["site.yml", "-i", "hosts.yml"]);
     first.assert_success();
     // copy, copy src, template, lineinfile, file, fetch on each of the two containers.
     assert_eq!(first.changed(), 12, "{}", first.stdout);
     for (host, container, owner) in [("dk-a", "dk-a", "root"), ("box-b", "dk-b", "deploy")] {
         assert_eq!(
-            in_box(&engine, container, "cat /etc/drover-dk.conf /etc/drover-dk-lines; stat -c '%a %U' /etc/drover-dk.conf"),
+            in_box(
+                engine,
+                container,
+                "cat /etc/drover-dk.conf /etc/drover-dk-lines; stat -c '%a %U' /etc/drover-dk.conf"
+            ),
             format!("name={host}\nextra=1\n640 root")
         );
         assert_eq!(
-            in_box(&engine, container, "cat /etc/drover-dk-greeting"),
+            in_box(engine, container, "cat /etc/drover-dk-greeting"),
             format!("hello from {host} (docker)")
         );
         assert_eq!(
-            in_box(&engine, container, "stat -c '%a %U' /home/deploy/dk-dir"),
+            in_box(engine, container, "stat -c '%a %U' /home/deploy/dk-dir"),
             "750 deploy"
         );
-        let fetched = dir.path().join("fetched").join(host).join("etc/drover-dk.conf");
+        let fetched = dir
+            .path()
+            .join("fetched")
+            .join(host)
+            .join("etc/drover-dk.conf");
         assert_eq!(
             std::fs::read_to_string(&fetched).unwrap_or_default(),
             format!("name={host}\n"),
@@ -176,23 +190,21 @@ fn plays_run_inside_containers_and_converge() {
             fetched.display()
         );
         assert_eq!(
-            in_box(&engine, container, "sha256sum /opt/blob.bin | cut -d' ' -f1"),
+            in_box(engine, container, "sha256sum /opt/blob.bin | cut -d' ' -f1"),
             blob_sum
         );
         let _ = owner;
     }
     assert!(!Path::new("/etc/drover-dk-greeting").exists());
 
-    let second = play(&engine, dir.path(), &["site.yml", "-i", "hosts.yml"]);
+    let second = play(engine, dir.path(), &["site.yml", "-i", "hosts.yml"]);
     second.assert_success();
     assert_eq!(second.changed(), 0, "{}", second.stdout);
 }
 
-#[test]
-fn stopped_missing_containers_are_unreachable_with_the_container_named() {
-    let engine = TestDockerEngine::start();
-    start_box(&engine, "dk-up");
-    start_box(&engine, "dk-stopped");
+fn stopped_missing_containers_are_unreachable_with_the_container_named(engine: &TestDockerEngine) {
+    start_box(engine, "dk-up");
+    start_box(engine, "dk-stopped");
     engine.docker_ok(&["stop", "-t", "0", "dk-stopped"]);
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
@@ -206,7 +218,7 @@ fn stopped_missing_containers_are_unreachable_with_the_container_named() {
         "- hosts: boxes\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
     )
     .unwrap();
-    let out = play(&engine, dir.path(), &["site.yml", "-i", "hosts.yml"]);
+    let out = play(engine, dir.path(), &["site.yml", "-i", "hosts.yml"]);
     assert!(!out.success(), "{}", out.stdout);
     let text = format!("{}{}", out.stdout, out.stderr);
     assert!(
@@ -216,7 +228,10 @@ fn stopped_missing_containers_are_unreachable_with_the_container_named() {
         ),
         "{text}"
     );
-    assert!(text.contains("docker container 'dk-missing' not found"), "{text}");
+    assert!(
+        text.contains("docker container 'dk-missing' not found"),
+        "{text}"
+    );
     let recap = |host: &str| {
         out.stdout
             .lines()
@@ -225,8 +240,16 @@ fn stopped_missing_containers_are_unreachable_with_the_container_named() {
             .to_string()
     };
     assert!(recap("dk-up ").contains("ok=1 "), "{}", out.stdout);
-    assert!(recap("dk-stopped ").contains("unreachable=1"), "{}", out.stdout);
-    assert!(recap("dk-missing ").contains("unreachable=1"), "{}", out.stdout);
+    assert!(
+        recap("dk-stopped ").contains("unreachable=1"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        recap("dk-missing ").contains("unreachable=1"),
+        "{}",
+        out.stdout
+    );
 
     // A container stopped during the play: the next task finds the host unreachable.
     std::fs::write(
@@ -235,10 +258,11 @@ fn stopped_missing_containers_are_unreachable_with_the_container_named() {
          - command: docker stop -t 0 dk-up\n      delegate_to: localhost\n    - command: 'true'\n",
     )
     .unwrap();
-    let out = play(&engine, dir.path(), &["stop.yml", "-i", "hosts.yml"]);
+    let out = play(engine, dir.path(), &["stop.yml", "-i", "hosts.yml"]);
     assert!(!out.success(), "{}", out.stdout);
     assert!(
-        out.stdout.contains("docker container 'dk-up' is not running"),
+        out.stdout
+            .contains("docker container 'dk-up' is not running"),
         "{}\n{}",
         out.stdout,
         out.stderr
@@ -266,10 +290,8 @@ fn timed_play(
     started.elapsed()
 }
 
-#[test]
-fn task_cost_in_a_container_compared_with_local() {
-    let engine = TestDockerEngine::start();
-    start_box(&engine, "dk-time");
+fn task_cost_in_a_container_compared_with_local(engine: &TestDockerEngine) {
+    start_box(engine, "dk-time");
     let dir = tempfile::tempdir().expect("temp dir");
     let (n, base) = (30, 2);
     let docker = ["-i", "dk-time,", "-c", "docker"];
@@ -277,7 +299,7 @@ fn task_cost_in_a_container_compared_with_local() {
     // The best of two runs each: the machine may be busy with other work.
     let best = |task: &str, count: usize, inv: &[&str]| {
         (0..2)
-            .map(|_| timed_play(&engine, dir.path(), task, count, inv))
+            .map(|_| timed_play(engine, dir.path(), task, count, inv))
             .min()
             .unwrap_or_default()
     };
@@ -321,12 +343,20 @@ fn start_sshd(dir: &Path, log: &Path) -> (Child, u16) {
     let child = Command::new("/usr/sbin/sshd")
         .args(["-D", "-e", "-f", "/dev/null", "-p", &port.to_string()])
         .args(["-o", "ListenAddress=127.0.0.1", "-o", "PidFile=none"])
-        .args(["-o", "StrictModes=no", "-o", "PermitRootLogin=prohibit-password"])
+        .args([
+            "-o",
+            "StrictModes=no",
+            "-o",
+            "PermitRootLogin=prohibit-password",
+        ])
         .args(["-o", "UsePAM=no", "-o", "LogLevel=INFO"])
         .arg("-o")
         .arg(format!("HostKey={}", dir.join("host_key").display()))
         .arg("-o")
-        .arg(format!("AuthorizedKeysFile={}", dir.join("authorized_keys").display()))
+        .arg(format!(
+            "AuthorizedKeysFile={}",
+            dir.join("authorized_keys").display()
+        ))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())
@@ -334,17 +364,27 @@ fn start_sshd(dir: &Path, log: &Path) -> (Child, u16) {
         .expect("start sshd");
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "sshd did not listen: {}", std::fs::read_to_string(log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "sshd did not listen: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     (child, port)
 }
 
+/// One engine for the SSH-reached Docker host and the unreachable containers.
 #[test]
-fn containers_of_a_docker_host_reached_over_ssh_share_its_connection() {
+fn docker_host_over_ssh_and_unreachable_containers() {
     let engine = TestDockerEngine::start();
-    start_box(&engine, "dk-r1");
-    start_box(&engine, "dk-r2");
+    containers_of_a_docker_host_reached_over_ssh_share_its_connection(&engine);
+    stopped_missing_containers_are_unreachable_with_the_container_named(&engine);
+}
+
+fn containers_of_a_docker_host_reached_over_ssh_share_its_connection(engine: &TestDockerEngine) {
+    start_box(engine, "dk-r1");
+    start_box(engine, "dk-r2");
     let dir = tempfile::tempdir().expect("temp dir");
     let log = dir.path().join("sshd.log");
     let (mut sshd, port) = start_sshd(dir.path(), &log);
@@ -390,7 +430,7 @@ fn containers_of_a_docker_host_reached_over_ssh_share_its_connection() {
     assert_eq!(first.changed(), 2, "{}", first.stdout);
     assert!(first.stdout.contains("root via dk-r1"), "{}", first.stdout);
     assert!(first.stdout.contains("deploy via r2"), "{}", first.stdout);
-    assert_eq!(in_box(&engine, "dk-r2", "cat /etc/drover-via"), "via r2");
+    assert_eq!(in_box(engine, "dk-r2", "cat /etc/drover-via"), "via r2");
     // One SSH connection to the Docker host served both containers.
     assert_eq!(
         sshd_log.matches("Accepted publickey").count(),

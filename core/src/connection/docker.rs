@@ -147,7 +147,7 @@ enum ShellSlot {
     /// Not needed yet.
     NotStarted,
     /// Running and idle (whoever holds the lock is using it).
-    Running(DockerShell),
+    Running(Box<DockerShell>),
     /// Could not be started, failed, or not offered (docker CLI on another host): every command
     /// gets its own `docker exec`.
     Unavailable,
@@ -164,7 +164,10 @@ impl DockerConnection {
     /// Checks that the container exists and is running, and returns a connection to it. A missing
     /// or stopped container, an unreachable daemon or a missing docker CLI is a
     /// [`ConnectionError::Connect`] naming the container.
-    pub async fn connect(opts: DockerOptions, runner: DockerRunner) -> Result<Self, ConnectionError> {
+    pub async fn connect(
+        opts: DockerOptions,
+        runner: DockerRunner,
+    ) -> Result<Self, ConnectionError> {
         // The long-lived shell needs a local docker CLI process to talk to.
         let shell = Mutex::new(match runner {
             DockerRunner::Local => ShellSlot::NotStarted,
@@ -401,7 +404,7 @@ impl DockerConnection {
             exec.truncate(exec.len() - 2); // no `-c LINE`: the shell reads its stdin
             argv.extend(exec);
             *slot = match DockerShell::start(&self.opts.docker_command, &argv).await {
-                Ok(shell) => ShellSlot::Running(shell),
+                Ok(shell) => ShellSlot::Running(Box::new(shell)),
                 Err(e) => {
                     tracing::debug!(host = %self.opts.alias, error = %e, "no shared shell in the container");
                     ShellSlot::Unavailable
@@ -422,7 +425,10 @@ impl DockerConnection {
                 drop(slot);
                 let reason = match self.container_state().await {
                     Err(ConnectionError::Connect { reason, .. }) => reason,
-                    _ => format!("the shell in container '{}' failed: {reason}", self.opts.container),
+                    _ => format!(
+                        "the shell in container '{}' failed: {reason}",
+                        self.opts.container
+                    ),
                 };
                 Some(Err(ConnectionError::Lost {
                     host: self.opts.alias.clone(),

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use super::options::RunOptions;
 use super::connect_docker::{docker_options, docker_via, DOCKER_VIA_BECOME_VAR, DOCKER_VIA_VAR};
+use super::options::RunOptions;
 use crate::connection::docker::{DockerConnection, DockerRunner};
 use crate::connection::local::LocalConnection;
 use crate::connection::ssh::{SshConnection, SshOptions};

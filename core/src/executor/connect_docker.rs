@@ -40,8 +40,8 @@ pub fn docker_options(
         host: host.to_string(),
         reason,
     };
-    let container = var_str(vars, &["ansible_docker_host", "ansible_host"])
-        .unwrap_or_else(|| host.to_string());
+    let container =
+        var_str(vars, &["ansible_docker_host", "ansible_host"]).unwrap_or_else(|| host.to_string());
     let mut o = DockerOptions::new(host, container);
     o.user = var_str(vars, &["ansible_docker_user", "ansible_user"])
         .or_else(|| opts.remote_user.clone());
@@ -50,9 +50,7 @@ pub fn docker_options(
         .map(|s| s.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default();
     o.working_dir = var_str(vars, &["ansible_docker_working_dir"]);
-    o.privileged = vars
-        .get("ansible_docker_privileged")
-        .is_some_and(is_truthy);
+    o.privileged = vars.get("ansible_docker_privileged").is_some_and(is_truthy);
     o.timeout = match var_str(vars, &["ansible_docker_timeout", "ansible_timeout"]) {
         Some(t) => Duration::from_secs(t.trim().parse().map_err(|_| {
             bad(format!(

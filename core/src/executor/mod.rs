@@ -35,8 +35,8 @@ use std::time::Duration;
 use indexmap::IndexMap;
 
 pub(crate) use connect::ConnectionPool;
-pub(crate) use connect_docker::docker_via;
 pub use connect::{ssh_options, transport_for};
+pub(crate) use connect_docker::docker_via;
 pub(crate) use controller::TaskController;
 pub use free::{strategy_named, Strategy};
 pub use options::RunOptions;
