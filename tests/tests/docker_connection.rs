@@ -207,10 +207,19 @@ fn stopped_missing_containers_are_unreachable_with_the_container_named(engine: &
     start_box(engine, "dk-stopped");
     engine.docker_ok(&["stop", "-t", "0", "dk-stopped"]);
     let dir = tempfile::tempdir().expect("temp dir");
+    // A Docker host nothing listens for.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
     std::fs::write(
         dir.path().join("hosts.yml"),
-        "boxes:\n  vars:\n    ansible_connection: community.docker.docker\n  hosts:\n    \
-         dk-up: {}\n    dk-stopped: {}\n    dk-missing: {}\n",
+        format!(
+            "boxes:\n  vars:\n    ansible_connection: community.docker.docker\n  hosts:\n    \
+             dk-up: {{}}\n    dk-stopped: {{}}\n    dk-missing: {{}}\n    \
+             dk-behind: {{ansible_docker_via: deadhost}}\n\
+             others:\n  hosts:\n    deadhost: {{ansible_host: 127.0.0.1, ansible_port: {closed_port}}}\n"
+        ),
     )
     .unwrap();
     std::fs::write(
@@ -232,6 +241,11 @@ fn stopped_missing_containers_are_unreachable_with_the_container_named(engine: &
         text.contains("docker container 'dk-missing' not found"),
         "{text}"
     );
+    assert!(
+        text.contains("failed to connect to dk-behind: its Docker host deadhost is unreachable")
+            && text.contains("connection refused"),
+        "{text}"
+    );
     let recap = |host: &str| {
         out.stdout
             .lines()
@@ -246,7 +260,8 @@ fn stopped_missing_containers_are_unreachable_with_the_container_named(engine: &
         out.stdout
     );
     assert!(
-        recap("dk-missing ").contains("unreachable=1"),
+        recap("dk-missing ").contains("unreachable=1")
+            && recap("dk-behind ").contains("unreachable=1"),
         "{}",
         out.stdout
     );
