@@ -108,6 +108,12 @@ const PLAY: &str = r#"
         src: /etc/drover-dk.conf
         dest: fetched/
       become: true
+    - name: docker exec options (-e, -w) from the inventory
+      shell: 'echo "${DK_MARK:-none} $(pwd)"'
+      register: opt
+      changed_when: false
+    - assert:
+        that: opt.stdout == (expected_opt | default('none /'))
     - name: stdin reaches the container
       shell: cat
       args:
@@ -133,7 +139,9 @@ fn converge(engine: &TestDockerEngine) {
     std::fs::write(
         dir.path().join("hosts.yml"),
         "boxes:\n  vars:\n    ansible_connection: docker\n  hosts:\n    dk-a: {}\n    \
-         box-b:\n      ansible_host: dk-b\n      ansible_user: deploy\n      expected_user: deploy\n",
+         box-b:\n      ansible_host: dk-b\n      ansible_user: deploy\n      expected_user: deploy\n      \
+         ansible_docker_extra_env: {DK_MARK: b}\n      ansible_docker_working_dir: /tmp\n      \
+         ansible_docker_extra_args: --log-level error\n      expected_opt: b /tmp\n",
     )
     .unwrap();
     std::fs::write(
