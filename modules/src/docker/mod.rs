@@ -21,6 +21,14 @@
 //! `DOCKER_HOST` from the task's or play's `environment`, else the CLI's default; `api_version`,
 //! `timeout` and the TLS options (`tls`, `validate_certs`, `ca_path`, `client_cert`, `client_key`)
 //! are honoured, see [`api::DockerApi`].
+//!
+//! # Running tasks inside containers: `connection: docker`
+//! Distinct from these modules: a host whose `ansible_connection` is `docker` (or
+//! `community.docker.docker`) *is* a running container, and every module runs inside it through
+//! `docker exec` (drover-core's `connection::docker` transport). The docker CLI runs on the
+//! controller, or on the Docker host named by the container's `ansible_docker_via` variable
+//! (an inventory host, reached over its own SSH connection, shared by all its containers). See
+//! `docs/DOCKER_CONNECTION.md` for the variables.
 
 pub mod api;
 
