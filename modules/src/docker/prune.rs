@@ -170,6 +170,9 @@ async fn run(ctx: &ModuleContext<'_>, p: PruneParams) -> Result<ModuleResult, Do
         None => None,
     };
     let cli = DockerCli::new(&p.api)?;
+    if ctx.check_mode {
+        return Ok(super::container_exec::skipped_in_check_mode("docker_prune"));
+    }
     let mut result = ModuleResult::ok();
     let mut changed = false;
     if p.containers {
@@ -208,7 +211,15 @@ async fn run(ctx: &ModuleContext<'_>, p: PruneParams) -> Result<ModuleResult, Do
     }
     if p.volumes {
         let mut args = vec!["volume".to_string(), "prune".into(), "--force".into()];
-        args.extend(filter_args(&p.volumes_filters));
+        // The CLI refuses the engine's `all` filter and spells it `--all`.
+        let mut filters = p.volumes_filters.clone().unwrap_or_default();
+        if let Some(i) = filters.iter().position(|(k, _)| k == "all") {
+            let (_, v) = filters.remove(i);
+            if matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes") {
+                args.push("--all".into());
+            }
+        }
+        args.extend(filter_args(&Some(filters)));
         let (names, space) = parse_prune(&cli.run_ok(ctx.conn, &args).await?);
         changed |= !names.is_empty() || space > 0;
         result = result
