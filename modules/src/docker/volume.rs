@@ -104,6 +104,15 @@ fn differences(p: &VolumeParams, driver: &str, vol: &Value) -> Differences {
     d
 }
 
+/// The volume as community.docker's `docker_volume` reports it (from the engine's volume list,
+/// where a volume without driver options has `Options: {}`; inspect says `null`).
+fn as_listed(mut volume: Value) -> Value {
+    if let Some(opts) = volume.get_mut("Options").filter(|o| o.is_null()) {
+        *opts = json!({});
+    }
+    volume
+}
+
 async fn run(ctx: &ModuleContext<'_>, p: VolumeParams) -> Result<ModuleResult, DockerError> {
     if p.volume_name.trim().is_empty() {
         return Err(DockerError::failed("volume_name must not be empty"));
@@ -172,7 +181,7 @@ async fn run(ctx: &ModuleContext<'_>, p: VolumeParams) -> Result<ModuleResult, D
         } else {
             existing
         };
-        result = result.with("volume", volume.unwrap_or(Value::Null));
+        result = result.with("volume", volume.map_or(Value::Null, as_listed));
     }
     if ctx.diff && changed {
         result = result.with_diff(tracker.diff());
