@@ -109,8 +109,16 @@ fn prune_removes_only_what_the_filters_select() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for (name, label) in [("gone", "prune=yes"), ("kept", "prune=no")] {
-        engine.docker_ok(&["create", "--name", name, "--label", label, TEST_IMAGE, "true"]);
-        engine.docker_ok(&["network", "create", "--label", label, &format!("net-{name}")]);
+        engine.docker_ok(&[
+            "create", "--name", name, "--label", label, TEST_IMAGE, "true",
+        ]);
+        engine.docker_ok(&[
+            "network",
+            "create",
+            "--label",
+            label,
+            &format!("net-{name}"),
+        ]);
         engine.docker_ok(&["volume", "create", "--label", label, &format!("vol-{name}")]);
     }
     // The test engine speaks API 1.41, whose volume prune takes named volumes too (1.42+ needs

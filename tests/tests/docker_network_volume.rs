@@ -44,7 +44,10 @@ fn networks_converge_recreate_and_reconnect() {
     // A driver option differs: check mode predicts it and touches nothing...
     let mtu = "        connected: [c1]\n        driver_options:\n          com.docker.network.driver.mtu: 1400\n";
     assert_eq!(play_ok(&engine, d, &net_task(mtu), &["--check"]), 1);
-    assert_eq!(inspect(&engine, "network", "net1").unwrap()["Id"], first["Id"]);
+    assert_eq!(
+        inspect(&engine, "network", "net1").unwrap()["Id"],
+        first["Id"]
+    );
     // ...and the apply recreates the network with c1 reconnected.
     assert_eq!(play_ok(&engine, d, &net_task(mtu), &[]), 1);
     let second = inspect(&engine, "network", "net1").unwrap();
@@ -62,7 +65,10 @@ fn networks_converge_recreate_and_reconnect() {
 
     // appends keeps c1; without it, c1 is disconnected; no `connected` keeps what is attached.
     let c2 = "    - docker_network:\n        docker_host: DH\n        name: net1\n        connected: [c2]\n";
-    assert_eq!(play_ok(&engine, d, &format!("{c2}        appends: true\n"), &[]), 1);
+    assert_eq!(
+        play_ok(&engine, d, &format!("{c2}        appends: true\n"), &[]),
+        1
+    );
     assert_eq!(attached(&engine, "net1"), vec!["c1", "c2"]);
     assert_eq!(play_ok(&engine, d, c2, &["--check"]), 1);
     assert_eq!(attached(&engine, "net1"), vec!["c1", "c2"]);
@@ -106,27 +112,42 @@ fn volumes_follow_the_recreate_mode() {
         "{base}    - assert:\n        that:\n          - r.volume.Name == 'vol1'\n          - r.volume.Labels.app == 'one'\n"
     );
     assert_eq!(play_ok(&engine, d, &checked, &[]), 1);
-    assert_eq!(inspect(&engine, "volume", "vol1").unwrap()["Labels"]["app"], "one");
+    assert_eq!(
+        inspect(&engine, "volume", "vol1").unwrap()["Labels"]["app"],
+        "one"
+    );
     assert_eq!(play_ok(&engine, d, &base, &[]), 0);
     assert_eq!(play_ok(&engine, d, &base, &["--check"]), 0);
 
     // A label change: `never` (the default) keeps the volume as it is...
     let two = "        labels:\n          app: two\n";
     assert_eq!(play_ok(&engine, d, &vol_task(two), &[]), 0);
-    assert_eq!(inspect(&engine, "volume", "vol1").unwrap()["Labels"]["app"], "one");
+    assert_eq!(
+        inspect(&engine, "volume", "vol1").unwrap()["Labels"]["app"],
+        "one"
+    );
     // ...`options-changed` recreates it (check mode first: nothing happens).
     let oc = format!("{two}        recreate: options-changed\n");
     assert_eq!(play_ok(&engine, d, &vol_task(&oc), &["--check"]), 1);
-    assert_eq!(inspect(&engine, "volume", "vol1").unwrap()["Labels"]["app"], "one");
+    assert_eq!(
+        inspect(&engine, "volume", "vol1").unwrap()["Labels"]["app"],
+        "one"
+    );
     assert_eq!(play_ok(&engine, d, &vol_task(&oc), &[]), 1);
-    assert_eq!(inspect(&engine, "volume", "vol1").unwrap()["Labels"]["app"], "two");
+    assert_eq!(
+        inspect(&engine, "volume", "vol1").unwrap()["Labels"]["app"],
+        "two"
+    );
     assert_eq!(play_ok(&engine, d, &vol_task(&oc), &[]), 0);
     // Driver options too.
     let tmpfs = format!(
         "{oc}        driver_options:\n          type: tmpfs\n          device: tmpfs\n          o: size=1m\n"
     );
     assert_eq!(play_ok(&engine, d, &vol_task(&tmpfs), &[]), 1);
-    assert_eq!(inspect(&engine, "volume", "vol1").unwrap()["Options"]["type"], "tmpfs");
+    assert_eq!(
+        inspect(&engine, "volume", "vol1").unwrap()["Options"]["type"],
+        "tmpfs"
+    );
     assert_eq!(play_ok(&engine, d, &vol_task(&tmpfs), &[]), 0);
     // `always` recreates every time.
     let always = format!("{two}        recreate: always\n");

@@ -90,7 +90,8 @@ fn book(engine: &TestDockerEngine, p: &str, octet: u8, out: &Path, second: bool)
 
 /// The fields compared, with the run's prefix and subnet made neutral.
 fn summary(path: &Path, prefix: &str, octet: u8) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).expect("results file")
+    let text = std::fs::read_to_string(path)
+        .expect("results file")
         .replace(&format!("{prefix}-"), "X-")
         .replace(&format!("172.30.{octet}."), "172.30.N.");
     let results: Vec<Value> = serde_json::from_str(&text).expect("results JSON");
@@ -154,12 +155,18 @@ fn drover_and_community_docker_agree_on_networks_and_volumes() {
         let ora = summary(&ora_out, "ora", 41);
         let drv = summary(&drv_out, "drv", 42);
         for (i, (o, d)) in ora.iter().zip(&drv).enumerate() {
-            assert_eq!(o, d, "{step}: task {i} differs\noracle: {o:#}\ndrover: {d:#}");
+            assert_eq!(
+                o, d,
+                "{step}: task {i} differs\noracle: {o:#}\ndrover: {d:#}"
+            );
         }
         assert_eq!(ora.len(), drv.len());
     }
     for p in ["ora", "drv"] {
-        assert_eq!(attached(&engine, &format!("{p}-net")), vec![format!("{p}-c2")]);
+        assert_eq!(
+            attached(&engine, &format!("{p}-net")),
+            vec![format!("{p}-c2")]
+        );
         assert!(inspect(&engine, "network", &format!("{p}-inner")).is_none());
         assert!(inspect(&engine, "volume", &format!("{p}-vol2")).is_none());
         let vol = inspect(&engine, "volume", &format!("{p}-vol")).unwrap();
@@ -188,7 +195,14 @@ fn run_with_args(book: &Path, extra: &[&str], ansible: bool) {
             String::from_utf8_lossy(&out.stderr)
         );
     } else {
-        let mut args = vec!["play", book.to_str().unwrap(), "-i", "localhost,", "-c", "local"];
+        let mut args = vec![
+            "play",
+            book.to_str().unwrap(),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+        ];
         args.extend(extra);
         drover_integration::run_drover(args).assert_success();
     }

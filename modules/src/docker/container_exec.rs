@@ -86,11 +86,9 @@ impl TypedModule for DockerContainerExec {
 
 /// The answer of a module without check mode under `--check`, as ansible-core gives it.
 pub fn skipped_in_check_mode(module: &str) -> ModuleResult {
-    ModuleResult::ok()
-        .with("skipped", true)
-        .with_msg(format!(
-            "remote module (community.docker.{module}) does not support check mode"
-        ))
+    ModuleResult::ok().with("skipped", true).with_msg(format!(
+        "remote module (community.docker.{module}) does not support check mode"
+    ))
 }
 
 /// Marker of the state line the script prints before the command's output.
@@ -289,7 +287,9 @@ async fn run(ctx: &ModuleContext<'_>, p: ContainerExecParams) -> Result<ModuleRe
         let new_id = exec_ids(after)
             .into_iter()
             .find(|id| !ids_before.contains(id));
-        return Ok(ModuleResult::changed(true).with("exec_id", new_id.map_or(Value::Null, Value::from)));
+        return Ok(
+            ModuleResult::changed(true).with("exec_id", new_id.map_or(Value::Null, Value::from))
+        );
     }
     let mut stdout = rest.to_string();
     let mut stderr = out.stderr_str();
@@ -334,12 +334,18 @@ mod tests {
             exec_args(&p, &argv, &["A=1".into()]).join(" "),
             "exec --interactive --user nobody --workdir /tmp --env A=1 -- c sh -c echo $HOME"
         );
-        assert!(arguments(&params(serde_json::json!({"container": "c", "command": "  "}))).is_err());
+        assert!(arguments(&params(
+            serde_json::json!({"container": "c", "command": "  "})
+        ))
+        .is_err());
     }
 
     #[test]
     fn env_values_must_be_strings() {
-        assert_eq!(env_map(serde_json::json!({"A": "1"})).get("A").unwrap(), "1");
+        assert_eq!(
+            env_map(serde_json::json!({"A": "1"})).get("A").unwrap(),
+            "1"
+        );
         let env: Option<Map<String, Value>> =
             serde_json::from_value(serde_json::json!({"A": true})).unwrap();
         assert!(environment(&env).is_err());

@@ -38,12 +38,17 @@ impl TypedModule for DockerContainerInfo {
     }
 }
 
-async fn run(ctx: &ModuleContext<'_>, p: DockerContainerInfoParams) -> Result<ModuleResult, DockerError> {
+async fn run(
+    ctx: &ModuleContext<'_>,
+    p: DockerContainerInfoParams,
+) -> Result<ModuleResult, DockerError> {
     if p.name.trim().is_empty() {
         return Err(DockerError::failed("name must not be empty"));
     }
     let cli = DockerCli::new(&p.api)?;
-    let found = cli.inspect(ctx.conn, ObjectKind::Container, &p.name).await?;
+    let found = cli
+        .inspect(ctx.conn, ObjectKind::Container, &p.name)
+        .await?;
     Ok(ModuleResult::ok()
         .with("exists", found.is_some())
         .with("container", found.unwrap_or(Value::Null)))

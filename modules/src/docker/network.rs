@@ -311,7 +311,11 @@ async fn run(ctx: &ModuleContext<'_>, p: NetworkParams) -> Result<ModuleResult, 
     };
     let mut objects = vec![(ObjectKind::Network, p.name.as_str())];
     if p.state == PresentAbsent::Present {
-        objects.extend(p.connected.iter().map(|c| (ObjectKind::Container, c.as_str())));
+        objects.extend(
+            p.connected
+                .iter()
+                .map(|c| (ObjectKind::Container, c.as_str())),
+        );
     }
     let found = cli.inspect_many(ctx.conn, &objects).await?;
     let existing = found.first().cloned().flatten();
@@ -420,6 +424,9 @@ mod tests {
             "network create --driver bridge --subnet 10.9.0.0/24 --gateway 10.9.0.1 \
              --internal --label a=b -- n"
         );
-        assert!(validate(&params(json!({"name": "n", "ipam_config": [{"gateway": "1.2.3.4"}]}))).is_err());
+        assert!(validate(&params(
+            json!({"name": "n", "ipam_config": [{"gateway": "1.2.3.4"}]})
+        ))
+        .is_err());
     }
 }

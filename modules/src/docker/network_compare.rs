@@ -34,7 +34,11 @@ pub fn differences(p: &NetworkParams, driver: &str, net: &Value) -> Differences 
     let mut d = Differences::default();
     if let Some(want) = p.config_only {
         if want != bool_of(net, "ConfigOnly") {
-            d.add("config_only", json!(want), json!(bool_of(net, "ConfigOnly")));
+            d.add(
+                "config_only",
+                json!(want),
+                json!(bool_of(net, "ConfigOnly")),
+            );
         }
     }
     if let Some(want) = &p.config_from {
@@ -86,7 +90,11 @@ pub fn differences(p: &NetworkParams, driver: &str, net: &Value) -> Differences 
     ] {
         if let Some(want) = want {
             if want != bool_of(net, key) {
-                d.add(opt, json!(want), net.get(key).cloned().unwrap_or(json!(false)));
+                d.add(
+                    opt,
+                    json!(want),
+                    net.get(key).cloned().unwrap_or(json!(false)),
+                );
             }
         }
     }
@@ -169,7 +177,10 @@ fn ipam_differences(d: &mut Differences, pools: &[IpamPool], ipam: &Value) {
         .map(|a| a.iter().map(pool_of_network).collect())
         .unwrap_or_default();
     if net_pools.is_empty() {
-        let want: Vec<Value> = pools.iter().map(|p| Value::Object(pool_of_task(p).0)).collect();
+        let want: Vec<Value> = pools
+            .iter()
+            .map(|p| Value::Object(pool_of_task(p).0))
+            .collect();
         d.add(
             "ipam_config",
             Value::Array(want),

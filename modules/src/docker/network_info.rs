@@ -38,7 +38,10 @@ impl TypedModule for DockerNetworkInfo {
     }
 }
 
-async fn run(ctx: &ModuleContext<'_>, p: DockerNetworkInfoParams) -> Result<ModuleResult, DockerError> {
+async fn run(
+    ctx: &ModuleContext<'_>,
+    p: DockerNetworkInfoParams,
+) -> Result<ModuleResult, DockerError> {
     if p.name.trim().is_empty() {
         return Err(DockerError::failed("name must not be empty"));
     }

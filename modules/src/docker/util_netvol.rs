@@ -74,7 +74,9 @@ pub fn de_opt_filters<'de, D: Deserializer<'de>>(
         };
         for item in items {
             let s = api_scalar(&item).ok_or_else(|| {
-                de::Error::custom(format!("the filter '{k}' must be a string or a list, got {v}"))
+                de::Error::custom(format!(
+                    "the filter '{k}' must be a string or a list, got {v}"
+                ))
             })?;
             out.push((k.clone(), s));
         }
@@ -155,12 +157,8 @@ pub fn normalize_ip_network(s: &str) -> String {
         return s.to_string();
     };
     let host_bits_clear = match addr {
-        IpAddr::V4(a) if len <= 32 => {
-            len == 32 || u32::from(a) & (u32::MAX >> len) == 0
-        }
-        IpAddr::V6(a) if len <= 128 => {
-            len == 128 || u128::from(a) & (u128::MAX >> len) == 0
-        }
+        IpAddr::V4(a) if len <= 32 => len == 32 || u32::from(a) & (u32::MAX >> len) == 0,
+        IpAddr::V6(a) if len <= 128 => len == 128 || u128::from(a) & (u128::MAX >> len) == 0,
         _ => false,
     };
     if host_bits_clear {
@@ -253,9 +251,21 @@ mod tests {
     fn subsets_are_compared_by_key() {
         let mut d = Differences::default();
         let wanted: BTreeMap<String, String> = [("a".to_string(), "1".to_string())].into();
-        subset_differences(&mut d, "labels", &wanted, &serde_json::json!({"a": "1", "b": "2"}), false);
+        subset_differences(
+            &mut d,
+            "labels",
+            &wanted,
+            &serde_json::json!({"a": "1", "b": "2"}),
+            false,
+        );
         assert!(d.is_empty());
-        subset_differences(&mut d, "labels", &wanted, &serde_json::json!({"a": "2"}), false);
+        subset_differences(
+            &mut d,
+            "labels",
+            &wanted,
+            &serde_json::json!({"a": "2"}),
+            false,
+        );
         assert_eq!(d.names(), vec!["labels.a"]);
         subset_differences(&mut d, "labels", &wanted, &Value::Null, false);
         assert_eq!(d.names(), vec!["labels.a", "labels"]);

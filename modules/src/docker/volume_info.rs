@@ -38,7 +38,10 @@ impl TypedModule for DockerVolumeInfo {
     }
 }
 
-async fn run(ctx: &ModuleContext<'_>, p: DockerVolumeInfoParams) -> Result<ModuleResult, DockerError> {
+async fn run(
+    ctx: &ModuleContext<'_>,
+    p: DockerVolumeInfoParams,
+) -> Result<ModuleResult, DockerError> {
     if p.name.trim().is_empty() {
         return Err(DockerError::failed("name must not be empty"));
     }
