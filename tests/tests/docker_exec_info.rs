@@ -44,6 +44,12 @@ fn exec_runs_commands_and_reports_their_output() {
         command: sleep 30
         detach: true
       register: f
+    - docker_container_exec:
+        docker_host: DH
+        container: box
+        argv: [tty]
+        tty: true
+      register: g
     - docker_container_info:
         docker_host: DH
         name: box
@@ -63,11 +69,12 @@ fn exec_runs_commands_and_reports_their_output() {
           - e.stdout == 'x\n\n'
           - f.exec_id | length == 64
           - f.stdout is not defined
+          - "'/dev/pts/' in g.stdout"
           - i.exists and i.container.Name == '/box' and i.container.State.Running
           - i is not changed
           - not m.exists and m.container is none
 "#;
-    assert_eq!(play_ok(&engine, d, tasks, &[]), 5);
+    assert_eq!(play_ok(&engine, d, tasks, &[]), 6);
     let procs = engine.docker_ok(&["top", "box"]);
     assert!(procs.contains("sleep 30"), "{procs}");
 

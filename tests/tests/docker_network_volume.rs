@@ -43,7 +43,17 @@ fn networks_converge_recreate_and_reconnect() {
 
     // A driver option differs: check mode predicts it and touches nothing...
     let mtu = "        connected: [c1]\n        driver_options:\n          com.docker.network.driver.mtu: 1400\n";
-    assert_eq!(play_ok(&engine, d, &net_task(mtu), &["--check"]), 1);
+    let predicted = play(&engine, d, &net_task(mtu), &["--check", "--diff"]);
+    predicted.assert_success();
+    assert_eq!(predicted.changed(), 1);
+    assert!(
+        predicted
+            .stdout
+            .contains("+driver_options: {\"com.docker.network.driver.mtu\":\"1400\"}")
+            && !predicted.stdout.contains("connected.c1"),
+        "{}",
+        predicted.stdout
+    );
     assert_eq!(
         inspect(&engine, "network", "net1").unwrap()["Id"],
         first["Id"]

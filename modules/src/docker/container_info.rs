@@ -1,5 +1,6 @@
-//! `docker_container_info` (community.docker): reads one container (running or not). The answer is never `changed`; `exists` says whether the
-//! object is there and `container` holds its inspect data (`null` when missing).
+//! `docker_container_info` (community.docker): reads one container (running or not).
+//! Never `changed`: `exists` says whether it is there, `container` holds its inspect data (`null`
+//! when missing).
 
 use async_trait::async_trait;
 use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};

@@ -1,5 +1,6 @@
-//! `docker_network_info` (community.docker): reads one network. The answer is never `changed`; `exists` says whether the
-//! object is there and `network` holds its inspect data (`null` when missing).
+//! `docker_network_info` (community.docker): reads one network.
+//! Never `changed`: `exists` says whether it is there, `network` holds its inspect data (`null`
+//! when missing).
 
 use async_trait::async_trait;
 use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};

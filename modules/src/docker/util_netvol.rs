@@ -121,11 +121,20 @@ impl Differences {
         )
     }
 
-    /// A `--diff` entry: the active values before, the task's after (one `name: value` line each).
+    /// A `--diff` entry: the active values before, the task's after (one `name: value` line
+    /// each). An option listed twice (a container disconnected, then reconnected) keeps its first
+    /// active and its last wanted value; options ending where they started are left out.
     pub fn diff(&self) -> Diff {
+        let mut merged: Vec<(&str, &Value, &Value)> = Vec::new();
+        for (n, p, a) in &self.items {
+            match merged.iter_mut().find(|(m, _, _)| *m == n.as_str()) {
+                Some(entry) => entry.1 = p,
+                None => merged.push((n.as_str(), p, a)),
+            }
+        }
         let mut before = String::new();
         let mut after = String::new();
-        for (n, p, a) in &self.items {
+        for (n, p, a) in merged.into_iter().filter(|(_, p, a)| p != a) {
             before.push_str(&format!("{n}: {a}\n"));
             after.push_str(&format!("{n}: {p}\n"));
         }

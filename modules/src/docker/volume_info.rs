@@ -1,5 +1,6 @@
-//! `docker_volume_info` (community.docker): reads one volume. The answer is never `changed`; `exists` says whether the
-//! object is there and `volume` holds its inspect data (`null` when missing).
+//! `docker_volume_info` (community.docker): reads one volume.
+//! Never `changed`: `exists` says whether it is there, `volume` holds its inspect data (`null`
+//! when missing).
 
 use async_trait::async_trait;
 use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
