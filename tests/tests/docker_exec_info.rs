@@ -168,6 +168,43 @@ fn prune_removes_only_what_the_filters_select() {
     // Nothing left to remove: unchanged.
     assert_eq!(play_ok(&engine, d, prune_only, &[]), 0);
 
+    // Every image (dangling: false) with a label none has, and the build cache: nothing goes.
+    let others = r#"
+    - docker_prune:
+        docker_host: DH
+        images: true
+        images_filters:
+          dangling: false
+          label: [nobody=here]
+        builder_cache: true
+        builder_cache_all: true
+        builder_cache_keep_storage: 1G
+      register: o
+    - assert:
+        that:
+          - o.images == [] and o.images_space_reclaimed == 0
+          - o.builder_cache_space_reclaimed == 0
+          - o is not changed
+"#;
+    assert_eq!(play_ok(&engine, d, others, &[]), 0);
+    assert!(inspect(&engine, "image", TEST_IMAGE).is_some());
+
+    // A dangling image (an untagged commit) goes with the default filter.
+    let dangling = engine.docker_ok(&["commit", "kept"]);
+    let images = r#"
+    - docker_prune:
+        docker_host: DH
+        images: true
+      register: o
+    - assert:
+        that:
+          - o is changed
+          - o.images | selectattr('Deleted', 'defined') | list | length >= 1
+"#;
+    assert_eq!(play_ok(&engine, d, images, &[]), 1);
+    assert!(inspect(&engine, "image", &dangling).is_none());
+    assert!(inspect(&engine, "image", TEST_IMAGE).is_some());
+
     let bad = "    - name: bad keep\n      docker_prune:\n        docker_host: DH\n        builder_cache: true\n        builder_cache_keep_storage: lots\n";
     let out = play(&engine, d, bad, &[]);
     assert!(!out.success());
