@@ -29,6 +29,11 @@ fn exec_runs_commands_and_reports_their_output() {
     - docker_container_exec:
         docker_host: DH
         container: box
+        argv: [/bin/sh, -c, "echo late >&2; exit 124"]
+      register: h
+    - docker_container_exec:
+        docker_host: DH
+        container: box
         argv: [cat]
         stdin: some input
       register: c
@@ -65,6 +70,7 @@ fn exec_runs_commands_and_reports_their_output() {
           - a.stderr == 'oops'
           - a.rc == 0
           - b.rc == 3 and b is not failed
+          - h.rc == 124 and h.stderr == 'late'
           - c.stdout == 'some input'
           - e.stdout == 'x\n\n'
           - f.exec_id | length == 64
@@ -74,7 +80,7 @@ fn exec_runs_commands_and_reports_their_output() {
           - i is not changed
           - not m.exists and m.container is none
 "#;
-    assert_eq!(play_ok(&engine, d, tasks, &[]), 6);
+    assert_eq!(play_ok(&engine, d, tasks, &[]), 7);
     let procs = engine.docker_ok(&["top", "box"]);
     assert!(procs.contains("sleep 30"), "{procs}");
 
@@ -95,6 +101,10 @@ fn exec_runs_commands_and_reports_their_output() {
         (
             "    - name: ambiguous env\n      docker_container_exec:\n        docker_host: DH\n        container: box\n        command: 'true'\n        env:\n          A: true\n",
             "Non-string value found for env option",
+        ),
+        (
+            "    - name: too slow\n      docker_container_exec:\n        docker_host: DH\n        container: box\n        command: sleep 10\n        timeout: 2\n",
+            "timed out after 2 s",
         ),
         (
             "    - name: both forms\n      docker_container_exec:\n        docker_host: DH\n        container: box\n        command: 'true'\n        argv: ['true']\n",

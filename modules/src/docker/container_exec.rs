@@ -170,6 +170,7 @@ fn script(cli: &DockerCli, p: &ContainerExecParams, exec: &[String]) -> String {
          printf '%s%s %s\\n' '{MARK}' \"$r\" \"$st\"\n\
          [ \"$r\" = 0 ] || exit 0\ncase \"$st\" in \"true false\"*) ;; *) exit 0;; esac\n"
     );
+    s.push_str("t0=$(date +%s)\n");
     match &p.stdin {
         Some(text) => {
             let text = if p.stdin_add_newline {
@@ -196,6 +197,12 @@ fn script(cli: &DockerCli, p: &ContainerExecParams, exec: &[String]) -> String {
         ]);
         s.push_str(&format!(
             "\nr=$?; printf '%s%s\\n' '{MARK}' \"$({ids} 2>/dev/null)\"; exit $r"
+        ));
+    } else {
+        // The seconds the command took, after its standard error: tells the call timeout's
+        // status 124 from a command's own.
+        s.push_str(&format!(
+            "\nr=$?; printf '%s%s' '{MARK}' \"$(( $(date +%s) - t0 ))\" >&2; exit $r"
         ));
     }
     s
@@ -268,11 +275,16 @@ async fn run(ctx: &ModuleContext<'_>, p: ContainerExecParams) -> Result<ModuleRe
             p.container
         )));
     }
-    if out.rc == 124 {
+    let full_stderr = out.stderr_str();
+    let (stderr, elapsed) = match full_stderr.rsplit_once(MARK) {
+        Some((text, secs)) if !p.detach => (text.to_string(), secs.trim().parse::<u64>().ok()),
+        _ => (full_stderr.clone(), None),
+    };
+    let limit = p.api.timeout.unwrap_or(60);
+    if out.rc == 124 && elapsed.is_none_or(|e| e >= limit) {
         return Err(DockerError::failed(format!(
-            "docker exec {}: timed out after {} s (the timeout option)",
+            "docker exec {}: timed out after {limit} s (the timeout option)",
             p.container,
-            p.api.timeout.unwrap_or(60)
         )));
     }
     if p.detach {
@@ -292,7 +304,7 @@ async fn run(ctx: &ModuleContext<'_>, p: ContainerExecParams) -> Result<ModuleRe
         );
     }
     let mut stdout = rest.to_string();
-    let mut stderr = out.stderr_str();
+    let mut stderr = stderr;
     if p.strip_empty_ends {
         stdout = stdout.trim_end_matches(['\r', '\n']).to_string();
         stderr = stderr.trim_end_matches(['\r', '\n']).to_string();
