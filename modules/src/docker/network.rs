@@ -15,7 +15,9 @@ use serde_json::{json, Value};
 
 use super::api::{finish, DockerApi, DockerCli, DockerError, ObjectKind};
 use super::network_compare::{container_names, differences};
-use super::util_netvol::{de_opt_labels, de_opt_str_map, flag_pairs, valid_cidr, Differences};
+use super::util_netvol::{
+    de_opt_labels, de_opt_str_map, flag_pairs, run_steps, valid_cidr, Differences,
+};
 use crate::params::{de_bool, de_opt_bool, de_opt_string, de_string, de_string_list};
 
 /// Whether the object should exist.
@@ -329,8 +331,9 @@ async fn run(ctx: &ModuleContext<'_>, p: NetworkParams) -> Result<ModuleResult, 
     let (steps, tracker, _) = plan(&p, &driver, existing.as_ref(), &exists);
     let changed = !steps.is_empty();
     if !ctx.check_mode {
-        for step in &steps {
-            let args: Vec<String> = match step {
+        let calls: Vec<Vec<String>> = steps
+            .iter()
+            .map(|step| match step {
                 Step::Disconnect(c) => ["network", "disconnect", "--force", &p.name, c]
                     .map(String::from)
                     .to_vec(),
@@ -339,9 +342,9 @@ async fn run(ctx: &ModuleContext<'_>, p: NetworkParams) -> Result<ModuleResult, 
                 Step::Connect(c) => ["network", "connect", &p.name, c]
                     .map(String::from)
                     .to_vec(),
-            };
-            cli.run_ok(ctx.conn, &args).await?;
-        }
+            })
+            .collect();
+        run_steps(&cli, ctx.conn, &calls).await?;
     }
     let mut result = ModuleResult::changed(changed);
     let actions: Vec<Value> = steps

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use drover_core::connection::HostConnection;
 use drover_core::module::Diff;
 use serde::de::{self, Deserializer};
 use serde::Deserialize;
@@ -144,6 +145,58 @@ impl Differences {
             ..Diff::default()
         }
     }
+}
+
+/// Marker after which a failed step's number follows on standard error.
+const STEP_FAILED: &str = "@@drover-step-failed@@";
+
+/// Runs several `docker` calls in one round trip, in order, stopping at the first that fails;
+/// that one fails the task with the CLI's message, as [`super::api::DockerCli::run_ok`] would.
+pub async fn run_steps(
+    cli: &super::api::DockerCli,
+    conn: &HostConnection,
+    steps: &[Vec<String>],
+) -> Result<(), super::api::DockerError> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let script: Vec<String> = steps
+        .iter()
+        .enumerate()
+        .map(|(i, args)| {
+            format!(
+                "{} >/dev/null || {{ r=$?; printf '\\n%s%s\\n' '{STEP_FAILED}' {i} >&2; exit $r; }}",
+                cli.command_line(args)
+            )
+        })
+        .collect();
+    let out = conn.run(script.join("\n")).await?;
+    if out.success() {
+        return Ok(());
+    }
+    let stderr = out.stderr_str();
+    let (msg, step) = match stderr.rsplit_once(STEP_FAILED) {
+        Some((msg, i)) => (msg.trim().to_string(), i.trim().parse::<usize>().ok()),
+        None => (stderr.trim().to_string(), None),
+    };
+    let what = step
+        .and_then(|i| steps.get(i))
+        .map(|a| {
+            format!(
+                "docker {}",
+                a.iter().take(2).cloned().collect::<Vec<_>>().join(" ")
+            )
+        })
+        .unwrap_or_else(|| "docker".into());
+    let msg = msg
+        .strip_prefix("Error response from daemon: ")
+        .unwrap_or(&msg);
+    let msg = if out.rc == 124 {
+        "timed out (the timeout option)".to_string()
+    } else {
+        msg.to_string()
+    };
+    Err(super::api::DockerError::failed(format!("{what}: {msg}")))
 }
 
 /// An IP address in its canonical text (`2001:0db8::0001` → `2001:db8::1`); other text unchanged.

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::api::{finish, DockerApi, DockerCli, DockerError, ObjectKind};
 use super::network::PresentAbsent;
-use super::util_netvol::{de_opt_labels, de_opt_str_map, flag_pairs, Differences};
+use super::util_netvol::{de_opt_labels, de_opt_str_map, flag_pairs, run_steps, Differences};
 use crate::params::{de_opt_string, de_string};
 
 /// When an existing volume is replaced.
@@ -152,9 +152,13 @@ async fn run(ctx: &ModuleContext<'_>, p: VolumeParams) -> Result<ModuleResult, D
         ));
     }
     if !ctx.check_mode {
+        let mut calls: Vec<Vec<String>> = Vec::new();
         if remove {
-            cli.run_ok(ctx.conn, &["volume", "rm", "--", &p.volume_name])
-                .await?;
+            calls.push(
+                ["volume", "rm", "--", &p.volume_name]
+                    .map(String::from)
+                    .to_vec(),
+            );
         }
         if create {
             let mut args: Vec<String> = vec!["volume".into(), "create".into()];
@@ -166,8 +170,9 @@ async fn run(ctx: &ModuleContext<'_>, p: VolumeParams) -> Result<ModuleResult, D
                 args.extend(flag_pairs("--label", labels));
             }
             args.extend(["--".into(), p.volume_name.clone()]);
-            cli.run_ok(ctx.conn, &args).await?;
+            calls.push(args);
         }
+        run_steps(&cli, ctx.conn, &calls).await?;
     }
     let changed = remove || create;
     let mut result = ModuleResult::changed(changed);
