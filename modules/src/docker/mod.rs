@@ -31,6 +31,15 @@
 //! `docs/DOCKER_CONNECTION.md` for the variables.
 
 pub mod api;
+pub mod container_exec;
+pub mod container_info;
+pub mod network;
+pub mod network_compare;
+pub mod network_info;
+pub mod prune;
+pub mod util_netvol;
+pub mod volume;
+pub mod volume_info;
 
 use std::sync::Arc;
 
@@ -38,7 +47,15 @@ use drover_core::module::ModuleRegistry;
 
 /// Registers the docker modules under their short names and `community.docker.<name>`.
 pub fn register(r: &mut ModuleRegistry) {
-    let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![];
+    let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![
+        Arc::new(network::DockerNetwork),
+        Arc::new(network_info::DockerNetworkInfo),
+        Arc::new(volume::DockerVolume),
+        Arc::new(volume_info::DockerVolumeInfo),
+        Arc::new(container_info::DockerContainerInfo),
+        Arc::new(container_exec::DockerContainerExec),
+        Arc::new(prune::DockerPrune),
+    ];
     for module in modules {
         let name = module.name().to_string();
         r.register(module);
