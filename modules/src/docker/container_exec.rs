@@ -84,13 +84,6 @@ impl TypedModule for DockerContainerExec {
     }
 }
 
-/// The answer of a module without check mode under `--check`, as ansible-core gives it.
-pub fn skipped_in_check_mode(module: &str) -> ModuleResult {
-    ModuleResult::ok().with("skipped", true).with_msg(format!(
-        "remote module (community.docker.{module}) does not support check mode"
-    ))
-}
-
 /// Marker of the state line the script prints before the command's output.
 const MARK: &str = "@@drover-exec@@";
 
@@ -224,9 +217,6 @@ async fn run(ctx: &ModuleContext<'_>, p: ContainerExecParams) -> Result<ModuleRe
     let argv = arguments(&p)?;
     let env = environment(&p.env)?;
     let cli = DockerCli::new(&p.api)?;
-    if ctx.check_mode {
-        return Ok(skipped_in_check_mode("docker_container_exec"));
-    }
     let out = ctx
         .conn
         .run(script(&cli, &p, &exec_args(&p, &argv, &env)))

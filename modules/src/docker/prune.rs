@@ -170,9 +170,6 @@ async fn run(ctx: &ModuleContext<'_>, p: PruneParams) -> Result<ModuleResult, Do
         None => None,
     };
     let cli = DockerCli::new(&p.api)?;
-    if ctx.check_mode {
-        return Ok(super::container_exec::skipped_in_check_mode("docker_prune"));
-    }
     let mut result = ModuleResult::ok();
     let mut changed = false;
     if p.containers {
