@@ -128,8 +128,23 @@ fn drover_accepts_the_keys_ansible_core_accepts() {
         if DROVER_ONLY.iter().any(|(m, _)| *m == name) {
             continue;
         }
-        let fqcn =
-            ansible_target(name).unwrap_or_else(|| panic!("{name}: not an ansible-core module"));
+        // A short name ansible-core does not resolve by itself (`docker_image_pull` needs its
+        // collection's name) is compared through the collection alias drover registers for it.
+        let collection_alias = || {
+            registry
+                .names()
+                .find(|n| {
+                    n.strip_suffix(name).is_some_and(|c| c.ends_with('.'))
+                        && ARGUMENT_SPECS.iter().any(|(f, _, _)| f == n)
+                })
+                .map(|n| {
+                    let found = ARGUMENT_SPECS.iter().find(|(f, _, _)| *f == n);
+                    found.map_or("", |(f, _, _)| *f)
+                })
+        };
+        let fqcn = ansible_target(name)
+            .or_else(collection_alias)
+            .unwrap_or_else(|| panic!("{name}: not an ansible-core module"));
         let Some((_, _, ansible_keys)) = ARGUMENT_SPECS.iter().find(|(f, _, _)| *f == fqcn) else {
             problems.push(format!("{name}: no argument spec for {fqcn}: add it to DROVER_MODULES in tools/gen-ansible-argspecs.py"));
             continue;
