@@ -155,7 +155,12 @@ async fn fingerprint(
     container: &Value,
     id: &str,
 ) -> Result<String, DockerError> {
-    let diff = cli.run_ok(ctx.conn, &["diff", id]).await?;
+    // The engine lists changes in no stable order: sort them.
+    let mut lines: Vec<&str> = Vec::new();
+    let listed = cli.run_ok(ctx.conn, &["diff", id]).await?;
+    lines.extend(listed.lines().filter(|l| !l.trim().is_empty()));
+    lines.sort_unstable_by(|a, b| a.get(2..).cmp(&b.get(2..)).then(a.cmp(b)));
+    let diff = lines.join("\n");
     let paths = leaves(&diff);
     let mut script = String::from("{ cat; ");
     if paths.len() > MAX_LEAVES {

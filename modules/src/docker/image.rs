@@ -270,7 +270,6 @@ async fn present(
                 if !ctx.check_mode {
                     let text = cli.run_long(ctx.conn, &["load", "-i", path]).await?;
                     check_loaded(image, &text)?;
-                    out.stdout = Some(text.trim_end().to_string());
                     out.image = or_empty(find_image(cli, ctx.conn, image).await?);
                 }
             }
