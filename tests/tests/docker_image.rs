@@ -1,0 +1,288 @@
+//! The image and registry modules against a private engine and its local registry, with
+//! `connection: local` (the target is the controller): build (args, labels, idempotence,
+//! `force_source`), tag and push (a second push changes nothing), pull back from the registry,
+//! archive and load, removal, image info, login/logout; check mode touches nothing; bad input
+//! fails naming the task.
+
+use std::path::Path;
+
+use drover_integration::{run_drover, DroverOutput, TestDockerEngine, TEST_IMAGE};
+
+/// Runs `tasks` (YAML list items indented by four spaces) against the engine.
+fn play(engine: &TestDockerEngine, dir: &Path, tasks: &str, extra: &[&str]) -> DroverOutput {
+    let book = dir.join("book.yml");
+    let yaml = format!(
+        "- hosts: all\n  gather_facts: false\n  environment:\n    DOCKER_HOST: \"{}\"\n  tasks:\n{tasks}",
+        engine.docker_host()
+    );
+    std::fs::write(&book, yaml).expect("playbook");
+    let mut args = vec![
+        book.to_str().expect("utf-8 path"),
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+    ];
+    args.extend_from_slice(extra);
+    let mut full = vec!["play"];
+    full.extend(args);
+    run_drover(full)
+}
+
+fn image_exists(engine: &TestDockerEngine, name: &str) -> bool {
+    engine.docker(&["image", "inspect", name]).status.success()
+}
+
+fn assert_changed(out: &DroverOutput, n: u32) {
+    out.assert_success();
+    assert_eq!(out.changed(), n, "{}\n{}", out.stdout, out.stderr);
+}
+
+#[test]
+fn build_is_idempotent_forced_and_removed() {
+    let engine = TestDockerEngine::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ctx = dir.path().join("ctx");
+    std::fs::create_dir(&ctx).expect("context dir");
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {TEST_IMAGE}\nARG GREETING=none\nRUN echo \"$GREETING\" > /greeting\n"),
+    )
+    .expect("Dockerfile");
+    let build = format!(
+        "    - name: build the app
+      docker_image:
+        name: drover/app
+        tag: v1
+        source: build
+        build:
+          path: {}
+          args: {{GREETING: hello}}
+          labels: {{team: ops}}
+      register: b
+    - assert:
+        that:
+          - ansible_check_mode or b.image.Config.Labels.team == 'ops'
+          - b.actions | length == (1 if b.changed else 0)
+",
+        ctx.display()
+    );
+    // Check mode predicts the build and builds nothing.
+    assert_changed(&play(&engine, dir.path(), &build, &["--check"]), 1);
+    assert!(!image_exists(&engine, "drover/app:v1"));
+    assert_changed(&play(&engine, dir.path(), &build, &[]), 1);
+    let greeting = engine.docker_ok(&["run", "--rm", "drover/app:v1", "cat", "/greeting"]);
+    assert_eq!(greeting, "hello");
+    let first_id = engine.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "drover/app:v1"]);
+    // The image exists: no rebuild, as community.docker (even if the context changed).
+    assert_changed(&play(&engine, dir.path(), &build, &[]), 0);
+    assert_changed(&play(&engine, dir.path(), &build, &["--check"]), 0);
+    // force_source rebuilds; a changed Dockerfile gives a new image.
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {TEST_IMAGE}\nARG GREETING=none\nRUN echo \"$GREETING!\" > /greeting\n"),
+    )
+    .expect("Dockerfile");
+    let forced = build.replace("source: build", "source: build\n        force_source: true")
+        + "    - assert: {that: [\"'Successfully built' in b.stdout\"]}\n";
+    assert_changed(&play(&engine, dir.path(), &forced, &[]), 1);
+    let second_id = engine.docker_ok(&["image", "inspect", "-f", "{{.Id}}", "drover/app:v1"]);
+    assert_ne!(first_id, second_id);
+
+    // Removal: check mode keeps the image, then it goes, then nothing to do.
+    let absent = "    - docker_image: {name: 'drover/app:v1', state: absent}\n";
+    assert_changed(&play(&engine, dir.path(), absent, &["--check"]), 1);
+    assert!(image_exists(&engine, "drover/app:v1"));
+    assert_changed(&play(&engine, dir.path(), absent, &[]), 1);
+    assert!(!image_exists(&engine, "drover/app:v1"));
+    assert_changed(&play(&engine, dir.path(), absent, &[]), 0);
+
+    // Bad input fails naming the task.
+    for (task, needle) in [
+        (
+            "    - name: no source\n      docker_image: {name: x}\n",
+            "source",
+        ),
+        (
+            "    - name: no source\n      docker_image: {name: x, source: local, colour: red}\n",
+            "colour",
+        ),
+        (
+            "    - name: no source\n      docker_image: {name: x, source: build, build: {path: /nonexistent}}\n",
+            "/nonexistent",
+        ),
+        (
+            "    - name: no source\n      docker_image: {name: 'missing/image:1', source: local}\n",
+            "Cannot find the image missing/image:1",
+        ),
+        (
+            "    - name: no source\n      docker_image: {name: x, source: fetch}\n",
+            "fetch",
+        ),
+    ] {
+        let out = play(&engine, dir.path(), task, &[]);
+        assert!(!out.success(), "{}", out.stdout);
+        let text = format!("{}{}", out.stdout, out.stderr);
+        assert!(text.contains("no source") && text.contains(needle), "{needle}: {text}");
+    }
+}
+
+#[test]
+fn tag_push_pull_archive_load_and_info() {
+    let engine = TestDockerEngine::start();
+    let registry = engine.registry();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let remote = format!("{registry}/drover/base");
+    // Tag and push with docker_image: check mode predicts, a second push changes nothing.
+    let push = format!(
+        "    - docker_image:
+        name: {TEST_IMAGE}
+        repository: {remote}:1.0
+        push: true
+        source: local
+      register: p
+"
+    );
+    assert_changed(&play(&engine, dir.path(), &push, &["--check"]), 1);
+    assert!(!image_exists(&engine, &format!("{remote}:1.0")));
+    assert_changed(&play(&engine, dir.path(), &push, &[]), 1);
+    assert_changed(&play(&engine, dir.path(), &push, &[]), 0);
+    assert_changed(&play(&engine, dir.path(), &push, &["--check"]), 0);
+    // docker_image_push agrees; a new tag of the same image is pushed once.
+    let push2 = format!(
+        "    - docker_image_tag: {{name: '{remote}:1.0', repository: ['{remote}:1.1']}}
+    - docker_image_push: {{name: '{remote}', tag: '1.1'}}
+"
+    );
+    let tag_only = push2.lines().next().unwrap_or_default().to_string() + "\n";
+    assert_changed(&play(&engine, dir.path(), &tag_only, &["--check"]), 1);
+    assert!(!image_exists(&engine, &format!("{remote}:1.1")));
+    assert_changed(&play(&engine, dir.path(), &push2, &[]), 2);
+    assert_changed(&play(&engine, dir.path(), &push2, &["--check"]), 0);
+    assert_changed(&play(&engine, dir.path(), &push2, &[]), 0);
+    // Pull back after removing the local copies.
+    let remove = format!(
+        "    - docker_image_remove: {{name: '{remote}:1.0'}}\n    - docker_image_remove: {{name: '{remote}', tag: '1.1'}}\n"
+    );
+    assert_changed(&play(&engine, dir.path(), &remove, &["--check"]), 2);
+    assert!(image_exists(&engine, &format!("{remote}:1.0")));
+    assert_changed(&play(&engine, dir.path(), &remove, &[]), 2);
+    assert!(!image_exists(&engine, &format!("{remote}:1.0")));
+    assert_changed(&play(&engine, dir.path(), &remove, &[]), 0);
+    let pull = format!(
+        "    - docker_image_pull: {{name: '{remote}:1.0', pull: not_present}}
+      register: r
+    - assert: {{that: [\"ansible_check_mode or r.image.Id is defined\"]}}
+"
+    );
+    assert_changed(&play(&engine, dir.path(), &pull, &["--check"]), 1);
+    assert!(!image_exists(&engine, &format!("{remote}:1.0")));
+    assert_changed(&play(&engine, dir.path(), &pull, &[]), 1);
+    assert!(image_exists(&engine, &format!("{remote}:1.0")));
+    assert_changed(&play(&engine, dir.path(), &pull, &[]), 0);
+    // `always` pulls again, but the image is the same: no change (predicted in check mode).
+    let always = pull.replace("not_present", "always");
+    assert_changed(&play(&engine, dir.path(), &always, &[]), 0);
+    assert_changed(&play(&engine, dir.path(), &always, &["--check"]), 0);
+
+    // Archive, then load back.
+    let tar = dir.path().join("base.tar");
+    let archive = format!(
+        "    - docker_image: {{name: '{remote}:1.0', source: local, archive_path: '{}'}}\n",
+        tar.display()
+    );
+    assert_changed(&play(&engine, dir.path(), &archive, &["--check"]), 1);
+    assert!(!tar.exists());
+    assert_changed(&play(&engine, dir.path(), &archive, &[]), 1);
+    assert!(tar.exists());
+    assert_changed(&play(&engine, dir.path(), &archive, &[]), 0);
+    engine.docker_ok(&["image", "rm", &format!("{remote}:1.0")]);
+    let load = format!(
+        "    - docker_image: {{name: '{remote}:1.0', source: load, load_path: '{}'}}\n",
+        tar.display()
+    );
+    assert_changed(&play(&engine, dir.path(), &load, &["--check"]), 1);
+    assert!(!image_exists(&engine, &format!("{remote}:1.0")));
+    assert_changed(&play(&engine, dir.path(), &load, &[]), 1);
+    assert!(image_exists(&engine, &format!("{remote}:1.0")));
+    assert_changed(&play(&engine, dir.path(), &load, &[]), 0);
+    let wrong = format!(
+        "    - name: wrong name\n      docker_image: {{name: 'other:1', source: load, load_path: '{}', force_source: true}}\n",
+        tar.display()
+    );
+    let out = play(&engine, dir.path(), &wrong, &[]);
+    assert!(
+        !out.success() && out.stdout.contains("did not contain image 'other:1'"),
+        "{}",
+        out.stdout
+    );
+
+    // Image info: present and missing names.
+    let info = format!(
+        "    - docker_image_info: {{name: ['{remote}:1.0', 'missing/nothing']}}
+      register: i
+    - assert:
+        that:
+          - i.images | length == 1
+          - i.images[0].RepoTags is defined
+          - i is not changed
+"
+    );
+    assert_changed(&play(&engine, dir.path(), &info, &[]), 0);
+}
+
+#[test]
+fn login_and_logout_keep_the_password_private() {
+    let engine = TestDockerEngine::start();
+    let registry = engine.registry();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("dockercfg").join("config.json");
+    let login = |password: &str, state: &str| {
+        format!(
+            "    - name: log in
+      docker_login:
+        registry_url: {registry}
+        username: bob
+        password: {password}
+        config_path: {}
+        state: {state}
+      register: l
+    - debug: var=l
+",
+            config.display()
+        )
+    };
+    let secret = "s3cr3t-pass-word";
+    let out = play(&engine, dir.path(), &login(secret, "present"), &["--check"]);
+    assert_changed(&out, 1);
+    assert!(!config.exists());
+    let out = play(&engine, dir.path(), &login(secret, "present"), &["-v"]);
+    assert_changed(&out, 1);
+    assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
+    let stored = std::fs::read_to_string(&config).expect("config.json written");
+    assert!(stored.contains(&registry), "{stored}");
+    assert_changed(&play(&engine, dir.path(), &login(secret, "present"), &[]), 0);
+    assert_changed(&play(&engine, dir.path(), &login("other-pass", "present"), &["--check"]), 1);
+    assert_changed(&play(&engine, dir.path(), &login("other-pass", "present"), &[]), 1);
+    assert_changed(&play(&engine, dir.path(), &login("other-pass", "present"), &[]), 0);
+    // Logout: check mode keeps the credentials.
+    assert_changed(&play(&engine, dir.path(), &login("x", "absent"), &["--check"]), 1);
+    assert!(std::fs::read_to_string(&config).unwrap().contains(&registry));
+    assert_changed(&play(&engine, dir.path(), &login("x", "absent"), &[]), 1);
+    assert!(!std::fs::read_to_string(&config).unwrap().contains(&registry));
+    assert_changed(&play(&engine, dir.path(), &login("x", "absent"), &[]), 0);
+    // A registry that does not answer: a clear failure naming the task, without the password.
+    let bad = login(secret, "present").replace(&registry, "127.0.0.1:1");
+    let out = play(&engine, dir.path(), &bad, &[]);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(!out.success(), "{text}");
+    assert!(
+        text.contains("log in") && text.contains("Logging into 127.0.0.1:1 for user bob failed"),
+        "{text}"
+    );
+    assert!(!text.contains(secret), "{text}");
+    // A config file the CLI cannot use.
+    let odd = login(secret, "present").replace("config.json", "creds.json");
+    let out = play(&engine, dir.path(), &odd, &[]);
+    assert!(!out.success() && out.stdout.contains("config.json"), "{}", out.stdout);
+}
