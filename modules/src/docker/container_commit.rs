@@ -8,7 +8,8 @@
 //! - the container's image ID and its configuration (`Config` of `docker inspect`, what the
 //!   committed image inherits; drover's own `drover.commit.*` labels left out), plus the
 //!   `changes`, `message` and `author` options;
-//! - the container's filesystem changes: the `docker diff` list (added, changed, deleted paths)
+//! - the container's filesystem changes: the `docker diff` list (added, changed, deleted paths;
+//!   sorted: the engine lists them in no stable order)
 //!   and the content of every changed leaf path, read with `docker cp container:path -` (a tar
 //!   stream: content, mode, owner and mtime) and hashed with `sha256sum` on the target. An added
 //!   directory is read once as a whole; changed directories that only contain other listed
