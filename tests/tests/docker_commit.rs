@@ -47,7 +47,13 @@ fn commit_is_idempotent_follows_changes_and_pushes_once() {
     engine.docker_ok(&[
         "run", "-d", "--name", "app", TEST_IMAGE, "sleep", "infinity",
     ]);
-    engine.docker_ok(&["exec", "app", "sh", "-c", "mkdir -p /srv/app && echo v1 > /srv/app/version"]);
+    engine.docker_ok(&[
+        "exec",
+        "app",
+        "sh",
+        "-c",
+        "mkdir -p /srv/app && echo v1 > /srv/app/version",
+    ]);
     let repo = format!("{registry}/drover/app-snapshot");
     let commit = |push: bool| {
         format!(
@@ -68,8 +74,7 @@ fn commit_is_idempotent_follows_changes_and_pushes_once() {
         that:
           - c.fingerprint is match('sha256:[0-9a-f]{{64}}$')
           - c.pushed == {push_expect}
-"
-            ,
+",
             push_expect = if push { "c.changed" } else { "false" }
         )
     };
@@ -83,7 +88,10 @@ fn commit_is_idempotent_follows_changes_and_pushes_once() {
     let out = engine.docker_ok(&["run", "--rm", &image]);
     assert_eq!(out, "v1");
     let labels = engine.docker_ok(&["image", "inspect", "-f", "{{json .Config.Labels}}", &image]);
-    assert!(labels.contains("drover.commit.fingerprint") && labels.contains("drover.commit.container"), "{labels}");
+    assert!(
+        labels.contains("drover.commit.fingerprint") && labels.contains("drover.commit.container"),
+        "{labels}"
+    );
     assert_eq!(
         engine.docker_ok(&["image", "inspect", "-f", "{{.Comment}} {{.Author}}", &image]),
         "nightly snapshot ops"
@@ -91,7 +99,10 @@ fn commit_is_idempotent_follows_changes_and_pushes_once() {
     // Unchanged container: nothing to commit (and the check run agrees).
     let started = Instant::now();
     assert_changed(&play(&engine, dir.path(), &commit(false), &[]), 0);
-    eprintln!("idempotent run (fingerprint only, 2 changed paths): {:?}", started.elapsed());
+    eprintln!(
+        "idempotent run (fingerprint only, 2 changed paths): {:?}",
+        started.elapsed()
+    );
     assert_changed(&play(&engine, dir.path(), &commit(false), &["--check"]), 0);
     assert_eq!(image_id(&engine, &image).as_deref(), Some(first.as_str()));
     // A file changes (same size, new content): a new commit.
@@ -122,7 +133,10 @@ fn commit_is_idempotent_follows_changes_and_pushes_once() {
     assert_changed(&play(&engine, dir.path(), &commit(false), &[]), 1);
     let started = Instant::now();
     assert_changed(&play(&engine, dir.path(), &commit(false), &[]), 0);
-    eprintln!("idempotent run (fingerprint by docker export): {:?}", started.elapsed());
+    eprintln!(
+        "idempotent run (fingerprint by docker export): {:?}",
+        started.elapsed()
+    );
 
     // Bad input names the task.
     for (task, needle) in [

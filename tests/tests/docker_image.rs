@@ -261,15 +261,39 @@ fn login_and_logout_keep_the_password_private() {
     assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
     let stored = std::fs::read_to_string(&config).expect("config.json written");
     assert!(stored.contains(&registry), "{stored}");
-    assert_changed(&play(&engine, dir.path(), &login(secret, "present"), &[]), 0);
-    assert_changed(&play(&engine, dir.path(), &login("other-pass", "present"), &["--check"]), 1);
-    assert_changed(&play(&engine, dir.path(), &login("other-pass", "present"), &[]), 1);
-    assert_changed(&play(&engine, dir.path(), &login("other-pass", "present"), &[]), 0);
+    assert_changed(
+        &play(&engine, dir.path(), &login(secret, "present"), &[]),
+        0,
+    );
+    assert_changed(
+        &play(
+            &engine,
+            dir.path(),
+            &login("other-pass", "present"),
+            &["--check"],
+        ),
+        1,
+    );
+    assert_changed(
+        &play(&engine, dir.path(), &login("other-pass", "present"), &[]),
+        1,
+    );
+    assert_changed(
+        &play(&engine, dir.path(), &login("other-pass", "present"), &[]),
+        0,
+    );
     // Logout: check mode keeps the credentials.
-    assert_changed(&play(&engine, dir.path(), &login("x", "absent"), &["--check"]), 1);
-    assert!(std::fs::read_to_string(&config).unwrap().contains(&registry));
+    assert_changed(
+        &play(&engine, dir.path(), &login("x", "absent"), &["--check"]),
+        1,
+    );
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains(&registry));
     assert_changed(&play(&engine, dir.path(), &login("x", "absent"), &[]), 1);
-    assert!(!std::fs::read_to_string(&config).unwrap().contains(&registry));
+    assert!(!std::fs::read_to_string(&config)
+        .unwrap()
+        .contains(&registry));
     assert_changed(&play(&engine, dir.path(), &login("x", "absent"), &[]), 0);
     // A registry that does not answer: a clear failure naming the task, without the password.
     let bad = login(secret, "present").replace(&registry, "127.0.0.1:1");
@@ -284,5 +308,9 @@ fn login_and_logout_keep_the_password_private() {
     // A config file the CLI cannot use.
     let odd = login(secret, "present").replace("config.json", "creds.json");
     let out = play(&engine, dir.path(), &odd, &[]);
-    assert!(!out.success() && out.stdout.contains("config.json"), "{}", out.stdout);
+    assert!(
+        !out.success() && out.stdout.contains("config.json"),
+        "{}",
+        out.stdout
+    );
 }

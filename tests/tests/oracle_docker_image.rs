@@ -144,13 +144,25 @@ fn build_tag_push_remove_agree_with_community_docker() {
             assert_eq!(ansible[1..3], drover[1..3], "{step}: the applies differ");
             assert_eq!(drover, vec![true, true, false, false], "{step}: drover");
         } else {
-            assert_eq!(ansible, drover, "{step}: ansible {ansible:?} drover {drover:?}");
+            assert_eq!(
+                ansible, drover,
+                "{step}: ansible {ansible:?} drover {drover:?}"
+            );
         }
     }
     // Both ended in the same state.
     for p in ["a", "d"] {
-        assert!(engine.docker(&["image", "inspect", &format!("{p}-oracle/app:v1")]).status.success());
-        assert!(!engine.docker(&["image", "inspect", &format!("{p}-oracle/app:stable")]).status.success());
-        assert!(engine.docker(&["image", "inspect", &format!("{registry}/{p}-oracle/app:v1")]).status.success());
+        assert!(engine
+            .docker(&["image", "inspect", &format!("{p}-oracle/app:v1")])
+            .status
+            .success());
+        assert!(!engine
+            .docker(&["image", "inspect", &format!("{p}-oracle/app:stable")])
+            .status
+            .success());
+        assert!(engine
+            .docker(&["image", "inspect", &format!("{registry}/{p}-oracle/app:v1")])
+            .status
+            .success());
     }
 }

@@ -139,7 +139,10 @@ fn metadata(p: &CommitParams, container: &Value, diff: &str) -> String {
     }
     format!(
         "drover-commit-v1\nimage={}\nconfig={}\nchanges={}\nmessage={}\nauthor={}\ndiff:\n{}\n",
-        container.get("Image").and_then(Value::as_str).unwrap_or_default(),
+        container
+            .get("Image")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
         config,
         serde_json::to_string(&p.changes).unwrap_or_default(),
         p.message.as_deref().unwrap_or_default(),
@@ -216,7 +219,10 @@ async fn run(ctx: &ModuleContext<'_>, p: CommitParams) -> Result<ModuleResult, D
     let found = cli
         .inspect_many(
             ctx.conn,
-            &[(ObjectKind::Container, &p.container), (ObjectKind::Image, &full)],
+            &[
+                (ObjectKind::Container, &p.container),
+                (ObjectKind::Image, &full),
+            ],
         )
         .await?;
     let (Some(container), existing) = (found[0].clone(), found[1].clone()) else {
@@ -269,9 +275,15 @@ async fn run(ctx: &ModuleContext<'_>, p: CommitParams) -> Result<ModuleResult, D
     if p.push {
         match &image {
             Some(img) if up_to_date || !ctx.check_mode => {
-                pushed =
-                    push_if_needed(&cli, ctx.conn, img, &target.name, &target.tag, ctx.check_mode)
-                        .await?;
+                pushed = push_if_needed(
+                    &cli,
+                    ctx.conn,
+                    img,
+                    &target.name,
+                    &target.tag,
+                    ctx.check_mode,
+                )
+                .await?;
             }
             // Check mode with a commit to come: the new image is not in the registry yet.
             _ => pushed = true,
@@ -296,7 +308,8 @@ mod tests {
 
     #[test]
     fn leaves_skip_covered_and_parent_paths() {
-        let diff = "C /root\nA /root/f\nC /opt\nA /opt/a\nA /opt/a/b\nD /tmp/x\nC /etc\nC /etc/passwd\n";
+        let diff =
+            "C /root\nA /root/f\nC /opt\nA /opt/a\nA /opt/a/b\nD /tmp/x\nC /etc\nC /etc/passwd\n";
         assert_eq!(leaves(diff), vec!["/root/f", "/opt/a", "/etc/passwd"]);
         assert_eq!(leaves("C /etc/hosts\n"), vec!["/etc/hosts"]);
     }

@@ -18,8 +18,8 @@ use serde_json::Value;
 use super::api::{finish, DockerApi, DockerCli, DockerError};
 use super::image_build::{BuildOptions, PullOptions};
 use super::image_common::{
-    find_image, image_id, is_image_id, or_empty, parse_repository_tag, push_if_needed,
-    registry_of, ImageRef,
+    find_image, image_id, is_image_id, or_empty, parse_repository_tag, push_if_needed, registry_of,
+    ImageRef,
 };
 use crate::params::{de_bool, de_opt_string, de_string};
 
@@ -258,7 +258,10 @@ async fn present(
                         "source is load but all of the following are missing: load_path",
                     ));
                 };
-                let test = ctx.conn.run(format!("test -f {}", shell_quote(path))).await?;
+                let test = ctx
+                    .conn
+                    .run(format!("test -f {}", shell_quote(path)))
+                    .await?;
                 if !test.success() {
                     return Err(DockerError::failed(format!(
                         "Error loading image {}. Specified path {path} does not exist.",
@@ -320,8 +323,7 @@ async fn present(
         Some(out.image.clone()).filter(|i| !image_id(i).is_empty())
     };
     if let Some(path) = &p.archive_path {
-        super::image_archive::archive(ctx, cli, image, now.as_ref(), path, out_parts(out))
-            .await?;
+        super::image_archive::archive(ctx, cli, image, now.as_ref(), path, out_parts(out)).await?;
     }
     if let Some(repository) = &p.repository {
         tag_image(ctx, cli, p, image, now.as_ref(), repository, out).await?;

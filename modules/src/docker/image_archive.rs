@@ -39,7 +39,12 @@ async fn archived(
             let tags = item
                 .get("RepoTags")
                 .and_then(Value::as_array)
-                .map(|t| t.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|t| {
+                    t.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
             Some((format!("sha256:{hex}"), tags))
         });
@@ -64,7 +69,11 @@ pub async fn archive(
         format!(
             "{}:{}",
             image.name,
-            if image.tag.is_empty() { "latest" } else { &image.tag }
+            if image.tag.is_empty() {
+                "latest"
+            } else {
+                &image.tag
+            }
         )
     };
     let id = image_id(current);

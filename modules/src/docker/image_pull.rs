@@ -109,7 +109,9 @@ async fn run(ctx: &ModuleContext<'_>, p: ImagePullParams) -> Result<ModuleResult
     let current = find_image(&cli, ctx.conn, &image).await?;
     if let Some(cur) = &current {
         if p.pull == PullMode::NotPresent
-            && p.platform.as_deref().is_none_or(|w| platform_matches(w, cur))
+            && p.platform
+                .as_deref()
+                .is_none_or(|w| platform_matches(w, cur))
         {
             return Ok(ModuleResult::ok()
                 .with("actions", Vec::<String>::new())

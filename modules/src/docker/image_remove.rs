@@ -63,7 +63,12 @@ fn strs(image: &Value, key: &str) -> Vec<String> {
     let mut v: Vec<String> = image
         .get(key)
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -144,7 +149,8 @@ async fn run(ctx: &ModuleContext<'_>, p: ImageRemoveParams) -> Result<ModuleResu
             if !err.contains("No such image") {
                 return Err(DockerError::failed(format!(
                     "Error removing image {name} - {}",
-                    err.trim().trim_start_matches("Error response from daemon: ")
+                    err.trim()
+                        .trim_start_matches("Error response from daemon: ")
                 )));
             }
         }
@@ -157,7 +163,11 @@ async fn run(ctx: &ModuleContext<'_>, p: ImageRemoveParams) -> Result<ModuleResu
         }
         untagged.sort();
         deleted.sort();
-        after = state(find_image(&cli, ctx.conn, &ImageRef::new(image_id(&cur), "")).await?.as_ref());
+        after = state(
+            find_image(&cli, ctx.conn, &ImageRef::new(image_id(&cur), ""))
+                .await?
+                .as_ref(),
+        );
     }
     let mut r = ModuleResult::changed(true)
         .with("actions", vec![format!("Removed image {name}")])

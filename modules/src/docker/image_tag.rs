@@ -126,7 +126,10 @@ async fn run(ctx: &ModuleContext<'_>, p: ImageTagParams) -> Result<ModuleResult,
         let (do_tag, msg) = match &existing {
             Some(e) if image_id(e) == id => (
                 false,
-                format!("target image already exists ({}) and is as expected", image_id(e)),
+                format!(
+                    "target image already exists ({}) and is as expected",
+                    image_id(e)
+                ),
             ),
             Some(e) if p.existing_images == ExistingImages::Keep => (
                 false,
@@ -137,7 +140,10 @@ async fn run(ctx: &ModuleContext<'_>, p: ImageTagParams) -> Result<ModuleResult,
             ),
             Some(e) => (
                 true,
-                format!("target image existed ({}) and was not as expected", image_id(e)),
+                format!(
+                    "target image existed ({}) and was not as expected",
+                    image_id(e)
+                ),
             ),
             None => (true, "target image did not exist".to_string()),
         };
@@ -145,7 +151,11 @@ async fn run(ctx: &ModuleContext<'_>, p: ImageTagParams) -> Result<ModuleResult,
         after.push(info(
             repo,
             tag,
-            if do_tag { Some(&source) } else { existing.as_ref() },
+            if do_tag {
+                Some(&source)
+            } else {
+                existing.as_ref()
+            },
         ));
         if do_tag {
             if !ctx.check_mode {

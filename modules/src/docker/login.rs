@@ -31,7 +31,12 @@ fn hub() -> String {
 #[serde(deny_unknown_fields)]
 pub struct LoginParams {
     /// The registry (`host[:port]` or a URL).
-    #[serde(default = "hub", alias = "registry", alias = "url", deserialize_with = "de_string")]
+    #[serde(
+        default = "hub",
+        alias = "registry",
+        alias = "url",
+        deserialize_with = "de_string"
+    )]
     #[param(default = "https://index.docker.io/v1/")]
     pub registry_url: String,
     /// Account name; required with `state=present`.
@@ -129,7 +134,10 @@ async fn stored(
         .await?;
     let config: Value = serde_json::from_str(out.stdout_str().trim()).unwrap_or(Value::Null);
     let helper = config
-        .pointer(&format!("/credHelpers/{}", key.replace('~', "~0").replace('/', "~1")))
+        .pointer(&format!(
+            "/credHelpers/{}",
+            key.replace('~', "~0").replace('/', "~1")
+        ))
         .or_else(|| config.get("credsStore"))
         .and_then(Value::as_str)
         .filter(|h| !h.is_empty());
@@ -148,10 +156,14 @@ async fn stored(
         return Ok(get("Username").zip(get("Secret")));
     }
     let auths = config.get("auths");
-    let entry = [key.to_string(), format!("https://{key}"), format!("http://{key}")]
-        .iter()
-        .find_map(|k| auths.and_then(|a| a.get(k)))
-        .cloned();
+    let entry = [
+        key.to_string(),
+        format!("https://{key}"),
+        format!("http://{key}"),
+    ]
+    .iter()
+    .find_map(|k| auths.and_then(|a| a.get(k)))
+    .cloned();
     let Some(entry) = entry else {
         return Ok(None);
     };
@@ -200,7 +212,8 @@ async fn run(ctx: &ModuleContext<'_>, p: LoginParams) -> Result<ModuleResult, Do
     if changed {
         actions.push(format!("Wrote credentials for {key}"));
         if !ctx.check_mode {
-            let line = env + &cli.command_line(&["login", "--username", user, "--password-stdin", &key]);
+            let line =
+                env + &cli.command_line(&["login", "--username", user, "--password-stdin", &key]);
             let req = ExecRequest {
                 cmdline: line,
                 stdin: Some(format!("{password}\n").into_bytes()),
