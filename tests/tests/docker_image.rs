@@ -206,6 +206,14 @@ fn tag_push_pull_archive_load_and_info() {
     assert_changed(&play(&engine, dir.path(), &load, &[]), 1);
     assert!(image_exists(&engine, &format!("{remote}:1.0")));
     assert_changed(&play(&engine, dir.path(), &load, &[]), 0);
+    // Forced load and pull of the image already there: same ID, no change, predicted.
+    let reload = load.replace("source: load,", "source: load, force_source: true,");
+    assert_changed(&play(&engine, dir.path(), &reload, &["--check"]), 0);
+    assert_changed(&play(&engine, dir.path(), &reload, &[]), 0);
+    let repull =
+        format!("    - docker_image: {{name: '{remote}:1.0', source: pull, force_source: true}}\n");
+    assert_changed(&play(&engine, dir.path(), &repull, &["--check"]), 0);
+    assert_changed(&play(&engine, dir.path(), &repull, &[]), 0);
     let wrong = format!(
         "    - name: wrong name\n      docker_image: {{name: 'other:1', source: load, load_path: '{}', force_source: true}}\n",
         tar.display()

@@ -6,7 +6,9 @@
 //! only when it does not already hold that image ID under that name; a tag is set only when the
 //! target name is missing (or `force_tag`); a push happens only when the registry does not
 //! already hold the image (see [`super::image_common`]). Check mode predicts each step; a forced
-//! rebuild that yields the same image ID reports no change after the fact, as community.docker.
+//! build, pull or load that yields the same image ID reports no change after the fact, as
+//! community.docker; check mode predicts that for pulls (the registry's manifest) and loads (the
+//! archive's manifest), not for builds (it would have to build).
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
@@ -18,8 +20,8 @@ use serde_json::Value;
 use super::api::{finish, DockerApi, DockerCli, DockerError};
 use super::image_build::{BuildOptions, PullOptions};
 use super::image_common::{
-    find_image, image_id, is_image_id, or_empty, parse_repository_tag, push_if_needed, registry_of,
-    ImageRef,
+    find_image, image_id, is_image_id, or_empty, parse_repository_tag, push_if_needed,
+    registry_has, registry_of, ImageRef,
 };
 use crate::params::{de_bool, de_opt_string, de_string};
 
@@ -309,6 +311,9 @@ async fn present(
             if !ctx.check_mode && image_id(cur) == image_id(&out.image) {
                 out.changed = false;
             }
+            if ctx.check_mode && predict_same(ctx, cli, p, source, image, cur).await? {
+                out.changed = false;
+            }
         }
         if ctx.check_mode || source == ImageSource::Local {
             out.image = or_empty(current.clone());
@@ -331,6 +336,30 @@ async fn present(
         push(ctx, cli, image, now.as_ref(), &image.name, &image.tag, out).await?;
     }
     Ok(())
+}
+
+/// Check mode with `force_source` on an existing image: whether the forced pull or load would
+/// end with the same image ID (so the apply would report no change). A pull is judged by the
+/// registry's manifest for the tag, a load by the archive's `manifest.json`; a build cannot be
+/// judged without building.
+async fn predict_same(
+    ctx: &ModuleContext<'_>,
+    cli: &DockerCli,
+    p: &ImageParams,
+    source: ImageSource,
+    image: &ImageRef,
+    current: &Value,
+) -> Result<bool, DockerError> {
+    match (source, p.load_path.as_deref()) {
+        (ImageSource::Pull, _) => {
+            registry_has(cli, ctx.conn, current, &image.name, &image.tag).await
+        }
+        (ImageSource::Load, Some(path)) => Ok(matches!(
+            super::image_archive::archived(ctx, path).await?,
+            Some(Ok((id, _))) if id == image_id(current)
+        )),
+        _ => Ok(false),
+    }
 }
 
 /// The outcome's `changed` and `actions`, for helpers in other files.

@@ -11,7 +11,7 @@ use super::image_common::{image_id, ImageRef};
 
 /// What an existing archive holds: its image ID and names; `None` when there is no archive,
 /// `Err(reason)` when it cannot be read.
-async fn archived(
+pub async fn archived(
     ctx: &ModuleContext<'_>,
     path: &str,
 ) -> Result<Option<Result<(String, Vec<String>), String>>, DockerError> {
