@@ -239,13 +239,76 @@ fn tag_push_pull_archive_load_and_info() {
     assert_changed(&play(&engine, dir.path(), &info, &[]), 0);
 }
 
+/// A registry of our own with htpasswd authentication (user `bob`), stopped on drop.
+struct AuthRegistry {
+    child: std::process::Child,
+    address: String,
+}
+
+impl AuthRegistry {
+    fn start(dir: &Path, password: &str) -> AuthRegistry {
+        let hash = std::process::Command::new("python3")
+            .args([
+                "-W",
+                "ignore",
+                "-c",
+                "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                password,
+            ])
+            .output()
+            .expect("python3 for a bcrypt hash");
+        let hash = String::from_utf8_lossy(&hash.stdout).trim().to_string();
+        assert!(hash.starts_with("$2"), "no bcrypt hash: {hash}");
+        std::fs::write(dir.join("htpasswd"), format!("bob:{hash}\n")).expect("htpasswd");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let address = format!("127.0.0.1:{port}");
+        let config = dir.join("registry.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\nauth:\n  htpasswd:\n    realm: drover\n    path: {}\n",
+                dir.join("registry-data").display(),
+                dir.join("htpasswd").display()
+            ),
+        )
+        .expect("registry config");
+        let child = std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry");
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&address).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        AuthRegistry { child, address }
+    }
+}
+
+impl Drop for AuthRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[test]
 fn login_and_logout_keep_the_password_private() {
     let engine = TestDockerEngine::start();
-    let registry = engine.registry();
     let dir = tempfile::tempdir().expect("temp dir");
+    let secret = "s3cr3t-pass-word";
+    let auth = AuthRegistry::start(dir.path(), secret);
+    let registry = auth.address.clone();
     let config = dir.path().join("dockercfg").join("config.json");
-    let login = |password: &str, state: &str| {
+    let login = |password: &str, state: &str, extra: &str| {
         format!(
             "    - name: log in
       docker_login:
@@ -253,58 +316,80 @@ fn login_and_logout_keep_the_password_private() {
         username: bob
         password: {password}
         config_path: {}
-        state: {state}
+        state: {state}{extra}
       register: l
     - debug: var=l
 ",
             config.display()
         )
     };
-    let secret = "s3cr3t-pass-word";
-    let out = play(&engine, dir.path(), &login(secret, "present"), &["--check"]);
+    let out = play(
+        &engine,
+        dir.path(),
+        &login(secret, "present", ""),
+        &["--check"],
+    );
     assert_changed(&out, 1);
     assert!(!config.exists());
-    let out = play(&engine, dir.path(), &login(secret, "present"), &["-v"]);
+    let out = play(&engine, dir.path(), &login(secret, "present", ""), &["-v"]);
     assert_changed(&out, 1);
     assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
     let stored = std::fs::read_to_string(&config).expect("config.json written");
     assert!(stored.contains(&registry), "{stored}");
     assert_changed(
-        &play(&engine, dir.path(), &login(secret, "present"), &[]),
+        &play(&engine, dir.path(), &login(secret, "present", ""), &[]),
         0,
     );
     assert_changed(
         &play(
             &engine,
             dir.path(),
-            &login("other-pass", "present"),
+            &login(secret, "present", ""),
             &["--check"],
         ),
-        1,
+        0,
     );
-    assert_changed(
-        &play(&engine, dir.path(), &login("other-pass", "present"), &[]),
-        1,
+    // reauthorize logs in again.
+    let again = login(secret, "present", "\n        reauthorize: true");
+    assert_changed(&play(&engine, dir.path(), &again, &[]), 1);
+    // A wrong password: the registry refuses, the task fails naming itself, no password shown,
+    // and the stored credentials stay.
+    let wrong = "wrong-pass-word";
+    let out = play(&engine, dir.path(), &login(wrong, "present", ""), &["-v"]);
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(!out.success(), "{text}");
+    assert!(
+        text.contains("log in")
+            && text.contains(&format!("Logging into {registry} for user bob failed"))
+            && text.contains("401"),
+        "{text}"
     );
+    assert!(!text.contains(wrong) && !text.contains(secret), "{text}");
     assert_changed(
-        &play(&engine, dir.path(), &login("other-pass", "present"), &[]),
+        &play(&engine, dir.path(), &login(secret, "present", ""), &[]),
         0,
     );
     // Logout: check mode keeps the credentials.
     assert_changed(
-        &play(&engine, dir.path(), &login("x", "absent"), &["--check"]),
+        &play(&engine, dir.path(), &login("x", "absent", ""), &["--check"]),
         1,
     );
     assert!(std::fs::read_to_string(&config)
         .unwrap()
         .contains(&registry));
-    assert_changed(&play(&engine, dir.path(), &login("x", "absent"), &[]), 1);
+    assert_changed(
+        &play(&engine, dir.path(), &login("x", "absent", ""), &[]),
+        1,
+    );
     assert!(!std::fs::read_to_string(&config)
         .unwrap()
         .contains(&registry));
-    assert_changed(&play(&engine, dir.path(), &login("x", "absent"), &[]), 0);
-    // A registry that does not answer: a clear failure naming the task, without the password.
-    let bad = login(secret, "present").replace(&registry, "127.0.0.1:1");
+    assert_changed(
+        &play(&engine, dir.path(), &login("x", "absent", ""), &[]),
+        0,
+    );
+    // A registry that does not answer: a clear failure naming the task.
+    let bad = login(secret, "present", "").replace(&registry, "127.0.0.1:1");
     let out = play(&engine, dir.path(), &bad, &[]);
     let text = format!("{}{}", out.stdout, out.stderr);
     assert!(!out.success(), "{text}");
@@ -314,7 +399,7 @@ fn login_and_logout_keep_the_password_private() {
     );
     assert!(!text.contains(secret), "{text}");
     // A config file the CLI cannot use.
-    let odd = login(secret, "present").replace("config.json", "creds.json");
+    let odd = login(secret, "present", "").replace("config.json", "creds.json");
     let out = play(&engine, dir.path(), &odd, &[]);
     assert!(
         !out.success() && out.stdout.contains("config.json"),
