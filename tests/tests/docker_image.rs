@@ -388,6 +388,16 @@ fn login_and_logout_keep_the_password_private() {
         &play(&engine, dir.path(), &login("x", "absent", ""), &[]),
         0,
     );
+    // Logged out, a push to that registry fails with community.docker's hint.
+    let name = format!("{registry}/drover/private:1");
+    engine.docker_ok(&["tag", TEST_IMAGE, &name]);
+    let push = format!("    - name: push it\n      docker_image_push: {{name: '{name}'}}\n");
+    let out = play(&engine, dir.path(), &push, &[]);
+    assert!(
+        !out.success() && out.stdout.contains("push it") && out.stdout.contains("Try logging into"),
+        "{}",
+        out.stdout
+    );
     // A registry that does not answer: a clear failure naming the task.
     let bad = login(secret, "present", "").replace(&registry, "127.0.0.1:1");
     let out = play(&engine, dir.path(), &bad, &[]);

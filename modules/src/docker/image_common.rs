@@ -250,7 +250,12 @@ pub async fn push_if_needed(
         cli.run_long(conn, &["push", &target])
             .await
             .map_err(|e| match e {
-                DockerError::Failed(msg) => push_failure(repo, tag, &msg),
+                DockerError::Failed(msg) => {
+                    let msg = msg
+                        .strip_prefix(&format!("docker push {target}: "))
+                        .unwrap_or(&msg);
+                    push_failure(repo, tag, msg)
+                }
                 other => other,
             })?;
     }
@@ -260,7 +265,10 @@ pub async fn push_if_needed(
 /// community.docker's push failure messages (with a hint for authentication problems).
 fn push_failure(repo: &str, tag: &str, msg: &str) -> DockerError {
     let registry = registry_of(repo);
-    if msg.contains("unauthorized") || msg.contains("authentication required") {
+    if msg.contains("unauthorized")
+        || msg.contains("authentication required")
+        || msg.contains("no basic auth credentials")
+    {
         return DockerError::failed(format!(
             "Error pushing image {repo}:{tag} - {msg}. Try logging into {registry} first."
         ));
