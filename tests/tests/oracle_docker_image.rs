@@ -23,9 +23,18 @@ fn marks(stdout: &str) -> Vec<bool> {
         .collect()
 }
 
+/// The selected result fields a run printed (`image.Id` defined, number of `actions`).
+fn fields(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|l| l.split("FIELDS ").nth(1))
+        .map(|rest| rest.trim_end().trim_end_matches('"').to_string())
+        .collect()
+}
+
 fn book(engine: &TestDockerEngine, task: &str) -> String {
     format!(
-        "- hosts: all\n  gather_facts: false\n  environment:\n    DOCKER_HOST: \"{}\"\n  tasks:\n{task}      register: r\n    - debug: msg=\"MARK {{{{ r.changed }}}}\"\n",
+        "- hosts: all\n  gather_facts: false\n  environment:\n    DOCKER_HOST: \"{}\"\n  tasks:\n{task}      register: r\n    - debug: msg=\"MARK {{{{ r.changed }}}} FIELDS {{{{ r.image.Id is defined }}}} {{{{ r.actions | length }}}}\"\n",
         engine.docker_host()
     )
 }
@@ -72,23 +81,25 @@ fn run_drover_book(book: &Path, check: bool) -> String {
     out.stdout
 }
 
-/// The `changed` sequence of (check, apply, apply, check) for one tool.
-fn sequence(dir: &Path, yaml: &str, drover: bool) -> Vec<bool> {
+/// The `changed` sequence of (check, apply, apply, check) for one tool, and the selected
+/// result fields of each run.
+fn sequence(dir: &Path, yaml: &str, drover: bool) -> (Vec<bool>, Vec<String>) {
     let path = dir.join(if drover { "drover.yml" } else { "ansible.yml" });
     std::fs::write(&path, yaml).expect("playbook");
-    [true, false, false, true]
-        .iter()
-        .flat_map(|check| {
-            let stdout = if drover {
-                run_drover_book(&path, *check)
-            } else {
-                run_ansible(dir, &path, *check)
-            };
-            let m = marks(&stdout);
-            assert_eq!(m.len(), 1, "{stdout}");
-            m
-        })
-        .collect()
+    let mut changed = Vec::new();
+    let mut selected = Vec::new();
+    for check in [true, false, false, true] {
+        let stdout = if drover {
+            run_drover_book(&path, check)
+        } else {
+            run_ansible(dir, &path, check)
+        };
+        let m = marks(&stdout);
+        assert_eq!(m.len(), 1, "{stdout}");
+        changed.extend(m);
+        selected.extend(fields(&stdout));
+    }
+    (changed, selected)
 }
 
 #[test]
@@ -139,7 +150,16 @@ fn build_tag_push_remove_agree_with_community_docker() {
             let d = sequence(dir.path(), &book(&engine, &drover_task), true);
             (a.join().expect("ansible thread"), d)
         });
-        eprintln!("{step}: ansible {ansible:?} drover {drover:?}");
+        let ((ansible, ansible_fields), (drover, drover_fields)) = (ansible, drover);
+        eprintln!(
+            "{step}: ansible {ansible:?} {ansible_fields:?} drover {drover:?} {drover_fields:?}"
+        );
+        if step != "push" {
+            assert_eq!(
+                ansible_fields, drover_fields,
+                "{step}: result fields differ"
+            );
+        }
         if step == "push" {
             assert_eq!(ansible[1..3], drover[1..3], "{step}: the applies differ");
             assert_eq!(drover, vec![true, true, false, false], "{step}: drover");
