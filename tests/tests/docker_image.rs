@@ -237,6 +237,52 @@ fn tag_push_pull_archive_load_and_info() {
 "
     );
     assert_changed(&play(&engine, dir.path(), &info, &[]), 0);
+
+    // Bad input to the single-purpose modules fails naming the task.
+    let id = format!("sha256:{}", "a".repeat(64));
+    for (task, needle) in [
+        (
+            "docker_image_tag: {name: 'missing/x:1', repository: [a/b]}".to_string(),
+            "Cannot find image missing/x:1".to_string(),
+        ),
+        (
+            format!("docker_image_push: {{name: '{id}'}}"),
+            "Cannot push an image by ID".into(),
+        ),
+        (
+            "docker_image_push: {name: 'missing/x:1'}".into(),
+            "Cannot find image missing/x:1".into(),
+        ),
+        (
+            "docker_image_pull: {name: x, tag: 'bad tag'}".into(),
+            "not a valid docker tag".into(),
+        ),
+        (
+            "docker_image_pull: {name: x, pull: sometimes}".into(),
+            "sometimes".into(),
+        ),
+        (
+            "docker_image_remove: {name: x, tag: 'bad tag'}".into(),
+            "not a valid docker tag".into(),
+        ),
+        (
+            "docker_image_info: {name: x, filters: {}}".into(),
+            "filters".into(),
+        ),
+    ] {
+        let out = play(
+            &engine,
+            dir.path(),
+            &format!("    - name: bad input\n      {task}\n"),
+            &[],
+        );
+        let text = format!("{}{}", out.stdout, out.stderr);
+        assert!(!out.success(), "{task}: {text}");
+        assert!(
+            text.contains("bad input") && text.contains(&needle),
+            "{needle}: {text}"
+        );
+    }
 }
 
 /// A registry of our own with htpasswd authentication (user `bob`), stopped on drop.
