@@ -485,19 +485,20 @@ async fn push(
             "Cannot find image {repo}:{tag} to push"
         )));
     }
+    // As community.docker, the push is listed in `actions` whether or not the registry needed it.
+    out.actions.push(format!(
+        "Pushed image {} to {}/{}:{tag}",
+        image.name,
+        registry_of(repo),
+        repo.split_once('/')
+            .filter(|(r, _)| registry_of(repo) == *r)
+            .map_or(repo, |(_, rest)| rest)
+    ));
     if push_if_needed(cli, ctx.conn, current, repo, tag, ctx.check_mode).await? {
         out.changed = true;
-        out.actions.push(format!(
-            "Pushed image {} to {}/{}:{tag}",
-            image.name,
-            registry_of(repo),
-            repo.split_once('/')
-                .filter(|(r, _)| registry_of(repo) == *r)
-                .map_or(repo, |(_, rest)| rest)
-        ));
-        if !ctx.check_mode {
-            out.image = or_empty(find_image(cli, ctx.conn, &ImageRef::new(repo, tag)).await?);
-        }
+    }
+    if !ctx.check_mode {
+        out.image = or_empty(find_image(cli, ctx.conn, &ImageRef::new(repo, tag)).await?);
     }
     Ok(())
 }
