@@ -53,9 +53,9 @@ impl ModuleResult {
     /// The answer of a module without check mode under `--check`: skipped, with ansible-core's
     /// message.
     pub fn skipped_in_check_mode(module: &str) -> Self {
-        Self::ok()
-            .with("skipped", true)
-            .with_msg(format!("remote module ({module}) does not support check mode"))
+        Self::ok().with("skipped", true).with_msg(format!(
+            "remote module ({module}) does not support check mode"
+        ))
     }
     /// A result reporting `changed`.
     pub fn changed(changed: bool) -> Self {
