@@ -23,6 +23,7 @@
 //! are honoured, see [`api::DockerApi`].
 
 pub mod api;
+pub mod container;
 
 use std::sync::Arc;
 
@@ -30,7 +31,8 @@ use drover_core::module::ModuleRegistry;
 
 /// Registers the docker modules under their short names and `community.docker.<name>`.
 pub fn register(r: &mut ModuleRegistry) {
-    let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![];
+    let modules: Vec<Arc<dyn drover_core::module::Module>> =
+        vec![Arc::new(container::DockerContainer)];
     for module in modules {
         let name = module.name().to_string();
         r.register(module);
