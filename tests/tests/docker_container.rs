@@ -54,7 +54,10 @@ fn inspect(engine: &TestDockerEngine, name: &str) -> Value {
 }
 
 fn exists(engine: &TestDockerEngine, name: &str) -> bool {
-    engine.docker(&["container", "inspect", name]).status.success()
+    engine
+        .docker(&["container", "inspect", name])
+        .status
+        .success()
 }
 
 /// Host ports no other engine's tests use (engines share the host's port space).
@@ -96,10 +99,19 @@ fn converge_idempotence_check_mode_and_option_changes() {
     assert_eq!(c["Config"]["Hostname"], "webhost");
     assert_eq!(c["Config"]["WorkingDir"], "/tmp");
     assert_eq!(c["Config"]["Labels"]["tier"], "front");
-    assert!(c["Config"]["Env"].as_array().unwrap().contains(&"A=1".into()));
+    assert!(c["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .contains(&"A=1".into()));
     assert_eq!(c["Config"]["Cmd"], serde_json::json!(["sleep", "infinity"]));
-    assert_eq!(c["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"], p1.to_string());
-    assert_eq!(c["HostConfig"]["PortBindings"]["90/udp"][0]["HostIp"], "127.0.0.1");
+    assert_eq!(
+        c["HostConfig"]["PortBindings"]["80/tcp"][0]["HostPort"],
+        p1.to_string()
+    );
+    assert_eq!(
+        c["HostConfig"]["PortBindings"]["90/udp"][0]["HostIp"],
+        "127.0.0.1"
+    );
     assert!(c["Config"]["Volumes"]["/anon"].is_object());
 
     // Same again: nothing to do, in apply and in check mode.
@@ -118,7 +130,11 @@ fn converge_idempotence_check_mode_and_option_changes() {
     play(&engine, d, &more_mem, &[]).assert_success();
     assert!(changed(d));
     let c = inspect(&engine, "web");
-    assert_eq!(c["Id"], id.as_str(), "memory change recreated the container");
+    assert_eq!(
+        c["Id"],
+        id.as_str(),
+        "memory change recreated the container"
+    );
     assert_eq!(c["HostConfig"]["Memory"], 128 << 20);
     play(&engine, d, &more_mem, &[]).assert_success();
     assert!(!changed(d));
@@ -134,10 +150,16 @@ fn converge_idempotence_check_mode_and_option_changes() {
     let env2 = task("2", "128M", &ports2, "").replace("unless-stopped", "always");
     play(&engine, d, &env2, &["--diff"]).assert_success();
     assert!(changed(d));
-    assert_eq!(result(d)["diff"]["before"]["env"], serde_json::json!(["A=1"]));
+    assert_eq!(
+        result(d)["diff"]["before"]["env"],
+        serde_json::json!(["A=1"])
+    );
     let c = inspect(&engine, "web");
     assert_ne!(c["Id"], id.as_str(), "env change did not recreate");
-    assert!(c["Config"]["Env"].as_array().unwrap().contains(&"A=2".into()));
+    assert!(c["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .contains(&"A=2".into()));
     assert_eq!(c["State"]["Running"], true);
     let id2 = c["Id"].as_str().unwrap().to_string();
 
@@ -147,8 +169,13 @@ fn converge_idempotence_check_mode_and_option_changes() {
     let fewer = task("2", "128M", &one_port, "").replace("unless-stopped", "always");
     play(&engine, d, &fewer, &[]).assert_success();
     assert!(!changed(d));
-    let strict = task("2", "128M", &one_port, "comparisons: {published_ports: strict}\n")
-        .replace("unless-stopped", "always");
+    let strict = task(
+        "2",
+        "128M",
+        &one_port,
+        "comparisons: {published_ports: strict}\n",
+    )
+    .replace("unless-stopped", "always");
     play(&engine, d, &strict, &["--check"]).assert_success();
     assert!(changed(d));
     assert_eq!(inspect(&engine, "web")["Id"], id2.as_str());
@@ -183,7 +210,13 @@ fn image_defaults_are_no_difference() {
         ),
     )
     .unwrap();
-    engine.docker_ok(&["build", "-q", "-t", "local/defaults:1", ctx.to_str().unwrap()]);
+    engine.docker_ok(&[
+        "build",
+        "-q",
+        "-t",
+        "local/defaults:1",
+        ctx.to_str().unwrap(),
+    ]);
     let env_file = d.join("app.env");
     std::fs::write(&env_file, "# comment\nFILE_VAR=from-file\nB=overridden\n").unwrap();
     let task = format!(
@@ -234,7 +267,10 @@ fn state_transitions_health_run_once_and_absent() {
     assert!(!running(&engine), "present started the container");
     play(&engine, d, &task("healthy", ""), &[]).assert_success();
     assert!(changed(d));
-    assert_eq!(result(d)["container"]["State"]["Health"]["Status"], "healthy");
+    assert_eq!(
+        result(d)["container"]["State"]["Health"]["Status"],
+        "healthy"
+    );
     assert!(running(&engine));
     play(&engine, d, &task("started", ""), &[]).assert_success();
     assert!(!changed(d));
@@ -261,8 +297,13 @@ fn state_transitions_health_run_once_and_absent() {
     assert_ne!(inspect(&engine, "svc")["State"]["StartedAt"], before);
 
     // force_kill stops with a signal.
-    play(&engine, d, &task("stopped", "force_kill: true\nkill_signal: SIGKILL\n"), &[])
-        .assert_success();
+    play(
+        &engine,
+        d,
+        &task("stopped", "force_kill: true\nkill_signal: SIGKILL\n"),
+        &[],
+    )
+    .assert_success();
     assert!(!running(&engine));
 
     // absent: check mode leaves it, apply removes it, again is unchanged.
@@ -284,7 +325,10 @@ fn state_transitions_health_run_once_and_absent() {
     play(&engine, d, &once, &[]).assert_success();
     let r = result(d);
     assert_eq!(r["status"], 0);
-    assert!(r["container"]["Output"].as_str().unwrap().contains("hello"), "{r}");
+    assert!(
+        r["container"]["Output"].as_str().unwrap().contains("hello"),
+        "{r}"
+    );
     assert!(!exists(&engine, "once"), "cleanup left the container");
     let failing = once.replace("exit 0", "exit 3");
     let out = play(&engine, d, &failing, &[]);
@@ -323,7 +367,9 @@ fn networks_connect_disconnect_and_purge() {
     let both = format!("{front}  - name: back\n");
     play(&engine, d, &task(&both, ""), &["--check"]).assert_success();
     assert!(changed(d));
-    assert!(inspect(&engine, "net1")["NetworkSettings"]["Networks"].get("back").is_none());
+    assert!(inspect(&engine, "net1")["NetworkSettings"]["Networks"]
+        .get("back")
+        .is_none());
     play(&engine, d, &task(&both, ""), &[]).assert_success();
     assert!(changed(d));
     let c = inspect(&engine, "net1");
@@ -381,7 +427,8 @@ fn bad_input_fails_naming_the_task() {
         let text = format!("{}{}", out.stdout, out.stderr);
         // An unknown option is refused before anything runs, pointing at the task's line.
         let named = text.contains("the container task")
-            || (text.contains("docker_container: unsupported parameter") && text.contains("book.yml:9"));
+            || (text.contains("docker_container: unsupported parameter")
+                && text.contains("book.yml:9"));
         assert!(named, "{task}: {text}");
         assert!(text.contains(needle), "{task}: no '{needle}' in {text}");
     }

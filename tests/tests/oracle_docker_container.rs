@@ -18,14 +18,35 @@ const ONE_PORT: &str = "published_ports: [\"{{ hport }}:80\"]";
 
 /// (task name, options beyond name/image/command/init; `TWO`/`ONE` stand for the ports).
 const TASKS: &[(&str, &str)] = &[
-    ("create", "env: {A: \"1\"}\n  restart_policy: unless-stopped\n  TWO"),
-    ("same again", "env: {A: \"1\"}\n  restart_policy: unless-stopped\n  TWO"),
-    ("change env", "env: {A: \"2\"}\n  restart_policy: unless-stopped\n  TWO"),
+    (
+        "create",
+        "env: {A: \"1\"}\n  restart_policy: unless-stopped\n  TWO",
+    ),
+    (
+        "same again",
+        "env: {A: \"1\"}\n  restart_policy: unless-stopped\n  TWO",
+    ),
+    (
+        "change env",
+        "env: {A: \"2\"}\n  restart_policy: unless-stopped\n  TWO",
+    ),
     // community.docker compares published ports allowing more present: no change.
-    ("drop a published port", "env: {A: \"2\"}\n  restart_policy: unless-stopped\n  ONE"),
-    ("change restart policy", "env: {A: \"2\"}\n  restart_policy: always\n  ONE"),
-    ("stop", "env: {A: \"2\"}\n  restart_policy: always\n  ONE\n  state: stopped"),
-    ("start", "env: {A: \"2\"}\n  restart_policy: always\n  ONE\n  state: started"),
+    (
+        "drop a published port",
+        "env: {A: \"2\"}\n  restart_policy: unless-stopped\n  ONE",
+    ),
+    (
+        "change restart policy",
+        "env: {A: \"2\"}\n  restart_policy: always\n  ONE",
+    ),
+    (
+        "stop",
+        "env: {A: \"2\"}\n  restart_policy: always\n  ONE\n  state: stopped",
+    ),
+    (
+        "start",
+        "env: {A: \"2\"}\n  restart_policy: always\n  ONE\n  state: started",
+    ),
     ("remove", "state: absent"),
 ];
 
@@ -121,7 +142,10 @@ fn docker_container_matches_community_docker() {
             String::from_utf8_lossy(&out.stdout)
         );
         let dvars = format!("cname=drover-c hport={} hport2={}", base + 1, base + 3);
-        let mut dargs = vec!["play".to_string(), d.join("drover.yml").display().to_string()];
+        let mut dargs = vec![
+            "play".to_string(),
+            d.join("drover.yml").display().to_string(),
+        ];
         dargs.extend(args.iter().map(|s| s.to_string()));
         dargs.extend(["-e".to_string(), dvars]);
         let dout = run_drover(dargs);
@@ -130,8 +154,16 @@ fn docker_container_matches_community_docker() {
         let a = summary(&read(&ansible_out));
         let b = summary(&read(&drover_out));
         let changed = |s: &[(bool, Value, Value, Value)]| s.iter().map(|x| x.0).collect::<Vec<_>>();
-        assert_eq!(changed(&a), changed(&b), "pass {pass} ({mode}): changed differs");
-        let want = if mode.is_empty() { APPLY_CHANGED } else { CHECK_CHANGED };
+        assert_eq!(
+            changed(&a),
+            changed(&b),
+            "pass {pass} ({mode}): changed differs"
+        );
+        let want = if mode.is_empty() {
+            APPLY_CHANGED
+        } else {
+            CHECK_CHANGED
+        };
         assert_eq!(changed(&b), want, "pass {pass} ({mode})");
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
             let task = TASKS[i].0;
@@ -146,5 +178,8 @@ fn docker_container_matches_community_docker() {
             }
         }
     }
-    assert!(!engine.docker(&["container", "inspect", "drover-c"]).status.success());
+    assert!(!engine
+        .docker(&["container", "inspect", "drover-c"])
+        .status
+        .success());
 }

@@ -1,116 +1,27 @@
 //! The run of `docker_container`: query (one round trip), plan, apply, result.
 
-use std::time::{Duration, Instant};
-
 use drover_core::module::{ModuleContext, ModuleResult};
 use serde_json::{json, Map, Value};
 
-use super::compare::{matches, parse_mode, Kind, Mode};
-use super::desired::{self, Item};
-use super::networks::{self, NetworkSpec};
+use super::compare::{matches, Comparisons, Kind, Mode};
+use super::desired;
+use super::networks;
+use super::ops::{
+    apply_networks, create, read_env_file, remove, stop, wait_for_exit, wait_healthy,
+};
 use super::params::ContainerParams;
 use crate::docker::api::{DockerCli, DockerError, ObjectKind};
-
-/// Every option `comparisons` may name (aliases resolved by [`comparison_key`]).
-const COMPARABLE: &[&str] = &[
-    "auto_remove", "blkio_weight", "capabilities", "cap_drop", "cgroupns_mode", "cgroup_parent",
-    "command", "cpu_period", "cpu_quota", "cpuset_cpus", "cpuset_mems", "cpu_shares",
-    "entrypoint", "cpus", "detach", "interactive", "devices", "device_read_bps",
-    "device_write_bps", "device_read_iops", "device_write_iops", "device_requests",
-    "device_cgroup_rules", "dns_servers", "dns_opts", "dns_search_domains", "domainname", "env",
-    "env_file", "etc_hosts", "groups", "healthcheck", "hostname", "image", "init", "ipc_mode",
-    "kernel_memory", "labels", "links", "log_driver", "log_options", "mac_address", "memory",
-    "memory_reservation", "memory_swap", "memory_swappiness", "stop_timeout", "network_mode",
-    "networks", "oom_killer", "oom_score_adj", "pid_mode", "pids_limit", "platform",
-    "privileged", "read_only", "restart_policy", "restart_retries", "runtime", "security_opts",
-    "shm_size", "stop_signal", "storage_opts", "sysctls", "tmpfs", "tty", "ulimits", "user",
-    "userns_mode", "uts", "volume_driver", "volumes_from", "working_dir", "mounts", "volumes",
-    "exposed_ports", "publish_all_ports", "published_ports",
-];
-
-fn comparison_key(key: &str) -> Option<&'static str> {
-    let key = match key {
-        "exposed" | "expose" => "exposed_ports",
-        "ports" => "published_ports",
-        "log_opt" => "log_options",
-        other => other,
-    };
-    COMPARABLE.iter().copied().find(|k| *k == key)
-}
-
-/// The comparison modes the task asks for.
-struct Comparisons {
-    star: Option<Mode>,
-    explicit: Vec<(&'static str, Mode)>,
-    networks_given: bool,
-}
-
-impl Comparisons {
-    fn parse(p: &ContainerParams) -> Result<Self, DockerError> {
-        let mut c = Comparisons {
-            star: None,
-            explicit: Vec::new(),
-            networks_given: p.networks.is_some(),
-        };
-        for (key, value) in p.comparisons.iter().flatten() {
-            let text = value.as_str().unwrap_or_default();
-            let mode = parse_mode(text).ok_or_else(|| {
-                DockerError::failed(format!("Unknown comparison mode '{text}'!"))
-            })?;
-            if key == "*" {
-                if mode == Mode::AllowMore {
-                    return Err(DockerError::failed(
-                        "The wildcard can only be used with comparison modes 'strict' and 'ignore'!",
-                    ));
-                }
-                c.star = Some(mode);
-                continue;
-            }
-            let main = comparison_key(key).ok_or_else(|| {
-                DockerError::failed(format!("Unknown module option '{key}' in comparisons dict!"))
-            })?;
-            if c.explicit.iter().any(|(k, _)| *k == main) {
-                return Err(DockerError::failed(format!(
-                    "Both '{key}' and an alias of {main} are specified in comparisons dict!"
-                )));
-            }
-            c.explicit.push((main, mode));
-        }
-        Ok(c)
-    }
-
-    fn mode(&self, name: &str, kind: Kind) -> Result<Mode, DockerError> {
-        let name = if name == "volume_binds" { "volumes" } else { name };
-        if let Some((_, m)) = self.explicit.iter().find(|(k, _)| *k == name) {
-            if *m == Mode::AllowMore && kind == Kind::Value {
-                return Err(DockerError::failed(format!(
-                    "Option '{name}' is a value and not a set/list/dict, so its comparison cannot be allow_more_present"
-                )));
-            }
-            return Ok(*m);
-        }
-        if let Some(star) = self.star {
-            if name != "networks" || self.networks_given {
-                return Ok(star);
-            }
-        }
-        Ok(match name {
-            "stop_timeout" => Mode::Ignore,
-            "networks" => Mode::AllowMore,
-            _ => kind.default_mode(),
-        })
-    }
-}
 
 /// Differences in community.docker's diff shape: `before`/`after` keyed by option name.
 #[derive(Default)]
 pub(super) struct Tracker {
-    before: Map<String, Value>,
-    after: Map<String, Value>,
+    pub(super) before: Map<String, Value>,
+    pub(super) after: Map<String, Value>,
 }
 
 impl Tracker {
-    fn add(&mut self, name: &str, after: Value, before: Value) {
+    /// Records a difference: the desired value and the current one.
+    pub(super) fn add(&mut self, name: &str, after: Value, before: Value) {
         self.before.insert(name.to_string(), before);
         self.after.insert(name.to_string(), after);
     }
@@ -138,16 +49,21 @@ pub(super) struct Run<'a> {
 }
 
 impl Run<'_> {
-    async fn docker(&mut self, args: Vec<String>) -> Result<String, DockerError> {
+    /// Runs `docker <args>`, failing the task on an error.
+    pub(super) async fn docker(&mut self, args: Vec<String>) -> Result<String, DockerError> {
         self.cli.run_ok(self.ctx.conn, &args).await
     }
 
-    async fn inspect(&self, id: &str) -> Result<Option<Value>, DockerError> {
-        self.cli.inspect(self.ctx.conn, ObjectKind::Container, id).await
+    /// Inspects a container (`None` when missing).
+    pub(super) async fn inspect(&self, id: &str) -> Result<Option<Value>, DockerError> {
+        self.cli
+            .inspect(self.ctx.conn, ObjectKind::Container, id)
+            .await
     }
 }
 
-fn s(v: &str) -> String {
+/// An owned string.
+pub(super) fn s(v: &str) -> String {
     v.to_string()
 }
 
@@ -155,15 +71,27 @@ fn s(v: &str) -> String {
 pub async fn run(ctx: &ModuleContext<'_>, p: ContainerParams) -> Result<ModuleResult, DockerError> {
     let cli = DockerCli::new(&p.api)?;
     let state = p.state.clone().unwrap_or_else(|| s("started"));
-    if !matches!(state.as_str(), "absent" | "present" | "healthy" | "started" | "stopped") {
+    if !matches!(
+        state.as_str(),
+        "absent" | "present" | "healthy" | "started" | "stopped"
+    ) {
         return Err(DockerError::failed(format!(
             "value of state must be one of: absent, present, healthy, started, stopped, got: {state}"
         )));
     }
     if state == "present" && p.image.is_none() {
-        return Err(DockerError::failed("state is present but all of the following are missing: image"));
+        return Err(DockerError::failed(
+            "state is present but all of the following are missing: image",
+        ));
     }
-    let mut run = Run { ctx, cli, p, changed: false, actions: Vec::new(), diff: Tracker::default() };
+    let mut run = Run {
+        ctx,
+        cli,
+        p,
+        changed: false,
+        actions: Vec::new(),
+        diff: Tracker::default(),
+    };
     let mut status = None;
     let container = if state == "absent" {
         absent(&mut run).await?
@@ -252,20 +180,27 @@ async fn present(
     if let Some(w) = &wanted {
         objects.push((ObjectKind::Image, w.as_str()));
     }
-    let mut found = run.cli.inspect_many(run.ctx.conn, &objects).await?.into_iter();
+    let mut found = run
+        .cli
+        .inspect_many(run.ctx.conn, &objects)
+        .await?
+        .into_iter();
     let mut container = found.next().flatten();
     let mut image = found.next().flatten();
     if let Some(w) = &wanted {
         if image.is_none() && pull == "never" {
-            return Err(DockerError::failed(format!("Cannot find image with name {w}, and pull=never")));
+            return Err(DockerError::failed(format!(
+                "Cannot find image with name {w}, and pull=never"
+            )));
         }
         if image.is_none() || pull == "always" {
-            let predicted = image.is_none()
-                || run.p.pull_check_mode_behavior.as_deref() == Some("always");
+            let predicted =
+                image.is_none() || run.p.pull_check_mode_behavior.as_deref() == Some("always");
             if run.ctx.check_mode {
                 if predicted {
                     run.changed = true;
-                    run.actions.push(json!({"pulled_image": w, "changed": image.is_none()}));
+                    run.actions
+                        .push(json!({"pulled_image": w, "changed": image.is_none()}));
                 }
             } else {
                 let mut args = vec![s("pull")];
@@ -276,7 +211,8 @@ async fn present(
                 let out = run.cli.run_long(run.ctx.conn, &args).await?;
                 let fresh = !out.contains("Image is up to date");
                 run.changed |= fresh;
-                run.actions.push(json!({"pulled_image": w, "changed": fresh}));
+                run.actions
+                    .push(json!({"pulled_image": w, "changed": fresh}));
                 image = run.cli.inspect(run.ctx.conn, ObjectKind::Image, w).await?;
             }
         }
@@ -286,11 +222,14 @@ async fn present(
         None => None,
     };
     // Image defaults come from the asked image, or from the container's own image.
-    let current_image_wanted = run.p.image_comparison.as_deref() == Some("current-image") || wanted.is_none();
+    let current_image_wanted =
+        run.p.image_comparison.as_deref() == Some("current-image") || wanted.is_none();
     let comparison_image = match (&container, current_image_wanted) {
         (Some(c), true) => {
             let id = c["Image"].as_str().unwrap_or_default().to_string();
-            run.cli.inspect(run.ctx.conn, ObjectKind::Image, &id).await?
+            run.cli
+                .inspect(run.ctx.conn, ObjectKind::Image, &id)
+                .await?
         }
         _ => image.clone(),
     };
@@ -298,12 +237,22 @@ async fn present(
         .map_err(DockerError::Failed)?;
     let specs = networks::specs(&run.p).map_err(DockerError::Failed)?;
     let mut created = false;
-    let was_running = container.as_ref().and_then(|c| c.pointer("/State/Running")).and_then(Value::as_bool).unwrap_or(false);
-    let was_paused = container.as_ref().and_then(|c| c.pointer("/State/Paused")).and_then(Value::as_bool).unwrap_or(false);
+    let was_running = container
+        .as_ref()
+        .and_then(|c| c.pointer("/State/Running"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let was_paused = container
+        .as_ref()
+        .and_then(|c| c.pointer("/State/Paused"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     match container.clone() {
         None => {
             let Some(w) = wanted.clone() else {
-                return Err(DockerError::failed("Cannot create container when image is not specified!"));
+                return Err(DockerError::failed(
+                    "Cannot create container when image is not specified!",
+                ));
             };
             run.diff.add("exists", json!(true), json!(false));
             container = create(run, &w, &items, &specs).await?;
@@ -320,7 +269,10 @@ async fn present(
                 if matches(&item.expected, &actual, mode, item.kind) {
                     continue;
                 }
-                let (after, before) = (sorted(&item.expected, item.kind), sorted(&actual, item.kind));
+                let (after, before) = (
+                    sorted(&item.expected, item.kind),
+                    sorted(&actual, item.kind),
+                );
                 if let Some(flags) = &item.update {
                     update_diffs.add(item.name, after, before);
                     update_flags.extend(flags.iter().cloned());
@@ -338,7 +290,10 @@ async fn present(
                     }
                 }
                 if run.p.image_name_mismatch.as_deref() != Some("ignore") {
-                    if let (Some(given), Some(current)) = (&run.p.image, c.pointer("/Config/Image").and_then(Value::as_str)) {
+                    if let (Some(given), Some(current)) = (
+                        &run.p.image,
+                        c.pointer("/Config/Image").and_then(Value::as_str),
+                    ) {
                         if given != current {
                             different = true;
                             recreate_diffs.add("image_name", json!(given), json!(current));
@@ -362,7 +317,8 @@ async fn present(
             } else if !update_flags.is_empty() {
                 merge(&mut run.diff, update_diffs);
                 run.changed = true;
-                run.actions.push(json!({"updated": id, "update_parameters": update_flags}));
+                run.actions
+                    .push(json!({"updated": id, "update_parameters": update_flags}));
                 if !run.ctx.check_mode {
                     let mut args = vec![s("update")];
                     args.extend(update_flags);
@@ -389,7 +345,10 @@ async fn present(
             }
         }
     }
-    let running = c.pointer("/State/Running").and_then(Value::as_bool).unwrap_or(false);
+    let running = c
+        .pointer("/State/Running")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let mut refresh = false;
     if matches!(state, "started" | "healthy") && !running {
         run.diff.add("running", json!(true), json!(was_running));
@@ -406,10 +365,12 @@ async fn present(
         run.diff.add("running", json!(true), json!(was_running));
         run.diff.add("restarted", json!(true), json!(false));
         run.changed = true;
-        run.actions.push(json!({"restarted": id, "timeout": run.p.stop_timeout}));
+        run.actions
+            .push(json!({"restarted": id, "timeout": run.p.stop_timeout}));
         if !run.ctx.check_mode {
             let t = run.p.stop_timeout.unwrap_or(10).to_string();
-            run.docker(vec![s("restart"), s("-t"), t, id.clone()]).await?;
+            run.docker(vec![s("restart"), s("-t"), t, id.clone()])
+                .await?;
             refresh = true;
         }
     } else if state == "stopped" && running {
@@ -419,13 +380,17 @@ async fn present(
     }
     if matches!(state, "started" | "healthy") {
         if let Some(want) = run.p.paused {
-            let paused = c.pointer("/State/Paused").and_then(Value::as_bool).unwrap_or(false);
+            let paused = c
+                .pointer("/State/Paused")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             if paused != want {
                 run.diff.add("paused", json!(want), json!(was_paused));
                 run.changed = true;
                 run.actions.push(json!({"set_paused": want}));
                 if !run.ctx.check_mode {
-                    run.docker(vec![s(if want { "pause" } else { "unpause" }), id.clone()]).await?;
+                    run.docker(vec![s(if want { "pause" } else { "unpause" }), id.clone()])
+                        .await?;
                     refresh = true;
                 }
             }
@@ -443,184 +408,4 @@ async fn present(
 fn merge(into: &mut Tracker, from: Tracker) {
     into.before.extend(from.before);
     into.after.extend(from.after);
-}
-
-async fn read_env_file(run: &Run<'_>, path: &str) -> Result<String, DockerError> {
-    let out = run
-        .ctx
-        .conn
-        .run(format!("cat -- {}", drover_core::connection::shell_quote(path)))
-        .await?;
-    if !out.success() {
-        return Err(DockerError::failed(format!(
-            "Cannot read env_file {path}: {}",
-            out.stderr_str().trim()
-        )));
-    }
-    Ok(out.stdout_str())
-}
-
-async fn stop(run: &mut Run<'_>, id: &str) -> Result<(), DockerError> {
-    run.changed = true;
-    if run.p.force_kill {
-        run.actions.push(json!({"killed": id, "signal": run.p.kill_signal}));
-        if !run.ctx.check_mode {
-            let mut args = vec![s("kill")];
-            if let Some(sig) = &run.p.kill_signal {
-                args.extend([s("--signal"), sig.clone()]);
-            }
-            args.push(id.to_string());
-            run.docker(args).await?;
-        }
-        return Ok(());
-    }
-    run.actions.push(json!({"stopped": id, "timeout": run.p.stop_timeout}));
-    if !run.ctx.check_mode {
-        let mut args = vec![s("stop")];
-        if let Some(t) = run.p.stop_timeout {
-            args.extend([s("-t"), t.to_string()]);
-        }
-        args.push(id.to_string());
-        run.docker(args).await?;
-    }
-    Ok(())
-}
-
-async fn remove(run: &mut Run<'_>, id: &str) -> Result<(), DockerError> {
-    run.changed = true;
-    run.actions.push(json!({"removed": id, "volume_state": !run.p.keep_volumes}));
-    if !run.ctx.check_mode {
-        let mut args = vec![s("rm"), s("-f")];
-        if !run.p.keep_volumes {
-            args.push(s("-v"));
-        }
-        args.push(id.to_string());
-        let out = run.cli.run(run.ctx.conn, &args).await?;
-        let err = out.stderr_str();
-        // An auto-removed container may already be gone (or going).
-        if !out.success() && !err.contains("No such container") && !err.contains("already in progress") {
-            return Err(DockerError::failed(format!("Error removing container {id}: {}", err.trim())));
-        }
-    }
-    Ok(())
-}
-
-async fn create(
-    run: &mut Run<'_>,
-    image: &str,
-    items: &[Item],
-    specs: &[NetworkSpec],
-) -> Result<Option<Value>, DockerError> {
-    let mut args = vec![s("create"), s("--name"), run.p.name.clone()];
-    for item in items {
-        args.extend(item.flags.iter().cloned());
-    }
-    let mode = desired::network_mode(&run.p).map_err(DockerError::Failed)?;
-    if let Some(m) = &mode {
-        args.extend([s("--network"), m.clone()]);
-        if let Some(first) = specs.first().filter(|f| &f.name == m) {
-            args.extend(first.create_flags());
-        }
-    }
-    let cmd = desired::command(&run.p).map_err(DockerError::Failed)?.unwrap_or_default();
-    args.push(s("--"));
-    args.push(image.to_string());
-    args.extend(cmd);
-    run.changed = true;
-    run.actions.push(json!({"created": "Created container", "create_parameters": args[1..]}));
-    if run.ctx.check_mode {
-        return Ok(None);
-    }
-    let out = run.cli.run(run.ctx.conn, &args).await?;
-    if !out.success() {
-        let msg = out.stderr_str();
-        let msg = msg.trim().trim_start_matches("Error response from daemon: ");
-        return Err(DockerError::failed(format!("Error creating container: {msg}")));
-    }
-    let id = out.stdout_str().trim().lines().last().unwrap_or_default().to_string();
-    run.inspect(&id).await
-}
-
-async fn apply_networks(run: &mut Run<'_>, id: &str, plan: networks::NetworkPlan) -> Result<(), DockerError> {
-    run.changed = true;
-    for (spec, current) in plan.connect {
-        run.diff.add(&format!("network.{}", spec.name), spec.to_value(), current.clone().unwrap_or(Value::Null));
-        if current.is_some() {
-            run.actions.push(json!({"removed_from_network": spec.name}));
-            if !run.ctx.check_mode {
-                run.docker(vec![s("network"), s("disconnect"), spec.name.clone(), id.to_string()]).await?;
-            }
-        }
-        run.actions.push(json!({"added_to_network": spec.name, "network_parameters": spec.to_value()}));
-        if !run.ctx.check_mode {
-            let mut args = vec![s("network"), s("connect")];
-            args.extend(spec.connect_flags());
-            args.extend([spec.name.clone(), id.to_string()]);
-            run.docker(args).await?;
-        }
-    }
-    for (name, current) in plan.disconnect {
-        run.diff.add(&format!("network.{name}"), Value::Null, current);
-        run.actions.push(json!({"removed_from_network": name}));
-        if !run.ctx.check_mode {
-            run.docker(vec![s("network"), s("disconnect"), name, id.to_string()]).await?;
-        }
-    }
-    Ok(())
-}
-
-/// `detach: false`: waits for the command to end; its exit code is `status`, its output
-/// `container.Output` (and the failure message when the code is not 0).
-async fn wait_for_exit(
-    run: &mut Run<'_>,
-    id: &str,
-    status: &mut Option<(i64, Option<String>)>,
-) -> Result<Option<Value>, DockerError> {
-    let code_text = run.cli.run_long(run.ctx.conn, &[s("wait"), id.to_string()]).await?;
-    let code: i64 = code_text.trim().parse().unwrap_or(-1);
-    let output = if run.p.auto_remove == Some(true) {
-        s("Cannot retrieve result as auto_remove is enabled")
-    } else {
-        let out = run.cli.run(run.ctx.conn, &[s("logs"), id.to_string()]).await?;
-        format!("{}{}", out.stdout_str(), out.stderr_str())
-    };
-    if run.p.cleanup {
-        remove(run, id).await?;
-    }
-    let mut c = run.inspect(id).await?.unwrap_or_else(|| json!({}));
-    if let Value::Object(m) = &mut c {
-        m.insert("Output".into(), json!(output));
-    }
-    *status = Some((code, (code != 0).then_some(output)));
-    Ok(Some(c))
-}
-
-async fn wait_healthy(run: &mut Run<'_>, id: &str, mut c: Value) -> Result<Value, DockerError> {
-    let limit = run.p.healthy_wait_timeout.unwrap_or(300.0);
-    let start = Instant::now();
-    let mut delay = 1.0f64;
-    loop {
-        let health = c.pointer("/State/Health/Status").and_then(Value::as_str);
-        match health {
-            None | Some("healthy") => return Ok(c),
-            Some("starting" | "unhealthy") => {}
-            Some(other) => {
-                return Err(DockerError::failed(format!(
-                    "Encontered unexpected state \"{other}\" while waiting for container \"{id}\""
-                )))
-            }
-        }
-        let waited = start.elapsed().as_secs_f64();
-        if limit > 0.0 && waited >= limit {
-            return Err(DockerError::failed(format!(
-                "Timeout of {limit} seconds exceeded while waiting for container \"{id}\""
-            )));
-        }
-        let step = if limit > 0.0 { delay.min(limit - waited) } else { delay };
-        tokio::time::sleep(Duration::from_secs_f64(step.max(0.05))).await;
-        delay = (delay * 1.1).min(10.0);
-        c = run.inspect(id).await?.ok_or_else(|| {
-            DockerError::failed(format!("Encontered vanished container while waiting for container \"{id}\""))
-        })?;
-    }
 }

@@ -15,8 +15,11 @@
 mod compare;
 mod desired;
 mod flow;
+mod groups;
+mod limits;
 mod mounts;
 mod networks;
+mod ops;
 pub mod params;
 mod spec;
 

@@ -16,7 +16,7 @@ fn text(v: &Value) -> String {
 }
 
 fn truthy(v: Option<&Value>) -> Option<bool> {
-    v.and_then(|v| crate::params::parse_bool(v))
+    v.and_then(crate::params::parse_bool)
 }
 
 /// Adds the `mounts` item when the option is given.
@@ -26,18 +26,26 @@ pub fn mounts(items: &mut Vec<Item>, p: &ContainerParams) -> Result<(), String> 
     let mut flags = Vec::new();
     for m in list {
         let m = m.as_object().ok_or("mounts: each entry must be a dict")?;
-        for key in m.keys() {
-            if !matches!(
+        for (key, value) in m {
+            let known = matches!(
                 key.as_str(),
-                "target" | "source" | "type" | "read_only" | "consistency" | "propagation"
-                    | "no_copy" | "labels" | "volume_driver" | "volume_options" | "tmpfs_size"
+                "target"
+                    | "source"
+                    | "type"
+                    | "read_only"
+                    | "consistency"
+                    | "propagation"
+                    | "no_copy"
+                    | "labels"
+                    | "volume_driver"
+                    | "volume_options"
+                    | "tmpfs_size"
                     | "tmpfs_mode"
-            ) {
-                if m.get(key).is_some_and(|v| !v.is_null()) {
-                    return Err(format!(
-                        "mounts: '{key}' cannot be set through the docker CLI's --mount"
-                    ));
-                }
+            );
+            if !known && !value.is_null() {
+                return Err(format!(
+                    "mounts: '{key}' cannot be set through the docker CLI's --mount"
+                ));
             }
         }
         let target = m
@@ -78,10 +86,20 @@ pub fn mounts(items: &mut Vec<Item>, p: &ContainerParams) -> Result<(), String> 
         if let Some(d) = m.get("volume_driver").and_then(Value::as_str) {
             spec.push(format!("volume-driver={d}"));
         }
-        for (k, v) in m.get("labels").and_then(Value::as_object).into_iter().flatten() {
+        for (k, v) in m
+            .get("labels")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             spec.push(format!("volume-label={k}={}", text(v)));
         }
-        for (k, v) in m.get("volume_options").and_then(Value::as_object).into_iter().flatten() {
+        for (k, v) in m
+            .get("volume_options")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             spec.push(format!("volume-opt={k}={}", text(v)));
         }
         if let Some(size) = m.get("tmpfs_size").filter(|v| !v.is_null()) {
@@ -103,7 +121,11 @@ pub fn mounts(items: &mut Vec<Item>, p: &ContainerParams) -> Result<(), String> 
         name: "mounts",
         kind: Kind::SetDict,
         expected: json!(expected),
-        actual: |c| c.pointer("/HostConfig/Mounts").cloned().unwrap_or(Value::Null),
+        actual: |c| {
+            c.pointer("/HostConfig/Mounts")
+                .cloned()
+                .unwrap_or(Value::Null)
+        },
         flags,
         update: None,
     });

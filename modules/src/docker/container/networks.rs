@@ -140,7 +140,11 @@ impl NetworkPlan {
 }
 
 fn ip_eq(a: &str, b: Option<&str>) -> bool {
-    let norm = |s: &str| s.parse::<std::net::IpAddr>().map(|ip| ip.to_string()).unwrap_or_else(|_| s.to_string());
+    let norm = |s: &str| {
+        s.parse::<std::net::IpAddr>()
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|_| s.to_string())
+    };
     b.is_some_and(|b| norm(a) == norm(b))
 }
 
@@ -191,7 +195,8 @@ pub fn plan(specs: &[NetworkSpec], container: &Value, compare: bool, purge: bool
         for (name, info) in &connected {
             if !specs.iter().any(|s| &s.name == name) {
                 let id = info.get("NetworkID").cloned().unwrap_or(Value::Null);
-                plan.disconnect.push((name.clone(), json!({"name": name, "id": id})));
+                plan.disconnect
+                    .push((name.clone(), json!({"name": name, "id": id})));
             }
         }
     }

@@ -20,7 +20,10 @@ pub struct ContainerParams {
     /// `present` (created, not started if new), `started`, `stopped`, `healthy` (started and
     /// healthy), `absent`.
     #[serde(default, deserialize_with = "de_opt_string")]
-    #[param(choices("absent", "present", "healthy", "started", "stopped"), default = "started")]
+    #[param(
+        choices("absent", "present", "healthy", "started", "stopped"),
+        default = "started"
+    )]
     pub state: Option<String>,
     /// Repository path and tag (or ID) of the image the container runs.
     #[serde(default, deserialize_with = "de_opt_string")]
@@ -192,7 +195,12 @@ pub struct ContainerParams {
     #[serde(default)]
     pub etc_hosts: Option<Map<String, Value>>,
     /// Ports to expose (`80`, `53/udp`, `8000-8010`).
-    #[serde(default, alias = "exposed", alias = "expose", deserialize_with = "de_opt_string_list")]
+    #[serde(
+        default,
+        alias = "exposed",
+        alias = "expose",
+        deserialize_with = "de_opt_string_list"
+    )]
     pub exposed_ports: Option<Vec<String>>,
     /// Extra groups of the container's user.
     #[serde(default, deserialize_with = "de_opt_string_list")]

@@ -117,7 +117,9 @@ pub fn parse_duration(name: &str, text: &str) -> Result<i64, String> {
             .ok_or_else(bad)?;
         let value: f64 = rest[..n].parse().map_err(|_| bad())?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let factor = match &rest[..u] {
             "ms" => 1e6,
             "us" => 1e3,
@@ -311,7 +313,10 @@ mod tests {
     #[test]
     fn published_ports_in_every_form() {
         let p = |s: &[&str]| {
-            parse_published(&s.iter().map(|x| x.to_string()).collect::<Vec<_>>(), "0.0.0.0")
+            parse_published(
+                &s.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+                "0.0.0.0",
+            )
         };
         assert_eq!(
             p(&["8080:80", "127.0.0.1:9090:90", "53/udp", "[::1]:7070:70"]).unwrap(),
