@@ -249,7 +249,7 @@ async fn present(
         .unwrap_or(false);
     match container.clone() {
         None => {
-            let Some(w) = wanted.clone() else {
+            let Some(w) = run.p.image.clone() else {
                 return Err(DockerError::failed(
                     "Cannot create container when image is not specified!",
                 ));
@@ -305,7 +305,7 @@ async fn present(
             if different || image_different || run.p.recreate {
                 merge(&mut run.diff, recreate_diffs);
                 merge(&mut run.diff, update_diffs);
-                let use_image = wanted.clone().or_else(|| c["Image"].as_str().map(str::to_string)).ok_or_else(|| {
+                let use_image = run.p.image.clone().or_else(|| c["Image"].as_str().map(str::to_string)).ok_or_else(|| {
                     DockerError::failed("Cannot recreate container when image is not specified or cannot be extracted from current container!")
                 })?;
                 if was_running {

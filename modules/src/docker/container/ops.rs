@@ -196,7 +196,16 @@ pub(super) async fn wait_for_exit(
             .cli
             .run(run.ctx.conn, &[s("logs"), id.to_string()])
             .await?;
-        format!("{}{}", out.stdout_str(), out.stderr_str())
+        let text = format!("{}{}", out.stdout_str(), out.stderr_str());
+        if run.p.output_logs {
+            // community.docker writes the output to the target's system log (the module log).
+            let line = format!(
+                "logger -t docker_container -- {} 2>/dev/null || true",
+                drover_core::connection::shell_quote(&text)
+            );
+            run.ctx.conn.run(line).await?;
+        }
+        text
     };
     if run.p.cleanup {
         remove(run, id).await?;

@@ -89,7 +89,8 @@ pub struct ContainerParams {
     #[serde(default = "yes", deserialize_with = "de_bool")]
     #[param(default = "true")]
     pub keep_volumes: bool,
-    /// Log the output of a `detach: false` run (it is returned in `container.Output` anyway).
+    /// Write the output of a `detach: false` run to the target's system log (`logger`), as
+    /// community.docker writes it to the module log; it is in `container.Output` either way.
     #[serde(default, deserialize_with = "de_bool")]
     pub output_logs: bool,
     /// Pause (`true`) or unpause (`false`) the running container.
