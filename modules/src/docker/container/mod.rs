@@ -22,6 +22,8 @@ mod networks;
 mod ops;
 pub mod params;
 mod spec;
+#[cfg(test)]
+mod tests;
 
 use async_trait::async_trait;
 use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
