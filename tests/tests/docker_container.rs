@@ -247,6 +247,32 @@ fn image_defaults_are_no_difference() {
     let strict = format!("{task}comparisons: {{labels: strict}}\n");
     play(&engine, d, &strict, &[]).assert_success();
     assert!(!changed(d), "{}", result(d));
+    // The same name now tagging another image recreates the container from it.
+    let id = inspect(&engine, "app")["Id"].clone();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM local/defaults:1\nLABEL release=2\n",
+    )
+    .unwrap();
+    engine.docker_ok(&[
+        "build",
+        "-q",
+        "-t",
+        "local/defaults:1",
+        ctx.to_str().unwrap(),
+    ]);
+    play(&engine, d, &task, &["--diff"]).assert_success();
+    assert!(changed(d));
+    assert!(
+        result(d)["diff"]["after"]["image"].is_string(),
+        "{}",
+        result(d)
+    );
+    let c = inspect(&engine, "app");
+    assert_ne!(c["Id"], id);
+    assert_eq!(c["Config"]["Labels"]["release"], "2");
+    play(&engine, d, &task, &[]).assert_success();
+    assert!(!changed(d));
 }
 
 #[test]
