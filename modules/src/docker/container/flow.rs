@@ -312,7 +312,11 @@ async fn present(
                     stop(run, &id).await?;
                 }
                 remove(run, &id).await?;
-                container = create(run, &use_image, &items, &specs).await?;
+                // In check mode nothing was created: the rest of the run (and the result) sees
+                // the current container, as community.docker's does.
+                container = create(run, &use_image, &items, &specs)
+                    .await?
+                    .or(Some(c.clone()));
                 created = true;
             } else if !update_flags.is_empty() {
                 merge(&mut run.diff, update_diffs);
