@@ -83,8 +83,8 @@ mod tests {
             ("mount", "ansible.posix.mount"),
             ("yum", "ansible.builtin.dnf"),
             (
-                "community.general.docker_container",
-                "community.docker.docker_container",
+                "community.general.docker_swarm",
+                "community.docker.docker_swarm",
             ),
         ] {
             assert_eq!(ansible_target(name), Some(target), "{name}");
@@ -119,7 +119,7 @@ mod tests {
             "homebrew",
             "ansible.posix.mount",
             "mount",
-            "community.docker.docker_container",
+            "community.docker.docker_swarm",
             "rpm_key",
         ] {
             assert!(r.get(name).is_none(), "{name} is implemented?");

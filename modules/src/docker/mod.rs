@@ -31,6 +31,7 @@
 //! `docs/DOCKER_CONNECTION.md` for the variables.
 
 pub mod api;
+pub mod container;
 pub mod container_commit;
 pub mod container_exec;
 pub mod container_info;
@@ -60,6 +61,7 @@ use drover_core::module::ModuleRegistry;
 /// drover's own docker modules (no community.docker counterpart) under their short names only.
 pub fn register(r: &mut ModuleRegistry) {
     let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![
+        Arc::new(container::DockerContainer),
         Arc::new(network::DockerNetwork),
         Arc::new(network_info::DockerNetworkInfo),
         Arc::new(volume::DockerVolume),

@@ -1,0 +1,185 @@
+//! docker_container against community.docker on the same private engine: one scenario playbook
+//! (create, same again, change an option that recreates, change one updated in place, stop,
+//! start, remove) run by ansible-playbook and by drover (different container names and ports),
+//! each in four passes (check, apply, apply, check). The `changed` sequences must be equal, and
+//! so must `container.State.Running`, `container.Config.Image` and
+//! `container.HostConfig.RestartPolicy` of every task.
+
+use std::path::Path;
+use std::process::Command;
+
+use drover_integration::{
+    oracle_ansible_playbook, oracle_collections_path, run_drover, TestDockerEngine, TEST_IMAGE,
+};
+use serde_json::Value;
+
+const TWO_PORTS: &str = "published_ports: [\"{{ hport }}:80\", \"{{ hport2 }}:81\"]";
+const ONE_PORT: &str = "published_ports: [\"{{ hport }}:80\"]";
+
+/// (task name, options beyond name/image/command/init; `TWO`/`ONE` stand for the ports).
+const TASKS: &[(&str, &str)] = &[
+    (
+        "create",
+        "env: {A: \"1\"}\n  restart_policy: unless-stopped\n  TWO",
+    ),
+    (
+        "same again",
+        "env: {A: \"1\"}\n  restart_policy: unless-stopped\n  TWO",
+    ),
+    (
+        "change env",
+        "env: {A: \"2\"}\n  restart_policy: unless-stopped\n  TWO",
+    ),
+    // community.docker compares published ports allowing more present: no change.
+    (
+        "drop a published port",
+        "env: {A: \"2\"}\n  restart_policy: unless-stopped\n  ONE",
+    ),
+    (
+        "change restart policy",
+        "env: {A: \"2\"}\n  restart_policy: always\n  ONE",
+    ),
+    (
+        "stop",
+        "env: {A: \"2\"}\n  restart_policy: always\n  ONE\n  state: stopped",
+    ),
+    (
+        "start",
+        "env: {A: \"2\"}\n  restart_policy: always\n  ONE\n  state: started",
+    ),
+    ("remove", "state: absent"),
+];
+
+/// The `changed` sequence of an apply pass from scratch (and of a check pass from scratch).
+const APPLY_CHANGED: &[bool] = &[true, false, true, false, true, true, true, true];
+const CHECK_CHANGED: &[bool] = &[true, true, true, true, true, true, true, false];
+
+fn playbook(engine: &TestDockerEngine, module: &str, out: &Path) -> String {
+    let mut y = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
+    let mut regs = Vec::new();
+    for (i, (name, opts)) in TASKS.iter().enumerate() {
+        let opts = opts
+            .replace("TWO", TWO_PORTS)
+            .replace("ONE", ONE_PORT)
+            .replace("\n  ", "\n        ");
+        y.push_str(&format!(
+            "    - name: {name}\n      {module}:\n        docker_host: {host}\n        \
+             name: \"{{{{ cname }}}}\"\n        image: {TEST_IMAGE}\n        \
+             command: sleep infinity\n        init: true\n        {opts}\n      \
+             register: r{i}\n",
+            host = engine.docker_host(),
+        ));
+        regs.push(format!("r{i}"));
+    }
+    y.push_str(&format!(
+        "    - copy:\n        content: \"{{{{ [{}] | to_json }}}}\"\n        dest: {}\n      \
+         check_mode: false\n",
+        regs.join(", "),
+        out.display()
+    ));
+    y
+}
+
+fn read(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).expect("results file");
+    serde_json::from_str::<Vec<Value>>(&text).expect("results json")
+}
+
+fn summary(results: &[Value]) -> Vec<(bool, Value, Value, Value)> {
+    results
+        .iter()
+        .map(|r| {
+            let c = r.get("container").cloned().unwrap_or(Value::Null);
+            let field = |ptr: &str| c.pointer(ptr).cloned().unwrap_or(Value::Null);
+            (
+                r["changed"].as_bool().unwrap_or(false),
+                field("/State/Running"),
+                field("/Config/Image"),
+                field("/HostConfig/RestartPolicy"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn docker_container_matches_community_docker() {
+    let engine = TestDockerEngine::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let base = 21000 + u16::from(engine.slot()) * 50 + 40;
+    let ansible_out = d.join("ansible.json");
+    let drover_out = d.join("drover.json");
+    std::fs::write(
+        d.join("ansible.yml"),
+        playbook(&engine, "community.docker.docker_container", &ansible_out),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("drover.yml"),
+        playbook(&engine, "community.docker.docker_container", &drover_out),
+    )
+    .unwrap();
+    let ansible = oracle_ansible_playbook();
+    let python = ansible.parent().unwrap().join("python");
+    for (pass, mode) in ["--check", "", "", "--check"].iter().enumerate() {
+        let mut args = vec!["-c", "local", "-i", "localhost,"];
+        if !mode.is_empty() {
+            args.push(mode);
+        }
+        let interp = format!("ansible_python_interpreter={}", python.display());
+        let avars = format!("cname=oracle-c hport={base} hport2={}", base + 2);
+        let out = Command::new(ansible)
+            .args(&args)
+            .args(["-e", &interp, "-e", &avars])
+            .arg(d.join("ansible.yml"))
+            .env("ANSIBLE_COLLECTIONS_PATH", oracle_collections_path())
+            .env("ANSIBLE_NOCOLOR", "1")
+            .output()
+            .expect("run ansible-playbook");
+        assert!(
+            out.status.success(),
+            "ansible pass {pass}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let dvars = format!("cname=drover-c hport={} hport2={}", base + 1, base + 3);
+        let mut dargs = vec![
+            "play".to_string(),
+            d.join("drover.yml").display().to_string(),
+        ];
+        dargs.extend(args.iter().map(|s| s.to_string()));
+        dargs.extend(["-e".to_string(), dvars]);
+        let dout = run_drover(dargs);
+        dout.assert_success();
+
+        let a = summary(&read(&ansible_out));
+        let b = summary(&read(&drover_out));
+        let changed = |s: &[(bool, Value, Value, Value)]| s.iter().map(|x| x.0).collect::<Vec<_>>();
+        assert_eq!(
+            changed(&a),
+            changed(&b),
+            "pass {pass} ({mode}): changed differs"
+        );
+        let want = if mode.is_empty() {
+            APPLY_CHANGED
+        } else {
+            CHECK_CHANGED
+        };
+        assert_eq!(changed(&b), want, "pass {pass} ({mode})");
+        for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+            let task = TASKS[i].0;
+            if mode.is_empty() {
+                assert_eq!(x, y, "pass {pass}, task {task}: results differ");
+            } else {
+                // Check mode with nothing created: community.docker omits `container`, drover
+                // returns {} (as for absent); what exists must agree.
+                if !x.1.is_null() || !y.1.is_null() {
+                    assert_eq!(x, y, "pass {pass}, task {task}: results differ");
+                }
+            }
+        }
+    }
+    assert!(!engine
+        .docker(&["container", "inspect", "drover-c"])
+        .status
+        .success());
+}
