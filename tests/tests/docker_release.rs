@@ -96,7 +96,7 @@ fn release_flow_end_to_end() {
         "-c",
         "mkdir -p /srv/app/scripts /srv/app/.git && printf '#!/bin/sh\\necho hi\\n' >/srv/app/scripts/run.sh \
          && chmod 755 /srv/app/scripts/run.sh && printf '[core]\\n\\tbare = false\\n' >/srv/app/.git/config \
-         && chown -R deploy:deploy /srv/app",
+         && useradd --user-group app && chown -R app:app /srv/app",
     ]);
     engine.docker_ok(&[
         "run",

@@ -83,8 +83,13 @@ impl Executor {
                         s.stats.failed = s.stats.failed.saturating_sub(1);
                         s.stats.rescued += 1;
                         if let Some((t, r)) = s.last_failure.clone() {
-                            s.rescue_vars.insert("ansible_failed_task".into(), t);
-                            s.rescue_vars.insert("ansible_failed_result".into(), r);
+                            // Data, never templates: a failure message may quote template text.
+                            s.rescue_vars
+                                .insert("ansible_failed_task".into(), crate::vars::registered(&t));
+                            s.rescue_vars.insert(
+                                "ansible_failed_result".into(),
+                                crate::vars::registered(&r),
+                            );
                         }
                     }
                 }

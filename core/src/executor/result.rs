@@ -43,6 +43,60 @@ pub(crate) fn with_failed_flag(mut result: Value) -> Value {
     result
 }
 
+/// Adds `stdout_lines`/`stderr_lines` to a module's result that has `stdout`/`stderr` but not
+/// the lines, as ansible-core does for every module it executes (so `docker_container_exec`'s or
+/// `uri`'s output can be read by line like `command`'s).
+pub(crate) fn with_output_lines(mut result: Value) -> Value {
+    if let Value::Object(r) = &mut result {
+        for (text, lines) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+            if r.contains_key(text) && !r.contains_key(lines) {
+                let split: Vec<Value> = match r.get(text) {
+                    Some(Value::String(s)) => python_splitlines(s).map(Value::from).collect(),
+                    _ => Vec::new(),
+                };
+                r.insert(lines.into(), Value::Array(split));
+            }
+        }
+    }
+    result
+}
+
+/// Python's `str.splitlines()`: every Unicode line boundary, no trailing empty line.
+fn python_splitlines(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let boundary = rest.char_indices().find(|(_, c)| {
+            matches!(
+                c,
+                '\n' | '\r'
+                    | '\x0b'
+                    | '\x0c'
+                    | '\x1c'
+                    | '\x1d'
+                    | '\x1e'
+                    | '\u{85}'
+                    | '\u{2028}'
+                    | '\u{2029}'
+            )
+        });
+        let Some((at, c)) = boundary else {
+            let line = rest;
+            rest = "";
+            return Some(line);
+        };
+        let line = &rest[..at];
+        let mut next = at + c.len_utf8();
+        if c == '\r' && rest[next..].starts_with('\n') {
+            next += 1;
+        }
+        rest = &rest[next..];
+        Some(line)
+    })
+}
+
 pub(crate) fn failed_result(msg: impl Into<String>) -> Value {
     serde_json::json!({"changed": false, "failed": true, "msg": msg.into()})
 }

@@ -9,7 +9,7 @@ use super::prepare::{NotPrepared, PreparedTask, Purpose};
 use super::read_ahead::Upcoming;
 use super::result::{
     failed_result, status_of, timed_out_result, timeout_seconds, unreachable_result,
-    with_failed_flag, HostOutcome,
+    with_failed_flag, with_output_lines, HostOutcome,
 };
 use super::{Executor, PlayCtx};
 use crate::connection::{Connection, HostConnection};
@@ -197,7 +197,8 @@ impl Executor {
                 Some(b) => self.run_async(b, module, &m, &ctx, &args).await,
             };
             let mut result = match run {
-                Ok(r) => with_failed_flag(r),
+                Ok(r) if m.controller_only() => with_failed_flag(r),
+                Ok(r) => with_failed_flag(with_output_lines(r)),
                 Err(ModuleError::Connection(e)) => return unreachable_result(&e),
                 Err(ModuleError::BadArgs { message, .. }) => {
                     failed_result(super::arg_errors::parse_message(module, &args, &message))
