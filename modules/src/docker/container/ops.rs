@@ -93,6 +93,11 @@ pub(super) async fn create(
     for item in items {
         args.extend(item.flags.iter().cloned());
     }
+    if run.p.restart_policy.is_none() {
+        // The Engine's default (no policy, `Name: ""`), as a container created through the API
+        // gets; the CLI's own default would be `no`.
+        args.push(s("--restart="));
+    }
     let mode = groups::network_mode(&run.p).map_err(DockerError::Failed)?;
     if let Some(m) = &mode {
         args.extend([s("--network"), m.clone()]);
