@@ -195,7 +195,6 @@ fn networks_and_image_defaults_match_community_docker() {
 }
 
 fn compare(engine: &TestDockerEngine, sc: &Scenario) {
-    let engine = engine;
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let base = 21000 + u16::from(engine.slot()) * 50 + 40;
