@@ -93,10 +93,20 @@ pub async fn run(ctx: &ModuleContext<'_>, p: ContainerParams) -> Result<ModuleRe
         diff: Tracker::default(),
     };
     let mut status = None;
-    let container = if state == "absent" {
-        absent(&mut run).await?
+    let outcome = if state == "absent" {
+        absent(&mut run).await
     } else {
-        present(&mut run, &state, &mut status).await?
+        present(&mut run, &state, &mut status).await
+    };
+    let container = match outcome {
+        Ok(container) => container,
+        // A step failed after others changed the container: the failure says so.
+        Err(DockerError::Failed(msg)) => {
+            let mut failed = ModuleResult::failed(msg);
+            failed.changed = run.changed && !ctx.check_mode;
+            return Ok(failed);
+        }
+        Err(other) => return Err(other),
     };
     let mut result = ModuleResult::changed(run.changed)
         .with("container", container.unwrap_or_else(|| json!({})));
