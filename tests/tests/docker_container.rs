@@ -574,4 +574,97 @@ restart_retries: 2
     );
     play(&engine, d, &t2, &[]).assert_success();
     assert!(!changed(d));
+
+    // One option group after the other: each change recreates (or, for limits, updates in
+    // place) and the Engine shows the new value.
+    let mut current = t2;
+    let mut id = inspect(&engine, "many")["Id"].clone();
+    for (from, to, pointer, want, in_place) in [
+        (
+            "labels: {a: b}",
+            "labels: {a: c}",
+            "/Config/Labels/a",
+            serde_json::json!("c"),
+            false,
+        ),
+        (
+            "command: [sleep, infinity]",
+            "command: sleep 1000000",
+            "/Config/Cmd/1",
+            serde_json::json!("1000000"),
+            false,
+        ),
+        (
+            "\"/tmp:/t2:ro\"",
+            "\"/tmp:/t2:rw\"",
+            "/HostConfig/Binds/1",
+            serde_json::json!("/tmp:/t2:rw"),
+            false,
+        ),
+        (
+            "capabilities: [sys_time]",
+            "capabilities: [sys_time, net_admin]",
+            "/HostConfig/CapAdd/0",
+            serde_json::json!("CAP_NET_ADMIN"),
+            false,
+        ),
+        (
+            "interval: 30s",
+            "interval: 20s",
+            "/Config/Healthcheck/Interval",
+            serde_json::json!(20_000_000_000i64),
+            false,
+        ),
+        (
+            "tmpfs: [\"/run/a:size=1m\", /run/b]",
+            "tmpfs: [\"/run/a:size=2m\", /run/b]",
+            "/HostConfig/Tmpfs/~1run~1a",
+            serde_json::json!("size=2m"),
+            false,
+        ),
+        (
+            "user: \"0:0\"",
+            "user: \"0:1\"",
+            "/Config/User",
+            serde_json::json!("0:1"),
+            false,
+        ),
+        (
+            "cpu_shares: 512",
+            "cpu_shares: 256",
+            "/HostConfig/CpuShares",
+            serde_json::json!(256),
+            true,
+        ),
+        (
+            "memory_reservation: 64M",
+            "memory_reservation: 32M",
+            "/HostConfig/MemoryReservation",
+            serde_json::json!(32 << 20),
+            true,
+        ),
+        (
+            "restart_retries: 2",
+            "restart_retries: 5",
+            "/HostConfig/RestartPolicy/MaximumRetryCount",
+            serde_json::json!(5),
+            true,
+        ),
+    ] {
+        assert!(current.contains(from), "{from}");
+        current = current.replace(from, to);
+        play(&engine, d, &current, &[]).assert_success();
+        assert!(changed(d), "{to}: no change");
+        let c = inspect(&engine, "many");
+        assert_eq!(c.pointer(pointer), Some(&want), "{to}");
+        assert_eq!(
+            c["Id"] == id,
+            in_place,
+            "{to}: in place {in_place} expected"
+        );
+        assert_eq!(c["State"]["Running"], true, "{to}");
+        id = c["Id"].clone();
+        play(&engine, d, &current, &[]).assert_success();
+        assert!(!changed(d), "{to}: not idempotent: {}", result(d));
+    }
 }

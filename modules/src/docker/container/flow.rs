@@ -283,9 +283,8 @@ async fn present(
                     sorted(&item.expected, item.kind),
                     sorted(&actual, item.kind),
                 );
-                if let Some(flags) = &item.update {
+                if item.update.is_some() {
                     update_diffs.add(item.name, after, before);
-                    update_flags.extend(flags.iter().cloned());
                 } else {
                     different = true;
                     recreate_diffs.add(item.name, after, before);
@@ -328,7 +327,16 @@ async fn present(
                     .await?
                     .or(Some(c.clone()));
                 created = true;
-            } else if !update_flags.is_empty() {
+            } else if !update_diffs.after.is_empty() {
+                // Every limit the task sets goes into the update, as community.docker's
+                // (memory and swap limits constrain each other).
+                for item in &items {
+                    for flag in item.update.iter().flatten() {
+                        if !update_flags.contains(flag) {
+                            update_flags.push(flag.clone());
+                        }
+                    }
+                }
                 merge(&mut run.diff, update_diffs);
                 run.changed = true;
                 run.actions

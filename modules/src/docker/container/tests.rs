@@ -81,6 +81,10 @@ fn what_the_cli_cannot_express_fails_clearly() {
     assert!(build(&retries, None, None)
         .unwrap_err()
         .contains("restart_policy"));
+    let always = params(json!({"restart_policy": "always", "restart_retries": 3}));
+    assert!(build(&always, None, None)
+        .unwrap_err()
+        .contains("retry count"));
 }
 
 #[test]
