@@ -20,6 +20,19 @@ pub enum Command {
     Play(Box<PlayArgs>),
     /// Encrypt, decrypt and view Ansible Vault files and strings (like ansible-vault).
     Vault(VaultCommand),
+    /// Show modules and their parameters (like ansible-doc), from each module's own parameter type.
+    Doc(DocArgs),
+}
+
+/// `drover doc` arguments.
+#[derive(Debug, Args)]
+pub struct DocArgs {
+    /// The module to describe (short or fully-qualified name); without one, every module is listed.
+    pub module: Option<String>,
+    /// Print the machine-readable description (JSON: options with types, defaults, choices,
+    /// aliases, and the required/exclusive groups).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Where vault passwords come from (ansible-playbook's and ansible-vault's options).

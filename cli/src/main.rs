@@ -5,6 +5,7 @@
 
 mod args;
 mod diagnostics;
+mod doc;
 mod extra_vars;
 mod listing;
 mod prompt;
@@ -57,6 +58,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e, None, EXIT_ERROR),
         },
+        Command::Doc(args) => doc::run(&args),
     }
 }
 

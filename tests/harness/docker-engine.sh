@@ -75,6 +75,12 @@ down() {
         nft chain ip filter FORWARD '{ policy accept; }'
         log "restored the FORWARD policy to accept (dockerd had set it to drop)"
     fi
+    # Lazily unmounted filesystems may still be going away: retry briefly.
+    local try
+    for try in 1 2 3 4 5; do
+        rm -rf "$DIR" 2>/dev/null && return 0
+        sleep 0.5
+    done
     rm -rf "$DIR"
 }
 

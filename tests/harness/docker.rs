@@ -12,11 +12,12 @@
 //! owner's pid and start time; a dead owner's engine is torn down before its slot is reused.
 
 use std::fs::{self, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::lease::{holder_is_alive, process_identity};
-use crate::setup::{harness_dir, require_root_and_setup};
+use crate::setup::{cache_dir, harness_dir, require_root_and_setup};
 use crate::HarnessError;
 
 /// Where docker engine slot leases live (machine-wide).
@@ -95,6 +96,70 @@ impl TestDockerEngine {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Makes image `tag` from `dockerfile` (its `FROM` is usually [`TEST_IMAGE`]; no build context),
+    /// built once per machine and kept in the harness cache as a `docker save` archive keyed by a
+    /// hash of the Dockerfile: later engines load it in a few seconds. The build uses the host's
+    /// network, so `RUN apt-get install …` reaches Debian's archive as the LXC test hosts do.
+    pub fn cached_image(&self, tag: &str, dockerfile: &str) -> String {
+        let dir = cache_dir().join("docker-images");
+        fs::create_dir_all(&dir).expect("creating the docker image cache");
+        let hash = {
+            let mut child = Command::new("sha256sum")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("running sha256sum");
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin
+                    .write_all(format!("{tag}\n{dockerfile}").as_bytes())
+                    .expect("hashing the Dockerfile");
+            }
+            let out = child.wait_with_output().expect("sha256sum output");
+            String::from_utf8_lossy(&out.stdout)[..16].to_string()
+        };
+        let safe: String = tag
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let archive = dir.join(format!("{safe}-{hash}.tar"));
+        let lock_path = archive.with_extension("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .expect("opening the image cache lock");
+        lock.lock().expect("locking the image cache");
+        if !archive.exists() {
+            let mut build = Command::new("docker")
+                .args(["build", "--network", "host", "-t", tag, "-"])
+                .env("DOCKER_HOST", self.docker_host())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("running docker build");
+            if let Some(mut stdin) = build.stdin.take() {
+                stdin
+                    .write_all(dockerfile.as_bytes())
+                    .expect("writing the Dockerfile");
+            }
+            let out = build.wait_with_output().expect("docker build output");
+            assert!(
+                out.status.success(),
+                "building {tag}: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let partial = archive.with_extension("partial");
+            self.docker_ok(&["save", "-o", &partial.to_string_lossy(), tag]);
+            fs::rename(&partial, &archive).expect("storing the image archive");
+        } else {
+            self.docker_ok(&["load", "-q", "-i", &archive.to_string_lossy()]);
+        }
+        tag.to_string()
     }
 
     /// Starts (once) this slot's local registry and returns its `127.0.0.1:<port>` address; the

@@ -71,7 +71,7 @@ const DRAIN_IDLE: Duration = Duration::from_secs(1);
 /// Waits for the shell and reads its output. A process it started in the background may hold
 /// the pipes open long after it exited: once the shell is gone and the pipes are quiet for
 /// [`DRAIN_IDLE`], the output is complete (ansible-core's rule), instead of waiting for their end.
-async fn collect(child: &mut Child) -> std::io::Result<(ExitStatus, Vec<u8>, Vec<u8>)> {
+pub(super) async fn collect(child: &mut Child) -> std::io::Result<(ExitStatus, Vec<u8>, Vec<u8>)> {
     let mut out_pipe = child.stdout.take().expect("stdout was piped");
     let mut err_pipe = child.stderr.take().expect("stderr was piped");
     let (mut out, mut err) = (Vec::new(), Vec::new());

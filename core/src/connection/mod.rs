@@ -5,6 +5,8 @@
 //! privilege-escalation ("become") settings of the current task so modules never build `sudo` lines.
 
 mod command;
+pub mod docker;
+mod docker_shell;
 pub mod local;
 pub mod ssh;
 pub mod ssh_config;

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
+use super::connect_docker::{docker_options, docker_via, DOCKER_VIA_BECOME_VAR, DOCKER_VIA_VAR};
 use super::options::RunOptions;
+use crate::connection::docker::{DockerConnection, DockerRunner};
 use crate::connection::local::LocalConnection;
 use crate::connection::ssh::{SshConnection, SshOptions};
 use crate::connection::ssh_config::{resolve_ssh_options, HostSshVars};
@@ -51,6 +53,7 @@ pub fn transport_for(host: &str, vars: &Vars, opts: &RunOptions) -> String {
     match t.as_str() {
         "smart" | "paramiko" | "paramiko_ssh" | "ansible.builtin.ssh" => "ssh".into(),
         "ansible.builtin.local" => "local".into(),
+        "community.docker.docker" => "docker".into(),
         _ => t,
     }
 }
@@ -65,19 +68,60 @@ impl ConnectionPool {
         opts: &RunOptions,
         sink: &dyn EventSink,
     ) -> Result<Arc<dyn Connection>, ConnectionError> {
+        self.get_via(host, vars, None, opts, sink).await
+    }
+
+    /// Like [`ConnectionPool::get`], for a host reached through another one: `via` is that
+    /// host's name and rendered connection variables (a container whose `ansible_docker_via`
+    /// names its Docker host). The other host's pooled connection is opened first and shared.
+    pub async fn get_via(
+        &self,
+        host: &str,
+        vars: &Vars,
+        via: Option<(&str, &Vars)>,
+        opts: &RunOptions,
+        sink: &dyn EventSink,
+    ) -> Result<Arc<dyn Connection>, ConnectionError> {
+        // Only the docker transport is reached through another host.
+        let via = via.filter(|_| {
+            super::connect_docker::is_docker_transport(&transport_for(host, vars, opts))
+        });
+        let upstream = match via {
+            Some((via_host, _)) if via_host == host => {
+                return Err(ConnectionError::Connect {
+                    host: host.to_string(),
+                    reason: format!("{DOCKER_VIA_VAR} names the host itself"),
+                })
+            }
+            Some((via_host, via_vars)) => {
+                let conn = Box::pin(self.get(via_host, via_vars, opts, sink))
+                    .await
+                    .map_err(|e| ConnectionError::Connect {
+                        host: host.to_string(),
+                        reason: format!("its Docker host {via_host} is unreachable: {e}"),
+                    })?;
+                Some((via_host.to_string(), conn))
+            }
+            None => None,
+        };
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.entry(host.to_string()).or_default().clone()
         };
         let res = slot
             .get_or_init(|| async {
-                let first = open(host, vars, opts, sink)
+                let first = open(host, vars, upstream.clone(), opts, sink)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| match e {
+                        // Wrapped again below: "failed to connect to HOST" once.
+                        ConnectionError::Connect { host: h, reason } if h == host => reason,
+                        e => e.to_string(),
+                    })?;
                 Ok(Arc::new(ReconnectingConnection {
                     probe_cache: Arc::new(ProbeCache::new(self.changes.clone())),
                     host: host.to_string(),
                     vars: vars.clone(),
+                    upstream,
                     opts: opts.clone(),
                     transport: first.transport(),
                     current: tokio::sync::Mutex::new(Some(first)),
@@ -119,6 +163,8 @@ struct ReconnectingConnection {
     probe_cache: Arc<ProbeCache>,
     host: String,
     vars: Vars,
+    /// The host this one is reached through (see [`ConnectionPool::get_via`]).
+    upstream: Option<(String, Arc<dyn Connection>)>,
     opts: RunOptions,
     transport: &'static str,
     current: tokio::sync::Mutex<Option<Arc<dyn Connection>>>,
@@ -135,7 +181,14 @@ impl ReconnectingConnection {
             close_quietly(conn).await;
         }
         *current = None;
-        let fresh = open(&self.host, &self.vars, &self.opts, &NoEvents).await?;
+        let fresh = open(
+            &self.host,
+            &self.vars,
+            self.upstream.clone(),
+            &self.opts,
+            &NoEvents,
+        )
+        .await?;
         *current = Some(fresh.clone());
         Ok(fresh)
     }
@@ -253,6 +306,7 @@ impl Connection for ReconnectingConnection {
 async fn open(
     host: &str,
     vars: &Vars,
+    upstream: Option<(String, Arc<dyn Connection>)>,
     opts: &RunOptions,
     sink: &dyn EventSink,
 ) -> Result<Arc<dyn Connection>, ConnectionError> {
@@ -271,11 +325,36 @@ async fn open(
             }
             Ok(Arc::new(SshConnection::connect(options).await?))
         }
+        "docker" => {
+            let options = docker_options(host, vars, opts)?;
+            let runner = match (docker_via(vars), upstream) {
+                (None, _) => DockerRunner::Local,
+                (Some(via), Some((name, conn))) if via == name => DockerRunner::Via {
+                    host: name,
+                    conn,
+                    become_: vars
+                        .get(DOCKER_VIA_BECOME_VAR)
+                        .is_some_and(crate::vars::is_truthy)
+                        .then(Become::default),
+                },
+                (Some(via), _) => {
+                    return Err(ConnectionError::Connect {
+                        host: host.to_string(),
+                        reason: format!(
+                            "{DOCKER_VIA_VAR} names {via}, whose connection is not available \
+                             here (it must be an inventory host with its own connection, not \
+                             itself reached through another host)"
+                        ),
+                    })
+                }
+            };
+            Ok(Arc::new(DockerConnection::connect(options, runner).await?))
+        }
         other => Err(ConnectionError::Connect {
             host: host.to_string(),
             reason: format!(
                 "unsupported connection type '{other}' (supported: {})",
-                ["ssh", "local"]
+                ["ssh", "local", "docker"]
                     .into_iter()
                     .chain(opts.transports.names())
                     .collect::<Vec<_>>()

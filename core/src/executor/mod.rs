@@ -6,6 +6,7 @@ mod arg_errors;
 mod async_job;
 mod batch;
 mod connect;
+mod connect_docker;
 mod controller;
 mod display;
 mod facts;
@@ -35,6 +36,7 @@ use indexmap::IndexMap;
 
 pub(crate) use connect::ConnectionPool;
 pub use connect::{ssh_options, transport_for};
+pub(crate) use connect_docker::docker_via;
 pub(crate) use controller::TaskController;
 pub use free::{strategy_named, Strategy};
 pub use options::RunOptions;

@@ -311,15 +311,44 @@ impl Executor {
             let v = self.shared.inventory.host_vars(&target);
             self.connection_vars(&v)
         };
+        let via = self.docker_via(&target, &conn_vars)?;
         self.shared
             .pool
-            .get(
+            .get_via(
                 &target,
                 &conn_vars,
+                via.as_ref().map(|(h, v)| (h.as_str(), v)),
                 &self.shared.opts,
                 self.shared.sink.as_ref(),
             )
             .await
+    }
+
+    /// For a container whose Docker host is another inventory host (`ansible_docker_via`): that
+    /// host's name and rendered connection variables.
+    fn docker_via(
+        &self,
+        target: &str,
+        conn_vars: &Vars,
+    ) -> Result<Option<(String, Vars)>, crate::connection::ConnectionError> {
+        let transport = super::connect::transport_for(target, conn_vars, &self.shared.opts);
+        if !super::connect_docker::is_docker_transport(&transport) {
+            return Ok(None);
+        }
+        let Some(via) = super::connect_docker::docker_via(conn_vars) else {
+            return Ok(None);
+        };
+        if !self.shared.inventory.has_host(&via) {
+            return Err(crate::connection::ConnectionError::Connect {
+                host: target.to_string(),
+                reason: format!(
+                    "{} names '{via}', which is not a host of the inventory",
+                    super::connect_docker::DOCKER_VIA_VAR
+                ),
+            });
+        }
+        let v = self.shared.inventory.host_vars(&via);
+        Ok(Some((via, self.connection_vars(&v))))
     }
 
     /// The `ansible_*` connection variables, rendered.

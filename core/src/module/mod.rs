@@ -50,6 +50,13 @@ impl ModuleResult {
     pub fn ok() -> Self {
         Self::default()
     }
+    /// The answer of a module without check mode under `--check`: skipped, with ansible-core's
+    /// message.
+    pub fn skipped_in_check_mode(module: &str) -> Self {
+        Self::ok().with("skipped", true).with_msg(format!(
+            "remote module ({module}) does not support check mode"
+        ))
+    }
     /// A result reporting `changed`.
     pub fn changed(changed: bool) -> Self {
         Self {
@@ -364,7 +371,8 @@ pub trait TypedModule: Send + Sync {
         Self::Params::spec().controller_files(args)
     }
 
-    /// Whether `--check` can predict this module's changes (see [`Module::supports_check_mode`]).
+    /// Whether `--check` can predict this module's changes (see [`Module::supports_check_mode`]);
+    /// without it, the task is skipped under `--check` once its arguments are checked.
     const CHECK_MODE: bool = true;
 
     /// Turns a task's (rendered) arguments into parameters. The default deserializes them;
@@ -465,6 +473,10 @@ impl<T: TypedModule> Module for T {
             self.check_args(map)?;
         }
         let params = self.params_from(args)?;
+        if ctx.check_mode && !T::CHECK_MODE {
+            // As ansible-core: arguments are checked, then a module without check mode is skipped.
+            return Ok(ModuleResult::skipped_in_check_mode(T::NAME));
+        }
         self.run_with(ctx, params).await
     }
 }

@@ -352,18 +352,28 @@ impl Session {
             ..Default::default()
         });
         // The rendered `ansible_*` connection variables (as the executor gives a transport).
-        let conn_vars: Vars = self.with_vault(|| {
-            vars.iter()
-                .filter(|(k, _)| k.starts_with("ansible_") && !k.starts_with("ansible_facts"))
-                .filter(|(k, _)| !k.starts_with("ansible_become"))
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        templar.render_value(v, &vars).unwrap_or(v.clone()),
-                    )
-                })
-                .collect()
-        });
+        let render_conn_vars = |vars: &Vars| -> Vars {
+            self.with_vault(|| {
+                vars.iter()
+                    .filter(|(k, _)| k.starts_with("ansible_") && !k.starts_with("ansible_facts"))
+                    .filter(|(k, _)| !k.starts_with("ansible_become"))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            templar.render_value(v, vars).unwrap_or(v.clone()),
+                        )
+                    })
+                    .collect()
+            })
+        };
+        let conn_vars = render_conn_vars(&vars);
+        // A container whose Docker host is another inventory host (`ansible_docker_via`).
+        let via = crate::executor::docker_via(&conn_vars)
+            .filter(|via| inventory.has_host(via))
+            .map(|via| {
+                let v = render_conn_vars(&host_vars(&via, &inventory, &self.options));
+                (via, v)
+            });
         let executor = Executor::new(
             self.registry.clone(),
             inventory,
@@ -376,7 +386,13 @@ impl Session {
         let pool = Arc::new(ConnectionPool::default());
         let conn = crate::vault::scope_secrets(
             self.vault.clone(),
-            pool.get(host, &conn_vars, &self.options, self.sink.as_ref()),
+            pool.get_via(
+                host,
+                &conn_vars,
+                via.as_ref().map(|(h, v)| (h.as_str(), v)),
+                &self.options,
+                self.sink.as_ref(),
+            ),
         )
         .await?;
         let cwd = std::env::current_dir().unwrap_or_default();

@@ -72,6 +72,7 @@ pub struct Tempfile;
 #[async_trait]
 impl TypedModule for Tempfile {
     const NAME: &'static str = "tempfile";
+    const CHECK_MODE: bool = false;
     type Params = TempfileParams;
 
     async fn run_with(
@@ -83,12 +84,6 @@ impl TypedModule for Tempfile {
             Ok(c) => c,
             Err(e) => return Ok(ModuleResult::failed(e)),
         };
-        if ctx.check_mode {
-            // As in Ansible: the module does not support check mode, so the task is skipped.
-            return Ok(ModuleResult::ok()
-                .with_msg("remote module (tempfile) does not support check mode")
-                .with("skipped", true));
-        }
         // The probe request names "$t", which the shell expands after mktemp ran.
         let probe = [ProbeRequest::new("@T@")];
         let script = format!(

@@ -234,6 +234,7 @@ pub struct WaitFor;
 #[async_trait]
 impl TypedModule for WaitFor {
     const NAME: &'static str = "wait_for";
+    const CHECK_MODE: bool = false;
     type Params = WaitForParams;
 
     async fn run_with(
@@ -241,12 +242,6 @@ impl TypedModule for WaitFor {
         ctx: &ModuleContext<'_>,
         p: WaitForParams,
     ) -> Result<ModuleResult, ModuleError> {
-        if ctx.check_mode {
-            // As in Ansible: the module does not support check mode, so the task is skipped.
-            return Ok(ModuleResult::ok()
-                .with_msg("remote module (wait_for) does not support check mode")
-                .with("skipped", true));
-        }
         if let Err(e) = validate(&p) {
             return Ok(ModuleResult::failed(e));
         }

@@ -1,0 +1,169 @@
+//! A long-lived `/bin/sh` in a container (one `docker exec -i … /bin/sh` process), fed drover's own
+//! short scripts on its stdin: a probe or attribute change then costs one write and one read
+//! instead of a `docker exec` (a CLI process, an exec created and started by the daemon).
+//!
+//! Framing as on the SSH transport's shared shell: each script runs as
+//! `( eval '<script>' ) </dev/null`, then the shell prints `\n<marker> <status>\n` on stdout and
+//! `\n<marker>\n` on stderr, with a marker that is random per script.
+
+use std::process::Stdio;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
+
+use super::{shell_quote, ExecOutput};
+
+/// One running shell process.
+pub(super) struct DockerShell {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    stderr: ChildStderr,
+    /// A script was sent and its end not read (its caller was dropped): the shell must not be
+    /// used again.
+    interrupted: bool,
+}
+
+impl DockerShell {
+    /// Starts `program args…` (a `docker exec -i … /bin/sh`) and checks that it answers.
+    pub(super) async fn start(program: &str, args: &[String]) -> Result<Self, String> {
+        let mut child = tokio::process::Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {program}: {e}"))?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            return Err("the shell's pipes are missing".into());
+        };
+        let mut shell = Self {
+            child,
+            stdin,
+            stdout,
+            stderr,
+            interrupted: false,
+        };
+        match shell.run("true").await {
+            Ok(out) if out.rc == 0 => Ok(shell),
+            Ok(out) => Err(format!(
+                "the shell answered status {}: {}",
+                out.rc,
+                out.stderr_str().trim()
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// True when an earlier script was abandoned half-way.
+    pub(super) fn interrupted(&self) -> bool {
+        self.interrupted
+    }
+
+    /// Runs `line` in a subshell with stdin from `/dev/null`. An error means the shell is gone
+    /// (the script's effect is unknown).
+    pub(super) async fn run(&mut self, line: &str) -> Result<ExecOutput, String> {
+        self.interrupted = true;
+        let result = self.run_framed(line).await;
+        self.interrupted = result.is_err();
+        result
+    }
+
+    async fn run_framed(&mut self, line: &str) -> Result<ExecOutput, String> {
+        let marker = format!("__drover_end_{:032x}", rand::random::<u128>());
+        let framed = format!(
+            "( eval {} ) </dev/null; printf '\\n%s %s\\n' {marker} \"$?\"; printf '\\n%s\\n' {marker} >&2\n",
+            shell_quote(line)
+        );
+        self.stdin
+            .write_all(framed.as_bytes())
+            .await
+            .map_err(|e| format!("sending to the shell: {e}"))?;
+        self.stdin
+            .flush()
+            .await
+            .map_err(|e| format!("sending to the shell: {e}"))?;
+        let out_end = format!("\n{marker} ");
+        let err_end = format!("\n{marker}\n");
+        let mut out = ExecOutput::default();
+        let mut status: Option<(usize, i32)> = None;
+        let mut err_done: Option<usize> = None;
+        let (mut out_buf, mut err_buf) = (vec![0u8; 16384], vec![0u8; 16384]);
+        loop {
+            if let (Some((cut, rc)), Some(err_cut)) = (status, err_done) {
+                out.stdout.truncate(cut);
+                out.stderr.truncate(err_cut);
+                out.rc = rc;
+                return Ok(out);
+            }
+            tokio::select! {
+                n = self.stdout.read(&mut out_buf), if status.is_none() => {
+                    let n = n.map_err(|e| format!("reading the shell: {e}"))?;
+                    if n == 0 {
+                        return Err("the shell exited".into());
+                    }
+                    let from = out.stdout.len().saturating_sub(out_end.len() + 12);
+                    out.stdout.extend_from_slice(&out_buf[..n]);
+                    status = find_status(&out.stdout, from, out_end.as_bytes());
+                }
+                n = self.stderr.read(&mut err_buf), if err_done.is_none() => {
+                    let n = n.map_err(|e| format!("reading the shell: {e}"))?;
+                    if n == 0 {
+                        return Err("the shell exited".into());
+                    }
+                    let from = out.stderr.len().saturating_sub(err_end.len());
+                    out.stderr.extend_from_slice(&err_buf[..n]);
+                    err_done = find(&out.stderr, from, err_end.as_bytes());
+                }
+            }
+        }
+    }
+
+    /// Ends the shell.
+    pub(super) async fn close(mut self) {
+        let _ = self.stdin.shutdown().await;
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// Position of `needle` in `hay` at or after `from`.
+fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| i + from)
+}
+
+/// Where the status line `\n<marker> <rc>\n` starts, and the status, once it is complete.
+fn find_status(hay: &[u8], from: usize, needle: &[u8]) -> Option<(usize, i32)> {
+    let at = find(hay, from, needle)?;
+    let rest = &hay[at + needle.len()..];
+    let nl = rest.iter().position(|b| *b == b'\n')?;
+    let rc = std::str::from_utf8(&rest[..nl]).ok()?.trim().parse().ok()?;
+    Some((at, rc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The framing, on a plain local shell (a `docker exec` shell behaves the same).
+    #[tokio::test]
+    async fn scripts_run_one_after_another_with_their_status() {
+        let mut sh = DockerShell::start("/bin/sh", &[]).await.unwrap();
+        let out = sh.run("printf abc; echo err >&2; exit 3").await.unwrap();
+        assert_eq!(
+            (out.rc, out.stdout_str().as_str(), out.stderr_str().as_str()),
+            (3, "abc", "err\n")
+        );
+        let out = sh.run("echo 'it''s'; cd /tmp; pwd").await.unwrap();
+        assert_eq!((out.rc, out.stdout_str().as_str()), (0, "its\n/tmp\n"));
+        // The subshell's cd did not stick.
+        assert_ne!(sh.run("pwd").await.unwrap().stdout_str(), "/tmp\n");
+        sh.close().await;
+    }
+}
