@@ -197,6 +197,16 @@ async fn present(
         .into_iter();
     let mut container = found.next().flatten();
     let mut image = found.next().flatten();
+    // A container the Engine is still removing counts as absent; wait until it is gone.
+    if let Some(c) = &container {
+        if c.pointer("/State/Status").and_then(Value::as_str) == Some("removing") {
+            if !run.ctx.check_mode {
+                let id = c["Id"].as_str().unwrap_or(&name).to_string();
+                super::ops::wait_removed(run, &id).await?;
+            }
+            container = None;
+        }
+    }
     if let Some(w) = &wanted {
         if image.is_none() && pull == "never" {
             return Err(DockerError::failed(format!(
