@@ -118,7 +118,7 @@ pub(super) fn labels(b: &mut Builder<'_>, image: Option<&Value>) -> Result<(), S
             && b.p
                 .comparisons
                 .as_ref()
-                .and_then(|c| c.get("labels"))
+                .and_then(|c| c.get("labels").or_else(|| c.get("*")))
                 .and_then(Value::as_str)
                 == Some("strict")
         {
