@@ -144,7 +144,7 @@ async fn absent(run: &mut Run<'_>) -> Result<Option<Value>, DockerError> {
 }
 
 /// The image reference with `latest` when it names no tag or digest.
-fn image_ref(image: &str) -> String {
+pub(super) fn image_ref(image: &str) -> String {
     let last = image.rsplit('/').next().unwrap_or(image);
     if image.starts_with("sha256:") || last.contains(':') || last.contains('@') {
         image.to_string()
@@ -153,7 +153,7 @@ fn image_ref(image: &str) -> String {
     }
 }
 
-fn pull_mode(p: &ContainerParams) -> Result<&'static str, DockerError> {
+pub(super) fn pull_mode(p: &ContainerParams) -> Result<&'static str, DockerError> {
     match &p.pull {
         None | Some(Value::Null) => Ok("missing"),
         Some(Value::Bool(true)) => Ok("always"),
