@@ -2,68 +2,10 @@
 //! (recreate or in-place update, checked with `docker inspect`), image-provided defaults, state
 //! transitions, networks, and bad input.
 
-use std::path::Path;
+mod docker_container_common;
 
-use drover_integration::{run_drover, DroverOutput, TestDockerEngine, TEST_IMAGE};
-use serde_json::Value;
-
-/// Writes a one-task playbook (the task registers `r` and saves it as `result.json`) and runs it.
-fn play(engine: &TestDockerEngine, dir: &Path, task: &str, extra: &[&str]) -> DroverOutput {
-    let book = format!(
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: the container task\n      \
-         docker_container:\n        docker_host: {host}\n{body}      register: r\n    \
-         - copy:\n        content: \"{{{{ r | to_json }}}}\"\n        dest: {dir}/result.json\n      \
-         check_mode: false\n      diff: false\n",
-        host = engine.docker_host(),
-        body = task
-            .lines()
-            .map(|l| format!("        {l}\n"))
-            .collect::<String>(),
-        dir = dir.display(),
-    );
-    let path = dir.join("book.yml");
-    std::fs::write(&path, book).expect("playbook");
-    let mut args = vec![
-        "play".to_string(),
-        path.display().to_string(),
-        "-i".into(),
-        "localhost,".into(),
-        "-c".into(),
-        "local".into(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    run_drover(args)
-}
-
-/// The registered result of the last [`play`].
-fn result(dir: &Path) -> Value {
-    let text = std::fs::read_to_string(dir.join("result.json")).expect("result.json");
-    serde_json::from_str(&text).expect("result json")
-}
-
-/// The task's `changed` (the copy task never changes twice in a row is not guaranteed, so read
-/// the registered result).
-fn changed(dir: &Path) -> bool {
-    result(dir)["changed"].as_bool().expect("changed")
-}
-
-fn inspect(engine: &TestDockerEngine, name: &str) -> Value {
-    let text = engine.docker_ok(&["container", "inspect", name]);
-    let v: Value = serde_json::from_str(&text).expect("inspect json");
-    v[0].clone()
-}
-
-fn exists(engine: &TestDockerEngine, name: &str) -> bool {
-    engine
-        .docker(&["container", "inspect", name])
-        .status
-        .success()
-}
-
-/// Host ports no other engine's tests use (engines share the host's port space).
-fn port(engine: &TestDockerEngine, n: u16) -> u16 {
-    21000 + u16::from(engine.slot()) * 50 + n
-}
+use docker_container_common::{changed, exists, inspect, play, port, result};
+use drover_integration::{TestDockerEngine, TEST_IMAGE};
 
 #[test]
 fn converge_idempotence_check_mode_and_option_changes() {
@@ -368,7 +310,10 @@ fn networks_connect_disconnect_and_purge() {
     let engine = TestDockerEngine::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    engine.docker_ok(&["network", "create", "--subnet", "10.231.1.0/24", "front"]);
+    // A subnet of this engine's own (engines share the host's routing table).
+    let subnet = format!("10.231.{}.0/24", engine.slot());
+    let ip = format!("10.231.{}.10", engine.slot());
+    engine.docker_ok(&["network", "create", "--subnet", &subnet, "front"]);
     engine.docker_ok(&["network", "create", "back"]);
     let task = |nets: &str, extra: &str| {
         format!(
@@ -376,13 +321,14 @@ fn networks_connect_disconnect_and_purge() {
              networks:\n{nets}{extra}"
         )
     };
-    let front = "  - {name: front, aliases: [web], ipv4_address: 10.231.1.10}\n";
+    let front = format!("  - {{name: front, aliases: [web], ipv4_address: {ip}}}\n");
+    let front = front.as_str();
     play(&engine, d, &task(front, ""), &[]).assert_success();
     assert!(changed(d));
     let c = inspect(&engine, "net1");
     assert_eq!(c["HostConfig"]["NetworkMode"], "front");
     let f = &c["NetworkSettings"]["Networks"]["front"];
-    assert_eq!(f["IPAMConfig"]["IPv4Address"], "10.231.1.10");
+    assert_eq!(f["IPAMConfig"]["IPv4Address"], ip.as_str());
     assert!(f["Aliases"].as_array().unwrap().contains(&"web".into()));
     assert!(c["NetworkSettings"]["Networks"].get("bridge").is_none());
     play(&engine, d, &task(front, ""), &[]).assert_success();
@@ -460,118 +406,4 @@ fn bad_input_fails_naming_the_task() {
     }
     let names = engine.docker_ok(&["ps", "-aq"]);
     assert!(names.is_empty(), "a failing task left containers: {names}");
-}
-
-/// Most options at once: created as asked, then idempotent (the Engine's normalisations of
-/// capabilities, sizes, durations, binds, ports and devices are no difference); changing one of
-/// them recreates.
-#[test]
-fn many_options_converge_and_stay_idempotent() {
-    let engine = TestDockerEngine::start();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let d = dir.path();
-    engine.docker_ok(&["volume", "create", "vol1"]);
-    engine.docker_ok(&[
-        "run", "-d", "--name", "linked", TEST_IMAGE, "sleep", "infinity",
-    ]);
-    let hp = port(&engine, 3);
-    let task = |dns: &str| {
-        format!(
-            r#"name: many
-image: {TEST_IMAGE}
-entrypoint: [/usr/bin/env]
-command: [sleep, infinity]
-init: true
-tmpfs: ["/run/a:size=1m", /run/b]
-mounts:
-  - {{type: volume, source: vol1, target: /vol1}}
-  - {{type: bind, source: /tmp, target: /bindtmp, read_only: true}}
-  - {{type: tmpfs, target: /tm, tmpfs_size: 1M}}
-dns_servers: [{dns}]
-dns_search_domains: [example.org]
-dns_opts: ["ndots:2"]
-etc_hosts: {{myhost: 10.1.2.3}}
-ulimits: ["nofile:1024:2048"]
-sysctls: {{net.ipv4.ip_forward: 1}}
-log_driver: json-file
-log_options: {{max-size: 1m, max-file: 2}}
-cap_drop: [MKNOD]
-capabilities: [sys_time]
-security_opts: [no-new-privileges]
-stop_signal: SIGINT
-stop_timeout: 3
-user: "0:0"
-shm_size: 32M
-memory: 128M
-memory_reservation: 64M
-memory_swap: 256M
-cpu_shares: 512
-cpus: 0.5
-read_only: false
-tty: true
-interactive: true
-healthcheck: {{test: ["CMD-SHELL", "true"], interval: 30s, timeout: 5s, retries: 2, start_period: 1s}}
-labels: {{a: b}}
-exposed_ports: ["7000", "7001/udp", "7100-7101"]
-published_ports: ["127.0.0.1::7000", "127.0.0.1:{hp}:7001/udp"]
-pids_limit: 100
-oom_score_adj: 100
-groups: [audio]
-domainname: example.org
-hostname: manyhost
-working_dir: /tmp
-links: ["linked:lk"]
-devices: ["/dev/null:/dev/mynull:rw"]
-ipc_mode: private
-auto_remove: false
-privileged: false
-oom_killer: false
-env: {{X: "1"}}
-volumes: ["vol1:/v1", "/tmp:/t2:ro", /anon2]
-restart_policy: on-failure
-restart_retries: 2
-"#
-        )
-    };
-    let t1 = task("1.1.1.1, 8.8.8.8");
-    play(&engine, d, &t1, &[]).assert_success();
-    assert!(changed(d));
-    let c = inspect(&engine, "many");
-    assert_eq!(c["State"]["Running"], true);
-    let h = &c["HostConfig"];
-    assert_eq!(
-        c["Config"]["Entrypoint"],
-        serde_json::json!(["/usr/bin/env"])
-    );
-    assert_eq!(h["Tmpfs"]["/run/a"], "size=1m");
-    assert_eq!(h["Mounts"].as_array().unwrap().len(), 3);
-    assert_eq!(h["Dns"], serde_json::json!(["1.1.1.1", "8.8.8.8"]));
-    assert_eq!(h["Ulimits"][0]["Hard"], 2048);
-    assert_eq!(h["LogConfig"]["Config"]["max-file"], "2");
-    assert_eq!(h["ShmSize"], 32 << 20);
-    assert_eq!(h["NanoCpus"], 500_000_000);
-    assert_eq!(h["RestartPolicy"]["MaximumRetryCount"], 2);
-    assert_eq!(h["Devices"][0]["PathInContainer"], "/dev/mynull");
-    assert_eq!(c["Config"]["Healthcheck"]["Interval"], 30_000_000_000i64);
-    play(&engine, d, &t1, &["--diff"]).assert_success();
-    assert!(!changed(d), "not idempotent: {}", result(d)["diff"]);
-    play(&engine, d, &t1, &["--check"]).assert_success();
-    assert!(!changed(d));
-    let id = c["Id"].clone();
-    // Order matters for DNS servers (a list): swapping them recreates.
-    let t2 = task("8.8.8.8, 1.1.1.1");
-    play(&engine, d, &t2, &["--diff"]).assert_success();
-    assert!(changed(d));
-    assert_eq!(
-        result(d)["diff"]["after"]["dns_servers"],
-        serde_json::json!(["8.8.8.8", "1.1.1.1"])
-    );
-    let c = inspect(&engine, "many");
-    assert_ne!(c["Id"], id);
-    assert_eq!(
-        c["HostConfig"]["Dns"],
-        serde_json::json!(["8.8.8.8", "1.1.1.1"])
-    );
-    play(&engine, d, &t2, &[]).assert_success();
-    assert!(!changed(d));
 }

@@ -54,20 +54,33 @@ const TASKS: &[(&str, &str)] = &[
 const APPLY_CHANGED: &[bool] = &[true, false, true, false, true, true, true, true];
 const CHECK_CHANGED: &[bool] = &[true, true, true, true, true, true, true, false];
 
-fn playbook(engine: &TestDockerEngine, module: &str, out: &Path) -> String {
+/// A scenario: its tasks (name, options beyond name/image/init), the image, and the expected
+/// `changed` sequences of an apply pass and a check pass from scratch.
+struct Scenario {
+    tasks: &'static [(&'static str, &'static str)],
+    image: &'static str,
+    /// Options every task gets.
+    common: &'static str,
+    apply: &'static [bool],
+    check: &'static [bool],
+}
+
+fn playbook(engine: &TestDockerEngine, sc: &Scenario, out: &Path) -> String {
+    let module = "community.docker.docker_container";
     let mut y = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
     let mut regs = Vec::new();
-    for (i, (name, opts)) in TASKS.iter().enumerate() {
+    for (i, (name, opts)) in sc.tasks.iter().enumerate() {
         let opts = opts
             .replace("TWO", TWO_PORTS)
             .replace("ONE", ONE_PORT)
             .replace("\n  ", "\n        ");
         y.push_str(&format!(
             "    - name: {name}\n      {module}:\n        docker_host: {host}\n        \
-             name: \"{{{{ cname }}}}\"\n        image: {TEST_IMAGE}\n        \
-             command: sleep infinity\n        init: true\n        {opts}\n      \
-             register: r{i}\n",
+             name: \"{{{{ cname }}}}\"\n        image: {image}\n        \
+             init: true\n        {common}{opts}\n      register: r{i}\n",
             host = engine.docker_host(),
+            image = sc.image,
+            common = sc.common,
         ));
         regs.push(format!("r{i}"));
     }
@@ -104,21 +117,91 @@ fn summary(results: &[Value]) -> Vec<(bool, Value, Value, Value)> {
 #[test]
 fn docker_container_matches_community_docker() {
     let engine = TestDockerEngine::start();
+    compare(
+        &engine,
+        &Scenario {
+            tasks: TASKS,
+            image: TEST_IMAGE,
+            common: "command: sleep infinity\n        ",
+            apply: APPLY_CHANGED,
+            check: CHECK_CHANGED,
+        },
+    );
+}
+
+/// Networks joined and left, image-provided defaults, an in-place update, state changes.
+const NET_TASKS: &[(&str, &str)] = &[
+    (
+        "create with a network",
+        "networks: [{name: na, aliases: [x]}]\n  env: {E: \"1\"}\n  labels: {l: \"1\"}\n  exposed_ports: [\"6000\"]",
+    ),
+    (
+        "add a network",
+        "networks: [{name: na, aliases: [x]}, {name: nb}]\n  env: {E: \"1\"}",
+    ),
+    ("drop a network", "networks: [{name: na}]"),
+    (
+        "drop a network strictly",
+        "networks: [{name: na}]\n  comparisons: {networks: strict}",
+    ),
+    ("memory", "memory: 32M\n  memory_swap: 64M"),
+    ("more memory", "memory: 48M\n  memory_swap: 96M"),
+    ("the image's command", "command: [sleep, infinity]"),
+    ("env strictly", "env: {E: \"1\"}\n  comparisons: {env: strict}"),
+    ("stop", "state: stopped"),
+    ("present", "state: present"),
+    ("restart policy", "state: present\n  restart_policy: always"),
+    ("remove", "state: absent"),
+];
+
+const NET_APPLY: &[bool] = &[
+    true, true, false, true, true, true, false, false, true, false, true, true,
+];
+const NET_CHECK: &[bool] = &[
+    true, true, true, true, true, true, true, true, true, true, true, false,
+];
+
+#[test]
+fn networks_and_image_defaults_match_community_docker() {
+    let engine = TestDockerEngine::start();
+    engine.docker_ok(&["network", "create", "na"]);
+    engine.docker_ok(&["network", "create", "nb"]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!(
+            "FROM {TEST_IMAGE}\nENV IMG=1\nLABEL img=1\nEXPOSE 5000\nVOLUME /data\n\
+             CMD [\"sleep\", \"infinity\"]\n"
+        ),
+    )
+    .unwrap();
+    engine.docker_ok(&[
+        "build",
+        "-q",
+        "-t",
+        "local/d:1",
+        dir.path().to_str().unwrap(),
+    ]);
+    compare(
+        &engine,
+        &Scenario {
+            tasks: NET_TASKS,
+            image: "local/d:1",
+            common: "",
+            apply: NET_APPLY,
+            check: NET_CHECK,
+        },
+    );
+}
+
+fn compare(engine: &TestDockerEngine, sc: &Scenario) {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     let base = 21000 + u16::from(engine.slot()) * 50 + 40;
     let ansible_out = d.join("ansible.json");
     let drover_out = d.join("drover.json");
-    std::fs::write(
-        d.join("ansible.yml"),
-        playbook(&engine, "community.docker.docker_container", &ansible_out),
-    )
-    .unwrap();
-    std::fs::write(
-        d.join("drover.yml"),
-        playbook(&engine, "community.docker.docker_container", &drover_out),
-    )
-    .unwrap();
+    std::fs::write(d.join("ansible.yml"), playbook(engine, sc, &ansible_out)).unwrap();
+    std::fs::write(d.join("drover.yml"), playbook(engine, sc, &drover_out)).unwrap();
     let ansible = oracle_ansible_playbook();
     let python = ansible.parent().unwrap().join("python");
     for (pass, mode) in ["--check", "", "", "--check"].iter().enumerate() {
@@ -159,14 +242,10 @@ fn docker_container_matches_community_docker() {
             changed(&b),
             "pass {pass} ({mode}): changed differs"
         );
-        let want = if mode.is_empty() {
-            APPLY_CHANGED
-        } else {
-            CHECK_CHANGED
-        };
+        let want = if mode.is_empty() { sc.apply } else { sc.check };
         assert_eq!(changed(&b), want, "pass {pass} ({mode})");
         for (i, (x, y)) in a.iter().zip(&b).enumerate() {
-            let task = TASKS[i].0;
+            let task = sc.tasks[i].0;
             if mode.is_empty() {
                 assert_eq!(x, y, "pass {pass}, task {task}: results differ");
             } else {

@@ -93,10 +93,20 @@ pub async fn run(ctx: &ModuleContext<'_>, p: ContainerParams) -> Result<ModuleRe
         diff: Tracker::default(),
     };
     let mut status = None;
-    let container = if state == "absent" {
-        absent(&mut run).await?
+    let outcome = if state == "absent" {
+        absent(&mut run).await
     } else {
-        present(&mut run, &state, &mut status).await?
+        present(&mut run, &state, &mut status).await
+    };
+    let container = match outcome {
+        Ok(container) => container,
+        // A step failed after others changed the container: the failure says so.
+        Err(DockerError::Failed(msg)) => {
+            let mut failed = ModuleResult::failed(msg);
+            failed.changed = run.changed && !ctx.check_mode;
+            return Ok(failed);
+        }
+        Err(other) => return Err(other),
     };
     let mut result = ModuleResult::changed(run.changed)
         .with("container", container.unwrap_or_else(|| json!({})));
@@ -134,7 +144,7 @@ async fn absent(run: &mut Run<'_>) -> Result<Option<Value>, DockerError> {
 }
 
 /// The image reference with `latest` when it names no tag or digest.
-fn image_ref(image: &str) -> String {
+pub(super) fn image_ref(image: &str) -> String {
     let last = image.rsplit('/').next().unwrap_or(image);
     if image.starts_with("sha256:") || last.contains(':') || last.contains('@') {
         image.to_string()
@@ -143,7 +153,7 @@ fn image_ref(image: &str) -> String {
     }
 }
 
-fn pull_mode(p: &ContainerParams) -> Result<&'static str, DockerError> {
+pub(super) fn pull_mode(p: &ContainerParams) -> Result<&'static str, DockerError> {
     match &p.pull {
         None | Some(Value::Null) => Ok("missing"),
         Some(Value::Bool(true)) => Ok("always"),
@@ -187,6 +197,16 @@ async fn present(
         .into_iter();
     let mut container = found.next().flatten();
     let mut image = found.next().flatten();
+    // A container the Engine is still removing counts as absent; wait until it is gone.
+    if let Some(c) = &container {
+        if c.pointer("/State/Status").and_then(Value::as_str) == Some("removing") {
+            if !run.ctx.check_mode {
+                let id = c["Id"].as_str().unwrap_or(&name).to_string();
+                super::ops::wait_removed(run, &id).await?;
+            }
+            container = None;
+        }
+    }
     if let Some(w) = &wanted {
         if image.is_none() && pull == "never" {
             return Err(DockerError::failed(format!(
@@ -273,9 +293,8 @@ async fn present(
                     sorted(&item.expected, item.kind),
                     sorted(&actual, item.kind),
                 );
-                if let Some(flags) = &item.update {
+                if item.update.is_some() {
                     update_diffs.add(item.name, after, before);
-                    update_flags.extend(flags.iter().cloned());
                 } else {
                     different = true;
                     recreate_diffs.add(item.name, after, before);
@@ -318,7 +337,16 @@ async fn present(
                     .await?
                     .or(Some(c.clone()));
                 created = true;
-            } else if !update_flags.is_empty() {
+            } else if !update_diffs.after.is_empty() {
+                // Every limit the task sets goes into the update, as community.docker's
+                // (memory and swap limits constrain each other).
+                for item in &items {
+                    for flag in item.update.iter().flatten() {
+                        if !update_flags.contains(flag) {
+                            update_flags.push(flag.clone());
+                        }
+                    }
+                }
                 merge(&mut run.diff, update_diffs);
                 run.changed = true;
                 run.actions

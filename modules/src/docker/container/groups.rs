@@ -118,7 +118,7 @@ pub(super) fn labels(b: &mut Builder<'_>, image: Option<&Value>) -> Result<(), S
             && b.p
                 .comparisons
                 .as_ref()
-                .and_then(|c| c.get("labels"))
+                .and_then(|c| c.get("labels").or_else(|| c.get("*")))
                 .and_then(Value::as_str)
                 == Some("strict")
         {
@@ -227,6 +227,11 @@ pub(super) fn restart(b: &mut Builder<'_>) -> Result<(), String> {
     };
     let flag = match p.restart_retries {
         Some(n) if policy == "on-failure" => format!("--restart={policy}:{n}"),
+        Some(n) if n != 0 => {
+            return Err(format!(
+                "restart_retries: maximum retry count cannot be used with restart policy '{policy}'"
+            ))
+        }
         _ => format!("--restart={policy}"),
     };
     b.push(
@@ -234,10 +239,11 @@ pub(super) fn restart(b: &mut Builder<'_>) -> Result<(), String> {
         Kind::Value,
         json!(policy),
         |c| at(c, "/HostConfig/RestartPolicy/Name"),
-        vec![flag],
+        vec![flag.clone()],
     );
     b.updatable();
     if let Some(n) = p.restart_retries {
+        // Set by restart_policy's flag when creating; updated with the same flag.
         b.push(
             "restart_retries",
             Kind::Value,
@@ -245,7 +251,9 @@ pub(super) fn restart(b: &mut Builder<'_>) -> Result<(), String> {
             |c| at(c, "/HostConfig/RestartPolicy/MaximumRetryCount"),
             Vec::new(),
         );
-        b.updatable();
+        if let Some(last) = b.items.last_mut() {
+            last.update = Some(vec![flag]);
+        }
     }
     Ok(())
 }

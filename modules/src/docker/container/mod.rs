@@ -10,7 +10,29 @@
 //! policy, memory, CPU, block IO). Networks are joined and left with `docker network
 //! connect`/`disconnect`.
 //!
-//! The idempotent path is one round trip: the container and its image are inspected together.
+//! The idempotent path is one round trip: the container and its image are inspected together
+//! (one more when `env_file` is read, or when `image` is not given and the container's image
+//! supplies the defaults). Measured on a busy 2-core machine (debug build, private engine):
+//! 20 idempotent calls in a loop take 0.7–0.9 s with `-c local` and 0.9–1.25 s over SSH to
+//! 127.0.0.1 (21 shell execs for 21 calls, 2 docker CLI runs each); community.docker takes
+//! about 23 s for the same 21 calls.
+//!
+//! # What the docker CLI cannot express
+//! Refused with a clear message rather than approximated: an `entrypoint` of more than one
+//! element (`--entrypoint` takes one word; put the rest into `command`), a health check `test`
+//! in `CMD` form (`--health-cmd` is always `CMD-SHELL`; give the test as a string),
+//! `device_requests` (`--gpus` cannot say everything they can), and the `mounts` keys
+//! `--mount` has no field for (`non_recursive`, `create_mountpoint`, `subpath`, …).
+//!
+//! # Where drover differs from community.docker on purpose
+//! - Check mode predicts an in-place update (`docker update`) as a change; community.docker
+//!   reports `changed: false` in check mode and changes on the apply.
+//! - `detach` is not compared: `docker create` always records the attach flags.
+//! - Containers created by the CLI show `[]` where API-created ones show `null` (`Dns`,
+//!   `Devices`, `Ulimits`, the block IO lists); no comparison sees a difference.
+//! - Removing a published port or a network is not a difference by default, exactly as in
+//!   community.docker (published ports and networks allow more present); say
+//!   `comparisons: {published_ports: strict}` / `{networks: strict}` to make it one.
 
 mod compare;
 mod desired;

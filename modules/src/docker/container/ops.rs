@@ -93,6 +93,11 @@ pub(super) async fn create(
     for item in items {
         args.extend(item.flags.iter().cloned());
     }
+    if run.p.restart_policy.is_none() {
+        // The Engine's default (no policy, `Name: ""`), as a container created through the API
+        // gets; the CLI's own default would be `no`.
+        args.push(s("--restart="));
+    }
     let mode = groups::network_mode(&run.p).map_err(DockerError::Failed)?;
     if let Some(m) = &mode {
         args.extend([s("--network"), m.clone()]);
@@ -218,6 +223,26 @@ pub(super) async fn wait_for_exit(
     Ok(Some(c))
 }
 
+/// Waits for a container being removed to vanish (`removal_wait_timeout`, else 300 s).
+pub(super) async fn wait_removed(run: &mut Run<'_>, id: &str) -> Result<(), DockerError> {
+    let limit = run
+        .p
+        .removal_wait_timeout
+        .filter(|t| *t > 0.0)
+        .unwrap_or(300.0);
+    let start = Instant::now();
+    while run.inspect(id).await?.is_some() {
+        if start.elapsed().as_secs_f64() >= limit {
+            return Err(DockerError::failed(format!(
+                "Timeout of {limit} seconds exceeded while waiting for container \"{id}\""
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(())
+}
+
+/// `state: healthy`: waits for the health check to pass (`healthy_wait_timeout`).
 pub(super) async fn wait_healthy(
     run: &mut Run<'_>,
     id: &str,

@@ -102,7 +102,7 @@ pub struct ContainerParams {
     /// Restart the container (with `state: started`).
     #[serde(default, deserialize_with = "de_bool")]
     pub restart: bool,
-    /// Seconds to wait for a container being removed to vanish.
+    /// Seconds to wait for a container the Engine is still removing to vanish (default 300).
     #[serde(default, deserialize_with = "de_opt_f64")]
     pub removal_wait_timeout: Option<f64>,
     /// Seconds `state: healthy` waits for the health check (0 or less: no limit).

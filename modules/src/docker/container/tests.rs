@@ -81,6 +81,10 @@ fn what_the_cli_cannot_express_fails_clearly() {
     assert!(build(&retries, None, None)
         .unwrap_err()
         .contains("restart_policy"));
+    let always = params(json!({"restart_policy": "always", "restart_retries": 3}));
+    assert!(build(&always, None, None)
+        .unwrap_err()
+        .contains("retry count"));
 }
 
 #[test]
@@ -130,4 +134,25 @@ fn comparisons_follow_community_docker() {
     let value_more = params(json!({"comparisons": {"hostname": "allow_more_present"}}));
     let c = Comparisons::parse(&value_more).ok().unwrap();
     assert!(c.mode("hostname", Kind::Value).is_err());
+}
+
+#[test]
+fn pull_values_and_image_references() {
+    use super::flow::{image_ref, pull_mode};
+    for (v, want) in [
+        (json!(true), "always"),
+        (json!(false), "missing"),
+        (json!("yes"), "always"),
+        (json!("never"), "never"),
+        (json!("missing"), "missing"),
+        (Value::Null, "missing"),
+    ] {
+        let p = params(json!({"pull": v}));
+        assert_eq!(pull_mode(&p).ok(), Some(want), "{v}");
+    }
+    assert!(pull_mode(&params(json!({"pull": "sometimes"}))).is_err());
+    assert_eq!(image_ref("debian"), "debian:latest");
+    assert_eq!(image_ref("reg:5000/debian"), "reg:5000/debian:latest");
+    assert_eq!(image_ref("reg:5000/debian:12"), "reg:5000/debian:12");
+    assert_eq!(image_ref("debian@sha256:ab"), "debian@sha256:ab");
 }
