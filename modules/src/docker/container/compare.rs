@@ -306,7 +306,9 @@ impl Comparisons {
         }
         Ok(match name {
             "stop_timeout" => Mode::Ignore,
-            "networks" => Mode::AllowMore,
+            // On purpose unlike community.docker (which allows more present for both): a port or
+            // network removed from the task is a difference, the complaint users file most.
+            "published_ports" | "networks" => Mode::Strict,
             _ => kind.default_mode(),
         })
     }

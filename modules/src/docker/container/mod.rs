@@ -30,9 +30,12 @@
 //! - `detach` is not compared: `docker create` always records the attach flags.
 //! - Containers created by the CLI show `[]` where API-created ones show `null` (`Dns`,
 //!   `Devices`, `Ulimits`, the block IO lists); no comparison sees a difference.
-//! - Removing a published port or a network is not a difference by default, exactly as in
-//!   community.docker (published ports and networks allow more present); say
-//!   `comparisons: {published_ports: strict}` / `{networks: strict}` to make it one.
+//! - Removing a published port or a network from the task **is** a difference by default
+//!   (the port is unpublished by recreating, the network left with `docker network disconnect`):
+//!   community.docker compares both allowing more present, so a removed port stays published
+//!   and a removed network stays joined — the idempotence complaint its users file most. Say
+//!   `comparisons: {published_ports: allow_more_present}` / `{networks: allow_more_present}` for
+//!   community.docker's behaviour.
 
 mod compare;
 mod desired;

@@ -106,7 +106,7 @@ fn limits_are_updatable_and_sizes_are_bytes() {
 }
 
 #[test]
-fn comparisons_follow_community_docker() {
+fn comparisons_follow_community_docker_but_for_ports_and_networks() {
     let p = params(json!({"comparisons": {"*": "ignore", "env": "strict", "ports": "strict"}}));
     let c = Comparisons::parse(&p).ok().unwrap();
     assert_eq!(c.mode("env", Kind::Set).ok(), Some(Mode::Strict));
@@ -115,12 +115,15 @@ fn comparisons_follow_community_docker() {
         Some(Mode::Strict)
     );
     assert_eq!(c.mode("labels", Kind::Dict).ok(), Some(Mode::Ignore));
-    // The wildcard leaves networks alone when the task names none.
-    assert_eq!(
-        c.mode("networks", Kind::SetDict).ok(),
-        Some(Mode::AllowMore)
-    );
+    // The wildcard leaves networks alone when the task names none (their default applies).
+    assert_eq!(c.mode("networks", Kind::SetDict).ok(), Some(Mode::Strict));
     let d = Comparisons::parse(&params(json!({}))).ok().unwrap();
+    // On purpose unlike community.docker: removed ports and networks are differences.
+    assert_eq!(
+        d.mode("published_ports", Kind::Dict).ok(),
+        Some(Mode::Strict)
+    );
+    assert_eq!(d.mode("networks", Kind::SetDict).ok(), Some(Mode::Strict));
     assert_eq!(d.mode("stop_timeout", Kind::Value).ok(), Some(Mode::Ignore));
     assert_eq!(d.mode("labels", Kind::Dict).ok(), Some(Mode::AllowMore));
     assert_eq!(d.mode("hostname", Kind::Value).ok(), Some(Mode::Strict));
