@@ -86,6 +86,7 @@ DROVER_MODULES = [
     "ansible.posix.synchronize",
     "ansible.posix.sysctl",
     "community.docker.docker_container",
+    "community.docker.docker_container_copy_into",
     "community.docker.docker_container_exec",
     "community.docker.docker_container_info",
     "community.docker.docker_image",
