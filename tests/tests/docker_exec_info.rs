@@ -84,9 +84,9 @@ fn exec_runs_commands_and_reports_their_output() {
     let procs = engine.docker_ok(&["top", "box"]);
     assert!(procs.contains("sleep 30"), "{procs}");
 
-    // No check mode (as community.docker): the task is skipped and nothing runs.
+    // Check mode (community.docker has none) predicts the apply: changed, and nothing runs.
     let touch = "    - docker_container_exec:\n        docker_host: DH\n        container: box\n        command: touch /tmp/marker\n";
-    assert_eq!(play_ok(&engine, d, touch, &["--check"]), 0);
+    assert_eq!(play_ok(&engine, d, touch, &["--check"]), 1);
     assert!(!engine
         .docker(&["exec", "box", "test", "-e", "/tmp/marker"])
         .status
@@ -163,10 +163,13 @@ fn prune_removes_only_what_the_filters_select() {
           - p.images_space_reclaimed == 0
           - p.containers_space_reclaimed is number
 "#;
-    // Check mode: skipped, as community.docker has none.
+    // Check mode (community.docker has none) predicts the apply with the same lists, removing
+    // nothing.
+    assert_eq!(play_ok(&engine, d, tasks, &["--check"]), 1);
     let prune_only = tasks.split("    - assert").next().unwrap();
-    assert_eq!(play_ok(&engine, d, prune_only, &["--check"]), 0);
     assert!(inspect(&engine, "container", "gone").is_some());
+    assert!(inspect(&engine, "network", "net-gone").is_some());
+    assert!(inspect(&engine, "volume", "vol-gone").is_some());
     assert_eq!(play_ok(&engine, d, tasks, &[]), 1);
     assert!(inspect(&engine, "container", "gone").is_none());
     assert!(inspect(&engine, "network", "net-gone").is_none());

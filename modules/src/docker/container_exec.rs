@@ -1,8 +1,9 @@
 //! `docker_container_exec` (community.docker): runs a command in a running container and returns
 //! its `stdout`, `stderr` and `rc` (a non-zero `rc` does not fail the task), or with `detach` starts
 //! it in the background and returns its `exec_id`. It always reports `changed` (what the command
-//! does is unknown) and, as community.docker, has no check mode: the task is skipped under
-//! `--check`. The container's state is read and the command run in one round trip.
+//! does is unknown). community.docker has no check mode here; drover's predicts the apply: the
+//! container is checked (missing, paused or stopped fail as they would) and the task reports
+//! `changed` without running the command. The container's state is read and the command run in one round trip.
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
@@ -11,7 +12,7 @@ use drover_core::params::ModuleParams;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::api::{finish, DockerApi, DockerCli, DockerError};
+use super::api::{finish, DockerApi, DockerCli, DockerError, ObjectKind};
 use crate::params::{de_bool, de_opt_string, de_opt_string_list, de_string};
 
 /// Parameters of `docker_container_exec`.
@@ -72,7 +73,6 @@ pub struct DockerContainerExec;
 #[async_trait]
 impl TypedModule for DockerContainerExec {
     const NAME: &'static str = "docker_container_exec";
-    const CHECK_MODE: bool = false;
     type Params = ContainerExecParams;
 
     async fn run_with(
@@ -208,6 +208,38 @@ fn exec_ids(text: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Check mode: the container must be there and running, as for the apply; the command would
+/// run, so the task would change.
+async fn predict(
+    ctx: &ModuleContext<'_>,
+    cli: &DockerCli,
+    p: &ContainerExecParams,
+) -> Result<ModuleResult, DockerError> {
+    let Some(c) = cli
+        .inspect(ctx.conn, ObjectKind::Container, &p.container)
+        .await?
+    else {
+        return Err(DockerError::failed(format!(
+            "Could not find container \"{}\"",
+            p.container
+        )));
+    };
+    let state = |key: &str| c["State"][key].as_bool().unwrap_or(false);
+    if state("Paused") {
+        return Err(DockerError::failed(format!(
+            "The container \"{}\" has been paused",
+            p.container
+        )));
+    }
+    if !state("Running") {
+        return Err(DockerError::failed(format!(
+            "The container \"{}\" is not running",
+            p.container
+        )));
+    }
+    Ok(ModuleResult::changed(true).with_msg("check mode: the command was not run"))
+}
+
 async fn run(ctx: &ModuleContext<'_>, p: ContainerExecParams) -> Result<ModuleResult, DockerError> {
     if p.detach && p.stdin.is_some() {
         return Err(DockerError::failed(
@@ -217,6 +249,9 @@ async fn run(ctx: &ModuleContext<'_>, p: ContainerExecParams) -> Result<ModuleRe
     let argv = arguments(&p)?;
     let env = environment(&p.env)?;
     let cli = DockerCli::new(&p.api)?;
+    if ctx.check_mode {
+        return predict(ctx, &cli, &p).await;
+    }
     let out = ctx
         .conn
         .run(script(&cli, &p, &exec_args(&p, &argv, &env)))

@@ -49,6 +49,7 @@ pub mod network;
 pub mod network_compare;
 pub mod network_info;
 pub mod prune;
+pub mod prune_plan;
 pub mod util_netvol;
 pub mod volume;
 pub mod volume_info;

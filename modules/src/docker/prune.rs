@@ -1,8 +1,8 @@
 //! `docker_prune` (community.docker): removes unused containers, images, networks, volumes and
 //! build cache, each selected by its `*_filters`, with the CLI's `docker <kind> prune --force`.
 //! Results are community.docker's: the removed objects' IDs or names and the space reclaimed;
-//! `changed` when something was removed. As community.docker, it has no check mode (the task is
-//! skipped under `--check`).
+//! `changed` when something was removed. community.docker has no check mode here; drover's
+//! predicts what the apply would remove (see [`super::prune_plan`]).
 //!
 //! The CLI prints the space reclaimed rounded to four significant digits (`1.234MB`), so the
 //! `*_space_reclaimed` byte counts are that figure converted back, not the engine's exact count.
@@ -68,7 +68,6 @@ pub struct DockerPrune;
 #[async_trait]
 impl TypedModule for DockerPrune {
     const NAME: &'static str = "docker_prune";
-    const CHECK_MODE: bool = false;
     type Params = PruneParams;
 
     async fn run_with(
@@ -170,6 +169,9 @@ async fn run(ctx: &ModuleContext<'_>, p: PruneParams) -> Result<ModuleResult, Do
         None => None,
     };
     let cli = DockerCli::new(&p.api)?;
+    if ctx.check_mode {
+        return super::prune_plan::predict(ctx, &cli, &p, keep_storage).await;
+    }
     let mut result = ModuleResult::ok();
     let mut changed = false;
     if p.containers {
