@@ -162,18 +162,27 @@ fn shipped_playbooks_pass_the_static_checks() {
     }
     assert!(books.len() >= 10, "{books:?}");
     for book in books {
-        // Playbooks that document the extra vars their test passes get them here too.
-        let extra: &[&str] = match book.file_name().and_then(|n| n.to_str()) {
-            Some("deploy.yml") => &[
-                "-e",
-                "http_base=http://127.0.0.1:9 http_host=127.0.0.1 http_port=9 fetch_dir=/tmp",
-            ],
-            _ => &[],
+        // Playbooks that document the extra vars their test passes get them here too, and those
+        // shipped with an inventory are checked with it.
+        let release_inventory = repo_root().join("inventories/container-release");
+        let (inventory, extra): (&str, &[&str]) = match book.file_name().and_then(|n| n.to_str()) {
+            Some("deploy.yml") => (
+                "localhost,",
+                &[
+                    "-e",
+                    "http_base=http://127.0.0.1:9 http_host=127.0.0.1 http_port=9 fetch_dir=/tmp",
+                ],
+            ),
+            Some("container-release.yml") => (
+                release_inventory.to_str().expect("utf-8 path"),
+                &["-e", "release_tag=2026-12-07"],
+            ),
+            _ => ("localhost,", &[]),
         };
         let out = drover_command()
             .current_dir(book.parent().expect("dir"))
             .env("ANSIBLE_ROLES_PATH", root.join("features/roles"))
-            .args(["play", "--syntax-check", "-i", "localhost,"])
+            .args(["play", "--syntax-check", "-i", inventory])
             .args(extra)
             .arg(&book)
             .output()
