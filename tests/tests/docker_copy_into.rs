@@ -10,7 +10,11 @@ use drover_integration::{TestDockerEngine, TEST_IMAGE};
 use netvol_common::{play, play_ok, sleeper};
 
 /// `tar -tv --numeric-owner` line and content of a file in a container (running or not).
-fn container_file(engine: &TestDockerEngine, container: &str, path: &str) -> Option<(String, String)> {
+fn container_file(
+    engine: &TestDockerEngine,
+    container: &str,
+    path: &str,
+) -> Option<(String, String)> {
     let out = engine.docker(&["cp", &format!("{container}:{path}"), "-"]);
     if !out.status.success() {
         return None;
@@ -93,7 +97,9 @@ fn copies_converge_and_check_mode_predicts() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     sleeper(&engine, "run");
-    engine.docker_ok(&["create", "--name", "stopped", TEST_IMAGE, "sleep", "infinity"]);
+    engine.docker_ok(&[
+        "create", "--name", "stopped", TEST_IMAGE, "sleep", "infinity",
+    ]);
     let src = d.join("src.txt");
     std::fs::write(&src, "from the host\n").unwrap();
     std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
@@ -110,11 +116,24 @@ fn copies_converge_and_check_mode_predicts() {
     let t0 = std::time::Instant::now();
     assert_eq!(play_ok(&engine, d, &book, &[]), 4);
     eprintln!("apply run: {:?}", t0.elapsed());
-    let file = |c: &str, p: &str| container_file(&engine, c, p).unwrap_or_else(|| panic!("{c}:{p}"));
-    assert_eq!(file("run", "/etc/drover.conf"), ("-rw-r--r-- 0/0".into(), "v1\n".into()));
-    assert_eq!(file("run", "/tmp/src.txt"), ("-rw-r----- 1000/1001".into(), "from the host\n".into()));
-    assert_eq!(file("stopped", "/root/x.txt"), ("-rw------- 0/0".into(), "v1\n".into()));
-    assert_eq!(file("stopped", "/tmp/p.txt"), ("-rwsr-xr-x 33/33".into(), "from the host\n".into()));
+    let file =
+        |c: &str, p: &str| container_file(&engine, c, p).unwrap_or_else(|| panic!("{c}:{p}"));
+    assert_eq!(
+        file("run", "/etc/drover.conf"),
+        ("-rw-r--r-- 0/0".into(), "v1\n".into())
+    );
+    assert_eq!(
+        file("run", "/tmp/src.txt"),
+        ("-rw-r----- 1000/1001".into(), "from the host\n".into())
+    );
+    assert_eq!(
+        file("stopped", "/root/x.txt"),
+        ("-rw------- 0/0".into(), "v1\n".into())
+    );
+    assert_eq!(
+        file("stopped", "/tmp/p.txt"),
+        ("-rwsr-xr-x 33/33".into(), "from the host\n".into())
+    );
     assert_eq!(file("run", "/etc/debian_version"), debian_version);
 
     let t0 = std::time::Instant::now();
@@ -129,7 +148,11 @@ fn copies_converge_and_check_mode_predicts() {
     let out = play(&engine, d, &book2, &["--diff"]);
     out.assert_success();
     assert_eq!(out.changed(), 2);
-    assert!(out.stdout.contains("-v1") && out.stdout.contains("+v2"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("-v1") && out.stdout.contains("+v2"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(file("run", "/etc/drover.conf").1, "v2\n");
     assert_eq!(file("stopped", "/root/x.txt").1, "v2\n");
 
@@ -151,7 +174,10 @@ fn copies_converge_and_check_mode_predicts() {
 "#;
     assert_eq!(play_ok(&engine, d, forced, &[]), 1);
     assert_eq!(play_ok(&engine, d, forced, &[]), 1);
-    assert_eq!(file("run", "/tmp/rel.txt"), ("-rw-r--r-- 0/0".into(), "x".into()));
+    assert_eq!(
+        file("run", "/tmp/rel.txt"),
+        ("-rw-r--r-- 0/0".into(), "x".into())
+    );
 }
 
 #[test]

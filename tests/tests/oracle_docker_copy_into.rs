@@ -9,7 +9,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use drover_integration::{oracle_ansible_playbook, oracle_collections_path, TestDockerEngine, TEST_IMAGE};
+use drover_integration::{
+    oracle_ansible_playbook, oracle_collections_path, TestDockerEngine, TEST_IMAGE,
+};
 use netvol_common::sleeper;
 use serde_json::Value;
 
@@ -91,7 +93,11 @@ fn book(engine: &TestDockerEngine, p: &str, src: &Path, out: &Path) -> String {
 }
 
 /// `tar -tv --numeric-owner` head (mode, owner) and content of a file in a container.
-fn container_file(engine: &TestDockerEngine, container: &str, path: &str) -> Option<(String, String)> {
+fn container_file(
+    engine: &TestDockerEngine,
+    container: &str,
+    path: &str,
+) -> Option<(String, String)> {
     let out = engine.docker(&["cp", &format!("{container}:{path}"), "-"]);
     if !out.status.success() {
         return None;
@@ -147,7 +153,14 @@ fn run_book(book: &Path, extra: &[&str], ansible: bool) {
             String::from_utf8_lossy(&out.stderr)
         );
     } else {
-        let mut args = vec!["play", book.to_str().unwrap(), "-i", "localhost,", "-c", "local"];
+        let mut args = vec![
+            "play",
+            book.to_str().unwrap(),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+        ];
         args.extend(extra);
         drover_integration::run_drover(args).assert_success();
     }
@@ -162,7 +175,14 @@ fn drover_and_community_docker_agree_on_copies() {
     std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
     for p in ["ora", "drv"] {
         sleeper(&engine, &format!("{p}-run"));
-        engine.docker_ok(&["exec", &format!("{p}-run"), "ln", "-s", "/tmp/target.conf", "/etc/link.conf"]);
+        engine.docker_ok(&[
+            "exec",
+            &format!("{p}-run"),
+            "ln",
+            "-s",
+            "/tmp/target.conf",
+            "/etc/link.conf",
+        ]);
         engine.docker_ok(&["create", "--name", &format!("{p}-stopped"), TEST_IMAGE]);
     }
     let (ora_out, drv_out) = (dir.path().join("ora.json"), dir.path().join("drv.json"));
@@ -170,7 +190,12 @@ fn drover_and_community_docker_agree_on_copies() {
     std::fs::write(&ora_book, book(&engine, "ora", &src, &ora_out)).unwrap();
     std::fs::write(&drv_book, book(&engine, "drv", &src, &drv_out)).unwrap();
     let mut sequences = Vec::new();
-    for (step, check) in [("check", true), ("apply", false), ("apply again", false), ("check again", true)] {
+    for (step, check) in [
+        ("check", true),
+        ("apply", false),
+        ("apply again", false),
+        ("check again", true),
+    ] {
         let args: Vec<&str> = if check { vec!["--check"] } else { vec![] };
         run_book(&ora_book, &args, true);
         run_book(&drv_book, &args, false);
@@ -180,7 +205,17 @@ fn drover_and_community_docker_agree_on_copies() {
     }
     let t = Value::Bool(true);
     let f = Value::Bool(false);
-    assert_eq!(sequences[0], vec![t.clone(), t.clone(), t.clone(), t.clone(), f.clone(), t.clone()]);
+    assert_eq!(
+        sequences[0],
+        vec![
+            t.clone(),
+            t.clone(),
+            t.clone(),
+            t.clone(),
+            f.clone(),
+            t.clone()
+        ]
+    );
     assert_eq!(sequences[2], vec![f.clone(); 6]);
     for (c, path) in [
         ("run", "/etc/drover.conf"),

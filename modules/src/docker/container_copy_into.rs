@@ -30,7 +30,10 @@ const MAX_DIFF: u64 = 104_448;
 
 /// Parameters of `docker_container_copy_into`.
 #[derive(Debug, Deserialize, ModuleParams)]
-#[params(mutually_exclusive("path", "content"), required_together("owner_id", "group_id"))]
+#[params(
+    mutually_exclusive("path", "content"),
+    required_together("owner_id", "group_id")
+)]
 #[serde(deny_unknown_fields)]
 pub struct CopyIntoParams {
     /// The container (name or ID) to copy the file into.
@@ -77,7 +80,11 @@ pub struct CopyIntoParams {
     pub force: Option<bool>,
     /// Largest file (bytes) whose content `--diff` shows (community.docker's action plugin sets
     /// it from `MAX_FILE_SIZE_FOR_DIFF`, 104448).
-    #[serde(default, rename = "_max_file_size_for_diff", deserialize_with = "de_opt_u64")]
+    #[serde(
+        default,
+        rename = "_max_file_size_for_diff",
+        deserialize_with = "de_opt_u64"
+    )]
     pub max_file_size_for_diff: Option<u64>,
     /// The engine connection options.
     #[serde(flatten)]
@@ -156,7 +163,9 @@ pub fn normalize(path: &str) -> String {
 
 async fn run(ctx: &ModuleContext<'_>, p: CopyIntoParams) -> Result<ModuleResult, DockerError> {
     let mode = match &p.mode {
-        Some(m) if !m.is_null() => Some(parse_mode(m, p.mode_parse.as_deref().unwrap_or("legacy"))?),
+        Some(m) if !m.is_null() => {
+            Some(parse_mode(m, p.mode_parse.as_deref().unwrap_or("legacy"))?)
+        }
         _ => None,
     };
     let source = match (&p.path, &p.content) {
@@ -258,7 +267,9 @@ async fn run(ctx: &ModuleContext<'_>, p: CopyIntoParams) -> Result<ModuleResult,
         if !out.success() {
             let msg = out.stderr_str();
             let msg = msg.trim();
-            let msg = msg.strip_prefix("Error response from daemon: ").unwrap_or(msg);
+            let msg = msg
+                .strip_prefix("Error response from daemon: ")
+                .unwrap_or(msg);
             return Err(DockerError::failed(format!(
                 "Could not copy to \"{container_path}\" in container \"{}\": {msg}",
                 p.container

@@ -170,7 +170,10 @@ pub fn parse_probe(
                     )));
                 }
                 let mut parts = info.rsplitn(3, '|');
-                let size = parts.next().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+                let size = parts
+                    .next()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(0);
                 let mode = parts
                     .next()
                     .and_then(|m| u32::from_str_radix(m.trim(), 8).ok())
@@ -285,7 +288,11 @@ fn before_text(dst: &DstInfo, max: u64) -> String {
 }
 
 /// Compares as community.docker does and says whether to write, where and with which mode.
-pub fn decide(w: &Wanted<'_>, probe: &Probe, container_path: &str) -> Result<Decision, DockerError> {
+pub fn decide(
+    w: &Wanted<'_>,
+    probe: &Probe,
+    container_path: &str,
+) -> Result<Decision, DockerError> {
     let src = probe.src.clone().unwrap_or_default();
     let mode = w.mode.unwrap_or(src.mode);
     let src_link = src.kind == "symbolic link";
@@ -417,7 +424,10 @@ mod tests {
             None,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("Could not find container \"c\""), "{e}");
+        assert!(
+            e.to_string().contains("Could not find container \"c\""),
+            "{e}"
+        );
         let e = parse_probe(
             &format!("{MARK} state 0 false false\n{MARK} ids notrunning false false\n"),
             "c",
