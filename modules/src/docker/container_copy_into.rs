@@ -282,3 +282,29 @@ async fn run(ctx: &ModuleContext<'_>, p: CopyIntoParams) -> Result<ModuleResult,
     }
     Ok(result)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn modes_are_read_as_community_docker_reads_them() {
+        assert_eq!(parse_mode(&json!(420), "legacy").unwrap(), 0o644);
+        // legacy reads a string as a decimal number, as community.docker warns.
+        assert_eq!(parse_mode(&json!("644"), "legacy").unwrap(), 644);
+        assert_eq!(parse_mode(&json!("0644"), "modern").unwrap(), 0o644);
+        assert_eq!(parse_mode(&json!(420), "modern").unwrap(), 0o644);
+        assert_eq!(parse_mode(&json!("4755"), "octal_string_only").unwrap(), 0o4755);
+        assert!(parse_mode(&json!(420), "octal_string_only").is_err());
+        assert!(parse_mode(&json!("rwx"), "modern").is_err());
+        assert!(parse_mode(&json!(-1), "legacy").is_err());
+    }
+
+    #[test]
+    fn container_paths_are_made_absolute_and_normal() {
+        assert_eq!(normalize("tmp/a.txt"), "/tmp/a.txt");
+        assert_eq!(normalize("/tmp//sub/../a.txt"), "/tmp/a.txt");
+        assert_eq!(normalize("/a/./b/"), "/a/b");
+    }
+}
