@@ -15,7 +15,7 @@ use drover_integration::{
 use netvol_common::sleeper;
 use serde_json::Value;
 
-fn book(engine: &TestDockerEngine, p: &str, src: &Path, out: &Path) -> String {
+fn book(engine: &TestDockerEngine, p: &str, src: &Path, out: &Path, greeting: &str) -> String {
     let dh = engine.docker_host();
     let src = src.display();
     format!(
@@ -28,7 +28,7 @@ fn book(engine: &TestDockerEngine, p: &str, src: &Path, out: &Path) -> String {
       community.docker.docker_container_copy_into:
         docker_host: "{{{{ dh }}}}"
         container: {p}-run
-        content: "hello\n"
+        content: "{greeting}\n"
         container_path: /etc/drover.conf
         mode: "0644"
         mode_parse: modern
@@ -187,8 +187,8 @@ fn drover_and_community_docker_agree_on_copies() {
     }
     let (ora_out, drv_out) = (dir.path().join("ora.json"), dir.path().join("drv.json"));
     let (ora_book, drv_book) = (dir.path().join("ora.yml"), dir.path().join("drv.yml"));
-    std::fs::write(&ora_book, book(&engine, "ora", &src, &ora_out)).unwrap();
-    std::fs::write(&drv_book, book(&engine, "drv", &src, &drv_out)).unwrap();
+    std::fs::write(&ora_book, book(&engine, "ora", &src, &ora_out, "hello")).unwrap();
+    std::fs::write(&drv_book, book(&engine, "drv", &src, &drv_out, "hello")).unwrap();
     let mut sequences = Vec::new();
     for (step, check) in [
         ("check", true),
@@ -203,6 +203,28 @@ fn drover_and_community_docker_agree_on_copies() {
         assert_eq!(ora, drv, "{step}: oracle vs drover");
         sequences.push(ora.iter().map(|r| r.0.clone()).collect::<Vec<_>>());
     }
+    // A content change under --diff: same change and the same before/after texts.
+    std::fs::write(&ora_book, book(&engine, "ora", &src, &ora_out, "bye")).unwrap();
+    std::fs::write(&drv_book, book(&engine, "drv", &src, &drv_out, "bye")).unwrap();
+    run_book(&ora_book, &["--diff"], true);
+    run_book(&drv_book, &["--diff"], false);
+    let (ora, drv) = (summary(&ora_out), summary(&drv_out));
+    assert_eq!(ora, drv, "diff run: oracle vs drover");
+    let diff_of = |path: &Path| {
+        let results: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let d = &results[0]["diff"];
+        // community.docker returns one diff object, drover a list of them.
+        let d = d.get(0).unwrap_or(d).clone();
+        (
+            d["before"].clone(),
+            d["after"].clone(),
+            d["before_header"].clone(),
+            d["after_header"].clone(),
+        )
+    };
+    assert_eq!(diff_of(&ora_out), diff_of(&drv_out));
+    assert_eq!(diff_of(&drv_out).0, Value::from("hello\n"));
     let t = Value::Bool(true);
     let f = Value::Bool(false);
     assert_eq!(
@@ -217,6 +239,7 @@ fn drover_and_community_docker_agree_on_copies() {
         ]
     );
     assert_eq!(sequences[2], vec![f.clone(); 6]);
+    assert_eq!(summary(&drv_out)[0].0, t);
     for (c, path) in [
         ("run", "/etc/drover.conf"),
         ("run", "/tmp/src.txt"),

@@ -295,7 +295,10 @@ mod tests {
         assert_eq!(parse_mode(&json!("644"), "legacy").unwrap(), 644);
         assert_eq!(parse_mode(&json!("0644"), "modern").unwrap(), 0o644);
         assert_eq!(parse_mode(&json!(420), "modern").unwrap(), 0o644);
-        assert_eq!(parse_mode(&json!("4755"), "octal_string_only").unwrap(), 0o4755);
+        assert_eq!(
+            parse_mode(&json!("4755"), "octal_string_only").unwrap(),
+            0o4755
+        );
         assert!(parse_mode(&json!(420), "octal_string_only").is_err());
         assert!(parse_mode(&json!("rwx"), "modern").is_err());
         assert!(parse_mode(&json!(-1), "legacy").is_err());
