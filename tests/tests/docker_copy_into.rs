@@ -227,4 +227,24 @@ fn bad_input_fails_naming_the_task() {
         assert!(text.contains(words), "{name}: {words}: {text}");
     }
     assert!(container_file(&engine, "run", "/x").is_none());
+
+    // A paused container: no `id` to run, but given IDs the copy works (the engine's archive
+    // calls do not need the processes).
+    sleeper(&engine, "frozen");
+    engine.docker_ok(&["pause", "frozen"]);
+    let task = "    - name: paused without ids\n      docker_container_copy_into:\n        docker_host: DH\n        container: frozen\n        content: x\n        mode: 420\n        container_path: /x\n";
+    let out = play(&engine, d, task, &[]);
+    assert!(
+        !out.success() && out.stdout.contains("paused"),
+        "{}",
+        out.stdout
+    );
+    let with_ids = task.replace(
+        "mode: 420",
+        "mode: 420\n        owner_id: 0\n        group_id: 0",
+    );
+    let out = play(&engine, d, &with_ids, &[]);
+    out.assert_success();
+    assert_eq!(out.changed(), 1);
+    assert_eq!(container_file(&engine, "frozen", "/x").unwrap().1, "x");
 }

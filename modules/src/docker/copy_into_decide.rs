@@ -132,6 +132,12 @@ pub fn parse_probe(
             }
             "ids" => {
                 let (rc, msg) = val.split_once(' ').unwrap_or((val, ""));
+                if rc == "notrunning" && msg.starts_with("true true") {
+                    return Err(DockerError::failed(format!(
+                        "Cannot execute command in paused container \"{container}\" (give \
+                         owner_id and group_id, or unpause it)"
+                    )));
+                }
                 if rc == "notrunning" {
                     return Err(DockerError::failed(format!(
                         "Cannot execute command in container \"{container}\": it is not running \
