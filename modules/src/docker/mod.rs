@@ -33,8 +33,11 @@
 pub mod api;
 pub mod container;
 pub mod container_commit;
+pub mod container_copy_into;
 pub mod container_exec;
 pub mod container_info;
+pub mod copy_into_decide;
+pub mod copy_into_probe;
 pub mod image;
 pub mod image_archive;
 pub mod image_build;
@@ -69,6 +72,7 @@ pub fn register(r: &mut ModuleRegistry) {
         Arc::new(volume_info::DockerVolumeInfo),
         Arc::new(container_info::DockerContainerInfo),
         Arc::new(container_exec::DockerContainerExec),
+        Arc::new(container_copy_into::DockerContainerCopyInto),
         Arc::new(prune::DockerPrune),
         Arc::new(image::DockerImage),
         Arc::new(image_info::DockerImageInfo),

@@ -1,0 +1,257 @@
+//! Differential test: the same `docker_container_copy_into` tasks run by community.docker
+//! (ansible-playbook, the oracle) and by drover on one private engine, on different containers,
+//! over (check, apply, apply, check): the `changed` sequences, `container_path` and the files
+//! written (mode, owner, content) must agree.
+
+mod netvol_common;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use drover_integration::{
+    oracle_ansible_playbook, oracle_collections_path, TestDockerEngine, TEST_IMAGE,
+};
+use netvol_common::sleeper;
+use serde_json::Value;
+
+fn book(engine: &TestDockerEngine, p: &str, src: &Path, out: &Path, greeting: &str) -> String {
+    let dh = engine.docker_host();
+    let src = src.display();
+    format!(
+        r#"- hosts: localhost
+  gather_facts: false
+  vars:
+    dh: "{dh}"
+  tasks:
+    - name: content into running
+      community.docker.docker_container_copy_into:
+        docker_host: "{{{{ dh }}}}"
+        container: {p}-run
+        content: "{greeting}\n"
+        container_path: /etc/drover.conf
+        mode: "0644"
+        mode_parse: modern
+      register: a
+    - name: path into running
+      community.docker.docker_container_copy_into:
+        docker_host: "{{{{ dh }}}}"
+        container: {p}-run
+        path: {src}
+        container_path: /tmp/sub/../src.txt
+        owner_id: 1000
+        group_id: 1001
+      register: b
+    - name: content into stopped
+      community.docker.docker_container_copy_into:
+        docker_host: "{{{{ dh }}}}"
+        container: {p}-stopped
+        content: "aGVsbG8K"
+        content_is_b64: true
+        container_path: /root/x.txt
+        owner_id: 0
+        group_id: 0
+        mode: 0600
+      register: c
+    - name: path into stopped
+      community.docker.docker_container_copy_into:
+        docker_host: "{{{{ dh }}}}"
+        container: {p}-stopped
+        path: {src}
+        container_path: /tmp/p.txt
+        owner_id: 33
+        group_id: 33
+        mode: "4755"
+        mode_parse: octal_string_only
+      register: d
+    - name: keep an existing file
+      community.docker.docker_container_copy_into:
+        docker_host: "{{{{ dh }}}}"
+        container: {p}-run
+        content: "replaced"
+        container_path: /etc/debian_version
+        mode: 420
+        force: false
+      register: e
+    - name: through a symlink
+      community.docker.docker_container_copy_into:
+        docker_host: "{{{{ dh }}}}"
+        container: {p}-run
+        content: "linked\n"
+        container_path: /etc/link.conf
+        follow: true
+        mode: 0640
+      register: f
+    - name: results
+      copy:
+        content: "{{{{ [a, b, c, d, e, f] | to_json }}}}"
+        dest: {out}
+      check_mode: false
+"#,
+        out = out.display()
+    )
+}
+
+/// `tar -tv --numeric-owner` head (mode, owner) and content of a file in a container.
+fn container_file(
+    engine: &TestDockerEngine,
+    container: &str,
+    path: &str,
+) -> Option<(String, String)> {
+    let out = engine.docker(&["cp", &format!("{container}:{path}"), "-"]);
+    if !out.status.success() {
+        return None;
+    }
+    let run = |args: &[&str]| {
+        let mut child = Command::new("tar")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("tar");
+        child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+    };
+    let list = run(&["-tvf", "-", "--numeric-owner"]);
+    let head: Vec<&str> = list.split_whitespace().take(2).collect();
+    Some((head.join(" "), run(&["-xOf", "-"])))
+}
+
+fn summary(path: &Path) -> Vec<(Value, Value, Value)> {
+    let text = std::fs::read_to_string(path).expect("results file");
+    let results: Vec<Value> = serde_json::from_str(&text).expect("results JSON");
+    results
+        .iter()
+        .map(|r| {
+            (
+                r["changed"].clone(),
+                r.get("failed").cloned().unwrap_or(Value::Bool(false)),
+                r["container_path"].clone(),
+            )
+        })
+        .collect()
+}
+
+fn run_book(book: &Path, extra: &[&str], ansible: bool) {
+    if ansible {
+        let python = oracle_ansible_playbook().with_file_name("python");
+        let out = Command::new(oracle_ansible_playbook())
+            .arg(book)
+            .args(["-c", "local", "-i", "localhost,"])
+            .args(extra)
+            .arg("-e")
+            .arg(format!("ansible_python_interpreter={}", python.display()))
+            .env("ANSIBLE_COLLECTIONS_PATH", oracle_collections_path())
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+            .output()
+            .expect("run ansible-playbook");
+        assert!(
+            out.status.success(),
+            "ansible-playbook failed:\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        let mut args = vec![
+            "play",
+            book.to_str().unwrap(),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+        ];
+        args.extend(extra);
+        drover_integration::run_drover(args).assert_success();
+    }
+}
+
+#[test]
+fn drover_and_community_docker_agree_on_copies() {
+    let engine = TestDockerEngine::start();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.txt");
+    std::fs::write(&src, "from the host\n").unwrap();
+    std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    for p in ["ora", "drv"] {
+        sleeper(&engine, &format!("{p}-run"));
+        engine.docker_ok(&[
+            "exec",
+            &format!("{p}-run"),
+            "ln",
+            "-s",
+            "/tmp/target.conf",
+            "/etc/link.conf",
+        ]);
+        engine.docker_ok(&["create", "--name", &format!("{p}-stopped"), TEST_IMAGE]);
+    }
+    let (ora_out, drv_out) = (dir.path().join("ora.json"), dir.path().join("drv.json"));
+    let (ora_book, drv_book) = (dir.path().join("ora.yml"), dir.path().join("drv.yml"));
+    std::fs::write(&ora_book, book(&engine, "ora", &src, &ora_out, "hello")).unwrap();
+    std::fs::write(&drv_book, book(&engine, "drv", &src, &drv_out, "hello")).unwrap();
+    let mut sequences = Vec::new();
+    for (step, check) in [
+        ("check", true),
+        ("apply", false),
+        ("apply again", false),
+        ("check again", true),
+    ] {
+        let args: Vec<&str> = if check { vec!["--check"] } else { vec![] };
+        run_book(&ora_book, &args, true);
+        run_book(&drv_book, &args, false);
+        let (ora, drv) = (summary(&ora_out), summary(&drv_out));
+        assert_eq!(ora, drv, "{step}: oracle vs drover");
+        sequences.push(ora.iter().map(|r| r.0.clone()).collect::<Vec<_>>());
+    }
+    // A content change under --diff: same change and the same before/after texts.
+    std::fs::write(&ora_book, book(&engine, "ora", &src, &ora_out, "bye")).unwrap();
+    std::fs::write(&drv_book, book(&engine, "drv", &src, &drv_out, "bye")).unwrap();
+    run_book(&ora_book, &["--diff"], true);
+    run_book(&drv_book, &["--diff"], false);
+    let (ora, drv) = (summary(&ora_out), summary(&drv_out));
+    assert_eq!(ora, drv, "diff run: oracle vs drover");
+    let diff_of = |path: &Path| {
+        let results: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let d = &results[0]["diff"];
+        // community.docker returns one diff object, drover a list of them.
+        let d = d.get(0).unwrap_or(d).clone();
+        (
+            d["before"].clone(),
+            d["after"].clone(),
+            d["before_header"].clone(),
+            d["after_header"].clone(),
+        )
+    };
+    assert_eq!(diff_of(&ora_out), diff_of(&drv_out));
+    assert_eq!(diff_of(&drv_out).0, Value::from("hello\n"));
+    let t = Value::Bool(true);
+    let f = Value::Bool(false);
+    assert_eq!(
+        sequences[0],
+        vec![
+            t.clone(),
+            t.clone(),
+            t.clone(),
+            t.clone(),
+            f.clone(),
+            t.clone()
+        ]
+    );
+    assert_eq!(sequences[2], vec![f.clone(); 6]);
+    assert_eq!(summary(&drv_out)[0].0, t);
+    for (c, path) in [
+        ("run", "/etc/drover.conf"),
+        ("run", "/tmp/src.txt"),
+        ("stopped", "/root/x.txt"),
+        ("stopped", "/tmp/p.txt"),
+        ("run", "/etc/debian_version"),
+        ("run", "/tmp/target.conf"),
+        ("run", "/etc/link.conf"),
+    ] {
+        let ora = container_file(&engine, &format!("ora-{c}"), path);
+        let drv = container_file(&engine, &format!("drv-{c}"), path);
+        assert!(ora.is_some(), "{c}:{path}");
+        assert_eq!(ora, drv, "{c}:{path}");
+    }
+}
