@@ -71,7 +71,7 @@ impl TestDockerEngine {
         format!("unix://{}", self.socket.display())
     }
 
-    /// The engine's slot (its bridge is `drvdk<slot>`, 172.29.<slot>.1/24).
+    /// The engine's slot (its bridge is `drvdk<slot>`, `172.29.<slot>.1/24`).
     pub fn slot(&self) -> u8 {
         self.slot
     }

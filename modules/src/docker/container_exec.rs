@@ -38,7 +38,7 @@ pub struct ContainerExecParams {
     /// Start the command in the background and return its `exec_id` instead of its output.
     #[serde(default, deserialize_with = "de_bool")]
     pub detach: bool,
-    /// The user (name or UID[:GID]) to run the command as.
+    /// The user (name or `UID[:GID]`) to run the command as.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub user: Option<String>,
     /// Text given to the command on its standard input (not with `detach`).

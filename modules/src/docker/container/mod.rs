@@ -1,7 +1,7 @@
 //! `docker_container` (community.docker's): creates, updates, recreates, starts, stops and
 //! removes a container so that it matches the task.
 //!
-//! The desired container is expressed in the Engine's inspect shape ([`desired`]) and compared
+//! The desired container is expressed in the Engine's inspect shape (`desired`) and compared
 //! with `docker inspect` of the container, option by option, as community.docker does: only the
 //! options the task gives count, image-provided defaults (env, labels, command, exposed ports,
 //! volumes) are part of the desired value, and sets and dicts allow more entries unless
