@@ -28,7 +28,7 @@ pub use error::HarnessError;
 pub use hosts::{TestHost, TestHosts, DEPLOY_USER, ROOT_USER};
 pub use http::{TestHttpServer, BRIDGE_ADDRESS};
 pub use oracle::{
-    oracle_ansible_playbook, oracle_collections_path, repo_root, target_changed,
+    oracle_ansible_playbook, oracle_collections_path, repo_root, run_local_book, target_changed,
     target_task_results, OracleComparison,
 };
 pub use setup::{

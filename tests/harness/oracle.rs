@@ -182,3 +182,38 @@ pub fn target_changed(output: &str) -> u32 {
         })
         .unwrap_or_else(|| panic!("no recap for target:\n{output}"))
 }
+
+/// Runs `book` on the controller (`-c local -i localhost,`, plus `extra`) with ansible-playbook —
+/// the oracle venv's Python as the interpreter, the oracle collections — or, unless `ansible`,
+/// with drover. Panics with the output unless it exits 0; returns stdout.
+pub fn run_local_book(book: &Path, extra: &[&str], ansible: bool) -> String {
+    let local = ["-c", "local", "-i", "localhost,"];
+    if !ansible {
+        let book = book.to_str().expect("utf-8 path");
+        let mut args = vec!["play", book];
+        args.extend(local);
+        args.extend(extra);
+        let out = crate::run_drover(args);
+        out.assert_success();
+        return out.stdout;
+    }
+    let python = oracle_ansible_playbook().with_file_name("python");
+    let out = Command::new(oracle_ansible_playbook())
+        .arg(book)
+        .args(local)
+        .args(extra)
+        .arg("-e")
+        .arg(format!("ansible_python_interpreter={}", python.display()))
+        .env("ANSIBLE_COLLECTIONS_PATH", oracle_collections_path())
+        .env("ANSIBLE_NOCOLOR", "1")
+        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+        .output()
+        .expect("run ansible-playbook");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "ansible-playbook failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}

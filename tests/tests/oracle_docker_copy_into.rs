@@ -9,9 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use drover_integration::{
-    oracle_ansible_playbook, oracle_collections_path, TestDockerEngine, TEST_IMAGE,
-};
+use drover_integration::{TestDockerEngine, TEST_IMAGE};
 use netvol_common::sleeper;
 use serde_json::Value;
 
@@ -133,37 +131,7 @@ fn summary(path: &Path) -> Vec<(Value, Value, Value)> {
 }
 
 fn run_book(book: &Path, extra: &[&str], ansible: bool) {
-    if ansible {
-        let python = oracle_ansible_playbook().with_file_name("python");
-        let out = Command::new(oracle_ansible_playbook())
-            .arg(book)
-            .args(["-c", "local", "-i", "localhost,"])
-            .args(extra)
-            .arg("-e")
-            .arg(format!("ansible_python_interpreter={}", python.display()))
-            .env("ANSIBLE_COLLECTIONS_PATH", oracle_collections_path())
-            .env("ANSIBLE_NOCOLOR", "1")
-            .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-            .output()
-            .expect("run ansible-playbook");
-        assert!(
-            out.status.success(),
-            "ansible-playbook failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    } else {
-        let mut args = vec![
-            "play",
-            book.to_str().unwrap(),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-        ];
-        args.extend(extra);
-        drover_integration::run_drover(args).assert_success();
-    }
+    drover_integration::run_local_book(book, extra, ansible);
 }
 
 #[test]

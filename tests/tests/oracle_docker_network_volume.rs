@@ -7,9 +7,8 @@
 mod netvol_common;
 
 use std::path::Path;
-use std::process::Command;
 
-use drover_integration::{oracle_ansible_playbook, oracle_collections_path, TestDockerEngine};
+use drover_integration::TestDockerEngine;
 use netvol_common::{attached, inspect, sleeper};
 use serde_json::{json, Value};
 
@@ -175,35 +174,5 @@ fn drover_and_community_docker_agree_on_networks_and_volumes() {
 }
 
 fn run_with_args(book: &Path, extra: &[&str], ansible: bool) {
-    if ansible {
-        let python = oracle_ansible_playbook().with_file_name("python");
-        let out = Command::new(oracle_ansible_playbook())
-            .arg(book)
-            .args(["-c", "local", "-i", "localhost,"])
-            .args(extra)
-            .arg("-e")
-            .arg(format!("ansible_python_interpreter={}", python.display()))
-            .env("ANSIBLE_COLLECTIONS_PATH", oracle_collections_path())
-            .env("ANSIBLE_NOCOLOR", "1")
-            .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-            .output()
-            .expect("run ansible-playbook");
-        assert!(
-            out.status.success(),
-            "ansible-playbook failed:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    } else {
-        let mut args = vec![
-            "play",
-            book.to_str().unwrap(),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-        ];
-        args.extend(extra);
-        drover_integration::run_drover(args).assert_success();
-    }
+    drover_integration::run_local_book(book, extra, ansible);
 }

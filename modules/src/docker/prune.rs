@@ -103,7 +103,7 @@ pub fn human_to_bytes(text: &str) -> Result<u64, String> {
 }
 
 /// The CLI's rounded decimal size (`1.234MB`, `0B`) in bytes.
-fn cli_size(text: &str) -> u64 {
+pub(super) fn cli_size(text: &str) -> u64 {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

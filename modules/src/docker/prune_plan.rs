@@ -13,7 +13,7 @@ use drover_core::module::{ModuleContext, ModuleResult};
 use serde_json::Value;
 
 use super::api::{DockerCli, DockerError};
-use super::prune::PruneParams;
+use super::prune::{cli_size, PruneParams};
 
 /// Marker between the listings of one script.
 const SEP: &str = "@@drover-prune@@";
@@ -328,25 +328,6 @@ fn api_at_least(version: &str, major: u32, minor: u32) -> bool {
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
     let (a, b) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     (a, b) >= (major, minor)
-}
-
-/// The CLI's decimal size (`1.234MB`) in bytes.
-fn cli_size(text: &str) -> u64 {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let num: f64 = num.parse().unwrap_or(0.0);
-    let power = match unit.trim().to_ascii_lowercase().as_str() {
-        "kb" => 1,
-        "mb" => 2,
-        "gb" => 3,
-        "tb" => 4,
-        "pb" => 5,
-        _ => 0,
-    };
-    (num * 1000f64.powi(power)).round() as u64
 }
 
 #[cfg(test)]
