@@ -11,6 +11,7 @@ use std::process::Stdio;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 
+use super::shell_framing::{find, find_status};
 use super::{shell_quote, ExecOutput};
 
 /// One running shell process.
@@ -128,23 +129,6 @@ impl DockerShell {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
     }
-}
-
-/// Position of `needle` in `hay` at or after `from`.
-fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
-}
-
-/// Where the status line `\n<marker> <rc>\n` starts, and the status, once it is complete.
-fn find_status(hay: &[u8], from: usize, needle: &[u8]) -> Option<(usize, i32)> {
-    let at = find(hay, from, needle)?;
-    let rest = &hay[at + needle.len()..];
-    let nl = rest.iter().position(|b| *b == b'\n')?;
-    let rc = std::str::from_utf8(&rest[..nl]).ok()?.trim().parse().ok()?;
-    Some((at, rc))
 }
 
 #[cfg(test)]

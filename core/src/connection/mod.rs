@@ -8,6 +8,7 @@ mod command;
 pub mod docker;
 mod docker_shell;
 pub mod local;
+mod shell_framing;
 pub mod ssh;
 pub mod ssh_config;
 

@@ -14,6 +14,7 @@
 use russh::client::Msg;
 use russh::{ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
 
+use crate::connection::shell_framing::{find, find_status};
 use crate::connection::{shell_quote, ExecOutput};
 
 /// One running shell: the channel's two halves.
@@ -128,36 +129,5 @@ impl SharedShell {
     pub(super) async fn close(self) {
         let _ = self.writer.eof().await;
         let _ = self.writer.close().await;
-    }
-}
-
-/// Position of `needle` in `hay` at or after `from`.
-fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    hay.get(from..)?
-        .windows(needle.len())
-        .position(|w| w == needle)
-        .map(|i| i + from)
-}
-
-/// Where the status line `\n<marker> <rc>\n` starts, and the status, once it is complete.
-fn find_status(hay: &[u8], from: usize, needle: &[u8]) -> Option<(usize, i32)> {
-    let at = find(hay, from, needle)?;
-    let rest = &hay[at + needle.len()..];
-    let nl = rest.iter().position(|b| *b == b'\n')?;
-    let rc = std::str::from_utf8(&rest[..nl]).ok()?.trim().parse().ok()?;
-    Some((at, rc))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_line_is_found_once_complete() {
-        let m = b"\n__m ";
-        assert_eq!(find_status(b"out\n__m 3", 0, m), None);
-        assert_eq!(find_status(b"out\n__m 3\n", 0, m), Some((3, 3)));
-        assert_eq!(find_status(b"no newline\n__m 0\n", 0, m), Some((10, 0)));
-        assert_eq!(find(b"err\n__m\n", 0, b"\n__m\n"), Some(3));
     }
 }
