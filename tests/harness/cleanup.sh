@@ -38,7 +38,7 @@ for lease in /var/lib/drover-test/docker-leases/*; do
     stat=${stat##*) }
     [ -n "$stat" ] && [ "$(echo "$stat" | awk '{print $20}')" = "$start" ] && continue
     leaked+=("docker-engine-$slot")
-    "$HARNESS_DIR/docker-engine.sh" down "$slot"
+    bash "$HARNESS_DIR/docker-engine.sh" down "$slot"
     rm -f "$lease"
 done
 for dir in "$LXCPATH"/drvt-*; do
