@@ -176,7 +176,7 @@ fn local_lxc_host_converges_and_reports_unreachable_containers() {
     std::fs::write(
         dir.path().join("uname.yml"),
         "- hosts: all\n  gather_facts: true\n  tasks:\n    \
-         - assert: {that: \"ansible_facts.hostname == inventory_hostname\"}\n",
+         - assert: {that: [\"ansible_facts.hostname == inventory_hostname\", \"ansible_facts.virtualization_type == 'lxc'\"]}\n",
     )
     .unwrap();
     play(dir.path(), "uname.yml", "fq.ini", &[]).assert_success();
@@ -218,15 +218,18 @@ fn local_lxc_host_converges_and_reports_unreachable_containers() {
 /// Prints (and loosely bounds) the time per task: small unchanged-file tasks ride on the
 /// container's long-lived shell; each `command` is an `lxc-attach` of its own.
 fn per_task_overhead(dir: &Path, container: &str, lxc_path: &Path) {
+    // The LXC host as an inventory host connected locally: still a local lxc-attach with a
+    // long-lived shell.
     std::fs::write(
         dir.join("one.ini"),
         format!(
-            "{container} ansible_connection=lxc ansible_lxc_path={}\n",
+            "lxchost ansible_connection=local\n[boxes]\n{container} ansible_connection=lxc \
+             ansible_lxc_host=lxchost ansible_lxc_path={}\n",
             lxc_path.display()
         ),
     )
     .unwrap();
-    let mut files = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
+    let mut files = String::from("- hosts: boxes\n  gather_facts: false\n  tasks:\n");
     let mut commands = files.clone();
     for i in 0..30 {
         files.push_str(&format!(

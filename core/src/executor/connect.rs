@@ -395,15 +395,21 @@ async fn open(
             // `upstream` is set only when ansible_lxc_host names another inventory host.
             let options =
                 lxc_options(host, vars, opts, upstream.as_ref().map(|(n, _)| n.as_str()))?;
+            let become_ = vars
+                .get(LXC_HOST_BECOME_VAR)
+                .is_some_and(crate::vars::is_truthy)
+                .then(Become::default);
             let runner = match upstream {
+                // An LXC host connected locally is the controller: a local lxc-attach, which can
+                // keep a long-lived shell in the container.
+                Some((_, conn)) if conn.transport() == "local" && become_.is_none() => {
+                    CliRunner::Local
+                }
                 None => CliRunner::Local,
                 Some((name, conn)) => CliRunner::Via {
                     host: name,
                     conn,
-                    become_: vars
-                        .get(LXC_HOST_BECOME_VAR)
-                        .is_some_and(crate::vars::is_truthy)
-                        .then(Become::default),
+                    become_,
                 },
             };
             Ok(Arc::new(LxcConnection::connect(options, runner).await?))

@@ -5,8 +5,9 @@
 //!
 //! `ansible_lxc_host` has two meanings. When it names another host of the inventory, that host
 //! is the LXC host: the LXC tools run there through its connection (usually SSH; one
-//! connection serves all its containers). Otherwise it is the container's name, as in
-//! community.general (where it is one of the variables of `remote_addr`).
+//! connection serves all its containers). `localhost` outside the inventory is the controller.
+//! Otherwise it is the container's name, as in community.general (where it is one of the
+//! variables of `remote_addr`).
 
 use std::time::Duration;
 
@@ -22,6 +23,9 @@ pub const LXC_HOST_VAR: &str = "ansible_lxc_host";
 
 /// When true, the LXC tools run with `sudo` on the `ansible_lxc_host` host.
 pub const LXC_HOST_BECOME_VAR: &str = "ansible_lxc_host_become";
+
+/// Names of the controller as an `ansible_lxc_host` outside the inventory.
+const LOCALHOST_NAMES: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
 /// True for the names of the lxc transport.
 pub fn is_lxc_transport(name: &str) -> bool {
@@ -50,7 +54,8 @@ pub fn lxc_options(
     let container = var_str(vars, &["ansible_lxc_name"])
         .or_else(|| match lxc_host_name {
             Some(_) => None,
-            None => lxc_host(vars),
+            // `localhost` is the controller (the implicit localhost), not a container.
+            None => lxc_host(vars).filter(|h| !LOCALHOST_NAMES.contains(&h.as_str())),
         })
         .or_else(|| var_str(vars, &["ansible_host"]))
         .unwrap_or_else(|| host.to_string());
@@ -97,6 +102,12 @@ mod tests {
         // ... and the LXC host when it names one.
         let o = lxc_options("web", &v, &opts, Some("b")).unwrap();
         assert_eq!(o.container, "a");
+        // The implicit localhost is the controller.
+        let v = vars(json!({"ansible_lxc_host": "localhost"}));
+        assert_eq!(
+            lxc_options("web", &v, &opts, None).unwrap().container,
+            "web"
+        );
         let v = vars(json!({"ansible_host": "10.0.0.5", "ansible_lxc_name": "web-c"}));
         assert_eq!(
             lxc_options("web", &v, &opts, None).unwrap().container,
