@@ -6,9 +6,10 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
-use drover_integration::{run_drover, DroverOutput, LoopbackSshd, TestHosts};
+use drover_integration::{drover_command, run_drover, DroverOutput, LoopbackSshd, TestHosts};
 
 /// The converge play: every task the connection must carry (files, templates, commands with
 /// chdir/stdin/environment/exit codes, become inside the container, fetch, large files).
@@ -183,8 +184,8 @@ fn local_lxc_host_converges_and_reports_unreachable_containers() {
 
     per_task_overhead(dir.path(), &container, &lxc_path);
 
-    // Unknown and stopped containers.
-    hosts.stop_host(0);
+    // An unknown container, and a container stopped in the middle of the play (during the
+    // pause, once the first task ran on it): both unreachable, the container named.
     std::fs::write(
         dir.path().join("gone.ini"),
         format!(
@@ -194,14 +195,39 @@ fn local_lxc_host_converges_and_reports_unreachable_containers() {
         ),
     )
     .unwrap();
+    let started = dir.path().join("started");
     std::fs::write(
-        dir.path().join("ping.yml"),
-        "- hosts: boxes\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
+        dir.path().join("stop.yml"),
+        format!(
+            "- hosts: boxes\n  gather_facts: false\n  tasks:\n    - command: 'true'\n    \
+             - file: {{path: {}, state: touch}}\n      delegate_to: localhost\n    \
+             - pause: {{seconds: 8}}\n    - command: 'true'\n",
+            started.display()
+        ),
     )
     .unwrap();
-    let gone = play(dir.path(), "ping.yml", "gone.ini", &[]);
-    assert!(!gone.success());
-    let text = format!("{}{}", gone.stdout, gone.stderr);
+    let child = drover_command()
+        .arg("play")
+        .arg(dir.path().join("stop.yml"))
+        .arg("-i")
+        .arg(dir.path().join("gone.ini"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run drover");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !started.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    hosts.stop_host(0);
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.exists(), "the first tasks did not run: {text}");
+    assert!(!out.status.success(), "{text}");
     assert!(
         text.contains(&format!(
             "container '{container}' is not running on LXC host localhost"
@@ -212,7 +238,14 @@ fn local_lxc_host_converges_and_reports_unreachable_containers() {
         text.contains("LXC container 'drvlx-nosuch' does not exist on LXC host localhost"),
         "{text}"
     );
-    assert_eq!(gone.stdout.matches("unreachable=1").count(), 2, "{text}");
+    let recap = &text[text.rfind("PLAY RECAP").unwrap_or(0)..];
+    assert_eq!(recap.matches("unreachable=1").count(), 2, "{text}");
+    assert!(
+        recap
+            .lines()
+            .any(|l| l.starts_with(&container) && l.contains("ok=3")),
+        "{text}"
+    );
 }
 
 /// Prints (and loosely bounds) the time per task: small unchanged-file tasks ride on the
@@ -293,8 +326,10 @@ fn lxc_host_over_ssh_serves_its_containers_on_one_connection() {
     std::fs::write(
         dir.path().join("gone.ini"),
         format!(
-            "lxchost {ssh}\nghost ansible_connection=lxc ansible_lxc_host=lxchost \
-             ansible_lxc_path={path} ansible_host=drvlx-nosuch\n",
+            "lxchost {ssh}\ndeadhost ansible_host=127.0.0.1 ansible_port=1\n\
+             ghost ansible_connection=lxc ansible_lxc_host=lxchost \
+             ansible_lxc_path={path} ansible_host=drvlx-nosuch\n\
+             orphan ansible_connection=lxc ansible_lxc_host=deadhost\n",
             ssh = sshd.inventory_vars(),
             path = hosts.lxc_path().display()
         ),
@@ -302,7 +337,7 @@ fn lxc_host_over_ssh_serves_its_containers_on_one_connection() {
     .unwrap();
     std::fs::write(
         dir.path().join("ping.yml"),
-        "- hosts: ghost\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
+        "- hosts: ghost:orphan\n  gather_facts: false\n  tasks:\n    - command: 'true'\n",
     )
     .unwrap();
     let gone = play(dir.path(), "ping.yml", "gone.ini", &[]);
@@ -310,6 +345,10 @@ fn lxc_host_over_ssh_serves_its_containers_on_one_connection() {
     let text = format!("{}{}", gone.stdout, gone.stderr);
     assert!(
         text.contains("LXC container 'drvlx-nosuch' does not exist on LXC host lxchost"),
+        "{text}"
+    );
+    assert!(
+        text.contains("its LXC host deadhost is unreachable"),
         "{text}"
     );
 }
