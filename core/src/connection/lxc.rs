@@ -359,6 +359,71 @@ mod tests {
         );
     }
 
+    /// An LXC host's connection that records what it is asked to run: `lxc-info` answers
+    /// `RUNNING`, anything else echoes its stdin.
+    #[derive(Default)]
+    struct Recorder(std::sync::Mutex<Vec<ExecRequest>>);
+
+    #[async_trait]
+    impl Connection for Recorder {
+        fn transport(&self) -> &'static str {
+            "ssh"
+        }
+        async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
+            self.0.lock().unwrap().push(req.clone());
+            let stdout = if req.cmdline.starts_with("lxc-info ") {
+                b"RUNNING\n".to_vec()
+            } else {
+                req.stdin.clone().unwrap_or_default()
+            };
+            Ok(ExecOutput {
+                rc: 0,
+                stdout,
+                stderr: Vec::new(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn through_an_lxc_host_every_tool_runs_on_its_connection() {
+        let host = std::sync::Arc::new(Recorder::default());
+        let runner = CliRunner::Via {
+            host: "lxc1".into(),
+            conn: host.clone(),
+            become_: Some(Become::default()),
+        };
+        let mut o = LxcOptions::new("web", "web 1");
+        o.lxc_path = Some("/srv/lxc".into());
+        let conn = LxcConnection::connect(o, runner).await.unwrap();
+        assert!(!conn.has_shared_shell());
+        let mut probe = ExecRequest::shared_shell("stat /etc");
+        probe.env = vec![("A".into(), "b".into())];
+        conn.exec(&probe).await.unwrap();
+        let mut cmd = ExecRequest::new("cat");
+        cmd.stdin = Some(b"data".to_vec());
+        assert_eq!(conn.exec(&cmd).await.unwrap().stdout, b"data");
+        let seen = host.0.lock().unwrap().clone();
+        let lines: Vec<&str> = seen.iter().map(|r| r.cmdline.as_str()).collect();
+        let attach = "lxc-attach -P /srv/lxc -n 'web 1' --clear-env -v HOME=/root -- /bin/sh -c";
+        assert_eq!(
+            lines,
+            [
+                "lxc-info -P /srv/lxc -n 'web 1' -s -H".to_string(),
+                format!(r#"{attach} '/bin/sh -c '\''export A=b; stat /etc'\'''"#),
+                format!("{attach} '/bin/sh -c cat'"),
+            ]
+        );
+        // Every run is escalated on the LXC host (ansible_lxc_host_become) and starts in `/`;
+        // drover's own short scripts may ride on the host's long-lived shell.
+        assert!(seen
+            .iter()
+            .all(|r| r.become_ == Some(Become::default()) && r.cwd.as_deref() == Some("/")));
+        assert_eq!(
+            seen.iter().map(|r| r.shared_shell).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+    }
+
     #[tokio::test]
     async fn missing_lxc_tools_are_a_clear_connect_error() {
         let mut o = LxcOptions::new("box", "box-1");
