@@ -1,0 +1,298 @@
+//! `lxc_container` (community.general's): query → plan → apply over the task's connection.
+
+use async_trait::async_trait;
+use drover_core::module::{Diff, ModuleContext, ModuleError, ModuleResult, TypedModule};
+use serde_json::{json, Value};
+
+use super::config::{apply_entries, parse_entries, ConfigEntry};
+use super::params::{LxcContainerParams, LxcState};
+use super::plan::{plan, Plan, Step};
+use super::query::{self, QueryExtras, Status};
+use super::steps::{self, plain_fstree};
+
+/// The `lxc_container` module.
+pub struct LxcContainer;
+
+#[async_trait]
+impl TypedModule for LxcContainer {
+    const NAME: &'static str = "lxc_container";
+    type Params = LxcContainerParams;
+
+    async fn run_with(
+        &self,
+        ctx: &ModuleContext<'_>,
+        p: LxcContainerParams,
+    ) -> Result<ModuleResult, ModuleError> {
+        match run(ctx, &p).await? {
+            Ok(result) => Ok(result),
+            Err(msg) => Ok(ModuleResult::failed(msg)),
+        }
+    }
+}
+
+/// A task failure (message) or a connection error.
+type Outcome = Result<Result<ModuleResult, String>, ModuleError>;
+
+/// Checks the task's values that the parameters' types cannot.
+fn validate(p: &LxcContainerParams) -> Result<(Vec<ConfigEntry>, QueryExtras), String> {
+    let name_ok =
+        !p.name.is_empty() && !p.name.contains('/') && !p.name.chars().any(char::is_whitespace);
+    if !name_ok {
+        return Err(format!("invalid container name {:?}", p.name));
+    }
+    if let Some(c) = &p.clone_name {
+        if c.is_empty() || c.contains('/') || c.chars().any(char::is_whitespace) || *c == p.name {
+            return Err(format!("invalid clone_name {c:?}"));
+        }
+    }
+    if p.archive && p.archive_path.as_deref().is_none_or(str::is_empty) {
+        return Err("archive is True but all of the following are missing: archive_path".into());
+    }
+    let entries = parse_entries(p.container_config.as_deref().unwrap_or_default())?;
+    steps::template_words(p)?;
+    let creating = p.state != LxcState::Absent;
+    let fstree = if creating { plain_fstree(p)? } else { None };
+    let extras = QueryExtras {
+        clone_name: p.clone_name.clone(),
+        template: (creating && fstree.is_none()).then(|| p.template_or_default().to_string()),
+        fstree,
+    };
+    Ok((entries, extras))
+}
+
+async fn query(
+    ctx: &ModuleContext<'_>,
+    p: &LxcContainerParams,
+    extras: &QueryExtras,
+    lxcpath: Option<&str>,
+) -> Result<Status, ModuleError> {
+    let script = query::script(lxcpath.or(p.lxc_path.as_deref()), &p.name, extras);
+    let out = ctx.conn.run_script(script).await?;
+    Ok(query::parse(&out.stdout_str(), extras))
+}
+
+/// Why a missing container cannot be created, if it cannot.
+fn cannot_create(p: &LxcContainerParams, st: &Status) -> Option<String> {
+    if st.exists || p.state == LxcState::Absent {
+        return None;
+    }
+    if p.clone_name.is_some() && p.template.is_none() {
+        return Some(format!(
+            "clone source container {} does not exist in {} (give template to create it)",
+            p.name, st.lxcpath
+        ));
+    }
+    if st.fstree_readable == Some(false) {
+        return Some(format!(
+            "template local: rootfs tarball {} is not readable on the host",
+            plain_fstree(p).ok().flatten().unwrap_or_default()
+        ));
+    }
+    if st.template_found == Some(false) {
+        let t = p.template_or_default();
+        return Some(if st.templates.is_empty() {
+            format!("unknown LXC template {t:?}: no template script lxc-{t} found")
+        } else {
+            format!(
+                "unknown LXC template {t:?} (installed: {})",
+                st.templates.join(", ")
+            )
+        });
+    }
+    None
+}
+
+/// The config text after `container_config`, when it differs.
+fn new_config(st: &Status, entries: &[ConfigEntry]) -> Option<String> {
+    if !st.exists || entries.is_empty() {
+        return None;
+    }
+    let text = apply_entries(&st.config, entries);
+    (text != st.config).then_some(text)
+}
+
+fn archive_name(p: &LxcContainerParams) -> String {
+    let (ext, _) = p.archive_compression.extension_and_flag();
+    format!(
+        "{}/{}.{ext}",
+        p.archive_path
+            .as_deref()
+            .unwrap_or_default()
+            .trim_end_matches('/'),
+        p.name
+    )
+}
+
+/// The result: `lxc_container` from `data`, plus `archive`/`cloned` when asked.
+fn result(
+    p: &LxcContainerParams,
+    changed: bool,
+    mut data: Value,
+    archive: Option<String>,
+    cloned: Option<bool>,
+    diff: Option<Diff>,
+) -> ModuleResult {
+    if let Some(a) = archive {
+        data["archive"] = json!(a);
+    }
+    if let Some(c) = cloned {
+        data["cloned"] = json!(c);
+    }
+    let mut r = ModuleResult::changed(changed).with("lxc_container", data);
+    if let Some(d) = diff {
+        r = r.with_diff(d);
+    }
+    let _ = p;
+    r
+}
+
+fn config_diff(
+    ctx: &ModuleContext<'_>,
+    p: &LxcContainerParams,
+    st: &Status,
+    new: Option<&String>,
+) -> Option<Diff> {
+    let new = new?;
+    ctx.diff.then(|| {
+        let header = format!("{}/{}/config", st.lxcpath, p.name);
+        Diff {
+            before_header: Some(header.clone()),
+            after_header: Some(header),
+            before: st.config.clone(),
+            after: new.clone(),
+        }
+    })
+}
+
+/// The predicted `lxc_container` of a check-mode run.
+fn predicted(p: &LxcContainerParams, st: &Status, pl: &Plan) -> Value {
+    let mut after = st.clone();
+    let same = !pl.restarts && pl.final_state == st.state;
+    if !same {
+        after.init_pid = -1;
+        after.ips.clear();
+        after.interfaces.clear();
+    }
+    after.exists = pl.final_state != "absent";
+    after.state = pl.final_state.clone();
+    after.data(&p.name)
+}
+
+async fn run(ctx: &ModuleContext<'_>, p: &LxcContainerParams) -> Outcome {
+    let (entries, extras) = match validate(p) {
+        Ok(v) => v,
+        Err(msg) => return Ok(Err(msg)),
+    };
+    let mut st = query(ctx, p, &extras, None).await?;
+    if !st.lxc_installed {
+        return Ok(Err(
+            "the lxc tools (lxc-info, lxc-create, …) are not installed on the host".into(),
+        ));
+    }
+    if let Some(msg) = cannot_create(p, &st) {
+        return Ok(Err(msg));
+    }
+    let lxcpath = st.lxcpath.clone();
+    let cloned = p.clone_name.as_ref().map(|_| false);
+    let mut pl = plan(p, &st, new_config(&st, &entries));
+    if ctx.check_mode {
+        let will_clone = pl.steps.contains(&Step::Clone);
+        let archive = pl.steps.contains(&Step::Archive).then(|| archive_name(p));
+        let new = new_config(&st, &entries);
+        let diff = config_diff(ctx, p, &st, new.as_ref());
+        let cloned = cloned.map(|_| will_clone);
+        return Ok(Ok(result(
+            p,
+            pl.changed(),
+            predicted(p, &st, &pl),
+            archive,
+            cloned,
+            diff,
+        )));
+    }
+    let changed = pl.changed();
+    let mut diff = None;
+    if pl.steps.first() == Some(&Step::Create) {
+        if let Err(msg) = run_step(ctx, p, &lxcpath, &Step::Create, None).await? {
+            return Ok(Err(msg));
+        }
+        st = query(ctx, p, &extras, Some(&lxcpath)).await?;
+        let new = new_config(&st, &entries);
+        diff = config_diff(ctx, p, &st, new.as_ref());
+        pl = plan(p, &st, new);
+    } else {
+        diff = config_diff(ctx, p, &st, new_config(&st, &entries).as_ref()).or(diff);
+    }
+    let rootfs = st.rootfs_path();
+    let mut archive = None;
+    let mut did_clone = false;
+    for step in &pl.steps {
+        match run_step(ctx, p, &lxcpath, step, rootfs.as_deref()).await? {
+            Err(msg) => return Ok(Err(msg)),
+            Ok(out) => {
+                if *step == Step::Archive {
+                    archive = out.lines().last().map(str::to_string);
+                }
+                if *step == Step::Clone {
+                    did_clone = true;
+                }
+            }
+        }
+    }
+    let data = if pl.final_state == "absent" {
+        Status::default().data(&p.name)
+    } else {
+        query(ctx, p, &QueryExtras::default(), Some(&lxcpath))
+            .await?
+            .data(&p.name)
+    };
+    let data = if pl.final_state == "absent" {
+        let mut d = data;
+        d["state"] = json!("absent");
+        d["init_pid"] = json!(-1);
+        d
+    } else {
+        data
+    };
+    Ok(Ok(result(
+        p,
+        changed,
+        data,
+        archive,
+        cloned.map(|_| did_clone),
+        diff,
+    )))
+}
+
+/// Runs one step; `Ok(Err(msg))` is a task failure naming the step.
+async fn run_step(
+    ctx: &ModuleContext<'_>,
+    p: &LxcContainerParams,
+    lxcpath: &str,
+    step: &Step,
+    rootfs: Option<&str>,
+) -> Result<Result<String, String>, ModuleError> {
+    let (script, what) = match steps::script(step, p, lxcpath, rootfs) {
+        Ok(s) => s,
+        Err(msg) => return Ok(Err(msg)),
+    };
+    let out = ctx.conn.run(script).await?;
+    if out.success() {
+        return Ok(Ok(out.stdout_str()));
+    }
+    let stderr = out.stderr_str();
+    let stdout = out.stdout_str();
+    let detail = if stderr.trim().is_empty() {
+        stdout
+    } else {
+        stderr
+    };
+    let tail: Vec<&str> = detail.trim().lines().rev().take(15).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    Ok(Err(format!(
+        "{what} failed for container {} (rc={}): {}",
+        p.name,
+        out.rc,
+        tail.join("\n")
+    )))
+}
