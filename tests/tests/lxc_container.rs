@@ -46,7 +46,10 @@ fn clone_converge_config_edit_freeze_archive_destroy() {
     assert_eq!(lab.state("drvlx-web"), "RUNNING");
     let cfg = lab.config("drvlx-web");
     assert!(cfg.contains("lxc.rootfs.path = overlay:"), "{cfg}");
-    assert!(cfg.contains("lxc.start.auto = 1\n") && cfg.contains("lxc.environment = FOO=bar\n"), "{cfg}");
+    assert!(
+        cfg.contains("lxc.start.auto = 1\n") && cfg.contains("lxc.environment = FOO=bar\n"),
+        "{cfg}"
+    );
     let c = lab.saved("c");
     assert_eq!(c["changed"], true);
     assert_eq!(c["lxc_container"]["cloned"], true);
@@ -67,11 +70,19 @@ fn clone_converge_config_edit_freeze_archive_destroy() {
     // alone; the apply restarts it. The edited key keeps ONE line (community.general appends
     // a second `lxc.start.auto` line after the first instead of replacing it).
     let pid = lab.pid("drvlx-web");
-    let edit = task("drvlx-web", "container_config:\n  - lxc.start.auto = 0", "e");
+    let edit = task(
+        "drvlx-web",
+        "container_config:\n  - lxc.start.auto = 0",
+        "e",
+    );
     let out = lab.play(&edit, &["--check", "--diff"]);
     out.assert_success();
     assert_eq!(out.changed(), 1);
-    assert!(out.stdout.contains("-lxc.start.auto = 1") && out.stdout.contains("+lxc.start.auto = 0"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("-lxc.start.auto = 1") && out.stdout.contains("+lxc.start.auto = 0"),
+        "{}",
+        out.stdout
+    );
     assert_eq!(lab.pid("drvlx-web"), pid);
     assert!(lab.config("drvlx-web").contains("lxc.start.auto = 1\n"));
     assert_eq!(lab.play_ok(&edit, &[]), 1);
@@ -79,13 +90,24 @@ fn clone_converge_config_edit_freeze_archive_destroy() {
     assert_eq!(cfg.matches("lxc.start.auto").count(), 1, "{cfg}");
     assert!(cfg.contains("lxc.start.auto = 0\n"), "{cfg}");
     assert_eq!(lab.state("drvlx-web"), "RUNNING");
-    assert_ne!(lab.pid("drvlx-web"), pid, "a config change restarts a running container");
+    assert_ne!(
+        lab.pid("drvlx-web"),
+        pid,
+        "a config change restarts a running container"
+    );
     assert_eq!(lab.play_ok(&edit, &[]), 0);
 
     // Stopped, then a config edit: written, and the container is not started.
-    assert_eq!(lab.play_ok(&task("drvlx-web", "state: stopped", "s"), &[]), 1);
+    assert_eq!(
+        lab.play_ok(&task("drvlx-web", "state: stopped", "s"), &[]),
+        1
+    );
     assert_eq!(lab.state("drvlx-web"), "STOPPED");
-    let stopped_edit = task("drvlx-web", "state: stopped\ncontainer_config:\n  - lxc.start.auto = 1", "se");
+    let stopped_edit = task(
+        "drvlx-web",
+        "state: stopped\ncontainer_config:\n  - lxc.start.auto = 1",
+        "se",
+    );
     assert_eq!(lab.play_ok(&stopped_edit, &["--check"]), 1);
     assert!(lab.config("drvlx-web").contains("lxc.start.auto = 0\n"));
     assert_eq!(lab.play_ok(&stopped_edit, &[]), 1);
@@ -94,15 +116,25 @@ fn clone_converge_config_edit_freeze_archive_destroy() {
     assert!(lab.config("drvlx-web").contains("lxc.start.auto = 1\n"));
 
     // Frozen with a command: the command runs in the running container, then it is frozen.
-    let frozen = task("drvlx-web", "state: frozen\ncontainer_command: echo ran > /tmp/marker", "f");
+    let frozen = task(
+        "drvlx-web",
+        "state: frozen\ncontainer_command: echo ran > /tmp/marker",
+        "f",
+    );
     assert_eq!(lab.play_ok(&frozen, &["--check"]), 1);
     assert_eq!(lab.state("drvlx-web"), "STOPPED");
     assert_eq!(lab.play_ok(&frozen, &[]), 1);
     assert_eq!(lab.state("drvlx-web"), "FROZEN");
     let marker = lab.path().join("drvlx-web/overlay/delta/tmp/marker");
-    assert_eq!(std::fs::read_to_string(&marker).unwrap_or_default(), "ran\n");
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap_or_default(),
+        "ran\n"
+    );
     assert_eq!(lab.saved("f")["lxc_container"]["state"], "frozen");
-    assert_eq!(lab.play_ok(&task("drvlx-web", "state: frozen", "f2"), &[]), 0);
+    assert_eq!(
+        lab.play_ok(&task("drvlx-web", "state: frozen", "f2"), &[]),
+        0
+    );
 
     // Archive of the frozen container: config + the merged overlay rootfs; it stays frozen.
     let arch = task(
@@ -111,11 +143,17 @@ fn clone_converge_config_edit_freeze_archive_destroy() {
         "a",
     );
     assert_eq!(lab.play_ok(&arch, &[]), 1);
-    let path = lab.saved("a")["lxc_container"]["archive"].as_str().unwrap().to_string();
+    let path = lab.saved("a")["lxc_container"]["archive"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(path, format!("{}/archives/drvlx-web.tar.tgz", lab.p()));
     let listing = sh_ok(&format!("tar -tzf '{path}'"));
     for member in ["./config", "./rootfs/tmp/marker", "./rootfs/bin/busybox"] {
-        assert!(listing.lines().any(|l| l == member), "{member} not in {listing}");
+        assert!(
+            listing.lines().any(|l| l == member),
+            "{member} not in {listing}"
+        );
     }
     assert_eq!(lab.state("drvlx-web"), "FROZEN");
 
@@ -137,7 +175,9 @@ fn restarted_and_started_from_frozen() {
     let clone = task("drvlx-src", "state: stopped\nclone_name: drvlx-r", "c");
     assert_eq!(lab.play_ok(&clone, &[]), 1);
     // A full copy (not a snapshot): its own dir rootfs.
-    assert!(lab.config("drvlx-r").contains(&format!("lxc.rootfs.path = dir:{}/drvlx-r/rootfs", lab.p())));
+    assert!(lab
+        .config("drvlx-r")
+        .contains(&format!("lxc.rootfs.path = dir:{}/drvlx-r/rootfs", lab.p())));
     let restarted = task("drvlx-r", "state: restarted", "r");
     assert_eq!(lab.play_ok(&restarted, &[]), 1);
     let pid = lab.pid("drvlx-r");
@@ -182,7 +222,13 @@ fn local_template_unpacks_a_plain_rootfs_tarball() {
     assert_eq!(lab.state("drvlx-tar"), "STOPPED");
     assert!(lab.rootfs("drvlx-tar").join("bin/busybox").exists());
     let cfg = lab.config("drvlx-tar");
-    assert!(cfg.contains(&format!("lxc.rootfs.path = dir:{}/drvlx-tar/rootfs", lab.p())), "{cfg}");
+    assert!(
+        cfg.contains(&format!(
+            "lxc.rootfs.path = dir:{}/drvlx-tar/rootfs",
+            lab.p()
+        )),
+        "{cfg}"
+    );
     assert!(cfg.contains("lxc.uts.name = drvlx-tar"), "{cfg}");
     assert_eq!(lab.play_ok(&create, &[]), 0);
 }
@@ -200,13 +246,17 @@ fn bad_input_fails_clearly() {
             "name: drvlx-missing\nclone_name: drvlx-new",
             "clone source container drvlx-missing does not exist",
         ),
-        ("name: drvlx-new\ntemplate: no-such-template", "unknown LXC template \"no-such-template\""),
+        (
+            "name: drvlx-new\ntemplate: no-such-template",
+            "unknown LXC template \"no-such-template\"",
+        ),
         ("name: drvlx-src\nbogus_option: 1", "bogus_option"),
         ("name: drvlx-src\nstate: sideways", "sideways"),
         ("name: drvlx-src\narchive: true", "archive_path"),
     ];
     for (opts, want) in cases {
-        let mut t = String::from("    - name: the bad task\n      lxc_container:\n        lxc_path: LP\n");
+        let mut t =
+            String::from("    - name: the bad task\n      lxc_container:\n        lxc_path: LP\n");
         for line in opts.lines() {
             t.push_str(&format!("        {line}\n"));
         }
@@ -214,7 +264,10 @@ fn bad_input_fails_clearly() {
         assert!(!out.success(), "{opts}: {}", out.stdout);
         let text = format!("{}{}", out.stdout, out.stderr);
         assert!(text.contains(want), "{opts}: want {want:?} in {text}");
-        assert!(text.contains("the bad task") || text.contains("lxc_container"), "{text}");
+        assert!(
+            text.contains("the bad task") || text.contains("lxc_container"),
+            "{text}"
+        );
     }
     // Nothing was created, the source is untouched.
     assert_eq!(lab.state("drvlx-new"), "absent");

@@ -22,7 +22,11 @@ pub const RCS: &str = "#!/bin/sh\n/bin/mount -a\n";
 
 /// Runs a command, returning (success, stdout+stderr).
 pub fn sh(cmd: &str) -> (bool, String) {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("run sh");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("run sh");
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
