@@ -164,6 +164,7 @@ fn clone_converge_config_edit_freeze_archive_destroy() {
     assert_eq!(lab.play_ok(&absent, &[]), 1);
     assert_eq!(lab.state("drvlx-web"), "absent");
     assert_eq!(lab.saved("x")["lxc_container"]["state"], "absent");
+    assert_eq!(lab.saved("x")["lxc_container"]["init_pid"], -1);
     assert_eq!(lab.play_ok(&absent, &[]), 0);
     assert_eq!(lab.play_ok(&absent, &["--check"]), 0);
 }

@@ -95,7 +95,8 @@ fn summary(r: &Value, s: &str, w: &str) -> Value {
         "interfaces": c["interfaces"],
         "ips": c["ips"],
         "cloned": c.get("cloned"),
-        "has_pid": c["init_pid"].as_i64().is_some_and(|p| p > 0),
+        // A PID, or community.general's -1 for none.
+        "pid": c["init_pid"].as_i64().map(|p| if p > 0 { json!("PID") } else { json!(p) }),
     })
 }
 

@@ -125,7 +125,6 @@ fn archive_name(p: &LxcContainerParams) -> String {
 
 /// The result: `lxc_container` from `data`, plus `archive`/`cloned` when asked.
 fn result(
-    p: &LxcContainerParams,
     changed: bool,
     mut data: Value,
     archive: Option<String>,
@@ -142,7 +141,6 @@ fn result(
     if let Some(d) = diff {
         r = r.with_diff(d);
     }
-    let _ = p;
     r
 }
 
@@ -202,7 +200,6 @@ async fn run(ctx: &ModuleContext<'_>, p: &LxcContainerParams) -> Outcome {
         let diff = config_diff(ctx, p, &st, new.as_ref());
         let cloned = cloned.map(|_| will_clone);
         return Ok(Ok(result(
-            p,
             pl.changed(),
             predicted(p, &st, &pl),
             archive,
@@ -211,18 +208,15 @@ async fn run(ctx: &ModuleContext<'_>, p: &LxcContainerParams) -> Outcome {
         )));
     }
     let changed = pl.changed();
-    let mut diff = None;
     if pl.steps.first() == Some(&Step::Create) {
+        // The config to edit exists once the container does: create, read, plan the rest.
         if let Err(msg) = run_step(ctx, p, &lxcpath, &Step::Create, None).await? {
             return Ok(Err(msg));
         }
         st = query(ctx, p, &extras, Some(&lxcpath)).await?;
-        let new = new_config(&st, &entries);
-        diff = config_diff(ctx, p, &st, new.as_ref());
-        pl = plan(p, &st, new);
-    } else {
-        diff = config_diff(ctx, p, &st, new_config(&st, &entries).as_ref()).or(diff);
+        pl = plan(p, &st, new_config(&st, &entries));
     }
+    let diff = config_diff(ctx, p, &st, new_config(&st, &entries).as_ref());
     let rootfs = st.rootfs_path();
     let mut archive = None;
     let mut did_clone = false;
@@ -246,16 +240,7 @@ async fn run(ctx: &ModuleContext<'_>, p: &LxcContainerParams) -> Outcome {
             .await?
             .data(&p.name)
     };
-    let data = if pl.final_state == "absent" {
-        let mut d = data;
-        d["state"] = json!("absent");
-        d["init_pid"] = json!(-1);
-        d
-    } else {
-        data
-    };
     Ok(Ok(result(
-        p,
         changed,
         data,
         archive,

@@ -55,7 +55,7 @@ impl Status {
         json!({
             "name": name,
             "state": if self.exists { self.state.as_str() } else { "absent" },
-            "init_pid": self.init_pid,
+            "init_pid": if self.exists { self.init_pid } else { -1 },
             "interfaces": self.interfaces,
             "ips": self.ips,
         })
