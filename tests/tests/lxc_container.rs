@@ -275,3 +275,53 @@ fn bad_input_fails_clearly() {
     assert_eq!(lab.state("drvlx-missing"), "absent");
     assert_eq!(lab.state("drvlx-src"), "STOPPED");
 }
+
+/// The harness's cached Debian 12 rootfs tarball (plain `.tar`), through the `local` template
+/// without LXC's metadata tarball: unpacked, configured for Debian, booted (systemd), and a
+/// command run in it.
+#[test]
+fn harness_debian_tarball_boots_through_the_local_template() {
+    let tarball = std::fs::read_dir("/var/cache/drover-test")
+        .expect("harness cache (tests/harness/setup.sh)")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.starts_with("mmdebstrap-") && name.ends_with(".tar")
+        })
+        .expect("the harness's mmdebstrap tarball");
+    let lab = Lab::new();
+    let conf = lab.path().join("debian.conf");
+    std::fs::write(
+        &conf,
+        "lxc.include = /usr/share/lxc/config/debian.common.conf\nlxc.arch = amd64\n\
+         lxc.apparmor.profile = unconfined\nlxc.net.0.type = veth\nlxc.net.0.flags = up\n\
+         lxc.net.0.name = eth0\nlxc.net.0.ipv4.address = 192.0.2.20/24\n",
+    )
+    .expect("config");
+    let opts = format!(
+        "template: local\ntemplate_options: --fstree {}\nconfig: {}",
+        tarball.display(),
+        conf.display()
+    );
+    let boot = task(
+        "drvlx-deb",
+        &format!("{opts}\ncontainer_command: cat /etc/debian_version > /root/version"),
+        "d",
+    );
+    assert_eq!(lab.play_ok(&boot, &[]), 1);
+    assert_eq!(lab.state("drvlx-deb"), "RUNNING");
+    let version = std::fs::read_to_string(lab.rootfs("drvlx-deb").join("root/version"))
+        .expect("the command ran in the container");
+    assert!(version.starts_with("12"), "{version}");
+    let d = lab.saved("d")["lxc_container"].clone();
+    assert_eq!(d["state"], "running");
+    assert!(
+        d["interfaces"]
+            .as_array()
+            .is_some_and(|i| i.iter().any(|n| n == "eth0")),
+        "{d}"
+    );
+    // Without the command the task is converged.
+    assert_eq!(lab.play_ok(&task("drvlx-deb", &opts, "d2"), &[]), 0);
+}
