@@ -1,5 +1,5 @@
 //! `lxc_container` against community.general's over one lifecycle: create from the busybox
-//! template, snapshot clone, start, config edits, stop, freeze, destroy. community.general's
+//! template, snapshot clone, start, config edits, stop, freeze, unfreeze, restart, destroy. community.general's
 //! module needs the python `lxc` bindings (Debian's python3-lxc), so ansible-playbook runs it
 //! under the system python (`-c local -e ansible_python_interpreter=/usr/bin/python3`).
 //!
@@ -62,6 +62,8 @@ fn steps(s: &str, w: &str, net_conf: &str) -> Vec<String> {
         format!("name: {w}\nstate: stopped"),
         format!("name: {w}\nstate: frozen"),
         format!("name: {w}\nstate: frozen"),
+        format!("name: {w}\nstate: started"),
+        format!("name: {w}\nstate: restarted"),
         format!("name: {w}\nstate: absent"),
         format!("name: {w}\nstate: absent"),
         format!("name: {s}\nstate: absent"),
