@@ -325,3 +325,78 @@ fn harness_debian_tarball_boots_through_the_local_template() {
     // Without the command the task is converged.
     assert_eq!(lab.play_ok(&task("drvlx-deb", &opts, "d2"), &[]), 0);
 }
+
+/// A loop-backed container (`backing_store: loop` with `fs_size`/`fs_type`), created from the
+/// busybox template with `container_log`, archived running (its root read through the running
+/// container) and stopped (the image mounted read-only), then destroyed.
+#[test]
+fn loop_backed_container_with_log_and_archives() {
+    let lab = Lab::new();
+    let log = "/var/log/lxc/lxc-drvlx-loop.log";
+    struct RemoveLog(&'static str);
+    impl Drop for RemoveLog {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(self.0);
+        }
+    }
+    let _log = RemoveLog(log);
+    let _ = std::fs::remove_file(log);
+    let create = task(
+        "drvlx-loop",
+        &format!(
+            "template: busybox\nconfig: {}\nbacking_store: loop\nfs_size: 64M\nfs_type: ext4\n\
+             container_log: true\ncontainer_log_level: debug\narchive: true\narchive_path: LP/run\narchive_compression: none",
+            lab.net_conf().display()
+        ),
+        "l",
+    );
+    assert_eq!(lab.play_ok(&create, &[]), 1);
+    assert_eq!(lab.state("drvlx-loop"), "RUNNING");
+    let cfg = lab.config("drvlx-loop");
+    assert!(
+        cfg.contains(&format!(
+            "lxc.rootfs.path = loop:{}/drvlx-loop/rootdev",
+            lab.p()
+        )),
+        "{cfg}"
+    );
+    let text = std::fs::read_to_string(log).expect("container_log wrote the log");
+    assert!(text.contains("DEBUG"), "{text}");
+    let listing = sh_ok(&format!("tar -tf '{}/run/drvlx-loop.tar'", lab.p()));
+    assert!(
+        listing.lines().any(|l| l == "./rootfs/bin/busybox"),
+        "{listing}"
+    );
+    // Only the rootfs' own filesystem: /proc is a mount point, empty in the archive.
+    assert!(
+        !listing.lines().any(|l| l.starts_with("./rootfs/proc/self")),
+        "{listing}"
+    );
+
+    let stopped = task(
+        "drvlx-loop",
+        "state: stopped\narchive: true\narchive_path: LP/stopped\narchive_compression: bzip2",
+        "s",
+    );
+    assert_eq!(lab.play_ok(&stopped, &[]), 1);
+    assert_eq!(lab.state("drvlx-loop"), "STOPPED");
+    let listing = sh_ok(&format!(
+        "tar -tjf '{}/stopped/drvlx-loop.tar.bz2'",
+        lab.p()
+    ));
+    assert!(
+        listing.lines().any(|l| l == "./rootfs/bin/busybox"),
+        "{listing}"
+    );
+    let (_, mounts) = lxc_common::sh("cat /proc/mounts");
+    assert!(
+        !mounts.contains(&lab.p()),
+        "the archive's mount is gone: {mounts}"
+    );
+
+    assert_eq!(
+        lab.play_ok(&task("drvlx-loop", "state: absent", "x"), &[]),
+        1
+    );
+    assert!(!lab.path().join("drvlx-loop").exists());
+}
