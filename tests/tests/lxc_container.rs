@@ -232,6 +232,28 @@ fn local_template_unpacks_a_plain_rootfs_tarball() {
     );
     assert!(cfg.contains("lxc.uts.name = drvlx-tar"), "{cfg}");
     assert_eq!(lab.play_ok(&create, &[]), 0);
+
+    // LXC's own local template: an xz rootfs and the metadata tarball docs/LXC.md describes.
+    let d = lab.p();
+    sh_ok(&format!(
+        "tar --numeric-owner -C '{d}/drvlx-src/rootfs' -cJf '{d}/rootfs.tar.xz' . && cd '{d}' && \
+         printf 'lxc.include = /usr/share/lxc/config/common.conf\\nlxc.arch = linux64\\n' > config && \
+         tar -cJf meta.tar.xz config"
+    ));
+    let meta = task(
+        "drvlx-meta",
+        &format!(
+            "template: local\ntemplate_options: --fstree {d}/rootfs.tar.xz --metadata {d}/meta.tar.xz\nconfig: {}",
+            lab.net_conf().display()
+        ),
+        "m",
+    );
+    assert_eq!(lab.play_ok(&meta, &[]), 1);
+    assert_eq!(lab.state("drvlx-meta"), "RUNNING");
+    assert!(lab
+        .config("drvlx-meta")
+        .contains("lxc.include = /usr/share/lxc/config/common.conf"));
+    assert_eq!(lab.play_ok(&meta, &[]), 0);
 }
 
 #[test]
