@@ -281,3 +281,85 @@ async fn run_step(
         tail.join("\n")
     )))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use drover_core::module::parse_params;
+
+    fn params(v: Value) -> LxcContainerParams {
+        parse_params("lxc_container", &v).unwrap()
+    }
+
+    fn running() -> Status {
+        Status {
+            lxcpath: "/l".into(),
+            exists: true,
+            state: "running".into(),
+            init_pid: 42,
+            ips: vec!["192.0.2.1".into()],
+            interfaces: vec!["eth0".into(), "lo".into()],
+            config: "lxc.start.auto = 0\n".into(),
+            ..Status::default()
+        }
+    }
+
+    #[test]
+    fn check_mode_keeps_what_the_plan_does_not_touch() {
+        let p = params(json!({"name": "a"}));
+        let st = running();
+        let pl = plan(&p, &st, None);
+        assert_eq!(predicted(&p, &st, &pl)["init_pid"], 42);
+        let pl = plan(&p, &st, Some("lxc.start.auto = 1\n".into()));
+        let data = predicted(&p, &st, &pl);
+        assert_eq!(data["state"], "running");
+        assert_eq!(data["init_pid"], -1, "restarted: the PID is not known yet");
+        let p = params(json!({"name": "a", "state": "absent"}));
+        let pl = plan(&p, &st, None);
+        assert_eq!(predicted(&p, &st, &pl)["state"], "absent");
+    }
+
+    #[test]
+    fn missing_containers_fail_clearly_when_they_cannot_be_created() {
+        let absent = Status {
+            lxcpath: "/l".into(),
+            state: "absent".into(),
+            template_found: Some(false),
+            templates: vec!["busybox".into(), "debian".into()],
+            ..Status::default()
+        };
+        let p = params(json!({"name": "a", "clone_name": "b"}));
+        assert!(cannot_create(&p, &absent)
+            .unwrap()
+            .contains("clone source container a does not exist in /l"));
+        let p = params(json!({"name": "a", "template": "nope"}));
+        assert_eq!(
+            cannot_create(&p, &absent).unwrap(),
+            "unknown LXC template \"nope\" (installed: busybox, debian)"
+        );
+        let p = params(json!({"name": "a", "state": "absent", "template": "nope"}));
+        assert_eq!(cannot_create(&p, &absent), None);
+        assert_eq!(
+            cannot_create(&params(json!({"name": "a"})), &running()),
+            None
+        );
+    }
+
+    #[test]
+    fn validation() {
+        assert!(validate(&params(json!({"name": "a/b"}))).is_err());
+        assert!(validate(&params(json!({"name": "a", "clone_name": "a"}))).is_err());
+        let err = validate(&params(json!({"name": "a", "archive": true}))).unwrap_err();
+        assert!(err.contains("archive_path"), "{err}");
+        let err = validate(&params(
+            json!({"name": "a", "template_options": "--x 'unclosed"}),
+        ))
+        .unwrap_err();
+        assert!(err.starts_with("template_options"), "{err}");
+        let (_, extras) = validate(&params(json!({"name": "a", "clone_name": "b"}))).unwrap();
+        assert_eq!(extras.clone_name.as_deref(), Some("b"));
+        assert_eq!(extras.template.as_deref(), Some("ubuntu"));
+        let (_, extras) = validate(&params(json!({"name": "a", "state": "absent"}))).unwrap();
+        assert_eq!(extras.template, None);
+    }
+}
