@@ -303,7 +303,8 @@ fn bad_input_fails_clearly() {
 /// command run in it.
 #[test]
 fn harness_debian_tarball_boots_through_the_local_template() {
-    let tarball = std::fs::read_dir("/var/cache/drover-test")
+    let lab = Lab::new();
+    let tarball = std::fs::read_dir(drover_integration::cache_dir())
         .expect("harness cache (tests/harness/setup.sh)")
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -312,7 +313,6 @@ fn harness_debian_tarball_boots_through_the_local_template() {
             name.starts_with("mmdebstrap-") && name.ends_with(".tar")
         })
         .expect("the harness's mmdebstrap tarball");
-    let lab = Lab::new();
     let conf = lab.path().join("debian.conf");
     std::fs::write(
         &conf,

@@ -104,6 +104,7 @@ fn summary(r: &Value, s: &str, w: &str) -> Value {
 
 #[test]
 fn lifecycle_matches_community_general() {
+    drover_integration::require_root_and_setup();
     let pid = std::process::id();
     let prefix = format!("drvlx-o{pid}");
     let _guard = Guard {

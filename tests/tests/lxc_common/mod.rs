@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use drover_integration::{run_drover, DroverOutput};
+use drover_integration::{require_root_and_setup, run_drover, DroverOutput};
 use serde_json::Value;
 
 /// The network config of test containers: a veth whose host end is attached to nothing, with a
@@ -63,8 +63,9 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// A fresh lab.
+    /// A fresh lab (after the harness setup, which installs busybox-static and python3-lxc).
     pub fn new() -> Lab {
+        require_root_and_setup();
         let dir = tempfile::Builder::new()
             .prefix("drover-lxc-test-")
             .tempdir_in("/tmp")
