@@ -195,6 +195,28 @@ fn restarted_and_started_from_frozen() {
     assert_eq!(lab.state("drvlx-r"), "RUNNING");
     assert_eq!(lab.pid("drvlx-r"), pid, "unfrozen, not restarted");
     assert_eq!(lab.play_ok(&started, &[]), 0);
+
+    // A command leaving a daemon behind in the container does not hold the task.
+    let daemon = task(
+        "drvlx-r",
+        "container_command: sleep 600 & echo started",
+        "bg",
+    );
+    let t0 = std::time::Instant::now();
+    assert_eq!(lab.play_ok(&daemon, &[]), 1);
+    assert!(t0.elapsed() < std::time::Duration::from_secs(30));
+    // A failing command fails the task with its output (community.general ignores it).
+    let out = lab.play(
+        &task("drvlx-r", "container_command: echo oops; exit 3", "f"),
+        &[],
+    );
+    assert!(!out.success());
+    assert!(
+        out.stdout
+            .contains("container_command failed for container drvlx-r (rc=3): oops"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

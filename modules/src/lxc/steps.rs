@@ -214,14 +214,18 @@ fn archive_script(p: &LxcContainerParams, rootfs: &str) -> String {
     )
 }
 
-/// The script running `container_command` in the container.
+/// The script running `container_command` in the container. Its output goes to a file on the
+/// host, printed once the command ended, so a daemon the command leaves running in the
+/// container (holding its stdout) cannot keep the task's connection open.
 fn attach_script(p: &LxcContainerParams) -> String {
     let cmd = p.container_command.as_deref().unwrap_or_default();
     format!(
         concat!(
+            "O=$(mktemp) || exit 1\n",
             "lxc-attach -P \"$P\" -n \"$N\"{log} --clear-env ",
             "-v PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin -v HOME=/root -- ",
-            "/bin/sh -c {inner} drover-lxc {cmd}\n"
+            "/bin/sh -c {inner} drover-lxc {cmd} </dev/null >\"$O\" 2>&1\n",
+            "rc=$?; cat \"$O\" >&2; rm -f \"$O\"; exit $rc\n"
         ),
         log = log_opts(p),
         inner = shell_quote(
