@@ -191,7 +191,10 @@ async fn run(ctx: &ModuleContext<'_>, p: &LxcContainerParams) -> Outcome {
         return Ok(Err(msg));
     }
     let lxcpath = st.lxcpath.clone();
-    let cloned = p.clone_name.as_ref().map(|_| false);
+    // `cloned` is reported whenever clone_name is given, except for an absent container that
+    // stays absent (community.general never gets to the clone there).
+    let gone = p.state == LxcState::Absent && !st.exists;
+    let cloned = (p.clone_name.is_some() && !gone).then_some(false);
     let mut pl = plan(p, &st, new_config(&st, &entries));
     if ctx.check_mode {
         let will_clone = pl.steps.contains(&Step::Clone);
