@@ -444,3 +444,51 @@ fn loop_backed_container_with_log_and_archives() {
     );
     assert!(!lab.path().join("drvlx-loop").exists());
 }
+
+/// The LXC host reached over SSH (a private sshd on 127.0.0.1): the query on the shared shell,
+/// lxc-start's daemon and a daemon left by container_command do not hold the connection.
+#[test]
+fn over_ssh() {
+    let lab = Lab::new();
+    lab.busybox("drvlx-src");
+    let sshd = lxc_common::Sshd::start(lab.path());
+    let inventory = lab.path().join("hosts.ini");
+    std::fs::write(&inventory, sshd.inventory("lxchost")).expect("inventory");
+    let inv = inventory.display().to_string();
+    let tasks = task(
+        "drvlx-src",
+        "state: stopped\nclone_name: drvlx-ssh\nclone_snapshot: true",
+        "c",
+    ) + &task(
+        "drvlx-ssh",
+        "state: started\ncontainer_config:\n  - lxc.start.auto = 1",
+        "s",
+    );
+    let t0 = std::time::Instant::now();
+    let out = lab.play_with(&tasks, &["-i", &inv]);
+    out.assert_success();
+    assert_eq!(out.changed(), 2, "{}", out.stdout);
+    assert_eq!(lab.state("drvlx-ssh"), "RUNNING");
+    let again = lab.play_with(&tasks, &["-i", &inv]);
+    again.assert_success();
+    assert_eq!(again.changed(), 0, "{}", again.stdout);
+    let daemon = task(
+        "drvlx-ssh",
+        "state: frozen\ncontainer_command: sleep 600 & echo bg",
+        "d",
+    );
+    let out = lab.play_with(&daemon, &["-i", &inv]);
+    out.assert_success();
+    assert_eq!(out.changed(), 1);
+    assert_eq!(lab.state("drvlx-ssh"), "FROZEN");
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(40),
+        "{:?}",
+        t0.elapsed()
+    );
+    let log = std::fs::read_to_string(&sshd.log).unwrap_or_default();
+    assert!(
+        log.contains("Accepted publickey"),
+        "drover went through sshd: {log}"
+    );
+}
