@@ -298,6 +298,10 @@ fn bad_input_fails_clearly() {
         ("name: drvlx-src\nbogus_option: 1", "bogus_option"),
         ("name: drvlx-src\nstate: sideways", "sideways"),
         ("name: drvlx-src\narchive: true", "archive_path"),
+        (
+            "name: drvlx-src\nstate: stopped\ncontainer_config:\n  - lxc.bogus.key = 1",
+            "LXC rejects the edited config",
+        ),
     ];
     for (opts, want) in cases {
         let mut t =
@@ -314,7 +318,8 @@ fn bad_input_fails_clearly() {
             "{text}"
         );
     }
-    // Nothing was created, the source is untouched.
+    // Nothing was created, the source is untouched (its config too: LXC could not load it).
+    assert!(!lab.config("drvlx-src").contains("bogus"));
     assert_eq!(lab.state("drvlx-new"), "absent");
     assert_eq!(lab.state("drvlx-missing"), "absent");
     assert_eq!(lab.state("drvlx-src"), "STOPPED");

@@ -31,6 +31,8 @@ struct Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        // LXC's lock files of these containers.
+        sh(&format!("rm -f /run/lxc/lock{LXCPATH}/.{}*", self.prefix));
         for _ in 0..3 {
             let (_, names) = sh(&format!("lxc-ls -P {LXCPATH} -1 2>/dev/null"));
             let mine: Vec<&str> = names

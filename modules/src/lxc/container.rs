@@ -187,6 +187,14 @@ async fn run(ctx: &ModuleContext<'_>, p: &LxcContainerParams) -> Outcome {
             "the lxc tools (lxc-info, lxc-create, …) are not installed on the host".into(),
         ));
     }
+    if st.exists && !st.info_errors.is_empty() {
+        return Ok(Err(format!(
+            "LXC cannot read container {} in {}: {}",
+            p.name,
+            st.lxcpath,
+            st.info_errors.join("\n")
+        )));
+    }
     if let Some(msg) = cannot_create(p, &st) {
         return Ok(Err(msg));
     }

@@ -47,6 +47,8 @@ pub struct Status {
     pub fstree_readable: Option<bool>,
     /// Whether the `lxc-*` tools are installed.
     pub lxc_installed: bool,
+    /// What `lxc-info` said when it could not read the container (a config LXC rejects).
+    pub info_errors: Vec<String>,
 }
 
 impl Status {
@@ -92,7 +94,8 @@ pub fn script(lxc_path: Option<&str>, name: &str, extras: &QueryExtras) -> Strin
     s.push_str(concat!(
         "if [ -f \"$P/$N/config\" ]; then\n",
         "  echo exists=1\n",
-        "  lxc-info -P \"$P\" -n \"$N\" -s -p -i 2>/dev/null\n",
+        "  if ! info=$(lxc-info -P \"$P\" -n \"$N\" -s -p -i -l ERROR -o /dev/stderr 2>&1); then ",
+        "printf '%s\\n' \"$info\" | sed 's/^/ERR: /'; else printf '%s\\n' \"$info\"; fi\n",
         "  pid=$(lxc-info -P \"$P\" -n \"$N\" -p -H 2>/dev/null)\n",
         "  case \"$pid\" in ''|*[!0-9]*) ;; *) tail -n +3 /proc/$pid/net/dev 2>/dev/null | ",
         "while IFS=: read -r i rest; do echo \"IF: $i\"; done;; esac\n",
@@ -178,6 +181,7 @@ pub fn parse(out: &str, extras: &QueryExtras) -> Status {
                         "IP" => st.ips.push(value.to_string()),
                         "IF" => st.interfaces.push(value.to_string()),
                         "TEMPLATE" => st.templates.push(value.to_string()),
+                        "ERR" => st.info_errors.push(value.to_string()),
                         _ => {}
                     }
                 }

@@ -235,6 +235,23 @@ fn attach_script(p: &LxcContainerParams) -> String {
     )
 }
 
+/// The script writing the edited config: LXC must parse it first (`lxc-info` on a copy in a
+/// scratch lxcpath), so a key LXC rejects leaves the container as it was instead of unusable.
+fn write_config_script(text: &str) -> String {
+    format!(
+        concat!(
+            "T=$(mktemp -d) || exit 1\nmkdir \"$T/$N\" && printf '%s' {text} > \"$T/$N/config\" || {{ rm -rf \"$T\"; exit 1; }}\n",
+            "err=$(lxc-info -P \"$T\" -n \"$N\" -s -l ERROR -o /dev/stderr 2>&1); ok=$?\n",
+            // lxc-info leaves its lock directory for the scratch lxcpath behind.
+            "rm -rf \"/run/lxc/lock$T\" 2>/dev/null\n",
+            "if [ $ok != 0 ]; then rm -rf \"$T\"; ",
+            "printf 'LXC rejects the edited config:\\n%s\\n' \"$err\" | grep -v 'Failure to retrieve\\|Failed to load config' >&2; exit 1; fi\n",
+            "rm -rf \"$T\"\nprintf '%s' {text} > \"$P/$N/config\"\n"
+        ),
+        text = shell_quote(text)
+    )
+}
+
 /// The full script of one step, and the name it is reported under.
 pub fn script(
     step: &Step,
@@ -245,10 +262,7 @@ pub fn script(
     let log = log_opts(p);
     let (body, what) = match step {
         Step::Create => (create_script(p)?, "lxc-create"),
-        Step::WriteConfig(text) => (
-            format!("printf '%s' {} > \"$P/$N/config\"\n", shell_quote(text)),
-            "writing the config",
-        ),
+        Step::WriteConfig(text) => (write_config_script(text), "container_config"),
         Step::Start => (
             format!(
                 "lxc-start -P \"$P\" -n \"$N\"{log} && lxc-wait -P \"$P\" -n \"$N\" -s RUNNING -t 30\n"

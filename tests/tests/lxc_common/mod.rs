@@ -256,5 +256,7 @@ impl Drop for Sshd {
 impl Drop for Lab {
     fn drop(&mut self) {
         destroy_all(self.dir.path());
+        // LXC's lock directory for this lxcpath.
+        let _ = std::fs::remove_dir_all(format!("/run/lxc/lock{}", self.dir.path().display()));
     }
 }
