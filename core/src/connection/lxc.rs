@@ -47,6 +47,9 @@ pub struct LxcOptions {
     pub attach_command: String,
     /// The `lxc-info` program (the container check).
     pub info_command: String,
+    /// Where the container name came from, when a missing container may be a misread setting
+    /// (an `ansible_lxc_host` meant as an inventory host); added to the "does not exist" message.
+    pub name_note: Option<String>,
 }
 
 impl LxcOptions {
@@ -60,6 +63,7 @@ impl LxcOptions {
             timeout: DEFAULT_LXC_TIMEOUT,
             attach_command: "lxc-attach".into(),
             info_command: "lxc-info".into(),
+            name_note: None,
         }
     }
 
@@ -185,8 +189,9 @@ impl LxcConnection {
             };
             if err.contains("doesn't exist") {
                 return Err(self.connect_error(format!(
-                    "LXC container '{container}' does not exist on LXC host {host} ({}){hint}",
-                    self.lxc_path_text()
+                    "LXC container '{container}' does not exist on LXC host {host} ({}){hint}{}",
+                    self.lxc_path_text(),
+                    self.opts.name_note.as_deref().unwrap_or("")
                 )));
             }
             return Err(self.connect_error(format!(

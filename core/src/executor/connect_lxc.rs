@@ -51,15 +51,25 @@ pub fn lxc_options(
         host: host.to_string(),
         reason,
     };
-    let container = var_str(vars, &["ansible_lxc_name"])
-        .or_else(|| match lxc_host_name {
-            Some(_) => None,
+    let named = var_str(vars, &["ansible_lxc_name"]);
+    let from_lxc_host = match (&named, lxc_host_name) {
+        (None, None) => {
             // `localhost` is the controller (the implicit localhost), not a container.
-            None => lxc_host(vars).filter(|h| !LOCALHOST_NAMES.contains(&h.as_str())),
-        })
+            lxc_host(vars).filter(|h| !LOCALHOST_NAMES.contains(&h.as_str()))
+        }
+        _ => None,
+    };
+    let container = named
+        .or_else(|| from_lxc_host.clone())
         .or_else(|| var_str(vars, &["ansible_host"]))
         .unwrap_or_else(|| host.to_string());
     let mut o = LxcOptions::new(host, container);
+    o.name_note = from_lxc_host.map(|name| {
+        format!(
+            "; {LXC_HOST_VAR} '{name}' names no inventory host, so it was taken as the \
+             container's name (community.general's meaning); to name the LXC host, add it to the inventory"
+        )
+    });
     o.lxc_path = var_str(vars, &["ansible_lxc_path"]).filter(|p| !p.trim().is_empty());
     if let Some(exe) = var_str(vars, &["ansible_lxc_executable", "ansible_executable"]) {
         o.executable = exe;
@@ -96,12 +106,15 @@ mod tests {
                             "ansible_lxc_timeout": "4"}));
         let o = lxc_options("web", &v, &opts, None).unwrap();
         assert_eq!(o.container, "b");
+        let note = o.name_note.clone().unwrap_or_default();
+        assert!(note.contains("'b' names no inventory host"), "{note}");
         assert_eq!(o.lxc_path.as_deref(), Some("/srv/lxc"));
         assert_eq!(o.executable, "/bin/bash");
         assert_eq!(o.timeout, Duration::from_secs(4));
         // ... and the LXC host when it names one.
         let o = lxc_options("web", &v, &opts, Some("b")).unwrap();
         assert_eq!(o.container, "a");
+        assert_eq!(o.name_note, None);
         // The implicit localhost is the controller.
         let v = vars(json!({"ansible_lxc_host": "localhost"}));
         assert_eq!(
