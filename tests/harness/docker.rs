@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use crate::lease::{holder_is_alive, process_identity};
+use crate::lease::SlotTable;
 use crate::setup::{cache_dir, harness_dir, require_root_and_setup};
 use crate::HarnessError;
 
@@ -206,30 +206,13 @@ fn engine_script(cmd: &str, slot: u8) -> Result<String, HarnessError> {
 
 /// Leases a free engine slot (a dead owner's engine is torn down first).
 fn acquire() -> Result<(u8, PathBuf), HarnessError> {
-    let dir = Path::new(DOCKER_LEASE_DIR);
-    fs::create_dir_all(dir).map_err(HarnessError::io(format!("creating {DOCKER_LEASE_DIR}")))?;
-    let lock_path = dir.with_extension("lock");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(HarnessError::io(format!("opening {}", lock_path.display())))?;
-    lock.lock()
-        .map_err(HarnessError::io(format!("locking {}", lock_path.display())))?;
-    let owner = process_identity(std::process::id()).ok_or_else(|| HarnessError::Io {
-        context: "reading this process's start time".into(),
-        source: std::io::Error::other("/proc/self/stat unreadable"),
-    })?;
+    let table = SlotTable::lock(Path::new(DOCKER_LEASE_DIR))?;
     for slot in 0..SLOTS {
-        let path = dir.join(slot.to_string());
-        if fs::read_to_string(&path).is_ok_and(|holder| holder_is_alive(&holder)) {
+        if table.is_held(slot) {
             continue;
         }
         engine_script("down", slot)?;
-        fs::write(&path, &owner)
-            .map_err(HarnessError::io(format!("writing {}", path.display())))?;
-        return Ok((slot, path));
+        return Ok((slot, table.take(slot)?));
     }
     Err(HarnessError::NoFreeSlots { wanted: 1, free: 0 })
 }

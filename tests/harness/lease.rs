@@ -8,7 +8,7 @@
 //! `<LEASE_DIR>.lock`. Leases of dead processes (a test binary that was killed) are reclaimed and their
 //! leftover container is destroyed first.
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
@@ -53,37 +53,73 @@ fn state_file(lease: &Path) -> PathBuf {
     lease.with_extension("state")
 }
 
+/// A machine-wide table of slots, each a lease file `<dir>/<n>` holding its owner's pid and start
+/// time, locked (an exclusive lock on `<dir>.lock`) for as long as this value lives.
+pub(crate) struct SlotTable {
+    dir: PathBuf,
+    owner: String,
+    _lock: File,
+}
+
+impl SlotTable {
+    /// Locks the table in `dir` (created if missing).
+    pub(crate) fn lock(dir: &Path) -> Result<Self, HarnessError> {
+        fs::create_dir_all(dir).map_err(HarnessError::io(format!("creating {}", dir.display())))?;
+        let lock_path = dir.with_extension("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(HarnessError::io(format!("opening {}", lock_path.display())))?;
+        lock.lock()
+            .map_err(HarnessError::io(format!("locking {}", lock_path.display())))?;
+        let owner = process_identity(std::process::id()).ok_or_else(|| HarnessError::Io {
+            context: "reading this process's start time".into(),
+            source: std::io::Error::other("/proc/self/stat unreadable"),
+        })?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            owner,
+            _lock: lock,
+        })
+    }
+
+    /// The lease file of `slot`.
+    pub(crate) fn path(&self, slot: u8) -> PathBuf {
+        self.dir.join(slot.to_string())
+    }
+
+    /// Whether a running process holds `slot`.
+    pub(crate) fn is_held(&self, slot: u8) -> bool {
+        fs::read_to_string(self.path(slot)).is_ok_and(|holder| holder_is_alive(&holder))
+    }
+
+    /// Makes this process the holder of `slot`; returns its lease file.
+    pub(crate) fn take(&self, slot: u8) -> Result<PathBuf, HarnessError> {
+        let path = self.path(slot);
+        fs::write(&path, &self.owner)
+            .map_err(HarnessError::io(format!("writing {}", path.display())))?;
+        Ok(path)
+    }
+}
+
 /// Leases `count` free slots for this process.
 pub(crate) fn acquire(count: usize) -> Result<Vec<Lease>, HarnessError> {
     let state = state_dir();
-    let lease_dir = Path::new(LEASE_DIR);
-    fs::create_dir_all(lease_dir).map_err(HarnessError::io(format!("creating {LEASE_DIR}")))?;
-    let lock_path = lease_dir.with_extension("lock");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(HarnessError::io(format!("opening {}", lock_path.display())))?;
-    lock.lock()
-        .map_err(HarnessError::io(format!("locking {}", lock_path.display())))?;
-
-    let owner = process_identity(std::process::id()).ok_or_else(|| HarnessError::Io {
-        context: "reading this process's start time".into(),
-        source: std::io::Error::other("/proc/self/stat unreadable"),
-    })?;
+    let table = SlotTable::lock(Path::new(LEASE_DIR))?;
     let mut leases = Vec::with_capacity(count);
     for slot in FIRST_SLOT..=LAST_SLOT {
         if leases.len() == count {
             break;
         }
-        let path = lease_dir.join(slot.to_string());
-        if let Ok(holder) = fs::read_to_string(&path) {
-            if holder_is_alive(&holder) {
-                continue;
-            }
+        if table.is_held(slot) {
+            continue;
         }
-        let lease = Lease { slot, path };
+        let lease = Lease {
+            slot,
+            path: table.path(slot),
+        };
         // A dead owner (or a container without a lease) leaves a container behind, in the dead
         // owner's state directory or in ours: destroy it.
         let recorded = fs::read_to_string(state_file(&lease.path))
@@ -102,13 +138,10 @@ pub(crate) fn acquire(count: usize) -> Result<Vec<Lease>, HarnessError> {
             "writing {}",
             state_file(&lease.path).display()
         )))?;
-        fs::write(&lease.path, &owner).map_err(HarnessError::io(format!(
-            "writing {}",
-            lease.path.display()
-        )))?;
+        table.take(slot)?;
         leases.push(lease);
     }
-    drop(lock);
+    drop(table);
     if leases.len() < count {
         let free = leases.len();
         leases.into_iter().for_each(Lease::release);
