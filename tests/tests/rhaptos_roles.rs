@@ -1,0 +1,270 @@
+//! The rhaptos development-LAN service roles (`playbooks/roles/devdns`, `devlog`, `devjenkins`,
+//! `devweb`) on fresh Debian 12 hosts: one play converges all four in parallel (`strategy: free`,
+//! each host including the role its group names), a second run reports `changed=0`, and every
+//! service is checked from the controller (DNS with `dig`, HTTP with a plain socket, syslog with
+//! `logger`, carbon with a plaintext line) or on its host (`supervisorctl status`).
+//!
+//! `DROVER_RHAPTOS_ROLES=devdns,devweb` runs a subset (while working on one role).
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use drover_integration::{drover_command, repo_root, DroverOutput, TestHosts};
+
+const ROLES: [&str; 4] = ["devdns", "devlog", "devjenkins", "devweb"];
+const DOMAIN: &str = "rhaptos.test";
+
+/// The roles this run tests (all, unless `DROVER_RHAPTOS_ROLES` names some).
+fn selected_roles() -> Vec<&'static str> {
+    match std::env::var("DROVER_RHAPTOS_ROLES") {
+        Ok(list) if !list.trim().is_empty() => ROLES
+            .into_iter()
+            .filter(|role| list.split(',').any(|r| r.trim() == *role))
+            .collect(),
+        _ => ROLES.to_vec(),
+    }
+}
+
+/// The LAN under test: one fresh host per role, an inventory with a group per role (children of
+/// `rhaptos`) and the shared variables in `group_vars/rhaptos.yml`.
+struct Lan {
+    hosts: TestHosts,
+    roles: Vec<&'static str>,
+    inventory: PathBuf,
+}
+
+impl Lan {
+    fn start(roles: Vec<&'static str>) -> Lan {
+        let hosts = TestHosts::start(roles.len());
+        let dir = hosts.dir().to_path_buf();
+        let text = hosts.inventory_text("all_hosts", "root");
+        let mut inventory = String::new();
+        for (role, line) in roles.iter().zip(text.lines().skip(1)) {
+            inventory.push_str(&format!("[{role}]\n{line}\n\n[{role}:vars]\nrhaptos_role={role}\n\n"));
+        }
+        inventory.push_str("[rhaptos:children]\n");
+        for role in &roles {
+            inventory.push_str(&format!("{role}\n"));
+        }
+        let inventory_path = dir.join("hosts.ini");
+        std::fs::write(&inventory_path, inventory).unwrap();
+        let lan = Lan {
+            hosts,
+            roles,
+            inventory: inventory_path,
+        };
+        std::fs::create_dir_all(dir.join("group_vars")).unwrap();
+        std::fs::write(
+            dir.join("group_vars/rhaptos.yml"),
+            lan.group_vars(&lan.host_list()),
+        )
+        .unwrap();
+        std::fs::write(dir.join("site.yml"), SITE).unwrap();
+        lan
+    }
+
+    /// Index of the host running `role`.
+    fn index(&self, role: &str) -> Option<usize> {
+        self.roles.iter().position(|r| *r == role)
+    }
+
+    fn ip(&self, role: &str) -> Ipv4Addr {
+        self.hosts.host(self.index(role).expect("role under test")).ip
+    }
+
+    /// `rhaptos_hosts` as YAML flow items: every role's host with its aliases.
+    fn host_list(&self) -> Vec<String> {
+        self.roles
+            .iter()
+            .enumerate()
+            .map(|(i, role)| {
+                let aliases = match *role {
+                    "devdns" => "[ns]",
+                    "devlog" => "[log, graphite]",
+                    "devjenkins" => "[ci]",
+                    _ => "[www, cdn]",
+                };
+                format!(
+                    "{{name: {role}, ip: {}, aliases: {aliases}}}",
+                    self.hosts.host(i).ip
+                )
+            })
+            .collect()
+    }
+
+    fn group_vars(&self, host_list: &[String]) -> String {
+        let upstream: Vec<String> = std::fs::read_to_string("/etc/resolv.conf")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("nameserver "))
+            .map(|s| s.trim().to_string())
+            .filter(|s| s.parse::<Ipv4Addr>().is_ok())
+            .collect();
+        let log_host = self
+            .index("devlog")
+            .map(|i| self.hosts.host(i).ip.to_string())
+            .unwrap_or_else(|| "127.0.0.1".into());
+        format!(
+            "rhaptos_domain: {DOMAIN}\nrhaptos_subnet: 10.77.0.0/24\nrhaptos_upstream_dns: [{}]\n\
+             rhaptos_log_host: {log_host}\nrhaptos_log_port: 5514\nrhaptos_hosts:\n{}",
+            upstream.join(", "),
+            host_list
+                .iter()
+                .map(|h| format!("  - {h}\n"))
+                .collect::<String>()
+        )
+    }
+
+    /// Runs `site.yml` (plus `extra` arguments) with the repository's roles on the roles path.
+    fn play(&self, extra: &[&str]) -> DroverOutput {
+        let output = drover_command()
+            .arg("play")
+            .arg(self.hosts.dir().join("site.yml"))
+            .arg("-i")
+            .arg(&self.inventory)
+            .args(extra)
+            .env("ANSIBLE_ROLES_PATH", repo_root().join("playbooks/roles"))
+            .env("DROVER_NO_PROGRESS", "1")
+            .output()
+            .expect("run drover");
+        DroverOutput {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// One play for every host: each includes the role named by its group's `rhaptos_role`.
+const SITE: &str = "\
+- name: Rhaptos LAN services
+  hosts: rhaptos
+  strategy: free
+  tasks:
+    - name: Apply this host's service role
+      ansible.builtin.include_role:
+        name: \"{{ rhaptos_role }}\"
+";
+
+/// `dig +short` against `server` (the answer lines, trimmed).
+fn dig(server: Ipv4Addr, args: &[&str]) -> String {
+    let out = Command::new("dig")
+        .arg(format!("@{server}"))
+        .args(["+short", "+time=3", "+tries=2"])
+        .args(args)
+        .output()
+        .expect("run dig (tests/harness/setup.sh installs bind9-dnsutils)");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The SOA serial of `zone` on `server`.
+fn serial(server: Ipv4Addr, zone: &str) -> u64 {
+    let soa = dig(server, &[zone, "SOA"]);
+    soa.split_whitespace()
+        .nth(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no SOA serial for {zone}: {soa:?}"))
+}
+
+/// A plain HTTP/1.0 GET of `path` on `ip:port` with `Host: host`; returns (status line, body).
+fn http_get(ip: Ipv4Addr, port: u16, host: &str, path: &str) -> (String, String) {
+    let mut stream = TcpStream::connect_timeout(&(ip, port).into(), Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("connect {ip}:{port}: {e}"));
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or_default().to_string(),
+        body.to_string(),
+    )
+}
+
+/// Retries `check` (which returns a failure description) for up to `seconds`.
+fn eventually(seconds: u64, mut check: impl FnMut() -> Result<(), String>) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    loop {
+        match check() {
+            Ok(()) => return,
+            Err(why) if Instant::now() > deadline => panic!("{why}"),
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+#[test]
+fn rhaptos_roles_converge_idempotently_and_serve() {
+    let roles = selected_roles();
+    let started = Instant::now();
+    let lan = Lan::start(roles.clone());
+    eprintln!("{} hosts up in {:?}", roles.len(), started.elapsed());
+
+    let started = Instant::now();
+    let first = lan.play(&[]);
+    eprintln!("first converge: {:?}\n{}", started.elapsed(), first.stdout);
+    first.assert_success();
+    assert!(first.changed() > 0, "{}", first.stdout);
+
+    let started = Instant::now();
+    let second = lan.play(&[]);
+    eprintln!("second run: {:?}", started.elapsed());
+    second.assert_success();
+    assert_eq!(second.changed(), 0, "second run changed something:\n{}", second.stdout);
+
+    for role in &roles {
+        match *role {
+            "devdns" => check_devdns(&lan),
+            _ => {}
+        }
+    }
+}
+
+fn check_devdns(lan: &Lan) {
+    let dns = lan.ip("devdns");
+    for (i, role) in lan.roles.iter().enumerate() {
+        let ip = lan.hosts.host(i).ip.to_string();
+        assert_eq!(dig(dns, &[&format!("{role}.{DOMAIN}"), "A"]), ip);
+        let ptr = dig(dns, &["-x", &ip]);
+        assert_eq!(ptr, format!("{role}.{DOMAIN}."));
+    }
+    if lan.index("devweb").is_some() {
+        let www = dig(dns, &[&format!("www.{DOMAIN}"), "A"]);
+        assert!(www.starts_with(&format!("devweb.{DOMAIN}.\n")), "{www}");
+    }
+    // Forwarding: a name outside the LAN resolves through the upstream resolvers.
+    let outside = dig(dns, &["deb.debian.org", "A"]);
+    assert!(
+        outside.lines().any(|l| l.parse::<Ipv4Addr>().is_ok()),
+        "deb.debian.org through devdns: {outside:?}"
+    );
+
+    // The serial stays on a re-run (checked above: changed=0) and moves when a record changes.
+    let reverse = "0.77.10.in-addr.arpa";
+    let (forward_before, reverse_before) = (serial(dns, DOMAIN), serial(dns, reverse));
+    let mut list = lan.host_list();
+    list.push("{name: devextra, ip: 10.77.0.250, aliases: [extra]}".into());
+    let extra = lan.hosts.dir().join("extra.yml");
+    std::fs::write(&extra, lan.group_vars(&list)).unwrap();
+    let extra_arg = format!("@{}", extra.display());
+    let changed = lan.play(&["-l", "devdns", "-e", &extra_arg]);
+    changed.assert_success();
+    assert!(changed.changed() >= 2, "{}", changed.stdout);
+    eventually(10, || {
+        let answer = dig(dns, &[&format!("extra.{DOMAIN}"), "A"]);
+        (answer.ends_with("10.77.0.250")).then_some(()).ok_or(answer)
+    });
+    assert!(serial(dns, DOMAIN) > forward_before);
+    assert!(serial(dns, reverse) > reverse_before);
+    assert_eq!(dig(dns, &["-x", "10.77.0.250"]), format!("devextra.{DOMAIN}."));
+    let again = lan.play(&["-l", "devdns", "-e", &extra_arg]);
+    again.assert_success();
+    assert_eq!(again.changed(), 0, "{}", again.stdout);
+}
