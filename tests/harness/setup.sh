@@ -33,7 +33,8 @@ flock 9
 REQUIRED_PACKAGES=(lxc lxc-templates mmdebstrap debootstrap openssh-client iproute2 nftables dnsmasq-base util-linux
     tar coreutils procps
     openssh-server rsync git zip unzip xz-utils dpkg-dev openssl python3 python3-venv
-    docker.io docker-registry)
+    docker.io docker-registry
+    bind9-dnsutils)  # dig, for tests/tests/rhaptos_roles.rs
 install_packages() {
     local missing=() pkg
     for pkg in "${REQUIRED_PACKAGES[@]}"; do
