@@ -222,6 +222,7 @@ fn rhaptos_roles_converge_idempotently_and_serve() {
     for role in &roles {
         match *role {
             "devdns" => check_devdns(&lan),
+            "devweb" => check_devweb(&lan),
             _ => {}
         }
     }
@@ -267,4 +268,24 @@ fn check_devdns(lan: &Lan) {
     let again = lan.play(&["-l", "devdns", "-e", &extra_arg]);
     again.assert_success();
     assert_eq!(again.changed(), 0, "{}", again.stdout);
+}
+
+fn check_devweb(lan: &Lan) {
+    let web = lan.ip("devweb");
+    let (www, cdn) = (format!("www.{DOMAIN}"), format!("cdn.{DOMAIN}"));
+    let (status, body) = http_get(web, 80, &www, "/health");
+    assert!(status.contains(" 200 "), "{status}\n{body}");
+    assert_eq!(body.trim(), "ok");
+    let (status, body) = http_get(web, 80, &www, "/");
+    assert!(status.contains(" 200 "), "{status}");
+    assert!(body.contains("Hello from the rhaptos development LAN"), "{body}");
+    let (status, body) = http_get(web, 80, &cdn, "/hello.txt");
+    assert!(status.contains(" 200 "), "{status}");
+    assert_eq!(body, format!("hello from {cdn}\n"));
+    // The cdn site serves files only: the app's health path is not there.
+    let (status, _) = http_get(web, 80, &cdn, "/health");
+    assert!(status.contains(" 404 "), "{status}");
+    let index = lan.index("devweb").unwrap();
+    let status = lan.hosts.ssh_ok(index, "supervisorctl status rhaptos-hello");
+    assert!(status.contains("RUNNING"), "{status}");
 }
