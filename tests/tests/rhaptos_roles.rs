@@ -223,6 +223,7 @@ fn rhaptos_roles_converge_idempotently_and_serve() {
         match *role {
             "devdns" => check_devdns(&lan),
             "devweb" => check_devweb(&lan),
+            "devjenkins" => check_devjenkins(&lan),
             _ => {}
         }
     }
@@ -288,4 +289,39 @@ fn check_devweb(lan: &Lan) {
     let index = lan.index("devweb").unwrap();
     let status = lan.hosts.ssh_ok(index, "supervisorctl status rhaptos-hello");
     assert!(status.contains("RUNNING"), "{status}");
+}
+
+fn check_devjenkins(lan: &Lan) {
+    let index = lan.index("devjenkins").unwrap();
+    let tools = lan.hosts.ssh_ok(
+        index,
+        "java -version 2>&1 && javac -version 2>&1 && git --version && gcc --version && make --version",
+    );
+    assert!(tools.contains("openjdk version"), "{tools}");
+    assert!(tools.contains("git version"), "{tools}");
+    assert!(!lan.hosts.ssh(index, "test -e /usr/share/java/jenkins.war").status.success());
+    // With Jenkins enabled, the unreachable repository fails the role quickly and clearly, and
+    // leaves apt usable.
+    let started = Instant::now();
+    let jenkins = lan.play(&[
+        "-l",
+        "devjenkins",
+        "-e",
+        r#"{"devjenkins_install_jenkins": true, "devjenkins_download_timeout": 10}"#,
+    ]);
+    let took = started.elapsed();
+    eprintln!("devjenkins with Jenkins enabled failed after {took:?}:\n{}", jenkins.stdout);
+    assert_eq!(jenkins.code, Some(2), "{}\n{}", jenkins.stdout, jenkins.stderr);
+    assert!(
+        jenkins.stdout.contains("Jenkins could not be installed from https://pkg.jenkins.io/debian-stable")
+            && jenkins.stdout.contains("Fetch the Jenkins repository key")
+            && jenkins.stdout.contains("devjenkins_install_jenkins: false"),
+        "{}",
+        jenkins.stdout
+    );
+    assert!(took < Duration::from_secs(60), "took {took:?}");
+    lan.hosts.ssh_ok(index, "test ! -e /etc/apt/sources.list.d/jenkins.list && apt-get update -qq");
+    let again = lan.play(&["-l", "devjenkins"]);
+    again.assert_success();
+    assert_eq!(again.changed(), 0, "{}", again.stdout);
 }
