@@ -224,6 +224,7 @@ fn rhaptos_roles_converge_idempotently_and_serve() {
             "devdns" => check_devdns(&lan),
             "devweb" => check_devweb(&lan),
             "devjenkins" => check_devjenkins(&lan),
+            "devlog" => check_devlog(&lan),
             _ => {}
         }
     }
@@ -324,4 +325,144 @@ fn check_devjenkins(lan: &Lan) {
     let again = lan.play(&["-l", "devjenkins"]);
     again.assert_success();
     assert_eq!(again.changed(), 0, "{}", again.stdout);
+}
+
+fn check_devlog(lan: &Lan) {
+    let log = lan.ip("devlog");
+    let index = lan.index("devlog").unwrap();
+    let nonce = std::process::id();
+    // From the controller, over UDP and TCP: one file per sending host, named by its hostname.
+    for (flag, proto) in [("-d", "udp"), ("-T", "tcp")] {
+        let sent = Command::new("logger")
+            .args([flag, "-n", &log.to_string(), "-P", "5514"])
+            .arg(format!("rhaptos-{proto}-{nonce}"))
+            .status()
+            .expect("run logger");
+        assert!(sent.success());
+    }
+    let controller = String::from_utf8_lossy(&Command::new("hostname").output().unwrap().stdout)
+        .trim()
+        .to_string();
+    let file = format!("/var/log/remote/{controller}/syslog.log");
+    eventually(15, || {
+        let text = String::from_utf8_lossy(&lan.hosts.ssh(index, &format!("cat {file}")).stdout)
+            .into_owned();
+        (text.contains(&format!("rhaptos-udp-{nonce}")) && text.contains(&format!("rhaptos-tcp-{nonce}")))
+            .then_some(())
+            .ok_or(format!("{file} on devlog: {text:?}"))
+    });
+    // From another LAN host: its own file.
+    if let Some(other) = (0..lan.roles.len()).find(|&i| i != index) {
+        let name = lan.hosts.host(other).name.clone();
+        lan.hosts.ssh_ok(other, &format!("logger -n {log} -P 5514 rhaptos-from-{name}-{nonce}"));
+        let file = format!("/var/log/remote/{name}/syslog.log");
+        eventually(15, || {
+            let text = String::from_utf8_lossy(&lan.hosts.ssh(index, &format!("cat {file}")).stdout)
+                .into_owned();
+            text.contains(&format!("rhaptos-from-{name}-{nonce}"))
+                .then_some(())
+                .ok_or(format!("{file} on devlog: {text:?}"))
+        });
+    }
+
+    // Carbon: a plaintext line on 2003 becomes a whisper file and a value in the render API.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut carbon = TcpStream::connect_timeout(&(log, 2003).into(), Duration::from_secs(5))
+        .expect("connect to carbon on 2003");
+    write!(carbon, "rhaptos.test.metric 42 {now}\n").unwrap();
+    drop(carbon);
+    let wsp = "/var/lib/graphite/whisper/rhaptos/test/metric.wsp";
+    eventually(30, || {
+        lan.hosts
+            .ssh(index, &format!("test -s {wsp}"))
+            .status
+            .success()
+            .then_some(())
+            .ok_or(format!("carbon wrote no {wsp}"))
+    });
+    eventually(30, || {
+        let (status, body) = http_get(
+            log,
+            80,
+            &format!("graphite.{DOMAIN}"),
+            "/render?target=rhaptos.test.metric&format=json&from=-10min",
+        );
+        (status.contains(" 200 ") && body.contains("rhaptos.test.metric") && body.contains("42.0"))
+            .then_some(())
+            .ok_or_else(|| {
+                let logs = lan.hosts.ssh(
+                    index,
+                    "tail -n 40 /var/log/apache2/graphite-web_error.log /var/log/graphite/*.log",
+                );
+                format!(
+                    "render API: {status}\n{body}\n{}",
+                    String::from_utf8_lossy(&logs.stdout)
+                )
+            })
+    });
+}
+
+/// ansible-core (the oracle) accepts the roles as they are: `--syntax-check` and `--list-tasks`
+/// of a play per role (static `roles:`, so every task file is parsed) list the same tasks drover
+/// lists.
+#[test]
+fn roles_load_unchanged_in_ansible_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut book = String::new();
+    for role in ROLES {
+        book.push_str(&format!(
+            "- name: {role}\n  hosts: {role}\n  gather_facts: false\n  roles: [{role}]\n"
+        ));
+    }
+    let site = dir.path().join("site.yml");
+    std::fs::write(&site, book).unwrap();
+    let inventory = dir.path().join("hosts.ini");
+    let groups: String = ROLES.iter().map(|r| format!("[{r}]\n{r}-host\n")).collect();
+    std::fs::write(&inventory, groups).unwrap();
+    let roles_path = repo_root().join("playbooks/roles");
+    let tasks_of = |stdout: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.contains(" : ") && l.contains("TAGS:"))
+            .map(|l| l.split("TAGS:").next().unwrap().trim().to_string())
+            .collect()
+    };
+    let mut listings = Vec::new();
+    for args in [vec!["--syntax-check"], vec!["--list-tasks"]] {
+        let out = Command::new(drover_integration::oracle_ansible_playbook())
+            .arg(&site)
+            .arg("-i")
+            .arg(&inventory)
+            .args(&args)
+            .env("ANSIBLE_ROLES_PATH", &roles_path)
+            .env("ANSIBLE_COLLECTIONS_PATH", drover_integration::oracle_collections_path())
+            .env("ANSIBLE_NOCOLOR", "1")
+            .output()
+            .expect("run ansible-playbook");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "ansible-playbook {args:?}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        listings.push(stdout);
+    }
+    let ansible_tasks = tasks_of(&listings[1]);
+    assert!(ansible_tasks.len() > 40, "{}", listings[1]);
+    let drover = drover_command()
+        .arg("play")
+        .arg(&site)
+        .arg("-i")
+        .arg(&inventory)
+        .arg("--list-tasks")
+        .env("ANSIBLE_ROLES_PATH", &roles_path)
+        .output()
+        .expect("run drover");
+    let drover_stdout = String::from_utf8_lossy(&drover.stdout).into_owned();
+    assert!(drover.status.success(), "{drover_stdout}");
+    assert_eq!(tasks_of(&drover_stdout), ansible_tasks, "{drover_stdout}");
 }
