@@ -43,7 +43,9 @@ impl Lan {
         let text = hosts.inventory_text("all_hosts", "root");
         let mut inventory = String::new();
         for (role, line) in roles.iter().zip(text.lines().skip(1)) {
-            inventory.push_str(&format!("[{role}]\n{line}\n\n[{role}:vars]\nrhaptos_role={role}\n\n"));
+            inventory.push_str(&format!(
+                "[{role}]\n{line}\n\n[{role}:vars]\nrhaptos_role={role}\n\n"
+            ));
         }
         inventory.push_str("[rhaptos:children]\n");
         for role in &roles {
@@ -72,7 +74,9 @@ impl Lan {
     }
 
     fn ip(&self, role: &str) -> Ipv4Addr {
-        self.hosts.host(self.index(role).expect("role under test")).ip
+        self.hosts
+            .host(self.index(role).expect("role under test"))
+            .ip
     }
 
     /// `rhaptos_hosts` as YAML flow items: every role's host with its aliases.
@@ -138,7 +142,8 @@ impl Lan {
     }
 }
 
-/// One play for every host: each includes the role named by its group's `rhaptos_role`.
+/// One play for every host: each includes the role named by its group's `rhaptos_role`, and the
+/// hosts other than devlog forward their logs to it.
 const SITE: &str = "\
 - name: Rhaptos LAN services
   hosts: rhaptos
@@ -147,6 +152,11 @@ const SITE: &str = "\
     - name: Apply this host's service role
       ansible.builtin.include_role:
         name: \"{{ rhaptos_role }}\"
+    - name: Forward this host's logs to devlog
+      ansible.builtin.include_role:
+        name: devlog
+        tasks_from: client
+      when: rhaptos_role != 'devlog' and 'devlog' in groups
 ";
 
 /// `dig +short` against `server` (the answer lines, trimmed).
@@ -173,7 +183,9 @@ fn serial(server: Ipv4Addr, zone: &str) -> u64 {
 fn http_get(ip: Ipv4Addr, port: u16, host: &str, path: &str) -> (String, String) {
     let mut stream = TcpStream::connect_timeout(&(ip, port).into(), Duration::from_secs(5))
         .unwrap_or_else(|e| panic!("connect {ip}:{port}: {e}"));
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     write!(
         stream,
         "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
@@ -217,7 +229,20 @@ fn rhaptos_roles_converge_idempotently_and_serve() {
     let second = lan.play(&[]);
     eprintln!("second run: {:?}", started.elapsed());
     second.assert_success();
-    assert_eq!(second.changed(), 0, "second run changed something:\n{}", second.stdout);
+    assert_eq!(
+        second.changed(),
+        0,
+        "second run changed something:\n{}",
+        second.stdout
+    );
+    let check = lan.play(&["--check"]);
+    check.assert_success();
+    assert_eq!(
+        check.changed(),
+        0,
+        "check mode predicts a change:\n{}",
+        check.stdout
+    );
 
     for role in &roles {
         match *role {
@@ -262,11 +287,16 @@ fn check_devdns(lan: &Lan) {
     assert!(changed.changed() >= 2, "{}", changed.stdout);
     eventually(10, || {
         let answer = dig(dns, &[&format!("extra.{DOMAIN}"), "A"]);
-        (answer.ends_with("10.77.0.250")).then_some(()).ok_or(answer)
+        (answer.ends_with("10.77.0.250"))
+            .then_some(())
+            .ok_or(answer)
     });
     assert!(serial(dns, DOMAIN) > forward_before);
     assert!(serial(dns, reverse) > reverse_before);
-    assert_eq!(dig(dns, &["-x", "10.77.0.250"]), format!("devextra.{DOMAIN}."));
+    assert_eq!(
+        dig(dns, &["-x", "10.77.0.250"]),
+        format!("devextra.{DOMAIN}.")
+    );
     let again = lan.play(&["-l", "devdns", "-e", &extra_arg]);
     again.assert_success();
     assert_eq!(again.changed(), 0, "{}", again.stdout);
@@ -280,7 +310,10 @@ fn check_devweb(lan: &Lan) {
     assert_eq!(body.trim(), "ok");
     let (status, body) = http_get(web, 80, &www, "/");
     assert!(status.contains(" 200 "), "{status}");
-    assert!(body.contains("Hello from the rhaptos development LAN"), "{body}");
+    assert!(
+        body.contains("Hello from the rhaptos development LAN"),
+        "{body}"
+    );
     let (status, body) = http_get(web, 80, &cdn, "/hello.txt");
     assert!(status.contains(" 200 "), "{status}");
     assert_eq!(body, format!("hello from {cdn}\n"));
@@ -288,7 +321,9 @@ fn check_devweb(lan: &Lan) {
     let (status, _) = http_get(web, 80, &cdn, "/health");
     assert!(status.contains(" 404 "), "{status}");
     let index = lan.index("devweb").unwrap();
-    let status = lan.hosts.ssh_ok(index, "supervisorctl status rhaptos-hello");
+    let status = lan
+        .hosts
+        .ssh_ok(index, "supervisorctl status rhaptos-hello");
     assert!(status.contains("RUNNING"), "{status}");
 }
 
@@ -300,7 +335,11 @@ fn check_devjenkins(lan: &Lan) {
     );
     assert!(tools.contains("openjdk version"), "{tools}");
     assert!(tools.contains("git version"), "{tools}");
-    assert!(!lan.hosts.ssh(index, "test -e /usr/share/java/jenkins.war").status.success());
+    assert!(!lan
+        .hosts
+        .ssh(index, "test -e /usr/share/java/jenkins.war")
+        .status
+        .success());
     // With Jenkins enabled, the unreachable repository fails the role quickly and clearly, and
     // leaves apt usable.
     let started = Instant::now();
@@ -311,17 +350,31 @@ fn check_devjenkins(lan: &Lan) {
         r#"{"devjenkins_install_jenkins": true, "devjenkins_download_timeout": 10}"#,
     ]);
     let took = started.elapsed();
-    eprintln!("devjenkins with Jenkins enabled failed after {took:?}:\n{}", jenkins.stdout);
-    assert_eq!(jenkins.code, Some(2), "{}\n{}", jenkins.stdout, jenkins.stderr);
+    eprintln!(
+        "devjenkins with Jenkins enabled failed after {took:?}:\n{}",
+        jenkins.stdout
+    );
+    assert_eq!(
+        jenkins.code,
+        Some(2),
+        "{}\n{}",
+        jenkins.stdout,
+        jenkins.stderr
+    );
     assert!(
-        jenkins.stdout.contains("Jenkins could not be installed from https://pkg.jenkins.io/debian-stable")
+        jenkins
+            .stdout
+            .contains("Jenkins could not be installed from https://pkg.jenkins.io/debian-stable")
             && jenkins.stdout.contains("Fetch the Jenkins repository key")
             && jenkins.stdout.contains("devjenkins_install_jenkins: false"),
         "{}",
         jenkins.stdout
     );
     assert!(took < Duration::from_secs(60), "took {took:?}");
-    lan.hosts.ssh_ok(index, "test ! -e /etc/apt/sources.list.d/jenkins.list && apt-get update -qq");
+    lan.hosts.ssh_ok(
+        index,
+        "test ! -e /etc/apt/sources.list.d/jenkins.list && apt-get update -qq",
+    );
     let again = lan.play(&["-l", "devjenkins"]);
     again.assert_success();
     assert_eq!(again.changed(), 0, "{}", again.stdout);
@@ -347,21 +400,37 @@ fn check_devlog(lan: &Lan) {
     eventually(15, || {
         let text = String::from_utf8_lossy(&lan.hosts.ssh(index, &format!("cat {file}")).stdout)
             .into_owned();
-        (text.contains(&format!("rhaptos-udp-{nonce}")) && text.contains(&format!("rhaptos-tcp-{nonce}")))
-            .then_some(())
-            .ok_or(format!("{file} on devlog: {text:?}"))
+        (text.contains(&format!("rhaptos-udp-{nonce}"))
+            && text.contains(&format!("rhaptos-tcp-{nonce}")))
+        .then_some(())
+        .ok_or(format!("{file} on devlog: {text:?}"))
     });
     // From another LAN host: its own file.
     if let Some(other) = (0..lan.roles.len()).find(|&i| i != index) {
         let name = lan.hosts.host(other).name.clone();
-        lan.hosts.ssh_ok(other, &format!("logger -n {log} -P 5514 rhaptos-from-{name}-{nonce}"));
+        lan.hosts.ssh_ok(
+            other,
+            &format!("logger -n {log} -P 5514 rhaptos-from-{name}-{nonce}"),
+        );
         let file = format!("/var/log/remote/{name}/syslog.log");
         eventually(15, || {
-            let text = String::from_utf8_lossy(&lan.hosts.ssh(index, &format!("cat {file}")).stdout)
-                .into_owned();
+            let text =
+                String::from_utf8_lossy(&lan.hosts.ssh(index, &format!("cat {file}")).stdout)
+                    .into_owned();
             text.contains(&format!("rhaptos-from-{name}-{nonce}"))
                 .then_some(())
                 .ok_or(format!("{file} on devlog: {text:?}"))
+        });
+        // The client tasks forward the host's own syslog there too.
+        lan.hosts
+            .ssh_ok(other, &format!("logger rhaptos-forwarded-{nonce}"));
+        eventually(20, || {
+            let text =
+                String::from_utf8_lossy(&lan.hosts.ssh(index, &format!("cat {file}")).stdout)
+                    .into_owned();
+            text.contains(&format!("rhaptos-forwarded-{nonce}"))
+                .then_some(())
+                .ok_or(format!("{file} on devlog, forwarded: {text:?}"))
         });
     }
 
@@ -439,7 +508,10 @@ fn roles_load_unchanged_in_ansible_core() {
             .arg(&inventory)
             .args(&args)
             .env("ANSIBLE_ROLES_PATH", &roles_path)
-            .env("ANSIBLE_COLLECTIONS_PATH", drover_integration::oracle_collections_path())
+            .env(
+                "ANSIBLE_COLLECTIONS_PATH",
+                drover_integration::oracle_collections_path(),
+            )
             .env("ANSIBLE_NOCOLOR", "1")
             .output()
             .expect("run ansible-playbook");

@@ -190,7 +190,12 @@ mod tests {
         let sub = dir.path().join("sub");
         std::fs::create_dir(&sub).unwrap();
         let chmod = |m: &str, p: &std::path::Path| {
-            assert!(std::process::Command::new("chmod").arg(m).arg(p).status().unwrap().success())
+            assert!(std::process::Command::new("chmod")
+                .arg(m)
+                .arg(p)
+                .status()
+                .unwrap()
+                .success())
         };
         chmod("2755", &sub);
         chmod(&super::super::mode::chmod_octal(0o755), &sub);
