@@ -441,7 +441,7 @@ fn check_devlog(lan: &Lan) {
         .as_secs();
     let mut carbon = TcpStream::connect_timeout(&(log, 2003).into(), Duration::from_secs(5))
         .expect("connect to carbon on 2003");
-    write!(carbon, "rhaptos.test.metric 42 {now}\n").unwrap();
+    writeln!(carbon, "rhaptos.test.metric 42 {now}").unwrap();
     drop(carbon);
     let wsp = "/var/lib/graphite/whisper/rhaptos/test/metric.wsp";
     eventually(30, || {
