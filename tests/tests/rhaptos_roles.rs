@@ -538,3 +538,74 @@ fn roles_load_unchanged_in_ansible_core() {
     assert!(drover.status.success(), "{drover_stdout}");
     assert_eq!(tasks_of(&drover_stdout), ansible_tasks, "{drover_stdout}");
 }
+
+/// The same roles converge with ansible-core (the oracle, on a host given python3): devdns and
+/// devweb on one host, twice (the second run `changed=0`), and serve.
+#[test]
+fn roles_converge_with_ansible_core_too() {
+    let hosts = TestHosts::start(1);
+    let ip = hosts.host(0).ip;
+    hosts.ssh_ok(
+        0,
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null",
+    );
+    let dir = hosts.dir();
+    let text = hosts.inventory_text("lan", "root");
+    let inventory = dir.join("ansible.ini");
+    std::fs::write(&inventory, &text).unwrap();
+    let upstream = std::fs::read_to_string("/etc/resolv.conf")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("nameserver "))
+        .map(|s| s.trim().to_string())
+        .filter(|s| s.parse::<Ipv4Addr>().is_ok())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let book = dir.join("ansible-site.yml");
+    std::fs::write(
+        &book,
+        format!(
+            "- hosts: lan\n  vars:\n    rhaptos_domain: {DOMAIN}\n    rhaptos_subnet: 10.77.0.0/24\n    \
+             rhaptos_upstream_dns: [{upstream}]\n    rhaptos_hosts:\n      \
+             - {{name: devdns, ip: {ip}, aliases: [www, cdn]}}\n  roles: [devdns, devweb]\n"
+        ),
+    )
+    .unwrap();
+    let run = || {
+        let out = Command::new(drover_integration::oracle_ansible_playbook())
+            .arg(&book)
+            .arg("-i")
+            .arg(&inventory)
+            .env("ANSIBLE_ROLES_PATH", repo_root().join("playbooks/roles"))
+            .env(
+                "ANSIBLE_COLLECTIONS_PATH",
+                drover_integration::oracle_collections_path(),
+            )
+            .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
+            .env("ANSIBLE_NOCOLOR", "1")
+            .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
+            .env("ANSIBLE_HOST_KEY_CHECKING", "True")
+            .output()
+            .expect("run ansible-playbook");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "ansible-playbook failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        drover_integration::target_changed(&stdout.replace(&hosts.host(0).name, "target"))
+    };
+    let started = Instant::now();
+    assert!(run() > 0);
+    eprintln!(
+        "ansible-core: devdns + devweb converged in {:?}",
+        started.elapsed()
+    );
+    assert_eq!(run(), 0, "ansible-core's second run changed something");
+    assert_eq!(dig(ip, &[&format!("devdns.{DOMAIN}"), "A"]), ip.to_string());
+    let (status, body) = http_get(ip, 80, &format!("www.{DOMAIN}"), "/health");
+    assert!(
+        status.contains(" 200 ") && body.trim() == "ok",
+        "{status}\n{body}"
+    );
+}
