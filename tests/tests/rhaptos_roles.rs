@@ -143,7 +143,8 @@ impl Lan {
 }
 
 /// One play for every host: each includes the role named by its group's `rhaptos_role`, and the
-/// hosts other than devlog forward their logs to it.
+/// hosts other than devlog forward their logs to it; then (a second play, once devdns answers)
+/// the hosts other than devdns resolve through it.
 const SITE: &str = "\
 - name: Rhaptos LAN services
   hosts: rhaptos
@@ -157,6 +158,15 @@ const SITE: &str = "\
         name: devlog
         tasks_from: client
       when: rhaptos_role != 'devlog' and 'devlog' in groups
+
+- name: Resolve through devdns
+  hosts: rhaptos
+  tasks:
+    - name: Point resolv.conf at devdns
+      ansible.builtin.include_role:
+        name: devdns
+        tasks_from: client
+      when: rhaptos_role != 'devdns' and 'devdns' in groups
 ";
 
 /// `dig +short` against `server` (the answer lines, trimmed).
@@ -273,6 +283,23 @@ fn check_devdns(lan: &Lan) {
         outside.lines().any(|l| l.parse::<Ipv4Addr>().is_ok()),
         "deb.debian.org through devdns: {outside:?}"
     );
+
+    // The other hosts resolve through devdns: LAN names (short ones through the search domain)
+    // and, forwarded, the rest.
+    if let Some(other) = (0..lan.roles.len()).find(|&i| lan.roles[i] != "devdns") {
+        let resolved = lan.hosts.ssh_ok(
+            other,
+            "cat /etc/resolv.conf && getent hosts devdns && getent hosts deb.debian.org",
+        );
+        assert!(
+            resolved.contains(&format!("nameserver {dns}\n")),
+            "{resolved}"
+        );
+        let short_name = resolved
+            .lines()
+            .any(|l| l.starts_with(&format!("{dns} ")) && l.contains(&format!("devdns.{DOMAIN}")));
+        assert!(short_name, "{resolved}");
+    }
 
     // The serial stays on a re-run (checked above: changed=0) and moves when a record changes.
     let reverse = "0.77.10.in-addr.arpa";
@@ -421,10 +448,11 @@ fn check_devlog(lan: &Lan) {
                 .then_some(())
                 .ok_or(format!("{file} on devlog: {text:?}"))
         });
-        // The client tasks forward the host's own syslog there too.
+        // The client tasks forward the host's own syslog there too (a client that started before
+        // devlog listened retries every 5 s, growing slowly).
         lan.hosts
             .ssh_ok(other, &format!("logger rhaptos-forwarded-{nonce}"));
-        eventually(20, || {
+        eventually(60, || {
             let text =
                 String::from_utf8_lossy(&lan.hosts.ssh(index, &format!("cat {file}")).stdout)
                     .into_owned();
