@@ -36,7 +36,8 @@ REQUIRED_PACKAGES=(lxc lxc-templates mmdebstrap debootstrap openssh-client iprou
     tar coreutils procps
     openssh-server rsync git zip unzip xz-utils dpkg-dev openssl python3 python3-venv
     docker.io docker-registry
-    python3-lxc busybox-static)
+    python3-lxc busybox-static
+    bind9-dnsutils) # dig, for tests/tests/rhaptos_roles.rs
 install_packages() {
     local missing=() pkg
     for pkg in "${REQUIRED_PACKAGES[@]}"; do

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::mode::{format_mode, Mode};
+use super::mode::{chmod_octal, format_mode, Mode};
 use super::probe::StatInfo;
 
 /// The attributes a task asks for; `None` leaves an attribute alone.
@@ -55,7 +55,7 @@ impl AttrPlan {
         }
         if let Some((_, m)) = self.mode {
             if !no_deref {
-                cmds.push(format!("chmod {} -- {quoted_path}", format_mode(m)));
+                cmds.push(format!("chmod {} -- {quoted_path}", chmod_octal(m)));
             }
         }
         cmds.join(" && ")
@@ -158,7 +158,7 @@ mod tests {
         let plan = attrs.plan(&info(0o644, "root", 0)).unwrap();
         assert_eq!(plan.mode, Some((0o644, 0o600)));
         assert!(plan.owner.is_none() && plan.group.is_none());
-        assert_eq!(plan.commands("/x", false), "chmod 0600 -- /x");
+        assert_eq!(plan.commands("/x", false), "chmod 00600 -- /x");
     }
 
     #[test]
@@ -170,5 +170,37 @@ mod tests {
         };
         let plan = attrs.plan(&info(0o644, "root", 0)).unwrap();
         assert_eq!(plan.commands("/x", true), "chown -h nobody:nogroup -- /x");
+    }
+
+    #[test]
+    fn octal_mode_clears_a_directorys_inherited_setgid_bit() {
+        // A directory made inside a setgid directory (e.g. /etc/bind) inherits the bit; mode
+        // "0755" must remove it, as ansible-core's os.chmod does: GNU chmod keeps it for a
+        // four-digit numeric mode on a directory, so the command uses five digits.
+        let attrs = AttrRequest {
+            mode: Some(Mode::Octal(0o755)),
+            ..AttrRequest::default()
+        };
+        let mut current = info(0o2755, "root", 0);
+        current.file_type = super::super::probe::FileType::Directory;
+        let plan = attrs.plan(&current).unwrap();
+        assert_eq!(plan.mode, Some((0o2755, 0o755)));
+        assert_eq!(plan.commands("/d", false), "chmod 00755 -- /d");
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let chmod = |m: &str, p: &std::path::Path| {
+            assert!(std::process::Command::new("chmod")
+                .arg(m)
+                .arg(p)
+                .status()
+                .unwrap()
+                .success())
+        };
+        chmod("2755", &sub);
+        chmod(&super::super::mode::chmod_octal(0o755), &sub);
+        use std::os::unix::fs::PermissionsExt;
+        let bits = std::fs::metadata(&sub).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(bits, 0o755, "{bits:o}");
     }
 }

@@ -46,11 +46,19 @@ impl Mode {
     /// The argument to pass to `chmod` (octal digits or the symbolic text).
     pub fn chmod_arg(&self) -> Option<String> {
         match self {
-            Self::Octal(m) => Some(format!("{m:04o}")),
+            Self::Octal(m) => Some(chmod_octal(*m)),
             Self::Symbolic(s) => Some(s.clone()),
             Self::Preserve => None,
         }
     }
+}
+
+/// Octal permission bits as an argument for `chmod` that sets exactly those bits: five digits
+/// (`00755`), because GNU chmod keeps a directory's setuid/setgid bits for a shorter numeric mode
+/// while ansible-core's `os.chmod` clears them (a directory made inside a setgid one, like
+/// `/etc/bind`, would otherwise never reach `0755` and report `changed` on every run).
+pub fn chmod_octal(bits: u32) -> String {
+    format!("0{:04o}", bits & 0o7777)
 }
 
 /// Formats permission bits as Ansible's file modules report them: `"0644"`, `"04755"` (a `0`

@@ -17,7 +17,7 @@ use super::marker;
 use crate::params::{de_bool, de_opt_bool, de_opt_string, de_string, de_string_list, parse_bool};
 use crate::remote::chattr::apply_attributes_to;
 use crate::remote::file_attrs::FileAttrs;
-use crate::remote::mode::{format_mode, Mode};
+use crate::remote::mode::Mode;
 use crate::remote::{join_path, quote_glob, quote_path};
 
 /// Parameters of `unarchive`.
@@ -122,7 +122,7 @@ impl Plan<'_> {
         }
         if let Some(m) = &p.attrs.mode {
             let m = match m {
-                Mode::Octal(n) => format_mode(*n),
+                Mode::Octal(n) => crate::remote::mode::chmod_octal(*n),
                 Mode::Symbolic(s) => s.clone(),
                 Mode::Preserve => String::new(),
             };
@@ -401,7 +401,7 @@ mod tests {
         .script();
         assert!(s.contains("d='/opt/x y'"), "{s}");
         assert!(s.contains("--exclude='*.log'"), "{s}");
-        assert!(s.contains("chmod 0750"), "{s}");
+        assert!(s.contains("chmod 00750"), "{s}");
         assert!(
             s.contains("tar -xf \"$a\" -C \"$w/x\" --strip-components=1"),
             "{s}"
