@@ -1,5 +1,6 @@
 #!/bin/bash
-# Destroys test hosts left behind by test processes that no longer run (a killed test binary).
+# Removes test hosts, docker engines and docker bridges left behind by test processes that no longer
+# run (a killed test binary).
 # Hosts whose lease holder still runs (another test run on this machine) are left alone.
 # Prints the leaked names; exits 1 if there were any, so a test run can fail on leaks.
 set -euo pipefail
@@ -41,6 +42,11 @@ for lease in /var/lib/drover-test/docker-leases/*; do
     bash "$HARNESS_DIR/docker-engine.sh" down "$slot"
     rm -f "$lease"
 done
+# Bridges of docker networks in the pool of an engine slot that no longer runs.
+for slot in $(seq 0 15); do
+    [ -f "/var/lib/drover-test/docker-leases/$slot" ] && continue
+    for br in $(remove_pool_bridges "$slot"); do leaked+=("docker-bridge-$br"); done
+done
 for dir in "$LXCPATH"/drvt-*; do
     [ -d "$dir" ] || continue
     name=$(basename "$dir")
@@ -52,6 +58,6 @@ for dir in "$LXCPATH"/drvt-*; do
     holder_is_alive "$slot" || rm -f "$LEASE_DIR/$slot" "$LEASE_DIR/$slot.state"
 done
 if [ ${#leaked[@]} -gt 0 ]; then
-    log "destroyed leaked test hosts: ${leaked[*]}"
+    log "removed what test runs left behind: ${leaked[*]}"
     exit 1
 fi

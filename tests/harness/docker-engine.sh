@@ -58,6 +58,9 @@ down() {
         ids=$(timeout 20 docker ps -aq 2>/dev/null || true)
         # shellcheck disable=SC2086  # ids are words
         if [ -n "$ids" ]; then timeout 60 docker rm -f -v $ids >/dev/null 2>&1 || true; fi
+        # dockerd keeps the bridges of user-defined networks (br-<id>) when it stops: removing the
+        # networks removes them.
+        timeout 20 docker network prune -f >/dev/null 2>&1 || true
     fi
     kill_pidfile "$DIR/registry.pid"
     kill_pidfile "$DIR/dockerd.pid"
@@ -66,11 +69,8 @@ down() {
         umount -l "$mnt" 2>/dev/null || true
     done
     if ip link show "$ENGINE_BRIDGE" >/dev/null 2>&1; then ip link del "$ENGINE_BRIDGE"; fi
-    # Bridges of user-defined networks this engine made (br-<id>) are gone with dockerd, except after
-    # a crash: remove those holding this slot's pool addresses.
-    ip -o -4 addr show | awk -v pre="172.30.$((slot * 16))." 'index($4, pre) == 1 {print $2}' | while read -r br; do
-        case "$br" in br-*) ip link del "$br" 2>/dev/null || true ;; esac
-    done
+    # After a crash, bridges of user-defined networks may remain: remove those in this slot's pool.
+    remove_pool_bridges "$slot"
     if [ "$(forward_policy)" = drop ] && [ "$(cat "$DIR/forward-policy" 2>/dev/null)" != drop ]; then
         nft chain ip filter FORWARD '{ policy accept; }'
         log "restored the FORWARD policy to accept (dockerd had set it to drop)"

@@ -59,6 +59,11 @@ setup_network() {
     if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
         ip link add "$BRIDGE" type bridge
     fi
+    # A fixed MAC: a bridge without one takes the lowest MAC of its ports, so it changed whenever a
+    # test host came or went, and the other hosts' ARP entries for the gateway then pointed at a MAC
+    # nobody answered for; their traffic to the controller stalled for seconds (CI saw "timed out
+    # connecting" and "timed out during banner exchange"). lxc-net fixes lxcbr0's MAC for the same reason.
+    ip link set "$BRIDGE" address "$BRIDGE_MAC"
     ip addr replace "$BRIDGE_ADDR/$BRIDGE_PREFIX" dev "$BRIDGE"
     ip link set "$BRIDGE" up
     sysctl -q -w net.ipv4.ip_forward=1
