@@ -18,7 +18,9 @@ fn rhaptos_lan_build_verify_rebuild_destroy() {
     let started = Instant::now();
     let lan = Lan::new();
 
+    phase(started, "lab ready");
     bad_input(&lan);
+    phase(started, "bad input refused");
 
     // Create + provision everything.
     let out = lan.play("rhaptos-lan.yml", &[]);
@@ -39,15 +41,19 @@ fn rhaptos_lan_build_verify_rebuild_destroy() {
     assert_eq!(init_pid(BASE), None, "the base container stays stopped");
     assert!(bridge_exists() && table_exists());
 
+    phase(started, "first build");
     verify_guests();
     verify_services("first build");
 
     // Converged: a second run and a check-mode run change nothing.
-    assert_eq!(lan.play_ok("rhaptos-lan.yml", &[]), 0, "second run");
-    assert_eq!(lan.play_ok("rhaptos-lan.yml", &["--check"]), 0, "check mode");
+    phase(started, "built and verified");
+    lan.play_unchanged("rhaptos-lan.yml", &[]);
+    lan.play_unchanged("rhaptos-lan.yml", &["--check"]);
+    phase(started, "second run and check mode");
 
     rebuild_devweb(&lan);
     verify_services("after the devweb rebuild");
+    phase(started, "devweb rebuilt and verified");
 
     // The shared apt archive cache kept the downloaded packages of every container.
     for (host, _) in HOSTS {
@@ -74,7 +80,7 @@ fn rhaptos_lan_build_verify_rebuild_destroy() {
         .unwrap_or_default();
     assert!(leftovers.is_empty(), "left in the lxcpath: {leftovers:?}");
     // Destroying again is a no-op.
-    assert_eq!(lan.play_ok("rhaptos-destroy.yml", &[]), 0);
+    lan.play_unchanged("rhaptos-destroy.yml", &[]);
     eprintln!(
         "rhaptos_lan: whole scenario {:.0}s",
         started.elapsed().as_secs_f64()
@@ -263,5 +269,5 @@ fn rebuild_devweb(lan: &Lan) {
             out.stdout
         );
     }
-    assert_eq!(lan.play_ok("rhaptos-lan.yml", &["--limit", "devweb"]), 0);
+    lan.play_unchanged("rhaptos-lan.yml", &["--limit", "devweb"]);
 }

@@ -229,6 +229,13 @@ impl Lan {
         args.extend(extra.iter().map(|s| s.to_string()));
         let start = Instant::now();
         let out = run_drover(&args);
+        if let Some(dir) = std::env::var_os("DROVER_RHAPTOS_LOG_DIR") {
+            let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _ = std::fs::write(
+                Path::new(&dir).join(format!("{n:02}.log")),
+                format!("{args:?}\n{}\n{}", out.stdout, out.stderr),
+            );
+        }
         eprintln!(
             "drover play {} {}: {:.1}s, exit {:?}, changed={}",
             args[1].rsplit('/').next().unwrap_or(""),
@@ -238,6 +245,29 @@ impl Lan {
             out.changed()
         );
         out
+    }
+
+    /// Runs a play that must succeed and change nothing; panics naming the changed tasks otherwise.
+    pub fn play_unchanged(&self, book: &str, extra: &[&str]) {
+        let out = self.play(book, extra);
+        out.assert_success();
+        if out.changed() != 0 {
+            let mut task = "";
+            let mut changed = Vec::new();
+            for line in out.stdout.lines() {
+                if line.starts_with("TASK [") {
+                    task = line.trim_end_matches(['*', ' ']);
+                } else if line.starts_with("changed: ") {
+                    changed.push(format!("{task} {line}"));
+                }
+            }
+            panic!(
+                "{book} {}: expected changed=0, got {}:\n{}",
+                extra.join(" "),
+                out.changed(),
+                changed.join("\n")
+            );
+        }
     }
 
     /// Like [`Lan::play`], panicking unless it succeeds; returns the recap's changed count.
@@ -253,6 +283,13 @@ impl Drop for Lan {
         teardown();
         let _ = std::fs::remove_file(lease_path());
     }
+}
+
+static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Prints how long the scenario has run, with a phase name (the test's timing record).
+pub fn phase(started: Instant, name: &str) {
+    eprintln!("rhaptos_lan: {:6.1}s {name}", started.elapsed().as_secs_f64());
 }
 
 /// This process's start time (field 22 of /proc/self/stat), as cleanup.sh compares it.
