@@ -124,8 +124,8 @@ fn bad_input(lan: &Lan) {
 
 /// Inside the containers: the network config written while stopped, the deploy user, forwarding.
 fn verify_guests() {
-    let pubkey = std::fs::read_to_string(drover_integration::cache_dir().join("id_ed25519.pub"))
-        .unwrap();
+    let pubkey =
+        std::fs::read_to_string(drover_integration::cache_dir().join("id_ed25519.pub")).unwrap();
     for (host, octet) in HOSTS {
         let interfaces = attach_ok(host, "cat /etc/network/interfaces");
         assert!(
@@ -134,10 +134,16 @@ fn verify_guests() {
             "{host}: {interfaces}"
         );
         let addr = attach_ok(host, "ip -4 -o addr show dev eth0");
-        assert!(addr.contains(&format!("inet {NET}.{octet}/24")), "{host}: {addr}");
+        assert!(
+            addr.contains(&format!("inet {NET}.{octet}/24")),
+            "{host}: {addr}"
+        );
         let resolv = attach_ok(host, "cat /etc/resolv.conf");
         if host != "devdns" {
-            assert!(resolv.contains(&format!("nameserver {NET}.21")), "{host}: {resolv}");
+            assert!(
+                resolv.contains(&format!("nameserver {NET}.21")),
+                "{host}: {resolv}"
+            );
         }
         assert_eq!(attach_ok(host, "hostname").trim(), host);
         // deployagent: passwordless sudo, the operator's key.
@@ -150,7 +156,10 @@ fn verify_guests() {
         assert!(keys.contains(pubkey.trim()), "{host}: {keys}");
         let forward = attach(host, "cat /etc/rsyslog.d/60-rhaptos-forward.conf");
         if host == "devlog" {
-            assert!(!forward.status.success(), "devlog does not forward to itself");
+            assert!(
+                !forward.status.success(),
+                "devlog does not forward to itself"
+            );
         } else {
             let text = String::from_utf8_lossy(&forward.stdout);
             assert!(
@@ -175,13 +184,19 @@ fn verify_services(when: &str) {
         .unwrap_or_else(|e| panic!("{when}: www: {e}"));
     assert!(status.contains(" 200"), "{when}: www /health: {status}");
     assert_eq!(body.trim(), "ok", "{when}: www /health");
-    let (status, body) = http_get(web, &format!("www.{DOMAIN}"), "/")
-        .unwrap_or_else(|e| panic!("{when}: www: {e}"));
-    assert!(status.contains(" 200") && !body.is_empty(), "{when}: www /: {status}");
+    let (status, body) =
+        http_get(web, &format!("www.{DOMAIN}"), "/").unwrap_or_else(|e| panic!("{when}: www: {e}"));
+    assert!(
+        status.contains(" 200") && !body.is_empty(),
+        "{when}: www /: {status}"
+    );
     let (status, body) = http_get(web, &format!("cdn.{DOMAIN}"), "/hello.txt")
         .unwrap_or_else(|e| panic!("{when}: cdn: {e}"));
     assert!(status.contains(" 200"), "{when}: cdn: {status}");
-    assert!(body.contains(&format!("cdn.{DOMAIN}")), "{when}: cdn: {body}");
+    assert!(
+        body.contains(&format!("cdn.{DOMAIN}")),
+        "{when}: cdn: {body}"
+    );
 
     // A syslog line on devweb arrives in devlog's per-host file.
     let nanos = std::time::SystemTime::now()
@@ -191,11 +206,17 @@ fn verify_services(when: &str) {
     let token = format!("drvrh-{nanos}-{}", when.replace(' ', "-"));
     attach_ok("devweb", &format!("logger -t rhaptos-test {token}"));
     assert!(
-        eventually(30, || attach("devlog", &format!("grep -rqs -- {token} /var/log/remote/devweb/"))
-            .status
-            .success()),
+        eventually(30, || attach(
+            "devlog",
+            &format!("grep -rqs -- {token} /var/log/remote/devweb/")
+        )
+        .status
+        .success()),
         "{when}: the logger line did not reach devlog: {}",
-        attach_ok("devlog", "ls -lR /var/log/remote; tail -n 5 /var/log/remote/devweb/* || true")
+        attach_ok(
+            "devlog",
+            "ls -lR /var/log/remote; tail -n 5 /var/log/remote/devweb/* || true"
+        )
     );
 
     // Carbon accepts a metric: it becomes a whisper file.
@@ -208,7 +229,9 @@ fn verify_services(when: &str) {
         .unwrap_or_else(|e| panic!("{when}: carbon: {e}"));
     let wsp = format!("/var/lib/graphite/whisper/{}.wsp", metric.replace('.', "/"));
     assert!(
-        eventually(30, || attach("devlog", &format!("test -s {wsp}")).status.success()),
+        eventually(30, || attach("devlog", &format!("test -s {wsp}"))
+            .status
+            .success()),
         "{when}: carbon did not store {wsp}"
     );
 
@@ -235,7 +258,11 @@ fn rebuild_devweb(lan: &Lan) {
     out.assert_success();
     assert!(!containers().contains(&format!("{PREFIX}devweb")));
     assert!(bridge_exists() && table_exists() && containers().contains(&BASE.to_string()));
-    assert_eq!(pids(&others), before, "destroying devweb touched the others");
+    assert_eq!(
+        pids(&others),
+        before,
+        "destroying devweb touched the others"
+    );
 
     // A bad config key: refused by LXC's parser before anything is made (a container with it in
     // its config could not even be stopped or destroyed by the lxc-* tools).
@@ -261,8 +288,15 @@ fn rebuild_devweb(lan: &Lan) {
     out.assert_success();
     assert!(out.changed() > 0);
     let new_web = init_pid(&format!("{PREFIX}devweb"));
-    assert!(new_web.is_some() && new_web != web_pid, "devweb rebuilt: {web_pid:?} → {new_web:?}");
-    assert_eq!(pids(&others), before, "rebuilding devweb touched the others");
+    assert!(
+        new_web.is_some() && new_web != web_pid,
+        "devweb rebuilt: {web_pid:?} → {new_web:?}"
+    );
+    assert_eq!(
+        pids(&others),
+        before,
+        "rebuilding devweb touched the others"
+    );
     for host in others {
         assert!(
             !out.stdout.contains(&format!("\n{host} ")),

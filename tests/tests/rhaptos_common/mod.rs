@@ -167,7 +167,11 @@ impl Lan {
         std::fs::create_dir_all(&state).unwrap();
         let lock = File::create(state.join("rhaptos.lock")).unwrap();
         lock.lock().expect("lock rhaptos.lock");
-        std::fs::write(lease_path(), format!("{} {}\n", std::process::id(), start_time())).unwrap();
+        std::fs::write(
+            lease_path(),
+            format!("{} {}\n", std::process::id(), start_time()),
+        )
+        .unwrap();
         teardown();
         let dir = tempfile::tempdir().unwrap();
         let lan = Lan { dir, _lock: lock };
@@ -190,8 +194,9 @@ impl Lan {
                 n.starts_with("mmdebstrap-") && n.ends_with(".tar")
             })
             .expect("the harness's mmdebstrap tarball");
-        let pubkey = std::fs::read_to_string(drover_integration::cache_dir().join("id_ed25519.pub"))
-            .expect("harness public key");
+        let pubkey =
+            std::fs::read_to_string(drover_integration::cache_dir().join("id_ed25519.pub"))
+                .expect("harness public key");
         let vars = format!(
             "rhaptos_net: \"{NET}\"\n\
              rhaptos_bridge: {BRIDGE}\n\
@@ -289,7 +294,10 @@ static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::ne
 
 /// Prints how long the scenario has run, with a phase name (the test's timing record).
 pub fn phase(started: Instant, name: &str) {
-    eprintln!("rhaptos_lan: {:6.1}s {name}", started.elapsed().as_secs_f64());
+    eprintln!(
+        "rhaptos_lan: {:6.1}s {name}",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// This process's start time (field 22 of /proc/self/stat), as cleanup.sh compares it.
@@ -314,7 +322,9 @@ pub fn resolve(server: Ipv4Addr, name: &str) -> Result<Vec<Ipv4Addr>, String> {
     sock.send_to(&q, SocketAddr::from((server, 53)))
         .map_err(|e| e.to_string())?;
     let mut buf = [0u8; 1500];
-    let (n, _) = sock.recv_from(&mut buf).map_err(|e| format!("no answer: {e}"))?;
+    let (n, _) = sock
+        .recv_from(&mut buf)
+        .map_err(|e| format!("no answer: {e}"))?;
     let r = &buf[..n];
     if r.len() < 12 || r[0..2] != q[0..2] {
         return Err("malformed answer".into());
@@ -361,8 +371,11 @@ pub fn http_get(ip: Ipv4Addr, host: &str, path: &str) -> Result<(String, String)
         .map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(10)))
         .map_err(|e| e.to_string())?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n")
-        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
     let mut resp = String::new();
     s.read_to_string(&mut resp).map_err(|e| e.to_string())?;
     let status = resp.lines().next().unwrap_or("").to_string();
