@@ -104,6 +104,7 @@ DROVER_MODULES = [
     "community.general.archive",
     "community.general.ini_file",
     "community.general.locale_gen",
+    "community.general.lxc_container",
     "community.general.pam_limits",
     "community.general.supervisorctl",
     "community.general.timezone",

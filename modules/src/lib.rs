@@ -16,6 +16,7 @@ pub mod docker;
 pub mod files;
 pub mod generated;
 pub mod inspect;
+pub mod lxc;
 pub mod packages;
 pub mod params;
 pub mod remote;
@@ -101,6 +102,7 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(packages::debconf::Debconf));
     r.register(Arc::new(accounts::known_hosts::KnownHosts));
     docker::register(&mut r);
+    lxc::register(&mut r);
     unimplemented::add_ansible_names(&mut r);
     r
 }

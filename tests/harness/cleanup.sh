@@ -10,7 +10,6 @@ HARNESS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$HARNESS_DIR/common.sh"
 
 [ "$(id -u)" = 0 ] || die "cleanup.sh must run as root"
-[ -d "$LXCPATH" ] || exit 0
 
 # Whether the lease of slot $1 belongs to a running process (same pid and start time).
 holder_is_alive() {
@@ -47,6 +46,40 @@ for slot in $(seq 0 15); do
     [ -f "/var/lib/drover-test/docker-leases/$slot" ] && continue
     for br in $(remove_pool_bridges "$slot"); do leaked+=("docker-bridge-$br"); done
 done
+# The lxc_container tests' containers, of test processes that no longer run: private lxcpaths
+# /tmp/drover-lxc-test-* (the owner's pid in owner.pid) and the oracle test's containers in LXC's
+# default lxcpath, named drvlx-o<pid>a-… / drvlx-o<pid>d-….
+pid_alive() { [ -n "$1" ] && [ -d "/proc/$1" ]; }
+lxc_down() {
+    lxc-unfreeze -P "$1" -n "$2" >/dev/null 2>&1 || true
+    lxc-stop -k -P "$1" -n "$2" >/dev/null 2>&1 || true
+    lxc-destroy -P "$1" -n "$2" >/dev/null 2>&1 || true
+}
+for dir in /tmp/drover-lxc-test-*; do
+    [ -d "$dir" ] || continue
+    pid_alive "$(cat "$dir/owner.pid" 2>/dev/null || true)" && continue
+    leaked+=("$dir")
+    # Three passes: a snapshot clone must go before its source.
+    for _ in 1 2 3; do
+        for c in $(lxc-ls -P "$dir" -1 2>/dev/null || true); do lxc_down "$dir" "$c"; done
+    done
+    rm -rf "$dir"
+done
+oracle_leaks=()
+for cfg in /var/lib/lxc/drvlx-o*/config; do
+    [ -f "$cfg" ] || continue
+    name=$(basename "$(dirname "$cfg")")
+    pid=${name#drvlx-o}
+    pid=${pid%%[!0-9]*}
+    pid_alive "$pid" && continue
+    oracle_leaks+=("$name")
+done
+if [ ${#oracle_leaks[@]} -gt 0 ]; then
+    leaked+=("${oracle_leaks[@]}")
+    for _ in 1 2 3; do
+        for c in "${oracle_leaks[@]}"; do lxc_down /var/lib/lxc "$c"; done
+    done
+fi
 for dir in "$LXCPATH"/drvt-*; do
     [ -d "$dir" ] || continue
     name=$(basename "$dir")

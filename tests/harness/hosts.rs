@@ -289,6 +289,13 @@ impl TestHosts {
         }
     }
 
+    /// The LXC path (`lxc-* -P`) holding the hosts' containers; each host's container is named
+    /// like the host ([`TestHost::name`]). For reaching them with `connection: lxc`; start,
+    /// stop and destroy them only through this type.
+    pub fn lxc_path(&self) -> PathBuf {
+        crate::setup::state_dir().join("lxc")
+    }
+
     /// Container names this set holds (also those that failed to come up).
     fn container_names(&self) -> Vec<String> {
         self.leases.iter().map(Lease::name).collect()

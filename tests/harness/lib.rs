@@ -21,6 +21,7 @@ mod http;
 mod lease;
 mod oracle;
 mod setup;
+mod sshd;
 
 pub use docker::{TestDockerEngine, TEST_IMAGE};
 pub use drover::{drover_bin, drover_command, example_bin, run_drover, DroverOutput};
@@ -34,3 +35,4 @@ pub use oracle::{
 pub use setup::{
     cache_dir, harness_dir, require_root_and_setup, state_dir, try_require_root_and_setup,
 };
+pub use sshd::LoopbackSshd;

@@ -28,12 +28,15 @@ flock 9
 # 1. OS packages
 # The harness itself, then what tests run on the controller: sshd for the transport tests, rsync for
 # synchronize, git/zip/xz/dpkg-dev/openssl to build test material, python3-venv for the oracle venv,
-# docker.io + docker-registry for the private engines of docker-engine.sh.
+# docker.io + docker-registry for the private engines of docker-engine.sh, python3-lxc for the
+# lxc_container oracle (community.general drives LXC through it), busybox-static for the
+# busybox template the lxc_container tests clone from.
 # Installed here, once, so that parallel tests never race for the dpkg lock.
 REQUIRED_PACKAGES=(lxc lxc-templates mmdebstrap debootstrap openssh-client iproute2 nftables dnsmasq-base util-linux
     tar coreutils procps
     openssh-server rsync git zip unzip xz-utils dpkg-dev openssl python3 python3-venv
-    docker.io docker-registry)
+    docker.io docker-registry
+    python3-lxc busybox-static)
 install_packages() {
     local missing=() pkg
     for pkg in "${REQUIRED_PACKAGES[@]}"; do

@@ -3,12 +3,13 @@
 //! The docker CLI runs on the controller, or on a Docker host reached over SSH
 //! (`ansible_docker_via`; here the controller itself, through a private sshd on loopback).
 
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use drover_integration::{drover_command, DroverOutput, TestDockerEngine, TEST_IMAGE};
+use drover_integration::{
+    drover_command, DroverOutput, LoopbackSshd, TestDockerEngine, TEST_IMAGE,
+};
 
 /// Starts a container that stays up, with a `deploy` user allowed to sudo (the image has sudo
 /// but no users).
@@ -351,59 +352,6 @@ fn task_cost_in_a_container_compared_with_local(engine: &TestDockerEngine) {
     assert!(file_docker < Duration::from_millis(1500), "{file_docker:?}");
 }
 
-/// A private sshd on 127.0.0.1 accepting `key` for root; its log (stderr) goes to `log`.
-fn start_sshd(dir: &Path, log: &Path) -> (Child, u16) {
-    let keygen = |file: &str| {
-        let ok = Command::new("ssh-keygen")
-            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-            .arg(dir.join(file))
-            .status()
-            .expect("ssh-keygen")
-            .success();
-        assert!(ok, "ssh-keygen {file}");
-    };
-    keygen("host_key");
-    keygen("client_key");
-    std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).unwrap();
-    std::fs::create_dir_all("/run/sshd").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let child = Command::new("/usr/sbin/sshd")
-        .args(["-D", "-e", "-f", "/dev/null", "-p", &port.to_string()])
-        .args(["-o", "ListenAddress=127.0.0.1", "-o", "PidFile=none"])
-        .args([
-            "-o",
-            "StrictModes=no",
-            "-o",
-            "PermitRootLogin=prohibit-password",
-        ])
-        .args(["-o", "UsePAM=no", "-o", "LogLevel=INFO"])
-        .arg("-o")
-        .arg(format!("HostKey={}", dir.join("host_key").display()))
-        .arg("-o")
-        .arg(format!(
-            "AuthorizedKeysFile={}",
-            dir.join("authorized_keys").display()
-        ))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .expect("start sshd");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "sshd did not listen: {}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (child, port)
-}
-
 /// One engine for the SSH-reached Docker host and the unreachable containers.
 #[test]
 fn docker_host_over_ssh_and_unreachable_containers() {
@@ -416,8 +364,8 @@ fn containers_of_a_docker_host_reached_over_ssh_share_its_connection(engine: &Te
     start_box(engine, "dk-r1");
     start_box(engine, "dk-r2");
     let dir = tempfile::tempdir().expect("temp dir");
-    let log = dir.path().join("sshd.log");
-    let (mut sshd, port) = start_sshd(dir.path(), &log);
+    let sshd = LoopbackSshd::start(dir.path());
+    let port = sshd.port();
     let inventory = format!(
         "all:\n  children:\n    dockerhosts:\n      hosts:\n        dhost:\n          \
          ansible_host: 127.0.0.1\n          ansible_port: {port}\n          ansible_user: root\n          \
@@ -425,7 +373,7 @@ fn containers_of_a_docker_host_reached_over_ssh_share_its_connection(engine: &Te
          boxes:\n      vars:\n        ansible_connection: docker\n        ansible_docker_via: dhost\n        \
          ansible_docker_docker_host: {docker_host}\n      hosts:\n        dk-r1: {{}}\n        \
          r2:\n          ansible_docker_host: dk-r2\n          ansible_user: deploy\n",
-        key = dir.path().join("client_key").display(),
+        key = sshd.client_key().display(),
         docker_host = engine.docker_host(),
     );
     std::fs::write(dir.path().join("hosts.yml"), inventory).unwrap();
@@ -453,9 +401,8 @@ fn containers_of_a_docker_host_reached_over_ssh_share_its_connection(engine: &Te
         }
     };
     let first = run();
-    let sshd_log = std::fs::read_to_string(&log).unwrap_or_default();
-    let _ = sshd.kill();
-    let _ = sshd.wait();
+    let sshd_log = sshd.log();
+    drop(sshd);
     first.assert_success();
     assert_eq!(first.changed(), 2, "{}", first.stdout);
     assert!(first.stdout.contains("root via dk-r1"), "{}", first.stdout);

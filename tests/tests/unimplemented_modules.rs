@@ -90,6 +90,8 @@ fn implemented_collection_modules_are_not_reported() {
         "known_hosts",
         "community.general.pam_limits",
         "pam_limits",
+        "community.general.lxc_container",
+        "lxc_container",
     ];
     let mut yaml = String::from("- hosts: all\n  gather_facts: false\n  tasks:\n");
     for name in names {

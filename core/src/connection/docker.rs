@@ -7,26 +7,20 @@
 //! any host (sudo/su must exist in the image). Uploads feed the file to `cat > tmp` on stdin and
 //! downloads `cat` it: the container needs nothing but a POSIX shell, no Python.
 //!
-//! The docker CLI runs on the controller ([`DockerRunner::Local`]), or on another inventory host
-//! through that host's own connection ([`DockerRunner::Via`]): the `docker` commands are then
+//! The docker CLI runs on the controller ([`CliRunner::Local`]), or on another inventory host
+//! through that host's own connection ([`CliRunner::Via`]): the `docker` commands are then
 //! shell lines run over its (pooled) SSH connection, so one connection to a Docker host serves
 //! every container on it.
 
 use std::path::Path;
-use std::process::Stdio;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::io::AsyncWriteExt;
 
-use tokio::sync::Mutex;
-
-use super::docker_shell::DockerShell;
-use super::local::collect;
-use super::{
-    shell_quote, Become, BecomeMethod, Connection, ConnectionError, ExecOutput, ExecRequest,
-};
+pub use super::cli_runner::CliRunner;
+use super::cli_runner::{upload_line, CliError, Input};
+use super::exec_shell::SharedShell;
+use super::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
 
 /// Default for how long the container check at connect time may take (community.docker's
 /// `container_timeout` default).
@@ -117,62 +111,23 @@ impl DockerOptions {
     }
 }
 
-/// Where the docker CLI runs.
-#[derive(Clone)]
-pub enum DockerRunner {
-    /// On the controller.
-    Local,
-    /// On another inventory host, through its connection.
-    Via {
-        /// The Docker host's inventory name, for messages.
-        host: String,
-        /// Its connection (shared by every container on it).
-        conn: Arc<dyn Connection>,
-        /// Run the docker CLI there with `sudo` (the connection's user is not in the `docker`
-        /// group).
-        become_: Option<Become>,
-    },
-}
-
-/// What a docker CLI run reads on stdin.
-enum Input<'a> {
-    None,
-    Bytes(&'a [u8]),
-    /// A local file, streamed (uploads with the CLI on the controller).
-    File(std::fs::File),
-}
-
-/// State of a connection's long-lived shell (see [`super::docker_shell`]).
-enum ShellSlot {
-    /// Not needed yet.
-    NotStarted,
-    /// Running and idle (whoever holds the lock is using it).
-    Running(Box<DockerShell>),
-    /// Could not be started, failed, or not offered (docker CLI on another host): every command
-    /// gets its own `docker exec`.
-    Unavailable,
-}
+/// Where the docker CLI runs (the shared [`CliRunner`]; kept under its docker name).
+pub type DockerRunner = CliRunner;
 
 /// A connection to one container.
 pub struct DockerConnection {
     opts: DockerOptions,
-    runner: DockerRunner,
-    shell: Mutex<ShellSlot>,
+    runner: CliRunner,
+    shell: SharedShell,
 }
 
 impl DockerConnection {
     /// Checks that the container exists and is running, and returns a connection to it. A missing
     /// or stopped container, an unreachable daemon or a missing docker CLI is a
     /// [`ConnectionError::Connect`] naming the container.
-    pub async fn connect(
-        opts: DockerOptions,
-        runner: DockerRunner,
-    ) -> Result<Self, ConnectionError> {
+    pub async fn connect(opts: DockerOptions, runner: CliRunner) -> Result<Self, ConnectionError> {
         // The long-lived shell needs a local docker CLI process to talk to.
-        let shell = Mutex::new(match runner {
-            DockerRunner::Local => ShellSlot::NotStarted,
-            DockerRunner::Via { .. } => ShellSlot::Unavailable,
-        });
+        let shell = SharedShell::new(runner.is_local());
         let conn = Self {
             opts,
             runner,
@@ -194,10 +149,7 @@ impl DockerConnection {
 
     /// Where the CLI runs, for messages.
     fn where_(&self) -> String {
-        match &self.runner {
-            DockerRunner::Local => "on the controller".into(),
-            DockerRunner::Via { host, .. } => format!("on {host}"),
-        }
+        self.runner.where_()
     }
 
     fn connect_error(&self, reason: String) -> ConnectionError {
@@ -252,101 +204,23 @@ impl DockerConnection {
     ) -> Result<ExecOutput, ConnectionError> {
         let mut argv = self.opts.global_args();
         argv.extend(args);
-        match &self.runner {
-            DockerRunner::Local => self.docker_local(&argv, stdin).await,
-            DockerRunner::Via {
-                host,
-                conn,
-                become_,
-            } => {
-                let mut line = shell_quote(&self.opts.docker_command);
-                for a in &argv {
-                    line.push(' ');
-                    line.push_str(&shell_quote(a));
-                }
-                let mut req = ExecRequest::new(line);
-                req.stdin = match stdin {
-                    Input::None => None,
-                    Input::Bytes(b) => Some(b.to_vec()),
-                    Input::File(mut f) => {
-                        let mut data = Vec::new();
-                        std::io::Read::read_to_end(&mut f, &mut data).map_err(|source| {
-                            ConnectionError::Io {
-                                context: "reading the file to upload".into(),
-                                source,
-                            }
-                        })?;
-                        Some(data)
-                    }
-                };
-                req.become_ = become_.clone();
-                let out = conn.exec(&req).await?;
-                if out.rc == 127 && out.stdout.is_empty() && out.stderr_str().contains("not found")
-                {
-                    return Err(self.connect_error(format!(
-                        "the docker CLI ('{}') was not found on {host}, the Docker host of \
-                         container '{}': {}",
-                        self.opts.docker_command,
-                        self.opts.container,
-                        out.stderr_str().trim()
-                    )));
-                }
-                Ok(out)
-            }
+        let program = &self.opts.docker_command;
+        match self.runner.run(program, &argv, stdin, false).await {
+            Ok(out) => Ok(out),
+            Err(CliError::Conn(e)) => Err(e),
+            Err(CliError::NotFound(detail)) => Err(self.connect_error(match &self.runner {
+                CliRunner::Local => format!(
+                    "the docker CLI ('{program}') was not found in PATH on the controller; the \
+                     docker connection runs it to reach container '{}'",
+                    self.opts.container
+                ),
+                CliRunner::Via { host, .. } => format!(
+                    "the docker CLI ('{program}') was not found on {host}, the Docker host of \
+                     container '{}': {detail}",
+                    self.opts.container
+                ),
+            })),
         }
-    }
-
-    async fn docker_local(
-        &self,
-        argv: &[String],
-        stdin: Input<'_>,
-    ) -> Result<ExecOutput, ConnectionError> {
-        let (stdio, data) = match stdin {
-            Input::None => (Stdio::null(), None),
-            Input::Bytes(b) => (Stdio::piped(), Some(b)),
-            Input::File(f) => (Stdio::from(f), None),
-        };
-        let mut child = tokio::process::Command::new(&self.opts.docker_command)
-            .args(argv)
-            .stdin(stdio)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                if e.kind() == std::io::ErrorKind::NotFound {
-                    self.connect_error(format!(
-                        "the docker CLI ('{}') was not found in PATH on the controller; the \
-                         docker connection runs it to reach container '{}'",
-                        self.opts.docker_command, self.opts.container
-                    ))
-                } else {
-                    ConnectionError::Io {
-                        context: format!("running {}", self.opts.docker_command),
-                        source: e,
-                    }
-                }
-            })?;
-        if let Some(data) = data {
-            let mut pipe = child.stdin.take().expect("stdin was piped");
-            let data = data.to_vec();
-            tokio::spawn(async move {
-                let _ = pipe.write_all(&data).await;
-                let _ = pipe.shutdown().await;
-            });
-        }
-        let (status, stdout, stderr) =
-            collect(&mut child)
-                .await
-                .map_err(|source| ConnectionError::Io {
-                    context: format!("waiting for {}", self.opts.docker_command),
-                    source,
-                })?;
-        Ok(ExecOutput {
-            rc: status.code().unwrap_or(-1),
-            stdout,
-            stderr,
-        })
     }
 
     /// After a failed `docker exec` whose error output looks like docker's own (not the
@@ -371,58 +245,27 @@ impl DockerConnection {
             Err(e) => Err(e),
         }
     }
-}
 
-impl DockerConnection {
     /// Runs `req` on the long-lived shell when it qualifies and the shell is free; `None` means
     /// "run it with a `docker exec` of its own".
     async fn exec_on_shared_shell(
         &self,
         req: &ExecRequest,
     ) -> Option<Result<ExecOutput, ConnectionError>> {
-        if !req.shared_shell || req.stdin.is_some() {
-            return None;
-        }
-        let line = match &req.become_ {
-            None => req.script_with_env(),
-            // sudo without a password reads no stdin; anything else may prompt.
-            Some(b) if b.method == BecomeMethod::Sudo && b.password.is_none() => {
-                req.to_shell_line()
-            }
-            Some(_) => return None,
-        };
-        let mut slot = self.shell.try_lock().ok()?;
-        if matches!(&*slot, ShellSlot::Running(shell) if shell.interrupted()) {
-            if let ShellSlot::Running(shell) = std::mem::replace(&mut *slot, ShellSlot::NotStarted)
-            {
-                shell.close().await;
-            }
-        }
-        if let ShellSlot::NotStarted = *slot {
+        let start_args = || {
             let mut argv = self.opts.global_args();
             let mut exec = self.opts.exec_args("", true);
             exec.truncate(exec.len() - 2); // no `-c LINE`: the shell reads its stdin
             argv.extend(exec);
-            *slot = match DockerShell::start(&self.opts.docker_command, &argv).await {
-                Ok(shell) => ShellSlot::Running(Box::new(shell)),
-                Err(e) => {
-                    tracing::debug!(host = %self.opts.alias, error = %e, "no shared shell in the container");
-                    ShellSlot::Unavailable
-                }
-            };
-        }
-        let ShellSlot::Running(shell) = &mut *slot else {
-            return None;
+            argv
         };
-        match shell.run(&line).await {
+        match self
+            .shell
+            .try_run(req, &self.opts.docker_command, start_args)
+            .await?
+        {
             Ok(out) => Some(Ok(out)),
             Err(reason) => {
-                if let ShellSlot::Running(shell) =
-                    std::mem::replace(&mut *slot, ShellSlot::Unavailable)
-                {
-                    shell.close().await;
-                }
-                drop(slot);
                 let reason = match self.container_state().await {
                     Err(ConnectionError::Connect { reason, .. }) => reason,
                     _ => format!(
@@ -446,17 +289,11 @@ impl Connection for DockerConnection {
     }
 
     fn has_shared_shell(&self) -> bool {
-        self.shell
-            .try_lock()
-            .map_or(true, |slot| !matches!(*slot, ShellSlot::Unavailable))
+        self.shell.available()
     }
 
     async fn close(&self) {
-        if let ShellSlot::Running(shell) =
-            std::mem::replace(&mut *self.shell.lock().await, ShellSlot::Unavailable)
-        {
-            shell.close().await;
-        }
+        self.shell.close().await;
     }
 
     async fn exec(&self, req: &ExecRequest) -> Result<ExecOutput, ConnectionError> {
@@ -485,9 +322,9 @@ impl Connection for DockerConnection {
             context: format!("reading {}", local_path.display()),
             source,
         })?;
-        let mut req = ExecRequest::new(format!("cat > {}", shell_quote(remote_path)));
-        req.become_ = become_.cloned();
-        let args = self.opts.exec_args(&req.to_shell_line(), true);
+        let args = self
+            .opts
+            .exec_args(&upload_line(remote_path, become_), true);
         let out = self.docker(args, Input::File(file)).await?;
         self.check_after_failure(&out).await?;
         if out.rc != 0 {
@@ -546,7 +383,7 @@ mod tests {
     async fn a_missing_docker_cli_is_a_clear_connect_error() {
         let mut o = DockerOptions::new("box", "box-1");
         o.docker_command = "/nonexistent/docker".into();
-        let err = DockerConnection::connect(o, DockerRunner::Local)
+        let err = DockerConnection::connect(o, CliRunner::Local)
             .await
             .err()
             .expect("no CLI");

@@ -4,10 +4,12 @@
 //! file, download a file. Transports implement the trait; [`HostConnection`] wraps one with the
 //! privilege-escalation ("become") settings of the current task so modules never build `sudo` lines.
 
+mod cli_runner;
 mod command;
 pub mod docker;
-mod docker_shell;
+mod exec_shell;
 pub mod local;
+pub mod lxc;
 mod shell_framing;
 pub mod ssh;
 pub mod ssh_config;
@@ -22,6 +24,7 @@ use crate::probe::{
     ReadAhead,
 };
 
+pub use cli_runner::CliRunner;
 pub use command::{quote_path, shell_quote, Become, BecomeMethod, ExecRequest};
 
 /// What a finished remote command returned.

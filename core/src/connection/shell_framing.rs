@@ -1,6 +1,25 @@
-//! The framing both long-lived shells (the SSH shared shell and the docker exec shell) use:
+//! The framing the long-lived shells (the SSH shared shell, the container shells) use:
 //! each script's output ends with a status line `\n<marker> <rc>\n` on stdout and `\n<marker>\n`
 //! on stderr, with a marker random per command.
+
+use super::{BecomeMethod, ExecRequest};
+
+/// The line a long-lived shell runs for `req`, when it may run there: a script of drover's own
+/// ([`ExecRequest::shared_shell`]) without stdin, unescalated or escalated with `sudo` without a
+/// password (which reads no stdin; anything else may prompt). `None`: it needs a session of its
+/// own.
+pub(crate) fn shared_shell_line(req: &ExecRequest) -> Option<String> {
+    if !req.shared_shell || req.stdin.is_some() {
+        return None;
+    }
+    match &req.become_ {
+        None => Some(req.script_with_env()),
+        Some(b) if b.method == BecomeMethod::Sudo && b.password.is_none() => {
+            Some(req.to_shell_line())
+        }
+        Some(_) => None,
+    }
+}
 
 /// Position of `needle` in `hay` at or after `from`.
 pub(crate) fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {

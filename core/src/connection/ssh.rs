@@ -24,7 +24,7 @@ use async_trait::async_trait;
 use russh::client;
 use tokio::sync::{Mutex, Semaphore};
 
-use super::{Become, BecomeMethod, Connection, ConnectionError, ExecOutput, ExecRequest};
+use super::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
 use crate::connection::shell_quote;
 use channel::{RunError, StdinSource};
 use host_keys::{ClientHandler, HandlerError, HostKeyVerifier};
@@ -208,17 +208,7 @@ impl SshConnection {
         &self,
         req: &ExecRequest,
     ) -> Option<Result<ExecOutput, ConnectionError>> {
-        if !req.shared_shell || req.stdin.is_some() {
-            return None;
-        }
-        let line = match &req.become_ {
-            None => req.script_with_env(),
-            // sudo without a password reads no stdin; anything else may prompt.
-            Some(b) if b.method == BecomeMethod::Sudo && b.password.is_none() => {
-                req.to_shell_line()
-            }
-            Some(_) => return None,
-        };
+        let line = super::shell_framing::shared_shell_line(req)?;
         // Busy (another task of this host is using it): a channel of its own.
         let mut slot = self.shell.try_lock().ok()?;
         if matches!(&*slot, ShellSlot::Running(shell) if shell.interrupted()) {

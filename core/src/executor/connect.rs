@@ -7,13 +7,17 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use super::connect_docker::{docker_options, docker_via, DOCKER_VIA_BECOME_VAR, DOCKER_VIA_VAR};
+use super::connect_docker::{
+    docker_options, docker_via, is_docker_transport, DOCKER_VIA_BECOME_VAR, DOCKER_VIA_VAR,
+};
+use super::connect_lxc::{is_lxc_transport, lxc_host, lxc_options, LXC_HOST_BECOME_VAR};
 use super::options::RunOptions;
-use crate::connection::docker::{DockerConnection, DockerRunner};
+use crate::connection::docker::DockerConnection;
 use crate::connection::local::LocalConnection;
+use crate::connection::lxc::LxcConnection;
 use crate::connection::ssh::{SshConnection, SshOptions};
 use crate::connection::ssh_config::{resolve_ssh_options, HostSshVars};
-use crate::connection::{Become, Connection, ConnectionError, ExecOutput, ExecRequest};
+use crate::connection::{Become, CliRunner, Connection, ConnectionError, ExecOutput, ExecRequest};
 use crate::events::{Event, EventSink};
 use crate::probe::{ChangeCounter, ChangeGuard, ProbeCache};
 use crate::vars::{Value, Vars};
@@ -54,8 +58,41 @@ pub fn transport_for(host: &str, vars: &Vars, opts: &RunOptions) -> String {
         "smart" | "paramiko" | "paramiko_ssh" | "ansible.builtin.ssh" => "ssh".into(),
         "ansible.builtin.local" => "local".into(),
         "community.docker.docker" => "docker".into(),
+        "community.general.lxc" => "lxc".into(),
         _ => t,
     }
+}
+
+/// For a container reached through another inventory host (its Docker host named by
+/// `ansible_docker_via`, its LXC host named by `ansible_lxc_host`): that host's name.
+/// `has_host` tells inventory hosts. An `ansible_docker_via` naming no inventory host is an
+/// error; an `ansible_lxc_host` naming none (or the host itself) is the container's name, as in
+/// community.general, so no host.
+pub fn via_host(
+    target: &str,
+    vars: &Vars,
+    opts: &RunOptions,
+    has_host: impl Fn(&str) -> bool,
+) -> Result<Option<String>, ConnectionError> {
+    let transport = transport_for(target, vars, opts);
+    if is_docker_transport(&transport) {
+        let Some(via) = docker_via(vars) else {
+            return Ok(None);
+        };
+        if !has_host(&via) {
+            return Err(ConnectionError::Connect {
+                host: target.to_string(),
+                reason: format!(
+                    "{DOCKER_VIA_VAR} names '{via}', which is not a host of the inventory"
+                ),
+            });
+        }
+        return Ok(Some(via));
+    }
+    if is_lxc_transport(&transport) {
+        return Ok(lxc_host(vars).filter(|h| h != target && has_host(h)));
+    }
+    Ok(None)
 }
 
 impl ConnectionPool {
@@ -82,10 +119,14 @@ impl ConnectionPool {
         opts: &RunOptions,
         sink: &dyn EventSink,
     ) -> Result<Arc<dyn Connection>, ConnectionError> {
-        // Only the docker transport is reached through another host.
-        let via = via.filter(|_| {
-            super::connect_docker::is_docker_transport(&transport_for(host, vars, opts))
-        });
+        // Only the container transports are reached through another host.
+        let transport = transport_for(host, vars, opts);
+        let what = if is_lxc_transport(&transport) {
+            "LXC host"
+        } else {
+            "Docker host"
+        };
+        let via = via.filter(|_| is_docker_transport(&transport) || is_lxc_transport(&transport));
         let upstream = match via {
             Some((via_host, _)) if via_host == host => {
                 return Err(ConnectionError::Connect {
@@ -98,7 +139,7 @@ impl ConnectionPool {
                     .await
                     .map_err(|e| ConnectionError::Connect {
                         host: host.to_string(),
-                        reason: format!("its Docker host {via_host} is unreachable: {e}"),
+                        reason: format!("its {what} {via_host} is unreachable: {e}"),
                     })?;
                 Some((via_host.to_string(), conn))
             }
@@ -328,8 +369,8 @@ async fn open(
         "docker" => {
             let options = docker_options(host, vars, opts)?;
             let runner = match (docker_via(vars), upstream) {
-                (None, _) => DockerRunner::Local,
-                (Some(via), Some((name, conn))) if via == name => DockerRunner::Via {
+                (None, _) => CliRunner::Local,
+                (Some(via), Some((name, conn))) if via == name => CliRunner::Via {
                     host: name,
                     conn,
                     become_: vars
@@ -350,11 +391,34 @@ async fn open(
             };
             Ok(Arc::new(DockerConnection::connect(options, runner).await?))
         }
+        "lxc" => {
+            // `upstream` is set only when ansible_lxc_host names another inventory host.
+            let options =
+                lxc_options(host, vars, opts, upstream.as_ref().map(|(n, _)| n.as_str()))?;
+            let become_ = vars
+                .get(LXC_HOST_BECOME_VAR)
+                .is_some_and(crate::vars::is_truthy)
+                .then(Become::default);
+            let runner = match upstream {
+                // An LXC host connected locally is the controller: a local lxc-attach, which can
+                // keep a long-lived shell in the container.
+                Some((_, conn)) if conn.transport() == "local" && become_.is_none() => {
+                    CliRunner::Local
+                }
+                None => CliRunner::Local,
+                Some((name, conn)) => CliRunner::Via {
+                    host: name,
+                    conn,
+                    become_,
+                },
+            };
+            Ok(Arc::new(LxcConnection::connect(options, runner).await?))
+        }
         other => Err(ConnectionError::Connect {
             host: host.to_string(),
             reason: format!(
                 "unsupported connection type '{other}' (supported: {})",
-                ["ssh", "local", "docker"]
+                ["ssh", "local", "docker", "lxc"]
                     .into_iter()
                     .chain(opts.transports.names())
                     .collect::<Vec<_>>()

@@ -7,6 +7,7 @@ mod async_job;
 mod batch;
 mod connect;
 mod connect_docker;
+mod connect_lxc;
 mod controller;
 mod display;
 mod facts;
@@ -34,9 +35,9 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
+pub(crate) use connect::via_host;
 pub(crate) use connect::ConnectionPool;
 pub use connect::{ssh_options, transport_for};
-pub(crate) use connect_docker::docker_via;
 pub(crate) use controller::TaskController;
 pub use free::{strategy_named, Strategy};
 pub use options::RunOptions;

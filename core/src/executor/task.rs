@@ -312,7 +312,7 @@ impl Executor {
             let v = self.shared.inventory.host_vars(&target);
             self.connection_vars(&v)
         };
-        let via = self.docker_via(&target, &conn_vars)?;
+        let via = self.via_host(&target, &conn_vars)?;
         self.shared
             .pool
             .get_via(
@@ -325,31 +325,22 @@ impl Executor {
             .await
     }
 
-    /// For a container whose Docker host is another inventory host (`ansible_docker_via`): that
-    /// host's name and rendered connection variables.
-    fn docker_via(
+    /// For a container reached through another inventory host (its Docker or LXC host, see
+    /// [`super::connect::via_host`]): that host's name and rendered connection variables.
+    fn via_host(
         &self,
         target: &str,
         conn_vars: &Vars,
     ) -> Result<Option<(String, Vars)>, crate::connection::ConnectionError> {
-        let transport = super::connect::transport_for(target, conn_vars, &self.shared.opts);
-        if !super::connect_docker::is_docker_transport(&transport) {
-            return Ok(None);
-        }
-        let Some(via) = super::connect_docker::docker_via(conn_vars) else {
-            return Ok(None);
-        };
-        if !self.shared.inventory.has_host(&via) {
-            return Err(crate::connection::ConnectionError::Connect {
-                host: target.to_string(),
-                reason: format!(
-                    "{} names '{via}', which is not a host of the inventory",
-                    super::connect_docker::DOCKER_VIA_VAR
-                ),
-            });
-        }
-        let v = self.shared.inventory.host_vars(&via);
-        Ok(Some((via, self.connection_vars(&v))))
+        let inventory = &self.shared.inventory;
+        let via = super::connect::via_host(target, conn_vars, &self.shared.opts, |h| {
+            inventory.has_host(h)
+        })?;
+        Ok(via.map(|via| {
+            let v = inventory.host_vars(&via);
+            let v = self.connection_vars(&v);
+            (via, v)
+        }))
     }
 
     /// The `ansible_*` connection variables, rendered.

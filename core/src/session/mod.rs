@@ -367,13 +367,15 @@ impl Session {
             })
         };
         let conn_vars = render_conn_vars(&vars);
-        // A container whose Docker host is another inventory host (`ansible_docker_via`).
-        let via = crate::executor::docker_via(&conn_vars)
-            .filter(|via| inventory.has_host(via))
-            .map(|via| {
-                let v = render_conn_vars(&host_vars(&via, &inventory, &self.options));
-                (via, v)
-            });
+        // A container whose Docker or LXC host is another inventory host.
+        let via =
+            crate::executor::via_host(host, &conn_vars, &self.options, |h| inventory.has_host(h))
+                .ok()
+                .flatten()
+                .map(|via| {
+                    let v = render_conn_vars(&host_vars(&via, &inventory, &self.options));
+                    (via, v)
+                });
         let executor = Executor::new(
             self.registry.clone(),
             inventory,

@@ -1,6 +1,7 @@
-//! A long-lived `/bin/sh` in a container (one `docker exec -i … /bin/sh` process), fed drover's own
-//! short scripts on its stdin: a probe or attribute change then costs one write and one read
-//! instead of a `docker exec` (a CLI process, an exec created and started by the daemon).
+//! A long-lived `/bin/sh` in a container (one `docker exec -i … /bin/sh` or `lxc-attach … --
+//! /bin/sh` process), fed drover's own short scripts on its stdin: a probe or attribute change
+//! then costs one write and one read instead of a CLI process attaching to the container (for
+//! docker also an exec created and started by the daemon).
 //!
 //! Framing as on the SSH transport's shared shell: each script runs as
 //! `( eval '<script>' ) </dev/null`, then the shell prints `\n<marker> <status>\n` on stdout and
@@ -11,11 +12,13 @@ use std::process::Stdio;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::{Child, ChildStderr, ChildStdin, ChildStdout};
 
-use super::shell_framing::{find, find_status};
-use super::{shell_quote, ExecOutput};
+use tokio::sync::Mutex;
+
+use super::shell_framing::{find, find_status, shared_shell_line};
+use super::{shell_quote, ExecOutput, ExecRequest};
 
 /// One running shell process.
-pub(super) struct DockerShell {
+pub(super) struct ExecShell {
     child: Child,
     stdin: ChildStdin,
     stdout: ChildStdout,
@@ -25,11 +28,13 @@ pub(super) struct DockerShell {
     interrupted: bool,
 }
 
-impl DockerShell {
-    /// Starts `program args…` (a `docker exec -i … /bin/sh`) and checks that it answers.
+impl ExecShell {
+    /// Starts `program args…` (a shell in a container) and checks that it answers.
     pub(super) async fn start(program: &str, args: &[String]) -> Result<Self, String> {
         let mut child = tokio::process::Command::new(program)
             .args(args)
+            // lxc-attach starts the shell in this directory when the container has it.
+            .current_dir("/")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -131,14 +136,104 @@ impl DockerShell {
     }
 }
 
+/// State of a connection's long-lived shell.
+enum ShellSlot {
+    /// Not needed yet.
+    NotStarted,
+    /// Running and idle (whoever holds the lock is using it).
+    Running(Box<ExecShell>),
+    /// Could not be started, failed, or not offered (CLI on another host): every command gets
+    /// a CLI process of its own.
+    Unavailable,
+}
+
+/// A container connection's long-lived shell, started on first use by running a program (the
+/// CLI attaching a `/bin/sh` to the container).
+pub(super) struct SharedShell {
+    slot: Mutex<ShellSlot>,
+}
+
+impl SharedShell {
+    /// A shell started on first use when `offered`; otherwise none, ever.
+    pub(super) fn new(offered: bool) -> Self {
+        Self {
+            slot: Mutex::new(if offered {
+                ShellSlot::NotStarted
+            } else {
+                ShellSlot::Unavailable
+            }),
+        }
+    }
+
+    /// True unless the shell is known to be unusable (see [`super::Connection::has_shared_shell`]).
+    pub(super) fn available(&self) -> bool {
+        self.slot
+            .try_lock()
+            .map_or(true, |slot| !matches!(*slot, ShellSlot::Unavailable))
+    }
+
+    /// Runs `req` on the shell when it qualifies (see [`shared_shell_line`]) and the shell is
+    /// free, starting it with `program args…` first if needed. `None` means "run it with a CLI
+    /// process of its own"; `Some(Err(reason))` means the shell broke while running it (it is
+    /// not used again; the script's effect is unknown).
+    pub(super) async fn try_run(
+        &self,
+        req: &ExecRequest,
+        program: &str,
+        args: impl FnOnce() -> Vec<String>,
+    ) -> Option<Result<ExecOutput, String>> {
+        let line = shared_shell_line(req)?;
+        let mut slot = self.slot.try_lock().ok()?;
+        if matches!(&*slot, ShellSlot::Running(shell) if shell.interrupted()) {
+            // An abandoned script's output may still be coming: start afresh.
+            if let ShellSlot::Running(shell) = std::mem::replace(&mut *slot, ShellSlot::NotStarted)
+            {
+                shell.close().await;
+            }
+        }
+        if let ShellSlot::NotStarted = *slot {
+            *slot = match ExecShell::start(program, &args()).await {
+                Ok(shell) => ShellSlot::Running(Box::new(shell)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "no shared shell in the container");
+                    ShellSlot::Unavailable
+                }
+            };
+        }
+        let ShellSlot::Running(shell) = &mut *slot else {
+            return None;
+        };
+        match shell.run(&line).await {
+            Ok(out) => Some(Ok(out)),
+            Err(reason) => {
+                if let ShellSlot::Running(shell) =
+                    std::mem::replace(&mut *slot, ShellSlot::Unavailable)
+                {
+                    shell.close().await;
+                }
+                Some(Err(reason))
+            }
+        }
+    }
+
+    /// Ends the shell; it is not started again.
+    pub(super) async fn close(&self) {
+        if let ShellSlot::Running(shell) =
+            std::mem::replace(&mut *self.slot.lock().await, ShellSlot::Unavailable)
+        {
+            shell.close().await;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The framing, on a plain local shell (a `docker exec` shell behaves the same).
+    /// The framing, on a plain local shell (a container's shell behaves the same).
     #[tokio::test]
     async fn scripts_run_one_after_another_with_their_status() {
-        let mut sh = DockerShell::start("/bin/sh", &[]).await.unwrap();
+        let mut sh = ExecShell::start("/bin/sh", &[]).await.unwrap();
         let out = sh.run("printf abc; echo err >&2; exit 3").await.unwrap();
         assert_eq!(
             (out.rc, out.stdout_str().as_str(), out.stderr_str().as_str()),
