@@ -7,11 +7,11 @@
 //! untouched → destroy leaves nothing. A drop guard tears everything down on panic; cleanup.sh
 //! knows the lease.
 
-mod rhaptos_common;
+mod rhaptos_lan_lab;
 
 use std::time::Instant;
 
-use rhaptos_common::*;
+use rhaptos_lan_lab::*;
 
 #[test]
 fn rhaptos_lan_build_verify_rebuild_destroy() {
