@@ -234,6 +234,26 @@ fn verify_services(when: &str) {
             .success()),
         "{when}: carbon did not store {wsp}"
     );
+    // ... and graphite-web's render API (apache2 on devlog, Host graphite.<domain>) serves it.
+    let render = format!("/render?target={metric}&format=json&from=-10min");
+    let mut last = String::new();
+    assert!(
+        eventually(30, || {
+            match http_get(ip_of("devlog"), &format!("graphite.{DOMAIN}"), &render) {
+                Ok((status, body)) => {
+                    let ok =
+                        status.contains(" 200") && body.contains(&metric) && body.contains("42");
+                    last = format!("{status}\n{body}");
+                    ok
+                }
+                Err(e) => {
+                    last = e;
+                    false
+                }
+            }
+        }),
+        "{when}: graphite's render API: {last}"
+    );
 
     // supervisor runs the app.
     let status = attach_ok("devweb", "supervisorctl status");
