@@ -90,6 +90,34 @@ for dir in "$LXCPATH"/drvt-*; do
     # A live lease of another state directory's run is that run's, not ours to remove.
     holder_is_alive "$slot" || rm -f "$LEASE_DIR/$slot" "$LEASE_DIR/$slot.state"
 done
+# The Rhaptos LAN test (tests/tests/rhaptos_lan.rs) of a process that no longer runs: its lxcpath
+# and state under $STATE_DIR/rhaptos, bridge drvrh0, nft table "ip drvrh" (lease: "pid start").
+rhaptos_lease="$STATE_DIR/rhaptos.lease"
+rhaptos_live=
+if [ -f "$rhaptos_lease" ]; then
+    read -r pid start <"$rhaptos_lease" || true
+    stat=$(cat "/proc/${pid:-0}/stat" 2>/dev/null || true)
+    stat=${stat##*) }
+    [ -n "$stat" ] && [ "$(echo "$stat" | awk '{print $20}')" = "$start" ] && rhaptos_live=1
+fi
+if [ -z "$rhaptos_live" ]; then
+    rhaptos_root="$STATE_DIR/rhaptos"
+    if [ -d "$rhaptos_root" ] || ip link show dev drvrh0 >/dev/null 2>&1 ||
+        nft list table ip drvrh >/dev/null 2>&1; then
+        leaked+=("rhaptos-lan")
+        # Twice: an overlay clone must go before its base.
+        for _ in 1 2; do
+            for c in $(lxc-ls -P "$rhaptos_root/lxc" -1 2>/dev/null || true); do
+                lxc-stop -k -P "$rhaptos_root/lxc" -n "$c" >/dev/null 2>&1 || true
+                lxc-destroy -f -P "$rhaptos_root/lxc" -n "$c" >/dev/null 2>&1 || true
+            done
+        done
+        nft delete table ip drvrh 2>/dev/null || true
+        ip link delete dev drvrh0 2>/dev/null || true
+        rm -rf "$rhaptos_root"
+    fi
+    rm -f "$rhaptos_lease"
+fi
 if [ ${#leaked[@]} -gt 0 ]; then
     log "removed what test runs left behind: ${leaked[*]}"
     exit 1

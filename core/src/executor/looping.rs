@@ -167,7 +167,7 @@ impl Executor {
             let error = self.describe_failure(task, &mut r);
             self.emit(Event::HostResult(HostResult {
                 host: host.to_string(),
-                delegated_to: task.delegate_to.clone(),
+                delegated_to: self.delegate_shown(task, &item_vars),
                 status,
                 ignored,
                 item: Some(if no_log { "None".into() } else { label }),

@@ -107,7 +107,7 @@ impl Executor {
             any_failed |= outcome.status == Status::Failed && !outcome.ignored;
             self.emit(Event::HostResult(HostResult {
                 host,
-                delegated_to: task.delegate_to.clone(),
+                delegated_to: self.delegate_shown(task, &vars),
                 status: outcome.status,
                 ignored: outcome.ignored,
                 item: outcome.looped.then(|| "".to_string()),

@@ -233,7 +233,7 @@ impl Executor {
             }
             self.emit(crate::events::Event::Retry {
                 host: host.to_string(),
-                delegated_to: task.delegate_to.clone(),
+                delegated_to: self.delegate_shown(task, vars),
                 task: {
                     let name = task.display_name();
                     self.shared.templar.render_str(&name, vars).unwrap_or(name)
@@ -290,6 +290,17 @@ impl Executor {
             }
         }
         Ok(())
+    }
+
+    /// The `delegate_to` target as the output shows it (`host -> target`): rendered with the
+    /// host's variables, as ansible-core shows the delegated host's name, not the expression.
+    pub(super) fn delegate_shown(&self, task: &Task, vars: &Vars) -> Option<String> {
+        task.delegate_to.as_ref().map(|d| {
+            self.shared
+                .templar
+                .render_str(d, vars)
+                .unwrap_or_else(|_| d.clone())
+        })
     }
 
     async fn connection_for(

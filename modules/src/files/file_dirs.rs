@@ -163,9 +163,12 @@ impl FileTask {
             parts
         };
         let mut script = String::new();
+        // Another process (the same task for another host delegated to this machine) may create
+        // a missing ancestor between the test and the mkdir: that is success, as in Ansible's
+        // file module (EEXIST is ignored); a second mkdir gives the real error otherwise.
         for dir in &ancestors {
             script.push_str(&format!(
-                "d={}; if [ ! -d \"$d\" ]; then mkdir -- \"$d\"{} || exit $?; fi\n",
+                "d={}; if [ ! -d \"$d\" ]; then {{ mkdir -- \"$d\" 2>/dev/null || [ -d \"$d\" ] || mkdir -- \"$d\"; }}{} || exit $?; fi\n",
                 quote_path(dir),
                 attr_cmd
                     .iter()
