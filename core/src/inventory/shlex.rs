@@ -5,6 +5,16 @@
 /// are removed), backslash escapes outside single quotes, and `#` starts a comment even inside a
 /// word. Fails on an unterminated quote or a trailing backslash.
 pub fn split(line: &str) -> Result<Vec<String>, String> {
+    split_words(line, true)
+}
+
+/// Splits `line` like Python's `shlex.split(line)` (POSIX mode, no comments: `#` is an ordinary
+/// character), as community.docker reads command lines.
+pub fn split_command(line: &str) -> Result<Vec<String>, String> {
+    split_words(line, false)
+}
+
+fn split_words(line: &str, comments: bool) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
@@ -17,7 +27,7 @@ pub fn split(line: &str) -> Result<Vec<String>, String> {
                     in_word = false;
                 }
             }
-            '#' => break,
+            '#' if comments => break,
             '\'' => {
                 in_word = true;
                 loop {

@@ -81,25 +81,9 @@ impl TypedModule for DockerPrune {
 
 /// `<number>[<unit>]` with binary units (community.docker's `human_to_bytes`).
 pub fn human_to_bytes(text: &str) -> Result<u64, String> {
-    let t = text.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let num: f64 = num
-        .parse()
-        .map_err(|_| format!("can't interpret following string: {text}"))?;
-    let unit = unit.trim().to_ascii_uppercase();
-    let power = match unit.trim_end_matches('B').trim_end_matches('I') {
-        "" => 0,
-        "K" => 1,
-        "M" => 2,
-        "G" => 3,
-        "T" => 4,
-        "P" => 5,
-        _ => return Err(format!("can't interpret following string: {text}")),
-    };
-    Ok((num * 1024f64.powi(power)).round() as u64)
+    super::container::spec::bytes_with_unit(text)
+        .map(|n| n.round() as u64)
+        .ok_or_else(|| format!("can't interpret following string: {text}"))
 }
 
 /// The CLI's rounded decimal size (`1.234MB`, `0B`) in bytes.

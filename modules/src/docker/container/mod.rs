@@ -46,7 +46,7 @@ mod mounts;
 mod networks;
 mod ops;
 pub mod params;
-mod spec;
+pub(super) mod spec;
 #[cfg(test)]
 mod tests;
 

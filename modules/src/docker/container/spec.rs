@@ -7,79 +7,18 @@ use serde_json::{json, Value};
 
 /// Splits a command line into words as Python's `shlex.split` does (POSIX mode, no comments).
 pub fn shell_split(line: &str) -> Result<Vec<String>, String> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(ch) => word.push(ch),
-                        None => return Err(format!("no closing quotation in '{line}'")),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(ch @ ('"' | '\\' | '$' | '`')) => word.push(ch),
-                            Some('\n') => {}
-                            Some(ch) => {
-                                word.push('\\');
-                                word.push(ch);
-                            }
-                            None => return Err(format!("no closing quotation in '{line}'")),
-                        },
-                        Some(ch) => word.push(ch),
-                        None => return Err(format!("no closing quotation in '{line}'")),
-                    }
-                }
-            }
-            '\\' => match chars.next() {
-                Some(ch) => {
-                    in_word = true;
-                    if ch != '\n' {
-                        word.push(ch);
-                    }
-                }
-                None => return Err(format!("no escaped character in '{line}'")),
-            },
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Ok(words)
+    drover_core::inventory::shlex::split_command(line).map_err(|e| format!("{e} in '{line}'"))
 }
 
-/// A size with an optional unit (`512`, `512k`, `1.5G`, `64MB`, `1GiB`) in bytes, as
-/// community.docker's `human_to_bytes` reads it (units are powers of 1024).
-pub fn parse_size(name: &str, text: &str) -> Result<i64, String> {
+/// `<number>[<unit>]` (`512`, `512k`, `1.5G`, `64MB`, `1GiB`) in bytes, with community.docker's
+/// binary units; `None` when it is not one.
+pub fn bytes_with_unit(text: &str) -> Option<f64> {
     let t = text.trim();
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let number: f64 = num
-        .parse()
-        .map_err(|_| format!("Failed to convert {name} to bytes: can't interpret '{text}'"))?;
+    let number: f64 = num.parse().ok()?;
     let unit = unit.trim().to_ascii_uppercase();
     let unit = unit
         .strip_suffix("IB")
@@ -93,13 +32,17 @@ pub fn parse_size(name: &str, text: &str) -> Result<i64, String> {
         "T" => 4,
         "P" => 5,
         "E" => 6,
-        _ => {
-            return Err(format!(
-                "Failed to convert {name} to bytes: unknown unit in '{text}'"
-            ))
-        }
+        _ => return None,
     };
-    Ok((number * 1024f64.powi(power)) as i64)
+    Some(number * 1024f64.powi(power))
+}
+
+/// A size with an optional unit (`512`, `512k`, `1.5G`, `64MB`, `1GiB`) in bytes, as
+/// community.docker's `human_to_bytes` reads it (units are powers of 1024).
+pub fn parse_size(name: &str, text: &str) -> Result<i64, String> {
+    bytes_with_unit(text)
+        .map(|n| n as i64)
+        .ok_or_else(|| format!("Failed to convert {name} to bytes: can't interpret '{text}'"))
 }
 
 /// A duration (`30s`, `1m30s`, `500ms`, `1h`, a plain number = seconds) in nanoseconds.
@@ -352,6 +295,12 @@ mod tests {
             shell_split("sh -c 'echo a  b' \"x\\\"y\" z\\ w").unwrap(),
             ["sh", "-c", "echo a  b", "x\"y", "z w"]
         );
+        // No comments (unlike the INI inventory's splitting); `\$` in double quotes stays as is.
+        assert_eq!(
+            shell_split("echo a#b # \"\\$x\"").unwrap(),
+            ["echo", "a#b", "#", "\\$x"]
+        );
+        assert!(shell_split("echo 'open").is_err());
         assert_eq!(
             VolumeSpec::parse("/a:/b:ro").unwrap().bind().unwrap(),
             "/a:/b:ro"
