@@ -86,6 +86,34 @@ impl TestDockerEngine {
             .expect("running the docker CLI")
     }
 
+    /// Mode + owner (`tar -tv --numeric-owner`'s first two fields) and content of a file in a
+    /// container, running or not (`docker cp CONTAINER:PATH -`); `None` when it cannot be read.
+    pub fn container_file(&self, container: &str, path: &str) -> Option<(String, String)> {
+        let out = self.docker(&["cp", &format!("{container}:{path}"), "-"]);
+        if !out.status.success() {
+            return None;
+        }
+        let tar = |args: &[&str]| {
+            let mut child = Command::new("tar")
+                .args(args)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("tar");
+            child
+                .stdin
+                .take()
+                .expect("tar's stdin")
+                .write_all(&out.stdout)
+                .expect("writing to tar");
+            let listed = child.wait_with_output().expect("tar");
+            String::from_utf8_lossy(&listed.stdout).into_owned()
+        };
+        let list = tar(&["-tvf", "-", "--numeric-owner"]);
+        let head: Vec<&str> = list.split_whitespace().take(2).collect();
+        Some((head.join(" "), tar(&["-xOf", "-"])))
+    }
+
     /// Runs the docker CLI and returns its trimmed stdout; panics with stderr on failure.
     pub fn docker_ok(&self, args: &[&str]) -> String {
         let out = self.docker(args);

@@ -3,36 +3,8 @@
 
 mod netvol_common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use drover_integration::{TestDockerEngine, TEST_IMAGE};
 use netvol_common::{play, play_ok, sleeper};
-
-/// `tar -tv --numeric-owner` line and content of a file in a container (running or not).
-fn container_file(
-    engine: &TestDockerEngine,
-    container: &str,
-    path: &str,
-) -> Option<(String, String)> {
-    let out = engine.docker(&["cp", &format!("{container}:{path}"), "-"]);
-    if !out.status.success() {
-        return None;
-    }
-    let run = |args: &[&str]| {
-        let mut child = Command::new("tar")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("tar");
-        child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
-        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
-    };
-    let list = run(&["-tvf", "-", "--numeric-owner"]);
-    let head: Vec<&str> = list.split_whitespace().take(2).collect();
-    Some((head.join(" "), run(&["-xOf", "-"])))
-}
 
 fn tasks(text: &str, src: &str) -> String {
     format!(
@@ -104,20 +76,23 @@ fn copies_converge_and_check_mode_predicts() {
     std::fs::write(&src, "from the host\n").unwrap();
     std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
     let book = tasks("v1", src.to_str().unwrap());
-    let debian_version = container_file(&engine, "run", "/etc/debian_version").unwrap();
+    let debian_version = engine.container_file("run", "/etc/debian_version").unwrap();
 
     let t0 = std::time::Instant::now();
     assert_eq!(play_ok(&engine, d, &book, &["--check"]), 4);
     eprintln!("check run: {:?}", t0.elapsed());
-    assert!(container_file(&engine, "run", "/etc/drover.conf").is_none());
-    assert!(container_file(&engine, "stopped", "/root/x.txt").is_none());
-    assert!(container_file(&engine, "stopped", "/tmp/p.txt").is_none());
+    assert!(engine.container_file("run", "/etc/drover.conf").is_none());
+    assert!(engine.container_file("stopped", "/root/x.txt").is_none());
+    assert!(engine.container_file("stopped", "/tmp/p.txt").is_none());
 
     let t0 = std::time::Instant::now();
     assert_eq!(play_ok(&engine, d, &book, &[]), 4);
     eprintln!("apply run: {:?}", t0.elapsed());
-    let file =
-        |c: &str, p: &str| container_file(&engine, c, p).unwrap_or_else(|| panic!("{c}:{p}"));
+    let file = |c: &str, p: &str| {
+        engine
+            .container_file(c, p)
+            .unwrap_or_else(|| panic!("{c}:{p}"))
+    };
     assert_eq!(
         file("run", "/etc/drover.conf"),
         ("-rw-r--r-- 0/0".into(), "v1\n".into())
@@ -226,7 +201,7 @@ fn bad_input_fails_naming_the_task() {
         assert!(text.contains(&format!("TASK [{name}]")) && text.contains("failed"), "{name}: {text}");
         assert!(text.contains(words), "{name}: {words}: {text}");
     }
-    assert!(container_file(&engine, "run", "/x").is_none());
+    assert!(engine.container_file("run", "/x").is_none());
 
     // A paused container: no `id` to run, but given IDs the copy works (the engine's archive
     // calls do not need the processes).
@@ -246,5 +221,5 @@ fn bad_input_fails_naming_the_task() {
     let out = play(&engine, d, &with_ids, &[]);
     out.assert_success();
     assert_eq!(out.changed(), 1);
-    assert_eq!(container_file(&engine, "frozen", "/x").unwrap().1, "x");
+    assert_eq!(engine.container_file("frozen", "/x").unwrap().1, "x");
 }

@@ -5,9 +5,7 @@
 
 mod netvol_common;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use drover_integration::{TestDockerEngine, TEST_IMAGE};
 use netvol_common::sleeper;
@@ -88,31 +86,6 @@ fn book(engine: &TestDockerEngine, p: &str, src: &Path, out: &Path, greeting: &s
 "#,
         out = out.display()
     )
-}
-
-/// `tar -tv --numeric-owner` head (mode, owner) and content of a file in a container.
-fn container_file(
-    engine: &TestDockerEngine,
-    container: &str,
-    path: &str,
-) -> Option<(String, String)> {
-    let out = engine.docker(&["cp", &format!("{container}:{path}"), "-"]);
-    if !out.status.success() {
-        return None;
-    }
-    let run = |args: &[&str]| {
-        let mut child = Command::new("tar")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("tar");
-        child.stdin.take().unwrap().write_all(&out.stdout).unwrap();
-        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
-    };
-    let list = run(&["-tvf", "-", "--numeric-owner"]);
-    let head: Vec<&str> = list.split_whitespace().take(2).collect();
-    Some((head.join(" "), run(&["-xOf", "-"])))
 }
 
 fn summary(path: &Path) -> Vec<(Value, Value, Value)> {
@@ -217,8 +190,8 @@ fn drover_and_community_docker_agree_on_copies() {
         ("run", "/tmp/target.conf"),
         ("run", "/etc/link.conf"),
     ] {
-        let ora = container_file(&engine, &format!("ora-{c}"), path);
-        let drv = container_file(&engine, &format!("drv-{c}"), path);
+        let ora = engine.container_file(&format!("ora-{c}"), path);
+        let drv = engine.container_file(&format!("drv-{c}"), path);
         assert!(ora.is_some(), "{c}:{path}");
         assert_eq!(ora, drv, "{c}:{path}");
     }
