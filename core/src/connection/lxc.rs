@@ -10,7 +10,7 @@
 //! `cat > tmp` on stdin and downloads `cat` it: the container needs nothing but a POSIX shell.
 //!
 //! With the LXC tools on the controller, drover's own short scripts (probes, attribute changes)
-//! run on one long-lived `lxc-attach … -- /bin/sh` per container (see [`super::exec_shell`]).
+//! run on one long-lived `lxc-attach … -- /bin/sh` per container (see `connection/exec_shell.rs`).
 //!
 //! The LXC tools run on the controller ([`CliRunner::Local`]) or on the LXC host reached
 //! through its own inventory connection ([`CliRunner::Via`], `ansible_lxc_host`): one SSH
