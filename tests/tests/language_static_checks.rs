@@ -165,6 +165,7 @@ fn shipped_playbooks_pass_the_static_checks() {
         // Playbooks that document the extra vars their test passes get them here too, and those
         // shipped with an inventory are checked with it.
         let release_inventory = repo_root().join("inventories/container-release");
+        let rhaptos_inventory = repo_root().join("inventories/rhaptos");
         let (inventory, extra): (&str, &[&str]) = match book.file_name().and_then(|n| n.to_str()) {
             Some("deploy.yml") => (
                 "localhost,",
@@ -177,6 +178,9 @@ fn shipped_playbooks_pass_the_static_checks() {
                 release_inventory.to_str().expect("utf-8 path"),
                 &["-e", "release_tag=2026-12-07"],
             ),
+            Some("rhaptos-lan.yml" | "rhaptos-destroy.yml") => {
+                (rhaptos_inventory.to_str().expect("utf-8 path"), &[])
+            }
             _ => ("localhost,", &[]),
         };
         let out = drover_command()
