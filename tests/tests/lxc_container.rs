@@ -456,9 +456,9 @@ fn loop_backed_container_with_log_and_archives() {
 fn over_ssh() {
     let lab = Lab::new();
     lab.busybox("drvlx-src");
-    let sshd = lxc_common::Sshd::start(lab.path());
+    let sshd = drover_integration::LoopbackSshd::start(lab.path());
     let inventory = lab.path().join("hosts.ini");
-    std::fs::write(&inventory, sshd.inventory("lxchost")).expect("inventory");
+    std::fs::write(&inventory, format!("lxchost {}\n", sshd.inventory_vars())).expect("inventory");
     let inv = inventory.display().to_string();
     let tasks = task(
         "drvlx-src",
@@ -491,7 +491,7 @@ fn over_ssh() {
         "{:?}",
         t0.elapsed()
     );
-    let log = std::fs::read_to_string(&sshd.log).unwrap_or_default();
+    let log = sshd.log();
     assert!(
         log.contains("Accepted publickey"),
         "drover went through sshd: {log}"

@@ -4,10 +4,8 @@
 //! and a Drop guard that destroys every container in it, even on panic.
 #![allow(dead_code)]
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use drover_integration::{require_root_and_setup, run_drover, DroverOutput};
 use serde_json::Value;
@@ -170,87 +168,6 @@ pub fn save(key: &str) -> String {
         "    - copy:\n        content: \"{{{{ {key} | to_json }}}}\"\n        dest: LP/{key}.json\n      \
          changed_when: false\n      check_mode: false\n"
     )
-}
-
-/// A private sshd on 127.0.0.1 accepting a fresh key for root (the LXC host reached over SSH);
-/// killed on drop.
-pub struct Sshd {
-    child: Child,
-    /// Its port.
-    pub port: u16,
-    /// The client's private key.
-    pub key: PathBuf,
-    /// Its log (stderr).
-    pub log: PathBuf,
-}
-
-impl Sshd {
-    /// Starts it with its files in `dir`.
-    pub fn start(dir: &Path) -> Sshd {
-        for file in ["host_key", "client_key"] {
-            sh_ok(&format!(
-                "ssh-keygen -q -t ed25519 -N '' -f '{}'",
-                dir.join(file).display()
-            ));
-        }
-        std::fs::copy(dir.join("client_key.pub"), dir.join("authorized_keys")).expect("keys");
-        std::fs::create_dir_all("/run/sshd").expect("/run/sshd");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let log = dir.join("sshd.log");
-        let child = Command::new("/usr/sbin/sshd")
-            .args(["-D", "-e", "-f", "/dev/null", "-p", &port.to_string()])
-            .args(["-o", "ListenAddress=127.0.0.1", "-o", "PidFile=none"])
-            .args([
-                "-o",
-                "StrictModes=no",
-                "-o",
-                "PermitRootLogin=prohibit-password",
-            ])
-            .args(["-o", "UsePAM=no", "-o", "LogLevel=INFO"])
-            .arg("-o")
-            .arg(format!("HostKey={}", dir.join("host_key").display()))
-            .arg("-o")
-            .arg(format!(
-                "AuthorizedKeysFile={}",
-                dir.join("authorized_keys").display()
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("sshd log"))
-            .spawn()
-            .expect("start sshd");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "sshd did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Sshd {
-            child,
-            port,
-            key: dir.join("client_key"),
-            log,
-        }
-    }
-
-    /// An inventory line for host `name` reached through it as root.
-    pub fn inventory(&self, name: &str) -> String {
-        format!(
-            "{name} ansible_host=127.0.0.1 ansible_port={} ansible_user=root \
-             ansible_ssh_private_key_file={} ansible_host_key_checking=false\n",
-            self.port,
-            self.key.display()
-        )
-    }
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Drop for Lab {
