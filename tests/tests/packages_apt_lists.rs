@@ -40,6 +40,7 @@ fn empty_lists_are_updated_before_installing_and_aged_lists_by_cache_valid_time(
             name,
             version: "1.0",
             depends: None,
+            provides: None,
         };
         build_deb(&repo, &spec);
     }
@@ -117,6 +118,7 @@ fn empty_lists_are_updated_before_installing_and_aged_lists_by_cache_valid_time(
         name: "drover-demo",
         version: "2.0",
         depends: None,
+        provides: None,
     };
     build_deb(&repo, &newer);
     index_repo(&repo);

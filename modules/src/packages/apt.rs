@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::apt_params::{AptParams, AptState, UpgradeMode};
 use super::apt_plan::{
     is_unknown, plan_install, plan_remove, prepared_diff, split_spec, InstallMode, PackageSpec,
+    Providers,
 };
 use super::apt_run::{parse_prelude, prelude_script, run_apt_command, CommandOutcome, Prelude};
 use super::dpkg::{expand_dpkg_options, parse_query, APT_GET_ZERO};
@@ -273,15 +274,16 @@ impl AptRun<'_, '_> {
         Ok(cache_keys(r))
     }
 
-    /// Virtual packages among the unknown names (they have providers): apt decides.
+    /// The virtual names among `specs` (unknown to apt as packages) with the packages whose candidate
+    /// version provides them, and `q` extended with those providers' dpkg state and policy.
     async fn virtual_packages(
         &self,
         specs: &[PackageSpec],
         q: &super::dpkg::PackageQuery,
-    ) -> Result<Vec<String>, ModuleError> {
+    ) -> Result<(Providers, super::dpkg::PackageQuery), ModuleError> {
         let unknown: Vec<&PackageSpec> = specs.iter().filter(|s| is_unknown(&s.name, q)).collect();
         if unknown.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Providers::new(), q.clone()));
         }
         let mut script = super::apt_run::env_line();
         for s in &unknown {
@@ -291,18 +293,33 @@ impl AptRun<'_, '_> {
             ));
         }
         let out = self.ctx.conn.run(script).await?.stdout_str();
-        let mut found = Vec::new();
-        let mut current: Option<&str> = None;
-        for line in out.lines() {
-            if let Some(n) = line.strip_prefix("@@drover-virtual ") {
-                current = Some(n);
-            } else if let Some(n) = current {
-                if !line.trim().is_empty() && !found.iter().any(|f| f == n) {
-                    found.push(n.to_string());
-                }
-            }
+        let offered = parse_reverse_provides(&out);
+        let names: Vec<String> = offered.values().flatten().map(|(p, _)| p.clone()).collect();
+        let mut query = q.clone();
+        if !names.is_empty() {
+            let script = format!(
+                "{}{}",
+                super::apt_run::env_line(),
+                super::dpkg::query_script(&names)
+            );
+            let found = parse_query(&self.ctx.conn.run(script).await?.stdout_str());
+            query.dpkg.extend(found.dpkg);
+            query.policy.extend(found.policy);
         }
-        Ok(found)
+        let providers = offered
+            .into_iter()
+            .map(|(name, offers)| {
+                let mut by_candidate: Vec<String> = Vec::new();
+                for (p, v) in offers {
+                    let candidate = query.policy(&p).and_then(|x| x.candidate.as_deref());
+                    if candidate == Some(v.as_str()) && !by_candidate.contains(&p) {
+                        by_candidate.push(p);
+                    }
+                }
+                (name, by_candidate)
+            })
+            .collect();
+        Ok((providers, query))
     }
 
     async fn install(
@@ -311,12 +328,13 @@ impl AptRun<'_, '_> {
         q: &super::dpkg::PackageQuery,
     ) -> Result<ModuleResult, ModuleError> {
         let p = self.p;
-        let virtuals = self.virtual_packages(specs, q).await?;
+        let (providers, q) = self.virtual_packages(specs, q).await?;
+        let q = &q;
         let mode = InstallMode {
             upgrade: p.state == AptState::Latest,
             only_upgrade: p.only_upgrade,
         };
-        let plan = match plan_install(specs, q, mode, &virtuals) {
+        let plan = match plan_install(specs, q, mode, &providers) {
             Ok(plan) => plan,
             Err(e) => return Ok(ModuleResult::failed(e.0)),
         };
@@ -494,6 +512,27 @@ impl AptRun<'_, '_> {
 }
 
 /// The error lines of a failed `apt-get update` (all output if there are none).
+/// Parses the virtual-package script's output: each name with the (package, version) pairs of its
+/// `Reverse Provides:` section.
+fn parse_reverse_provides(out: &str) -> std::collections::BTreeMap<String, Vec<(String, String)>> {
+    let mut all: std::collections::BTreeMap<String, Vec<(String, String)>> = Default::default();
+    let mut current: Option<String> = None;
+    for line in out.lines() {
+        if let Some(n) = line.strip_prefix("@@drover-virtual ") {
+            current = Some(n.to_string());
+            all.entry(n.to_string()).or_default();
+        } else if let Some(n) = &current {
+            let mut words = line.split_whitespace();
+            if let (Some(p), Some(v)) = (words.next(), words.next()) {
+                all.entry(n.clone())
+                    .or_default()
+                    .push((p.to_string(), v.to_string()));
+            }
+        }
+    }
+    all
+}
+
 fn update_error_summary(out: &str) -> String {
     let errors: Vec<&str> = out
         .lines()

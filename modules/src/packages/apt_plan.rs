@@ -3,6 +3,7 @@
 //! decides it with python-apt.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use super::dpkg::PackageQuery;
 use super::version::{compare_versions, glob_match};
@@ -73,8 +74,8 @@ pub struct InstallMode {
 
 /// The version apt would pick for `spec`: for `=` the highest available version matching the glob
 /// (a version pin outranks every other pin), otherwise the policy candidate.
-fn best_match(spec: &PackageSpec, q: &PackageQuery) -> Option<String> {
-    let policy = q.policy(&spec.name)?;
+fn best_match(spec: &PackageSpec, name: &str, q: &PackageQuery) -> Option<String> {
+    let policy = q.policy(name)?;
     match &spec.version {
         Some((VersionCmp::Equal, pattern)) => policy
             .versions
@@ -95,65 +96,65 @@ pub fn is_unknown(name: &str, q: &PackageQuery) -> bool {
             .is_none_or(|p| p.candidate.is_none() && p.versions.is_empty())
 }
 
-/// Plans `apt-get install` for `specs`. `virtual_ok` names are virtual packages with providers:
-/// apt decides how to satisfy them.
+/// Virtual package names (no versions of their own) mapped to the packages whose candidate version
+/// provides them, as python-apt's `Cache.get_providing_packages` lists them.
+pub type Providers = BTreeMap<String, Vec<String>>;
+
+/// Plans `apt-get install` for `specs`. A virtual name (see [`Providers`]) counts as installed when
+/// exactly one package provides it and that package is installed (its versions then decide, as
+/// ansible-core's `package_status` does); with several providers, or none installed, apt decides how
+/// to satisfy it.
 pub fn plan_install(
     specs: &[PackageSpec],
     q: &PackageQuery,
     mode: InstallMode,
-    virtual_ok: &[String],
+    providers: &Providers,
 ) -> Result<InstallPlan, PlanError> {
     let mut plan = InstallPlan::default();
     for spec in specs {
         plan.names.push(spec.name.clone());
-        if is_unknown(&spec.name, q) {
-            if virtual_ok.contains(&spec.name) {
-                if !mode.only_upgrade {
-                    plan.to_install.push(spec.name.clone());
-                }
-                continue;
+        let status = if is_unknown(&spec.name, q) {
+            let Some(found) = providers.get(&spec.name).filter(|p| !p.is_empty()) else {
+                return Err(PlanError(format!(
+                    "No package matching '{}' is available",
+                    spec.name
+                )));
+            };
+            let single = match found.as_slice() {
+                [one] => Some(one),
+                _ => None,
+            };
+            match single.filter(|p| q.dpkg.get(*p).is_some_and(|d| d.installed())) {
+                Some(provider) => status_of(spec, provider, q),
+                None => Status {
+                    installed: false,
+                    version_ok: false,
+                    installable: Installable::AptDecides,
+                },
             }
-            return Err(PlanError(format!(
-                "No package matching '{}' is available",
-                spec.name
-            )));
-        }
-        let dpkg = q.dpkg.get(&spec.name).filter(|d| d.installed());
-        let best = best_match(spec, q);
-        let (installed, version_ok, installable) = match dpkg {
-            Some(d) => {
-                let cur = d.version.as_str();
-                let newer = best.clone().filter(|b| b != cur);
-                match &spec.version {
-                    Some((VersionCmp::Equal, pattern)) => (
-                        true,
-                        glob_match(pattern, cur),
-                        newer.filter(|b| glob_match(pattern, b)),
-                    ),
-                    Some((VersionCmp::AtLeast, min)) => (
-                        true,
-                        compare_versions(cur, min) != Ordering::Less,
-                        newer.filter(|b| compare_versions(b, min) != Ordering::Less),
-                    ),
-                    None => (true, true, newer),
-                }
-            }
-            None => (false, false, best),
+        } else {
+            status_of(spec, &spec.name, q)
         };
-        if !installed && mode.only_upgrade {
+        if !status.installed && mode.only_upgrade {
             continue;
         }
-        if !version_ok && installable.is_none() {
+        if !status.version_ok && status.installable == Installable::No {
             return Err(PlanError(format!(
                 "no available installation candidate for {}",
                 spec.spec
             )));
         }
-        match installable {
-            Some(v) if !installed || mode.upgrade || !version_ok => {
-                plan.to_install.push(format!("{}={v}", spec.name));
+        let pinned = |v: &str| format!("{}={v}", spec.name);
+        match status.installable {
+            Installable::No => {}
+            installable if !status.installed || mode.upgrade || !status.version_ok => {
+                plan.to_install.push(match (installable, &spec.version) {
+                    (Installable::Version(v), _) => pinned(&v),
+                    (_, Some((_, v))) => pinned(v),
+                    (_, None) => spec.name.clone(),
+                });
             }
-            Some(_) if matches!(spec.version, Some((VersionCmp::Equal, _))) => {
+            _ if matches!(spec.version, Some((VersionCmp::Equal, _))) => {
                 // Ansible's legacy behaviour: a wildcard matching both the installed and a newer
                 // version installs the wildcard spec.
                 plan.to_install.push(spec.spec.clone());
@@ -162,6 +163,55 @@ pub fn plan_install(
         }
     }
     Ok(plan)
+}
+
+/// What can be installed for a spec (ansible-core's `version_installable`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Installable {
+    /// Nothing newer matches.
+    No,
+    /// This version.
+    Version(String),
+    /// A virtual package: apt picks the provider.
+    AptDecides,
+}
+
+/// A spec's state on the host (ansible-core's `package_status`).
+struct Status {
+    installed: bool,
+    version_ok: bool,
+    installable: Installable,
+}
+
+/// The status of `spec`'s version constraint against package `name` (the spec's own package, or the
+/// single installed provider of a virtual one).
+fn status_of(spec: &PackageSpec, name: &str, q: &PackageQuery) -> Status {
+    let best = best_match(spec, name, q);
+    let (installed, version_ok, installable) = match q.dpkg.get(name).filter(|d| d.installed()) {
+        Some(d) => {
+            let cur = d.version.as_str();
+            let newer = best.filter(|b| b != cur);
+            match &spec.version {
+                Some((VersionCmp::Equal, pattern)) => (
+                    true,
+                    glob_match(pattern, cur),
+                    newer.filter(|b| glob_match(pattern, b)),
+                ),
+                Some((VersionCmp::AtLeast, min)) => (
+                    true,
+                    compare_versions(cur, min) != Ordering::Less,
+                    newer.filter(|b| compare_versions(b, min) != Ordering::Less),
+                ),
+                None => (true, true, newer),
+            }
+        }
+        None => (false, false, best),
+    };
+    Status {
+        installed,
+        version_ok,
+        installable: installable.map_or(Installable::No, Installable::Version),
+    }
 }
 
 /// Plans `apt-get remove`: the specs of packages that are installed in a matching version (or, with
@@ -253,7 +303,7 @@ mod tests {
                 upgrade,
                 only_upgrade: false,
             },
-            &[],
+            &Providers::new(),
         )
         .map(|p| p.to_install)
     }
@@ -304,14 +354,36 @@ mod tests {
             install("nope", &q, false).unwrap_err().0,
             "No package matching 'nope' is available"
         );
-        let plan = plan_install(
-            &[split_spec("mta")],
-            &q,
-            InstallMode::default(),
-            &["mta".to_string()],
-        )
-        .unwrap();
-        assert_eq!(plan.to_install, vec!["mta"]);
+        let providers = Providers::from([("mta".to_string(), vec!["exim4".to_string()])]);
+        let plan = plan_install(&[split_spec("mta")], &q, InstallMode::default(), &providers);
+        assert_eq!(plan.unwrap().to_install, vec!["mta"]);
+    }
+
+    /// ansible-core's `package_status`: a virtual name with one provider takes that provider's state
+    /// (so a second run changes nothing); with several providers apt is always asked.
+    #[test]
+    fn virtual_packages_with_one_installed_provider_are_installed() {
+        let mut q = query(Some("1.0"), &["2.0", "1.0"], Some("2.0"));
+        let one = Providers::from([("virt".to_string(), vec!["demo".to_string()])]);
+        let plan = |q: &PackageQuery, spec: &str, providers: &Providers, upgrade: bool| {
+            let mode = InstallMode {
+                upgrade,
+                only_upgrade: false,
+            };
+            plan_install(&[split_spec(spec)], q, mode, providers).map(|p| p.to_install)
+        };
+        assert!(plan(&q, "virt", &one, false).unwrap().is_empty());
+        // state: latest asks for the provider's newer version under the virtual name, as ansible-core does.
+        assert_eq!(plan(&q, "virt", &one, true).unwrap(), vec!["virt=2.0"]);
+        assert_eq!(plan(&q, "virt=2*", &one, false).unwrap(), vec!["virt=2.0"]);
+        let two = Providers::from([(
+            "virt".to_string(),
+            vec!["demo".to_string(), "other".to_string()],
+        )]);
+        assert_eq!(plan(&q, "virt", &two, false).unwrap(), vec!["virt"]);
+        assert_eq!(plan(&q, "virt=1*", &two, false).unwrap(), vec!["virt=1*"]);
+        q.dpkg.clear();
+        assert_eq!(plan(&q, "virt", &one, false).unwrap(), vec!["virt"]);
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct DebSpec<'a> {
     pub version: &'a str,
     /// `Depends:` line, if any.
     pub depends: Option<&'a str>,
+    /// `Provides:` line, if any (virtual packages).
+    pub provides: Option<&'a str>,
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -45,7 +47,11 @@ pub fn build_deb(dir: &Path, spec: &DebSpec<'_>) -> PathBuf {
     let depends = spec
         .depends
         .map(|d| format!("Depends: {d}\n"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &spec
+            .provides
+            .map(|p| format!("Provides: {p}\n"))
+            .unwrap_or_default();
     std::fs::write(
         debian.join("control"),
         format!(
