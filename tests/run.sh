@@ -6,7 +6,8 @@
 # Run as root on Debian 12. It installs the OS prerequisites and prepares the real-host test harness
 # (tests/harness/setup.sh: bridge drvbr0, cached Debian base rootfs), then runs
 #   cargo fmt --all --check
-#   cargo test --workspace --all-targets --no-fail-fast
+#   cargo test --workspace --all-targets --no-fail-fast   (its binaries run 3 at a time by
+#                                                          tests/run-test-binaries.sh; DROVER_TEST_JOBS)
 #   cargo clippy --workspace --all-targets -- -D warnings
 #   RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 # and finally checks that no test host was leaked. Every step runs; the exit status is non-zero if any
@@ -61,7 +62,7 @@ if [ ${#failed[@]} -gt 0 ]; then
 fi
 
 step fmt cargo fmt --all --check
-step test cargo test --workspace --all-targets --no-fail-fast
+step test bash tests/run-test-binaries.sh
 step clippy cargo clippy --workspace --all-targets -- -D warnings
 step doc env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 step leaks bash tests/harness/cleanup.sh

@@ -71,6 +71,7 @@ fn virtual_packages_match_ansible_core() {
             version: "1.0",
             depends: None,
             provides,
+            recommends: None,
         };
         build_deb(&repo, &spec);
     }

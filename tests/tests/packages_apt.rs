@@ -26,30 +26,35 @@ fn apt_converges_against_a_local_repository() {
             version: "1.0",
             depends: None,
             provides: None,
+            recommends: None,
         },
         DebSpec {
             name: "drover-demo",
             version: "1.5",
             depends: None,
             provides: None,
+            recommends: None,
         },
         DebSpec {
             name: "drover-demo",
             version: "2.0",
             depends: None,
             provides: None,
+            recommends: None,
         },
         DebSpec {
             name: "drover-lib",
             version: "1.0",
             depends: None,
             provides: None,
+            recommends: None,
         },
         DebSpec {
             name: "drover-app",
             version: "1.0",
             depends: Some("drover-lib (>= 1.0)"),
             provides: None,
+            recommends: None,
         },
     ] {
         build_deb(&repo, &spec);

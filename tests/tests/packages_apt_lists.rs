@@ -41,6 +41,7 @@ fn empty_lists_are_updated_before_installing_and_aged_lists_by_cache_valid_time(
             version: "1.0",
             depends: None,
             provides: None,
+            recommends: None,
         };
         build_deb(&repo, &spec);
     }
@@ -119,6 +120,7 @@ fn empty_lists_are_updated_before_installing_and_aged_lists_by_cache_valid_time(
         version: "2.0",
         depends: None,
         provides: None,
+        recommends: None,
     };
     build_deb(&repo, &newer);
     index_repo(&repo);

@@ -12,7 +12,9 @@ use super::apt_plan::{
     is_unknown, plan_install, plan_remove, prepared_diff, split_spec, InstallMode, PackageSpec,
     Providers,
 };
-use super::apt_run::{parse_prelude, prelude_script, run_apt_command, CommandOutcome, Prelude};
+use super::apt_run::{
+    mark_manual_if_auto, parse_prelude, prelude_script, run_apt_command, CommandOutcome, Prelude,
+};
 use super::dpkg::{expand_dpkg_options, parse_query, APT_GET_ZERO};
 use super::version::{glob_match, has_glob};
 
@@ -84,11 +86,12 @@ impl AptRun<'_, '_> {
         }
     }
 
+    /// dpkg options and the lock timeout, in ansible-core's order.
     pub(super) fn common_flags(&self) -> String {
         format!(
-            "-o DPkg::Lock::Timeout={} {}",
-            self.p.lock_timeout,
-            expand_dpkg_options(&self.p.dpkg_options)
+            "{} -o DPkg::Lock::Timeout={}",
+            expand_dpkg_options(&self.p.dpkg_options),
+            self.p.lock_timeout
         )
     }
 
@@ -333,36 +336,33 @@ impl AptRun<'_, '_> {
         let mode = InstallMode {
             upgrade: p.state == AptState::Latest,
             only_upgrade: p.only_upgrade,
+            release_pinned: p.default_release.is_some(),
         };
         let plan = match plan_install(specs, q, mode, &providers) {
             Ok(plan) => plan,
             Err(e) => return Ok(ModuleResult::failed(e.0)),
         };
         if plan.to_install.is_empty() {
+            if !self.ctx.check_mode && mark_manual_if_auto(self.ctx, &plan.names).await? {
+                return Ok(ModuleResult::failed(format!(
+                    "'apt-mark manual {}' failed",
+                    plan.names.join(" ")
+                )));
+            }
             return Ok(ModuleResult::changed(false));
         }
-        let packages: Vec<String> = plan.to_install.iter().map(|s| shell_quote(s)).collect();
+        // ansible-core's command line, field for field (its failure message quotes it).
+        let flag = |on: bool, text: &'static str| if on { text } else { "" };
+        let packages: Vec<String> = plan.to_install.iter().map(|s| quoted(s)).collect();
         let mut cmd = format!(
-            "apt-get -y {}{}{}{}{}{}{} install {}",
+            "/usr/bin/apt-get -y {} {} {} {} {} {} {} install {}",
             self.common_flags(),
-            if p.only_upgrade {
-                " --only-upgrade"
-            } else {
-                ""
-            },
-            if p.state == AptState::Fixed {
-                " --fix-broken"
-            } else {
-                ""
-            },
-            if p.force { " --force-yes" } else { "" },
-            if p.autoremove { " --auto-remove" } else { "" },
-            if p.fail_on_autoremove {
-                " --no-remove"
-            } else {
-                ""
-            },
-            self.check_arg(),
+            flag(p.only_upgrade, "--only-upgrade"),
+            flag(p.state == AptState::Fixed, "--fix-broken"),
+            flag(p.force, "--force-yes"),
+            flag(p.autoremove, "--auto-remove"),
+            flag(p.fail_on_autoremove, "--no-remove"),
+            self.check_arg().trim_start(),
             packages.join(" ")
         );
         self.push_install_options(&mut cmd);
@@ -373,8 +373,8 @@ impl AptRun<'_, '_> {
         };
         let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &mark).await?;
         if o.rc != 0 {
-            let mut r = ModuleResult::failed(format!("'{cmd}' failed: {}", o.stderr.trim_end()))
-                .with("rc", o.rc);
+            let mut r =
+                ModuleResult::failed(format!("'{cmd}' failed: {}", o.stderr)).with("rc", o.rc);
             r = with_output(r, &o.stdout, &o.stderr, None);
             r.data.remove("diff");
             return Ok(r);
@@ -397,7 +397,7 @@ impl AptRun<'_, '_> {
     pub(super) fn push_install_options(&self, cmd: &mut String) {
         let p = self.p;
         if let Some(release) = &p.default_release {
-            cmd.push_str(&format!(" -t {}", shell_quote(release)));
+            cmd.push_str(&format!(" -t {}", quoted(release)));
         }
         match p.install_recommends {
             Some(false) => cmd.push_str(" -o APT::Install-Recommends=no"),
@@ -512,6 +512,16 @@ impl AptRun<'_, '_> {
 }
 
 /// The error lines of a failed `apt-get update` (all output if there are none).
+/// `'word'` as ansible-core quotes package specs on apt-get's command line (shell-quoted properly
+/// when the word holds a quote, which no package name or version can).
+fn quoted(word: &str) -> String {
+    if word.contains('\'') {
+        shell_quote(word)
+    } else {
+        format!("'{word}'")
+    }
+}
+
 /// Parses the virtual-package script's output: each name with the (package, version) pairs of its
 /// `Reverse Provides:` section.
 fn parse_reverse_provides(out: &str) -> std::collections::BTreeMap<String, Vec<(String, String)>> {

@@ -82,6 +82,9 @@ impl AptRun<'_, '_> {
         let p = self.p;
         let mut script = super::apt_run::env_line();
         let path = if deb.contains("://") {
+            script.push_str(
+                "command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || { echo '@@drover-no-client'; exit 0; }\n",
+            );
             script.push_str(&format!(
                 "d=$(mktemp -d) && f=\"$d/$(basename {u})\" && {{ curl -fsSL -o \"$f\" {u} 2>/dev/null || wget -q -O \"$f\" {u}; }} || {{ echo '@@drover-fetch-failed'; exit 0; }}\n",
                 u = shell_quote(deb)
@@ -98,6 +101,13 @@ impl AptRun<'_, '_> {
              echo \"@@drover-installed $(dpkg-query -W -f='${{db:Status-Abbrev}} ${{Version}}' \"$pkg\" 2>/dev/null)\"\n"
         ));
         let out = self.ctx.conn.run(script).await?.stdout_str();
+        if out.contains("@@drover-no-client") {
+            // ansible-core downloads with Python on the target; drover has only the shell there.
+            return Ok(ModuleResult::failed(format!(
+                "apt: downloading {deb} needs curl or wget on the target and neither is installed \
+                 (install the curl package first, or copy the .deb and give its path)"
+            )));
+        }
         if out.contains("@@drover-fetch-failed") {
             return Ok(ModuleResult::failed(format!("Failure downloading {deb}")));
         }

@@ -70,13 +70,26 @@ pub struct InstallMode {
     pub upgrade: bool,
     /// `only_upgrade`: skip packages that are not installed.
     pub only_upgrade: bool,
+    /// `default_release` is set: the policy's candidates already honour it, and (as in ansible-core,
+    /// whose release pin comes first and so outranks its version pin) a `name=version` spec only
+    /// matches that candidate.
+    pub release_pinned: bool,
 }
 
 /// The version apt would pick for `spec`: for `=` the highest available version matching the glob
-/// (a version pin outranks every other pin), otherwise the policy candidate.
-fn best_match(spec: &PackageSpec, name: &str, q: &PackageQuery) -> Option<String> {
+/// (a version pin outranks every other pin) — or, with a release pin, the candidate if it matches —
+/// otherwise the policy candidate.
+fn best_match(
+    spec: &PackageSpec,
+    name: &str,
+    q: &PackageQuery,
+    release_pinned: bool,
+) -> Option<String> {
     let policy = q.policy(name)?;
     match &spec.version {
+        Some((VersionCmp::Equal, pattern)) if release_pinned => {
+            policy.candidate.clone().filter(|c| glob_match(pattern, c))
+        }
         Some((VersionCmp::Equal, pattern)) => policy
             .versions
             .iter()
@@ -125,7 +138,7 @@ pub fn plan_install(
                 _ => None,
             };
             match single.filter(|p| q.dpkg.get(*p).is_some_and(|d| d.installed())) {
-                Some(provider) => status_of(spec, provider, q),
+                Some(provider) => status_of(spec, provider, q, mode.release_pinned),
                 None => Status {
                     installed: false,
                     version_ok: false,
@@ -133,7 +146,7 @@ pub fn plan_install(
                 },
             }
         } else {
-            status_of(spec, &spec.name, q)
+            status_of(spec, &spec.name, q, mode.release_pinned)
         };
         if !status.installed && mode.only_upgrade {
             continue;
@@ -185,8 +198,8 @@ struct Status {
 
 /// The status of `spec`'s version constraint against package `name` (the spec's own package, or the
 /// single installed provider of a virtual one).
-fn status_of(spec: &PackageSpec, name: &str, q: &PackageQuery) -> Status {
-    let best = best_match(spec, name, q);
+fn status_of(spec: &PackageSpec, name: &str, q: &PackageQuery, release_pinned: bool) -> Status {
+    let best = best_match(spec, name, q, release_pinned);
     let (installed, version_ok, installable) = match q.dpkg.get(name).filter(|d| d.installed()) {
         Some(d) => {
             let cur = d.version.as_str();
@@ -302,6 +315,7 @@ mod tests {
             InstallMode {
                 upgrade,
                 only_upgrade: false,
+                release_pinned: false,
             },
             &Providers::new(),
         )
@@ -347,6 +361,24 @@ mod tests {
         assert!(install("demo>=1", &q, false).unwrap().is_empty());
     }
 
+    /// With `default_release`, ansible-core's release pin outranks its version pin: `name=version`
+    /// only matches the release's candidate.
+    #[test]
+    fn a_release_pin_limits_version_specs_to_the_candidate() {
+        let q = query(Some("2.0"), &["2.0", "1.0"], Some("2.0"));
+        let mode = InstallMode {
+            release_pinned: true,
+            ..InstallMode::default()
+        };
+        let plan = |spec: &str| plan_install(&[split_spec(spec)], &q, mode, &Providers::new());
+        assert_eq!(
+            plan("demo=1.0").unwrap_err().0,
+            "no available installation candidate for demo=1.0"
+        );
+        assert!(plan("demo=2*").unwrap().to_install.is_empty());
+        assert_eq!(install("demo=1.0", &q, false).unwrap(), vec!["demo=1.0"]);
+    }
+
     #[test]
     fn unknown_packages_fail_unless_virtual() {
         let q = PackageQuery::default();
@@ -369,6 +401,7 @@ mod tests {
             let mode = InstallMode {
                 upgrade,
                 only_upgrade: false,
+                release_pinned: false,
             };
             plan_install(&[split_spec(spec)], q, mode, providers).map(|p| p.to_install)
         };

@@ -229,6 +229,28 @@ pub async fn run_apt_command(
     })
 }
 
+/// Marks those of `names` that apt holds as automatically installed as manually installed, as
+/// ansible-core's `apt` does after every install request, even one with nothing to install. Reads
+/// apt's `extended_states` first, so the usual case (nothing marked auto) costs no `apt-mark` run.
+/// Returns whether `apt-mark` failed.
+pub async fn mark_manual_if_auto(
+    ctx: &ModuleContext<'_>,
+    names: &[String],
+) -> Result<bool, ModuleError> {
+    if names.is_empty() {
+        return Ok(false);
+    }
+    let want = format!(" {} ", names.join(" "));
+    let script = format!(
+        "{env}auto=$(awk -v want={want} '/^Package:/{{p=$2}} /^Auto-Installed: 1/{{if (index(want, \" \" p \" \")) print p}}' /var/lib/apt/extended_states 2>/dev/null | sort -u)\n\
+         [ -z \"$auto\" ] || apt-mark manual $auto >/dev/null 2>&1 || echo '{MARK_FAILED}'\n",
+        env = env_line(),
+        want = shell_quote(&want)
+    );
+    let out = ctx.conn.exec(ExecRequest::new(script)).await?;
+    Ok(out.stdout_str().contains(MARK_FAILED))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,8 @@ pub struct DebSpec<'a> {
     pub depends: Option<&'a str>,
     /// `Provides:` line, if any (virtual packages).
     pub provides: Option<&'a str>,
+    /// `Recommends:` line, if any.
+    pub recommends: Option<&'a str>,
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -51,6 +53,10 @@ pub fn build_deb(dir: &Path, spec: &DebSpec<'_>) -> PathBuf {
         + &spec
             .provides
             .map(|p| format!("Provides: {p}\n"))
+            .unwrap_or_default()
+        + &spec
+            .recommends
+            .map(|r| format!("Recommends: {r}\n"))
             .unwrap_or_default();
     std::fs::write(
         debian.join("control"),
