@@ -100,6 +100,7 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(system::pam_limits::PamLimits));
     r.alias("community.general.pam_limits", "pam_limits");
     r.register(Arc::new(packages::debconf::Debconf));
+    r.register(Arc::new(packages::dpkg_selections::DpkgSelections));
     r.register(Arc::new(accounts::known_hosts::KnownHosts));
     docker::register(&mut r);
     lxc::register(&mut r);
@@ -158,6 +159,7 @@ mod tests {
             "timezone",
             "locale_gen",
             "debconf",
+            "dpkg_selections",
             "known_hosts",
             "pam_limits",
         ] {

@@ -1,4 +1,4 @@
-//! `apt`, option by option, differential against ansible-core: a local repository of tiny .debs
+//! `apt` (and `dpkg_selections`), option by option, differential against ansible-core: a local repository of tiny .debs
 //! (versions, dependencies, recommends, a held package, .debs by path and by URL) on two identical
 //! fresh hosts that see only that repository. A `--check --diff` run from the clean state, a first
 //! and a second run must give the same per-task results, the same registered keys and values the
@@ -73,6 +73,17 @@ const PLAYBOOK: &str = r#"- hosts: web
     - name: unhold it
       command: apt-mark unhold drv-held
       changed_when: false
+    - name: dpkg_selections hold
+      dpkg_selections: {name: drv-b, selection: hold}
+      register: r_sel
+    - name: dpkg_selections result
+      debug: {msg: "{{ r_sel.before | default('-') }} {{ r_sel.after | default('-') }} {{ r_sel | list | reject('eq', 'exception') | sort }}"}
+    - name: dpkg_selections again
+      dpkg_selections: {name: drv-b, selection: hold}
+    - name: dpkg_selections install
+      dpkg_selections: {name: drv-b, selection: install}
+    - name: dpkg_selections unknown
+      dpkg_selections: {name: drv-none, selection: hold}
     - name: only_upgrade skips what is missing
       apt: {name: drv-c, state: latest, only_upgrade: true}
     - name: deb by path
@@ -130,7 +141,7 @@ fn dpkg_state(hosts: &TestHosts, i: usize) -> String {
     let out = hosts.ssh_ok(
         i,
         "dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version}\\n' 'drv-*' 2>/dev/null || true; \
-         apt-mark showmanual 'drv-*' | sort | tr '\\n' ' '; ls /var/cache/apt/archives | grep -c deb || true",
+         apt-mark showmanual 'drv-*' | sort | tr '\\n' ' '; dpkg --get-selections 'drv-*'; ls /var/cache/apt/archives | grep -c deb || true",
     );
     out.trim().to_string()
 }

@@ -11,6 +11,7 @@ pub mod deb822_repository;
 pub mod debconf;
 pub mod dnf;
 pub mod dpkg;
+pub mod dpkg_selections;
 pub mod package;
 pub mod pip;
 pub mod sources_list;
