@@ -10,6 +10,7 @@ mod extra_vars;
 mod listing;
 mod prompt;
 mod report;
+mod test;
 mod vault;
 
 use std::io::IsTerminal;
@@ -33,7 +34,7 @@ use prompt::TerminalPrompter;
 /// Exit status for errors in content or environment.
 pub(crate) const EXIT_ERROR: u8 = 1;
 /// Exit status for bad command-line options.
-const EXIT_BAD_OPTIONS: u8 = 5;
+pub(crate) const EXIT_BAD_OPTIONS: u8 = 5;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -59,6 +60,7 @@ fn main() -> ExitCode {
             Err(e) => fail(e, None, EXIT_ERROR),
         },
         Command::Doc(args) => doc::run(&args),
+        Command::Test(args) => test::run(&args),
     }
 }
 
