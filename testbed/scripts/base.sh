@@ -12,7 +12,8 @@ flock 9
 
 suite=bookworm
 packages=systemd-sysv,dbus,iproute2,ca-certificates,sudo,procps,less,gnupg,apt-transport-https
-tar="$dir/$name.tar"
+# The tarball is kept, keyed by what goes into it: changing the rest of the recipe re-uses it.
+tar="$dir/mmdebstrap-$(echo "$suite $packages" | sha256sum | cut -c1-12).tar"
 if [ ! -s "$tar" ]; then
     mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
     [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
@@ -50,8 +51,8 @@ lxc.net.0.link = $bridge
 lxc.net.0.name = eth0
 lxc.net.0.flags = up
 CONF
-rm -f "$tar"
 touch "$lxcpath/$name/.complete"
+for old in "$dir"/mmdebstrap-*.tar; do [ "$old" = "$tar" ] || rm -f "$old"; done
 # Bases of older recipes, unless a clone still reads them (an overlay clone needs its base).
 for old in "$lxcpath"/base-*; do
     { [ -d "$old" ] && [ "$(basename "$old")" != "$name" ]; } || continue

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 use tokio::process::Command;
@@ -327,10 +327,19 @@ impl Testbed {
             testbed.destroy_container(&name).await;
             removed.push(name);
         }
+        // Run directories (inventory, logs) of the hosts removed, and any older than a day.
         let runs = dir.join("runs");
+        let day_ago = SystemTime::now() - Duration::from_secs(86_400);
         for entry in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
-            if !owner_alive(&entry.path()) {
-                let _ = std::fs::remove_dir_all(entry.path());
+            let path = entry.path();
+            let inventory = std::fs::read_to_string(path.join("inventory.ini")).unwrap_or_default();
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < day_ago);
+            let mine = removed.iter().any(|c| inventory.contains(c.as_str()));
+            if mine || (old && !owner_alive(&path)) {
+                let _ = std::fs::remove_dir_all(path);
             }
         }
         removed.sort();
