@@ -11,7 +11,8 @@ flock 9
 [ -f "$lxcpath/$name/.complete" ] && exit 0
 
 suite=bookworm
-packages=systemd-sysv,dbus,iproute2,ca-certificates,sudo,procps,less,gnupg,apt-transport-https
+# curl: drover's `uri` and `get_url` run it on the target (verify playbooks use `uri`).
+packages=systemd-sysv,dbus,iproute2,ca-certificates,sudo,procps,less,gnupg,apt-transport-https,curl
 # The tarball is kept, keyed by what goes into it: changing the rest of the recipe re-uses it.
 tar="$dir/mmdebstrap-$(echo "$suite $packages" | sha256sum | cut -c1-12).tar"
 if [ ! -s "$tar" ]; then

@@ -115,6 +115,22 @@ pub async fn run_playbook(ctx: &PlayContext, playbook: &Path, log: &Path) -> Pla
             _ => {}
         }
     }
+    // A failure a `rescue` handled is no failure: keep, per host the recap counts as failed or
+    // unreachable, the last one (a real failure ends the host's run).
+    let failed_hosts: Vec<&str> = result
+        .recap
+        .iter()
+        .filter(|(_, s)| s.failed > 0 || s.unreachable > 0)
+        .map(|(h, _)| h.as_str())
+        .collect();
+    let all = std::mem::take(&mut outcome.failures);
+    for (i, f) in all.iter().enumerate() {
+        let host = f.host.as_deref().unwrap_or_default();
+        let last = !all[i + 1..].iter().any(|g| g.host == f.host);
+        if last && failed_hosts.contains(&host) {
+            outcome.failures.push(f.clone());
+        }
+    }
     if outcome.failures.is_empty() && !result.success() {
         outcome.failures.push(Failure {
             task: None,
