@@ -299,7 +299,10 @@ impl Testbed {
             && std::fs::rename(self.lxc_path.join(container), trash.join(container)).is_ok();
         if moved {
             empty_trash(&self.dir);
-        } else if run("lxc-destroy", &["-P", &p, "-n", container]).await.is_err() {
+        } else if run("lxc-destroy", &["-P", &p, "-n", container])
+            .await
+            .is_err()
+        {
             let _ = run("lxc-destroy", &["-P", &p, "-n", container, "-f"]).await;
         }
     }
@@ -333,6 +336,7 @@ impl Testbed {
             testbed.destroy_container(&name).await;
             removed.push(name);
         }
+        testbed.leases.release_containers(&removed);
         // Run directories (inventory, logs) of the hosts removed, and any older than a day.
         let runs = dir.join("runs");
         let day_ago = SystemTime::now() - Duration::from_secs(86_400);

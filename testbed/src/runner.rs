@@ -58,6 +58,7 @@ pub async fn run(
     progress: &dyn Progress,
 ) -> Result<RunReport, DriverError> {
     let started = Instant::now();
+    let interrupted = interrupt();
     let testbed = Testbed::prepare(&options.dir).await?;
     let live: Live = Arc::new(Mutex::new(Vec::new()));
     let reports: Arc<Mutex<Vec<ScenarioReport>>> = Arc::new(Mutex::new(
@@ -83,7 +84,7 @@ pub async fn run(
         .collect::<Vec<()>>();
     let interrupted = tokio::select! {
         _ = work => false,
-        _ = interrupt() => true,
+        _ = interrupted => true,
     };
     if interrupted && !options.keep {
         let names: Vec<String> = std::mem::take(&mut *lock(&live));
@@ -102,24 +103,29 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn interrupt() {
+/// Installs the SIGINT and SIGTERM handlers at once (so that a signal arriving while the hosts
+/// are being made is not the default "terminate now") and resolves on either.
+fn interrupt() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    let term = async {
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut int = signal(SignalKind::interrupt()).ok();
+    let mut term = signal(SignalKind::terminate()).ok();
+    async move {
+        let int = async {
+            match int.as_mut() {
+                Some(s) => s.recv().await,
+                None => futures::future::pending().await,
             }
-            Err(_) => futures::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => {
-            if r.is_err() {
-                futures::future::pending::<()>().await;
+        };
+        let term = async {
+            match term.as_mut() {
+                Some(s) => s.recv().await,
+                None => futures::future::pending().await,
             }
+        };
+        tokio::select! {
+            _ = int => {}
+            _ = term => {}
         }
-        _ = term => {}
     }
 }
 

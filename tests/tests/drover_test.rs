@@ -295,3 +295,57 @@ fn every_shipped_role() {
     assert!(failed.is_empty(), "failed: {failed:?}\n{}", out.stderr);
     assert_eq!(out.code, Some(0));
 }
+
+#[test]
+fn sigterm_destroys_the_hosts_and_exits_130() {
+    require_root_and_setup();
+    let mut child = drover_command()
+        .args(["test", &fixture("slow/drover-test.yml"), "--output", "json"])
+        .env("DROVER_TESTBED_DIR", testbed_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("drover starts");
+    let pid = child.id().to_string();
+    // Wait until both hosts exist (the first run on a machine builds the base first).
+    let lxc = testbed_dir().join("lxc");
+    let ours = |n: &str| n.starts_with("drovertb-interrupted-");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        let running = std::fs::read_dir(&lxc)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| ours(&e.file_name().to_string_lossy()))
+                    .count()
+            })
+            .unwrap_or(0);
+        let log = testbed_dir().join("runs");
+        let converging = std::fs::read_dir(&log).is_ok_and(|d| {
+            d.flatten().any(|e| {
+                ours(&format!("drovertb-{}", e.file_name().to_string_lossy()))
+                    && e.path().join("converge.log").exists()
+            })
+        });
+        if running == 2 && converging {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hosts never came up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("drover ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON result");
+    assert_eq!(report["interrupted"], true);
+    let s = scenario(&report, "interrupted");
+    assert_eq!(s["status"], "interrupted");
+    assert_gone(s);
+}
