@@ -299,7 +299,7 @@ fn every_shipped_role() {
 #[test]
 fn sigterm_destroys_the_hosts_and_exits_130() {
     require_root_and_setup();
-    let mut child = drover_command()
+    let child = drover_command()
         .args(["test", &fixture("slow/drover-test.yml"), "--output", "json"])
         .env("DROVER_TESTBED_DIR", testbed_dir())
         .stdout(std::process::Stdio::piped())
