@@ -27,7 +27,7 @@ pub struct AptCache {
     dir: PathBuf,
 }
 
-/// What [`AptCache::seed`] put into a host.
+/// What the shared apt cache put into a host before it booted.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Seeded {
     /// `.deb` files linked in.
