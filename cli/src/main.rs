@@ -2,6 +2,8 @@
 //!
 //! Exit codes (as ansible-playbook): 0 success; 1 error (bad playbook, inventory, or YAML);
 //! 2 one or more hosts failed; 4 one or more hosts were unreachable; 5 bad command-line options.
+//! `drover test`: 0 every scenario passed, 1 a bad scenario file or no testbed (not root), 2 a
+//! scenario failed, 5 bad options, 130 interrupted.
 
 mod args;
 mod diagnostics;
