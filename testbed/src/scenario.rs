@@ -424,3 +424,7 @@ fn resolve(node: &Node, dir: &Path) -> Result<PathBuf, ScenarioError> {
     let p = dir.join(s);
     Ok(std::fs::canonicalize(&p).unwrap_or(p))
 }
+
+#[cfg(test)]
+#[path = "scenario_tests.rs"]
+mod tests;
