@@ -299,6 +299,14 @@ fn every_shipped_role() {
 #[test]
 fn sigterm_destroys_the_hosts_and_exits_130() {
     require_root_and_setup();
+    // Run directories of earlier runs (an interrupted run keeps its own) do not count.
+    let runs = testbed_dir().join("runs");
+    let run_dirs = || -> Vec<PathBuf> {
+        std::fs::read_dir(&runs)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default()
+    };
+    let before = run_dirs();
     let child = drover_command()
         .args(["test", &fixture("slow/drover-test.yml"), "--output", "json"])
         .env("DROVER_TESTBED_DIR", testbed_dir())
@@ -319,12 +327,11 @@ fn sigterm_destroys_the_hosts_and_exits_130() {
                     .count()
             })
             .unwrap_or(0);
-        let log = testbed_dir().join("runs");
-        let converging = std::fs::read_dir(&log).is_ok_and(|d| {
-            d.flatten().any(|e| {
-                ours(&format!("drovertb-{}", e.file_name().to_string_lossy()))
-                    && e.path().join("converge.log").exists()
-            })
+        let converging = run_dirs().iter().any(|d| {
+            !before.contains(d)
+                && d.file_name()
+                    .is_some_and(|n| ours(&format!("drovertb-{}", n.to_string_lossy())))
+                && d.join("converge.log").exists()
         });
         if running == 2 && converging {
             break;
