@@ -168,6 +168,7 @@ fn print_summary(report: &RunReport) {
             let cell = |p: Phase| match s.phase(p) {
                 Some(r) => r.status.name().to_string(),
                 None if s.status == Status::Skipped => "skipped".to_string(),
+                None if s.status == Status::Interrupted => "interrupted".to_string(),
                 None if s.phase_status(Phase::Create) == Status::Failed => "(create failed)".into(),
                 None => "-".to_string(),
             };

@@ -91,7 +91,13 @@ pub async fn run(
         futures::future::join_all(names.iter().map(|n| testbed.destroy_container(n))).await;
         testbed.release_all(&names);
     }
-    let scenarios = std::mem::take(&mut *lock(&reports));
+    let mut scenarios = std::mem::take(&mut *lock(&reports));
+    for s in scenarios
+        .iter_mut()
+        .filter(|s| s.status == Status::Interrupted)
+    {
+        s.duration = started.elapsed();
+    }
     Ok(RunReport {
         scenarios,
         interrupted,
