@@ -47,6 +47,9 @@ pub struct TestArgs {
     /// Extra variables for every scenario: key=value pairs, YAML/JSON, or @file (repeatable).
     #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
     pub extra_vars: Vec<String>,
+    /// Vault passwords for vault-encrypted files and values in the scenarios' playbooks.
+    #[command(flatten)]
+    pub vault: VaultArgs,
     /// Destroy the hosts that earlier runs left (`--keep`, or a killed run) and exit.
     #[arg(long, conflicts_with_all = ["targets", "keep"])]
     pub cleanup: bool,

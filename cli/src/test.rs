@@ -80,9 +80,19 @@ pub fn run(args: &TestArgs) -> ExitCode {
             Err(e) => fail(e.to_string(), None, EXIT_ERROR),
         };
     }
+    let config = AnsibleConfig::load();
+    let vault = match crate::vault::collect_secrets(&args.vault, &config) {
+        Ok(v) => v,
+        Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
+    };
+    // `-e @file` may be vault-encrypted.
+    let shared = std::sync::Arc::new(vault.clone());
     let mut extra_vars = Vars::new();
     for e in &args.extra_vars {
-        if let Err(e) = crate::extra_vars::merge_extra_vars(e, &mut extra_vars) {
+        let merged = drover_core::vault::with_secrets(&shared, || {
+            crate::extra_vars::merge_extra_vars(e, &mut extra_vars)
+        });
+        if let Err(e) = merged {
             return fail(e, None, EXIT_BAD_OPTIONS);
         }
     }
@@ -104,8 +114,9 @@ pub fn run(args: &TestArgs) -> ExitCode {
         dir,
         keep: args.keep,
         parallel: usize::from(args.parallel),
-        config: AnsibleConfig::load(),
+        config,
         extra_vars,
+        vault,
     };
     let registry = drover_modules::registry();
     let report = match runtime.block_on(drover_testbed::run(

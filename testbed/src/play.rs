@@ -11,6 +11,7 @@ use drover_core::events::{Event, EventSink, Status};
 use drover_core::module::ModuleRegistry;
 use drover_core::session::{Session, SessionError};
 use drover_core::vars::{Value, Vars};
+use drover_core::vault::VaultSecrets;
 
 use crate::report::{ChangedTask, Failure};
 
@@ -25,6 +26,8 @@ pub struct PlayContext {
     pub inventory: PathBuf,
     /// Extra variables.
     pub extra_vars: Vars,
+    /// Vault passwords.
+    pub vault: VaultSecrets,
 }
 
 /// The outcome of one playbook run.
@@ -61,6 +64,7 @@ pub async fn run_playbook(ctx: &PlayContext, playbook: &Path, log: &Path) -> Pla
         .config(ctx.config.clone())
         .inventory([ctx.inventory.display().to_string()])
         .extra_vars(ctx.extra_vars.clone())
+        .vault_secrets(ctx.vault.clone())
         .collect_results(true);
     let sink = File::create(log)
         .ok()

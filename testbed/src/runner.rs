@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use drover_core::config::AnsibleConfig;
 use drover_core::module::ModuleRegistry;
 use drover_core::vars::Vars;
+use drover_core::vault::VaultSecrets;
 use futures::StreamExt;
 use rand::Rng;
 
@@ -31,6 +32,8 @@ pub struct RunnerOptions {
     pub config: AnsibleConfig,
     /// Extra variables for every scenario (over the scenario's own `vars`).
     pub extra_vars: Vars,
+    /// Vault passwords for encrypted files and values in the playbooks.
+    pub vault: VaultSecrets,
 }
 
 /// Told about progress as it happens (the CLI prints it; the default does nothing).
@@ -362,6 +365,7 @@ impl ScenarioRun<'_> {
             config: self.options.config.clone(),
             inventory: inventory.to_path_buf(),
             extra_vars: vars,
+            vault: self.options.vault.clone(),
         };
         if let Some(prepare) = &s.prepare {
             if self.step(Phase::Prepare, prepare, work, &mut ctx).await != Status::Ok {
