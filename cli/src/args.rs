@@ -22,6 +22,44 @@ pub enum Command {
     Vault(VaultCommand),
     /// Show modules and their parameters (like ansible-doc), from each module's own parameter type.
     Doc(DocArgs),
+    /// Test roles, playbooks or drover-test.yml scenarios on throwaway Debian 12 hosts (LXC, root).
+    Test(TestArgs),
+}
+
+/// `drover test` arguments.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Role directories, playbooks or drover-test.yml scenario files.
+    #[arg(required_unless_present = "cleanup")]
+    pub targets: Vec<PathBuf>,
+    /// Leave the hosts running and print how to reach them.
+    #[arg(long)]
+    pub keep: bool,
+    /// Scenarios run side by side.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub parallel: u16,
+    /// `json`: print one machine-readable result document on stdout (progress stays on stderr).
+    #[arg(long, value_enum, default_value = "human")]
+    pub output: OutputFormat,
+    /// How the throwaway hosts are made.
+    #[arg(long, value_enum, default_value = "lxc")]
+    pub driver: TestDriver,
+    /// Extra variables for every scenario: key=value pairs, YAML/JSON, or @file (repeatable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+    /// Vault passwords for vault-encrypted files and values in the scenarios' playbooks.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+    /// Destroy the hosts that earlier runs left (`--keep`, or a killed run) and exit.
+    #[arg(long, conflicts_with_all = ["targets", "keep"])]
+    pub cleanup: bool,
+}
+
+/// Drivers of `drover test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TestDriver {
+    /// Privileged LXC overlay clones of a cached Debian 12 base with systemd.
+    Lxc,
 }
 
 /// `drover doc` arguments.

@@ -2,6 +2,8 @@
 //!
 //! Exit codes (as ansible-playbook): 0 success; 1 error (bad playbook, inventory, or YAML);
 //! 2 one or more hosts failed; 4 one or more hosts were unreachable; 5 bad command-line options.
+//! `drover test`: 0 every scenario passed, 1 a bad scenario file or no testbed (not root), 2 a
+//! scenario failed, 5 bad options, 130 interrupted.
 
 mod args;
 mod diagnostics;
@@ -10,6 +12,7 @@ mod extra_vars;
 mod listing;
 mod prompt;
 mod report;
+mod test;
 mod vault;
 
 use std::io::IsTerminal;
@@ -33,7 +36,7 @@ use prompt::TerminalPrompter;
 /// Exit status for errors in content or environment.
 pub(crate) const EXIT_ERROR: u8 = 1;
 /// Exit status for bad command-line options.
-const EXIT_BAD_OPTIONS: u8 = 5;
+pub(crate) const EXIT_BAD_OPTIONS: u8 = 5;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
             Err(e) => fail(e, None, EXIT_ERROR),
         },
         Command::Doc(args) => doc::run(&args),
+        Command::Test(args) => test::run(&args),
     }
 }
 

@@ -118,6 +118,19 @@ if [ -z "$rhaptos_live" ]; then
     fi
     rm -f "$rhaptos_lease"
 fi
+# `drover test` hosts (drover-testbed) of processes that no longer run, in the tests' testbed
+# ($CACHE_DIR/testbed) and the machine's default one: containers drovertb-* whose creating
+# process (drover-test.owner) is gone. `drover test --keep` hosts count as leaked here too.
+for tb in "$CACHE_DIR/testbed" "${DROVER_TESTBED_DIR:-/var/cache/drover/testbed}"; do
+    for dir in "$tb"/lxc/drovertb-*; do
+        [ -d "$dir" ] || continue
+        pid_alive "$(cat "$dir/drover-test.owner" 2>/dev/null || true)" && continue
+        name=$(basename "$dir")
+        leaked+=("$name")
+        lxc_down "$tb/lxc" "$name"
+        grep -ls "^$name\$" "$tb"/leases/[0-9]* 2>/dev/null | xargs -r rm -f
+    done
+done
 if [ ${#leaked[@]} -gt 0 ]; then
     log "removed what test runs left behind: ${leaked[*]}"
     exit 1
