@@ -12,7 +12,13 @@
 //! `psql` as a here-document (see [`common::Psql`]).
 
 pub mod common;
+pub mod db;
+pub mod db_dump;
+pub mod ping;
+pub mod query;
+pub mod query_exec;
 pub mod quote;
+pub mod set;
 
 use std::sync::Arc;
 
@@ -21,7 +27,12 @@ use drover_core::module::ModuleRegistry;
 /// Registers the PostgreSQL modules under their short names, `community.postgresql.<name>` and
 /// (for the modules that collection once had) `community.general.<name>`.
 pub fn register(r: &mut ModuleRegistry) {
-    let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![];
+    let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![
+        Arc::new(db::PostgresqlDb),
+        Arc::new(ping::PostgresqlPing),
+        Arc::new(query::PostgresqlQuery),
+        Arc::new(set::PostgresqlSet),
+    ];
     for module in modules {
         let name = module.name().to_string();
         r.register(module);
