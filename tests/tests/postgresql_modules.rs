@@ -150,7 +150,7 @@ fn postgresql_modules_converge_check_and_roundtrip() {
     assert_eq!(psql(&hosts, "postgres", "SHOW work_mem"), "4MB");
 
     // dump + restore round trips (plain, custom, gzip).
-    let dump = "    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.pgc}\n    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.sql.gz}\n    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.sql}\n      register: dump\n    - assert: {that: [\"dump.executed_commands | length == 1\", \"dump.cmd is search('pg_dump')\"]}\n";
+    let dump = "    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.pgc}\n    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.sql.gz}\n    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.sql}\n      register: dump\n    - assert: {that: [\"dump.executed_commands | length == 1\", \"dump.cmd is search('pg_dump')\"]}\n      when: not ansible_check_mode\n";
     converge(&hosts, "dump.yml", dump, &["--check"], 0);
     assert!(hosts.ssh(0, "test -e /tmp/appdb.pgc").status.code() != Some(0));
     converge(&hosts, "dump.yml", dump, &[], 3);
