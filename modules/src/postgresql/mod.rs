@@ -40,3 +40,25 @@ pub fn register(r: &mut ModuleRegistry) {
         r.alias(&format!("community.general.{name}"), &name);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_postgresql_module_has_its_collection_names() {
+        let r = crate::registry();
+        for name in [
+            "postgresql_db",
+            "postgresql_ping",
+            "postgresql_query",
+            "postgresql_set",
+        ] {
+            for full in [
+                name.to_string(),
+                format!("community.postgresql.{name}"),
+                format!("community.general.{name}"),
+            ] {
+                assert!(r.get(&full).is_some(), "{full} is not registered");
+            }
+        }
+    }
+}
