@@ -223,7 +223,17 @@ fn statement_result(statement: &str, desc: &str, body: &str, row_count: i64) -> 
         recs.remove(0); // header
     }
     let mut status = String::new();
-    if recs.len() as i64 > row_count.max(0) && recs.last().is_some_and(|r| r.len() == 1) {
+    // After `… RETURNING` rows psql prints the tag (`INSERT 0 2`); `SHOW` and others set
+    // ROW_COUNT to 0, so only a DML tag whose count is ROW_COUNT, after exactly that many rows,
+    // is one.
+    let is_tag = |r: &Vec<String>| {
+        r.len() == 1
+            && ["INSERT ", "UPDATE ", "DELETE ", "MERGE "]
+                .iter()
+                .any(|k| r[0].starts_with(k))
+            && tag_count(&r[0]) == Some(row_count)
+    };
+    if recs.len() as i64 == row_count + 1 && recs.last().is_some_and(is_tag) {
         if let Some(last) = recs.pop() {
             status = last.concat();
         }
@@ -439,6 +449,11 @@ mod tests {
         assert_eq!(r[1].status, "INSERT 0 1");
         assert_eq!(r[1].rows.as_ref().unwrap().len(), 1);
         assert_eq!(r[2].status, "UPDATE 3");
+        let show = vec!["SHOW work_mem".to_string()];
+        let out = "@@drover:d:0\nColumn,Type\nwork_mem,text\n@@drover:r:0\nwork_mem\n4MB\nTime: 0.1 ms\n@@drover:c:0 0\n";
+        let sr = parse_output(&show, out).unwrap();
+        assert_eq!(sr[0].status, "SHOW");
+        assert_eq!(sr[0].rows.as_ref().unwrap()[0]["work_mem"], "4MB");
         assert_eq!(r[2].rowcount, 3);
         assert!(r[2].rows.is_none());
     }
