@@ -108,6 +108,10 @@ DROVER_MODULES = [
     "community.general.pam_limits",
     "community.general.supervisorctl",
     "community.general.timezone",
+    "community.postgresql.postgresql_db",
+    "community.postgresql.postgresql_ping",
+    "community.postgresql.postgresql_query",
+    "community.postgresql.postgresql_set",
 ]
 
 DELEGATES = {"ansible.builtin.shell": ("ansible.builtin.command", {"expand_argument_vars"})}
