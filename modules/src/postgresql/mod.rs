@@ -12,7 +12,11 @@
 //! `psql` as a here-document (see [`common::Psql`]).
 
 pub mod common;
+pub mod privs;
+pub mod privs_plan;
 pub mod quote;
+pub mod user;
+pub mod user_plan;
 
 use std::sync::Arc;
 
@@ -21,7 +25,10 @@ use drover_core::module::ModuleRegistry;
 /// Registers the PostgreSQL modules under their short names, `community.postgresql.<name>` and
 /// (for the modules that collection once had) `community.general.<name>`.
 pub fn register(r: &mut ModuleRegistry) {
-    let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![];
+    let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![
+        Arc::new(user::PostgresqlUser),
+        Arc::new(privs::PostgresqlPrivs),
+    ];
     for module in modules {
         let name = module.name().to_string();
         r.register(module);
