@@ -12,6 +12,8 @@
 //! `psql` as a here-document (see [`common::Psql`]).
 
 pub mod common;
+pub mod pg_hba;
+pub mod pg_hba_rules;
 pub mod privs;
 pub mod privs_plan;
 pub mod quote;
@@ -28,6 +30,7 @@ pub fn register(r: &mut ModuleRegistry) {
     let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![
         Arc::new(user::PostgresqlUser),
         Arc::new(privs::PostgresqlPrivs),
+        Arc::new(pg_hba::PostgresqlPgHba),
     ];
     for module in modules {
         let name = module.name().to_string();
