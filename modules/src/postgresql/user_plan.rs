@@ -380,6 +380,7 @@ pub fn config_statements(
     current: &BTreeMap<String, String>,
     desired: &BTreeMap<String, String>,
     reset_unspecified: bool,
+    quote_values: bool,
 ) -> Vec<Statement> {
     let role = quote_ident_part(user);
     let mut out = Vec::new();
@@ -396,7 +397,11 @@ pub fn config_statements(
             out.push(Statement::plain(format!(
                 "ALTER ROLE {role} SET {} TO {};",
                 quote_ident_part(key),
-                quote_literal(value)
+                if quote_values {
+                    quote_literal(value)
+                } else {
+                    value.clone()
+                }
             )));
         }
     }
@@ -500,7 +505,7 @@ mod tests {
     fn configuration_is_set_and_reset() {
         let current = parse_config(Some(&json!(["work_mem=8MB", "search_path=a, b"])));
         let desired = BTreeMap::from([("work_mem".to_string(), "16MB".to_string())]);
-        let shown: Vec<String> = config_statements("u", &current, &desired, true)
+        let shown: Vec<String> = config_statements("u", &current, &desired, true, true)
             .into_iter()
             .map(|s| s.shown)
             .collect();
@@ -511,6 +516,6 @@ mod tests {
                 "ALTER ROLE \"u\" SET \"work_mem\" TO '16MB';"
             ]
         );
-        assert!(config_statements("u", &current, &BTreeMap::new(), false).is_empty());
+        assert!(config_statements("u", &current, &BTreeMap::new(), false, true).is_empty());
     }
 }
