@@ -15,6 +15,7 @@ pub mod common;
 pub mod db;
 pub mod db_dump;
 pub mod pg_hba;
+pub mod pg_hba_fields;
 pub mod pg_hba_rules;
 pub mod ping;
 pub mod privs;
