@@ -335,11 +335,9 @@ async fn run(ctx: &ModuleContext<'_>, p: PrivsParams) -> Result<ModuleResult, Pg
         exact: task.kind == ObjType::DefaultPrivs && present,
     };
     let changed = needs_change(&acls, &roles, &want);
-    let queries = if changed {
-        statements(&task, &roles, present, want.grant_option)?
-    } else {
-        Vec::new()
-    };
+    // As the collection, `queries` holds the statement whether or not it changes anything (the
+    // collection runs it and rolls back); drover runs it only when the ACLs differ.
+    let queries = statements(&task, &roles, present, want.grant_option)?;
     if changed && !ctx.check_mode {
         let sql: String = queries.iter().map(|q| format!("{q}\n")).collect();
         psql.execute(ctx.conn, &format!("BEGIN;\n{sql}COMMIT;\n"))
