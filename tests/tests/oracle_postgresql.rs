@@ -104,9 +104,8 @@ fn postgresql_modules_match_community_postgresql() {
         let ansible = oracle.run_ansible(&a_book, &[]);
         let drover = oracle.run_drover(&d_book, &[]);
         let expected = target_task_results(&ansible);
-        assert_eq!(
-            expected.len(),
-            8,
+        assert!(
+            expected.len() >= 8,
             "the oracle's output was not understood:\n{ansible}"
         );
         assert_eq!(

@@ -115,6 +115,18 @@ fn postgresql_modules_converge_check_and_roundtrip() {
     let script = "    - postgresql_query: {db: appdb, path: /tmp/script.sql, as_single_query: false}\n      register: s\n    - assert: {that: [\"s.query_all_results | length == 2\", \"s.query_result | map(attribute='id') | list == [1, 2, 3]\", \"s.query_list | length == 2\"]}\n";
     converge(&hosts, "script.yml", script, &[], 0);
 
+    let more = "    - postgresql_query: {db: appdb, query: VACUUM items, autocommit: true}\n    - postgresql_query: {db: appdb, query: SHOW work_mem}\n      register: show\n    - postgresql_query: {db: appdb, query: SELECT count(*) AS n FROM items, search_path: [public]}\n      register: sp\n    - postgresql_query:\n        db: appdb\n        query:\n          - UPDATE items SET name = name WHERE id = 99\n          - SELECT 1 AS x\n      register: ql\n    - assert:\n        that:\n          - not show.changed and show.query_result[0].work_mem == '4MB'\n          - sp.query_result[0].n == 3\n          - \"ql.query_all_results == [{}, [{'x': 1}]]\"\n          - not ql.changed\n";
+    converge(&hosts, "more.yml", more, &[], 1); // VACUUM
+    let check_ac = play(&hosts, "ac.yml", "    - name: autocommit in check mode\n      postgresql_query: {db: appdb, query: VACUUM, autocommit: true}\n", &["--check"]);
+    assert_eq!(check_ac.code, Some(2), "{}", check_ac.stdout);
+    assert!(
+        check_ac
+            .stdout
+            .contains("autocommit is mutually exclusive with check_mode"),
+        "{}",
+        check_ac.stdout
+    );
+
     // postgresql_set: units compared in the server's units; check mode writes nothing.
     let set = "    - postgresql_set: {name: work_mem, value: 8mb}\n      register: w\n    - assert: {that: [\"w.value_pretty == '8MB'\", \"w.context == 'user'\", \"not w.restart_required\"]}\n";
     converge(&hosts, "set.yml", set, &["--check"], 1);
@@ -150,7 +162,7 @@ fn postgresql_modules_converge_check_and_roundtrip() {
     assert_eq!(psql(&hosts, "postgres", "SHOW work_mem"), "4MB");
 
     // dump + restore round trips (plain, custom, gzip).
-    let dump = "    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.pgc}\n    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.sql.gz}\n    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.sql}\n      register: dump\n    - assert: {that: [\"dump.executed_commands | length == 1\", \"dump.cmd is search('pg_dump')\"]}\n";
+    let dump = "    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.pgc}\n    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.sql.gz}\n    - postgresql_db: {name: appdb, state: dump, target: /tmp/appdb.sql}\n      register: dump\n    - assert: {that: [\"dump.executed_commands | length == 1\", \"dump.cmd is search('pg_dump')\"]}\n      when: not ansible_check_mode\n";
     converge(&hosts, "dump.yml", dump, &["--check"], 0);
     assert!(hosts.ssh(0, "test -e /tmp/appdb.pgc").status.code() != Some(0));
     converge(&hosts, "dump.yml", dump, &[], 3);
