@@ -14,11 +14,18 @@
 pub mod common;
 pub mod db;
 pub mod db_dump;
+pub mod pg_hba;
+pub mod pg_hba_fields;
+pub mod pg_hba_rules;
 pub mod ping;
+pub mod privs;
+pub mod privs_plan;
 pub mod query;
 pub mod query_exec;
 pub mod quote;
 pub mod set;
+pub mod user;
+pub mod user_plan;
 
 use std::sync::Arc;
 
@@ -32,6 +39,9 @@ pub fn register(r: &mut ModuleRegistry) {
         Arc::new(ping::PostgresqlPing),
         Arc::new(query::PostgresqlQuery),
         Arc::new(set::PostgresqlSet),
+        Arc::new(user::PostgresqlUser),
+        Arc::new(privs::PostgresqlPrivs),
+        Arc::new(pg_hba::PostgresqlPgHba),
     ];
     for module in modules {
         let name = module.name().to_string();
@@ -48,9 +58,12 @@ mod tests {
         let r = crate::registry();
         for name in [
             "postgresql_db",
+            "postgresql_pg_hba",
             "postgresql_ping",
+            "postgresql_privs",
             "postgresql_query",
             "postgresql_set",
+            "postgresql_user",
         ] {
             for full in [
                 name.to_string(),
