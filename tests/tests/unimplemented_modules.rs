@@ -7,7 +7,7 @@ use drover_integration::drover_command;
 const NAMES: &[&str] = &[
     "community.general.opkg",
     "opkg",
-    "community.postgresql.postgresql_privs",
+    "community.postgresql.postgresql_membership",
     "ansible.windows.win_updates",
     "win_updates",
     "community.general.homebrew",
