@@ -10,6 +10,9 @@ use drover_core::yaml;
 pub fn merge_extra_vars(arg: &str, into: &mut Vars) -> Result<(), String> {
     let arg = arg.trim();
     if let Some(file) = arg.strip_prefix('@') {
+        if file.trim().is_empty() {
+            return Err("-e @ needs a file name after '@' (for example -e @vars.yml)".into());
+        }
         let node = yaml::parse_file(Path::new(file)).map_err(|e| e.to_string())?;
         return merge_value(node.to_value(), into, arg);
     }
@@ -25,6 +28,11 @@ pub fn merge_extra_vars(arg: &str, into: &mut Vars) -> Result<(), String> {
         let (k, v) = piece.split_once('=').ok_or_else(|| {
             format!("invalid extra vars '{piece}': expected key=value, YAML/JSON, or @file")
         })?;
+        if k.trim().is_empty() {
+            return Err(format!(
+                "invalid extra vars '{piece}': the variable name before '=' is empty"
+            ));
+        }
         into.insert(k.trim().to_string(), Value::String(unquote(v.trim())));
     }
     Ok(())
@@ -57,5 +65,11 @@ mod tests {
     #[test]
     fn rejects_garbage() {
         assert!(merge_extra_vars("novalue", &mut Vars::new()).is_err());
+        let e = merge_extra_vars("=b", &mut Vars::new()).unwrap_err();
+        assert!(e.contains("name before '=' is empty"), "{e}");
+        let e = merge_extra_vars("@", &mut Vars::new()).unwrap_err();
+        assert!(e.contains("needs a file name"), "{e}");
+        let e = merge_extra_vars("@/dev/zero", &mut Vars::new()).unwrap_err();
+        assert!(e.contains("/dev/zero") && e.contains("not a regular file"), "{e}");
     }
 }

@@ -20,6 +20,7 @@ pub mod connection;
 pub mod events;
 pub mod executor;
 pub mod inventory;
+pub mod limits;
 pub mod module;
 pub mod params;
 pub mod playbook;

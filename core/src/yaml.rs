@@ -305,7 +305,7 @@ pub fn parse_file(path: &Path) -> Result<Node, YamlError> {
             col: 0,
         },
         message: match e {
-            crate::vault::VaultError::Read { source, .. } => format!("cannot read file: {source}"),
+            crate::vault::VaultError::Read { source, .. } => format!("cannot read file: {}", source.reason()),
             other => other.to_string(),
         },
     })?;

@@ -274,7 +274,7 @@ pub(super) fn content_uses_hostvars(playbook: &Playbook) -> bool {
     }
     files.iter().any(|f| {
         f.is_file()
-            && std::fs::read_to_string(f)
+            && crate::limits::read_text(f)
                 .map(|s| s.contains("hostvars"))
                 .unwrap_or(false)
     })

@@ -1,6 +1,7 @@
 //! The playbook model: loading plays and tasks from YAML and checking them before a run.
 
 pub mod args;
+mod chain;
 mod check;
 mod check_files;
 mod check_vars;
@@ -15,6 +16,7 @@ pub mod vars_files;
 
 pub use check::{check_playbook, check_playbook_with, CheckOptions, CheckReport};
 pub use check_vars::{check_variables, external_variable_names};
+pub use chain::{IncludeChain, IncludeKind};
 pub use error::PlaybookError;
 pub use model::{Keywords, Play, Playbook, RoleRef, RoleSpec, Task, TaskKind, VarsPrompt};
 pub use parse::{

@@ -12,6 +12,7 @@ pub(crate) use keywords::scalar_string;
 pub use play::parse_roles;
 pub use task::{parse_task, parse_tasks, ENGINE_ACTIONS, WITH_LOOKUPS};
 
+use super::chain::{IncludeChain, IncludeKind};
 use super::error::PlaybookError;
 use super::model::{Play, Playbook};
 use super::resolve::{FileCtx, PlayRoles, Resolver};
@@ -45,6 +46,22 @@ fn load_playbook_as(
     roles_path: &[PathBuf],
     for_listing: bool,
 ) -> Result<Playbook, PlaybookError> {
+    let here = crate::yaml::Location {
+        file: std::sync::Arc::from(path.display().to_string().as_str()),
+        line: 0,
+        col: 0,
+    };
+    let shown = path.display().to_string();
+    let chain = IncludeChain::default().enter(IncludeKind::Playbook, path, &shown, &here)?;
+    load_playbook_in(path, roles_path, for_listing, &chain)
+}
+
+fn load_playbook_in(
+    path: &Path,
+    roles_path: &[PathBuf],
+    for_listing: bool,
+    chain: &IncludeChain,
+) -> Result<Playbook, PlaybookError> {
     let root = yaml::parse_file(path)?;
     let dir = path
         .parent()
@@ -75,8 +92,11 @@ fn load_playbook_as(
             let name = target.as_str().ok_or_else(|| {
                 PlaybookError::new(&target.loc, "import_playbook takes a file name")
             })?;
+            let target_path = dir.join(name);
+            let shown = target_path.display().to_string();
+            let inner = chain.enter(IncludeKind::ImportPlaybook, &target_path, &shown, &target.loc)?;
             let mut imported =
-                load_playbook_as(&dir.join(name), roles_path, for_listing).map_err(|e| {
+                load_playbook_in(&target_path, roles_path, for_listing, &inner).map_err(|e| {
                     if e.location.line == 0 {
                         PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
                     } else {
