@@ -174,7 +174,10 @@ mod tests {
             .enter(IncludeKind::ImportPlaybook, Path::new("a.yml"), "a.yml", &loc(2))
             .unwrap_err();
         assert!(e.message.starts_with("import_playbook cycle: a.yml"), "{e}");
-        assert!(e.message.contains("a.yml → b.yml (import_playbook at a.yml:1:3) → a.yml again"), "{e}");
+        assert!(
+            e.message.contains("a.yml → b.yml (import_playbook at a.yml:1:3) → a.yml (import_playbook at a.yml:2:3) again"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -193,6 +196,7 @@ mod tests {
         let e = err.expect("the depth limit stops the recursion");
         assert_eq!(c.depth(), max_include_depth());
         assert!(e.message.contains("nest deeper than"), "{e}");
-        assert!(e.message.contains("r.yml (include_tasks at a.yml:0:3)"), "{e}");
+        assert!(e.message.contains("r.yml (include_tasks at a.yml:64:3)"), "{e}");
+        assert!(e.message.contains("… 57 more …"), "{e}");
     }
 }

@@ -302,7 +302,7 @@ mod tests {
         assert_eq!(
             errs,
             vec![
-                format!("{site}:1:3: vars_files: could not find the file 'nope.yml'"),
+                format!("{site}:2:16: vars_files: could not find the file 'nope.yml'"),
                 format!("{site}:8:9: could not find the file 'absent.txt'"),
                 format!("{site}:17:7: could not find the file 'missing.yml'"),
             ]
