@@ -74,7 +74,10 @@ pub fn playbook_diagnostic(err: &PlaybookError) -> miette::Report {
         .ok()
         .and_then(|t| clip_wide_line(t, err.location.line, err.location.col));
     if let Some((line_text, col)) = clipped {
-        let name = format!("{file}, line {} (cut to columns near {})", err.location.line, err.location.col);
+        let name = format!(
+            "{file}, line {} (cut to columns near {})",
+            err.location.line, err.location.col
+        );
         let offset = offset_of(&line_text, 1, col);
         return miette::Report::new(SourceDiagnostic {
             message: located,

@@ -70,6 +70,9 @@ mod tests {
         let e = merge_extra_vars("@", &mut Vars::new()).unwrap_err();
         assert!(e.contains("needs a file name"), "{e}");
         let e = merge_extra_vars("@/dev/zero", &mut Vars::new()).unwrap_err();
-        assert!(e.contains("/dev/zero") && e.contains("not a regular file"), "{e}");
+        assert!(
+            e.contains("/dev/zero") && e.contains("not a regular file"),
+            "{e}"
+        );
     }
 }

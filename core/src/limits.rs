@@ -190,7 +190,11 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
     let bytes = read_bytes(path)?;
     let mut text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
-        let line = e.as_bytes()[..offset].iter().filter(|b| **b == b'\n').count() + 1;
+        let line = e.as_bytes()[..offset]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1;
         ReadError::NotUtf8 {
             path: path.to_path_buf(),
             offset,

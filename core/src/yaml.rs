@@ -313,7 +313,10 @@ pub fn parse_file(path: &Path) -> Result<Node, YamlError> {
             VaultError::Read {
                 source: ReadError::TooLarge { .. },
                 ..
-            } => (0, Some("split the data, or raise the limit (see docs/LIMITS.md)")),
+            } => (
+                0,
+                Some("split the data, or raise the limit (see docs/LIMITS.md)"),
+            ),
             _ => (0, None),
         };
         YamlError {

@@ -40,7 +40,8 @@ pub fn count(name: &str) -> Result<u64, String> {
             .map(|i| open + i)
             .ok_or_else(|| format!("host range in '{name}' has no closing ']'"))?;
         let spec = &rest[open + 1..close];
-        let n = spec_len(spec).map_err(|m| format!("bad host range '[{spec}]' in '{name}': {m}"))?;
+        let n =
+            spec_len(spec).map_err(|m| format!("bad host range '[{spec}]' in '{name}': {m}"))?;
         total = total.saturating_mul(n);
         rest = &rest[close + 1..];
     }
@@ -218,7 +219,10 @@ mod tests {
         assert_eq!(count("r[1:10]c[a:e]").unwrap(), 50);
         assert_eq!(count("n[1:10:3]").unwrap(), 4);
         let e = expand("web[1:1000000000000]").unwrap_err();
-        assert!(e.contains("1000000000000 hosts") && e.contains("DROVER_MAX_HOST_RANGE"), "{e}");
+        assert!(
+            e.contains("1000000000000 hosts") && e.contains("DROVER_MAX_HOST_RANGE"),
+            "{e}"
+        );
         let e = expand("a[1:100000]b[1:100000]").unwrap_err();
         assert!(e.contains("more than the limit"), "{e}");
     }

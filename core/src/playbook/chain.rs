@@ -109,7 +109,9 @@ impl IncludeChain {
                             cycle.join(" → ")
                         ),
                     )
-                    .with_hint("remove the import that leads back to a file or role already on this chain"));
+                    .with_hint(
+                        "remove the import that leads back to a file or role already on this chain",
+                    ));
                 }
                 if l.kind.is_dynamic() {
                     break;
@@ -129,14 +131,12 @@ impl IncludeChain {
             return Err(PlaybookError::new(
                 at,
                 format!(
-                    "imports and includes nest deeper than {limit} levels: {}",
+                    "imports and includes nest deeper than {limit} levels \
+                     ({MAX_INCLUDE_DEPTH_ENV}, at most {INCLUDE_DEPTH_CEILING}): {}",
                     all.join(" → ")
                 ),
             )
-            .with_hint(format!(
-                "a file that includes itself needs a condition that ends the recursion; \
-                 set {MAX_INCLUDE_DEPTH_ENV} (at most {INCLUDE_DEPTH_CEILING}) to allow deeper nesting"
-            )));
+            .with_hint("a file that includes itself needs a condition that ends the recursion"));
         }
         let mut links = self.links.clone();
         links.push(link);
@@ -168,10 +168,20 @@ mod tests {
         let c = IncludeChain::default()
             .enter(IncludeKind::Playbook, Path::new("a.yml"), "a.yml", &loc(0))
             .unwrap()
-            .enter(IncludeKind::ImportPlaybook, Path::new("b.yml"), "b.yml", &loc(1))
+            .enter(
+                IncludeKind::ImportPlaybook,
+                Path::new("b.yml"),
+                "b.yml",
+                &loc(1),
+            )
             .unwrap();
         let e = c
-            .enter(IncludeKind::ImportPlaybook, Path::new("a.yml"), "a.yml", &loc(2))
+            .enter(
+                IncludeKind::ImportPlaybook,
+                Path::new("a.yml"),
+                "a.yml",
+                &loc(2),
+            )
             .unwrap_err();
         assert!(e.message.starts_with("import_playbook cycle: a.yml"), "{e}");
         assert!(
@@ -185,7 +195,12 @@ mod tests {
         let mut c = IncludeChain::default();
         let mut err = None;
         for i in 0..1000 {
-            match c.enter(IncludeKind::IncludeTasks, Path::new("r.yml"), "r.yml", &loc(i)) {
+            match c.enter(
+                IncludeKind::IncludeTasks,
+                Path::new("r.yml"),
+                "r.yml",
+                &loc(i),
+            ) {
                 Ok(next) => c = next,
                 Err(e) => {
                     err = Some(e);
@@ -196,7 +211,10 @@ mod tests {
         let e = err.expect("the depth limit stops the recursion");
         assert_eq!(c.depth(), max_include_depth());
         assert!(e.message.contains("nest deeper than"), "{e}");
-        assert!(e.message.contains("r.yml (include_tasks at a.yml:64:3)"), "{e}");
+        assert!(
+            e.message.contains("r.yml (include_tasks at a.yml:64:3)"),
+            "{e}"
+        );
         assert!(e.message.contains("… 57 more …"), "{e}");
     }
 }

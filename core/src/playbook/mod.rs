@@ -14,9 +14,9 @@ mod resolve;
 mod tags;
 pub mod vars_files;
 
+pub use chain::{IncludeChain, IncludeKind};
 pub use check::{check_playbook, check_playbook_with, CheckOptions, CheckReport};
 pub use check_vars::{check_variables, external_variable_names};
-pub use chain::{IncludeChain, IncludeKind};
 pub use error::PlaybookError;
 pub use model::{Keywords, Play, Playbook, RoleRef, RoleSpec, Task, TaskKind, VarsPrompt};
 pub use parse::{

@@ -14,10 +14,19 @@ pub(super) fn user_message(raw: &str) -> (String, &'static str) {
         );
     }
     if let Some(rest) = raw.strip_prefix("duplicate mapping key: ") {
-        let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
         return (
             format!("the key `{key}` appears twice in this mapping"),
             "remove or rename one of the two entries",
+        );
+    }
+    if raw.contains("simple key expected ':'") {
+        return (
+            "expected ':' after this mapping key".into(),
+            "a key must end with ':' on the same line, within 1024 characters of its start",
         );
     }
     if raw.contains("recursive references") {
@@ -74,7 +83,10 @@ fn budget(rest: &str) -> (String, &'static str) {
             "a playbook, inventory or vars file holds one document",
         ),
         _ => (
-            format!("the document is too large or complex to load (limit on {})", name.to_lowercase()),
+            format!(
+                "the document is too large or complex to load (limit on {})",
+                name.to_lowercase()
+            ),
             "split the data into smaller files",
         ),
     }

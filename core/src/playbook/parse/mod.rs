@@ -92,11 +92,20 @@ fn load_playbook_in(
             let name = target.as_str().ok_or_else(|| {
                 PlaybookError::new(&target.loc, "import_playbook takes a file name")
             })?;
-            let target_path = dir.join(name);
+            let target_path = if dir == Path::new(".") {
+                PathBuf::from(name)
+            } else {
+                dir.join(name)
+            };
             let shown = target_path.display().to_string();
-            let inner = chain.enter(IncludeKind::ImportPlaybook, &target_path, &shown, &target.loc)?;
-            let mut imported =
-                load_playbook_in(&target_path, roles_path, for_listing, &inner).map_err(|e| {
+            let inner = chain.enter(
+                IncludeKind::ImportPlaybook,
+                &target_path,
+                &shown,
+                &target.loc,
+            )?;
+            let mut imported = load_playbook_in(&target_path, roles_path, for_listing, &inner)
+                .map_err(|e| {
                     if e.location.line == 0 {
                         PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
                     } else {
