@@ -19,6 +19,7 @@ pub mod config;
 pub mod connection;
 pub mod events;
 pub mod executor;
+pub mod extra_vars;
 pub mod inventory;
 pub mod limits;
 pub mod module;
