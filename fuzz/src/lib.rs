@@ -21,12 +21,64 @@ pub const MAX_INPUT: usize = 256 * 1024;
 /// Fragments that tend to break parsers: YAML structure, anchors and tags, Jinja delimiters,
 /// ranges, control bytes, a BOM, invalid UTF-8 after lossy decoding.
 pub const TOKENS: &[&str] = &[
-    "[", "]", "{", "}", ":", ": ", "- ", "\n", "\n  ", "\t", "---\n", "...\n", "&a ", "*a", "<<: *a",
-    "!!int ", "!!float ", "!unsafe ", "!vault |\n  ", "? ", "|\n", ">-\n", "'", "\"", "\\", "#",
-    "{{", "}}", "{%", "%}", "{#", "#}", "|int", "|float", "|round(-999)", "[1:999999999]",
-    "[a:Z]", "[01:9]", "=", "=''", "\0", "\u{feff}", "\u{1b}", "\r", "\u{ffff}", "$ANSIBLE_VAULT;1.1;AES256\n",
-    "$ANSIBLE_VAULT;1.2;AES256;id\n", "[web:children]\n", "[web:vars]\n", "ansible_port=99999 ",
-    "1e999", "-0", "0x", "0o777", "~", "null", "yes", "@",
+    "[",
+    "]",
+    "{",
+    "}",
+    ":",
+    ": ",
+    "- ",
+    "\n",
+    "\n  ",
+    "\t",
+    "---\n",
+    "...\n",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!int ",
+    "!!float ",
+    "!unsafe ",
+    "!vault |\n  ",
+    "? ",
+    "|\n",
+    ">-\n",
+    "'",
+    "\"",
+    "\\",
+    "#",
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{#",
+    "#}",
+    "|int",
+    "|float",
+    "|round(-999)",
+    "[1:999999999]",
+    "[a:Z]",
+    "[01:9]",
+    "=",
+    "=''",
+    "\0",
+    "\u{feff}",
+    "\u{1b}",
+    "\r",
+    "\u{ffff}",
+    "$ANSIBLE_VAULT;1.1;AES256\n",
+    "$ANSIBLE_VAULT;1.2;AES256;id\n",
+    "[web:children]\n",
+    "[web:vars]\n",
+    "ansible_port=99999 ",
+    "1e999",
+    "-0",
+    "0x",
+    "0o777",
+    "~",
+    "null",
+    "yes",
+    "@",
 ];
 
 /// One change applied to a seed.
@@ -50,8 +102,10 @@ pub fn mutation() -> impl Strategy<Value = Mutation> {
         (any::<usize>(), any::<u8>()).prop_map(|(p, b)| Mutation::Flip(p, b)),
         (any::<usize>(), 0..TOKENS.len()).prop_map(|(p, t)| Mutation::Token(p, t)),
         (any::<usize>(), 0usize..64).prop_map(|(p, l)| Mutation::Delete(p, l)),
-        (any::<usize>(), 0usize..256, any::<usize>()).prop_map(|(f, l, t)| Mutation::Duplicate(f, l, t)),
-        (any::<usize>(), 0..TOKENS.len(), 1u16..2000).prop_map(|(p, t, n)| Mutation::Repeat(p, t, n)),
+        (any::<usize>(), 0usize..256, any::<usize>())
+            .prop_map(|(f, l, t)| Mutation::Duplicate(f, l, t)),
+        (any::<usize>(), 0..TOKENS.len(), 1u16..2000)
+            .prop_map(|(p, t, n)| Mutation::Repeat(p, t, n)),
     ]
 }
 
@@ -91,6 +145,22 @@ pub fn mutate(seed: &[u8], mutations: &[Mutation]) -> String {
         data.truncate(MAX_INPUT);
     }
     String::from_utf8_lossy(&data).into_owned()
+}
+
+/// Stack size the targets run with: a main thread's usual 8 MiB, which the drover binary parses
+/// on (a 2 MiB test thread overflows on 64-deep YAML in debug builds).
+pub const STACK: usize = 8 << 20;
+
+/// Runs `target` on `input` in a thread with [`STACK`] bytes of stack; a panic in the target is
+/// resumed in the caller (so proptest sees and shrinks it).
+pub fn run(target: fn(&str), input: String) {
+    let worker = std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn(move || target(&input))
+        .expect("spawn a fuzz worker");
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 /// The repository's root (the parent of this crate).
@@ -216,8 +286,14 @@ pub fn template_bridge(text: &str) {
     }
     let mut vars = Vars::new();
     vars.insert("a".into(), Value::from(1));
-    vars.insert("d".into(), serde_json::json!({"k": [1, "two", {"x": null}]}));
+    vars.insert(
+        "d".into(),
+        serde_json::json!({"k": [1, "two", {"x": null}]}),
+    );
     vars.insert("groups".into(), serde_json::json!({"all": ["h1", "h2"]}));
-    vars.insert("hostvars".into(), serde_json::json!({"h1": {"x": 1}, "h2": {}}));
+    vars.insert(
+        "hostvars".into(),
+        serde_json::json!({"h1": {"x": 1}, "h2": {}}),
+    );
     let _ = Templar::new().render_str(text, &vars);
 }

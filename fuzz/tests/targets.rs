@@ -34,7 +34,11 @@ macro_rules! corpus {
     };
 }
 
-corpus!(yaml_seeds, ["playbooks", "examples/playbooks"], [".yml", ".yaml"]);
+corpus!(
+    yaml_seeds,
+    ["playbooks", "examples/playbooks"],
+    [".yml", ".yaml"]
+);
 corpus!(ini_seeds, ["inventories"], [".ini"]);
 corpus!(inv_yaml_seeds, ["inventories"], ["hosts.yml"]);
 corpus!(kv_seeds, [], [".txt"]);
@@ -50,42 +54,42 @@ proptest! {
 
     #[test]
     fn fuzz_yaml_loader(text in input(yaml_seeds())) {
-        yaml_loader(&text);
+        run(yaml_loader, text);
     }
 
     #[test]
     fn fuzz_inventory_ini(text in input(ini_seeds())) {
-        inventory_ini(&text);
+        run(inventory_ini, text);
     }
 
     #[test]
     fn fuzz_inventory_yaml(text in input(inv_yaml_seeds())) {
-        inventory_yaml(&text);
+        run(inventory_yaml, text);
     }
 
     #[test]
     fn fuzz_key_values(text in input(kv_seeds())) {
-        key_values(&text);
+        run(key_values, text);
     }
 
     #[test]
     fn fuzz_extra_vars(text in input(kv_seeds())) {
-        extra_vars(&text);
+        run(extra_vars, text);
     }
 
     #[test]
     fn fuzz_extra_vars_yaml(text in input(yaml_seeds())) {
-        extra_vars(&text);
+        run(extra_vars, text);
     }
 
     #[test]
     fn fuzz_vault_decoder(text in input(encrypted_seeds())) {
-        vault_decoder(&text);
+        run(vault_decoder, text);
     }
 
     #[test]
     fn fuzz_template_bridge(text in input(template_seeds())) {
-        template_bridge(&text);
+        run(template_bridge, text);
     }
 }
 
@@ -99,7 +103,10 @@ fn seeds_are_real_inputs() {
     )
     .is_ok());
     let mut secrets = drover_core::vault::VaultSecrets::new();
-    secrets.push(drover_core::vault::VaultSecret::new("default", VAULT_PASSWORD));
+    secrets.push(drover_core::vault::VaultSecret::new(
+        "default",
+        VAULT_PASSWORD,
+    ));
     let sealed = std::str::from_utf8(&encrypted_seeds()[0]).expect("utf-8");
     assert!(secrets.decrypt(sealed, "seed").is_ok());
 }
