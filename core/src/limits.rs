@@ -14,6 +14,8 @@ pub const MAX_FILE_SIZE_ENV: &str = "DROVER_MAX_FILE_SIZE";
 pub const MAX_HOST_RANGE_ENV: &str = "DROVER_MAX_HOST_RANGE";
 /// Environment variable overriding [`DEFAULT_MAX_INCLUDE_DEPTH`].
 pub const MAX_INCLUDE_DEPTH_ENV: &str = "DROVER_MAX_INCLUDE_DEPTH";
+/// Environment variable overriding [`DEFAULT_MAX_LOADED_TASKS`].
+pub const MAX_LOADED_TASKS_ENV: &str = "DROVER_MAX_LOADED_TASKS";
 /// Environment variable overriding [`DEFAULT_MAX_TEMPLATE_RECURSION`].
 pub const MAX_TEMPLATE_RECURSION_ENV: &str = "DROVER_MAX_TEMPLATE_RECURSION";
 
@@ -25,6 +27,9 @@ pub const DEFAULT_MAX_HOST_RANGE: u64 = 100_000;
 pub const DEFAULT_MAX_INCLUDE_DEPTH: usize = 64;
 /// Hard ceiling for [`MAX_INCLUDE_DEPTH_ENV`]: deeper chains would overflow the stack.
 pub const INCLUDE_DEPTH_CEILING: usize = 256;
+/// Most tasks (and plays) one playbook, play or include may load through static imports: stops
+/// an "import bomb" (files that import each other many times over without a cycle).
+pub const DEFAULT_MAX_LOADED_TASKS: usize = 200_000;
 /// Deepest nesting of template calls, includes and macros inside one template render.
 pub const DEFAULT_MAX_TEMPLATE_RECURSION: usize = 500;
 
@@ -118,6 +123,11 @@ pub fn max_include_depth() -> usize {
         .clamp(1, INCLUDE_DEPTH_CEILING)
 }
 
+/// The loaded-tasks limit in force ([`MAX_LOADED_TASKS_ENV`] or [`DEFAULT_MAX_LOADED_TASKS`]).
+pub fn max_loaded_tasks() -> usize {
+    env_number(MAX_LOADED_TASKS_ENV).map_or(DEFAULT_MAX_LOADED_TASKS, |n| n as usize)
+}
+
 /// The template recursion limit in force ([`MAX_TEMPLATE_RECURSION_ENV`] or
 /// [`DEFAULT_MAX_TEMPLATE_RECURSION`]), at most 2000.
 pub fn max_template_recursion() -> usize {
@@ -174,6 +184,37 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
     let file = std::fs::File::open(path).map_err(io)?;
     let mut buf = Vec::with_capacity(meta.len() as usize);
     file.take(limit.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(io)?;
+    if buf.len() as u64 > limit {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+/// Reads a file's bytes up to [`max_file_size`], accepting pipes and devices (a vault password
+/// given as `--vault-password-file <(pass show x)` is a pipe, as Ansible allows); directories
+/// are refused.
+pub fn read_bytes_capped(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let io = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(ReadError::NotRegular {
+            path: path.to_path_buf(),
+            kind: "a directory",
+        });
+    }
+    let limit = max_file_size();
+    let mut buf = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(limit.saturating_add(1))
         .read_to_end(&mut buf)
         .map_err(io)?;
     if buf.len() as u64 > limit {

@@ -140,7 +140,7 @@ impl VaultSecret {
             }
             output.stdout
         } else {
-            crate::limits::read_bytes(path).map_err(|e| source_error(e.reason()))?
+            crate::limits::read_bytes_capped(path).map_err(|e| source_error(e.reason()))?
         };
         let password = trim_end(&bytes).to_vec();
         if password.is_empty() {

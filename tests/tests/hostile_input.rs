@@ -226,6 +226,26 @@ fn static_import_and_role_cycles_are_errors() {
 }
 
 #[test]
+fn import_bombs_stop_at_the_task_budget() {
+    let dir = tempfile::tempdir().expect("dir");
+    // Eight levels of files that each import the next ten times: 10^8 tasks, no cycle.
+    for level in 0..8 {
+        let body: String = (0..10)
+            .map(|_| format!("- import_tasks: l{}.yml\n", level + 1))
+            .collect();
+        write(dir.path(), &format!("l{level}.yml"), body);
+    }
+    write(dir.path(), "l8.yml", "- debug: msg=leaf\n");
+    write(
+        dir.path(),
+        "bomb.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - import_tasks: l0.yml\n",
+    );
+    let o = check(dir.path(), "--syntax-check", "bomb.yml");
+    assert_error(&o, 1, &["more than 200000 tasks", "DROVER_MAX_LOADED_TASKS", ".yml:1:1"]);
+}
+
+#[test]
 fn include_tasks_recursion_stops_at_the_depth_limit() {
     let dir = tempfile::tempdir().expect("dir");
     write(

@@ -6,10 +6,14 @@
 //! than [`crate::limits::max_include_depth`] is refused. Both errors name the whole chain.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::error::PlaybookError;
-use crate::limits::{max_include_depth, INCLUDE_DEPTH_CEILING, MAX_INCLUDE_DEPTH_ENV};
+use crate::limits::{
+    max_include_depth, max_loaded_tasks, INCLUDE_DEPTH_CEILING, MAX_INCLUDE_DEPTH_ENV,
+    MAX_LOADED_TASKS_ENV,
+};
 use crate::yaml::Location;
 
 /// How a file or role entered the chain.
@@ -66,6 +70,8 @@ struct Link {
 #[derive(Debug, Clone, Default)]
 pub struct IncludeChain {
     links: Vec<Arc<Link>>,
+    /// Tasks and plays loaded so far from the chain's root (shared by every extension).
+    loaded: Arc<AtomicUsize>,
 }
 
 fn identity(target: &Path) -> PathBuf {
@@ -73,6 +79,25 @@ fn identity(target: &Path) -> PathBuf {
 }
 
 impl IncludeChain {
+    /// Counts `n` tasks (or plays) loaded at `at` against the loaded-tasks limit of the chain's
+    /// root.
+    pub fn charge(&self, n: usize, at: &Location) -> Result<(), PlaybookError> {
+        let total = self.loaded.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+        let limit = max_loaded_tasks();
+        if total <= limit {
+            return Ok(());
+        }
+        let via = self.links.last().map(|l| show(l)).unwrap_or_default();
+        Err(PlaybookError::new(
+            at,
+            format!(
+                "the imports load more than {limit} tasks in total (set {MAX_LOADED_TASKS_ENV} \
+                 to raise the limit); the last file came through {via}"
+            ),
+        )
+        .with_hint("files that import each other many times over multiply their tasks; import each file once"))
+    }
+
     /// How many links the chain has.
     pub fn depth(&self) -> usize {
         self.links.len()
@@ -140,7 +165,10 @@ impl IncludeChain {
         }
         let mut links = self.links.clone();
         links.push(link);
-        Ok(IncludeChain { links })
+        Ok(IncludeChain {
+            links,
+            loaded: self.loaded.clone(),
+        })
     }
 }
 
@@ -188,6 +216,18 @@ mod tests {
             e.message.contains("a.yml → b.yml (import_playbook at a.yml:1:3) → a.yml (import_playbook at a.yml:2:3) again"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn loaded_tasks_are_budgeted_across_the_chain() {
+        let root = IncludeChain::default();
+        let child = root
+            .enter(IncludeKind::ImportTasks, Path::new("x.yml"), "x.yml", &loc(1))
+            .unwrap();
+        root.charge(max_loaded_tasks() - 1, &loc(1)).unwrap();
+        let e = child.charge(2, &loc(2)).unwrap_err();
+        assert!(e.message.contains("more than 200000 tasks"), "{e}");
+        assert!(e.message.contains("x.yml (import_tasks at a.yml:1:3)"), "{e}");
     }
 
     #[test]

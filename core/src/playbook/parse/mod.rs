@@ -72,6 +72,7 @@ fn load_playbook_in(
     } else {
         dir
     };
+    chain.charge(1 + root.as_seq().map_or(0, <[Node]>::len), &root.loc)?;
     let mut plays = Vec::new();
     let items = match &root.value {
         NodeValue::Seq(items) => items.as_slice(),
@@ -117,7 +118,7 @@ fn load_playbook_in(
             continue;
         }
         let mut play = parse_play(node)?;
-        resolve_play(&mut play, &dir, roles_path, for_listing)?;
+        resolve_play(&mut play, &dir, roles_path, for_listing, chain)?;
         plays.push(play);
     }
     Ok(Playbook {
@@ -173,8 +174,10 @@ fn resolve_play(
     dir: &Path,
     roles_path: &[PathBuf],
     for_listing: bool,
+    chain: &IncludeChain,
 ) -> Result<(), PlaybookError> {
-    let mut resolver = Resolver::new(dir, roles_path);
+    // The play's imports continue the playbook's chain: one depth limit and one task budget.
+    let mut resolver = Resolver::new(dir, roles_path).with_chain(chain.clone());
     if for_listing {
         resolver = resolver.for_listing_only();
     }

@@ -242,6 +242,7 @@ impl<'a> Resolver<'a> {
     ) -> Result<Vec<Task>, PlaybookError> {
         let node = yaml::parse_file(path)?;
         let tasks = parse_tasks(&node)?;
+        self.chain.charge(tasks.len() + 1, &node.loc)?;
         let ctx = FileCtx {
             dir: path
                 .parent()
