@@ -82,7 +82,10 @@ impl IncludeChain {
     /// Counts `n` tasks (or plays) loaded at `at` against the loaded-tasks limit of the chain's
     /// root.
     pub fn charge(&self, n: usize, at: &Location) -> Result<(), PlaybookError> {
-        let total = self.loaded.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+        let total = self
+            .loaded
+            .fetch_add(n, Ordering::Relaxed)
+            .saturating_add(n);
         let limit = max_loaded_tasks();
         if total <= limit {
             return Ok(());
@@ -222,12 +225,20 @@ mod tests {
     fn loaded_tasks_are_budgeted_across_the_chain() {
         let root = IncludeChain::default();
         let child = root
-            .enter(IncludeKind::ImportTasks, Path::new("x.yml"), "x.yml", &loc(1))
+            .enter(
+                IncludeKind::ImportTasks,
+                Path::new("x.yml"),
+                "x.yml",
+                &loc(1),
+            )
             .unwrap();
         root.charge(max_loaded_tasks() - 1, &loc(1)).unwrap();
         let e = child.charge(2, &loc(2)).unwrap_err();
         assert!(e.message.contains("more than 200000 tasks"), "{e}");
-        assert!(e.message.contains("x.yml (import_tasks at a.yml:1:3)"), "{e}");
+        assert!(
+            e.message.contains("x.yml (import_tasks at a.yml:1:3)"),
+            "{e}"
+        );
     }
 
     #[test]
