@@ -26,7 +26,11 @@ pub const DEFAULT_MAX_HOST_RANGE: u64 = 100_000;
 /// Deepest chain of imports and includes (playbooks, tasks files, roles).
 pub const DEFAULT_MAX_INCLUDE_DEPTH: usize = 64;
 /// Hard ceiling for [`MAX_INCLUDE_DEPTH_ENV`]: deeper chains would overflow the stack.
-pub const INCLUDE_DEPTH_CEILING: usize = 256;
+pub const INCLUDE_DEPTH_CEILING: usize = 128;
+/// Stack the drover binary runs playbooks on: run-time nesting is at most the include depth
+/// times the block nesting one file can hold (YAML nesting is capped at 64 levels), about
+/// 30 KiB a level in debug builds. Reserved, not committed: only the pages used cost memory.
+pub const RUN_STACK_SIZE: usize = 256 << 20;
 /// Most tasks (and plays) one playbook, play or include may load through static imports: stops
 /// an "import bomb" (files that import each other many times over without a cycle).
 pub const DEFAULT_MAX_LOADED_TASKS: usize = 200_000;

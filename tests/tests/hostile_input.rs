@@ -298,6 +298,25 @@ fn include_tasks_recursion_stops_at_the_depth_limit() {
         "{}",
         o.stdout
     );
+    // Blocks nested as deep as YAML allows inside each recursive file: the run's stack holds
+    // the deepest nesting the limits allow.
+    let mut nested = String::new();
+    for level in 0..30 {
+        nested.push_str(&format!("{}- block:\n", "    ".repeat(level)));
+    }
+    nested.push_str(&format!("{}- include_tasks: deep.yml\n", "    ".repeat(30)));
+    write(dir.path(), "deep.yml", nested);
+    write(
+        dir.path(),
+        "deeprun.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - include_tasks: deep.yml\n",
+    );
+    let o = drover_in(
+        dir.path(),
+        &["play", "-c", "local", "-i", "localhost,", "deeprun.yml"],
+        &[("DROVER_MAX_INCLUDE_DEPTH", "1000")],
+    );
+    assert_error(&o, 2, &["deep.yml:31:", "nest deeper than 128 levels"]);
 }
 
 #[test]
