@@ -262,6 +262,9 @@ mod tests {
         assert!(e.to_string().contains("character device"), "{e}");
         let e = read_text(Path::new("/")).unwrap_err();
         assert!(e.to_string().contains("directory"), "{e}");
+        // Password files may be pipes or devices, but are capped.
+        assert_eq!(read_bytes_capped(Path::new("/dev/null")).unwrap(), b"");
+        assert!(read_bytes_capped(Path::new("/")).is_err());
     }
 
     #[test]
