@@ -1,61 +1,8 @@
-//! Parsing `-e/--extra-vars` values: `k=v k2=v2`, inline YAML/JSON, or `@file`.
+//! `-e/--extra-vars`: the parsing lives in [`drover_core::extra_vars`] (where it is fuzzed).
 
-use std::path::Path;
-
-use drover_core::playbook::args::{split_args, unquote};
-use drover_core::vars::{merge_into, Value, Vars};
-use drover_core::yaml;
+use drover_core::vars::Vars;
 
 /// Parses one `-e` argument and merges it into `into`.
 pub fn merge_extra_vars(arg: &str, into: &mut Vars) -> Result<(), String> {
-    let arg = arg.trim();
-    if let Some(file) = arg.strip_prefix('@') {
-        let node = yaml::parse_file(Path::new(file)).map_err(|e| e.to_string())?;
-        return merge_value(node.to_value(), into, arg);
-    }
-    if arg.starts_with('{') || arg.starts_with('[') || arg.starts_with("---") {
-        let node = yaml::parse_str(arg, "extra vars").map_err(|e| e.to_string())?;
-        return merge_value(node.to_value(), into, arg);
-    }
-    for piece in split_args(arg) {
-        let piece = piece.trim();
-        if piece.is_empty() {
-            continue;
-        }
-        let (k, v) = piece.split_once('=').ok_or_else(|| {
-            format!("invalid extra vars '{piece}': expected key=value, YAML/JSON, or @file")
-        })?;
-        into.insert(k.trim().to_string(), Value::String(unquote(v.trim())));
-    }
-    Ok(())
-}
-
-fn merge_value(v: Value, into: &mut Vars, arg: &str) -> Result<(), String> {
-    match v {
-        Value::Object(m) => {
-            merge_into(into, &m);
-            Ok(())
-        }
-        Value::Null => Ok(()),
-        _ => Err(format!("extra vars '{arg}' must be a mapping")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn key_values_json_and_later_wins() {
-        let mut v = Vars::new();
-        merge_extra_vars("a=1 b='x y'", &mut v).unwrap();
-        merge_extra_vars(r#"{"a": 2, "c": [1]}"#, &mut v).unwrap();
-        assert_eq!(Value::Object(v), json!({"a": 2, "b": "x y", "c": [1]}));
-    }
-
-    #[test]
-    fn rejects_garbage() {
-        assert!(merge_extra_vars("novalue", &mut Vars::new()).is_err());
-    }
+    drover_core::extra_vars::merge_extra_vars(arg, into).map_err(|e| e.to_string())
 }

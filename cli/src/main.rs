@@ -39,6 +39,20 @@ pub(crate) const EXIT_ERROR: u8 = 1;
 pub(crate) const EXIT_BAD_OPTIONS: u8 = 5;
 
 fn main() -> ExitCode {
+    // Playbooks nest (blocks in included files in included files…) and so does their execution:
+    // run on a thread whose stack fits the deepest nesting the limits allow (docs/LIMITS.md).
+    // Only the pages used are committed.
+    match std::thread::Builder::new()
+        .name("drover".into())
+        .stack_size(drover_core::limits::RUN_STACK_SIZE)
+        .spawn(real_main)
+    {
+        Ok(worker) => worker.join().unwrap_or(ExitCode::from(EXIT_ERROR)),
+        Err(_) => real_main(),
+    }
+}
+
+fn real_main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -135,7 +135,7 @@ pub fn run(command: &VaultCommand, cfg: &AnsibleConfig) -> Result<(), String> {
 }
 
 fn read(file: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+    drover_core::limits::read_bytes_capped(file).map_err(|e| e.to_string())
 }
 
 fn decrypt_file(file: &Path, secrets: &VaultSecrets) -> Result<Vec<u8>, String> {

@@ -114,7 +114,7 @@ impl AnsibleConfig {
 
     /// Reads settings from one file (no environment overrides).
     pub fn from_file(path: &Path) -> Self {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let text = crate::limits::read_text(path).unwrap_or_default();
         let mut cfg = Self::from_ini(&text);
         cfg.path = Some(path.to_path_buf());
         cfg

@@ -73,12 +73,12 @@ pub enum VaultError {
         reason: String,
     },
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("{source}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// The error.
-        source: std::io::Error,
+        /// The error (it names the file).
+        source: crate::limits::ReadError,
     },
 }
 
@@ -117,7 +117,13 @@ impl VaultSecret {
         };
         let metadata = std::fs::metadata(path).map_err(|e| source_error(e.to_string()))?;
         let bytes = if is_executable(&metadata) {
-            let mut command = std::process::Command::new(path);
+            // A bare name (`pass.sh`) is a file in the current directory, not a PATH lookup.
+            let program = if path.is_relative() && path.components().count() == 1 {
+                Path::new(".").join(path)
+            } else {
+                path.to_path_buf()
+            };
+            let mut command = std::process::Command::new(program);
             let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
             if stem.ends_with("-client") {
                 command.args(["--vault-id", label]);
@@ -134,7 +140,7 @@ impl VaultSecret {
             }
             output.stdout
         } else {
-            std::fs::read(path).map_err(|e| source_error(e.to_string()))?
+            crate::limits::read_bytes_capped(path).map_err(|e| source_error(e.reason()))?
         };
         let password = trim_end(&bytes).to_vec();
         if password.is_empty() {

@@ -13,6 +13,8 @@ use serde_saphyr::{Spanned, Tagged};
 
 use crate::vars::{unsafe_text, Map, Value, VAULT_KEY};
 
+mod messages;
+
 /// A position in a source file (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Location {
@@ -73,6 +75,8 @@ pub struct YamlError {
     pub location: Location,
     /// What is wrong.
     pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
 }
 
 impl Node {
@@ -298,16 +302,35 @@ pub fn parse_str(source: &str, file: &str) -> Result<Node, YamlError> {
 /// Reads and parses a YAML file, decrypting it first if it is vault-encrypted.
 pub fn parse_file(path: &Path) -> Result<Node, YamlError> {
     let name = path.display().to_string();
-    let source = crate::vault::read_text_file(path).map_err(|e| YamlError {
-        location: Location {
-            file: Arc::from(name.as_str()),
-            line: 0,
-            col: 0,
-        },
-        message: match e {
-            crate::vault::VaultError::Read { source, .. } => format!("cannot read file: {source}"),
-            other => other.to_string(),
-        },
+    let source = crate::vault::read_text_file(path).map_err(|e| {
+        use crate::limits::ReadError;
+        use crate::vault::VaultError;
+        let (line, hint) = match &e {
+            VaultError::Read {
+                source: ReadError::NotUtf8 { line, .. },
+                ..
+            } => (*line, Some("save the file as UTF-8 text")),
+            VaultError::Read {
+                source: ReadError::TooLarge { .. },
+                ..
+            } => (
+                0,
+                Some("split the data, or raise the limit (see docs/LIMITS.md)"),
+            ),
+            _ => (0, None),
+        };
+        YamlError {
+            location: Location {
+                file: Arc::from(name.as_str()),
+                line,
+                col: usize::from(line > 0),
+            },
+            message: match e {
+                VaultError::Read { source, .. } => format!("cannot read file: {}", source.reason()),
+                other => other.to_string(),
+            },
+            hint: hint.map(str::to_string),
+        }
     })?;
     parse_str(&source, &name)
 }
@@ -320,19 +343,21 @@ fn convert_error(e: &serde_saphyr::Error, file: &Arc<str>) -> YamlError {
     // The crate's rendering repeats the position and adds a snippet; keep the first line's text.
     let text = e.to_string();
     let first = text.lines().next().unwrap_or(&text);
-    let message = first
+    let raw = first
         .trim_start_matches("error: ")
         .split_once(": ")
         .filter(|(pos, _)| pos.starts_with("line "))
         .map(|(_, m)| m.to_string())
         .unwrap_or_else(|| first.to_string());
+    let (message, hint) = messages::user_message(&raw);
     YamlError {
         location: Location {
             file: file.clone(),
             line,
             col,
         },
-        message: format!("YAML syntax error: {message}"),
+        message,
+        hint: Some(hint.to_string()),
     }
 }
 

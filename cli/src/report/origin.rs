@@ -44,7 +44,7 @@ pub fn origin_block(location: &str) -> Option<String> {
 /// The numbered source lines up to `line`, and the column marker, as ansible-core's
 /// `SourceContext.from_origin` renders them.
 fn annotated_source(path: &Path, line: usize, col: usize) -> Option<Vec<String>> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = drover_core::limits::read_text(path).ok()?;
     let start = line.saturating_sub(1).saturating_sub(CONTEXT_LINES);
     let lines: Vec<&str> = text.split('\n').skip(start).take(line - start).collect();
     if lines.len() != line - start {

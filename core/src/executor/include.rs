@@ -9,8 +9,14 @@ use super::prepare::when_conditions;
 use super::{Executor, PlayCtx};
 use crate::events::{Event, HostResult};
 use crate::playbook::{
-    FileCtx, Included, Keywords, PlayRoles, PlaybookError, Resolver, RoleSpec, Task, TaskKind,
+    FileCtx, IncludeChain, IncludeKind, Included, Keywords, PlayRoles, PlaybookError, Resolver,
+    RoleSpec, Task, TaskKind,
 };
+
+tokio::task_local! {
+    /// The run-time includes that led to the tasks being run (the include depth guard).
+    static RUNTIME_CHAIN: IncludeChain;
+}
 use crate::vars::{merge_into, Value, Vars};
 
 /// Hosts that include the same content with the same loop variables.
@@ -144,11 +150,21 @@ impl Executor {
             }
             self.report_include(ctx, task, host, result, start);
         }
+        let outer = RUNTIME_CHAIN
+            .try_with(IncludeChain::clone)
+            .unwrap_or_default();
         let mut loaded = Vec::with_capacity(groups.len());
         for group in groups {
-            let included = match spec {
-                None => self.load_included_tasks(ctx, task, &group.target),
-                Some(spec) => self.load_included_role(ctx, task, spec, &group.target),
+            let mut chain = outer.clone();
+            let included = match self.enter_runtime(ctx, task, spec, &group.target, &outer) {
+                Err(e) => Arc::new(Err(e)),
+                Ok(inner) => {
+                    chain = inner;
+                    match spec {
+                        None => self.load_included_tasks(ctx, task, &group.target),
+                        Some(spec) => self.load_included_role(ctx, task, spec, &group.target),
+                    }
+                }
             };
             match included.as_ref() {
                 Ok(_) => self.emit(Event::Included {
@@ -166,14 +182,14 @@ impl Executor {
                     }
                 }
             }
-            loaded.push((group, included));
+            loaded.push((group, included, chain));
         }
         self.emit(Event::TaskEnd {
             name,
             host: free_host,
             duration: start.elapsed(),
         });
-        for (group, included) in loaded {
+        for (group, included, chain) in loaded {
             let Ok(included) = included.as_ref() else {
                 continue;
             };
@@ -192,8 +208,51 @@ impl Executor {
             merge_into(&mut base.vars, &task.keywords.vars);
             merge_into(&mut base.vars, &group.extra);
             let child = apply.inherit(&base);
-            Box::pin(self.run_list(ctx, &included.tasks, &child, &group.hosts)).await;
+            let run = self.run_list(ctx, &included.tasks, &child, &group.hosts);
+            Box::pin(RUNTIME_CHAIN.scope(chain, run)).await;
         }
+    }
+
+    /// The run-time include chain extended by this include (the depth guard shared with static
+    /// imports); content that cannot be found is left to the loader's own error.
+    fn enter_runtime(
+        &self,
+        ctx: &PlayCtx<'_>,
+        task: &Task,
+        spec: Option<&RoleSpec>,
+        target: &str,
+        outer: &IncludeChain,
+    ) -> Result<IncludeChain, PlaybookError> {
+        let resolver = Resolver::for_playbook(ctx.playbook);
+        let (kind, path, shown) = match spec {
+            None => {
+                let fctx = FileCtx {
+                    dir: std::path::Path::new(&*task.location.file)
+                        .parent()
+                        .map(std::path::Path::to_path_buf)
+                        .unwrap_or_default(),
+                    role: task.role.clone(),
+                };
+                let Some(path) = resolver.find_tasks_file(target, &fctx) else {
+                    return Ok(outer.clone());
+                };
+                let shown = path.display().to_string();
+                (IncludeKind::IncludeTasks, path, shown)
+            }
+            Some(spec) => {
+                let near = task.role.as_ref().map(|r| r.path.clone());
+                let Some(dir) = resolver.find_role(target, near.as_deref()) else {
+                    return Ok(outer.clone());
+                };
+                let spec = RoleSpec {
+                    name: target.to_string(),
+                    ..spec.clone()
+                };
+                let entry = Resolver::role_entry(&dir, &spec);
+                (IncludeKind::IncludeRole, entry, format!("role '{target}'"))
+            }
+        };
+        outer.enter(kind, &path, &shown, &task.location)
     }
 
     fn report_include(
@@ -313,7 +372,14 @@ impl Executor {
             .map(|r| r.path.display().to_string())
             .unwrap_or_default();
         self.cached(format!("tasks:{}:{role_key}", path.display()), || {
-            let mut resolver = Resolver::for_playbook(ctx.playbook);
+            let shown = path.display().to_string();
+            let chain = IncludeChain::default().enter(
+                IncludeKind::IncludeTasks,
+                &path,
+                &shown,
+                &task.location,
+            )?;
+            let mut resolver = Resolver::for_playbook(ctx.playbook).with_chain(chain);
             let mut roles = PlayRoles::default();
             let tasks = resolver.load_tasks_file(&path, task.role.clone(), &mut roles)?;
             Ok(Included {

@@ -200,12 +200,13 @@ impl Executor {
         let mut base = self.shared.opts.extra_vars.clone();
         crate::vars::merge_into(&mut base, &ctx.vars.vars);
         crate::vars::merge_into(&mut base, &ctx.vars.prompted);
-        for alts in &ctx.play.vars_files {
+        for (i, alts) in ctx.play.vars_files.iter().enumerate() {
+            let at = ctx.play.vars_files_at.get(i).unwrap_or(&ctx.play.location);
             let rendered = alts
                 .iter()
                 .map(|name| self.shared.templar.render_str(name, &base))
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| PlaybookError::new(&ctx.play.location, format!("vars_files: {e}")))?;
+                .map_err(|e| PlaybookError::new(at, format!("vars_files: {e}")))?;
             let dir = &ctx.playbook.dir;
             let Some(path) = crate::playbook::vars_files::first_existing(dir, &rendered) else {
                 let tried: Vec<String> = rendered
@@ -213,7 +214,7 @@ impl Executor {
                     .map(|r| dir.join(r).display().to_string())
                     .collect();
                 return Err(PlaybookError::new(
-                    &ctx.play.location,
+                    at,
                     format!(
                         "vars_files: the file '{}' was not found",
                         tried.join("', '")
@@ -221,7 +222,13 @@ impl Executor {
                 )
                 .into());
             };
-            let vars = crate::playbook::load_vars_path(&path)?;
+            let vars = crate::playbook::load_vars_path(&path).map_err(|e| {
+                if e.location.line == 0 {
+                    PlaybookError::new(at, format!("vars_files: {}", e.message))
+                } else {
+                    e
+                }
+            })?;
             crate::vars::merge_into(&mut out, &vars);
         }
         Ok(out)
@@ -274,7 +281,7 @@ pub(super) fn content_uses_hostvars(playbook: &Playbook) -> bool {
     }
     files.iter().any(|f| {
         f.is_file()
-            && std::fs::read_to_string(f)
+            && crate::limits::read_text(f)
                 .map(|s| s.contains("hostvars"))
                 .unwrap_or(false)
     })

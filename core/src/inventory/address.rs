@@ -22,6 +22,19 @@ pub fn parse_address(text: &str, allow_ranges: bool) -> Option<(String, Option<u
     Some((host.to_string(), port))
 }
 
+/// Refuses a host name holding a control character (a NUL byte, an escape, a stray `\r`):
+/// no resolver or SSH client accepts one, and it would corrupt every message that shows it.
+pub fn check_host_name(name: &str) -> Result<(), String> {
+    match name.char_indices().find(|(_, c)| c.is_control()) {
+        Some((i, c)) => Err(format!(
+            "invalid host name '{}': it contains the control character U+{:04X} at byte {i}",
+            name.escape_debug(),
+            c as u32
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Separates a trailing `:port` (digits) from `text`: `[v6addr]:22` and `name:22` (where `name`
 /// has no `:` outside brackets).
 fn split_port(text: &str) -> (&str, Option<&str>) {

@@ -58,6 +58,8 @@ impl IniParser<'_> {
 
 /// Parses INI inventory `text` (named `file` in errors) into `inv`.
 pub(super) fn parse(inv: &mut Inventory, text: &str, file: &str) -> Result<(), InventoryError> {
+    // A byte-order mark (editors on Windows write one) is not part of the first group's name.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut p = IniParser {
         inv,
         file,
@@ -236,6 +238,7 @@ pub(super) fn expand_host_pattern(pattern: &str) -> Result<(Vec<String>, Option<
             "invalid host '{pattern}': a trailing ':' must be followed by a port number"
         ));
     }
+    super::address::check_host_name(pattern)?;
     if name == "---" {
         return Err(
             "invalid host '---': this looks like a YAML file (hint: name it .yml or .yaml)".into(),

@@ -50,9 +50,9 @@ impl Limit {
                     message: "a limit starting with '@' must name a file, not a directory".into(),
                 });
             }
-            let body = std::fs::read_to_string(path).map_err(|e| InventoryError::Read {
+            let body = crate::limits::read_text(path).map_err(|e| InventoryError::Read {
                 path: file.to_string(),
-                message: format!("cannot read limit file: {e}"),
+                message: format!("cannot read limit file: {}", e.reason()),
             })?;
             patterns.extend(
                 body.lines()

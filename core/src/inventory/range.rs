@@ -14,8 +14,67 @@ pub fn has_range(name: &str) -> bool {
 }
 
 /// Expands every `[begin:end(:step)]` range in `name` into the host names it stands for.
-/// A name without ranges expands to itself.
+/// A name without ranges expands to itself. A name that stands for more hosts than
+/// [`crate::limits::max_host_range`] is refused before anything is expanded.
 pub fn expand(name: &str) -> Result<Vec<String>, String> {
+    let limit = crate::limits::max_host_range();
+    let total = count(name)?;
+    if total > limit {
+        return Err(format!(
+            "the host range '{name}' stands for {total} hosts, more than the limit of {limit} \
+             (set {} to raise it)",
+            crate::limits::MAX_HOST_RANGE_ENV
+        ));
+    }
+    expand_all(name)
+}
+
+/// How many host names `name` stands for (the product of its ranges' sizes), without
+/// expanding it; saturates at `u64::MAX`.
+pub fn count(name: &str) -> Result<u64, String> {
+    let mut total: u64 = 1;
+    let mut rest = name;
+    while let Some(open) = rest.find('[') {
+        let close = rest[open..]
+            .find(']')
+            .map(|i| open + i)
+            .ok_or_else(|| format!("host range in '{name}' has no closing ']'"))?;
+        let spec = &rest[open + 1..close];
+        let n =
+            spec_len(spec).map_err(|m| format!("bad host range '[{spec}]' in '{name}': {m}"))?;
+        total = total.saturating_mul(n);
+        rest = &rest[close + 1..];
+    }
+    Ok(total)
+}
+
+/// The number of items of one range body, checked as [`expand_spec`] checks it.
+fn spec_len(spec: &str) -> Result<u64, String> {
+    let bounds: Vec<&str> = spec.split(':').collect();
+    if bounds.len() != 2 && bounds.len() != 3 {
+        return Err("a range must be begin:end or begin:end:step".into());
+    }
+    let begin = if bounds[0].is_empty() { "0" } else { bounds[0] };
+    let step: u64 = match bounds.get(2) {
+        None => 1,
+        Some(s) => s
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("the step '{s}' must be a positive integer"))?,
+    };
+    let (b, e) = match (letter_index(begin), letter_index(bounds[1])) {
+        (Some(b), Some(e)) => (b as u64, e as u64),
+        _ => match (begin.parse::<u64>(), bounds[1].parse::<u64>()) {
+            (Ok(b), Ok(e)) => (b, e),
+            // Bad bounds: let the expansion report them in full.
+            _ => return Ok(1),
+        },
+    };
+    Ok(e.saturating_sub(b) / step + 1)
+}
+
+fn expand_all(name: &str) -> Result<Vec<String>, String> {
     let Some(open) = name.find('[') else {
         return Ok(vec![name.to_string()]);
     };
@@ -32,7 +91,7 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
     {
         let host = format!("{head}{item}{tail}");
         if has_range(&host) {
-            out.extend(expand(&host)?);
+            out.extend(expand_all(&host)?);
         } else {
             out.push(host);
         }
@@ -153,5 +212,18 @@ mod tests {
         }
         let e = expand("web[01:100]").unwrap_err();
         assert!(e.contains("web[01:100]") && e.contains("same width"), "{e}");
+    }
+
+    #[test]
+    fn absurd_ranges_are_refused_before_expanding() {
+        assert_eq!(count("r[1:10]c[a:e]").unwrap(), 50);
+        assert_eq!(count("n[1:10:3]").unwrap(), 4);
+        let e = expand("web[1:1000000000000]").unwrap_err();
+        assert!(
+            e.contains("1000000000000 hosts") && e.contains("DROVER_MAX_HOST_RANGE"),
+            "{e}"
+        );
+        let e = expand("a[1:100000]b[1:100000]").unwrap_err();
+        assert!(e.contains("more than the limit"), "{e}");
     }
 }

@@ -133,7 +133,7 @@ fn load_file(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
     let text = crate::vault::read_text_file(path).map_err(|e| InventoryError::Read {
         path: name.clone(),
         message: match e {
-            crate::vault::VaultError::Read { source, .. } => source.to_string(),
+            crate::vault::VaultError::Read { source, .. } => source.reason(),
             other => other.to_string(),
         },
     })?;

@@ -378,3 +378,15 @@ fn default_and_empty_inventories() {
         assert_eq!(inv.groups_map()["all"], Vec::<String>::new());
     }
 }
+
+#[test]
+fn hostile_ini_input_is_refused_or_read_cleanly() {
+    let inv = ini("\u{feff}[web]\nw1\n");
+    assert_eq!(sel(&inv, "web"), ["w1"]);
+    let (line, m) = ini_err("[web]\nw\u{0}1\n");
+    assert_eq!(line, 2);
+    assert!(m.contains("control character U+0000"), "{m}");
+    let (line, m) = ini_err("[web]\nweb[1:100000000]\n");
+    assert_eq!(line, 2);
+    assert!(m.contains("more than the limit"), "{m}");
+}

@@ -167,6 +167,7 @@ fn parse_host(
     at: &Node,
     file: &str,
 ) -> Result<(), InventoryError> {
+    super::address::check_host_name(pattern).map_err(|m| error_at(at, file, m))?;
     let (host, port) =
         super::address::parse_address(pattern, true).unwrap_or_else(|| (pattern.to_string(), None));
     let names = if super::range::has_range(&host) {

@@ -91,18 +91,29 @@ pub(super) fn missing_source(
     )
 }
 
-/// Errors for literal `vars_files` of `play` that do not exist (relative to the playbook).
+/// Errors for literal `vars_files` of `play` that do not exist (relative to the playbook), at
+/// the entry, or that cannot be read or parsed.
 pub(super) fn missing_vars_files(play: &Play, playbook: &Playbook) -> Vec<PlaybookError> {
     play.vars_files
         .iter()
-        .filter(|alts| !alts.iter().any(|name| Templar::is_template(name)))
-        .filter(|alts| super::vars_files::first_existing(&playbook.dir, alts).is_none())
-        .filter_map(|alts| {
+        .enumerate()
+        .filter(|(_, alts)| !alts.iter().any(|name| Templar::is_template(name)))
+        .filter_map(|(i, alts)| {
+            let at = play.vars_files_at.get(i).unwrap_or(&play.location);
+            if let Some(found) = super::vars_files::first_existing(&playbook.dir, alts) {
+                return super::load_vars_path(&found).err().map(|e| {
+                    if e.location.line == 0 {
+                        PlaybookError::new(at, format!("vars_files: {}", e.message))
+                    } else {
+                        e
+                    }
+                });
+            }
             let name = alts.first()?;
             let path = playbook.dir.join(name);
             Some(
                 PlaybookError::new(
-                    &play.location,
+                    at,
                     format!(
                         "vars_files: could not find the file '{}'",
                         alts.join("', '")
@@ -291,7 +302,7 @@ mod tests {
         assert_eq!(
             errs,
             vec![
-                format!("{site}:1:3: vars_files: could not find the file 'nope.yml'"),
+                format!("{site}:2:16: vars_files: could not find the file 'nope.yml'"),
                 format!("{site}:8:9: could not find the file 'absent.txt'"),
                 format!("{site}:17:7: could not find the file 'missing.yml'"),
             ]

@@ -36,7 +36,7 @@ impl From<YamlError> for PlaybookError {
         Self {
             location: e.location,
             message: e.message,
-            hint: Some("check the indentation and quoting around this position".into()),
+            hint: e.hint,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The playbook model: loading plays and tasks from YAML and checking them before a run.
 
 pub mod args;
+mod chain;
 mod check;
 mod check_files;
 mod check_vars;
@@ -13,6 +14,7 @@ mod resolve;
 mod tags;
 pub mod vars_files;
 
+pub use chain::{IncludeChain, IncludeKind};
 pub use check::{check_playbook, check_playbook_with, CheckOptions, CheckReport};
 pub use check_vars::{check_variables, external_variable_names};
 pub use error::PlaybookError;

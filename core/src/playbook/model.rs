@@ -131,6 +131,8 @@ pub struct Play {
     /// `vars_files`, unrendered: each entry lists alternatives (one name, or a list of which
     /// the first existing file is loaded).
     pub vars_files: Vec<Vec<String>>,
+    /// Where each `vars_files` entry is written (same order as `vars_files`).
+    pub vars_files_at: Vec<Location>,
     /// `pre_tasks`.
     pub pre_tasks: Vec<Task>,
     /// `tasks`.

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 
 use super::parse::scalar_string;
 use super::PlaybookError;
-use crate::yaml::{Node, NodeValue};
+use crate::yaml::{Location, Node, NodeValue};
 
-/// Parses `vars_files`: each entry is one name or a list of alternatives.
-pub(super) fn parse(node: &Node) -> Result<Vec<Vec<String>>, PlaybookError> {
+/// Parses `vars_files`: each entry is one name or a list of alternatives; with each entry's
+/// location.
+#[allow(clippy::type_complexity)]
+pub(super) fn parse(node: &Node) -> Result<(Vec<Vec<String>>, Vec<Location>), PlaybookError> {
     let one = |n: &Node| -> Result<Vec<String>, PlaybookError> {
         match &n.value {
             NodeValue::Seq(alts) => alts
@@ -19,9 +21,12 @@ pub(super) fn parse(node: &Node) -> Result<Vec<Vec<String>>, PlaybookError> {
         }
     };
     match &node.value {
-        NodeValue::Null => Ok(Vec::new()),
-        NodeValue::Seq(items) => items.iter().map(one).collect(),
-        _ => Ok(vec![one(node)?]),
+        NodeValue::Null => Ok((Vec::new(), Vec::new())),
+        NodeValue::Seq(items) => Ok((
+            items.iter().map(one).collect::<Result<_, _>>()?,
+            items.iter().map(|n| n.loc.clone()).collect(),
+        )),
+        _ => Ok((vec![one(node)?], vec![node.loc.clone()])),
     }
 }
 

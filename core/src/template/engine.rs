@@ -285,7 +285,7 @@ fn build_env(key: &SyntaxKey, loads: Arc<AtomicUsize>) -> Result<Environment<'st
         UndefinedBehavior::Strict
     });
     env.set_debug(true);
-    env.set_recursion_limit(500);
+    env.set_recursion_limit(crate::limits::max_template_recursion());
     env.set_auto_escape_callback(|_| AutoEscape::None);
     let mut syntax = minijinja::syntax::SyntaxConfig::builder();
     syntax
@@ -309,13 +309,17 @@ fn build_env(key: &SyntaxKey, loads: Arc<AtomicUsize>) -> Result<Environment<'st
         if let Some(src) = name.strip_prefix(INLINE_PREFIX) {
             return prepare_source(src, &delims, delims.escape_backslashes).map(Some);
         }
-        match std::fs::read_to_string(name) {
+        match crate::limits::read_text(std::path::Path::new(name)) {
             // Included and imported templates never get `escape_backslashes`, as in Ansible.
             Ok(text) => prepare_source(&text, &delims, false).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(crate::limits::ReadError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(Error::new(
                 ErrorKind::InvalidOperation,
-                format!("could not read template {name}: {e}"),
+                format!("could not read template {name}: {}", e.reason()),
             )),
         }
     });

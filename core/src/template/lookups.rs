@@ -166,8 +166,7 @@ fn dispatch(
                             "the template file {n} could not be found for the lookup"
                         ))
                     })?;
-                    let src = std::fs::read_to_string(&path)
-                        .map_err(|e| fail(format!("could not read {}: {e}", path.display())))?;
+                    let src = crate::limits::read_text(&path).map_err(|e| fail(e.to_string()))?;
                     let key = super::engine::SyntaxKey::for_file(&super::TemplateFileOptions {
                         trim_blocks: true,
                         keep_trailing_newline: true,
@@ -397,7 +396,7 @@ fn password(term: &str, kwargs: &Kwargs) -> Result<Value, Error> {
         Some(find("", &path).unwrap_or_else(|| PathBuf::from(&path)))
     };
     if let Some(f) = &file {
-        if let Ok(content) = std::fs::read_to_string(f) {
+        if let Ok(content) = crate::limits::read_text(f) {
             let first = content.lines().next().unwrap_or("");
             let pw = first.split(" salt=").next().unwrap_or(first);
             return Ok(Value::from(pw.to_string()));

@@ -119,7 +119,7 @@ fn find_code_end(source: &str, start: usize, close: &str) -> usize {
             i = skip_string(bytes, i);
             continue;
         }
-        if source[i..].starts_with(close) {
+        if bytes[i..].starts_with(close.as_bytes()) {
             return i;
         }
         i += 1;

@@ -81,7 +81,7 @@ pub async fn scope_secrets<F: Future>(secrets: Arc<VaultSecrets>, future: F) -> 
 
 /// Reads a text file, decrypting it with the current passwords if it is vault-encrypted.
 pub fn read_text_file(path: &Path) -> Result<String, VaultError> {
-    let text = std::fs::read_to_string(path).map_err(|source| VaultError::Read {
+    let text = crate::limits::read_text(path).map_err(|source| VaultError::Read {
         path: path.to_path_buf(),
         source,
     })?;

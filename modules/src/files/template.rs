@@ -128,8 +128,8 @@ impl TypedModule for Template {
             }
         };
         let local = ctx.controller.find_file("templates", &p.src)?;
-        let source = std::fs::read_to_string(&local)
-            .map_err(|e| ModuleError::Local(format!("could not read {}: {e}", local.display())))?;
+        let source = drover_core::limits::read_text(&local)
+            .map_err(|e| ModuleError::Local(e.to_string()))?;
         let defaults = TemplateFileOptions::default();
         let pick = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_string());
         let options = TemplateFileOptions {

@@ -12,6 +12,7 @@ pub(crate) use keywords::scalar_string;
 pub use play::parse_roles;
 pub use task::{parse_task, parse_tasks, ENGINE_ACTIONS, WITH_LOOKUPS};
 
+use super::chain::{IncludeChain, IncludeKind};
 use super::error::PlaybookError;
 use super::model::{Play, Playbook};
 use super::resolve::{FileCtx, PlayRoles, Resolver};
@@ -45,6 +46,22 @@ fn load_playbook_as(
     roles_path: &[PathBuf],
     for_listing: bool,
 ) -> Result<Playbook, PlaybookError> {
+    let here = crate::yaml::Location {
+        file: std::sync::Arc::from(path.display().to_string().as_str()),
+        line: 0,
+        col: 0,
+    };
+    let shown = path.display().to_string();
+    let chain = IncludeChain::default().enter(IncludeKind::Playbook, path, &shown, &here)?;
+    load_playbook_in(path, roles_path, for_listing, &chain)
+}
+
+fn load_playbook_in(
+    path: &Path,
+    roles_path: &[PathBuf],
+    for_listing: bool,
+    chain: &IncludeChain,
+) -> Result<Playbook, PlaybookError> {
     let root = yaml::parse_file(path)?;
     let dir = path
         .parent()
@@ -55,6 +72,7 @@ fn load_playbook_as(
     } else {
         dir
     };
+    chain.charge(1 + root.as_seq().map_or(0, <[Node]>::len), &root.loc)?;
     let mut plays = Vec::new();
     let items = match &root.value {
         NodeValue::Seq(items) => items.as_slice(),
@@ -75,8 +93,20 @@ fn load_playbook_as(
             let name = target.as_str().ok_or_else(|| {
                 PlaybookError::new(&target.loc, "import_playbook takes a file name")
             })?;
-            let mut imported =
-                load_playbook_as(&dir.join(name), roles_path, for_listing).map_err(|e| {
+            let target_path = if dir == Path::new(".") {
+                PathBuf::from(name)
+            } else {
+                dir.join(name)
+            };
+            let shown = target_path.display().to_string();
+            let inner = chain.enter(
+                IncludeKind::ImportPlaybook,
+                &target_path,
+                &shown,
+                &target.loc,
+            )?;
+            let mut imported = load_playbook_in(&target_path, roles_path, for_listing, &inner)
+                .map_err(|e| {
                     if e.location.line == 0 {
                         PlaybookError::new(&target.loc, format!("cannot import playbook: {e}"))
                     } else {
@@ -88,7 +118,7 @@ fn load_playbook_as(
             continue;
         }
         let mut play = parse_play(node)?;
-        resolve_play(&mut play, &dir, roles_path, for_listing)?;
+        resolve_play(&mut play, &dir, roles_path, for_listing, chain)?;
         plays.push(play);
     }
     Ok(Playbook {
@@ -144,8 +174,10 @@ fn resolve_play(
     dir: &Path,
     roles_path: &[PathBuf],
     for_listing: bool,
+    chain: &IncludeChain,
 ) -> Result<(), PlaybookError> {
-    let mut resolver = Resolver::new(dir, roles_path);
+    // The play's imports continue the playbook's chain: one depth limit and one task budget.
+    let mut resolver = Resolver::new(dir, roles_path).with_chain(chain.clone());
     if for_listing {
         resolver = resolver.for_listing_only();
     }

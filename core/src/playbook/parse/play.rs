@@ -16,6 +16,7 @@ pub(super) fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
         location: node.loc.clone(),
         gather_facts: true,
         vars_files: Vec::new(),
+        vars_files_at: Vec::new(),
         pre_tasks: Vec::new(),
         tasks: Vec::new(),
         post_tasks: Vec::new(),
@@ -48,7 +49,9 @@ pub(super) fn parse_play(node: &Node) -> Result<Play, PlaybookError> {
                 play.hosts = play.hosts_list.join(":");
             }
             "gather_facts" => play.gather_facts = bool_value(v, "gather_facts")?,
-            "vars_files" => play.vars_files = crate::playbook::vars_files::parse(v)?,
+            "vars_files" => {
+                (play.vars_files, play.vars_files_at) = crate::playbook::vars_files::parse(v)?
+            }
             "pre_tasks" => play.pre_tasks = parse_tasks(v)?,
             "tasks" => play.tasks = parse_tasks(v)?,
             "post_tasks" => play.post_tasks = parse_tasks(v)?,

@@ -10,6 +10,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::chain::{IncludeChain, IncludeKind};
 use super::error::PlaybookError;
 use super::model::{Playbook, RoleRef, Task, TaskKind};
 use super::parse::parse_tasks;
@@ -19,9 +20,6 @@ use crate::yaml::{self, Location};
 mod roles;
 #[cfg(test)]
 mod tests;
-
-/// Nesting limit for imports and role dependencies (catches cycles).
-const MAX_DEPTH: usize = 64;
 
 /// What static resolution collected for one play.
 #[derive(Debug, Default)]
@@ -60,7 +58,7 @@ pub struct Included {
 pub struct Resolver<'a> {
     playbook_dir: &'a Path,
     roles_path: &'a [PathBuf],
-    depth: usize,
+    chain: IncludeChain,
     for_listing: bool,
 }
 
@@ -121,7 +119,7 @@ impl<'a> Resolver<'a> {
         Self {
             playbook_dir,
             roles_path,
-            depth: 0,
+            chain: IncludeChain::default(),
             for_listing: false,
         }
     }
@@ -133,6 +131,29 @@ impl<'a> Resolver<'a> {
     pub fn for_listing_only(mut self) -> Self {
         self.for_listing = true;
         self
+    }
+
+    /// This resolver, loading content reached through `chain` (cycles and depth are checked
+    /// against it).
+    pub fn with_chain(mut self, chain: IncludeChain) -> Self {
+        self.chain = chain;
+        self
+    }
+
+    /// Runs `load` with `target` entered on the include chain (the one cycle and depth check).
+    fn entered<T>(
+        &mut self,
+        kind: IncludeKind,
+        target: &Path,
+        shown: &str,
+        at: &Location,
+        load: impl FnOnce(&mut Self) -> Result<T, PlaybookError>,
+    ) -> Result<T, PlaybookError> {
+        let inner = self.chain.enter(kind, target, shown, at)?;
+        let outer = std::mem::replace(&mut self.chain, inner);
+        let result = load(self);
+        self.chain = outer;
+        result
     }
 
     /// A resolver for a loaded playbook.
@@ -221,6 +242,7 @@ impl<'a> Resolver<'a> {
     ) -> Result<Vec<Task>, PlaybookError> {
         let node = yaml::parse_file(path)?;
         let tasks = parse_tasks(&node)?;
+        self.chain.charge(tasks.len() + 1, &node.loc)?;
         let ctx = FileCtx {
             dir: path
                 .parent()
@@ -238,18 +260,6 @@ impl<'a> Resolver<'a> {
         ctx: &FileCtx,
         play: &mut PlayRoles,
     ) -> Result<Vec<Task>, PlaybookError> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            self.depth -= 1;
-            let loc = tasks
-                .first()
-                .map(|t| t.location.clone())
-                .unwrap_or_default();
-            return Err(err(
-                &loc,
-                "imports nest too deeply (is there an import cycle?)",
-            ));
-        }
         let mut out = Vec::with_capacity(tasks.len());
         let result: Result<(), PlaybookError> = (|| {
             for mut t in tasks {
@@ -281,7 +291,14 @@ impl<'a> Resolver<'a> {
                                     ctx.dir.display()
                                 ))
                         })?;
-                        let block = self.load_tasks_file(&path, ctx.role.clone(), play)?;
+                        let role = ctx.role.clone();
+                        let block = self.entered(
+                            IncludeKind::ImportTasks,
+                            &path,
+                            &path.display().to_string(),
+                            &t.location,
+                            |r| r.load_tasks_file(&path, role, play),
+                        )?;
                         TaskKind::Block {
                             block,
                             rescue: Vec::new(),
@@ -308,7 +325,6 @@ impl<'a> Resolver<'a> {
             }
             Ok(())
         })();
-        self.depth -= 1;
         result.map(|()| out)
     }
 }

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{err, load_vars_path, with_extensions, Included, PlayRoles, Resolver, MAX_DEPTH};
+use super::{err, load_vars_path, with_extensions, Included, PlayRoles, Resolver};
+use crate::playbook::chain::IncludeKind;
 use crate::playbook::error::PlaybookError;
 use crate::playbook::model::{RoleRef, RoleSpec, Task, TaskKind};
 use crate::playbook::parse::parse_roles;
@@ -34,9 +35,35 @@ impl Resolver<'_> {
     }
 
     /// Loads a role's tasks (dependencies first) and handlers. `None` when the role already ran
-    /// in this play with the same parameters and does not allow duplicates.
+    /// in this play with the same parameters and does not allow duplicates. `public_default`
+    /// is true for `import_role`/`roles:` and false for `include_role`.
     pub fn expand_role(
         &mut self,
+        spec: &RoleSpec,
+        loc: &Location,
+        near: Option<&Path>,
+        play: &mut PlayRoles,
+        public_default: bool,
+    ) -> Result<Option<Included>, PlaybookError> {
+        let kind = if public_default {
+            IncludeKind::ImportRole
+        } else {
+            IncludeKind::IncludeRole
+        };
+        self.expand_role_via(kind, spec, loc, near, play, public_default)
+    }
+
+    /// The entry file that identifies a role on the include chain.
+    pub fn role_entry(dir: &Path, spec: &RoleSpec) -> PathBuf {
+        std::fs::canonicalize(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .join("tasks")
+            .join(spec.tasks_from.as_deref().unwrap_or("main"))
+    }
+
+    fn expand_role_via(
+        &mut self,
+        kind: IncludeKind,
         spec: &RoleSpec,
         loc: &Location,
         near: Option<&Path>,
@@ -46,6 +73,21 @@ impl Resolver<'_> {
         let dir = self
             .find_role(&spec.name, near)
             .ok_or_else(|| self.role_not_found(&spec.name, loc))?;
+        let entry = Self::role_entry(&dir, spec);
+        let shown = format!("role '{}'", spec.name);
+        self.entered(kind, &entry, &shown, loc, |r| {
+            r.expand_found_role(spec, loc, dir, play, public_default)
+        })
+    }
+
+    fn expand_found_role(
+        &mut self,
+        spec: &RoleSpec,
+        loc: &Location,
+        dir: PathBuf,
+        play: &mut PlayRoles,
+        public_default: bool,
+    ) -> Result<Option<Included>, PlaybookError> {
         let meta = self.role_meta(&dir)?;
         let key = format!(
             "{}|{}|{}|{}",
@@ -86,20 +128,13 @@ impl Resolver<'_> {
             merge_into(&mut play.vars, &vars);
         }
         let mut tasks = Vec::new();
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            self.depth -= 1;
-            return Err(err(
-                loc,
-                format!("role dependencies of '{}' form a cycle", spec.name),
-            ));
-        }
         let deps: Result<(), PlaybookError> = (|| {
             for mut dep in meta.dependencies {
                 if let TaskKind::ImportRole(dep_spec) = &dep.kind {
                     let dep_spec = dep_spec.clone();
                     merge_into(&mut dep.keywords.vars, &dep_spec.params);
-                    if let Some(inc) = self.expand_role(
+                    if let Some(inc) = self.expand_role_via(
+                        IncludeKind::RoleDependency,
                         &dep_spec,
                         &dep.location,
                         Some(&dir),
@@ -117,7 +152,6 @@ impl Resolver<'_> {
             }
             Ok(())
         })();
-        self.depth -= 1;
         deps?;
         let tasks_dir = dir.join("tasks");
         let tasks_name = spec.tasks_from.as_deref().unwrap_or("main");

@@ -80,6 +80,9 @@ fn to_int(v: Value, default: Option<Value>, kwargs: Kwargs) -> Result<Value, Err
         ValueKind::Number if v.is_integer() => v,
         ValueKind::Number => {
             let f = f64::try_from(v)?;
+            if f.is_infinite() {
+                return Err(infinite_to_int());
+            }
             if f.is_finite() {
                 Value::from(f.trunc() as i64)
             } else {
@@ -94,13 +97,31 @@ fn to_int(v: Value, default: Option<Value>, kwargs: Kwargs) -> Result<Value, Err
                     (base == 10)
                         .then(|| s.parse::<f64>().ok())
                         .flatten()
-                        .filter(|f| f.is_finite())
-                        .map(|f| Value::from(f.trunc() as i64))
+                        .filter(|f| !f.is_nan())
+                        .map(|f| {
+                            if f.is_infinite() {
+                                Value::from(f)
+                            } else {
+                                Value::from(f.trunc() as i64)
+                            }
+                        })
                 })
                 .unwrap_or(default)
         }
         _ => default,
     })
+    .and_then(|out| match f64::try_from(out.clone()) {
+        // `'inf'|int`: Python's int(float('inf')) raises, so does Ansible.
+        Ok(f) if f.is_infinite() && !out.is_integer() => Err(infinite_to_int()),
+        _ => Ok(out),
+    })
+}
+
+fn infinite_to_int() -> Error {
+    Error::new(
+        minijinja::ErrorKind::InvalidOperation,
+        "int: cannot convert an infinite number to an integer",
+    )
 }
 
 fn parse_int(s: &str, base: u32) -> Option<i64> {

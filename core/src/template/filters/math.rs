@@ -140,7 +140,20 @@ fn round(v: Value, precision: Option<i32>, method: Option<String>) -> Result<Val
     let p = precision.unwrap_or(0);
     let factor = 10f64.powi(p);
     let scaled = x * factor;
-    let r = match method.as_deref().unwrap_or("common") {
+    let method = method.as_deref().unwrap_or("common");
+    if method == "common" && x.is_finite() {
+        // Python's round(x, n): very negative n rounds everything to zero, very large n keeps x.
+        if factor == 0.0 {
+            return Ok(Value::from(0.0 * x.signum()));
+        }
+        if p > 17 {
+            return Ok(Value::from(x));
+        }
+    }
+    if (method == "floor" || method == "ceil") && (factor == 0.0 || !factor.is_finite()) {
+        return Err(fail(format!("round: the precision {p} is out of range")));
+    }
+    let r = match method {
         "common" if (0..=17).contains(&p) && x.is_finite() => {
             // Python's round(x, n) rounds the exact binary value half-to-even; so does Rust's
             // decimal formatting.
@@ -166,7 +179,11 @@ fn round(v: Value, precision: Option<i32>, method: Option<String>) -> Result<Val
             )))
         }
     };
-    Ok(Value::from(r / factor))
+    let out = r / factor;
+    if out.is_nan() && !x.is_nan() {
+        return Err(fail(format!("round: the precision {p} is out of range")));
+    }
+    Ok(Value::from(out))
 }
 
 const PREFIXES: [(&str, u32); 8] = [

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{r, rv};
+use super::{err, r, rv};
 
 #[test]
 fn json_filters() {
@@ -87,6 +87,12 @@ fn type_filters() {
     assert_eq!(rv("{{ '3.7' | int }}"), json!(3));
     assert_eq!(rv("{{ 'abc' | int }}"), json!(0));
     assert_eq!(rv("{{ '0x1F' | int(base=16) }}"), json!(31));
+    assert!(err("{{ 'inf' | float | int }}").contains("infinite"));
+    assert!(err("{{ 'inf' | int }}").contains("infinite"));
+    assert_eq!(rv("{{ 'nan' | float | int }}"), json!(0));
+    assert_eq!(rv("{{ 0 | round(-99999) }}"), json!(0.0));
+    assert_eq!(rv("{{ 1.5 | round(400) }}"), json!(1.5));
+    assert!(err("{{ 0 | round(-99999, 'ceil') }}").contains("out of range"));
     assert_eq!(rv("{{ '12' | float }}"), json!(12.0));
     assert_eq!(rv("{{ 5 | string }}"), json!("5"));
     assert_eq!(rv("{{ true | string }}"), json!("True"));

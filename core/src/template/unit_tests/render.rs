@@ -337,3 +337,10 @@ fn undefined_carries_along_attribute_and_item_lookups() {
     let e = err("{{ bad.x }}");
     assert!(e.contains("'missing' is undefined"), "{e}");
 }
+
+#[test]
+fn multibyte_text_inside_a_tag_is_an_error_not_a_panic() {
+    // Found by the fuzz harness: the region scanner sliced inside a multi-byte character.
+    let e = err("{% for x in [1] %}\n{%\u{fffd}endfor %}\n");
+    assert!(!e.is_empty());
+}
