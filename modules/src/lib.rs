@@ -19,6 +19,7 @@ pub mod inspect;
 pub mod lxc;
 pub mod packages;
 pub mod params;
+pub mod postgresql;
 pub mod remote;
 pub mod services;
 pub mod source;
@@ -103,6 +104,7 @@ pub fn registry() -> ModuleRegistry {
     r.register(Arc::new(accounts::known_hosts::KnownHosts));
     docker::register(&mut r);
     lxc::register(&mut r);
+    postgresql::register(&mut r);
     unimplemented::add_ansible_names(&mut r);
     r
 }
