@@ -402,8 +402,21 @@ impl Psql {
         sql: &str,
         extra_args: &[&str],
     ) -> Result<String, PgError> {
-        let mut args = vec!["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"];
-        args.extend_from_slice(extra_args);
+        let mut flags = vec!["-q", "-A", "-t"];
+        flags.extend_from_slice(extra_args);
+        self.run_psql(conn, sql, &flags).await
+    }
+
+    /// Runs `sql` with `psql -X -v ON_ERROR_STOP=1 FLAGS…` (no output flags of its own), after
+    /// `SET ROLE` when `session_role` is set; returns psql's standard output or the typed error.
+    pub async fn run_psql(
+        &self,
+        conn: &HostConnection,
+        sql: &str,
+        flags: &[&str],
+    ) -> Result<String, PgError> {
+        let mut args = vec!["-X", "-v", "ON_ERROR_STOP=1"];
+        args.extend_from_slice(flags);
         args.extend_from_slice(&["-d", "{conninfo}", "-f", "-"]);
         let mut text = String::new();
         if let Some(role) = &self.session_role {

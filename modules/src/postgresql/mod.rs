@@ -12,9 +12,15 @@
 //! `psql` as a here-document (see [`common::Psql`]).
 
 pub mod common;
+pub mod db;
+pub mod db_dump;
+pub mod ping;
 pub mod privs;
 pub mod privs_plan;
+pub mod query;
+pub mod query_exec;
 pub mod quote;
+pub mod set;
 pub mod user;
 pub mod user_plan;
 
@@ -26,6 +32,10 @@ use drover_core::module::ModuleRegistry;
 /// (for the modules that collection once had) `community.general.<name>`.
 pub fn register(r: &mut ModuleRegistry) {
     let modules: Vec<Arc<dyn drover_core::module::Module>> = vec![
+        Arc::new(db::PostgresqlDb),
+        Arc::new(ping::PostgresqlPing),
+        Arc::new(query::PostgresqlQuery),
+        Arc::new(set::PostgresqlSet),
         Arc::new(user::PostgresqlUser),
         Arc::new(privs::PostgresqlPrivs),
     ];
