@@ -14,6 +14,8 @@
 pub mod common;
 pub mod db;
 pub mod db_dump;
+pub mod pg_hba;
+pub mod pg_hba_rules;
 pub mod ping;
 pub mod privs;
 pub mod privs_plan;
@@ -38,6 +40,7 @@ pub fn register(r: &mut ModuleRegistry) {
         Arc::new(set::PostgresqlSet),
         Arc::new(user::PostgresqlUser),
         Arc::new(privs::PostgresqlPrivs),
+        Arc::new(pg_hba::PostgresqlPgHba),
     ];
     for module in modules {
         let name = module.name().to_string();
