@@ -108,6 +108,13 @@ DROVER_MODULES = [
     "community.general.pam_limits",
     "community.general.supervisorctl",
     "community.general.timezone",
+    "community.postgresql.postgresql_db",
+    "community.postgresql.postgresql_pg_hba",
+    "community.postgresql.postgresql_ping",
+    "community.postgresql.postgresql_privs",
+    "community.postgresql.postgresql_query",
+    "community.postgresql.postgresql_set",
+    "community.postgresql.postgresql_user",
 ]
 
 DELEGATES = {"ansible.builtin.shell": ("ansible.builtin.command", {"expand_argument_vars"})}

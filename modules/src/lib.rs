@@ -175,6 +175,10 @@ mod tests {
             "community.general.timezone",
             "community.general.locale_gen",
             "community.general.pam_limits",
+            "community.postgresql.postgresql_user",
+            "community.postgresql.postgresql_privs",
+            "community.postgresql.postgresql_pg_hba",
+            "community.general.postgresql_user",
         ] {
             assert!(r.get(alias).is_some(), "{alias} missing");
             assert!(

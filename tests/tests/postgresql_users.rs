@@ -258,7 +258,7 @@ fn postgresql_roles_privileges_and_logins() {
     assert_eq!(add.changed(), 1, "{}", add.stdout);
     assert!(hosts
         .ssh_ok(0, &format!("cat {hba}"))
-        .contains("host\tpostgres\tapp\t10.20.0.0/16\tscram-sha-256\n"));
+        .contains("host\tpostgres\tapp\t10.20.0.0/16\tscram-sha-256"));
     assert_eq!(hosts.ssh_ok(0, &format!("ls {hba}.*~ | wc -l")).trim(), "1");
     assert_eq!(hosts.play("t", "hba.yml", &rule, &[]).changed(), 0);
     sql(&hosts, "SELECT pg_reload_conf()");

@@ -15,6 +15,7 @@ pub mod common;
 pub mod db;
 pub mod db_dump;
 pub mod pg_hba;
+pub mod pg_hba_fields;
 pub mod pg_hba_rules;
 pub mod ping;
 pub mod privs;
@@ -47,5 +48,30 @@ pub fn register(r: &mut ModuleRegistry) {
         r.register(module);
         r.alias(&format!("community.postgresql.{name}"), &name);
         r.alias(&format!("community.general.{name}"), &name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_postgresql_module_has_its_collection_names() {
+        let r = crate::registry();
+        for name in [
+            "postgresql_db",
+            "postgresql_pg_hba",
+            "postgresql_ping",
+            "postgresql_privs",
+            "postgresql_query",
+            "postgresql_set",
+            "postgresql_user",
+        ] {
+            for full in [
+                name.to_string(),
+                format!("community.postgresql.{name}"),
+                format!("community.general.{name}"),
+            ] {
+                assert!(r.get(&full).is_some(), "{full} is not registered");
+            }
+        }
     }
 }

@@ -13,12 +13,17 @@ use drover_core::params::{ModuleParams, ParamChoices};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::pg_hba_rules::{HbaFile, Rule, TYPES};
+use super::pg_hba_rules::{
+    apply, db_or_user, parse_file, render, sort_entries, tokenize, Edit, Entry, Rule,
+};
 use crate::params::{de_bool, de_opt_string, de_string};
 use crate::remote::file_attrs::FileAttrs;
 use crate::text::{
     content_diff, directory_failure, read_target, with_file_attrs, write_text, WriteOutcome,
 };
+
+/// The module's name, for errors.
+const MODULE: &str = "postgresql_pg_hba";
 
 /// `present` or `absent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ParamChoices)]
@@ -56,8 +61,8 @@ fn md5() -> String {
     "md5".into()
 }
 
-fn sdu() -> String {
-    "sdu".into()
+fn yes() -> bool {
+    true
 }
 
 /// Parameters of `postgresql_pg_hba`.
@@ -115,13 +120,15 @@ pub struct PgHbaParams {
     /// Comment written behind the rule.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub comment: Option<String>,
-    /// Keep comments behind their rules (otherwise they move to the top of the file).
-    #[serde(default, deserialize_with = "de_bool")]
+    /// Accepted for older playbooks; comments always stay behind their rules (as in
+    /// community.postgresql 4, where the option does nothing).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    #[param(default = "true")]
     pub keep_comments_at_rules: bool,
-    /// Sort order of the rules: which of source, database, user weighs first.
-    #[serde(default = "sdu", deserialize_with = "de_string")]
-    #[param(default = "sdu", choices("sdu", "sud", "dsu", "dus", "usd", "uds"))]
-    pub order: String,
+    /// Sort the rules when the file changes (most specific source first).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    #[param(default = "true")]
+    pub sort_rules: bool,
     /// Remove every existing rule first.
     #[serde(default, deserialize_with = "de_bool")]
     pub overwrite: bool,
@@ -273,52 +280,52 @@ fn rule_args(p: &PgHbaParams) -> Result<Vec<RuleArgs>, String> {
     Ok(out)
 }
 
-/// Applies the task's rules to `file`; returns the messages.
-fn apply_rules(file: &mut HbaFile, args: &[RuleArgs]) -> Result<Vec<String>, String> {
-    let mut msgs = Vec::new();
+/// The entries the task's rules stand for (one per database and user), each with its state.
+fn task_entries(args: &[RuleArgs]) -> Result<Vec<(Entry, bool)>, String> {
+    let mut out = Vec::new();
     for a in args {
-        let Some(contype) = &a.contype else { continue };
-        if !TYPES.contains(&contype.as_str()) {
-            return Err(format!(
-                "contype must be one of {}, got {contype}",
-                TYPES.join(", ")
-            ));
-        }
-        for db in a.databases.split(',') {
-            for user in a.users.split(',') {
-                for (what, v) in [("database", db), ("users", user)] {
-                    if super::pg_hba_rules::tokenize(v).map(|t| t.len()) != Ok(1) {
-                        return Err(format!("Invalid string for {what}: {v}"));
-                    }
+        let present = a.state == HbaState::Present;
+        let Some(contype) = a.contype.as_deref().filter(|c| !c.is_empty()) else {
+            if let Some(c) = a.comment.as_deref().filter(|c| !c.is_empty()) {
+                out.push((Entry::comment_line(c), present));
+            }
+            continue;
+        };
+        let split = |s: &str| -> Vec<String> {
+            if s.starts_with('"') {
+                vec![s.to_string()]
+            } else {
+                s.split(',').map(str::to_string).collect()
+            }
+        };
+        for db in split(&a.databases) {
+            for user in split(&a.users) {
+                if tokenize(&db).map(|t| t.len()) != Ok(1) {
+                    return Err(format!("Invalid string for database: {db}"));
                 }
-                let rule = Rule::new(
+                if tokenize(&user).map(|t| t.len()) != Ok(1) {
+                    return Err(format!("Invalid string for users: {user}"));
+                }
+                let rule = Rule::from_args(
                     contype,
-                    db,
-                    user,
-                    Some(&a.address),
+                    &db_or_user(&db),
+                    &db_or_user(&user),
+                    &a.address,
                     a.netmask.as_deref(),
                     &a.method,
                     a.options.as_deref(),
-                    a.comment.as_deref(),
                 )
                 .map_err(|e| format!("Error modifying rules:\n{e}"))?;
-                let shown = rule.to_json();
-                if a.state == HbaState::Present {
-                    msgs.push(format!("Adding rule {shown}"));
-                    file.add(rule);
-                } else {
-                    msgs.push(format!("Removing rule {shown}"));
-                    file.remove(&rule);
-                }
+                out.push((Entry::rule(rule, a.comment.as_deref()), present));
             }
         }
     }
-    Ok(msgs)
+    Ok(out)
 }
 
 async fn edit(ctx: &ModuleContext<'_>, p: PgHbaParams) -> Result<ModuleResult, ModuleError> {
-    let args = match rule_args(&p) {
-        Ok(a) => a,
+    let planned = match rule_args(&p).and_then(|a| task_entries(&a)) {
+        Ok(e) => e,
         Err(e) => return Ok(ModuleResult::failed(e)),
     };
     let target = read_target(ctx, &p.dest).await?;
@@ -329,40 +336,63 @@ async fn edit(ctx: &ModuleContext<'_>, p: PgHbaParams) -> Result<ModuleResult, M
         return Ok(ModuleResult::failed(format!("cannot read {}", p.dest)));
     }
     let before = String::from_utf8_lossy(target.content()).into_owned();
-    let mut file = match HbaFile::parse(&before, p.keep_comments_at_rules) {
-        Ok(f) => f,
-        Err(e) => return Ok(ModuleResult::failed(format!("Error reading file:\n{e}"))),
+    let mut entries = if target.exists() {
+        match parse_file(&before) {
+            Ok(e) => e,
+            Err(_) if p.overwrite => Vec::new(),
+            Err(e) => return Ok(ModuleResult::failed(format!("Error reading file:\n{e}"))),
+        }
+    } else {
+        Vec::new()
     };
-    let old = file.clone();
-    if p.overwrite {
-        file.rules.clear();
-    }
-    let mut msgs = match apply_rules(&mut file, &args) {
-        Ok(m) => m,
-        Err(e) => return Ok(ModuleResult::failed(e)),
-    };
-    // As the collection: the rule set decides (comments and order alone change nothing).
-    let changed = {
-        let key = |f: &HbaFile| {
-            let mut r = f.rules.clone();
-            r.sort_by_key(Rule::key);
-            r
-        };
-        key(&old) != key(&file)
+    let mut msgs: Vec<String> = Vec::new();
+    let changed = if p.overwrite {
+        let mut new: Vec<Entry> = planned.into_iter().map(|(e, _)| e).collect();
+        if p.sort_rules {
+            sort_entries(&mut new);
+        }
+        let same =
+            new.len() == entries.len() && new.iter().zip(&entries).all(|(a, b)| a.identical(b));
+        if !same {
+            entries = new;
+        }
+        !same
+    } else {
+        let mut changed = false;
+        for (entry, present) in planned {
+            let shown = entry.serialize();
+            match apply(&mut entries, entry, present) {
+                Edit::Added => msgs.push(format!("Adding rule {shown}")),
+                Edit::Updated => msgs.push(format!("Updating rule {shown}")),
+                Edit::Removed => msgs.push(format!("Removing rule {shown}")),
+                Edit::Unchanged => continue,
+            }
+            changed = true;
+        }
+        changed
     };
     let mut result = ModuleResult::changed(changed);
+    if changed && p.sort_rules {
+        sort_entries(&mut entries);
+    }
+    let after = render(&entries);
     if changed {
         msgs.push("Changed".into());
-        if !target.exists() && !p.create && !ctx.check_mode {
-            return Ok(ModuleResult::failed(format!(
-                "Error writing file:\npg_hba file '{}' doesn't exist. Use create option to autocreate.",
+        if !target.exists() && !p.create {
+            let msg = format!(
+                "pg_hba file '{}' doesn't exist. Use the create option to autocreate.",
                 p.dest
-            )));
+            );
+            if !ctx.check_mode {
+                return Ok(ModuleResult::failed(msg));
+            }
+            result = result.with("warnings", vec![msg]);
         }
-        let after = file.render(&p.order);
         if !ctx.check_mode {
-            msgs.push("Writing".into());
             let mut backup = p.backup && target.exists();
+            if backup {
+                msgs.push("Creating Backup".into());
+            }
             if let Some(dest) = p.backup_file.as_deref().filter(|_| backup) {
                 let out = ctx
                     .conn
@@ -374,25 +404,16 @@ async fn edit(ctx: &ModuleContext<'_>, p: PgHbaParams) -> Result<ModuleResult, M
                     .await?;
                 if out.rc != 0 {
                     return Ok(ModuleResult::failed(format!(
-                        "Error writing file:\ncannot back up {} to {dest}: {}",
-                        p.dest,
+                        "Failed to create backup:\n{}",
                         out.stderr_str().trim()
                     )));
                 }
                 result = result.with("backup_file", dest);
                 backup = false;
             }
-            let outcome = write_text(
-                ctx,
-                "postgresql_pg_hba",
-                &target,
-                Some(after.clone().into_bytes()),
-                &p.attrs,
-                None,
-                backup,
-            )
-            .await?;
-            match outcome {
+            msgs.push("Writing".into());
+            let bytes = Some(after.clone().into_bytes());
+            match write_text(ctx, MODULE, &target, bytes, &p.attrs, None, backup).await? {
                 WriteOutcome::Failed(r) => return Ok(r),
                 WriteOutcome::Done { backup_file, .. } => {
                     if let Some(b) = backup_file {
@@ -405,10 +426,13 @@ async fn edit(ctx: &ModuleContext<'_>, p: PgHbaParams) -> Result<ModuleResult, M
             result = result.with_diff(content_diff(&p.dest, before.as_bytes(), after.as_bytes()));
         }
     }
-    let rules: Vec<Value> = file
-        .sorted(&p.order)
-        .into_iter()
+    let rules: Vec<Value> = entries
+        .iter()
+        .filter_map(|e| e.rule.as_ref())
         .map(Rule::to_json)
         .collect();
-    Ok(result.with("msgs", msgs).with("pg_hba", rules))
+    Ok(result
+        .with("msgs", msgs)
+        .with("pg_hba_string", after)
+        .with("pg_hba", rules))
 }

@@ -103,6 +103,9 @@ impl TypedModule for PostgresqlPrivs {
     }
 }
 
+/// Roles every server knows without a `pg_roles` row.
+const IMPLICIT_ROLES: &[&str] = &["PUBLIC", "CURRENT_USER", "SESSION_USER", "CURRENT_ROLE"];
+
 fn split_list(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
@@ -194,11 +197,18 @@ fn check_args(p: &PrivsParams) -> Result<Task, PgError> {
     } else {
         Some(split_list(&objs_text))
     };
-    let roles = if p.roles.trim().eq_ignore_ascii_case("PUBLIC") {
-        vec!["PUBLIC".to_string()]
-    } else {
-        split_list(&p.roles)
-    };
+    // Implicit roles are written in upper case, bare, as the collection writes them.
+    let roles: Vec<String> = split_list(&p.roles)
+        .into_iter()
+        .map(|r| {
+            let upper = r.to_ascii_uppercase();
+            if IMPLICIT_ROLES.contains(&upper.as_str()) {
+                upper
+            } else {
+                r
+            }
+        })
+        .collect();
     if roles.is_empty() {
         return fail("Argument \"roles\" must name at least one role.".into());
     }
@@ -274,13 +284,16 @@ async fn run(ctx: &ModuleContext<'_>, p: PrivsParams) -> Result<ModuleResult, Pg
 
     let mut roles = Vec::new();
     for r in &task.roles {
-        if r == "PUBLIC" || existing.contains(r) {
+        if IMPLICIT_ROLES.contains(&r.as_str()) || existing.contains(r) {
             roles.push(r.clone());
         } else if p.fail_on_role {
             return Err(PgError::failed(format!("Role '{r}' does not exist")));
         } else {
             warnings.push(format!("Role '{r}' does not exist, pass it"));
         }
+    }
+    if roles.is_empty() {
+        warnings.push("No valid roles provided, nothing to do".into());
     }
     let mut result = ModuleResult::ok();
     if !warnings.is_empty() {
@@ -322,11 +335,9 @@ async fn run(ctx: &ModuleContext<'_>, p: PrivsParams) -> Result<ModuleResult, Pg
         exact: task.kind == ObjType::DefaultPrivs && present,
     };
     let changed = needs_change(&acls, &roles, &want);
-    let queries = if changed {
-        statements(&task, &roles, present, want.grant_option)?
-    } else {
-        Vec::new()
-    };
+    // As the collection, `queries` holds the statement whether or not it changes anything (the
+    // collection runs it and rolls back); drover runs it only when the ACLs differ.
+    let queries = statements(&task, &roles, present, want.grant_option)?;
     if changed && !ctx.check_mode {
         let sql: String = queries.iter().map(|q| format!("{q}\n")).collect();
         psql.execute(ctx.conn, &format!("BEGIN;\n{sql}COMMIT;\n"))

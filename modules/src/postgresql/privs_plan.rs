@@ -451,12 +451,12 @@ pub fn needs_change(acls: &Acls, roles: &[String], want: &Wanted<'_>) -> bool {
         })
 }
 
-/// The roles as they appear in statements (`PUBLIC` bare).
+/// The roles as they appear in statements (`PUBLIC` and the other implicit roles bare).
 pub fn roles_sql(roles: &[String]) -> String {
     roles
         .iter()
         .map(|r| {
-            if r == "PUBLIC" {
+            if ["PUBLIC", "CURRENT_USER", "SESSION_USER", "CURRENT_ROLE"].contains(&r.as_str()) {
                 r.clone()
             } else {
                 quote_ident_part(r)

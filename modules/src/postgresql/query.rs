@@ -1,7 +1,7 @@
 //! `postgresql_query` (community.postgresql): runs SQL and returns its rows. `positional_args`
 //! (`%s`) and `named_args` (`%(name)s`) are substituted as SQL literals (lists become arrays),
 //! as psycopg2 does. `changed` follows the collection: a statement whose tag has no `SELECT` is
-//! a change, except `INSERT`/`UPDATE`/`DELETE` that touched no row. Without `autocommit`, the
+//! a change (`SHOW` neither), except `INSERT`/`UPDATE`/`DELETE` that touched no row. Without `autocommit`, the
 //! statements run in one transaction, committed — or, in check mode, rolled back (the
 //! collection's own way to predict `changed`; nothing is written).
 
@@ -23,9 +23,9 @@ use crate::params::{de_bool, de_opt_string, de_opt_string_list};
     required_one_of("query", "path_to_script")
 )]
 pub struct QueryParams {
-    /// The SQL to run.
-    #[serde(default, deserialize_with = "de_opt_string")]
-    pub query: Option<String>,
+    /// The SQL to run: a string, or a list of queries run in order.
+    #[serde(default)]
+    pub query: Option<Value>,
     /// Values for `%s` placeholders.
     #[serde(default)]
     pub positional_args: Option<Vec<Value>>,
@@ -151,7 +151,7 @@ pub fn substitute(
 
 /// Whether a statement's tag makes the task changed (community.postgresql's rule).
 fn changes(status: &str) -> bool {
-    if status.contains("SELECT") {
+    if status.contains("SELECT") || status.contains("SHOW") {
         return false;
     }
     if ["UPDATE", "INSERT", "DELETE"]
@@ -181,7 +181,20 @@ async fn run(ctx: &ModuleContext<'_>, p: QueryParams) -> Result<ModuleResult, Pg
                 "path_to_script is mutually exclusive with query",
             ))
         }
-        (Some(q), None) => queries.push(q.clone()),
+        (Some(Value::Array(items)), None) => {
+            for item in items {
+                match item {
+                    Value::String(q) => queries.push(q.clone()),
+                    other => queries.push(other.to_string()),
+                }
+            }
+        }
+        (Some(Value::String(q)), None) => queries.push(q.clone()),
+        (Some(_), None) => {
+            return Err(PgError::failed(
+                "query argument must be of type string or list",
+            ))
+        }
         (None, Some(path)) => {
             let bytes = ctx
                 .conn
@@ -275,6 +288,7 @@ fn finish_result(
     let mut all_results: Vec<Value> = Vec::new();
     let (mut changed, mut rowcount, mut status) = (false, 0i64, String::new());
     let mut last_result = json!({});
+    let mut times: Vec<Value> = Vec::new();
     for qi in 0..queries.len() {
         let Some(last) = owner
             .iter()
@@ -291,9 +305,10 @@ fn finish_result(
             changed = true;
         }
         last_result = match &last.rows {
-            Some(rows) => json!(rows),
-            None => json!({}),
+            Some(rows) if !rows.is_empty() => json!(rows),
+            _ => json!({}),
         };
+        times.push(json!(last.time_ms));
         all_results.push(last_result.clone());
     }
     Ok(ModuleResult::changed(changed)
@@ -302,7 +317,8 @@ fn finish_result(
         .with("statusmessage", status)
         .with("query_result", last_result)
         .with("query_all_results", json!(all_results))
-        .with("rowcount", rowcount))
+        .with("rowcount", rowcount)
+        .with("execution_time_ms", json!(times)))
 }
 
 #[cfg(test)]
@@ -340,5 +356,6 @@ mod tests {
         assert!(!changes("INSERT 0 0"));
         assert!(changes("INSERT 0 1"));
         assert!(changes("CREATE TABLE"));
+        assert!(!changes("SHOW"));
     }
 }

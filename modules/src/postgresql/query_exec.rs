@@ -22,6 +22,8 @@ pub struct StatementResult {
     pub status: String,
     /// psycopg2's `rowcount`: rows returned or affected, -1 when not applicable.
     pub rowcount: i64,
+    /// How long the statement ran (psql's `\timing`), in milliseconds.
+    pub time_ms: f64,
 }
 
 /// Splits SQL into statements at top-level semicolons (quotes, dollar quotes, comments and
@@ -124,7 +126,7 @@ pub fn statements_script(statements: &[String]) -> String {
     let mut s = format!("\\pset null '{NULL_MARK}'\n");
     for (i, st) in statements.iter().enumerate() {
         s.push_str(&format!(
-            "\\echo {MARK}d:{i}\n{st}\n\\gdesc\n\\echo {MARK}r:{i}\n\\g\n\\echo {MARK}c:{i} :ROW_COUNT\n"
+            "\\echo {MARK}d:{i}\n{st}\n\\gdesc\n\\echo {MARK}r:{i}\n\\timing on\n\\g\n\\timing off\n\\echo {MARK}c:{i} :ROW_COUNT\n"
         ));
     }
     s
@@ -157,9 +159,33 @@ pub fn parse_output(statements: &[String], out: &str) -> Result<Vec<StatementRes
             .next()
             .and_then(|n| n.parse().ok())
             .unwrap_or(0);
-        results.push(statement_result(st, desc, body, row_count));
+        let (body, time_ms) = split_timing(body);
+        let mut r = statement_result(st, desc, &body, row_count);
+        r.time_ms = time_ms;
+        results.push(r);
     }
     Ok(results)
+}
+
+/// Removes psql's `Time: 1.234 ms` line (the last one, from `\timing`) and returns its value.
+fn split_timing(body: &str) -> (String, f64) {
+    let mut lines: Vec<&str> = body.lines().collect();
+    let mut ms = 0.0;
+    if let Some(pos) = lines
+        .iter()
+        .rposition(|l| l.starts_with("Time: ") && l.contains(" ms"))
+    {
+        ms = lines[pos]["Time: ".len()..]
+            .split_whitespace()
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0.0);
+        lines.remove(pos);
+        lines.retain(|l| *l != "Timing is on." && *l != "Timing is off.");
+    }
+    let mut text = lines.join("\n");
+    text.push('\n');
+    (text, ms)
 }
 
 fn statement_result(statement: &str, desc: &str, body: &str, row_count: i64) -> StatementResult {
@@ -189,6 +215,7 @@ fn statement_result(statement: &str, desc: &str, body: &str, row_count: i64) -> 
             rows: None,
             rowcount: tag_count(status).unwrap_or(-1),
             status: status.to_string(),
+            time_ms: 0.0,
         };
     }
     let mut recs = parse_csv(body);
@@ -196,7 +223,17 @@ fn statement_result(statement: &str, desc: &str, body: &str, row_count: i64) -> 
         recs.remove(0); // header
     }
     let mut status = String::new();
-    if recs.len() as i64 > row_count.max(0) && recs.last().is_some_and(|r| r.len() == 1) {
+    // After `… RETURNING` rows psql prints the tag (`INSERT 0 2`); `SHOW` and others set
+    // ROW_COUNT to 0, so only a DML tag whose count is ROW_COUNT, after exactly that many rows,
+    // is one.
+    let is_tag = |r: &Vec<String>| {
+        r.len() == 1
+            && ["INSERT ", "UPDATE ", "DELETE ", "MERGE "]
+                .iter()
+                .any(|k| r[0].starts_with(k))
+            && tag_count(&r[0]) == Some(row_count)
+    };
+    if recs.len() as i64 == row_count + 1 && recs.last().is_some_and(is_tag) {
         if let Some(last) = recs.pop() {
             status = last.concat();
         }
@@ -223,6 +260,7 @@ fn statement_result(statement: &str, desc: &str, body: &str, row_count: i64) -> 
         rows: Some(rows),
         rowcount: tag_count(&status).unwrap_or(n),
         status,
+        time_ms: 0.0,
     }
 }
 
@@ -411,6 +449,11 @@ mod tests {
         assert_eq!(r[1].status, "INSERT 0 1");
         assert_eq!(r[1].rows.as_ref().unwrap().len(), 1);
         assert_eq!(r[2].status, "UPDATE 3");
+        let show = vec!["SHOW work_mem".to_string()];
+        let out = "@@drover:d:0\nColumn,Type\nwork_mem,text\n@@drover:r:0\nwork_mem\n4MB\nTime: 0.1 ms\n@@drover:c:0 0\n";
+        let sr = parse_output(&show, out).unwrap();
+        assert_eq!(sr[0].status, "SHOW");
+        assert_eq!(sr[0].rows.as_ref().unwrap()[0]["work_mem"], "4MB");
         assert_eq!(r[2].rowcount, 3);
         assert!(r[2].rows.is_none());
     }

@@ -5,8 +5,8 @@
 //! the last `postgresql.auto.conf` entry when there is one (so a `postmaster` setting changed but
 //! not yet applied is not changed again), else the running value — so `shared_buffers: 128MB`
 //! equals `16384` (8kB pages) and `work_mem: 4mb` equals `4096` (kB). `value: default` removes the
-//! entry from `postgresql.auto.conf` (a change only when there is one); `reset: true` sets the
-//! setting's `boot_val`.
+//! entry from `postgresql.auto.conf` (`ALTER SYSTEM RESET`, a change only when there is one), and
+//! so does `reset: true` (as community.postgresql 4 does).
 
 use async_trait::async_trait;
 use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
@@ -32,7 +32,7 @@ pub struct SetParams {
     /// The value; `default` removes it from `postgresql.auto.conf`.
     #[serde(default, deserialize_with = "de_opt_string")]
     pub value: Option<String>,
-    /// Set the setting back to its `boot_val`.
+    /// Remove the setting from `postgresql.auto.conf` (`ALTER SYSTEM RESET`).
     #[serde(default, deserialize_with = "de_bool")]
     pub reset: bool,
     /// Database to connect to.
@@ -152,7 +152,7 @@ fn fix_spelling(value: &str) -> String {
 fn alter_sql(name: &str, value: Option<&str>) -> String {
     let n = quote_ident_part(name);
     match value {
-        None => format!("ALTER SYSTEM SET {n} = DEFAULT"),
+        None => format!("ALTER SYSTEM RESET {n}"),
         Some(v) if v.contains(',') && !name.ends_with("_command") && !name.ends_with("_prefix") => {
             let items: Vec<String> = v.split(',').map(|e| quote_literal(e.trim())).collect();
             format!("ALTER SYSTEM SET {n} = {}", items.join(", "))
@@ -242,16 +242,15 @@ async fn run(ctx: &ModuleContext<'_>, p: SetParams) -> Result<ModuleResult, PgEr
     );
     let norm = |v: &str| normalize(v, unit, vartype);
     let configured = norm(file_val.as_deref().unwrap_or(s(&info, "setting")));
-    // (statement value, shown value) when something changes.
+    // (statement value — `None`: back to the default —, shown value) when something changes.
     let plan: Option<(Option<String>, String)> = match value.as_deref() {
         Some(v) if v.eq_ignore_ascii_case("default") => {
             file_val.is_some().then(|| (None, "default".to_string()))
         }
         Some(v) => (norm(v) != configured).then(|| (Some(v.to_string()), v.to_string())),
-        None => {
-            let boot = s(&info, "boot_val");
-            (norm(boot) != configured).then(|| (Some(boot.to_string()), boot.to_string()))
-        }
+        None => file_val
+            .is_some()
+            .then(|| (None, s(&info, "boot_val").to_string())),
     };
     let prev_pretty = s(&info, "pretty").to_string();
     let restart_required = context == "postmaster";
@@ -263,26 +262,28 @@ async fn run(ctx: &ModuleContext<'_>, p: SetParams) -> Result<ModuleResult, PgEr
     let Some((stmt_value, shown)) = plan else {
         return Ok(result
             .with("value_pretty", prev_pretty)
-            .with("value", value_dict(&info)));
+            .with("value", value_dict(&info))
+            .with("queries", json!([])));
     };
+    let stmt = alter_sql(&p.name, stmt_value.as_deref());
+    let done = if ctx.check_mode {
+        json!([])
+    } else {
+        json!([stmt])
+    };
+    result = result.with("queries", done);
     if ctx.check_mode || restart_required {
         if !ctx.check_mode {
-            psql.execute(
-                ctx.conn,
-                &format!("{};\n", alter_sql(&p.name, stmt_value.as_deref())),
-            )
-            .await
-            .map_err(|e| PgError::failed(format!("Unable to set {}: {e}", p.name)))?;
+            psql.execute(ctx.conn, &format!("{stmt};\n"))
+                .await
+                .map_err(|e| PgError::failed(format!("Unable to set {}: {e}", p.name)))?;
         }
         result = result
             .with("value_pretty", shown)
             .with("value", value_dict(&info));
         return Ok(result);
     }
-    let sql = format!(
-        "{};\nSELECT pg_reload_conf();\n",
-        alter_sql(&p.name, stmt_value.as_deref())
-    );
+    let sql = format!("{stmt};\nSELECT pg_reload_conf();\n");
     psql.run(ctx.conn, &sql, &[])
         .await
         .map_err(|e| PgError::failed(format!("Unable to set {}: {e}", p.name)))?;
@@ -326,7 +327,7 @@ mod tests {
         );
         assert_eq!(
             alter_sql("work_mem", None),
-            "ALTER SYSTEM SET \"work_mem\" = DEFAULT"
+            "ALTER SYSTEM RESET \"work_mem\""
         );
     }
 }

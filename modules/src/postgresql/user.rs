@@ -144,6 +144,10 @@ pub struct UserParams {
     /// Reset settings not in `configuration`.
     #[serde(default, deserialize_with = "de_bool")]
     pub reset_unspecified_configuration: bool,
+    /// Quote `configuration` values as string literals (false: written as given, e.g. lists).
+    #[serde(default = "yes", deserialize_with = "de_bool")]
+    #[param(default = "true")]
+    pub quote_configuration_values: bool,
     /// The connection options.
     #[serde(flatten)]
     pub login: PgConnect,
@@ -329,6 +333,7 @@ async fn run(ctx: &ModuleContext<'_>, p: UserParams) -> Result<ModuleResult, PgE
         &current,
         &p.configuration,
         p.reset_unspecified_configuration,
+        p.quote_configuration_values,
     ));
     let changed = !statements.is_empty();
     if changed && !ctx.check_mode {

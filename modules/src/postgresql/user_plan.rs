@@ -103,8 +103,21 @@ fn is_md5_verifier(v: &str) -> bool {
     v.len() == 35 && v.starts_with("md5") && v[3..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// The parts of a SCRAM-SHA-256 verifier: iterations, salt, stored key, server key.
-pub fn parse_scram(v: &str) -> Option<(u32, Vec<u8>, Vec<u8>, Vec<u8>)> {
+/// The parts of a SCRAM-SHA-256 verifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scram {
+    /// PBKDF2 iterations.
+    pub iterations: u32,
+    /// Salt.
+    pub salt: Vec<u8>,
+    /// StoredKey (what a client proof is checked against).
+    pub stored_key: Vec<u8>,
+    /// ServerKey (what a given password is checked against here).
+    pub server_key: Vec<u8>,
+}
+
+/// Parses a SCRAM-SHA-256 verifier (`SCRAM-SHA-256$iter:salt$stored:server`).
+pub fn parse_scram(v: &str) -> Option<Scram> {
     let rest = v.strip_prefix("SCRAM-SHA-256$")?;
     let (iter_salt, keys) = rest.split_once('$')?;
     let (iter, salt) = iter_salt.split_once(':')?;
@@ -115,7 +128,12 @@ pub fn parse_scram(v: &str) -> Option<(u32, Vec<u8>, Vec<u8>, Vec<u8>)> {
             .then(|| B64.decode(s).ok())
             .flatten()
     };
-    Some((iter.parse().ok()?, b64(salt)?, b64(stored)?, b64(server)?))
+    Some(Scram {
+        iterations: iter.parse().ok()?,
+        salt: b64(salt)?,
+        stored_key: b64(stored)?,
+        server_key: b64(server)?,
+    })
 }
 
 /// SASLprep as far as drover applies it: non-ASCII spaces become spaces and characters
@@ -182,9 +200,9 @@ pub fn password_matches(current: Option<&str>, user: &str, given: &Password) -> 
         (_, None) => false,
         (Password::Md5(v) | Password::Scram(v), Some(cur)) => v == cur,
         (Password::Clear(p), Some(cur)) => match parse_scram(cur) {
-            Some((iterations, salt, _, server_key)) => {
-                let salted = salted_password(p, &salt, iterations);
-                hmac(&salted, b"Server Key") == server_key
+            Some(s) => {
+                let salted = salted_password(p, &s.salt, s.iterations);
+                hmac(&salted, b"Server Key") == s.server_key
             }
             None if is_md5_verifier(cur) => md5_verifier(p, user) == cur,
             None => p == cur,
@@ -380,6 +398,7 @@ pub fn config_statements(
     current: &BTreeMap<String, String>,
     desired: &BTreeMap<String, String>,
     reset_unspecified: bool,
+    quote_values: bool,
 ) -> Vec<Statement> {
     let role = quote_ident_part(user);
     let mut out = Vec::new();
@@ -396,7 +415,11 @@ pub fn config_statements(
             out.push(Statement::plain(format!(
                 "ALTER ROLE {role} SET {} TO {};",
                 quote_ident_part(key),
-                quote_literal(value)
+                if quote_values {
+                    quote_literal(value)
+                } else {
+                    value.clone()
+                }
             )));
         }
     }
@@ -500,7 +523,7 @@ mod tests {
     fn configuration_is_set_and_reset() {
         let current = parse_config(Some(&json!(["work_mem=8MB", "search_path=a, b"])));
         let desired = BTreeMap::from([("work_mem".to_string(), "16MB".to_string())]);
-        let shown: Vec<String> = config_statements("u", &current, &desired, true)
+        let shown: Vec<String> = config_statements("u", &current, &desired, true, true)
             .into_iter()
             .map(|s| s.shown)
             .collect();
@@ -511,6 +534,6 @@ mod tests {
                 "ALTER ROLE \"u\" SET \"work_mem\" TO '16MB';"
             ]
         );
-        assert!(config_statements("u", &current, &BTreeMap::new(), false).is_empty());
+        assert!(config_statements("u", &current, &BTreeMap::new(), false, true).is_empty());
     }
 }
