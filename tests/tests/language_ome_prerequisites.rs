@@ -1,16 +1,30 @@
 //! A realistic multi-role playbook (`playbooks/ome-prerequisites.yml`: apt with a cache, a
 //! service account, directories, templates with a `#jinja2:` header and `ansible_managed`,
-//! lineinfile/blockinfile, a service, handlers with `listen`, `meta: flush_handlers`, role
-//! dependencies, defaults overridden from group_vars, RedHat-only tasks with modules drover lacks,
-//! `include_tasks` per OS family, `block`/`rescue`) run by ansible-core and by drover on two
+//! lineinfile, services, handlers with `listen`, `meta: flush_handlers`, a role dependency
+//! that runs once, `include_vars` per OS family with `with_first_found`, defaults overridden
+//! from group_vars, RedHat-only tasks, `include_tasks`/`import_tasks` per OS family,
+//! `block`/`rescue`, `become_user: postgres` with community.postgresql's modules, pip in a
+//! virtualenv, `include_role` of the release checks) run by ansible-core and by drover on two
 //! identical fresh Debian hosts: per-task statuses, changed flags and debug values must match, the
-//! files written must match, and a second run must report `changed=0` in both.
+//! files written must match, and a second run must report `changed=0` in both. Both tools get the
+//! same lighter package choices (`LIGHT_VARS`: no JRE, one Ice package) to keep the test short;
+//! `tests/tests/ome_prerequisites.rs` converges the full set.
 
 use std::path::Path;
 use std::process::Command;
 
-use drover_integration::{drover_command, oracle_ansible_playbook, repo_root, TestHosts};
+use drover_integration::{
+    drover_command, oracle_ansible_playbook, oracle_collections_path, repo_root, TestHosts,
+};
 use serde_json::Value;
+
+/// Extra variables both tools get: the same roles with smaller packages (a stand-in for the
+/// JRE, one Ice package).
+const LIGHT_VARS: &str = "\
+java_packages: [java-common]
+ice_packages: [zeroc-ice-slice]
+ice_install_python: false
+";
 
 /// An inventory naming host `index` `target` in group `ome`, so both tools see the same names.
 fn inventory_for(hosts: &TestHosts, index: usize, path: &Path) {
@@ -106,17 +120,28 @@ fn drover_results(stdout: &str) -> (Vec<String>, Value) {
     (out, recap)
 }
 
-/// What the run left on a host: owners, modes and contents of the files the roles manage.
+/// What the run left on a host: owners, modes and contents of the files the roles manage, the
+/// database objects, services and packages. pg_hba.conf is compared rule by rule with its
+/// blanks collapsed, and without its mode: drover's postgresql_pg_hba keeps the file's mode
+/// (0640 on Debian) and writes every rule tab-separated, where the collection's module leaves
+/// the file 0600 and untouched rules as they were written.
 fn host_state(hosts: &TestHosts, i: usize) -> String {
     hosts.ssh_ok(
         i,
-        "stat -c '%n %U %G %a' /opt/omero /opt/omero/server /srv/omero-data /opt/omero/.pgpass \
-         /etc/nginx/conf.d/omero-web.conf /etc/security/limits.d/omero.conf; \
-         cat /opt/omero/.pgpass /etc/nginx/conf.d/omero-web.conf /etc/security/limits.d/omero.conf; \
+        "stat -c '%n %U %G %a' /opt/omero /opt/omero/server /srv/omero-data /opt/omero/venv3 \
+         /etc/nginx/sites-available/omero-web.conf /etc/nginx/sites-enabled/omero-web.conf \
+         /etc/security/limits.d/omero.conf /etc/postgresql/15/main/conf.d/50-drover.conf; \
+         cat /etc/nginx/sites-available/omero-web.conf /etc/security/limits.d/omero.conf \
+         /etc/logrotate.d/nginx /etc/postgresql/15/main/conf.d/50-drover.conf /opt/omero/venv3/pyvenv.cfg; \
+         grep -v '^#' /etc/postgresql/15/main/pg_hba.conf | grep . | tr -s ' \\t' ' '; \
          grep -n 'server_tokens' /etc/nginx/nginx.conf; grep OMERO /etc/environment; \
          getent passwd omero | cut -d: -f1,6,7; test ! -e /etc/nginx/sites-enabled/default && echo no-default; \
-         systemctl is-enabled nginx; systemctl is-active nginx; \
-         dpkg-query -W -f='${Package} ${Status}\\n' nginx-light postgresql-client java-common unzip bzip2",
+         systemctl is-enabled nginx postgresql; systemctl is-active nginx postgresql; \
+         cd / && runuser -u postgres -- psql -XAt \
+           -c \"select rolname, rolcanlogin from pg_roles where rolname = 'omero'\" \
+           -c \"select datname, pg_get_userbyid(datdba), datacl from pg_database where datname = 'omero'\" \
+           -c 'show listen_addresses'; \
+         dpkg-query -W -f='${Package} ${Status}\\n' nginx postgresql-15 java-common zeroc-ice-slice unzip curl python3-venv",
     )
 }
 
@@ -125,9 +150,12 @@ fn ome_prerequisites_match_ansible_core() {
     let started = std::time::Instant::now();
     let hosts = TestHosts::start(2);
     let ansible_playbook = oracle_ansible_playbook();
+    // What ansible-core's modules need on the host: python3, psycopg2 (community.postgresql)
+    // and packaging (pip).
     hosts.ssh_ok(
         0,
-        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 >/dev/null",
+        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+         python3 python3-psycopg2 python3-packaging >/dev/null",
     );
     let ansible_inv = hosts.dir().join("ansible.ini");
     let drover_inv = hosts.dir().join("drover.ini");
@@ -139,13 +167,18 @@ fn ome_prerequisites_match_ansible_core() {
     std::fs::create_dir_all(&ansible_home).expect("ansible home");
     let ansible_cfg = ansible_home.join("ansible.cfg");
     std::fs::write(&ansible_cfg, "[defaults]\n").expect("ansible.cfg");
+    let light = hosts.dir().join("light.yml");
+    std::fs::write(&light, LIGHT_VARS).expect("light vars");
+    let light_arg = format!("@{}", light.display());
 
     let run_ansible = || {
         let out = Command::new(ansible_playbook)
             .arg(&book)
             .arg("-i")
             .arg(&ansible_inv)
+            .args(["-e", &light_arg])
             .env("ANSIBLE_CONFIG", &ansible_cfg)
+            .env("ANSIBLE_COLLECTIONS_PATH", oracle_collections_path())
             .env("HOME", &ansible_home)
             .env("ANSIBLE_PYTHON_INTERPRETER", "/usr/bin/python3")
             .env(
@@ -172,6 +205,7 @@ fn ome_prerequisites_match_ansible_core() {
             .arg(&book)
             .arg("-i")
             .arg(&drover_inv)
+            .args(["-e", &light_arg])
             .args(["--output", "json"])
             .output()
             .expect("run drover");

@@ -30,11 +30,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "minijinja's parser has no unary plus",
     ),
     (
-        "undefined-049",
-        "{{ playbook_dir | basename }}",
-        "playbook_dir is not made absolute for a relative playbook path (executor magic variables, outside the templating area)",
-    ),
-    (
         "undefined-053",
         "{{ omit }}",
         "debug var= of a variable resolving to omit: ansible-core shows <<Omit>> (debug module output, outside the templating area)",

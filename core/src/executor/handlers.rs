@@ -7,10 +7,10 @@ use super::{Executor, PlayCtx};
 use crate::playbook::{Keywords, Task};
 
 impl Executor {
-    /// The names a handler answers to: its `listen` topics, its name rendered with play-level
-    /// variables, and for role handlers `role : name`.
+    /// The names a handler answers to: its name rendered with play-level variables, and for
+    /// role handlers `role : name` (its `listen` topics are separate).
     fn handler_names(&self, ctx: &PlayCtx<'_>, handler: &Task) -> Vec<String> {
-        let mut names: Vec<String> = handler.listen.clone();
+        let mut names: Vec<String> = Vec::new();
         if let Some(n) = &handler.name {
             let n = if crate::template::Templar::is_template(n) {
                 let mut v = self.shared.opts.extra_vars.clone();
@@ -60,8 +60,9 @@ impl Executor {
             .iter()
             .map(|h| self.handler_names(ctx, h))
             .collect();
-        // Notifications resolve to every handler with that name or `listen` topic; running a
-        // handler clears only its own pending hosts.
+        // A notification resolves as in ansible-core: by name to the last handler loaded with
+        // that name ("last one wins"), and by `listen` topic to every handler listening, once
+        // per handler name. Running a handler clears only its own pending hosts.
         let mut pending: Vec<IndexSet<String>> = vec![Default::default(); handlers.len()];
         {
             let mut states = self.hosts();
@@ -79,10 +80,24 @@ impl Executor {
             for h in hosts {
                 let Some(s) = states.get_mut(h) else { continue };
                 for name in std::mem::take(&mut s.notified) {
-                    for (i, names) in handler_names.iter().enumerate() {
-                        if names.contains(&name) {
-                            pending[i].insert(h.clone());
+                    if let Some(i) = handler_names
+                        .iter()
+                        .rposition(|names| names.contains(&name))
+                    {
+                        pending[i].insert(h.clone());
+                    }
+                    let mut seen: Vec<&str> = Vec::new();
+                    for (i, handler) in handlers.iter().enumerate() {
+                        if !handler.listen.contains(&name) {
+                            continue;
                         }
+                        if let Some(n) = handler.name.as_deref() {
+                            if seen.contains(&n) {
+                                continue;
+                            }
+                            seen.push(n);
+                        }
+                        pending[i].insert(h.clone());
                     }
                 }
             }

@@ -127,7 +127,12 @@ impl Executor {
                 vars_files: Vars::new(),
                 hosts_all: hosts.clone(),
                 groups,
-                playbook_dir: playbook.dir.display().to_string(),
+                // Absolute, as ansible-core's `os.path.abspath` makes it (roles and files
+                // named from it keep working whatever the working directory).
+                playbook_dir: std::path::absolute(&playbook.dir)
+                    .unwrap_or_else(|_| playbook.dir.clone())
+                    .display()
+                    .to_string(),
                 inventory_dir: None,
                 role_defaults: play.role_defaults.clone(),
                 role_vars: play.role_vars.clone(),

@@ -414,8 +414,56 @@ impl Walk<'_> {
         match defined {
             DefinedVars::Names(names) => self.defined.extend(names),
             DefinedVars::File(file) => self.define_from_file(task, &file),
+            DefinedVars::Dynamic
+                if short == "include_vars" && self.define_from_role_vars(task, args) => {}
             DefinedVars::Dynamic => self.dynamic = true,
         }
+    }
+
+    /// A role's `include_vars: "{{ ansible_os_family }}.yml"` (or `"{{ item }}"` over
+    /// `with_first_found`): a templated file name without a directory loads one of the role's
+    /// `vars/` files, so the names of all of them count as defined. False when that cannot be
+    /// told (no role, a path, `dir`/`name`, an unreadable file).
+    fn define_from_role_vars(&mut self, task: &Task, args: &Value) -> bool {
+        let Some(role) = &task.role else { return false };
+        if args.get("dir").is_some() || args.get("name").is_some() {
+            return false;
+        }
+        let Some(file) = ["file", "_raw_params"]
+            .iter()
+            .find_map(|k| args.get(*k).and_then(Value::as_str))
+        else {
+            return false;
+        };
+        if file.contains('/') {
+            return false;
+        }
+        let Ok(entries) = std::fs::read_dir(role.path.join("vars")) else {
+            return false;
+        };
+        let mut files: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|e| e == "yml" || e == "yaml" || e == "json")
+            })
+            .collect();
+        files.sort();
+        let mut loaded = Vec::new();
+        for path in &files {
+            match load_vars_path(path) {
+                Ok(vars) => loaded.push(vars),
+                Err(_) => return false,
+            }
+        }
+        if loaded.is_empty() {
+            return false;
+        }
+        for vars in &loaded {
+            self.define_keys(vars);
+        }
+        true
     }
 
     /// The top-level keys of a variables file a task loads.

@@ -12,6 +12,7 @@ use minijinja::{AutoEscape, Environment, Error, ErrorKind, State, UndefinedBehav
 
 use super::chain::chains_undefined;
 use super::convert::{py_float, py_str};
+use super::fqcn::rewrite_fqcn;
 use super::lazy::{current_scope, Omit, RootVars, Scope};
 use super::literals::rewrite_literals;
 use super::native::NativeCapture;
@@ -334,7 +335,8 @@ fn build_env(key: &SyntaxKey, loads: Arc<AtomicUsize>) -> Result<Environment<'st
 }
 
 /// The source minijinja compiles: string literals decoded as Jinja2 decodes them, `%`
-/// formatting rewritten to a filter call.
+/// formatting rewritten to a filter call, builtin filters and tests named without their
+/// collection.
 fn prepare_source(
     src: &str,
     syntax: &SyntaxKey,
@@ -342,7 +344,8 @@ fn prepare_source(
 ) -> Result<String, Error> {
     let decoded = rewrite_literals(src, syntax, escape_backslashes)
         .map_err(|m| Error::new(ErrorKind::SyntaxError, m))?;
-    Ok(rewrite_percent(&decoded, syntax).into_owned())
+    let formatted = rewrite_percent(&decoded, syntax);
+    Ok(rewrite_fqcn(&formatted, syntax).into_owned())
 }
 
 /// Resolves `{% include %}`/`{% import %}` names against the caller's template search paths.

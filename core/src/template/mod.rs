@@ -20,6 +20,7 @@ mod crypt;
 mod engine;
 mod error;
 mod filters;
+mod fqcn;
 pub(crate) use filters::home_relative;
 mod header;
 mod lazy;

@@ -154,7 +154,9 @@ pub fn parse_roles(node: &Node) -> Result<Vec<Task>, PlaybookError> {
                     }
                     match key.as_str() {
                         "role" | "name" => spec.name = scalar_string(v, "role")?,
-                        "src" | "version" | "scm" => {}
+                        // `src`/`scm`/`version` (requirement-style entries) are role
+                        // parameters as any other key: ansible-core runs such an entry
+                        // again even when the role already ran without them.
                         "when" => task.when = conditions(v),
                         "vars" => crate::vars::merge_into(&mut spec.params, &vars_map(v)?),
                         "delegate_to" => task.delegate_to = Some(scalar_string(v, "delegate_to")?),
