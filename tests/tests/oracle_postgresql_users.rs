@@ -40,6 +40,11 @@ fn book(p: &str) -> String {
     - name: database privileges
       community.postgresql.postgresql_privs: {{db: postgres, type: database, objs: postgres, privs: CREATE, roles: {p}_app}}
       register: database
+    - name: database owned by the app
+      community.postgresql.postgresql_db: {{name: {p}_db, owner: {p}_app}}
+    - name: owner's default privilege made explicit
+      community.postgresql.postgresql_privs: {{db: postgres, type: database, objs: {p}_db, privs: CONNECT, roles: {p}_app}}
+      register: owner_default
     - name: membership
       community.postgresql.postgresql_privs: {{db: postgres, type: group, objs: {p}_reader, roles: {p}_app}}
       register: group
@@ -70,7 +75,7 @@ fn book(p: &str) -> String {
     - name: results
       copy:
         dest: /tmp/{p}.json
-        content: "{{{{ {{'user': user, 'reader': reader, 'table': table, 'database': database, 'group': group, 'revoke': revoke, 'hba': hba}} | to_json }}}}"
+        content: "{{{{ {{'user': user, 'reader': reader, 'table': table, 'database': database, 'owner_default': owner_default, 'group': group, 'revoke': revoke, 'hba': hba}} | to_json }}}}"
 "#
     )
 }
@@ -131,7 +136,7 @@ fn postgresql_roles_match_community_postgresql() {
         let expected = target_task_results(&ansible);
         assert_eq!(
             expected.len(),
-            11,
+            13,
             "the oracle's output was not understood:\n{ansible}"
         );
         assert_eq!(
@@ -141,7 +146,14 @@ fn postgresql_roles_match_community_postgresql() {
         );
         let (a, d) = (results(&hosts, "ora_a"), results(&hosts, "ora_d"));
         for name in [
-            "user", "reader", "table", "database", "group", "revoke", "hba",
+            "user",
+            "reader",
+            "table",
+            "database",
+            "owner_default",
+            "group",
+            "revoke",
+            "hba",
         ] {
             assert_eq!(
                 keys(&d[name]),
@@ -149,7 +161,15 @@ fn postgresql_roles_match_community_postgresql() {
                 "{round} run: keys of {name}\n{a:#}\n{d:#}"
             );
         }
-        for name in ["user", "reader", "table", "database", "group", "revoke"] {
+        for name in [
+            "user",
+            "reader",
+            "table",
+            "database",
+            "owner_default",
+            "group",
+            "revoke",
+        ] {
             assert_eq!(
                 queries(&d[name], "ora_d"),
                 queries(&a[name], "ora_a"),

@@ -354,7 +354,7 @@ pub fn acl_query(
         }
     };
     Ok(format!(
-        "SELECT o.obj, o.owner IS NOT NULL AS found, \
+        "SELECT o.obj, o.owner IS NOT NULL AS found, o.acl IS NULL AS implicit, \
          coalesce(g.rolname, CASE WHEN a.grantee = 0 THEN 'PUBLIC' END) AS grantee, \
          a.privilege_type, a.is_grantable \
          FROM ({source}) o(obj, acl, owner) \
@@ -370,6 +370,8 @@ pub struct Acls {
     pub objects: Vec<(String, bool)>,
     /// (object, grantee) → privilege → grantable.
     pub grants: BTreeMap<(String, String), BTreeMap<String, bool>>,
+    /// Existing objects whose ACL was never set (their privileges are the defaults).
+    pub implicit: BTreeSet<String>,
 }
 
 impl Acls {
@@ -382,6 +384,9 @@ impl Acls {
             if !acls.objects.iter().any(|(o, _)| *o == obj) {
                 let found = r.get("found").and_then(Value::as_bool).unwrap_or(false);
                 acls.objects.push((obj.clone(), found));
+                if found && r.get("implicit").and_then(Value::as_bool) == Some(true) {
+                    acls.implicit.insert(obj.clone());
+                }
             }
             if let (Some(grantee), Some(privilege)) = (s("grantee"), s("privilege_type")) {
                 let grantable = r
@@ -419,13 +424,19 @@ pub struct Wanted<'a> {
     pub exact: bool,
 }
 
-/// Whether bringing `roles` on every existing object to `want` changes anything.
+/// Whether bringing `roles` on every existing object to `want` changes anything. Any GRANT or
+/// REVOKE on an object whose ACL was never set stores its ACL explicitly (even when the defaults
+/// already hold the privilege, e.g. CONNECT for a database's owner): community.postgresql compares
+/// the stored ACL before and after, so that is a change.
 pub fn needs_change(acls: &Acls, roles: &[String], want: &Wanted<'_>) -> bool {
     let empty = BTreeMap::new();
     acls.objects
         .iter()
         .filter(|(_, found)| *found)
         .any(|(obj, _)| {
+            if !want.exact && acls.implicit.contains(obj) {
+                return true;
+            }
             let desired = (want.privs)(obj);
             roles.iter().any(|role| {
                 let held = acls
