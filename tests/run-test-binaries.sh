@@ -63,10 +63,20 @@ PY
 drover=$(sed -n 's/^drover\t//p' "$work/list")
 [ -n "$drover" ] && export DROVER_BIN="$drover"
 
+# A proc-macro crate's test binary links the toolchain's libstd dynamically; cargo puts its
+# directory on the library path for it, and so does this script (for those binaries only: other
+# tests run cargo themselves, which must not inherit it).
+libdir=$(rustc --print target-libdir)
+export libdir
+
 run_one() {
     local label=$1 cwd=$2 exe=$3 start=$SECONDS rc log
     log="$work/$(echo "$label" | tr '/' '_').log"
-    (cd "$cwd" && "$exe" "${args[@]}") >"$log" 2>&1
+    if [[ $label == proc-macro/* ]]; then
+        (cd "$cwd" && LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$exe" "${args[@]}") >"$log" 2>&1
+    else
+        (cd "$cwd" && "$exe" "${args[@]}") >"$log" 2>&1
+    fi
     rc=$?
     local summary
     summary=$(grep -E '^test result:' "$log" | tail -n 1)

@@ -47,6 +47,7 @@ DROVER_MODULES = [
     "ansible.builtin.cron",
     "ansible.builtin.deb822_repository",
     "ansible.builtin.debconf",
+    "ansible.builtin.dpkg_selections",
     "ansible.builtin.debug",
     "ansible.builtin.dnf",
     "ansible.builtin.fail",

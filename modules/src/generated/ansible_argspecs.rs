@@ -241,6 +241,10 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "use_backend",
         "validate_certs",
     ]),
+    ("ansible.builtin.dpkg_selections", "argument_spec + documentation", &[
+        "name",
+        "selection",
+    ]),
     ("ansible.builtin.fail", "documentation", &[
         "msg",
     ]),

@@ -164,6 +164,10 @@ impl TypedModule for AptRepository {
             )
             .with("sources_added", Value::Array(added))
             .with("sources_removed", Value::Array(removed));
+        if !ctx.diff {
+            // ansible-core returns its (then empty) list of file diffs in every result.
+            r = r.with("diff", Value::Array(Vec::new()));
+        }
         if ctx.diff {
             for f in &changed_files {
                 let b = dump_before.get(*f);

@@ -327,17 +327,18 @@ impl TypedModule for Deb822Repository {
                 after: repo.clone(),
             });
         }
-        if ctx.check_mode {
-            return Ok(r);
+        if !ctx.check_mode {
+            if content_changed {
+                ctx.conn.write_file_atomic(repo.as_bytes(), &dest).await?;
+            }
+            if content_changed || mode_changed {
+                ctx.conn
+                    .run(format!("chmod {want_mode:o} {}", shell_quote(&dest)))
+                    .await?;
+            }
         }
-        if content_changed {
-            ctx.conn.write_file_atomic(repo.as_bytes(), &dest).await?;
-        }
-        if content_changed || mode_changed {
-            ctx.conn
-                .run(format!("chmod {want_mode:o} {}", shell_quote(&dest)))
-                .await?;
-        }
+        // ansible-core's exit_json adds the facts of an existing `dest` (owner, mode, size, …).
+        crate::remote::path_info::add_path_info(ctx.conn, &dest, &mut r).await?;
         Ok(r)
     }
 }

@@ -23,8 +23,11 @@ pub struct Package;
 pub struct PackageParams {
     /// Package names (passed on).
     pub name: Value,
-    /// Desired state (passed on).
-    pub state: Value,
+    /// Desired state (passed on). ansible-core documents it as required, but its action plugin
+    /// passes the task's arguments on without checking, so a task without one takes the package
+    /// manager module's default (`present` for apt) — as here.
+    #[serde(default)]
+    pub state: Option<Value>,
     /// The package manager module to use; `auto` (the default) takes the `ansible_pkg_mgr` fact,
     /// else what the target has.
     #[serde(default, rename = "use")]
