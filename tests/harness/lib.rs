@@ -29,8 +29,8 @@ pub use error::HarnessError;
 pub use hosts::{TestHost, TestHosts, DEPLOY_USER, ROOT_USER};
 pub use http::{TestHttpServer, BRIDGE_ADDRESS};
 pub use oracle::{
-    oracle_ansible_playbook, oracle_collections_path, repo_root, run_local_book, target_changed,
-    target_task_results, OracleComparison,
+    debug_messages, oracle_ansible_playbook, oracle_collections_path, repo_root, run_local_book,
+    target_changed, target_task_results, OracleComparison,
 };
 pub use setup::{
     cache_dir, harness_dir, require_root_and_setup, state_dir, try_require_root_and_setup,

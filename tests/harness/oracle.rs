@@ -151,6 +151,16 @@ impl<'a> OracleComparison<'a> {
     }
 }
 
+/// The `"msg": ...` lines of debug results in ansible-playbook-style output, in order (one line
+/// each: a list value shows only its opening line).
+pub fn debug_messages(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|l| l.trim_start().starts_with("\"msg\":"))
+        .map(|l| l.trim().to_string())
+        .collect()
+}
+
 /// `(task, status line)` pairs for host `target`, from ansible-playbook-style output: the status
 /// word and any loop item, without result payloads.
 pub fn target_task_results(output: &str) -> Vec<(String, String)> {

@@ -14,7 +14,7 @@
 
 mod packages;
 
-use drover_integration::{target_task_results, OracleComparison, TestHosts};
+use drover_integration::{debug_messages, target_task_results, OracleComparison, TestHosts};
 use packages::{build_deb, index_repo, DebSpec, RepoServer};
 
 const PLAYBOOK: &str = r#"- hosts: web
@@ -127,15 +127,6 @@ const PLAYBOOK: &str = r#"- hosts: web
     - name: stale cache updated
       debug: {msg: "{{ r_stale.cache_updated }}"}
 "#;
-
-/// The `"msg": ...` lines of debug results, in order.
-fn debug_messages(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .filter(|l| l.trim_start().starts_with("\"msg\":"))
-        .map(|l| l.trim().to_string())
-        .collect()
-}
 
 fn dpkg_state(hosts: &TestHosts, i: usize) -> String {
     let out = hosts.ssh_ok(

@@ -7,7 +7,7 @@
 
 mod packages;
 
-use drover_integration::{target_task_results, OracleComparison, TestHosts};
+use drover_integration::{debug_messages, target_task_results, OracleComparison, TestHosts};
 use packages::{build_deb, index_repo, DebSpec, RepoServer, BRIDGE_IP};
 
 const PLAYBOOK: &str = r#"- hosts: web
@@ -64,15 +64,6 @@ const PLAYBOOK: &str = r#"- hosts: web
     - name: package with an unknown name
       package: {name: drv-none}
 "#;
-
-/// The `"msg": ...` lines of debug results, in order.
-fn debug_messages(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .filter(|l| l.trim_start().starts_with("\"msg\":"))
-        .map(|l| l.trim().to_string())
-        .collect()
-}
 
 fn host_state(hosts: &TestHosts, i: usize) -> String {
     let out = hosts.ssh_ok(

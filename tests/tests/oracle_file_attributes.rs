@@ -4,16 +4,9 @@
 //! ansible-playbook and one by drover. Per-task results and debug messages must match, on a first
 //! and a second run.
 
-use drover_integration::{repo_root, target_task_results, OracleComparison, TestHosts};
-
-/// The `"msg": ...` lines of debug results, in order.
-fn debug_messages(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .filter(|l| l.trim_start().starts_with("\"msg\":"))
-        .map(|l| l.trim().to_string())
-        .collect()
-}
+use drover_integration::{
+    debug_messages, repo_root, target_task_results, OracleComparison, TestHosts,
+};
 
 #[test]
 fn file_attributes_match_ansible_core() {

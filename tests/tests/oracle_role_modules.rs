@@ -7,18 +7,9 @@
 //! converging play must report `changed=0` for both tools.
 
 use drover_integration::{
-    oracle_collections_path, repo_root, target_changed, target_task_results, OracleComparison,
-    TestHosts,
+    debug_messages, oracle_collections_path, repo_root, target_changed, target_task_results,
+    OracleComparison, TestHosts,
 };
-
-/// The `"msg": ...` lines of debug results, in order.
-fn debug_messages(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .filter(|l| l.trim_start().starts_with("\"msg\":"))
-        .map(|l| l.trim().to_string())
-        .collect()
-}
 
 fn host_state(hosts: &TestHosts, i: usize) -> String {
     hosts.ssh_ok(

@@ -5,17 +5,8 @@
 //! report `changed=0` on a second run. The packages come from Debian's archive (harness NAT).
 
 use drover_integration::{
-    repo_root, target_changed, target_task_results, OracleComparison, TestHosts,
+    debug_messages, repo_root, target_changed, target_task_results, OracleComparison, TestHosts,
 };
-
-/// The `"msg": ...` lines of debug results, in order.
-fn debug_messages(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .filter(|l| l.trim_start().starts_with("\"msg\":"))
-        .map(|l| l.trim().to_string())
-        .collect()
-}
 
 fn host_state(hosts: &TestHosts, i: usize) -> String {
     hosts.ssh_ok(
