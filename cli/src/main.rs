@@ -80,6 +80,20 @@ fn real_main() -> ExitCode {
     }
 }
 
+/// The multi-threaded runtime the commands run on, or the failure to report if it cannot start.
+pub(crate) fn async_runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            fail(
+                format!("cannot start the async runtime: {e}"),
+                None,
+                EXIT_ERROR,
+            )
+        })
+}
+
 pub(crate) fn fail(message: impl Into<String>, hint: Option<&str>, code: u8) -> ExitCode {
     let report = miette::Report::new(PlainDiagnostic {
         message: message.into(),
@@ -272,18 +286,9 @@ fn play(args: PlayArgs) -> ExitCode {
     for w in inventory.warnings() {
         eprintln!("[WARNING]: {w}");
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match async_runtime() {
         Ok(r) => r,
-        Err(e) => {
-            return fail(
-                format!("cannot start the async runtime: {e}"),
-                None,
-                EXIT_ERROR,
-            )
-        }
+        Err(code) => return code,
     };
     let mut worst = 0u8;
     for pb in &playbooks {

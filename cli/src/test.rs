@@ -14,7 +14,7 @@ use drover_testbed::{
 };
 
 use crate::args::{OutputFormat, TestArgs};
-use crate::{fail, EXIT_BAD_OPTIONS, EXIT_ERROR};
+use crate::{async_runtime, fail, EXIT_BAD_OPTIONS, EXIT_ERROR};
 
 /// Exit status when a scenario failed.
 const EXIT_FAILED: u8 = 2;
@@ -56,18 +56,9 @@ impl Progress for StderrProgress {
 /// Runs `drover test`.
 pub fn run(args: &TestArgs) -> ExitCode {
     let dir = drover_testbed::testbed_dir();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match async_runtime() {
         Ok(r) => r,
-        Err(e) => {
-            return fail(
-                format!("cannot start the async runtime: {e}"),
-                None,
-                EXIT_ERROR,
-            )
-        }
+        Err(code) => return code,
     };
     if args.cleanup {
         return match runtime.block_on(drover_testbed::Testbed::cleanup(&dir)) {
