@@ -130,6 +130,49 @@ impl<'a> OracleComparison<'a> {
         stdout
     }
 
+    /// Runs `book` with both tools once per round (a name and its flags, each followed by
+    /// `extra`) and asserts, round by round: the same per-task results (at least `min_tasks` of
+    /// them, or the oracle's output was not understood), the same debug messages, and the same
+    /// `state` of both hosts — which a round run with `--check` must leave as it was. The hosts
+    /// must start in the same state.
+    pub fn assert_same_rounds(
+        &self,
+        book: &Path,
+        extra: &[&str],
+        rounds: &[(&str, &[&str])],
+        min_tasks: usize,
+        state: impl Fn(usize) -> String,
+    ) {
+        let (a, d) = (self.ansible_index, self.drover_index);
+        let initial = state(a);
+        assert_eq!(state(d), initial, "the fresh hosts differ");
+        for (round, flags) in rounds {
+            let args: Vec<&str> = flags.iter().chain(extra).copied().collect();
+            let ansible = self.run_ansible(book, &args);
+            let drover = self.run_drover(book, &args);
+            let expected = target_task_results(&ansible);
+            assert!(
+                expected.len() >= min_tasks,
+                "{round}: oracle output not understood:\n{ansible}"
+            );
+            assert_eq!(
+                target_task_results(&drover),
+                expected,
+                "{round}: per-task results differ\n--- drover:\n{drover}\n--- ansible:\n{ansible}"
+            );
+            assert_eq!(
+                debug_messages(&drover),
+                debug_messages(&ansible),
+                "{round}: registered values differ\n--- drover:\n{drover}\n--- ansible:\n{ansible}"
+            );
+            let after = state(a);
+            assert_eq!(state(d), after, "{round}: host state differs");
+            if flags.contains(&"--check") {
+                assert_eq!(after, initial, "{round}: check mode changed the host");
+            }
+        }
+    }
+
     /// Runs drover; panics with its output unless it exits 0.
     pub fn run_drover(&self, book: &Path, extra: &[&str]) -> String {
         let mut args = vec![

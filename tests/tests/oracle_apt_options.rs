@@ -14,7 +14,7 @@
 
 mod packages;
 
-use drover_integration::{debug_messages, target_task_results, OracleComparison, TestHosts};
+use drover_integration::{OracleComparison, TestHosts};
 use packages::{build_deb, index_repo, DebSpec, RepoServer};
 
 const PLAYBOOK: &str = r#"- hosts: web
@@ -203,35 +203,15 @@ fn apt_options_match_ansible_core() {
         files.port
     );
 
-    let initial = dpkg_state(&hosts, a);
-    assert_eq!(dpkg_state(&hosts, d), initial, "the fresh hosts differ");
-    let mut rounds = vec![("check mode", vec!["--check", "--diff"])];
-    rounds.push(("first run", vec!["--diff"]));
-    rounds.push(("second run", vec![]));
-    for (round, flags) in rounds {
-        let mut args = flags.clone();
-        args.extend(["-e", vars.as_str()]);
-        let ansible = oracle.run_ansible(&book, &args);
-        let drover = oracle.run_drover(&book, &args);
-        let expected = target_task_results(&ansible);
-        assert!(
-            expected.len() >= 40,
-            "{round}: oracle output not understood:\n{ansible}"
-        );
-        assert_eq!(
-            target_task_results(&drover),
-            expected,
-            "{round}: per-task results differ\n--- drover:\n{drover}\n--- ansible:\n{ansible}"
-        );
-        assert_eq!(
-            debug_messages(&drover),
-            debug_messages(&ansible),
-            "{round}: registered values differ\n--- drover:\n{drover}\n--- ansible:\n{ansible}"
-        );
-        let state = dpkg_state(&hosts, a);
-        assert_eq!(dpkg_state(&hosts, d), state, "{round}: dpkg state differs");
-        if round == "check mode" {
-            assert_eq!(state, initial, "check mode changed the host");
-        }
-    }
+    oracle.assert_same_rounds(
+        &book,
+        &["-e", vars.as_str()],
+        &[
+            ("check mode", &["--check", "--diff"]),
+            ("first run", &["--diff"]),
+            ("second run", &[]),
+        ],
+        40,
+        |i| dpkg_state(&hosts, i),
+    );
 }

@@ -7,7 +7,7 @@
 
 mod packages;
 
-use drover_integration::{debug_messages, target_task_results, OracleComparison, TestHosts};
+use drover_integration::{OracleComparison, TestHosts};
 use packages::{build_deb, index_repo, DebSpec, RepoServer, BRIDGE_IP};
 
 const PLAYBOOK: &str = r#"- hosts: web
@@ -118,36 +118,15 @@ fn repositories_and_package_match_ansible_core() {
         "url=http://{BRIDGE_IP}:{}/ url2=http://{BRIDGE_IP}:{}/",
         one.port, two.port
     );
-    let initial = host_state(&hosts, a);
-    assert_eq!(host_state(&hosts, d), initial, "the fresh hosts differ");
-    for (round, flags) in [
-        ("check mode", vec!["--check"]),
-        ("first run", vec![]),
-        ("second run", vec![]),
-    ] {
-        let mut args = flags.clone();
-        args.extend(["-e", vars.as_str()]);
-        let ansible = oracle.run_ansible(&book, &args);
-        let drover = oracle.run_drover(&book, &args);
-        let expected = target_task_results(&ansible);
-        assert!(
-            expected.len() >= 20,
-            "{round}: oracle output not understood:\n{ansible}"
-        );
-        assert_eq!(
-            target_task_results(&drover),
-            expected,
-            "{round}: per-task results differ\n--- drover:\n{drover}\n--- ansible:\n{ansible}"
-        );
-        assert_eq!(
-            debug_messages(&drover),
-            debug_messages(&ansible),
-            "{round}: registered values differ\n--- drover:\n{drover}\n--- ansible:\n{ansible}"
-        );
-        let state = host_state(&hosts, a);
-        assert_eq!(host_state(&hosts, d), state, "{round}: host state differs");
-        if round == "check mode" {
-            assert_eq!(state, initial, "check mode changed the host");
-        }
-    }
+    oracle.assert_same_rounds(
+        &book,
+        &["-e", vars.as_str()],
+        &[
+            ("check mode", &["--check"]),
+            ("first run", &[]),
+            ("second run", &[]),
+        ],
+        20,
+        |i| host_state(&hosts, i),
+    );
 }
