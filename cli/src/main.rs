@@ -10,6 +10,7 @@ mod diagnostics;
 mod doc;
 mod extra_vars;
 mod listing;
+mod preflight;
 mod prompt;
 mod report;
 mod test;
@@ -230,6 +231,10 @@ fn play(args: PlayArgs) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let checks = match preflight::load(&session, &args.preflight) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let mut errors = 0;
     for pb in &playbooks {
         let report = session.check_playbook(pb);
@@ -290,6 +295,9 @@ fn play(args: PlayArgs) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    if let Err(code) = preflight::run(&session, &runtime, &checks, &inventory) {
+        return code;
+    }
     let mut worst = 0u8;
     for pb in &playbooks {
         match runtime.block_on(session.run_loaded(pb, &mut inventory)) {

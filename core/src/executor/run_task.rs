@@ -122,7 +122,11 @@ impl Executor {
             duration: start.elapsed(),
         });
         if any_failed && fatal && !ctx.free {
-            // any_errors_fatal: every host of the play stops here.
+            // any_errors_fatal: every host of the play stops here, and so does the run
+            // (unless the failure is rescued; see `run_play`).
+            self.shared
+                .fatal_hit
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             let mut states = self.hosts();
             for h in &ctx.vars.hosts_all {
                 if let Some(s) = states.get_mut(h) {

@@ -31,6 +31,7 @@ mod error;
 mod host;
 mod options;
 mod outcome;
+mod preflight;
 mod prompt;
 mod transport;
 
@@ -40,6 +41,7 @@ use std::sync::Arc;
 pub use error::SessionError;
 pub use host::HostTarget;
 pub use outcome::{FnSink, PlaybookResult, TaskOutcome};
+pub use preflight::{PreflightFailure, PreflightReport};
 pub use prompt::{
     current_prompter, scope_prompter, NoPrompter, Prompt, PromptError, PromptKind, Prompter,
     SharedPrompter,
