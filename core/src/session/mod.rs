@@ -255,7 +255,8 @@ impl Session {
             tags: self.options.tags.clone(),
             skip_tags: self.options.skip_tags.clone(),
         };
-        check_playbook_with(playbook, &self.registry, &options)
+        // `vars_files` and `include_vars` files read by the checks may be vault-encrypted.
+        self.with_vault(|| check_playbook_with(playbook, &self.registry, &options))
     }
 
     /// Reads the inventory sources with their `group_vars/` and `host_vars/`.
@@ -291,7 +292,7 @@ impl Session {
         else {
             return Vec::new();
         };
-        check_variables(playbook, &self.registry, &external)
+        self.with_vault(|| check_variables(playbook, &self.registry, &external))
     }
 
     /// Runs a loaded playbook against `inventory`, reporting events to the session's sink.
