@@ -15,8 +15,8 @@ use drover_integration::{repo_root, run_drover, DroverOutput, TestHosts};
 /// The body of `GET path` on the host's app port, from the controller.
 fn http_get(hosts: &TestHosts, index: usize, path: &str) -> String {
     let ip = hosts.host(index).ip;
-    let mut stream = TcpStream::connect((ip, 8080))
-        .unwrap_or_else(|e| panic!("connect to {ip}:8080: {e}"));
+    let mut stream =
+        TcpStream::connect((ip, 8080)).unwrap_or_else(|e| panic!("connect to {ip}:8080: {e}"));
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .expect("timeout");
@@ -154,7 +154,8 @@ fn upgrade_runbook_converges_rolls_back_and_preflight_stops_before_any_change() 
     );
     assert_eq!(out.code, Some(2), "{}", out.stdout);
     assert!(
-        out.stdout.contains("health check on port 8081 said: broken")
+        out.stdout
+            .contains("health check on port 8081 said: broken")
             && out.stdout.contains("was restored and restarted"),
         "{}",
         out.stdout
