@@ -6,7 +6,7 @@
 //! directory. Galaxy names (`namespace.role`) are directory names; collection names
 //! (`ns.coll.role`) are looked up under `ansible_collections/ns/coll/roles/role`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +25,9 @@ mod tests;
 #[derive(Debug, Default)]
 pub struct PlayRoles {
     seen: HashSet<String>,
-    handler_roles: HashSet<String>,
+    /// Where each role handlers file's handlers sit in `handlers`: a role applied again (with other
+    /// parameters) replaces them, so its handlers run once, with the last instance's variables.
+    handler_roles: HashMap<String, std::ops::Range<usize>>,
     /// Handlers of the roles loaded, in load order.
     pub handlers: Vec<Task>,
     /// Defaults of public roles, merged in load order.
