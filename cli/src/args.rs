@@ -24,6 +24,8 @@ pub enum Command {
     Doc(DocArgs),
     /// Test roles, playbooks or drover-test.yml scenarios on throwaway Debian 12 hosts (LXC, root).
     Test(TestArgs),
+    /// Show the settings drover reads, their values and where they come from (like ansible-config).
+    Config(crate::config_cmd::ConfigArgs),
 }
 
 /// `drover test` arguments.
