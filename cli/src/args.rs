@@ -26,6 +26,9 @@ pub enum Command {
     Test(TestArgs),
     /// Show the settings drover reads, their values and where they come from (like ansible-config).
     Config(crate::config_cmd::ConfigArgs),
+    /// Install roles and collections from git URLs, directories and tarballs; create roles
+    /// (like ansible-galaxy).
+    Galaxy(crate::galaxy::GalaxyArgs),
 }
 
 /// `drover test` arguments.

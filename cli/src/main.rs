@@ -10,6 +10,7 @@ mod config_cmd;
 mod diagnostics;
 mod doc;
 mod extra_vars;
+mod galaxy;
 mod listing;
 mod prompt;
 mod report;
@@ -79,6 +80,7 @@ fn real_main() -> ExitCode {
         Command::Doc(args) => doc::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Config(args) => config_cmd::run(&args),
+        Command::Galaxy(args) => galaxy::run(&args),
     }
 }
 
