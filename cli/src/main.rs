@@ -14,6 +14,7 @@ mod galaxy;
 mod listing;
 mod prompt;
 mod report;
+mod shell_support;
 mod test;
 mod vault;
 
@@ -81,6 +82,8 @@ fn real_main() -> ExitCode {
         Command::Test(args) => test::run(&args),
         Command::Config(args) => config_cmd::run(&args),
         Command::Galaxy(args) => galaxy::run(&args),
+        Command::Completions(args) => shell_support::completions(&args),
+        Command::Man(args) => shell_support::man(&args),
     }
 }
 
