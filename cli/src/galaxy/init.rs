@@ -48,7 +48,7 @@ pub fn skeleton(name: &str) -> Vec<(String, String)> {
         ),
         (
             "tests/verify.yml",
-            "---\n# Checks `drover test` runs after converging (a task file).\n- name: Read {{ VAR_path }}\n  ansible.builtin.slurp:\n    src: \"{{ VAR_path }}\"\n  register: VAR_file\n\n- name: The file holds the message\n  ansible.builtin.assert:\n    that:\n      - (VAR_file.content | b64decode) == VAR_message ~ '\\n'\n",
+            "---\n# Checks `drover test` runs after converging (a task file, run in a play of its own: the\n# role's defaults are not loaded there, hence the `default()`s).\n- name: Read the file the role manages\n  ansible.builtin.slurp:\n    src: \"{{ VAR_path | default('/etc/ROLE.conf') }}\"\n  register: VAR_file\n\n- name: The file holds the message\n  ansible.builtin.assert:\n    that:\n      - (VAR_file.content | b64decode) == (VAR_message | default('managed by ROLE')) ~ '\\n'\n",
         ),
         (
             "drover-test.yml",
