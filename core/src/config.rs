@@ -106,7 +106,7 @@ impl AnsibleConfig {
 
     #[cfg(test)]
     fn from_ini(text: &str) -> Self {
-        let file = ConfigFile::parse(Path::new("ansible.cfg"), text);
+        let file = ConfigFile::parse(Path::new("/c/ansible.cfg"), text);
         Self::from_resolved(Some(&file), &|_| None)
     }
 
@@ -150,7 +150,7 @@ mod tests {
         let mut cfg = AnsibleConfig::from_ini(
             "[defaults]\ninventory = inv/hosts\nforks=20\nhost_key_checking = False\n[privilege_escalation]\nbecome = yes\n",
         );
-        assert_eq!(cfg.inventory, vec!["inv/hosts"]);
+        assert_eq!(cfg.inventory, vec!["/c/inv/hosts"]);
         assert_eq!(cfg.forks, Some(20));
         assert_eq!(cfg.host_key_checking, Some(false));
         assert_eq!(cfg.become_, Some(true));
