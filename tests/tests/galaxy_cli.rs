@@ -3,12 +3,13 @@
 //! everything, `--force` reinstalls, a Galaxy name fails before anything is installed; the
 //! installed roles and collection roles run in `drover play`. `drover galaxy init` makes a role
 //! that passes `--syntax-check`, converges on localhost (local connection), is idempotent and
-//! passes its own `tests/verify.yml`. No hosts; git and tar on the controller.
+//! passes its own `tests/verify.yml`; and a full `drover test` of it on a throwaway LXC host (root,
+//! the tests' testbed under the harness cache). Otherwise no hosts; git and tar on the controller.
 
 use std::path::Path;
 use std::process::Command;
 
-use drover_integration::{drover_command, DroverOutput};
+use drover_integration::{cache_dir, drover_command, require_root_and_setup, DroverOutput};
 
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> DroverOutput {
     let out = drover_command()
@@ -321,4 +322,33 @@ fn init_scaffolds_a_role_that_converges_and_verifies() {
     let second = run(d, &args, &env);
     second.assert_success();
     assert_eq!(second.changed(), 0, "{}", second.stdout);
+}
+
+#[test]
+fn init_role_passes_drover_test() {
+    require_root_and_setup();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    run(d, &["galaxy", "init", "scaffolded"], &[]).assert_success();
+    let testbed = cache_dir().join("testbed").display().to_string();
+    let out = run(
+        d,
+        &["test", "scaffolded", "--output", "json"],
+        &[("DROVER_TESTBED_DIR", testbed.as_str())],
+    );
+    out.assert_success();
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON result");
+    let scenario = &report["scenarios"][0];
+    assert_eq!(scenario["name"], "default", "{report:#}");
+    assert_eq!(scenario["status"], "ok", "{report:#}");
+    let phases: Vec<&str> = scenario["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .filter(|p| p["status"] == "ok")
+        .filter_map(|p| p["phase"].as_str())
+        .collect();
+    for phase in ["converge", "idempotence", "verify"] {
+        assert!(phases.contains(&phase), "{phase}: {report:#}");
+    }
 }
