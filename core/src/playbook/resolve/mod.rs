@@ -186,6 +186,15 @@ impl<'a> Resolver<'a> {
             bases.push(PathBuf::from("/etc/ansible/roles"));
         }
         let parts: Vec<&str> = name.split('.').collect();
+        if parts.len() == 3 {
+            // Where `drover galaxy install` puts collections by default (ansible-core's
+            // default collections_path), and `collections/` beside the playbook.
+            bases.push(self.playbook_dir.join("collections"));
+            if let Some(home) = std::env::var_os("HOME") {
+                bases.push(PathBuf::from(home).join(".ansible/collections"));
+            }
+            bases.push(PathBuf::from("/usr/share/ansible/collections"));
+        }
         for base in &bases {
             let c = base.join(name);
             if c.is_dir() {
