@@ -25,6 +25,7 @@ mod prepare;
 mod read_ahead;
 mod record;
 mod result;
+mod resume;
 mod run_task;
 mod state;
 mod task;

@@ -61,6 +61,10 @@ pub struct RunOptions {
     /// Strategy for plays without a `strategy` keyword (`ANSIBLE_STRATEGY`, `ansible.cfg`);
     /// `None` is `linear`.
     pub strategy: Option<String>,
+    /// `--resume`: the earlier run this one continues.
+    pub resume: Option<std::sync::Arc<crate::progress::ResumePlan>>,
+    /// Send [`crate::events::Event::HostCheckpoint`]s (for `--summary`).
+    pub checkpoints: bool,
 }
 
 impl Default for RunOptions {
@@ -91,6 +95,8 @@ impl Default for RunOptions {
             start_at_task: None,
             step: false,
             strategy: None,
+            resume: None,
+            checkpoints: false,
         }
     }
 }
