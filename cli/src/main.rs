@@ -12,6 +12,7 @@ mod extra_vars;
 mod listing;
 mod prompt;
 mod report;
+mod summary;
 mod test;
 mod vault;
 
@@ -197,7 +198,7 @@ fn load_all(session: &Session, paths: &[PathBuf]) -> Result<Vec<Playbook>, ExitC
     Ok(out)
 }
 
-fn play(args: PlayArgs) -> ExitCode {
+fn play(mut args: PlayArgs) -> ExitCode {
     let cfg = AnsibleConfig::load();
     let secrets = match vault::collect_secrets(&args.vault, &cfg) {
         Ok(secrets) => secrets,
@@ -205,7 +206,7 @@ fn play(args: PlayArgs) -> ExitCode {
     };
     // `-e @file` may be vault-encrypted.
     let vault = Arc::new(secrets.clone());
-    let opts = match drover_core::vault::with_secrets(&vault, || run_options(&args, &cfg)) {
+    let mut opts = match drover_core::vault::with_secrets(&vault, || run_options(&args, &cfg)) {
         Ok(o) => o,
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
     };
@@ -213,6 +214,11 @@ fn play(args: PlayArgs) -> ExitCode {
         OutputFormat::Human => Arc::new(report::HumanReporter::new(args.verbose, args.diff)),
         OutputFormat::Json => Arc::new(report::JsonReporter),
     };
+    let progress = match summary::setup(&mut args, &mut opts, sink) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let sink = progress.sink.clone();
     let strict = args.strict || args.syntax_check || cfg.strict.unwrap_or(false);
     let mut builder = Session::builder()
         .registry(drover_modules::registry())
@@ -300,9 +306,11 @@ fn play(args: PlayArgs) -> ExitCode {
                 sink.emit(&Event::Warning {
                     message: e.to_string(),
                 });
+                progress.finish();
                 return ExitCode::from(EXIT_ERROR);
             }
         }
     }
+    progress.finish();
     ExitCode::from(worst)
 }

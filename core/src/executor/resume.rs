@@ -46,7 +46,7 @@ impl Executor {
         };
         let id = TaskId {
             play: play_index(ctx),
-            location: task.location.to_string(),
+            location: crate::progress::stable_location(&task.location.to_string()),
             handler,
             name: String::new(),
         };

@@ -236,6 +236,21 @@ impl RunRecord {
     }
 }
 
+/// A task location (`file:line:col`) with its file made absolute, so that runs started from
+/// other directories or with the playbook named differently name the task alike.
+pub fn stable_location(location: &str) -> String {
+    let mut parts = location.rsplitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(col), Some(line), Some(file)) if !file.is_empty() => {
+            let file = std::path::absolute(file)
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|_| file.to_string());
+            format!("{file}:{line}:{col}")
+        }
+        _ => location.to_string(),
+    }
+}
+
 /// SHA-256 of a file's bytes, hex; `None` if it cannot be read.
 pub fn file_checksum(path: &Path) -> Option<String> {
     use sha2::Digest;
@@ -323,6 +338,17 @@ mod tests {
         let mut ignored = task(0, "a:1:1", TaskStatus::Failed);
         ignored.ignored = true;
         assert!(ignored.done());
+    }
+
+    #[test]
+    fn locations_are_made_absolute() {
+        let here = std::env::current_dir().unwrap();
+        assert_eq!(
+            stable_location("site.yml:3:7"),
+            format!("{}:3:7", here.join("site.yml").display())
+        );
+        assert_eq!(stable_location("/a/b.yml:1:2"), "/a/b.yml:1:2");
+        assert_eq!(stable_location("nowhere"), "nowhere");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime};
 use indexmap::IndexMap;
 
 use super::record::{
-    file_checksum, HostEnd, HostRecord, RunRecord, TaskId, TaskRecord, TaskStatus, SUMMARY_FORMAT,
+    file_checksum, stable_location, HostEnd, HostRecord, RunRecord, TaskId, TaskRecord, TaskStatus, SUMMARY_FORMAT,
 };
 use crate::events::{Checkpoint, Event, EventSink, HostStats, Status};
 
@@ -19,6 +19,8 @@ pub struct SummaryRecorder {
     path: PathBuf,
     inner: Arc<dyn EventSink>,
     state: Mutex<State>,
+    /// The summary a resumed run continues: what its hosts did before is kept.
+    base: Option<RunRecord>,
 }
 
 #[derive(Default)]
@@ -50,7 +52,16 @@ impl SummaryRecorder {
             path,
             inner,
             state: Mutex::new(State::default()),
+            base: None,
         }
+    }
+
+    /// For a resumed run: the summary written keeps what `base` recorded before the tasks of
+    /// this run (each host's passed tasks, and the hosts this run left out), so that it can be
+    /// resumed in turn.
+    pub fn resuming(mut self, base: Option<RunRecord>) -> Self {
+        self.base = base;
+        self
     }
 
     /// Whether the summary was written, or why it could not be.
@@ -96,13 +107,14 @@ impl SummaryRecorder {
                 ..
             } => {
                 let elapsed = s.start.map(|t| t.elapsed().as_secs_f64()).unwrap_or(0.0);
+                let location = stable_location(location);
                 let id = TaskId {
                     play: s.play.unwrap_or(0),
                     location: location.clone(),
                     handler: *handler,
                     name: name.clone(),
                 };
-                if let Some(file) = source_file(location) {
+                if let Some(file) = source_file(&location) {
                     if !s.files.contains_key(file) {
                         if let Some(sum) = file_checksum(std::path::Path::new(file)) {
                             s.files.insert(file.to_string(), sum);
@@ -156,7 +168,10 @@ impl SummaryRecorder {
                 }
             }
             Event::Recap { hosts, duration } => {
-                let record = s.build(hosts, duration.as_secs_f64());
+                let mut record = s.build(hosts, duration.as_secs_f64());
+                if let Some(base) = &self.base {
+                    merge_base(&mut record, base);
+                }
                 drop(s);
                 let result = record.save(&self.path);
                 let mut s = self.lock();
@@ -222,6 +237,30 @@ impl State {
             duration: (duration * 1000.0).round() / 1000.0,
             hosts,
         }
+    }
+}
+
+/// Puts what `base` recorded before a resumed run in front of what the run did.
+fn merge_base(record: &mut RunRecord, base: &RunRecord) {
+    let mut hosts = IndexMap::new();
+    for (name, old) in &base.hosts {
+        match record.hosts.shift_remove(name) {
+            Some(mut new) => {
+                let mut tasks: Vec<TaskRecord> =
+                    old.tasks.iter().take_while(|t| t.done()).cloned().collect();
+                tasks.append(&mut new.tasks);
+                new.tasks = tasks;
+                hosts.insert(name.clone(), new);
+            }
+            None => {
+                hosts.insert(name.clone(), old.clone());
+            }
+        }
+    }
+    hosts.extend(std::mem::take(&mut record.hosts));
+    record.hosts = hosts;
+    for (file, sum) in &base.files {
+        record.files.entry(file.clone()).or_insert_with(|| sum.clone());
     }
 }
 
@@ -337,6 +376,7 @@ mod tests {
         assert_eq!(b.end, HostEnd::Failed);
         assert_eq!(b.tasks[1].status, TaskStatus::Failed);
         assert_eq!(b.tasks[1].id.location, "/pb/site.yml:5:7");
+        assert!(record.files.contains_key("/pb/site.yml"));
         assert_eq!(b.tasks[1].id.play, 0);
         assert_eq!(b.pending_handlers, vec!["restart".to_string()]);
         assert_eq!(b.not_restorable, vec!["secret".to_string()]);
