@@ -37,6 +37,11 @@ pub struct AnsibleConfig {
     pub become_method: Option<String>,
     /// `[ssh_connection] ssh_common_args` / `ssh_args`.
     pub ssh_common_args: Option<String>,
+    /// `[ssh_connection] retries` (`ANSIBLE_SSH_RETRIES`): connection attempts after the first.
+    pub ssh_retries: Option<u32>,
+    /// drover's `[ssh_connection] drover_retry_backoff` (`DROVER_SSH_RETRY_BACKOFF`): seconds
+    /// before the first retry, doubled for each next one (at most 30 s).
+    pub ssh_retry_backoff: Option<f64>,
     /// `[defaults] vault_password_file` (`ANSIBLE_VAULT_PASSWORD_FILE`), split on `,`.
     pub vault_password_file: Vec<PathBuf>,
     /// `[defaults] vault_identity_list` (`ANSIBLE_VAULT_IDENTITY_LIST`): `label@source` entries.
@@ -142,6 +147,9 @@ impl AnsibleConfig {
             become_user: get("privilege_escalation.become_user"),
             become_method: get("privilege_escalation.become_method"),
             ssh_common_args: get("ssh_connection.ssh_common_args"),
+            ssh_retries: get("ssh_connection.retries").and_then(|s| s.trim().parse().ok()),
+            ssh_retry_backoff: get("ssh_connection.drover_retry_backoff")
+                .and_then(|s| s.trim().parse().ok()),
             vault_password_file: get("defaults.vault_password_file")
                 .map(|s| split_list(&s).map(|p| expand_home(&p)).collect())
                 .unwrap_or_default(),
@@ -180,6 +188,12 @@ impl AnsibleConfig {
         }
         if let Some(v) = env("ANSIBLE_SSH_COMMON_ARGS") {
             self.ssh_common_args = Some(v);
+        }
+        if let Some(v) = env("ANSIBLE_SSH_RETRIES").and_then(|s| s.trim().parse().ok()) {
+            self.ssh_retries = Some(v);
+        }
+        if let Some(v) = env("DROVER_SSH_RETRY_BACKOFF").and_then(|s| s.trim().parse().ok()) {
+            self.ssh_retry_backoff = Some(v);
         }
         if let Some(v) = env("ANSIBLE_VAULT_PASSWORD_FILE") {
             self.vault_password_file = split_list(&v).map(|p| expand_home(&p)).collect();

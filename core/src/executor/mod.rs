@@ -8,6 +8,7 @@ mod batch;
 mod connect;
 mod connect_docker;
 mod connect_lxc;
+mod connect_retry;
 mod controller;
 mod display;
 mod facts;

@@ -65,6 +65,10 @@ pub struct RunOptions {
     pub resume: Option<std::sync::Arc<crate::progress::ResumePlan>>,
     /// Send [`crate::events::Event::HostCheckpoint`]s (for `--summary`).
     pub checkpoints: bool,
+    /// SSH connection attempts after a failed first one (`ansible_ssh_retries` overrides it).
+    pub ssh_retries: u32,
+    /// Wait before the first SSH connection retry; doubled for each next one, at most 30 s.
+    pub ssh_retry_backoff: Duration,
 }
 
 impl Default for RunOptions {
@@ -97,6 +101,8 @@ impl Default for RunOptions {
             strategy: None,
             resume: None,
             checkpoints: false,
+            ssh_retries: 0,
+            ssh_retry_backoff: Duration::from_secs(1),
         }
     }
 }

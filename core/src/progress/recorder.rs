@@ -376,7 +376,7 @@ mod tests {
         assert_eq!(b.end, HostEnd::Failed);
         assert_eq!(b.tasks[1].status, TaskStatus::Failed);
         assert_eq!(b.tasks[1].id.location, "/pb/site.yml:5:7");
-        assert!(record.files.contains_key("/pb/site.yml"));
+        assert!(record.files.is_empty(), "files that cannot be read have no checksum");
         assert_eq!(b.tasks[1].id.play, 0);
         assert_eq!(b.pending_handlers, vec!["restart".to_string()]);
         assert_eq!(b.not_restorable, vec!["secret".to_string()]);
