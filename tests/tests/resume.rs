@@ -110,3 +110,57 @@ fn a_failed_host_resumes_from_its_failed_task_with_its_variables_and_handlers() 
     assert_eq!(again.code, Some(0), "{}\n{}", again.stdout, again.stderr);
     assert!(!again.stdout.contains("TASK ["), "{}", again.stdout);
 }
+
+#[test]
+fn vault_values_stay_out_of_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "hunter2\n").unwrap();
+    let secrets = dir.path().join("secrets.yml");
+    std::fs::write(&secrets, "db_password: vaultpw-9931\n").unwrap();
+    let enc = run_drover([
+        "vault",
+        "encrypt",
+        "--vault-password-file",
+        pass.to_str().unwrap(),
+        secrets.to_str().unwrap(),
+    ]);
+    assert!(enc.success(), "{}", enc.stderr);
+    let book = dir.path().join("site.yml");
+    std::fs::write(
+        &book,
+        r#"- hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - include_vars: secrets.yml
+    - command: echo "{{ db_password }}"
+      register: echoed
+    - set_fact: {copy_of: "pw={{ db_password }}", plain: visible}
+    - command: echo harmless
+      register: harmless
+    - fail: {msg: stop here}
+"#,
+    )
+    .unwrap();
+    let summary = dir.path().join("summary.json");
+    let out = play(&[
+        book.to_str().unwrap(),
+        "--vault-password-file",
+        pass.to_str().unwrap(),
+        "--summary",
+        summary.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, Some(2), "{}\n{}", out.stdout, out.stderr);
+    let text = std::fs::read_to_string(&summary).unwrap();
+    assert!(!text.contains("vaultpw-9931"), "{text}");
+    let record: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let host = &record["hosts"]["localhost"];
+    assert_eq!(
+        host["not_restorable"],
+        serde_json::json!(["db_password", "echoed", "copy_of"]),
+        "{text}"
+    );
+    assert_eq!(host["vars"]["plain"], "visible");
+    assert_eq!(host["vars"]["harmless"]["stdout"], "harmless");
+}
