@@ -171,7 +171,8 @@ fn a_host_dropping_mid_run_is_unreachable_while_the_others_finish_and_a_rerun_co
     let out = finish(child);
     assert_eq!(out.code, Some(4), "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains(&format!("fatal: [{dropped}]: UNREACHABLE!")),
+        out.stdout
+            .contains(&format!("fatal: [{dropped}]: UNREACHABLE!")),
         "{}",
         out.stdout
     );

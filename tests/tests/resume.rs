@@ -51,25 +51,47 @@ fn a_failed_host_resumes_from_its_failed_task_with_its_variables_and_handlers() 
     let first = play(&[pb, "-i", inv, "--summary", summary.to_str().unwrap()]);
     assert_eq!(first.code, Some(2), "{}\n{}", first.stdout, first.stderr);
     let text = std::fs::read_to_string(&summary).expect("summary written on failure");
-    assert!(!text.contains("SECRET-4711"), "no_log value in the summary:\n{text}");
+    assert!(
+        !text.contains("SECRET-4711"),
+        "no_log value in the summary:\n{text}"
+    );
     let record: serde_json::Value = serde_json::from_str(&text).unwrap();
     let failed = &record["hosts"][failing];
     assert_eq!(failed["end"], "failed", "{text}");
-    assert_eq!(failed["pending_handlers"], serde_json::json!(["restart app"]));
+    assert_eq!(
+        failed["pending_handlers"],
+        serde_json::json!(["restart app"])
+    );
     assert_eq!(failed["vars"]["release"]["stdout"], "2");
     assert_eq!(failed["not_restorable"], serde_json::json!(["token"]));
     let tasks = failed["tasks"].as_array().unwrap();
-    let statuses: Vec<&str> = tasks.iter().map(|t| t["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["changed", "ok", "ok", "failed"], "{text}");
-    assert!(tasks[3]["location"].as_str().unwrap().ends_with("site.yml:14:7"));
+    assert!(tasks[3]["location"]
+        .as_str()
+        .unwrap()
+        .ends_with("site.yml:14:7"));
     assert_eq!(record["hosts"][healthy]["end"], "finished");
     assert_eq!(hosts.ssh_ok(1, "cat /root/app-restarts"), "restarted\n");
 
     // The playbook changed since: refused, nothing runs.
     std::fs::write(&book, format!("{PLAYBOOK}# edited\n")).unwrap();
     let refused = play(&[pb, "-i", inv, "--resume", summary.to_str().unwrap()]);
-    assert_eq!(refused.code, Some(1), "{}\n{}", refused.stdout, refused.stderr);
-    assert!(refused.stderr.contains("changed since"), "{}", refused.stderr);
+    assert_eq!(
+        refused.code,
+        Some(1),
+        "{}\n{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert!(
+        refused.stderr.contains("changed since"),
+        "{}",
+        refused.stderr
+    );
     assert!(!refused.stdout.contains("TASK ["), "{}", refused.stdout);
     std::fs::write(&book, PLAYBOOK).unwrap();
 
@@ -83,7 +105,13 @@ fn a_failed_host_resumes_from_its_failed_task_with_its_variables_and_handlers() 
         "--summary",
         summary2.to_str().unwrap(),
     ]);
-    assert_eq!(resumed.code, Some(0), "{}\n{}", resumed.stdout, resumed.stderr);
+    assert_eq!(
+        resumed.code,
+        Some(0),
+        "{}\n{}",
+        resumed.stdout,
+        resumed.stderr
+    );
     let out = &resumed.stdout;
     // Only the failed host runs, and only from its failed task on.
     assert!(!out.contains(&format!("[{healthy}]")), "{out}");
@@ -98,13 +126,19 @@ fn a_failed_host_resumes_from_its_failed_task_with_its_variables_and_handlers() 
         assert_eq!(hosts.ssh_ok(i, "cat /root/app-version"), "2\n");
         assert_eq!(hosts.ssh_ok(i, "cat /root/app-restarts"), "restarted\n");
     }
-    assert_eq!(hosts.ssh_ok(1, "cat /root/app-result"), "2 tok-SECRET-4711\n");
+    assert_eq!(
+        hosts.ssh_ok(1, "cat /root/app-result"),
+        "2 tok-SECRET-4711\n"
+    );
 
     // The resumed run's summary covers the whole run: resuming it again does nothing.
     let text = std::fs::read_to_string(&summary2).unwrap();
     let record: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(record["hosts"][failing]["end"], "finished", "{text}");
-    assert_eq!(record["hosts"][failing]["tasks"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        record["hosts"][failing]["tasks"].as_array().unwrap().len(),
+        6
+    );
     assert_eq!(record["hosts"][healthy]["end"], "finished");
     let again = play(&["-i", inv, "--resume", summary2.to_str().unwrap()]);
     assert_eq!(again.code, Some(0), "{}\n{}", again.stdout, again.stderr);

@@ -22,7 +22,8 @@ pub(super) fn ssh_retries(vars: &Vars, opts: &RunOptions) -> u32 {
 /// The wait before retry number `attempt` (0 = the first retry): `base`, doubled each time,
 /// at most [`MAX_BACKOFF`].
 pub(super) fn backoff(base: Duration, attempt: u32) -> Duration {
-    base.saturating_mul(1u32 << attempt.min(16)).min(MAX_BACKOFF)
+    base.saturating_mul(1u32 << attempt.min(16))
+        .min(MAX_BACKOFF)
 }
 
 /// Whether a failed attempt is worth repeating: the host did not answer or went away (a
@@ -93,8 +94,8 @@ mod tests {
         let mut vars = Vars::new();
         vars.insert("ansible_host".into(), serde_json::json!("127.0.0.1"));
         vars.insert("ansible_port".into(), serde_json::json!(port));
-        let (options, _) = super::super::ssh_options("refuser", &vars, &RunOptions::default())
-            .expect("options");
+        let (options, _) =
+            super::super::ssh_options("refuser", &vars, &RunOptions::default()).expect("options");
         let start = std::time::Instant::now();
         let err = connect_ssh(options.clone(), 0, Duration::from_millis(100))
             .await
@@ -107,6 +108,10 @@ mod tests {
             .await
             .is_err());
         // 100 ms + 200 ms of backoff.
-        assert!(start.elapsed() >= Duration::from_millis(300), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(300),
+            "{:?}",
+            start.elapsed()
+        );
     }
 }

@@ -102,11 +102,13 @@ impl Executor {
             return;
         }
         let handler_list: Vec<Task> = {
-            let extra = ctx
-                .extra_handlers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            ctx.play.handlers.iter().chain(extra.iter()).cloned().collect()
+            let extra = ctx.extra_handlers.lock().unwrap_or_else(|e| e.into_inner());
+            ctx.play
+                .handlers
+                .iter()
+                .chain(extra.iter())
+                .cloned()
+                .collect()
         };
         let Some((vars, secret, mut handlers, pending)) = self.hosts().get(host).map(|s| {
             (

@@ -8,7 +8,7 @@ mod recorder;
 
 pub use plan::{ResumeError, ResumePlan, Step};
 pub use record::{
-    file_checksum, stable_location, HostEnd, HostRecord, RecordError, RunRecord, TaskId, TaskRecord, TaskStatus,
-    SUMMARY_FORMAT,
+    file_checksum, stable_location, HostEnd, HostRecord, RecordError, RunRecord, TaskId,
+    TaskRecord, TaskStatus, SUMMARY_FORMAT,
 };
 pub use recorder::SummaryRecorder;

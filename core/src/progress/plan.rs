@@ -71,8 +71,7 @@ impl ResumePlan {
     /// unless `force`.
     pub fn load(summary: &Path, playbook: &Path, force: bool) -> Result<Self, ResumeError> {
         let record = RunRecord::load(summary)?;
-        let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b))
-        {
+        let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
             (Ok(a), Ok(b)) => a == b,
             _ => a == b,
         };
@@ -95,7 +94,8 @@ impl ResumePlan {
             .hosts
             .iter()
             .map(|(name, h)| {
-                let done: Vec<TaskRecord> = h.tasks.iter().take_while(|t| t.done()).cloned().collect();
+                let done: Vec<TaskRecord> =
+                    h.tasks.iter().take_while(|t| t.done()).cloned().collect();
                 let plan = HostPlan {
                     done,
                     cursor: 0,
@@ -271,13 +271,22 @@ mod tests {
             HostEnd::Stopped,
         );
         assert_eq!(p.step("h1", &id(0, 1, false), false), Step::Skip);
-        assert!(matches!(p.step("h1", &id(0, 7, false), false), Step::Run { .. }));
-        assert!(matches!(p.step("h1", &id(0, 2, false), false), Step::Run { .. }));
+        assert!(matches!(
+            p.step("h1", &id(0, 7, false), false),
+            Step::Run { .. }
+        ));
+        assert!(matches!(
+            p.step("h1", &id(0, 2, false), false),
+            Step::Run { .. }
+        ));
     }
 
     #[test]
     fn finished_hosts_are_known() {
-        let p = plan(vec![rec(id(0, 1, false), TaskStatus::Ok, false)], HostEnd::Finished);
+        let p = plan(
+            vec![rec(id(0, 1, false), TaskStatus::Ok, false)],
+            HostEnd::Finished,
+        );
         assert!(p.finished("h1"));
         assert!(!p.finished("h2"));
     }

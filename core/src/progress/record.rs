@@ -173,11 +173,10 @@ impl RunRecord {
             path: path.into(),
             source: std::io::Error::other(e.to_string()),
         })?;
-        let record: RunRecord =
-            serde_json::from_str(&text).map_err(|e| RecordError::Format {
-                path: path.into(),
-                message: e.to_string(),
-            })?;
+        let record: RunRecord = serde_json::from_str(&text).map_err(|e| RecordError::Format {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
         if record.format != SUMMARY_FORMAT {
             return Err(RecordError::Format {
                 path: path.into(),
@@ -322,7 +321,10 @@ mod tests {
         let text = std::fs::read_to_string(&out).unwrap();
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["hosts"]["web1"]["tasks"][1]["status"], "failed");
-        assert_eq!(json["hosts"]["web1"]["tasks"][0]["location"], "site.yml:3:7");
+        assert_eq!(
+            json["hosts"]["web1"]["tasks"][0]["location"],
+            "site.yml:3:7"
+        );
         assert_eq!(json["hosts"]["web1"]["pending_handlers"][0], "restart app");
         assert_eq!(RunRecord::load(&out).unwrap(), record);
         assert!(record.changed_files().is_empty());

@@ -8,7 +8,8 @@ use std::time::{Instant, SystemTime};
 use indexmap::IndexMap;
 
 use super::record::{
-    file_checksum, stable_location, HostEnd, HostRecord, RunRecord, TaskId, TaskRecord, TaskStatus, SUMMARY_FORMAT,
+    file_checksum, stable_location, HostEnd, HostRecord, RunRecord, TaskId, TaskRecord, TaskStatus,
+    SUMMARY_FORMAT,
 };
 use crate::events::{Checkpoint, Event, EventSink, HostStats, Status};
 
@@ -198,8 +199,7 @@ impl State {
             .map(|(name, h)| {
                 let st = stats.get(name.as_str()).copied();
                 let any = |status| h.tasks.iter().any(|t| t.status == status);
-                let end = if st.is_some_and(|s| s.unreachable > 0) || any(TaskStatus::Unreachable)
-                {
+                let end = if st.is_some_and(|s| s.unreachable > 0) || any(TaskStatus::Unreachable) {
                     HostEnd::Unreachable
                 } else if st.is_some_and(|s| s.failed > 0) {
                     HostEnd::Failed
@@ -260,7 +260,10 @@ fn merge_base(record: &mut RunRecord, base: &RunRecord) {
     hosts.extend(std::mem::take(&mut record.hosts));
     record.hosts = hosts;
     for (file, sum) in &base.files {
-        record.files.entry(file.clone()).or_insert_with(|| sum.clone());
+        record
+            .files
+            .entry(file.clone())
+            .or_insert_with(|| sum.clone());
     }
 }
 
@@ -376,7 +379,10 @@ mod tests {
         assert_eq!(b.end, HostEnd::Failed);
         assert_eq!(b.tasks[1].status, TaskStatus::Failed);
         assert_eq!(b.tasks[1].id.location, "/pb/site.yml:5:7");
-        assert!(record.files.is_empty(), "files that cannot be read have no checksum");
+        assert!(
+            record.files.is_empty(),
+            "files that cannot be read have no checksum"
+        );
         assert_eq!(b.tasks[1].id.play, 0);
         assert_eq!(b.pending_handlers, vec!["restart".to_string()]);
         assert_eq!(b.not_restorable, vec!["secret".to_string()]);
