@@ -221,6 +221,7 @@ mod tests {
             checksum: String::new(),
             files: Default::default(),
             check_mode: false,
+            interrupted: false,
             started_at: 0.0,
             duration: 0.0,
             hosts,

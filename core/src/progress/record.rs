@@ -137,6 +137,9 @@ pub struct RunRecord {
     pub files: BTreeMap<String, String>,
     /// `--check` was on.
     pub check_mode: bool,
+    /// The run was interrupted (Ctrl-C): no host counts as finished.
+    #[serde(default)]
+    pub interrupted: bool,
     /// Seconds since the Unix epoch when the run started.
     pub started_at: f64,
     /// Seconds the run took.
@@ -307,6 +310,7 @@ mod tests {
             checksum: file_checksum(&pb).unwrap(),
             files: BTreeMap::new(),
             check_mode: false,
+            interrupted: false,
             started_at: 1.0,
             duration: 2.0,
             hosts,

@@ -37,6 +37,10 @@ struct State {
     /// Hosts with a task started and no result yet: index into their tasks.
     open: HashMap<String, usize>,
     written: bool,
+    /// The run was interrupted ([`SummaryRecorder::mark_interrupted`]).
+    interrupted: bool,
+    /// The record last written.
+    last: Option<RunRecord>,
     error: Option<String>,
 }
 
@@ -72,6 +76,23 @@ impl SummaryRecorder {
             Some(e) => Err(e.clone()),
             None => Ok(s.written),
         }
+    }
+
+    /// Records that the run was interrupted (Ctrl-C): no host counts as finished, so that
+    /// `--resume` takes every host up where it stopped (a host that had in fact done everything
+    /// passes all its tasks). Rewrites the summary if it was already written.
+    pub fn mark_interrupted(&self) {
+        let mut s = self.lock();
+        s.interrupted = true;
+        let Some(mut record) = s.last.take() else {
+            return;
+        };
+        mark_stopped(&mut record);
+        match record.save(&self.path) {
+            Ok(()) => s.error = None,
+            Err(e) => s.error = Some(e.to_string()),
+        }
+        s.last = Some(record);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -173,9 +194,13 @@ impl SummaryRecorder {
                 if let Some(base) = &self.base {
                     merge_base(&mut record, base);
                 }
+                if s.interrupted {
+                    mark_stopped(&mut record);
+                }
                 drop(s);
                 let result = record.save(&self.path);
                 let mut s = self.lock();
+                s.last = Some(record);
                 match result {
                     Ok(()) => {
                         s.written = true;
@@ -233,9 +258,20 @@ impl State {
             playbook,
             files: self.files.clone(),
             check_mode: self.check_mode,
+            interrupted: false,
             started_at: self.started_at,
             duration: (duration * 1000.0).round() / 1000.0,
             hosts,
+        }
+    }
+}
+
+/// An interrupted run: no host finished.
+fn mark_stopped(record: &mut RunRecord) {
+    record.interrupted = true;
+    for h in record.hosts.values_mut() {
+        if h.end == HostEnd::Finished {
+            h.end = HostEnd::Stopped;
         }
     }
 }
@@ -388,6 +424,11 @@ mod tests {
         assert_eq!(b.not_restorable, vec!["secret".to_string()]);
         assert_eq!(b.vars["out"]["rc"], 0);
         assert_eq!(record.checksum, file_checksum(&pb).unwrap());
+        rec.mark_interrupted();
+        let record = RunRecord::load(&out).unwrap();
+        assert!(record.interrupted);
+        assert_eq!(record.hosts["a"].end, HostEnd::Stopped);
+        assert_eq!(record.hosts["b"].end, HostEnd::Failed);
     }
 
     #[test]
