@@ -511,6 +511,8 @@ impl HumanReporter {
                     self.paint(MAGENTA, &format!("[WARNING]: {message}"))
                 );
             }
+            // Only `--summary` reads checkpoints.
+            Event::HostCheckpoint(_) => {}
             Event::Recap { hosts, duration } => {
                 self.print_recap(&mut out, hosts);
                 let _ = writeln!(out, "total time: {}", format_duration(*duration));
