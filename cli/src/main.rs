@@ -23,13 +23,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use drover_core::config::AnsibleConfig;
-use drover_core::events::{Event, EventSink};
+use drover_core::events::Event;
 use drover_core::executor::RunOptions;
 use drover_core::playbook::Playbook;
 use drover_core::session::{Prompt, PromptKind, Prompter, Session, SessionError, SharedPrompter};
 use drover_core::vars::Vars;
 
-use args::{Cli, Command, OutputFormat, PlayArgs};
+use args::{Cli, Command, PlayArgs};
 use diagnostics::{playbook_diagnostic, PlainDiagnostic};
 use prompt::TerminalPrompter;
 
@@ -61,16 +61,22 @@ fn real_main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    miette::set_hook(Box::new(|_| {
+    let no_color = cli.no_color;
+    let stderr_colors = report::colors_for(
+        &AnsibleConfig::load(),
+        std::io::stderr().is_terminal(),
+        no_color,
+    );
+    miette::set_hook(Box::new(move |_| {
         Box::new(
             miette::MietteHandlerOpts::new()
-                .color(std::io::stderr().is_terminal())
+                .color(stderr_colors.enabled())
                 .build(),
         )
     }))
     .ok();
     match cli.command {
-        Command::Play(args) => play(*args),
+        Command::Play(args) => play(*args, no_color),
         Command::Vault(command) => match vault::run(&command, &AnsibleConfig::load()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e, None, EXIT_ERROR),
@@ -197,7 +203,7 @@ fn load_all(session: &Session, paths: &[PathBuf]) -> Result<Vec<Playbook>, ExitC
     Ok(out)
 }
 
-fn play(args: PlayArgs) -> ExitCode {
+fn play(args: PlayArgs, no_color: bool) -> ExitCode {
     let cfg = AnsibleConfig::load();
     let secrets = match vault::collect_secrets(&args.vault, &cfg) {
         Ok(secrets) => secrets,
@@ -209,9 +215,9 @@ fn play(args: PlayArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
     };
-    let sink: Arc<dyn EventSink> = match args.output {
-        OutputFormat::Human => Arc::new(report::HumanReporter::new(args.verbose, args.diff)),
-        OutputFormat::Json => Arc::new(report::JsonReporter),
+    let sink = match report::play_sink(&args, &cfg, no_color) {
+        Ok(sink) => sink,
+        Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
     };
     let strict = args.strict || args.syntax_check || cfg.strict.unwrap_or(false);
     let mut builder = Session::builder()

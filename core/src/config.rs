@@ -45,6 +45,9 @@ pub struct AnsibleConfig {
     /// problem stops the run before any host is touched, as `drover play --strict` does
     /// (ansible-core ignores the key).
     pub strict: Option<bool>,
+    /// Every `section.key` of the file as written (e.g. `defaults.nocolor`, `colors.ok`), for
+    /// settings read where they are used.
+    pub ini: HashMap<String, String>,
 }
 
 /// Ansible's boolean spelling (`yes`, `True`, `1`, `on`).
@@ -149,6 +152,7 @@ impl AnsibleConfig {
                 .map(|s| split_list(&s).collect())
                 .unwrap_or_default(),
             strict: get("defaults.drover_strict").and_then(|s| parse_bool(&s)),
+            ini,
         }
     }
 
