@@ -46,24 +46,33 @@ pub fn to_line(event: &Event) -> Result<String, serde_json::Error> {
 /// The JSON Schema (draft 2020-12) that every line of the event stream satisfies.
 pub fn json_schema() -> serde_json::Value {
     let schema = schemars::schema_for!(EventRecord<'static>);
-    let mut value = schema.to_value();
-    if let Some(object) = value.as_object_mut() {
-        object.insert(
-            "$id".into(),
-            format!("drover-events-v{SCHEMA_VERSION}.schema.json").into(),
-        );
-        // No field beyond those described: a field added to an event without regenerating the
-        // schema fails validation.
-        object.insert("unevaluatedProperties".into(), false.into());
-        if let Some(version) = object
-            .get_mut("properties")
-            .and_then(|p| p.get_mut("schema_version"))
-            .and_then(|v| v.as_object_mut())
-        {
-            version.insert("const".into(), SCHEMA_VERSION.into());
+    let mut generated = match schema.to_value() {
+        serde_json::Value::Object(map) => map,
+        other => return other,
+    };
+    if let Some(version) = generated
+        .get_mut("properties")
+        .and_then(|p| p.get_mut("schema_version"))
+        .and_then(|v| v.as_object_mut())
+    {
+        version.insert("const".into(), SCHEMA_VERSION.into());
+    }
+    // The identification first, for a reader of the file; then the generated schema.
+    let mut object = serde_json::Map::new();
+    for key in ["$schema", "title", "description"] {
+        if let Some(v) = generated.remove(key) {
+            object.insert(key.into(), v);
         }
     }
-    value
+    object.insert(
+        "$id".into(),
+        format!("drover-events-v{SCHEMA_VERSION}.schema.json").into(),
+    );
+    object.extend(generated);
+    // No field beyond those described: a field added to an event without regenerating the
+    // schema fails validation.
+    object.insert("unevaluatedProperties".into(), false.into());
+    serde_json::Value::Object(object)
 }
 
 /// [`json_schema`] as the text of `docs/events.schema.json` (pretty-printed, newline-terminated).
@@ -93,6 +102,28 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("\"duration\":1.5"), "{line}");
+    }
+
+    /// `docs/events.schema.json` is what the types generate; regenerate it with
+    /// `DROVER_REGENERATE_EVENTS_SCHEMA=1 cargo test -p drover-core --lib event_json`.
+    #[test]
+    fn docs_schema_file_is_current() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/events.schema.json");
+        let want = json_schema_text();
+        if std::env::var_os("DROVER_REGENERATE_EVENTS_SCHEMA").is_some() {
+            std::fs::write(&path, &want).unwrap();
+            return;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is stale (the event types changed): regenerate it with \
+             `DROVER_REGENERATE_EVENTS_SCHEMA=1 cargo test -p drover-core --lib event_json`, \
+             update docs/EVENTS.md, and increment SCHEMA_VERSION if a field was removed, \
+             renamed or changed meaning",
+            path.display()
+        );
     }
 
     #[test]
