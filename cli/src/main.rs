@@ -215,6 +215,8 @@ fn play(args: PlayArgs, no_color: bool) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
     };
+    // Warnings on standard error are coloured as ansible's: when its standard output is.
+    let colors = report::colors_for(&cfg, std::io::stdout().is_terminal(), no_color);
     let sink = match report::play_sink(&args, &cfg, no_color) {
         Ok(sink) => sink,
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
@@ -240,7 +242,7 @@ fn play(args: PlayArgs, no_color: bool) -> ExitCode {
     for pb in &playbooks {
         let report = session.check_playbook(pb);
         for w in &report.warnings {
-            eprintln!("[WARNING]: {}: {}", w.location, w.message);
+            report::warning(&colors, &format!("{}: {}", w.location, w.message));
         }
         for e in &report.errors {
             eprintln!("{:?}", playbook_diagnostic(e));
@@ -287,10 +289,13 @@ fn play(args: PlayArgs, no_color: bool) -> ExitCode {
         }
     };
     if session.inventory_sources().is_empty() {
-        eprintln!("[WARNING]: No inventory was parsed, only implicit localhost is available");
+        report::warning(
+            &colors,
+            "No inventory was parsed, only implicit localhost is available",
+        );
     }
     for w in inventory.warnings() {
-        eprintln!("[WARNING]: {w}");
+        report::warning(&colors, &w.to_string());
     }
     let runtime = match async_runtime() {
         Ok(r) => r,

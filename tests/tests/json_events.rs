@@ -386,3 +386,45 @@ fn the_schema_rejects_what_drover_does_not_write() {
         assert!(schemas.validate(&bad, index).is_err(), "accepted {bad}");
     }
 }
+
+/// docs/EVENTS.md: every example line validates, and every event type the schema names has
+/// its section there (a new event type fails until it is documented).
+#[test]
+fn the_events_page_matches_the_schema() {
+    let page = std::fs::read_to_string(repo_root().join("docs/EVENTS.md")).expect("docs/EVENTS.md");
+    let mut examples = String::new();
+    let mut in_json = false;
+    for line in page.lines() {
+        match line.trim() {
+            "```json" => in_json = true,
+            "```" => in_json = false,
+            l if in_json => {
+                examples.push_str(l);
+                examples.push('\n');
+            }
+            _ => {}
+        }
+    }
+    let events = validated(&examples);
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("docs/events.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let kinds: Vec<&str> = schema["oneOf"]
+        .as_array()
+        .expect("one schema per event type")
+        .iter()
+        .filter_map(|s| s.pointer("/properties/event/const").and_then(Value::as_str))
+        .collect();
+    assert!(kinds.len() >= 10, "{kinds:?}");
+    for kind in kinds {
+        assert!(
+            page.contains(&format!("### `{kind}`")),
+            "docs/EVENTS.md has no section for {kind}"
+        );
+        assert!(
+            events.iter().any(|e| str_of(e, "event") == kind),
+            "docs/EVENTS.md has no example of {kind}"
+        );
+    }
+}

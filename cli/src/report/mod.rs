@@ -52,3 +52,11 @@ pub fn play_sink(
         .map_err(|e| format!("--events {}: cannot create the file: {e}", path.display()))?;
     Ok(Arc::new(Tee(vec![main, Arc::new(file)])))
 }
+
+/// Prints `[WARNING]: message` on standard error in the warning colour.
+pub fn warning(colors: &Colors, message: &str) {
+    eprintln!(
+        "{}",
+        colors.paint(color::Role::Warn, &format!("[WARNING]: {message}"))
+    );
+}
