@@ -6,11 +6,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// drover runs Ansible-format playbooks over SSH, fast, with nothing but a POSIX shell on targets.
 #[derive(Debug, Parser)]
-#[command(name = "drover", version, about, long_about = None)]
+#[command(name = "drover", version, long_version = crate::shell_support::long_version(), about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// No colours, whatever the terminal or ANSIBLE_FORCE_COLOR says (also NO_COLOR=1,
+    /// ANSIBLE_NOCOLOR=1, `nocolor` in ansible.cfg).
+    #[arg(long = "no-color", alias = "no-colour", global = true)]
+    pub no_color: bool,
 }
 
 /// drover's subcommands.
@@ -24,6 +28,16 @@ pub enum Command {
     Doc(DocArgs),
     /// Test roles, playbooks or drover-test.yml scenarios on throwaway Debian 12 hosts (LXC, root).
     Test(TestArgs),
+    /// Show the settings drover reads, their values and where they come from (like ansible-config).
+    Config(crate::config_cmd::ConfigArgs),
+    /// Install roles and collections from git URLs, directories and tarballs; create roles
+    /// (like ansible-galaxy).
+    Galaxy(crate::galaxy::GalaxyArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(crate::shell_support::CompletionsArgs),
+    /// Print drover's man page (roff), generated from these options.
+    #[command(hide = true)]
+    Man(crate::shell_support::ManArgs),
 }
 
 /// `drover test` arguments.
@@ -155,8 +169,8 @@ pub enum OutputFormat {
 /// `drover play` arguments (ansible-playbook's names).
 #[derive(Debug, Args)]
 pub struct PlayArgs {
-    /// Playbook files to run, in order.
-    #[arg(required = true)]
+    /// Playbook files to run, in order (with `--resume`: the summary's playbook by default).
+    #[arg(required_unless_present = "resume")]
     pub playbooks: Vec<PathBuf>,
     /// Inventory file, directory or comma-separated host list (repeatable).
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
@@ -262,7 +276,18 @@ pub struct PlayArgs {
     /// host, stop before the playbooks change anything (repeatable; docs/RUNBOOKS.md).
     #[arg(long = "preflight", value_name = "CHECKS_PLAYBOOK")]
     pub preflight: Vec<PathBuf>,
+    /// Also write every event as a JSON line into this file (the `--output json` format,
+    /// docs/EVENTS.md), whatever the output format.
+    #[arg(long = "events", value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// After the recap: the 20 slowest tasks and each host's time (like the profile_tasks
+    /// callback; also `callbacks_enabled = profile_tasks` in ansible.cfg).
+    #[arg(long = "profile")]
+    pub profile: bool,
     /// Vault passwords.
     #[command(flatten)]
     pub vault: VaultArgs,
+    /// Progress record and resume (`--summary`, `--resume`, `--force-resume`).
+    #[command(flatten)]
+    pub progress: crate::summary::ProgressArgs,
 }

@@ -1,9 +1,9 @@
 //! Secret hygiene on a real host: one playbook run with every kind of secret drover handles —
 //! an SSH login password, a sudo (become) password, vault-encrypted values, `no_log` values —
 //! at `-vvvv` with `--diff`, in the default output and with `--output json`, ending in a failing
-//! task whose error message holds the secrets. Every byte drover prints (stdout and stderr)
-//! and every byte of the `--summary` file (when drover has that option) is searched for each
-//! secret: none may appear. The run must really use them (password login, sudo with a password
+//! task whose error message holds the secrets, with `--summary FILE`, `--events FILE` and
+//! `--profile`. Every byte drover prints (stdout and stderr) and every byte of the summary and
+//! events files is searched for each secret: none may appear. The run must really use them (password login, sudo with a password
 //! read by sudo alone, files written with the secrets), so the test also checks the host; and
 //! the become password must not reach the host's journal (sudo logs its command lines).
 
@@ -140,11 +140,6 @@ fn play_args(dir: &Path) -> Vec<String> {
     ]
 }
 
-/// Whether this drover has `play --summary FILE`.
-fn has_summary_option() -> bool {
-    run_drover(["play", "--help"]).stdout.contains("--summary")
-}
-
 #[test]
 fn no_secret_reaches_any_output_at_vvvv_with_diff_json_and_a_failure() {
     let hosts = TestHosts::start(1);
@@ -197,28 +192,33 @@ fn no_secret_reaches_any_output_at_vvvv_with_diff_json_and_a_failure() {
     // Not in the playbook: an error's source excerpt may show any of its lines.
     write(dir, "plain.yml", &format!("nolog_value: {NO_LOG_VALUE}\n"));
     write(dir, "site.yml", PLAYBOOK);
-    let summary = has_summary_option();
 
     for (round, output) in [(1, None), (2, Some("json"))] {
         let summary_file = dir.join(format!("summary-{round}.json"));
+        let events_file = dir.join(format!("events-{round}.jsonl"));
         let mut args = play_args(dir);
         args.extend(["--diff".into(), "-e".into(), format!("round={round}")]);
         if let Some(format) = output {
             args.extend(["--output".into(), format.into()]);
         }
-        if summary {
-            args.extend(["--summary".into(), summary_file.display().to_string()]);
-        }
+        args.extend([
+            "--summary".into(),
+            summary_file.display().to_string(),
+            "--events".into(),
+            events_file.display().to_string(),
+            "--profile".into(),
+        ]);
         let out: DroverOutput = run_drover(&args);
         eprintln!("--- round {round}\n{}\n{}", out.stdout, out.stderr);
         assert_eq!(out.code, Some(2), "the run must reach the last task");
         let what = format!("round {round}'s");
         assert_no_secret(&format!("{what} stdout"), out.stdout.as_bytes());
         assert_no_secret(&format!("{what} stderr"), out.stderr.as_bytes());
-        if summary {
-            let bytes = std::fs::read(&summary_file)
-                .unwrap_or_else(|e| panic!("read {}: {e}", summary_file.display()));
-            assert_no_secret(&format!("{what} summary file"), &bytes);
+        for (name, file) in [("summary", &summary_file), ("events", &events_file)] {
+            let bytes =
+                std::fs::read(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
+            assert!(bytes.len() > 100, "{name} file: {}", String::from_utf8_lossy(&bytes));
+            assert_no_secret(&format!("{what} {name} file"), &bytes);
         }
         // The tasks ran: every one up to the last, which failed with a hidden message.
         for task in [
