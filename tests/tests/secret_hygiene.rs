@@ -217,7 +217,11 @@ fn no_secret_reaches_any_output_at_vvvv_with_diff_json_and_a_failure() {
         for (name, file) in [("summary", &summary_file), ("events", &events_file)] {
             let bytes =
                 std::fs::read(file).unwrap_or_else(|e| panic!("read {}: {e}", file.display()));
-            assert!(bytes.len() > 100, "{name} file: {}", String::from_utf8_lossy(&bytes));
+            assert!(
+                bytes.len() > 100,
+                "{name} file: {}",
+                String::from_utf8_lossy(&bytes)
+            );
             assert_no_secret(&format!("{what} {name} file"), &bytes);
         }
         // The tasks ran: every one up to the last, which failed with a hidden message.
