@@ -24,6 +24,8 @@ pub enum Command {
     Doc(DocArgs),
     /// Test roles, playbooks or drover-test.yml scenarios on throwaway Debian 12 hosts (LXC, root).
     Test(TestArgs),
+    /// Run one module on the hosts matching a pattern (like ansible's ad-hoc command).
+    Run(Box<crate::run::RunArgs>),
 }
 
 /// `drover test` arguments.

@@ -11,7 +11,9 @@ mod doc;
 mod extra_vars;
 mod listing;
 mod prompt;
+mod pyjson;
 mod report;
+mod run;
 mod test;
 mod vault;
 
@@ -77,6 +79,7 @@ fn real_main() -> ExitCode {
         },
         Command::Doc(args) => doc::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Run(args) => run::run(&args),
     }
 }
 
