@@ -26,6 +26,8 @@ pub enum Command {
     Test(TestArgs),
     /// Run one module on the hosts matching a pattern (like ansible's ad-hoc command).
     Run(Box<crate::run::RunArgs>),
+    /// Show the inventory as Ansible sees it (like ansible-inventory: --list, --graph, --host).
+    Inventory(Box<crate::inventory::InventoryArgs>),
 }
 
 /// `drover test` arguments.

@@ -9,6 +9,7 @@ mod args;
 mod diagnostics;
 mod doc;
 mod extra_vars;
+mod inventory;
 mod listing;
 mod prompt;
 mod pyjson;
@@ -80,6 +81,7 @@ fn real_main() -> ExitCode {
         Command::Doc(args) => doc::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Inventory(args) => inventory::run(&args),
     }
 }
 
