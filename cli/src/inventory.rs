@@ -427,7 +427,7 @@ pub fn run(args: &InventoryArgs) -> ExitCode {
     };
     match &args.output {
         // ansible's display ends the text with one newline.
-        None => println!("{}", text.strip_suffix('\n').unwrap_or(&text)),
+        None => println!("{}", text.trim_end_matches('\n')),
         Some(path) => {
             if let Err(e) = std::fs::write(path, text.as_bytes()) {
                 return fail(
