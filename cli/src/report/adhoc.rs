@@ -176,7 +176,12 @@ impl EventSink for AdHocReporter {
                 }
                 let line = self.line(r);
                 let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
+                // ansible's display adds a newline only to text without one.
+                if line.ends_with('\n') {
+                    let _ = write!(out, "{line}");
+                } else {
+                    let _ = writeln!(out, "{line}");
+                }
                 let _ = out.flush();
                 self.write_tree(r);
             }
