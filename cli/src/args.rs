@@ -38,6 +38,10 @@ pub enum Command {
     /// Print drover's man page (roff), generated from these options.
     #[command(hide = true)]
     Man(crate::shell_support::ManArgs),
+    /// Run one module on the hosts matching a pattern (like ansible's ad-hoc command).
+    Run(Box<crate::run::RunArgs>),
+    /// Show the inventory as Ansible sees it (like ansible-inventory: --list, --graph, --host).
+    Inventory(Box<crate::inventory::InventoryArgs>),
 }
 
 /// `drover test` arguments.

@@ -11,10 +11,13 @@ mod diagnostics;
 mod doc;
 mod extra_vars;
 mod galaxy;
+mod inventory;
 mod listing;
 mod preflight;
 mod prompt;
+mod pyjson;
 mod report;
+mod run;
 mod shell_support;
 mod summary;
 mod test;
@@ -92,6 +95,8 @@ fn real_main() -> ExitCode {
         Command::Galaxy(args) => galaxy::run(&args),
         Command::Completions(args) => shell_support::completions(&args),
         Command::Man(args) => shell_support::man(&args),
+        Command::Run(args) => run::run(&args, no_color),
+        Command::Inventory(args) => inventory::run(&args),
     }
 }
 

@@ -141,7 +141,6 @@ pub struct Terminal {
 
 impl Colors {
     /// No colour at all.
-    #[cfg(test)]
     pub fn off() -> Self {
         Self::resolve(&AnsibleConfig::default(), Terminal::default(), |_| None)
     }

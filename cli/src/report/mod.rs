@@ -1,5 +1,6 @@
 //! Reporters: turn executor events into output.
 
+mod adhoc;
 pub mod color;
 mod human;
 mod json;
@@ -7,6 +8,7 @@ mod origin;
 mod profile;
 pub mod progress;
 
+pub use adhoc::AdHocReporter;
 pub use human::HumanReporter;
 pub use json::{EventsFile, JsonReporter, Tee};
 
