@@ -3,7 +3,8 @@
 //! at `-vvvv` with `--diff`, in the default output and with `--output json`, ending in a failing
 //! task whose error message holds the secrets, with `--summary FILE`, `--events FILE` and
 //! `--profile`. Every byte drover prints (stdout and stderr) and every byte of the summary and
-//! events files is searched for each secret: none may appear. The run must really use them (password login, sudo with a password
+//! events files is searched for each secret: none may appear; likewise for an ad-hoc
+//! `drover run -b -vvvv -t DIR` with the same passwords. The run must really use them (password login, sudo with a password
 //! read by sudo alone, files written with the secrets), so the test also checks the host; and
 //! the become password must not reach the host's journal (sudo logs its command lines).
 
@@ -270,6 +271,35 @@ fn no_secret_reaches_any_output_at_vvvv_with_diff_json_and_a_failure() {
         assert!(!text.contains(wrong), "{text}");
         assert_no_secret("the wrong-password run's output", text.as_bytes());
     }
+
+    // Ad hoc (`drover run`): the SSH and the vault-encrypted become password, at -vvvv, with
+    // each host's result written by -t.
+    let tree = dir.join("tree");
+    let out = run_drover([
+        "run".to_string(),
+        "target".into(),
+        "-i".into(),
+        dir.join("hosts.ini").display().to_string(),
+        "-b".into(),
+        "-e".into(),
+        format!("@{}", dir.join("secrets.yml").display()),
+        "--vault-password-file".into(),
+        dir.join("vpass").display().to_string(),
+        "-vvvv".into(),
+        "-t".into(),
+        tree.display().to_string(),
+        "-a".into(),
+        "id -u".into(),
+    ]);
+    eprintln!("--- drover run\n{}\n{}", out.stdout, out.stderr);
+    out.assert_success();
+    assert!(out.stdout.contains("rc=0"), "{}", out.stdout);
+    assert_no_secret("drover run's stdout", out.stdout.as_bytes());
+    assert_no_secret("drover run's stderr", out.stderr.as_bytes());
+    let result = tree.join(&host.name);
+    let bytes = std::fs::read(&result).unwrap_or_else(|e| panic!("read {}: {e}", result.display()));
+    assert!(String::from_utf8_lossy(&bytes).contains("\"stdout\": \"0\""));
+    assert_no_secret("drover run's -t file", &bytes);
 
     // The secrets were really used: sudo with its password, the files the no_log tasks wrote.
     let written = hosts.ssh_ok(0, "cat /root/app.secret /root/app.conf /root/token");
