@@ -137,7 +137,7 @@ pub fn run(args: &TestArgs) -> ExitCode {
         },
         OutputFormat::Human => print_summary(&report),
     }
-    print_kept(&report);
+    print_kept(&report, args.docker_host.as_deref());
     if report.interrupted {
         eprintln!(
             "interrupted: {}",
@@ -259,7 +259,7 @@ fn print_summary(report: &RunReport) {
 }
 
 /// How to reach hosts left running by `--keep` (stderr).
-fn print_kept(report: &RunReport) {
+fn print_kept(report: &RunReport, docker_host: Option<&str>) {
     for s in report
         .scenarios
         .iter()
@@ -277,9 +277,12 @@ fn print_kept(report: &RunReport) {
         }
         match s.driver {
             DriverKind::Lxc => eprintln!("  remove them with: drover test --cleanup"),
-            DriverKind::Docker => {
-                eprintln!("  remove them with: drover test --cleanup --driver docker")
-            }
+            DriverKind::Docker => eprintln!(
+                "  remove them with: drover test --cleanup --driver docker{}",
+                docker_host
+                    .map(|h| format!(" --docker-host {h}"))
+                    .unwrap_or_default()
+            ),
         }
     }
 }
