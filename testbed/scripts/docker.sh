@@ -2,9 +2,10 @@
 # The Docker driver's setup, idempotent:
 #   docker.sh image ENGINE DIR ROOTFS TAG CHANGE...   import the testbed's Debian 12 base (ROOTFS, the
 #                                                     one the LXC driver boots) as image TAG, once per engine
-#   docker.sh net ENGINE SUBNET                       forwarding + masquerade for the testbed network's
-#                                                     SUBNET out of the default route (nftables table
-#                                                     drovertb_docker), for engines run with --iptables=false
+#   docker.sh net ENGINE SUBNET NETWORK               forwarding + masquerade for the testbed network
+#                                                     NETWORK (SUBNET) out of the default route (nftables
+#                                                     table drovertb_docker), for engines run with
+#                                                     --iptables=false
 # ENGINE is the `docker -H` value, or empty for the CLI's default.
 set -euo pipefail
 cmd=$1 engine=$2
@@ -29,7 +30,7 @@ image() {
 }
 
 net() {
-    local subnet=$1 table=drovertb_docker uplink
+    local subnet=$1 network=$2 table=drovertb_docker uplink
     sysctl -q -w net.ipv4.ip_forward=1
     command -v nft >/dev/null || { echo "nft is missing: apt-get install nftables" >&2; exit 1; }
     uplink=$(ip -4 route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')
@@ -46,6 +47,20 @@ table ip $table {
 NFT
     nft list chain ip "$table" postrouting | grep -q "ip saddr $subnet oifname \"$uplink\" masquerade" ||
         nft add rule ip "$table" postrouting ip saddr "$subnet" oifname "$uplink" masquerade
+    # An engine with its iptables rules forwards its own networks; one run with --iptables=false
+    # on a machine whose FORWARD policy is DROP (set by another engine) needs the bridge let
+    # through (the policy itself is never changed).
+    local bridge fwd
+    fwd=$(nft list chain ip filter FORWARD 2>/dev/null || true)
+    if grep -q 'policy drop;' <<<"$fwd"; then
+        bridge=$(docker network inspect --format '{{index .Options "com.docker.network.bridge.name"}}' "$network")
+        [ -n "$bridge" ] && [ "$bridge" != "<no value>" ] ||
+            bridge=br-$(docker network inspect --format '{{.Id}}' "$network" | cut -c1-12)
+        grep -q "iifname \"$uplink\" oifname \"$bridge\" ct state established,related accept" <<<"$fwd" ||
+            nft insert rule ip filter FORWARD iifname "$uplink" oifname "$bridge" ct state established,related accept
+        grep -q "iifname \"$bridge\" oifname \"$uplink\" accept" <<<"$fwd" ||
+            nft insert rule ip filter FORWARD iifname "$bridge" oifname "$uplink" accept
+    fi
 }
 
 case "$cmd" in

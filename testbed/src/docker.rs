@@ -106,7 +106,7 @@ impl DockerDriver {
         run_script(SCRIPT, &args).await?;
         let subnet = driver.network().await?;
         if local {
-            run_script(SCRIPT, &["net", &engine_arg, &subnet]).await?;
+            run_script(SCRIPT, &["net", &engine_arg, &subnet, NETWORK]).await?;
         }
         driver.create_args = create_args(cgroup.trim(), settings.privileged);
         Ok(driver)
@@ -232,6 +232,18 @@ impl DockerDriver {
         let _ = output("docker", &args).await;
     }
 
+    /// Removes every testbed container labelled with this process's pid.
+    async fn remove_mine(&self) {
+        let filter = format!("label={PID_LABEL}={}", std::process::id());
+        let Ok(list) = self
+            .docker(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"])
+            .await
+        else {
+            return;
+        };
+        futures::future::join_all(list.split_whitespace().map(|name| self.remove(name))).await;
+    }
+
     /// Removes the testbed containers this machine made whose `drover test` process has ended.
     pub(crate) async fn cleanup(settings: &DockerSettings) -> Result<Vec<String>, DriverError> {
         let driver = DockerDriver {
@@ -349,6 +361,10 @@ impl Driver for DockerDriver {
 
     fn destroy_container<'a>(&'a self, container: &'a str) -> BoxFuture<'a, ()> {
         self.remove(container).boxed()
+    }
+
+    fn sweep(&self) -> BoxFuture<'_, ()> {
+        self.remove_mine().boxed()
     }
 
     fn harvest(&self, host: &Host) -> Result<usize, DriverError> {

@@ -81,6 +81,12 @@ pub trait Driver: Send + Sync {
     /// Destroys a container of this driver by name, if it exists (after an interrupt).
     fn destroy_container<'a>(&'a self, container: &'a str) -> BoxFuture<'a, ()>;
 
+    /// After an interrupt, destroys what a cancelled `create` may still have made: the engine
+    /// can finish a `docker create` whose client was killed. Does nothing by default.
+    fn sweep(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+
     /// Frees whatever `containers` held (after destroying them by name).
     fn release_all(&self, _containers: &[String]) {}
 

@@ -136,6 +136,7 @@ pub async fn run(
                 .filter_map(|(kind, name)| drivers.get(*kind).map(|d| d.destroy_container(name))),
         )
         .await;
+        futures::future::join_all(drivers.0.iter().map(|d| d.sweep())).await;
         for d in &drivers.0 {
             let mine: Vec<String> = names
                 .iter()

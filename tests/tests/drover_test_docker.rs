@@ -2,9 +2,9 @@
 //! passes with `--output json`, a scenario file that asks for `driver: docker` itself (systemd
 //! as PID 1, a unit started, two hosts in a group), a non-idempotent role fails naming the task,
 //! `--keep` prints the `docker exec` line and `--cleanup --driver docker` removes the container,
-//! and SIGTERM during converge destroys the containers. Each test has its own engine, so no
-//! container of another test can be mistaken for a leftover; the testbed directory (base, apt
-//! pool) is the LXC tests' (`<harness cache>/testbed`).
+//! and SIGTERM during converge and Ctrl-C while the containers are made remove them. Each test
+//! has its own engine, so no container of another test can be mistaken for a leftover; the
+//! testbed directory (base, apt pool) is the LXC tests' (`<harness cache>/testbed`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -268,5 +268,52 @@ fn sigterm_during_converge_destroys_the_containers() {
     let report: Value = serde_json::from_slice(&out.stdout).expect("JSON result");
     assert_eq!(report["interrupted"], true);
     assert_eq!(scenario(&report, "interrupted")["status"], "interrupted");
+    assert_eq!(testbed_containers(&engine), Vec::<String>::new());
+}
+
+#[test]
+fn ctrl_c_while_the_containers_are_made_removes_them() {
+    let engine = TestDockerEngine::start();
+    let child = command(
+        &engine,
+        &[
+            &fixture("slow/drover-test.yml"),
+            "--driver",
+            "docker",
+            "--output",
+            "json",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("drover starts");
+    let pid = child.id().to_string();
+    // SIGINT (Ctrl-C) as soon as the first container exists: it is still booting, the second
+    // may still be in `docker create`.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while testbed_containers(&engine).is_empty() {
+        assert!(Instant::now() < deadline, "no container was ever made");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("drover ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON result");
+    assert_eq!(report["interrupted"], true);
+    let s = scenario(&report, "interrupted");
+    assert_eq!(s["status"], "interrupted", "{s:#}");
+    // Stopped before the converge ran.
+    assert!(
+        s["phases"]
+            .as_array()
+            .is_some_and(|p| p.iter().all(|p| p["phase"] == "create")),
+        "{s:#}"
+    );
     assert_eq!(testbed_containers(&engine), Vec::<String>::new());
 }
