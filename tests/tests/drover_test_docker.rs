@@ -6,6 +6,7 @@
 //! has its own engine, so no container of another test can be mistaken for a leftover; the
 //! testbed directory (base, apt pool) is the LXC tests' (`<harness cache>/testbed`).
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -286,9 +287,12 @@ fn ctrl_c_while_the_containers_are_made_removes_them() {
     )
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
+    // Its own process group, which gets the SIGINT as a terminal's foreground group gets Ctrl-C:
+    // the `docker` commands drover runs get it too.
+    .process_group(0)
     .spawn()
     .expect("drover starts");
-    let pid = child.id().to_string();
+    let group = format!("-{}", child.id());
     // SIGINT (Ctrl-C) as soon as the first container exists: it is still booting, the second
     // may still be in `docker create`.
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -297,7 +301,7 @@ fn ctrl_c_while_the_containers_are_made_removes_them() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let kill = Command::new("kill")
-        .args(["-INT", &pid])
+        .args(["-INT", "--", &group])
         .status()
         .expect("kill runs");
     assert!(kill.success());
