@@ -9,6 +9,7 @@ mod settings;
 mod source;
 mod value;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use settings::{setting, Setting, SETTINGS};
@@ -50,6 +51,11 @@ pub struct AnsibleConfig {
     pub become_method: Option<String>,
     /// `[ssh_connection] ssh_common_args` / `ssh_args`.
     pub ssh_common_args: Option<String>,
+    /// `[ssh_connection] retries` (`ANSIBLE_SSH_RETRIES`): connection attempts after the first.
+    pub ssh_retries: Option<u32>,
+    /// drover's `[ssh_connection] drover_retry_backoff` (`DROVER_SSH_RETRY_BACKOFF`): seconds
+    /// before the first retry, doubled for each next one (at most 30 s).
+    pub ssh_retry_backoff: Option<f64>,
     /// `[defaults] vault_password_file` (`ANSIBLE_VAULT_PASSWORD_FILE`), split on `,`.
     pub vault_password_file: Vec<PathBuf>,
     /// `[defaults] vault_identity_list` (`ANSIBLE_VAULT_IDENTITY_LIST`): `label@source` entries.
@@ -61,6 +67,9 @@ pub struct AnsibleConfig {
     /// Settings that were set but could not be read, and lines of the file that are not INI
     /// (each one message; the setting keeps its default).
     pub problems: Vec<String>,
+    /// Every `section.key` of the file as written (e.g. `defaults.nocolor`, `colors.ok`), for
+    /// settings read where they are used (colours, callbacks).
+    pub ini: HashMap<String, String>,
 }
 
 /// Ansible's boolean spelling (`yes`, `True`, `1`, `on`).
@@ -115,6 +124,11 @@ impl AnsibleConfig {
         let mut cfg = Self {
             path: file.map(|f| f.path.clone()),
             problems: file.map(|f| f.problems.clone()).unwrap_or_default(),
+            ini: file
+                .iter()
+                .flat_map(|f| &f.entries)
+                .map(|e| (format!("{}.{}", e.section, e.key), e.value.clone()))
+                .collect(),
             ..Self::default()
         };
         for r in resolve_all(file, env) {

@@ -4,12 +4,13 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::vars::Value;
 
 /// The outcome of a task (or one loop item) on one host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Ran, changed nothing.
@@ -25,7 +26,7 @@ pub enum Status {
 }
 
 /// Per-host counters shown in the PLAY RECAP, as ansible-playbook counts them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
 pub struct HostStats {
     /// Tasks that ran successfully (changed ones included).
     pub ok: u32,
@@ -44,7 +45,7 @@ pub struct HostStats {
 }
 
 /// The result of a task or loop item on one host.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HostResult {
     /// Inventory name of the host.
     pub host: String,
@@ -67,11 +68,29 @@ pub struct HostResult {
     pub error: Option<String>,
     /// Wall time on this host.
     #[serde(with = "duration_secs")]
+    #[schemars(with = "f64")]
     pub duration: Duration,
 }
 
-/// Something that happened during a run.
+/// What `--resume` can restore of a host (see `docs/RESUME.md`).
 #[derive(Debug, Clone, Serialize)]
+pub struct Checkpoint {
+    /// Inventory name of the host.
+    pub host: String,
+    /// Index of the play in the playbook.
+    pub play: usize,
+    /// `register`/`set_fact` variables that may be written down (no `no_log`, no vault value).
+    pub vars: crate::vars::Vars,
+    /// Variables left out (set under `no_log`, or holding a vault-decrypted value).
+    pub not_restorable: Vec<String>,
+    /// Handlers notified and not run yet (names as `notify` resolves them).
+    pub handlers: Vec<String>,
+    /// Taken where the host stopped (failed or unreachable); later ones do not replace it.
+    pub stopped: bool,
+}
+
+/// Something that happened during a run.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The run started.
@@ -122,6 +141,7 @@ pub enum Event {
         host: Option<String>,
         /// Wall time for all hosts.
         #[serde(with = "duration_secs")]
+        #[schemars(with = "f64")]
         duration: Duration,
     },
     /// `include_tasks`/`include_role` brought in content for some hosts (ansible-playbook's
@@ -153,12 +173,17 @@ pub enum Event {
         /// The warning text.
         message: String,
     },
+    /// A host's restorable state, for `--summary`/`--resume`: sent when the host fails or
+    /// becomes unreachable, and for every host at the end of each play.
+    #[schemars(skip)]
+    HostCheckpoint(Checkpoint),
     /// The run ended; per-host counters.
     Recap {
         /// Hosts in first-seen order with their counters.
         hosts: Vec<(String, HostStats)>,
         /// Total wall time.
         #[serde(with = "duration_secs")]
+        #[schemars(with = "f64")]
         duration: Duration,
     },
 }

@@ -9,6 +9,7 @@
 //! - [`module`]: the interface modules implement and the registry that holds them.
 //! - [`params`]: module parameter descriptions, derived from the params types.
 //! - [`executor`]: runs plays against hosts and reports progress as [`events::Event`]s.
+//! - [`progress`]: the `--summary` file and `--resume`.
 //! - [`session`]: everything a run needs (config, inventory, vault, prompts, transports) in one
 //!   builder: the way to embed drover.
 
@@ -17,6 +18,7 @@ extern crate self as drover_core;
 pub mod async_job;
 pub mod config;
 pub mod connection;
+pub mod event_json;
 pub mod events;
 pub mod executor;
 pub mod extra_vars;
@@ -26,6 +28,7 @@ pub mod module;
 pub mod params;
 pub mod playbook;
 pub mod probe;
+pub mod progress;
 pub mod pyre;
 pub mod session;
 pub mod template;

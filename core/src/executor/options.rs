@@ -61,6 +61,14 @@ pub struct RunOptions {
     /// Strategy for plays without a `strategy` keyword (`ANSIBLE_STRATEGY`, `ansible.cfg`);
     /// `None` is `linear`.
     pub strategy: Option<String>,
+    /// `--resume`: the earlier run this one continues.
+    pub resume: Option<std::sync::Arc<crate::progress::ResumePlan>>,
+    /// Send [`crate::events::Event::HostCheckpoint`]s (for `--summary`).
+    pub checkpoints: bool,
+    /// SSH connection attempts after a failed first one (`ansible_ssh_retries` overrides it).
+    pub ssh_retries: u32,
+    /// Wait before the first SSH connection retry; doubled for each next one, at most 30 s.
+    pub ssh_retry_backoff: Duration,
 }
 
 impl Default for RunOptions {
@@ -91,6 +99,10 @@ impl Default for RunOptions {
             start_at_task: None,
             step: false,
             strategy: None,
+            resume: None,
+            checkpoints: false,
+            ssh_retries: 0,
+            ssh_retry_backoff: Duration::from_secs(1),
         }
     }
 }
