@@ -24,6 +24,8 @@ pub enum Command {
     Doc(DocArgs),
     /// Test roles, playbooks or drover-test.yml scenarios on throwaway Debian 12 hosts (LXC, root).
     Test(TestArgs),
+    /// Show, take and release deploy locks (held across runs; see docs/LOCKING.md).
+    Lock(crate::lock_cmd::LockCommand),
 }
 
 /// `drover test` arguments.
@@ -261,4 +263,7 @@ pub struct PlayArgs {
     /// Vault passwords.
     #[command(flatten)]
     pub vault: VaultArgs,
+    /// Deploy locks.
+    #[command(flatten)]
+    pub lock: crate::lock_cmd::LockArgs,
 }

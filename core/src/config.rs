@@ -45,6 +45,8 @@ pub struct AnsibleConfig {
     /// problem stops the run before any host is touched, as `drover play --strict` does
     /// (ansible-core ignores the key).
     pub strict: Option<bool>,
+    /// drover's deploy-lock settings (`[drover]` `lock*` keys, `DROVER_LOCK_*`).
+    pub lock: crate::lock::LockConfig,
 }
 
 /// Ansible's boolean spelling (`yes`, `True`, `1`, `on`).
@@ -149,6 +151,7 @@ impl AnsibleConfig {
                 .map(|s| split_list(&s).collect())
                 .unwrap_or_default(),
             strict: get("defaults.drover_strict").and_then(|s| parse_bool(&s)),
+            lock: crate::lock::LockConfig::from_ini(&ini),
         }
     }
 
@@ -193,6 +196,7 @@ impl AnsibleConfig {
         if let Some(v) = env("DROVER_STRICT").and_then(|s| parse_bool(&s)) {
             self.strict = Some(v);
         }
+        self.lock.apply_env(&env);
     }
 }
 

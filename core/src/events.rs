@@ -153,6 +153,9 @@ pub enum Event {
         /// The warning text.
         message: String,
     },
+    /// The run was interrupted (Ctrl-C, SIGTERM): no new task started, the tasks in flight
+    /// were abandoned (their remote commands stopped). The recap follows.
+    Interrupted,
     /// The run ended; per-host counters.
     Recap {
         /// Hosts in first-seen order with their counters.

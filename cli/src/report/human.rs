@@ -511,6 +511,13 @@ impl HumanReporter {
                     self.paint(MAGENTA, &format!("[WARNING]: {message}"))
                 );
             }
+            Event::Interrupted => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    self.paint(RED, "[ERROR]: User interrupted execution")
+                );
+            }
             Event::Recap { hosts, duration } => {
                 self.print_recap(&mut out, hosts);
                 let _ = writeln!(out, "total time: {}", format_duration(*duration));

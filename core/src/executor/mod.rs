@@ -15,8 +15,10 @@ mod failure;
 mod free;
 mod handlers;
 mod include;
+mod interrupted;
 mod list;
 mod looping;
+mod locking;
 mod loops;
 mod meta;
 mod options;
@@ -40,6 +42,7 @@ pub(crate) use connect::ConnectionPool;
 pub use connect::{ssh_options, transport_for};
 pub(crate) use controller::TaskController;
 pub use free::{strategy_named, Strategy};
+pub use locking::LockTargets;
 pub use options::RunOptions;
 pub(crate) use state::{task_vars, HostState, PlayVars, VarsInput};
 
@@ -58,6 +61,9 @@ pub enum ExecError {
     /// Playbook content was wrong in a way found only at run time.
     #[error(transparent)]
     Playbook(#[from] PlaybookError),
+    /// The deploy locks could not be taken; nothing ran (see [`crate::lock`]).
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
 /// How a run ended.
@@ -65,7 +71,8 @@ pub enum ExecError {
 pub struct RunSummary {
     /// Per-host counters, in first-seen order.
     pub stats: Vec<(String, HostStats)>,
-    /// ansible-playbook's exit code: 0 ok, 2 a host failed, 4 a host was unreachable.
+    /// ansible-playbook's exit code: 0 ok, 2 a host failed, 4 a host was unreachable, 99
+    /// interrupted.
     pub exit_code: i32,
 }
 
