@@ -74,14 +74,21 @@ fn take_script(parent: &str, path: &str, info: &str, create_parent: bool) -> Str
             "if [ ! -d \"$p\" ]; then echo {MARK}gone; exit 0; fi\n"
         ));
     }
+    // Another taker's info file follows its `mkdir` within milliseconds: wait for it (so the
+    // refusal can name the holder); a lock released meanwhile is tried again.
     s.push_str(&format!(
         "if [ ! -w \"$p\" ]; then echo {MARK}denied; exit 0; fi\n\
+         n=0\n\
+         while :; do\n\
          if mkdir \"$l\" 2>/dev/null; then\n\
          \x20 if printf '%s' \"$i\" > \"$l/.info\" && mv -f \"$l/.info\" \"$l/info\"; then echo {MARK}taken; else rm -rf \"$l\"; echo {MARK}denied; fi\n\
          \x20 exit 0\n\
          fi\n\
-         if [ ! -d \"$l\" ]; then echo {MARK}denied; exit 0; fi\n\
-         echo {MARK}held\ncat \"$l/info\" 2>/dev/null\nexit 0\n"
+         w=0\n\
+         while [ -d \"$l\" ] && [ ! -f \"$l/info\" ] && [ $w -lt 30 ]; do sleep 0.1; w=$((w+1)); done\n\
+         if [ -d \"$l\" ]; then echo {MARK}held; cat \"$l/info\" 2>/dev/null; exit 0; fi\n\
+         n=$((n+1)); if [ $n -ge 3 ]; then echo {MARK}denied; exit 0; fi\n\
+         done\n"
     ));
     s
 }
