@@ -63,9 +63,15 @@ pub fn drover_bin() -> &'static Path {
 }
 
 /// A `Command` for the drover binary with stdin closed; add args, env and cwd as needed.
+/// Runs get `DROVER_LOCK_WAIT=600` unless the environment sets it: two tests that reach the same
+/// machine (the controller itself through [`crate::LoopbackSshd`]) then wait for each other's deploy
+/// lock instead of failing (docs/LOCKING.md).
 pub fn drover_command() -> Command {
     let mut command = Command::new(drover_bin());
     command.stdin(Stdio::null());
+    if std::env::var_os("DROVER_LOCK_WAIT").is_none() {
+        command.env("DROVER_LOCK_WAIT", "600");
+    }
     command
 }
 

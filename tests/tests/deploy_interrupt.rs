@@ -18,6 +18,8 @@ fn start(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> Child {
     let playbook = hosts.dir().join(name);
     std::fs::write(&playbook, yaml).expect("playbook");
     drover_command()
+        // These tests want refusals, not the harness's default wait.
+        .env_remove("DROVER_LOCK_WAIT")
         .current_dir(hosts.dir())
         .arg("play")
         .arg(&playbook)

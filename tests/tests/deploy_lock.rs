@@ -20,6 +20,8 @@ const MARKER_PLAY: &str = r#"
 
 fn drover(dir: &Path, args: &[&str]) -> DroverOutput {
     let out = drover_command()
+        // These tests want refusals, not the harness's default wait.
+        .env_remove("DROVER_LOCK_WAIT")
         .current_dir(dir)
         .args(args)
         .output()
@@ -192,6 +194,10 @@ fn held_token_named_lock_and_stale_locks() {
     let bob = site.play("bob", "bob", &[]);
     assert_eq!(bob.code, Some(3), "{bob:#?}");
     assert!(bob.stderr.contains("alice") && bob.stderr.contains("held token"));
+    // --check takes no lock: it runs, warning that the host is locked.
+    let check = site.play("bob", "bob", &["--check"]);
+    check.assert_success();
+    assert!(check.stderr.contains("is locked by alice"), "{}", check.stderr);
     site.play("alice", "alice", &[]).assert_success();
     // The token survives alice's run; only alice (or --force) releases it.
     let not_yours = site.lock("release", &["targets", "--lock-owner", "bob"]);

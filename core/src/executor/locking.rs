@@ -31,7 +31,8 @@ impl EventSink for Quiet {
 impl Executor {
     /// Takes the deploy locks of every host the playbook's plays target (hosts reached over
     /// SSH; see `docs/LOCKING.md` for why `local`, `docker` and `lxc` hosts are left out) and the
-    /// named lock, if one is set. `None` without locking (not asked, or `--check`).
+    /// named lock, if one is set. `None` without locking (not asked, or `--check`, which only
+    /// warns about locked hosts).
     pub(crate) async fn take_locks(
         &self,
         playbook: &Playbook,
@@ -40,9 +41,6 @@ impl Executor {
         let Some(settings) = &opts.lock else {
             return Ok(None);
         };
-        if opts.check {
-            return Ok(None);
-        }
         let mut hosts = BTreeSet::new();
         for play in &playbook.plays {
             hosts.extend(self.play_hosts_quietly(play));
@@ -72,6 +70,12 @@ impl Executor {
                 Err(reason) => return Err(LockError::Failed { host, reason }),
             }
         }
+        if opts.check {
+            self.warn_locked(&targets, &settings.dir, &settings.owner)
+                .await;
+            pool.close_all().await;
+            return Ok(None);
+        }
         let info = LockInfo {
             owner: settings.owner.clone(),
             controller: controller_name(),
@@ -93,6 +97,31 @@ impl Executor {
                 pool.close_all().await;
                 Err(e)
             }
+        }
+    }
+
+    /// `--check` takes no lock (it changes nothing) and does not wait: it warns about hosts
+    /// locked by someone else, whose state may be changing under the check.
+    async fn warn_locked(&self, targets: &[(Arc<LockTarget>, String)], dir: &str, owner: &str) {
+        let reads = targets
+            .iter()
+            .map(|(t, name)| async move { (t, t.ops(dir).read(name).await) });
+        for (target, state) in futures::future::join_all(reads).await {
+            let Ok(state) = state else { continue };
+            let holder = state.run.or(state.main);
+            let Some(holder) = holder else { continue };
+            if holder.as_ref().is_some_and(|h| h.owner == owner) {
+                continue;
+            }
+            let who = holder
+                .map(|h| h.describe(now_secs()))
+                .unwrap_or_else(|| "another drover".into());
+            self.emit(Event::Warning {
+                message: format!(
+                    "{} is locked by {who}: a deploy may be changing it while --check looks",
+                    target.host
+                ),
+            });
         }
     }
 

@@ -260,12 +260,14 @@ impl LockSet {
     /// Releases every lock taken (each only if it still carries this run's token). Failures
     /// are returned as messages.
     pub async fn release(self) -> Vec<String> {
-        let mut problems = Vec::new();
-        for (target, path, token) in self.taken.into_iter().rev() {
-            if let Err(e) = target.ops("").release_path(&path, Some(&token)).await {
-                problems.push(e.to_string());
-            }
-        }
-        problems
+        // In parallel: a host that went down costs one connect timeout, not one per host.
+        let releases = self.taken.iter().map(|(target, path, token)| async move {
+            target.ops("").release_path(path, Some(token)).await
+        });
+        futures::future::join_all(releases)
+            .await
+            .into_iter()
+            .filter_map(|r| r.err().map(|e| e.to_string()))
+            .collect()
     }
 }

@@ -42,7 +42,8 @@ pub struct LockState {
 pub enum Taken {
     /// Created the lock (or the run lock inside our own held token) at this path.
     At(String),
-    /// It is already our own held token (taking it again changes nothing).
+    /// It is already ours: our held token, or this run's lock on a host reached under another
+    /// inventory name (taking it again changes nothing).
     AlreadyOurs,
 }
 
@@ -201,6 +202,17 @@ impl LockOps<'_> {
                 ("taken", _) => return Ok(Taken::At(path)),
                 ("held", rest) => {
                     let holder = LockInfo::parse(rest);
+                    // The same machine reached under two inventory names in one run.
+                    let this_run = holder.as_ref().is_some_and(|h| {
+                        h.kind == LockKind::Run
+                            && info.kind == LockKind::Run
+                            && h.controller == info.controller
+                            && h.pid == info.pid
+                            && h.started == info.started
+                    });
+                    if this_run {
+                        return Ok(Taken::AlreadyOurs);
+                    }
                     let ours_token = holder
                         .as_ref()
                         .is_some_and(|h| h.kind == LockKind::Held && h.owner == info.owner);
