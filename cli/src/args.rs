@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// drover runs Ansible-format playbooks over SSH, fast, with nothing but a POSIX shell on targets.
 #[derive(Debug, Parser)]
-#[command(name = "drover", version, about, long_about = None)]
+#[command(name = "drover", version, long_version = crate::shell_support::long_version(), about, long_about = None)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -26,6 +26,16 @@ pub enum Command {
     Test(TestArgs),
     /// Show, take and release deploy locks (held across runs; see docs/LOCKING.md).
     Lock(crate::lock_cmd::LockCommand),
+    /// Show the settings drover reads, their values and where they come from (like ansible-config).
+    Config(crate::config_cmd::ConfigArgs),
+    /// Install roles and collections from git URLs, directories and tarballs; create roles
+    /// (like ansible-galaxy).
+    Galaxy(crate::galaxy::GalaxyArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(crate::shell_support::CompletionsArgs),
+    /// Print drover's man page (roff), generated from these options.
+    #[command(hide = true)]
+    Man(crate::shell_support::ManArgs),
 }
 
 /// `drover test` arguments.

@@ -8,14 +8,17 @@
 //! scenario failed, 5 bad options, 130 interrupted.
 
 mod args;
+mod config_cmd;
 mod diagnostics;
 mod doc;
 mod extra_vars;
+mod galaxy;
 mod interrupt;
 mod listing;
 mod lock_cmd;
 mod prompt;
 mod report;
+mod shell_support;
 mod test;
 mod vault;
 
@@ -82,6 +85,10 @@ fn real_main() -> ExitCode {
         Command::Doc(args) => doc::run(&args),
         Command::Test(args) => test::run(&args),
         Command::Lock(command) => lock_cmd::run(&command),
+        Command::Config(args) => config_cmd::run(&args),
+        Command::Galaxy(args) => galaxy::run(&args),
+        Command::Completions(args) => shell_support::completions(&args),
+        Command::Man(args) => shell_support::man(&args),
     }
 }
 
@@ -205,6 +212,9 @@ fn load_all(session: &Session, paths: &[PathBuf]) -> Result<Vec<Playbook>, ExitC
 
 fn play(args: PlayArgs) -> ExitCode {
     let cfg = AnsibleConfig::load();
+    for p in &cfg.problems {
+        eprintln!("[WARNING]: ansible.cfg: {p}");
+    }
     let secrets = match vault::collect_secrets(&args.vault, &cfg) {
         Ok(secrets) => secrets,
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),

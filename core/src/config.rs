@@ -2,9 +2,20 @@
 //!
 //! Search order as Ansible's: `$ANSIBLE_CONFIG`, `./ansible.cfg`, `~/.ansible.cfg`,
 //! `/etc/ansible/ansible.cfg`; the first that exists is used. Environment variables win over the file.
+//! Every setting is one entry of [`SETTINGS`] (name, keys, variables, default, type), which both
+//! fills [`AnsibleConfig`] and is what `drover config` shows.
 
-use std::collections::HashMap;
+mod settings;
+mod source;
+mod value;
+
 use std::path::{Path, PathBuf};
+
+pub use settings::{setting, Setting, SETTINGS};
+pub use source::{
+    default_value, find_config_file, resolve, resolve_all, ConfigFile, IniEntry, Origin, Resolved,
+};
+pub use value::{Kind, Value};
 
 /// Settings from `ansible.cfg` and the environment.
 #[derive(Debug, Clone, Default)]
@@ -25,6 +36,8 @@ pub struct AnsibleConfig {
     pub timeout: Option<u64>,
     /// `[defaults] roles_path`, split on `:`.
     pub roles_path: Vec<PathBuf>,
+    /// `[defaults] collections_path` (`ANSIBLE_COLLECTIONS_PATH`), split on `:`.
+    pub collections_path: Vec<PathBuf>,
     /// `[defaults] force_handlers`.
     pub force_handlers: Option<bool>,
     /// `[defaults] strategy` (the default for plays without a `strategy` keyword).
@@ -47,6 +60,9 @@ pub struct AnsibleConfig {
     pub strict: Option<bool>,
     /// drover's deploy-lock settings (`[drover]` `lock*` keys, `DROVER_LOCK_*`).
     pub lock: crate::lock::LockConfig,
+    /// Settings that were set but could not be read, and lines of the file that are not INI
+    /// (each one message; the setting keeps its default).
+    pub problems: Vec<String>,
 }
 
 /// Ansible's boolean spelling (`yes`, `True`, `1`, `on`).
@@ -58,145 +74,72 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// Parses INI text into `section.key → value`.
-fn parse_ini(text: &str) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    let mut section = String::from("defaults");
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = s.trim().to_string();
-            continue;
-        }
-        if let Some((k, v)) = line.split_once('=').or_else(|| line.split_once(':')) {
-            out.insert(format!("{section}.{}", k.trim()), v.trim().to_string());
-        }
-    }
-    out
-}
-
-/// A comma-separated setting's entries, trimmed, empty ones dropped.
-fn split_list(s: &str) -> impl Iterator<Item = String> + '_ {
-    s.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-}
-
-fn expand_home(p: &str) -> PathBuf {
-    match p.strip_prefix("~/") {
-        Some(rest) => dirs::home_dir().unwrap_or_default().join(rest),
-        None => PathBuf::from(p),
-    }
-}
-
 impl AnsibleConfig {
     /// Finds and reads the configuration, then applies environment overrides.
     pub fn load() -> Self {
-        let candidates: Vec<PathBuf> = std::env::var_os("ANSIBLE_CONFIG")
-            .map(PathBuf::from)
-            .into_iter()
-            .chain([
-                PathBuf::from("ansible.cfg"),
-                dirs::home_dir().unwrap_or_default().join(".ansible.cfg"),
-                PathBuf::from("/etc/ansible/ansible.cfg"),
-            ])
-            .collect();
-        let path = candidates.into_iter().find(|p| p.is_file());
-        let mut cfg = match &path {
-            Some(p) => Self::from_file(p),
-            None => Self::default(),
+        Self::load_with(&|k| std::env::var(k).ok())
+    }
+
+    /// [`AnsibleConfig::load`] with the environment read through `env`.
+    pub fn load_with(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let (file, mut problems) = match find_config_file(env) {
+            Some(path) => match ConfigFile::read(&path) {
+                Ok(f) => (Some(f), Vec::new()),
+                Err(e) => (None, vec![format!("cannot read {}: {e}", path.display())]),
+            },
+            None => (None, Vec::new()),
         };
-        cfg.apply_env(|k| std::env::var(k).ok());
+        let mut cfg = Self::from_resolved(file.as_ref(), env);
+        problems.append(&mut cfg.problems);
+        cfg.problems = problems;
         cfg
     }
 
     /// Reads settings from one file (no environment overrides).
     pub fn from_file(path: &Path) -> Self {
-        let text = crate::limits::read_text(path).unwrap_or_default();
-        let mut cfg = Self::from_ini(&text);
+        let file = ConfigFile::read(path).unwrap_or_else(|_| ConfigFile {
+            path: path.to_path_buf(),
+            ..ConfigFile::default()
+        });
+        let mut cfg = Self::from_resolved(Some(&file), &|_| None);
         cfg.path = Some(path.to_path_buf());
         cfg
     }
 
+    #[cfg(test)]
     fn from_ini(text: &str) -> Self {
-        let ini = parse_ini(text);
-        let get = |k: &str| ini.get(k).cloned();
-        Self {
-            path: None,
-            inventory: get("defaults.inventory")
-                .map(|s| s.split(',').map(|p| p.trim().to_string()).collect())
-                .unwrap_or_default(),
-            forks: get("defaults.forks").and_then(|s| s.parse().ok()),
-            host_key_checking: get("defaults.host_key_checking").and_then(|s| parse_bool(&s)),
-            remote_user: get("defaults.remote_user"),
-            private_key_file: get("defaults.private_key_file").map(|p| expand_home(&p)),
-            timeout: get("defaults.timeout").and_then(|s| s.parse().ok()),
-            roles_path: get("defaults.roles_path")
-                .map(|s| s.split(':').map(expand_home).collect())
-                .unwrap_or_default(),
-            force_handlers: get("defaults.force_handlers").and_then(|s| parse_bool(&s)),
-            strategy: get("defaults.strategy"),
-            become_: get("privilege_escalation.become").and_then(|s| parse_bool(&s)),
-            become_user: get("privilege_escalation.become_user"),
-            become_method: get("privilege_escalation.become_method"),
-            ssh_common_args: get("ssh_connection.ssh_common_args"),
-            vault_password_file: get("defaults.vault_password_file")
-                .map(|s| split_list(&s).map(|p| expand_home(&p)).collect())
-                .unwrap_or_default(),
-            vault_identity_list: get("defaults.vault_identity_list")
-                .map(|s| split_list(&s).collect())
-                .unwrap_or_default(),
-            strict: get("defaults.drover_strict").and_then(|s| parse_bool(&s)),
-            lock: crate::lock::LockConfig::from_ini(&ini),
-        }
+        let file = ConfigFile::parse(Path::new("/c/ansible.cfg"), text);
+        Self::from_resolved(Some(&file), &|_| None)
     }
 
-    /// Applies `ANSIBLE_*` overrides read through `env`.
+    /// The settings `file` and `env` set (defaults stay unset: `None` or empty).
+    fn from_resolved(file: Option<&ConfigFile>, env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let mut cfg = Self {
+            path: file.map(|f| f.path.clone()),
+            problems: file.map(|f| f.problems.clone()).unwrap_or_default(),
+            ..Self::default()
+        };
+        for r in resolve_all(file, env) {
+            if let Some(p) = r.problem {
+                cfg.problems.push(p);
+            } else if r.origin != Origin::Default {
+                (r.setting.store)(&mut cfg, r.value);
+            }
+        }
+        cfg
+    }
+
+    /// Applies `ANSIBLE_*` (and `DROVER_*`) overrides read through `env`.
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) {
-        if let Some(v) = env("ANSIBLE_INVENTORY") {
-            self.inventory = v.split(',').map(|p| p.trim().to_string()).collect();
+        for s in SETTINGS {
+            let Some(text) = s.env.iter().rev().find_map(|name| env(name)) else {
+                continue;
+            };
+            match s.kind.parse(&text, None, &env) {
+                Ok(v) => (s.store)(self, v),
+                Err(e) => self.problems.push(format!("{}: {e}", s.name)),
+            }
         }
-        if let Some(v) = env("ANSIBLE_FORKS").and_then(|s| s.parse().ok()) {
-            self.forks = Some(v);
-        }
-        if let Some(v) = env("ANSIBLE_HOST_KEY_CHECKING").and_then(|s| parse_bool(&s)) {
-            self.host_key_checking = Some(v);
-        }
-        if let Some(v) = env("ANSIBLE_REMOTE_USER") {
-            self.remote_user = Some(v);
-        }
-        if let Some(v) = env("ANSIBLE_PRIVATE_KEY_FILE") {
-            self.private_key_file = Some(expand_home(&v));
-        }
-        if let Some(v) = env("ANSIBLE_TIMEOUT").and_then(|s| s.parse().ok()) {
-            self.timeout = Some(v);
-        }
-        if let Some(v) = env("ANSIBLE_ROLES_PATH") {
-            self.roles_path = v.split(':').map(expand_home).collect();
-        }
-        if let Some(v) = env("ANSIBLE_BECOME").and_then(|s| parse_bool(&s)) {
-            self.become_ = Some(v);
-        }
-        if let Some(v) = env("ANSIBLE_SSH_COMMON_ARGS") {
-            self.ssh_common_args = Some(v);
-        }
-        if let Some(v) = env("ANSIBLE_VAULT_PASSWORD_FILE") {
-            self.vault_password_file = split_list(&v).map(|p| expand_home(&p)).collect();
-        }
-        if let Some(v) = env("ANSIBLE_VAULT_IDENTITY_LIST") {
-            self.vault_identity_list = split_list(&v).collect();
-        }
-        if let Some(v) = env("ANSIBLE_STRATEGY") {
-            self.strategy = Some(v);
-        }
-        if let Some(v) = env("DROVER_STRICT").and_then(|s| parse_bool(&s)) {
-            self.strict = Some(v);
-        }
-        self.lock.apply_env(&env);
     }
 }
 
@@ -209,7 +152,7 @@ mod tests {
         let mut cfg = AnsibleConfig::from_ini(
             "[defaults]\ninventory = inv/hosts\nforks=20\nhost_key_checking = False\n[privilege_escalation]\nbecome = yes\n",
         );
-        assert_eq!(cfg.inventory, vec!["inv/hosts"]);
+        assert_eq!(cfg.inventory, vec!["/c/inv/hosts"]);
         assert_eq!(cfg.forks, Some(20));
         assert_eq!(cfg.host_key_checking, Some(false));
         assert_eq!(cfg.become_, Some(true));
@@ -224,5 +167,26 @@ mod tests {
         cfg.apply_env(|k| (k == "DROVER_STRICT").then(|| "0".to_string()));
         assert_eq!(cfg.strict, Some(false));
         assert_eq!(AnsibleConfig::from_ini("").strict, None);
+    }
+
+    #[test]
+    fn lock_settings_from_file_then_environment() {
+        let mut cfg = AnsibleConfig::from_ini(
+            "[drover]\nlock_dir = /srv/locks\nlock_wait = 5m\nlock = yes\n[defaults]\nlock_dir = /ignored\n",
+        );
+        assert_eq!(cfg.lock.dir.as_deref(), Some("/srv/locks"));
+        assert_eq!(cfg.lock.enabled, Some(true));
+        cfg.apply_env(|k| match k {
+            "DROVER_NO_LOCK" => Some("1".into()),
+            "DROVER_LOCK_OWNER" => Some("ops".into()),
+            "DROVER_LOCK_TTL" => Some(" ".into()),
+            _ => None,
+        });
+        assert_eq!(cfg.lock.enabled, Some(false));
+        assert_eq!(cfg.lock.owner.as_deref(), Some("ops"));
+        assert_eq!(cfg.lock.wait.as_deref(), Some("5m"));
+        assert_eq!(cfg.lock.ttl, None);
+        let cfg = AnsibleConfig::from_ini("[drover]\nlock = no\n");
+        assert_eq!(cfg.lock.enabled, Some(false));
     }
 }

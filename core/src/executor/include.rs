@@ -295,11 +295,18 @@ impl Executor {
             .handler_sources
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if sources.insert(source) {
-            ctx.extra_handlers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(included.handlers.iter().cloned());
+        let mut extra = ctx.extra_handlers.lock().unwrap_or_else(|e| e.into_inner());
+        // Included again (with other variables): the new copies replace the earlier ones, so the
+        // handlers run once with the last instance's variables, as in ansible-core.
+        match sources.get(&source) {
+            Some(range) if range.len() == included.handlers.len() => {
+                extra.splice(range.clone(), included.handlers.iter().cloned());
+            }
+            _ => {
+                let start = extra.len();
+                extra.extend(included.handlers.iter().cloned());
+                sources.insert(source, start..extra.len());
+            }
         }
     }
 

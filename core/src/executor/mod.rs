@@ -108,8 +108,8 @@ pub(crate) struct PlayCtx<'a> {
     pub extra_handlers: Mutex<Vec<Task>>,
     /// Hosts of the current `serial` batch (`ansible_play_batch`).
     pub batch: Mutex<Vec<String>>,
-    /// Roles/files whose handlers are in `extra_handlers`.
-    pub handler_sources: Mutex<std::collections::HashSet<String>>,
+    /// Roles/files whose handlers are in `extra_handlers`, and where.
+    pub handler_sources: Mutex<std::collections::HashMap<String, std::ops::Range<usize>>>,
     /// The play runs with the free strategy: tasks start and end per host.
     pub free: bool,
     /// Free strategy: `throttle` limits, one per task (by location).

@@ -139,7 +139,7 @@ impl Executor {
             uses_hostvars,
             extra_handlers: Mutex::new(Vec::new()),
             batch: Mutex::new(hosts.clone()),
-            handler_sources: Mutex::new(std::collections::HashSet::new()),
+            handler_sources: Mutex::new(Default::default()),
             free: self.play_strategy(play) == Strategy::Free,
             throttles: Mutex::new(std::collections::HashMap::new()),
             warned: Mutex::new(std::collections::HashSet::new()),

@@ -383,8 +383,20 @@ impl Task {
             (None, TaskKind::Meta(_)) => "meta".into(),
             (None, TaskKind::ImportTasks { .. }) => "import_tasks".into(),
             (None, TaskKind::ImportRole(_)) => "import_role".into(),
-            (None, TaskKind::IncludeTasks { .. }) => "include_tasks".into(),
-            (None, TaskKind::IncludeRole { spec, .. }) => format!("include_role : {}", spec.name),
+            // The action as written: `ansible.builtin.include_tasks`, `include`.
+            (None, TaskKind::IncludeTasks { .. }) => self.action_or("include_tasks").into(),
+            (None, TaskKind::IncludeRole { spec, .. }) => {
+                format!("{} : {}", self.action_or("include_role"), spec.name)
+            }
+        }
+    }
+
+    /// The action as written, or `default` for tasks drover made itself.
+    fn action_or<'a>(&'a self, default: &'a str) -> &'a str {
+        if self.action.is_empty() {
+            default
+        } else {
+            &self.action
         }
     }
 

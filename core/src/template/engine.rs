@@ -370,6 +370,10 @@ fn format_output(
 ) -> Result<(), Error> {
     let text = if value.is_none() || value.downcast_object_ref::<Omit>().is_some() {
         String::new()
+    } else if value.is_undefined() && state.undefined_behavior() == UndefinedBehavior::Strict {
+        // Strict mode stops ordinary undefined values before the formatter: what reaches it is
+        // the silent undefined of an `{{ x if cond }}` without `else`, which Jinja2 renders as ''.
+        String::new()
     } else if value.is_undefined() {
         return Err(Error::new(
             ErrorKind::UndefinedError,

@@ -6,7 +6,7 @@
 //! directory. Galaxy names (`namespace.role`) are directory names; collection names
 //! (`ns.coll.role`) are looked up under `ansible_collections/ns/coll/roles/role`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,7 +25,9 @@ mod tests;
 #[derive(Debug, Default)]
 pub struct PlayRoles {
     seen: HashSet<String>,
-    handler_roles: HashSet<String>,
+    /// Where each role handlers file's handlers sit in `handlers`: a role applied again (with other
+    /// parameters) replaces them, so its handlers run once, with the last instance's variables.
+    handler_roles: HashMap<String, std::ops::Range<usize>>,
     /// Handlers of the roles loaded, in load order.
     pub handlers: Vec<Task>,
     /// Defaults of public roles, merged in load order.
@@ -184,6 +186,15 @@ impl<'a> Resolver<'a> {
             bases.push(PathBuf::from("/etc/ansible/roles"));
         }
         let parts: Vec<&str> = name.split('.').collect();
+        if parts.len() == 3 {
+            // Where `drover galaxy install` puts collections by default (ansible-core's
+            // default collections_path), and `collections/` beside the playbook.
+            bases.push(self.playbook_dir.join("collections"));
+            if let Some(home) = std::env::var_os("HOME") {
+                bases.push(PathBuf::from(home).join(".ansible/collections"));
+            }
+            bases.push(PathBuf::from("/usr/share/ansible/collections"));
+        }
         for base in &bases {
             let c = base.join(name);
             if c.is_dir() {

@@ -175,20 +175,28 @@ impl Resolver<'_> {
         }
         let handlers_name = spec.handlers_from.as_deref().unwrap_or("main");
         let mut handlers = Vec::new();
-        if play
-            .handler_roles
-            .insert(format!("{}|{handlers_name}", dir.display()))
+        if let Some(p) = with_extensions(&dir.join("handlers"), handlers_name)
+            .into_iter()
+            .find(|c| c.is_file())
         {
-            if let Some(p) = with_extensions(&dir.join("handlers"), handlers_name)
-                .into_iter()
-                .find(|c| c.is_file())
-            {
-                handlers = self.load_tasks_file(&p, Some(role.clone()), play)?;
-                // A role's handlers see its parameters, as its tasks do.
-                for h in &mut handlers {
-                    merge_into(&mut h.keywords.vars, &spec.params);
+            handlers = self.load_tasks_file(&p, Some(role.clone()), play)?;
+            // A role's handlers see its parameters, as its tasks do.
+            for h in &mut handlers {
+                merge_into(&mut h.keywords.vars, &spec.params);
+            }
+            // As in ansible-core, a role applied twice has its handlers once, with the variables
+            // of the last instance: the new copies take the place of the earlier ones.
+            let key = format!("{}|{handlers_name}", dir.display());
+            match play.handler_roles.get(&key) {
+                Some(range) if range.len() == handlers.len() => {
+                    play.handlers
+                        .splice(range.clone(), handlers.iter().cloned());
                 }
-                play.handlers.extend(handlers.iter().cloned());
+                _ => {
+                    let start = play.handlers.len();
+                    play.handlers.extend(handlers.iter().cloned());
+                    play.handler_roles.insert(key, start..play.handlers.len());
+                }
             }
         }
         Ok(Some(Included {

@@ -38,6 +38,18 @@ fn default_and_defined_handle_undefined() {
 }
 
 #[test]
+fn inline_if_without_else_renders_empty_inside_text_but_cannot_be_stored_alone() {
+    // Jinja2 gives a silent undefined for a false `x if cond` without `else`: '' inside text
+    // (ansible-core 2.19 renders "[]"), an error when it is the whole value.
+    assert_eq!(r("[{{ 'a' if false }}]"), "[]");
+    assert_eq!(r("{{ 'a' if true }}-{{ 'b' if false }}"), "a-");
+    let alone = Templar::new().render_value(&Value::String("{{ 'a' if false }}".into()), &vars());
+    assert!(alone.is_err_and(|e| e.message.contains("undefined")));
+    // A missing variable inside text is still an error.
+    assert!(err("[{{ missing if true }}]").contains("'missing' is undefined"));
+}
+
+#[test]
 fn nested_undefined_reports_inner_variable() {
     let e = err("{{ bad }}");
     assert!(e.contains("'missing' is undefined"), "{e}");
