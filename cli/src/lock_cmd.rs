@@ -206,7 +206,10 @@ pub fn run(command: &LockCommand) -> ExitCode {
         become_: args.become_ || base.become_,
         remote_user: args.user.clone().or(base.remote_user.clone()),
         private_key: args.private_key.clone().or(base.private_key.clone()),
-        ssh_common_args: args.ssh_common_args.clone().or(base.ssh_common_args.clone()),
+        ssh_common_args: args
+            .ssh_common_args
+            .clone()
+            .or(base.ssh_common_args.clone()),
         connect_timeout: args
             .timeout
             .map(std::time::Duration::from_secs)
@@ -329,7 +332,11 @@ async fn acquire(all: &Targets, settings: &LockSettings, force: bool) -> u8 {
                         .map(|s| (i.clone(), s))
                 });
                 if let Some((info, why)) = stale {
-                    if t.ops(&settings.dir).force_release(name).await.unwrap_or(false) {
+                    if t.ops(&settings.dir)
+                        .force_release(name)
+                        .await
+                        .unwrap_or(false)
+                    {
                         println!(
                             "{}: broke the stale lock of {} ({why})",
                             label(&t.host, name),

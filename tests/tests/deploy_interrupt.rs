@@ -13,7 +13,9 @@ const LOCK: &str = "/var/lib/drover/locks/host.lock";
 fn start(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> Child {
     let inventory = hosts.dir().join("hosts.ini");
     if !inventory.exists() {
-        hosts.write_inventory(&inventory, "targets").expect("inventory");
+        hosts
+            .write_inventory(&inventory, "targets")
+            .expect("inventory");
     }
     let playbook = hosts.dir().join(name);
     std::fs::write(&playbook, yaml).expect("playbook");
@@ -69,13 +71,20 @@ fn wait_on_host(hosts: &TestHosts, command: &str, what: &str) {
 
 fn assert_interrupted_cleanly(out: &DroverOutput) {
     assert_eq!(out.code, Some(99), "{out:#?}");
-    assert!(out.stdout.contains("PLAY RECAP"), "no recap: {}", out.stdout);
+    assert!(
+        out.stdout.contains("PLAY RECAP"),
+        "no recap: {}",
+        out.stdout
+    );
     assert!(
         out.stderr.contains("User interrupted execution"),
         "{}",
         out.stderr
     );
-    assert!(!out.stdout.contains("never runs"), "a task started after the interrupt");
+    assert!(
+        !out.stdout.contains("never runs"),
+        "a task started after the interrupt"
+    );
 }
 
 const SLEEP_PLAY: &str = r#"

@@ -56,9 +56,9 @@ impl Executor {
                 order.push((h, HOST_LOCK.to_string(), false));
             }
         }
-        let connects = order.iter().map(|(h, _, required)| async {
-            (self.lock_target(&pool, h).await, *required)
-        });
+        let connects = order
+            .iter()
+            .map(|(h, _, required)| async { (self.lock_target(&pool, h).await, *required) });
         let connected = futures::future::join_all(connects).await;
         let mut targets = Vec::new();
         for ((host, name, _), (target, required)) in order.into_iter().zip(connected) {
@@ -142,7 +142,11 @@ impl Executor {
     /// them when it runs); none when the pattern cannot be used (the play reports that).
     fn play_hosts_quietly(&self, play: &Play) -> Vec<String> {
         let opts = &self.shared.opts;
-        let Ok(pattern) = self.shared.templar.render_str(&play.hosts, &opts.extra_vars) else {
+        let Ok(pattern) = self
+            .shared
+            .templar
+            .render_str(&play.hosts, &opts.extra_vars)
+        else {
             return Vec::new();
         };
         let limit = match opts.limit.as_deref().map(Limit::parse) {

@@ -194,7 +194,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
             'm' => 60,
             'h' => 3600,
             'd' => 86_400,
-            _ => return Err(format!("bad duration '{text}': unknown unit '{c}' (use s, m, h, d)")),
+            _ => {
+                return Err(format!(
+                    "bad duration '{text}': unknown unit '{c}' (use s, m, h, d)"
+                ))
+            }
         };
         let n: u64 = digits
             .parse()
@@ -277,7 +281,10 @@ mod tests {
     #[test]
     fn parse_rejects_incomplete_files() {
         assert_eq!(LockInfo::parse(""), None);
-        assert_eq!(LockInfo::parse("owner=a\npid=x\nstarted=1\nexpires=2\n"), None);
+        assert_eq!(
+            LockInfo::parse("owner=a\npid=x\nstarted=1\nexpires=2\n"),
+            None
+        );
         let held = LockInfo::parse("owner=a\npid=1\nstarted=1\nexpires=2\nkind=held\n").unwrap();
         assert_eq!(held.kind, LockKind::Held);
         assert_eq!(held.pid_start, None);
@@ -319,8 +326,14 @@ mod tests {
         assert!(parse_duration("m").is_err());
         assert_eq!(format_duration(Duration::from_secs(45)), "45s");
         assert_eq!(format_duration(Duration::from_secs(725)), "12m05s");
-        assert_eq!(format_duration(Duration::from_secs(3 * 3600 + 420)), "3h07m");
-        assert_eq!(format_duration(Duration::from_secs(2 * 86_400 + 4 * 3600)), "2d04h");
+        assert_eq!(
+            format_duration(Duration::from_secs(3 * 3600 + 420)),
+            "3h07m"
+        );
+        assert_eq!(
+            format_duration(Duration::from_secs(2 * 86_400 + 4 * 3600)),
+            "2d04h"
+        );
     }
 
     #[test]

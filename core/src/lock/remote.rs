@@ -164,7 +164,11 @@ impl LockOps<'_> {
                 last = format!(
                     "permission denied in the lock directory {}{}",
                     self.dir,
-                    if req.become_.is_some() { " (also with become)" } else { "" }
+                    if req.become_.is_some() {
+                        " (also with become)"
+                    } else {
+                        ""
+                    }
                 );
                 continue;
             }
@@ -180,9 +184,9 @@ impl LockOps<'_> {
 
     fn held(&self, path: String, text: &str) -> LockError {
         let holder = LockInfo::parse(text);
-        let stale = holder.as_ref().and_then(|h| {
-            h.staleness(now_secs(), &controller_name(), process_alive)
-        });
+        let stale = holder
+            .as_ref()
+            .and_then(|h| h.staleness(now_secs(), &controller_name(), process_alive));
         LockError::Held {
             host: self.target.host.clone(),
             path,
@@ -295,14 +299,22 @@ mod tests {
 
     #[test]
     fn outcome_reads_the_marker_line() {
-        assert_eq!(outcome("noise\ndrover-lock:held\nowner=a\n"), ("held", "owner=a\n"));
+        assert_eq!(
+            outcome("noise\ndrover-lock:held\nowner=a\n"),
+            ("held", "owner=a\n")
+        );
         assert_eq!(outcome("drover-lock:taken\n"), ("taken", ""));
         assert_eq!(outcome("nothing"), ("", ""));
     }
 
     #[test]
     fn scripts_quote_paths_and_check_tokens() {
-        let s = take_script("/var/lib/drover/locks", "/var/lib/drover/locks/host.lock", "owner=a b\n", true);
+        let s = take_script(
+            "/var/lib/drover/locks",
+            "/var/lib/drover/locks/host.lock",
+            "owner=a b\n",
+            true,
+        );
         assert!(s.contains("mkdir -p \"$p\""), "{s}");
         assert!(s.contains("i='owner=a b\n'"), "{s}");
         let r = release_script("/x/host.lock", Some("abc"));
