@@ -1,7 +1,8 @@
 //! Ctrl-C on `drover play` against a real host: SIGINT during a long command and during the
 //! upload of a large file ends the run with exit 99 and the recap, the remote command is gone,
 //! no partial file is left (neither the destination nor a temporary file), the deploy lock is
-//! released; a second SIGINT exits at once with 130.
+//! released; SIGINT while waiting for a held lock stops the wait (exit 99, nothing ran, the
+//! holder's lock kept); a second SIGINT exits at once with 130.
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -177,4 +178,43 @@ fn a_second_sigint_exits_at_once() {
     assert_eq!(out.code, Some(130), "{out:#?}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     hosts.ssh_ok(0, "pkill -f 'slee[p] 62' || true");
+}
+
+#[test]
+fn sigint_while_waiting_for_a_lock_runs_nothing() {
+    let hosts = TestHosts::start(1);
+    let inventory = hosts.dir().join("hosts.ini");
+    hosts
+        .write_inventory(&inventory, "targets")
+        .expect("inventory");
+    let held = drover_command()
+        .env_remove("DROVER_LOCK_WAIT")
+        .current_dir(hosts.dir())
+        .args(["lock", "acquire", "targets", "--lock-owner", "alice", "-i"])
+        .arg(&inventory)
+        .output()
+        .expect("drover lock acquire");
+    assert!(held.status.success(), "{held:?}");
+    let child = start(
+        &hosts,
+        "waits.yml",
+        SLEEP_PLAY,
+        &["--lock-wait", "10m", "--lock-owner", "bob"],
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(child_running(&child), "drover did not wait for the lock");
+    sigint(&child);
+    let (out, took) = finish(child);
+    assert_eq!(out.code, Some(99), "{out:#?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(!out.stdout.contains("TASK ["), "a task ran: {}", out.stdout);
+    assert!(out.stderr.contains("interrupted"), "{}", out.stderr);
+    let info = hosts.ssh_ok(0, &format!("cat {LOCK}/info"));
+    assert!(info.contains("owner=alice"), "alice's lock is gone: {info}");
+}
+
+/// True while `child` has not exited (its /proc entry is not a zombie).
+fn child_running(child: &Child) -> bool {
+    std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
+        .is_ok_and(|stat| !stat.contains(") Z "))
 }
