@@ -61,9 +61,16 @@ pub enum ExecError {
     /// Playbook content was wrong in a way found only at run time.
     #[error(transparent)]
     Playbook(#[from] PlaybookError),
-    /// The deploy locks could not be taken; nothing ran (see [`crate::lock`]).
+    /// The deploy locks could not be taken; nothing ran (see [`crate::lock`]). Boxed: the
+    /// error names the holder and is much larger than the other variants.
     #[error(transparent)]
-    Lock(#[from] crate::lock::LockError),
+    Lock(Box<crate::lock::LockError>),
+}
+
+impl From<crate::lock::LockError> for ExecError {
+    fn from(e: crate::lock::LockError) -> Self {
+        Self::Lock(Box::new(e))
+    }
 }
 
 /// How a run ended.
