@@ -167,8 +167,8 @@ pub enum OutputFormat {
 /// `drover play` arguments (ansible-playbook's names).
 #[derive(Debug, Args)]
 pub struct PlayArgs {
-    /// Playbook files to run, in order.
-    #[arg(required = true)]
+    /// Playbook files to run, in order (with `--resume`: the summary's playbook by default).
+    #[arg(required_unless_present = "resume")]
     pub playbooks: Vec<PathBuf>,
     /// Inventory file, directory or comma-separated host list (repeatable).
     #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
@@ -276,4 +276,7 @@ pub struct PlayArgs {
     /// Deploy locks.
     #[command(flatten)]
     pub lock: crate::lock_cmd::LockArgs,
+    /// Progress record and resume (`--summary`, `--resume`, `--force-resume`).
+    #[command(flatten)]
+    pub progress: crate::summary::ProgressArgs,
 }

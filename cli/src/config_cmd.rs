@@ -183,7 +183,7 @@ fn list() -> Json {
         let default = match s.default {
             None => Json::Null,
             Some(d) => match s.kind {
-                config::Kind::Bool | config::Kind::Int => {
+                config::Kind::Bool | config::Kind::Int | config::Kind::Float => {
                     config::default_value(s, &|_| None).to_json()
                 }
                 _ => json!(d),

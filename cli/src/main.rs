@@ -19,6 +19,7 @@ mod lock_cmd;
 mod prompt;
 mod report;
 mod shell_support;
+mod summary;
 mod test;
 mod vault;
 
@@ -210,7 +211,7 @@ fn load_all(session: &Session, paths: &[PathBuf]) -> Result<Vec<Playbook>, ExitC
     Ok(out)
 }
 
-fn play(args: PlayArgs) -> ExitCode {
+fn play(mut args: PlayArgs) -> ExitCode {
     let cfg = AnsibleConfig::load();
     for p in &cfg.problems {
         eprintln!("[WARNING]: ansible.cfg: {p}");
@@ -232,6 +233,11 @@ fn play(args: PlayArgs) -> ExitCode {
         OutputFormat::Human => Arc::new(report::HumanReporter::new(args.verbose, args.diff)),
         OutputFormat::Json => Arc::new(report::JsonReporter),
     };
+    let progress = match summary::setup(&mut args, &mut opts, sink) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    let sink = progress.sink.clone();
     let strict = args.strict || args.syntax_check || cfg.strict.unwrap_or(false);
     let mut builder = Session::builder()
         .registry(drover_modules::registry())
@@ -328,9 +334,11 @@ fn play(args: PlayArgs) -> ExitCode {
                 sink.emit(&Event::Warning {
                     message: e.to_string(),
                 });
+                progress.finish();
                 return ExitCode::from(EXIT_ERROR);
             }
         }
     }
+    progress.finish();
     ExitCode::from(worst)
 }

@@ -50,6 +50,11 @@ pub struct AnsibleConfig {
     pub become_method: Option<String>,
     /// `[ssh_connection] ssh_common_args` / `ssh_args`.
     pub ssh_common_args: Option<String>,
+    /// `[ssh_connection] retries` (`ANSIBLE_SSH_RETRIES`): connection attempts after the first.
+    pub ssh_retries: Option<u32>,
+    /// drover's `[ssh_connection] drover_retry_backoff` (`DROVER_SSH_RETRY_BACKOFF`): seconds
+    /// before the first retry, doubled for each next one (at most 30 s).
+    pub ssh_retry_backoff: Option<f64>,
     /// `[defaults] vault_password_file` (`ANSIBLE_VAULT_PASSWORD_FILE`), split on `,`.
     pub vault_password_file: Vec<PathBuf>,
     /// `[defaults] vault_identity_list` (`ANSIBLE_VAULT_IDENTITY_LIST`): `label@source` entries.

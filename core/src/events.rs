@@ -25,7 +25,7 @@ pub enum Status {
 }
 
 /// Per-host counters shown in the PLAY RECAP, as ansible-playbook counts them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct HostStats {
     /// Tasks that ran successfully (changed ones included).
     pub ok: u32,
@@ -68,6 +68,23 @@ pub struct HostResult {
     /// Wall time on this host.
     #[serde(with = "duration_secs")]
     pub duration: Duration,
+}
+
+/// What `--resume` can restore of a host (see `docs/RESUME.md`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Checkpoint {
+    /// Inventory name of the host.
+    pub host: String,
+    /// Index of the play in the playbook.
+    pub play: usize,
+    /// `register`/`set_fact` variables that may be written down (no `no_log`, no vault value).
+    pub vars: crate::vars::Vars,
+    /// Variables left out (set under `no_log`, or holding a vault-decrypted value).
+    pub not_restorable: Vec<String>,
+    /// Handlers notified and not run yet (names as `notify` resolves them).
+    pub handlers: Vec<String>,
+    /// Taken where the host stopped (failed or unreachable); later ones do not replace it.
+    pub stopped: bool,
 }
 
 /// Something that happened during a run.
@@ -156,6 +173,9 @@ pub enum Event {
     /// The run was interrupted (Ctrl-C, SIGTERM): no new task started, the tasks in flight
     /// were abandoned (their remote commands stopped). The recap follows.
     Interrupted,
+    /// A host's restorable state, for `--summary`/`--resume`: sent when the host fails or
+    /// becomes unreachable, and for every host at the end of each play.
+    HostCheckpoint(Checkpoint),
     /// The run ended; per-host counters.
     Recap {
         /// Hosts in first-seen order with their counters.

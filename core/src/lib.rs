@@ -9,6 +9,7 @@
 //! - [`module`]: the interface modules implement and the registry that holds them.
 //! - [`params`]: module parameter descriptions, derived from the params types.
 //! - [`executor`]: runs plays against hosts and reports progress as [`events::Event`]s.
+//! - [`progress`]: the `--summary` file and `--resume`.
 //! - [`session`]: everything a run needs (config, inventory, vault, prompts, transports) in one
 //!   builder: the way to embed drover.
 
@@ -28,6 +29,7 @@ pub mod module;
 pub mod params;
 pub mod playbook;
 pub mod probe;
+pub mod progress;
 pub mod pyre;
 pub mod session;
 pub mod template;

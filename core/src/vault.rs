@@ -15,7 +15,8 @@
 mod scope;
 
 pub use scope::{
-    decrypt_value, install_secrets, installed_secrets, read_text_file, scope_secrets, with_secrets,
+    decrypt_value, install_secrets, installed_secrets, read_text_file, reveals_vault_value,
+    scope_secrets, with_secrets,
 };
 
 use std::path::{Path, PathBuf};

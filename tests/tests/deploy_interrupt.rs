@@ -1,5 +1,6 @@
 //! Ctrl-C on `drover play` against a real host: SIGINT during a long command and during the
-//! upload of a large file ends the run with exit 99 and the recap, the remote command is gone,
+//! upload of a large file ends the run with exit 99, the recap and the `--summary` (marking no
+//! host finished), the remote command is gone,
 //! no partial file is left (neither the destination nor a temporary file), the deploy lock is
 //! released; SIGINT while waiting for a held lock stops the wait (exit 99, nothing ran, the
 //! holder's lock kept); a second SIGINT exits at once with 130.
@@ -93,17 +94,26 @@ const SLEEP_PLAY: &str = r#"
   gather_facts: false
   tasks:
     - name: long
-      command: sleep 61
+      command: "sleep {{ 61 if inventory_hostname == groups['targets'][0] else 0 }}"
     - name: never runs
       command: touch /root/after-interrupt
 "#;
 
 #[test]
 fn sigint_stops_a_long_command_and_releases_the_lock() {
-    let hosts = TestHosts::start(1);
-    let child = start(&hosts, "sleep.yml", SLEEP_PLAY, &[]);
+    // Host 1's task ends at once: it is waiting for host 0 when the run is interrupted.
+    let hosts = TestHosts::start(2);
+    let summary = hosts.dir().join("summary.json");
+    let summary_arg = summary.display().to_string();
+    let child = start(
+        &hosts,
+        "sleep.yml",
+        SLEEP_PLAY,
+        &["--summary", &summary_arg],
+    );
     wait_on_host(&hosts, "pgrep -f 'slee[p] 61'", "the remote sleep");
     wait_on_host(&hosts, &format!("ls {LOCK}/info 2>/dev/null"), "the lock");
+    std::thread::sleep(Duration::from_secs(1));
     sigint(&child);
     let (out, took) = finish(child);
     assert_interrupted_cleanly(&out);
@@ -114,6 +124,22 @@ fn sigint_stops_a_long_command_and_releases_the_lock() {
     assert_eq!(lock.trim(), "", "the lock was not released");
     let after = hosts.ssh_ok(0, "ls /root/after-interrupt 2>/dev/null || true");
     assert_eq!(after.trim(), "");
+    // The summary is written and marks the run interrupted, no host finished: not even host 1,
+    // whose only started task had ended.
+    let h1_done = format!("changed: [{}]", hosts.host(1).name);
+    assert!(
+        out.stdout.contains(&h1_done),
+        "host 1's task had not ended: {}",
+        out.stdout
+    );
+    let text = std::fs::read_to_string(&summary).expect("the summary was not written");
+    let record: serde_json::Value = serde_json::from_str(&text).expect("summary JSON");
+    assert_eq!(record["interrupted"], true, "{text}");
+    for host in hosts.hosts() {
+        assert_eq!(record["hosts"][&host.name]["end"], "stopped", "{text}");
+    }
+    let lock = hosts.ssh_ok(1, &format!("ls -d {LOCK} 2>/dev/null || true"));
+    assert_eq!(lock.trim(), "", "the lock of host 1 was not released");
 }
 
 #[test]

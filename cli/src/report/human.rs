@@ -518,6 +518,8 @@ impl HumanReporter {
                     self.paint(RED, "[ERROR]: User interrupted execution")
                 );
             }
+            // Only `--summary` reads checkpoints.
+            Event::HostCheckpoint(_) => {}
             Event::Recap { hosts, duration } => {
                 self.print_recap(&mut out, hosts);
                 let _ = writeln!(out, "total time: {}", format_duration(*duration));

@@ -10,6 +10,10 @@ pub struct JsonReporter;
 
 impl EventSink for JsonReporter {
     fn emit(&self, event: &Event) {
+        // Checkpoints hold variable values: only `--summary` writes them down.
+        if matches!(event, Event::HostCheckpoint(_)) {
+            return;
+        }
         if let Ok(line) = serde_json::to_string(event) {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}");

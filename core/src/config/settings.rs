@@ -263,6 +263,16 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "DROVER_SSH_RETRY_BACKOFF",
+        ini: &[("ssh_connection", "drover_retry_backoff")],
+        env: &["DROVER_SSH_RETRY_BACKOFF"],
+        default: Some("1.0"),
+        kind: Kind::Float,
+        description: "drover's own: seconds before the first SSH connection retry, doubled for each next one (at most 30 s).",
+        ansible: false,
+        store: |c, v| c.ssh_retry_backoff = v.float(),
+    },
+    Setting {
         name: "DROVER_STRICT",
         ini: &[("defaults", "drover_strict")],
         env: &["DROVER_STRICT"],
@@ -291,6 +301,16 @@ pub static SETTINGS: &[Setting] = &[
         description: "Extra arguments for every SSH connection (the ssh connection plugin's ssh_common_args; OpenSSH -o options are honoured).",
         ansible: false,
         store: |c, v| c.ssh_common_args = v.string(),
+    },
+    Setting {
+        name: "SSH_RETRIES",
+        ini: &[("ssh_connection", "retries")],
+        env: &["ANSIBLE_SSH_RETRIES"],
+        default: Some("0"),
+        kind: Kind::Int,
+        description: "Connection attempts after a failed first one (the ssh connection plugin's reconnection_retries; a host's ansible_ssh_retries wins).",
+        ansible: false,
+        store: |c, v| c.ssh_retries = v.int().and_then(|n| u32::try_from(n).ok()),
     },
 ];
 

@@ -9,6 +9,8 @@ pub enum Kind {
     Bool,
     /// A whole number.
     Int,
+    /// A number, possibly with a fraction.
+    Float,
     /// Text (quotes around an `ansible.cfg` value are removed).
     Str,
     /// One path: `~` and `$VARS` expanded, relative to the config file's directory (or the
@@ -28,6 +30,7 @@ impl Kind {
         match self {
             Kind::Bool => "boolean",
             Kind::Int => "integer",
+            Kind::Float => "float",
             Kind::Str => "string",
             Kind::Path => "path",
             Kind::PathList => "pathlist",
@@ -51,6 +54,11 @@ impl Kind {
                 "y" | "yes" | "on" | "1" | "true" | "t" | "1.0"
             )),
             Kind::Int => Value::Int(parse_int(text)?),
+            Kind::Float => Value::Float(
+                text.trim()
+                    .parse()
+                    .map_err(|_| format!("invalid value for a float: {text:?}"))?,
+            ),
             Kind::Str => Value::Str(text.to_string()),
             Kind::Path => Value::Path(path(text)),
             Kind::PathList => Value::Paths(text.split(',').map(|p| path(p.trim())).collect()),
@@ -175,6 +183,8 @@ pub enum Value {
     Bool(bool),
     /// A whole number.
     Int(i64),
+    /// A number, possibly with a fraction.
+    Float(f64),
     /// Text.
     Str(String),
     /// One resolved path.
@@ -198,6 +208,15 @@ impl Value {
     pub fn int(&self) -> Option<i64> {
         match self {
             Value::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The number, if this is one (whole numbers too).
+    pub fn float(&self) -> Option<f64> {
+        match self {
+            Value::Float(f) => Some(*f),
+            Value::Int(n) => Some(*n as f64),
             _ => None,
         }
     }
@@ -249,6 +268,7 @@ impl Value {
             Value::Bool(true) => "True".into(),
             Value::Bool(false) => "False".into(),
             Value::Int(n) => n.to_string(),
+            Value::Float(f) => format!("{f:?}"),
             Value::Str(s) => s.clone(),
             Value::Path(p) => p.display().to_string(),
             Value::Paths(ps) => {
@@ -270,6 +290,7 @@ impl Value {
             Value::None => J::Null,
             Value::Bool(b) => J::Bool(*b),
             Value::Int(n) => J::from(*n),
+            Value::Float(f) => J::from(*f),
             Value::Str(s) => J::String(s.clone()),
             Value::Path(p) => J::String(p.display().to_string()),
             Value::Paths(ps) => ps

@@ -15,7 +15,7 @@ use super::options::RunOptions;
 use crate::connection::docker::DockerConnection;
 use crate::connection::local::LocalConnection;
 use crate::connection::lxc::LxcConnection;
-use crate::connection::ssh::{SshConnection, SshOptions};
+use crate::connection::ssh::SshOptions;
 use crate::connection::ssh_config::{resolve_ssh_options, HostSshVars};
 use crate::connection::{Become, CliRunner, Connection, ConnectionError, ExecOutput, ExecRequest};
 use crate::events::{Event, EventSink};
@@ -364,7 +364,10 @@ async fn open(
                     message: format!("{host}: {message}"),
                 });
             }
-            Ok(Arc::new(SshConnection::connect(options).await?))
+            let retries = super::connect_retry::ssh_retries(vars, opts);
+            let conn =
+                super::connect_retry::connect_ssh(options, retries, opts.ssh_retry_backoff).await?;
+            Ok(Arc::new(conn))
         }
         "docker" => {
             let options = docker_options(host, vars, opts)?;

@@ -9,7 +9,7 @@ use crate::playbook::{Keywords, Task};
 impl Executor {
     /// The names a handler answers to: its name rendered with play-level variables, and for
     /// role handlers `role : name` (its `listen` topics are separate).
-    fn handler_names(&self, ctx: &PlayCtx<'_>, handler: &Task) -> Vec<String> {
+    pub(super) fn handler_names(&self, ctx: &PlayCtx<'_>, handler: &Task) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         if let Some(n) = &handler.name {
             let n = if crate::template::Templar::is_template(n) {

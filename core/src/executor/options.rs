@@ -66,6 +66,14 @@ pub struct RunOptions {
     pub lock: Option<crate::lock::LockSettings>,
     /// Stops the run when triggered (Ctrl-C): see [`crate::interrupt`].
     pub interrupt: crate::interrupt::Interrupt,
+    /// `--resume`: the earlier run this one continues.
+    pub resume: Option<std::sync::Arc<crate::progress::ResumePlan>>,
+    /// Send [`crate::events::Event::HostCheckpoint`]s (for `--summary`).
+    pub checkpoints: bool,
+    /// SSH connection attempts after a failed first one (`ansible_ssh_retries` overrides it).
+    pub ssh_retries: u32,
+    /// Wait before the first SSH connection retry; doubled for each next one, at most 30 s.
+    pub ssh_retry_backoff: Duration,
 }
 
 impl Default for RunOptions {
@@ -98,6 +106,10 @@ impl Default for RunOptions {
             strategy: None,
             lock: None,
             interrupt: crate::interrupt::Interrupt::default(),
+            resume: None,
+            checkpoints: false,
+            ssh_retries: 0,
+            ssh_retry_backoff: Duration::from_secs(1),
         }
     }
 }

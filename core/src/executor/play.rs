@@ -82,7 +82,7 @@ impl Executor {
         play: &Play,
         uses_hostvars: bool,
     ) -> Result<(), ExecError> {
-        let selected = self.select_hosts(play)?;
+        let selected = self.resume_hosts(self.select_hosts(play)?);
         {
             let inv = &self.shared.inventory;
             let mut states = self.hosts();
@@ -97,6 +97,7 @@ impl Executor {
                 });
             }
         }
+        self.resume_restore(&selected);
         let hosts: Vec<String> = {
             let states = self.hosts();
             selected
@@ -165,6 +166,9 @@ impl Executor {
             if self.max_fail_exceeded(&ctx, &batch) {
                 break;
             }
+        }
+        for h in &hosts {
+            self.checkpoint(&ctx, h, false);
         }
         for h in &hosts {
             if let Some(s) = self.hosts().get_mut(h) {

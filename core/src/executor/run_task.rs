@@ -23,7 +23,7 @@ impl Executor {
         handler: bool,
         upcoming: Option<Upcoming<'_>>,
     ) {
-        let mut targets = self.active_hosts(hosts);
+        let mut targets = self.resume_targets(ctx, task, handler, self.active_hosts(hosts));
         if targets.is_empty() {
             return;
         }
@@ -101,6 +101,15 @@ impl Executor {
                     .flatten()
                     .unwrap_or(false);
             self.record(ctx, task, &host, &outcome, &vars, ignore_unreachable);
+            self.note_secret_vars(task, &host, &outcome.result, no_log);
+            let stopped = match outcome.status {
+                Status::Failed => !outcome.ignored,
+                Status::Unreachable => !ignore_unreachable,
+                _ => false,
+            };
+            if stopped {
+                self.checkpoint(ctx, &host, true);
+            }
             if run_once {
                 self.share_run_once(task, &host, &outcome.result, &all_hosts, &vars);
             }

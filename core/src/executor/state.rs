@@ -40,6 +40,8 @@ pub struct HostState {
     pub public_role_defaults: Vars,
     /// `vars/` of roles included with `include_role: {public: true}` in the current play.
     pub public_role_vars: Vars,
+    /// Names of `host_vars` last set under `no_log` (left out of `--summary`).
+    pub secret_vars: std::collections::BTreeSet<String>,
 }
 
 impl HostState {

@@ -26,6 +26,12 @@ impl RunOptions {
                 .unwrap_or(defaults.connect_timeout),
             force_handlers: cfg.force_handlers.unwrap_or(false),
             strategy: cfg.strategy.clone(),
+            ssh_retries: cfg.ssh_retries.unwrap_or(defaults.ssh_retries),
+            ssh_retry_backoff: cfg
+                .ssh_retry_backoff
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(Duration::from_secs_f64)
+                .unwrap_or(defaults.ssh_retry_backoff),
             ..defaults
         }
     }

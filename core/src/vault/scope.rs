@@ -89,10 +89,54 @@ pub fn read_text_file(path: &Path) -> Result<String, VaultError> {
         return Ok(text);
     }
     let what = path.display().to_string();
-    let plain = installed_secrets().decrypt(&text, &what)?;
-    String::from_utf8(plain).map_err(|_| VaultError::Format {
-        what,
+    let secrets = installed_secrets();
+    let plain = secrets.decrypt(&text, &what)?;
+    let plain = String::from_utf8(plain).map_err(|_| VaultError::Format {
+        what: what.clone(),
         reason: "the decrypted data is not UTF-8 text".into(),
+    })?;
+    if let Ok(mut cache) = secrets.decrypted.0.lock() {
+        cache.insert(format!("{FILE_KEY}{what}"), plain.clone());
+    }
+    Ok(plain)
+}
+
+/// Cache keys of decrypted files (no ciphertext starts with NUL).
+const FILE_KEY: &str = "\0file:";
+
+/// Whether `text` contains a value decrypted with the current passwords: a `!vault` value, or
+/// a scalar of a vault-encrypted file (values shorter than 3 characters are not looked for).
+/// Used to keep secrets out of files drover writes (`--summary`).
+pub fn reveals_vault_value(text: &str) -> bool {
+    let secrets = installed_secrets();
+    let Ok(cache) = secrets.decrypted.0.lock() else {
+        return false;
+    };
+    let found = |secret: &str| {
+        let secret = secret.trim();
+        secret.len() >= 3 && text.contains(secret)
+    };
+    cache.iter().any(|(key, plain)| {
+        if key.starts_with(FILE_KEY) {
+            file_scalars(plain).any(found)
+        } else {
+            found(plain)
+        }
+    })
+}
+
+/// The scalars of a decrypted YAML file (`key: value` and `- value` lines; block scalars line
+/// by line), quotes removed.
+fn file_scalars(plain: &str) -> impl Iterator<Item = &str> {
+    plain.lines().filter_map(|line| {
+        let line = line.trim();
+        let value = match line.split_once(": ") {
+            Some((_, v)) => v,
+            None => line.strip_prefix("- ").unwrap_or(line),
+        };
+        let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+        (!value.is_empty() && !value.starts_with('#') && value != "|" && value != ">")
+            .then_some(value)
     })
 }
 
@@ -141,6 +185,26 @@ mod tests {
         assert!(with_secrets(&b, || decrypt_value(&text)).is_err());
         let nested = with_secrets(&a, || with_secrets(&b, installed_secrets));
         assert!(Arc::ptr_eq(&nested, &b));
+    }
+
+    #[test]
+    fn vault_values_are_recognised() {
+        let secrets = secrets("pw");
+        let secret = VaultSecret::new(DEFAULT_LABEL, "pw");
+        let inline = encrypt(b"s3cr3t-inline", &secret);
+        with_secrets(&secrets, || {
+            assert!(!reveals_vault_value("x s3cr3t-inline y"));
+            decrypt_value(&inline).unwrap();
+            assert!(reveals_vault_value("x s3cr3t-inline y"));
+            assert!(!reveals_vault_value("nothing here"));
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("v.yml");
+            let text = encrypt(b"db_password: 'filesecret9'\n", &secret);
+            std::fs::write(&path, text).unwrap();
+            read_text_file(&path).unwrap();
+            assert!(reveals_vault_value("pw=filesecret9"));
+            assert!(!reveals_vault_value("db_password"));
+        });
     }
 
     #[tokio::test]
