@@ -24,7 +24,7 @@ const EXIT_UNREACHABLE: u8 = 4;
 /// and the `[drover]` section of ansible.cfg.
 #[derive(Debug, Args, Default)]
 pub struct LockArgs {
-    /// Take no deploy locks (also DROVER_NO_LOCK=1, or `lock = false` under [drover]).
+    /// Take no deploy locks (also DROVER_NO_LOCK=1, or `lock = false` under `[drover]`).
     #[arg(long = "no-lock")]
     pub no_lock: bool,
     /// Holder name written in the locks (default: user@controller-hostname).
