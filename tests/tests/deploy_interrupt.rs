@@ -8,7 +8,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use drover_integration::{drover_command, DroverOutput, TestHosts};
+use drover_integration::{drover_command_default_locks, DroverOutput, TestHosts};
 
 const LOCK: &str = "/var/lib/drover/locks/host.lock";
 
@@ -21,9 +21,7 @@ fn start(hosts: &TestHosts, name: &str, yaml: &str, extra: &[&str]) -> Child {
     }
     let playbook = hosts.dir().join(name);
     std::fs::write(&playbook, yaml).expect("playbook");
-    drover_command()
-        // These tests want refusals, not the harness's default wait.
-        .env_remove("DROVER_LOCK_WAIT")
+    drover_command_default_locks()
         .current_dir(hosts.dir())
         .arg("play")
         .arg(&playbook)
@@ -213,8 +211,7 @@ fn sigint_while_waiting_for_a_lock_runs_nothing() {
     hosts
         .write_inventory(&inventory, "targets")
         .expect("inventory");
-    let held = drover_command()
-        .env_remove("DROVER_LOCK_WAIT")
+    let held = drover_command_default_locks()
         .current_dir(hosts.dir())
         .args(["lock", "acquire", "targets", "--lock-owner", "alice", "-i"])
         .arg(&inventory)

@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::sync::{Arc, Barrier};
 
-use drover_integration::{drover_command, DroverOutput, TestHosts};
+use drover_integration::{drover_command_default_locks, DroverOutput, TestHosts};
 
 const LOCK: &str = "/var/lib/drover/locks/host.lock";
 
@@ -26,9 +26,7 @@ fn drover(dir: &Path, args: &[&str]) -> DroverOutput {
 
 /// `drover` with extra environment variables.
 fn drover_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> DroverOutput {
-    let out = drover_command()
-        // These tests want refusals, not the harness's default wait.
-        .env_remove("DROVER_LOCK_WAIT")
+    let out = drover_command_default_locks()
         .envs(env.iter().copied())
         .current_dir(dir)
         .args(args)
