@@ -167,7 +167,12 @@ pub fn run(command: &LockCommand) -> ExitCode {
         LockAction::Acquire(a) => ("acquire", a),
         LockAction::Release(a) => ("release", a),
     };
-    let cfg = AnsibleConfig::load();
+    if args.lock.no_lock {
+        return fail("--no-lock makes no sense here", None, EXIT_BAD_OPTIONS);
+    }
+    let mut cfg = AnsibleConfig::load();
+    // `DROVER_NO_LOCK` / `lock = false` turn locking off for runs, not for `drover lock`.
+    cfg.lock.enabled = None;
     let ttl = if action == "acquire" {
         DEFAULT_HELD_TTL
     } else {
@@ -175,7 +180,7 @@ pub fn run(command: &LockCommand) -> ExitCode {
     };
     let settings = match args.lock.settings(&cfg.lock, ttl) {
         Ok(Some(s)) => s,
-        Ok(None) => return fail("--no-lock makes no sense here", None, EXIT_BAD_OPTIONS),
+        Ok(None) => return fail("no lock settings", None, EXIT_BAD_OPTIONS),
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
     };
     if args.pattern.is_none() && settings.named.is_none() {

@@ -381,6 +381,15 @@ fn one_locked_host_stops_the_run_everywhere_and_lock_options() {
     for host in 0..2 {
         assert_eq!(site.markers(host).len(), 6, "host {host}");
     }
+    // DROVER_NO_LOCK is for runs: `drover lock` still shows the locks.
+    let inventory = site.inventory.as_str();
+    let status = drover_env(
+        site.hosts.dir(),
+        &["lock", "status", "-i", inventory, h1.as_str()],
+        &[("DROVER_NO_LOCK", "1")],
+    );
+    status.assert_success();
+    assert!(status.stdout.contains("held by alice"), "{}", status.stdout);
     // Still refused without them; a lock directory set in ansible.cfg is another lock.
     assert_eq!(site.play("bob", "bob", &[]).code, Some(3));
     let cfg = site.hosts.dir().join("lockdir.cfg");
@@ -390,7 +399,6 @@ fn one_locked_host_stops_the_run_everywhere_and_lock_options() {
         .assert_success();
     site.hosts.ssh_ok(1, "test -d /var/lib/drover/other-locks");
     // DROVER_LOCK_OWNER names the holder: as alice, the token is yours to release.
-    let inventory = site.inventory.as_str();
     let release = ["lock", "release", "-i", inventory, h1.as_str()];
     let as_bob = drover_env(site.hosts.dir(), &release, &[("DROVER_LOCK_OWNER", "bob")]);
     assert_eq!(as_bob.code, Some(3), "{as_bob:#?}");
