@@ -11,6 +11,10 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// No colours, whatever the terminal or ANSIBLE_FORCE_COLOR says (also NO_COLOR=1,
+    /// ANSIBLE_NOCOLOR=1, `nocolor` in ansible.cfg).
+    #[arg(long = "no-color", alias = "no-colour", global = true)]
+    pub no_color: bool,
 }
 
 /// drover's subcommands.
@@ -36,6 +40,10 @@ pub enum Command {
     /// Print drover's man page (roff), generated from these options.
     #[command(hide = true)]
     Man(crate::shell_support::ManArgs),
+    /// Run one module on the hosts matching a pattern (like ansible's ad-hoc command).
+    Run(Box<crate::run::RunArgs>),
+    /// Show the inventory as Ansible sees it (like ansible-inventory: --list, --graph, --host).
+    Inventory(Box<crate::inventory::InventoryArgs>),
 }
 
 /// `drover test` arguments.
@@ -270,6 +278,14 @@ pub struct PlayArgs {
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,
+    /// Also write every event as a JSON line into this file (the `--output json` format,
+    /// docs/EVENTS.md), whatever the output format.
+    #[arg(long = "events", value_name = "FILE")]
+    pub events: Option<PathBuf>,
+    /// After the recap: the 20 slowest tasks and each host's time (like the profile_tasks
+    /// callback; also `callbacks_enabled = profile_tasks` in ansible.cfg).
+    #[arg(long = "profile")]
+    pub profile: bool,
     /// Vault passwords.
     #[command(flatten)]
     pub vault: VaultArgs,

@@ -14,10 +14,13 @@ mod doc;
 mod extra_vars;
 mod galaxy;
 mod interrupt;
+mod inventory;
 mod listing;
 mod lock_cmd;
 mod prompt;
+mod pyjson;
 mod report;
+mod run;
 mod shell_support;
 mod summary;
 mod test;
@@ -31,13 +34,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use drover_core::config::AnsibleConfig;
-use drover_core::events::{Event, EventSink};
+use drover_core::events::Event;
 use drover_core::executor::{ExecError, RunOptions};
 use drover_core::playbook::Playbook;
 use drover_core::session::{Prompt, PromptKind, Prompter, Session, SessionError, SharedPrompter};
 use drover_core::vars::Vars;
 
-use args::{Cli, Command, OutputFormat, PlayArgs};
+use args::{Cli, Command, PlayArgs};
 use diagnostics::{playbook_diagnostic, PlainDiagnostic};
 use prompt::TerminalPrompter;
 
@@ -69,16 +72,22 @@ fn real_main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    miette::set_hook(Box::new(|_| {
+    let no_color = cli.no_color;
+    let stderr_colors = report::colors_for(
+        &AnsibleConfig::load(),
+        std::io::stderr().is_terminal(),
+        no_color,
+    );
+    miette::set_hook(Box::new(move |_| {
         Box::new(
             miette::MietteHandlerOpts::new()
-                .color(std::io::stderr().is_terminal())
+                .color(stderr_colors.enabled())
                 .build(),
         )
     }))
     .ok();
     match cli.command {
-        Command::Play(args) => play(*args),
+        Command::Play(args) => play(*args, no_color),
         Command::Vault(command) => match vault::run(&command, &AnsibleConfig::load()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e, None, EXIT_ERROR),
@@ -90,6 +99,8 @@ fn real_main() -> ExitCode {
         Command::Galaxy(args) => galaxy::run(&args),
         Command::Completions(args) => shell_support::completions(&args),
         Command::Man(args) => shell_support::man(&args),
+        Command::Run(args) => run::run(&args, no_color),
+        Command::Inventory(args) => inventory::run(&args),
     }
 }
 
@@ -211,7 +222,7 @@ fn load_all(session: &Session, paths: &[PathBuf]) -> Result<Vec<Playbook>, ExitC
     Ok(out)
 }
 
-fn play(mut args: PlayArgs) -> ExitCode {
+fn play(mut args: PlayArgs, no_color: bool) -> ExitCode {
     let cfg = AnsibleConfig::load();
     for p in &cfg.problems {
         eprintln!("[WARNING]: ansible.cfg: {p}");
@@ -229,9 +240,11 @@ fn play(mut args: PlayArgs) -> ExitCode {
     // Triggered by Ctrl-C / SIGTERM once the runtime runs (see `interrupt.rs`).
     let interrupt = drover_core::interrupt::Interrupt::new();
     opts.interrupt = interrupt.clone();
-    let sink: Arc<dyn EventSink> = match args.output {
-        OutputFormat::Human => Arc::new(report::HumanReporter::new(args.verbose, args.diff)),
-        OutputFormat::Json => Arc::new(report::JsonReporter),
+    // Warnings on standard error are coloured as ansible's: when its standard output is.
+    let colors = report::colors_for(&cfg, std::io::stdout().is_terminal(), no_color);
+    let sink = match report::play_sink(&args, &cfg, no_color) {
+        Ok(sink) => sink,
+        Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
     };
     let progress = match summary::setup(&mut args, &mut opts, sink) {
         Ok(p) => p,
@@ -259,7 +272,7 @@ fn play(mut args: PlayArgs) -> ExitCode {
     for pb in &playbooks {
         let report = session.check_playbook(pb);
         for w in &report.warnings {
-            eprintln!("[WARNING]: {}: {}", w.location, w.message);
+            report::warning(&colors, &format!("{}: {}", w.location, w.message));
         }
         for e in &report.errors {
             eprintln!("{:?}", playbook_diagnostic(e));
@@ -306,10 +319,13 @@ fn play(mut args: PlayArgs) -> ExitCode {
         }
     };
     if session.inventory_sources().is_empty() {
-        eprintln!("[WARNING]: No inventory was parsed, only implicit localhost is available");
+        report::warning(
+            &colors,
+            "No inventory was parsed, only implicit localhost is available",
+        );
     }
     for w in inventory.warnings() {
-        eprintln!("[WARNING]: {w}");
+        report::warning(&colors, &w.to_string());
     }
     let runtime = match async_runtime() {
         Ok(r) => r,

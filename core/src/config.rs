@@ -9,6 +9,7 @@ mod settings;
 mod source;
 mod value;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub use settings::{setting, Setting, SETTINGS};
@@ -68,6 +69,9 @@ pub struct AnsibleConfig {
     /// Settings that were set but could not be read, and lines of the file that are not INI
     /// (each one message; the setting keeps its default).
     pub problems: Vec<String>,
+    /// Every `section.key` of the file as written (e.g. `defaults.nocolor`, `colors.ok`), for
+    /// settings read where they are used (colours, callbacks).
+    pub ini: HashMap<String, String>,
 }
 
 /// Ansible's boolean spelling (`yes`, `True`, `1`, `on`).
@@ -122,6 +126,11 @@ impl AnsibleConfig {
         let mut cfg = Self {
             path: file.map(|f| f.path.clone()),
             problems: file.map(|f| f.problems.clone()).unwrap_or_default(),
+            ini: file
+                .iter()
+                .flat_map(|f| &f.entries)
+                .map(|e| (format!("{}.{}", e.section, e.key), e.value.clone()))
+                .collect(),
             ..Self::default()
         };
         for r in resolve_all(file, env) {

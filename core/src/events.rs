@@ -4,12 +4,13 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::vars::Value;
 
 /// The outcome of a task (or one loop item) on one host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Ran, changed nothing.
@@ -25,7 +26,7 @@ pub enum Status {
 }
 
 /// Per-host counters shown in the PLAY RECAP, as ansible-playbook counts them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, JsonSchema)]
 pub struct HostStats {
     /// Tasks that ran successfully (changed ones included).
     pub ok: u32,
@@ -44,7 +45,7 @@ pub struct HostStats {
 }
 
 /// The result of a task or loop item on one host.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HostResult {
     /// Inventory name of the host.
     pub host: String,
@@ -67,6 +68,7 @@ pub struct HostResult {
     pub error: Option<String>,
     /// Wall time on this host.
     #[serde(with = "duration_secs")]
+    #[schemars(with = "f64")]
     pub duration: Duration,
 }
 
@@ -88,7 +90,7 @@ pub struct Checkpoint {
 }
 
 /// Something that happened during a run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The run started.
@@ -139,6 +141,7 @@ pub enum Event {
         host: Option<String>,
         /// Wall time for all hosts.
         #[serde(with = "duration_secs")]
+        #[schemars(with = "f64")]
         duration: Duration,
     },
     /// `include_tasks`/`include_role` brought in content for some hosts (ansible-playbook's
@@ -175,6 +178,7 @@ pub enum Event {
     Interrupted,
     /// A host's restorable state, for `--summary`/`--resume`: sent when the host fails or
     /// becomes unreachable, and for every host at the end of each play.
+    #[schemars(skip)]
     HostCheckpoint(Checkpoint),
     /// The run ended; per-host counters.
     Recap {
@@ -182,6 +186,7 @@ pub enum Event {
         hosts: Vec<(String, HostStats)>,
         /// Total wall time.
         #[serde(with = "duration_secs")]
+        #[schemars(with = "f64")]
         duration: Duration,
     },
 }

@@ -18,6 +18,7 @@ extern crate self as drover_core;
 pub mod async_job;
 pub mod config;
 pub mod connection;
+pub mod event_json;
 pub mod events;
 pub mod executor;
 pub mod extra_vars;

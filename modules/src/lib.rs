@@ -90,6 +90,7 @@ pub fn registry() -> ModuleRegistry {
     r.alias("ansible.posix.authorized_key", "authorized_key");
     r.register(Arc::new(system::cron::Cron));
     r.register(Arc::new(system::getent::Getent));
+    r.register(Arc::new(system::ping::Ping));
     r.register(Arc::new(system::hostname::Hostname));
     r.register(Arc::new(system::async_status::AsyncStatus));
     r.register(Arc::new(system::sysctl::Sysctl));

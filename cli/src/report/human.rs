@@ -9,13 +9,19 @@ use drover_core::executor::format_duration;
 use drover_core::vars::Value;
 use similar::TextDiff;
 
+use super::color::{Colors, Role};
+use super::profile::Profile;
 use super::progress::Progress;
 
 /// Prints events the way ansible-playbook does.
 pub struct HumanReporter {
     verbosity: u8,
     diff: bool,
-    color: bool,
+    colors: Colors,
+    /// Width of banners: 79 columns, or the terminal's less one (as ansible's display).
+    columns: usize,
+    /// `--profile`: the slowest tasks and per-host times after the recap.
+    profile: Option<Profile>,
     state: Mutex<State>,
     progress: Progress,
 }
@@ -39,36 +45,35 @@ struct TaskHeader {
     module: Option<String>,
 }
 
-const GREEN: &str = "32";
-const YELLOW: &str = "33";
-const RED: &str = "31";
-const CYAN: &str = "36";
-const MAGENTA: &str = "35";
-/// ansible-playbook's `COLOR_DEBUG` (dark gray), used for retry lines.
-const DEBUG_COLOR: &str = "1;30";
-
 impl HumanReporter {
-    /// A reporter for the given `-v` level and `--diff` setting. Colour is used on terminals unless
-    /// `NO_COLOR` or `ANSIBLE_NOCOLOR` is set.
-    pub fn new(verbosity: u8, diff: bool) -> Self {
-        let color = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none()
-            && std::env::var_os("ANSIBLE_NOCOLOR").is_none();
+    /// A reporter for the given `-v` level and `--diff` setting, colouring with `colors`;
+    /// with `profile`, the slowest tasks and per-host times follow each recap.
+    pub fn new(verbosity: u8, diff: bool, colors: Colors, profile: bool) -> Self {
+        let columns = if std::io::stdout().is_terminal() {
+            terminal_size::terminal_size_of(std::io::stdout())
+                .map(|(w, _)| usize::from(w.0).saturating_sub(1).max(79))
+                .unwrap_or(79)
+        } else {
+            79
+        };
         Self {
             verbosity,
             diff,
-            color,
+            colors,
+            columns,
+            profile: profile.then(Profile::new),
             state: Mutex::new(State::default()),
             progress: Progress::for_terminal(),
         }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[0;{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
+    fn paint(&self, role: Role, text: &str) -> String {
+        self.colors.paint(role, text)
+    }
+
+    /// `TITLE ****…` as wide as the display.
+    fn banner(&self, title: &str) -> String {
+        banner_width(title, self.columns)
     }
 
     /// Prints `header`'s banner unless it was the last one printed, and makes its module the
@@ -85,9 +90,12 @@ impl HumanReporter {
         }
         s.last_banner = Some(key);
         drop(s);
-        let _ = writeln!(out, "{}", banner(&header.title));
+        let _ = writeln!(out, "{}", self.banner(&header.title));
         if self.verbosity >= 2 {
             let _ = writeln!(out, "task path: {}", header.location);
+        }
+        if let Some(profile) = &self.profile {
+            let _ = writeln!(out, "{}", profile.task_line());
         }
     }
 
@@ -113,9 +121,10 @@ impl HumanReporter {
     }
 }
 
-/// `TITLE ****…` padded with stars to 80 columns, as Ansible's banner.
-pub fn banner(title: &str) -> String {
-    let stars = 79usize.saturating_sub(title.chars().count()).max(3);
+/// `TITLE ****…` padded with stars to `columns + 1` columns (80 when not on a terminal), as
+/// Ansible's banner.
+pub(crate) fn banner_width(title: &str, columns: usize) -> String {
+    let stars = columns.saturating_sub(title.chars().count()).max(3);
     format!("\n{title} {}", "*".repeat(stars))
 }
 
@@ -253,9 +262,9 @@ impl HumanReporter {
                 .to_string();
             for line in rendered.lines() {
                 let colored = match line.chars().next() {
-                    Some('+') if !line.starts_with("+++") => self.paint(GREEN, line),
-                    Some('-') if !line.starts_with("---") => self.paint(RED, line),
-                    Some('@') => self.paint(CYAN, line),
+                    Some('+') if !line.starts_with("+++") => self.paint(Role::DiffAdd, line),
+                    Some('-') if !line.starts_with("---") => self.paint(Role::DiffRemove, line),
+                    Some('@') => self.paint(Role::DiffLines, line),
                     _ => line.to_string(),
                 };
                 let _ = writeln!(out, "{colored}");
@@ -279,11 +288,15 @@ impl HumanReporter {
         // The aggregate of a loop: items were already shown one by one.
         if r.item.as_deref() == Some("") {
             if r.ignored {
-                let _ = writeln!(out, "{}", self.paint(CYAN, "...ignoring"));
+                let _ = writeln!(out, "{}", self.paint(Role::Skip, "...ignoring"));
             }
             // Every item skipped (or none to loop over): the task itself shows as skipped.
             if r.status == Status::Skipped {
-                let _ = writeln!(out, "{}", self.paint(CYAN, &format!("skipping: [{label}]")));
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    self.paint(Role::Skip, &format!("skipping: [{label}]"))
+                );
             }
             return;
         }
@@ -297,7 +310,7 @@ impl HumanReporter {
                 let _ = writeln!(
                     std::io::stderr(),
                     "{}",
-                    self.paint(MAGENTA, &format!("[WARNING]: {w}"))
+                    self.paint(Role::Warn, &format!("[WARNING]: {w}"))
                 );
             }
         }
@@ -307,9 +320,13 @@ impl HumanReporter {
                 .lock()
                 .map(|s| s.location.clone())
                 .unwrap_or_default();
-            let _ = writeln!(out, "{}", self.paint(RED, &format!("[ERROR]: {error}")));
+            let _ = writeln!(
+                out,
+                "{}",
+                self.paint(Role::Error, &format!("[ERROR]: {error}"))
+            );
             if let Some(block) = super::origin::origin_block(&location) {
-                let _ = writeln!(out, "{}", self.paint(RED, &block));
+                let _ = writeln!(out, "{}", self.paint(Role::Error, &block));
             }
         }
         let mut shown = displayed_result(&r.result, short);
@@ -323,9 +340,9 @@ impl HumanReporter {
         let line = match r.status {
             Status::Ok | Status::Changed | Status::Skipped => {
                 let (word, color) = match r.status {
-                    Status::Ok => ("ok", GREEN),
-                    Status::Changed => ("changed", YELLOW),
-                    _ => ("skipping", CYAN),
+                    Status::Ok => ("ok", Role::Ok),
+                    Status::Changed => ("changed", Role::Changed),
+                    _ => ("skipping", Role::Skip),
                 };
                 let mut line = format!("{word}: [{label}]");
                 if let Some(i) = &item {
@@ -362,7 +379,7 @@ impl HumanReporter {
                         dump_json(&shown, failure_indented)
                     ),
                 };
-                self.paint(RED, &text)
+                self.paint(Role::Error, &text)
             }
             Status::Unreachable => {
                 let text = match &item {
@@ -375,36 +392,37 @@ impl HumanReporter {
                         dump_json(&shown, false)
                     ),
                 };
-                self.paint(RED, &text)
+                self.paint(Role::Unreachable, &text)
             }
         };
         let _ = writeln!(out, "{line}");
         if r.ignored && r.item.is_none() {
-            let _ = writeln!(out, "{}", self.paint(CYAN, "...ignoring"));
+            let _ = writeln!(out, "{}", self.paint(Role::Skip, "...ignoring"));
         }
     }
 
     fn print_recap(&self, out: &mut impl Write, hosts: &[(String, HostStats)]) {
-        let _ = writeln!(out, "{}", banner("PLAY RECAP"));
+        let _ = writeln!(out, "{}", self.banner("PLAY RECAP"));
+        let c = &self.colors;
         for (h, s) in hosts {
-            let color = if s.failed > 0 || s.unreachable > 0 {
-                RED
+            let role = if s.failed > 0 || s.unreachable > 0 {
+                Role::Error
             } else if s.changed > 0 {
-                YELLOW
+                Role::Changed
             } else {
-                GREEN
+                Role::Ok
             };
-            let host = self.paint(color, &format!("{h:<26}"));
             let _ = writeln!(
                 out,
-                "{host} : {} {} {} {} {} {} {}",
-                format_args!("ok={:<4}", s.ok),
-                format_args!("changed={:<4}", s.changed),
-                format_args!("unreachable={:<4}", s.unreachable),
-                format_args!("failed={:<4}", s.failed),
-                format_args!("skipped={:<4}", s.skipped),
-                format_args!("rescued={:<4}", s.rescued),
-                format_args!("ignored={:<4}", s.ignored),
+                "{} : {} {} {} {} {} {} {}",
+                c.recap_host(h, role),
+                c.counter("ok", s.ok, Role::Ok),
+                c.counter("changed", s.changed, Role::Changed),
+                c.counter("unreachable", s.unreachable, Role::Unreachable),
+                c.counter("failed", s.failed, Role::Error),
+                c.counter("skipped", s.skipped, Role::Skip),
+                c.counter("rescued", s.rescued, Role::Ok),
+                c.counter("ignored", s.ignored, Role::Warn),
             );
         }
         let _ = writeln!(out);
@@ -413,6 +431,9 @@ impl HumanReporter {
 
 impl EventSink for HumanReporter {
     fn emit(&self, event: &Event) {
+        if let Some(profile) = &self.profile {
+            profile.observe(event);
+        }
         self.progress.around(event, || self.print_event(event));
     }
 }
@@ -424,11 +445,15 @@ impl HumanReporter {
         match event {
             Event::PlaybookStart { .. } => {}
             Event::PlayStart { name, .. } => {
-                let _ = writeln!(out, "{}", banner(&format!("PLAY [{name}]")));
+                let _ = writeln!(out, "{}", self.banner(&format!("PLAY [{name}]")));
             }
             Event::NoHostsMatched { name } => {
-                let _ = writeln!(out, "{}", banner(&format!("PLAY [{name}]")));
-                let _ = writeln!(out, "{}", self.paint(CYAN, "skipping: no hosts matched"));
+                let _ = writeln!(out, "{}", self.banner(&format!("PLAY [{name}]")));
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    self.paint(Role::Skip, "skipping: no hosts matched")
+                );
             }
             Event::TaskStart {
                 name,
@@ -475,7 +500,7 @@ impl HumanReporter {
                 if let Some(i) = item {
                     line.push_str(&format!(" => (item={i})"));
                 }
-                let _ = writeln!(out, "{}", self.paint(CYAN, &line));
+                let _ = writeln!(out, "{}", self.paint(Role::Included, &line));
             }
             // Free strategy: tasks end per host; no per-task time.
             Event::TaskEnd { host: Some(_), .. } => {}
@@ -484,7 +509,7 @@ impl HumanReporter {
                     out,
                     "{}",
                     self.paint(
-                        MAGENTA,
+                        Role::Timing,
                         &format!("task time: {}", format_duration(*duration))
                     )
                 );
@@ -502,20 +527,20 @@ impl HumanReporter {
                 };
                 let line =
                     format!("FAILED - RETRYING: [{label}]: {task} ({retries_left} retries left).");
-                let _ = writeln!(out, "{}", self.paint(DEBUG_COLOR, &line));
+                let _ = writeln!(out, "{}", self.paint(Role::Debug, &line));
             }
             Event::Warning { message } => {
                 let _ = writeln!(
                     std::io::stderr(),
                     "{}",
-                    self.paint(MAGENTA, &format!("[WARNING]: {message}"))
+                    self.paint(Role::Warn, &format!("[WARNING]: {message}"))
                 );
             }
             Event::Interrupted => {
                 let _ = writeln!(
                     std::io::stderr(),
                     "{}",
-                    self.paint(RED, "[ERROR]: User interrupted execution")
+                    self.paint(Role::Error, "[ERROR]: User interrupted execution")
                 );
             }
             // Only `--summary` reads checkpoints.
@@ -523,6 +548,13 @@ impl HumanReporter {
             Event::Recap { hosts, duration } => {
                 self.print_recap(&mut out, hosts);
                 let _ = writeln!(out, "total time: {}", format_duration(*duration));
+                if let Some(profile) = &self.profile {
+                    let _ = write!(
+                        out,
+                        "{}",
+                        profile.summary(hosts, self.columns, self.verbosity)
+                    );
+                }
             }
         }
         let _ = out.flush();
@@ -536,7 +568,7 @@ mod tests {
 
     #[test]
     fn banner_is_80_columns() {
-        let b = banner("PLAY [all]");
+        let b = banner_width("PLAY [all]", 79);
         assert_eq!(b.trim_start_matches('\n').chars().count(), 80);
         assert!(b.ends_with("***"));
     }

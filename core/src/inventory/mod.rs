@@ -31,6 +31,7 @@ pub mod pattern;
 pub mod pyliteral;
 mod query;
 pub mod range;
+pub mod script;
 pub mod shlex;
 pub mod source;
 pub mod vars_dirs;

@@ -143,6 +143,23 @@ impl Inventory {
         vars
     }
 
+    /// A host's own variables (ansible-inventory's `--export` view): inventory sources <
+    /// `host_vars/` next to them < `host_vars/` from [`Inventory::load_vars_dirs`], without its
+    /// groups' variables. Empty for hosts the inventory does not know.
+    pub fn own_host_vars(&self, host: &str) -> Vars {
+        let mut vars = Vars::new();
+        let Some(h) = self.hosts.get(host) else {
+            return vars;
+        };
+        merge_into(&mut vars, &h.vars);
+        for layer in [&self.inventory_vars, &self.playbook_vars] {
+            if let Some(v) = layer.host(host) {
+                merge_into(&mut vars, v);
+            }
+        }
+        vars
+    }
+
     /// A group's own variables: inventory sources < inventory `group_vars/` < playbook
     /// `group_vars/` (without the vars of its parents).
     pub fn group_vars(&self, group: &str) -> Vars {

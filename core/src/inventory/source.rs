@@ -1,7 +1,8 @@
 //! Reading one `-i` source: a comma-separated host list, an inventory file (YAML or INI), or a
 //! directory of them.
 //!
-//! File kinds: `.yml`, `.yaml` and `.json` files are YAML inventories; `.ini` files are INI;
+//! File kinds: an executable file starting with `#!` is a dynamic inventory script
+//! ([`super::script`]); `.yml`, `.yaml` and `.json` files are YAML inventories; `.ini` files are INI;
 //! any other file is YAML if it parses as a YAML mapping of groups (e.g. starts with `all:`),
 //! else INI.
 //! (Ansible tries its plugins in turn; drover picks one so that the error shown is the relevant
@@ -130,6 +131,14 @@ fn looks_like_yaml_inventory(node: &crate::yaml::Node) -> bool {
 
 fn load_file(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
     let name = path.display().to_string();
+    if super::script::is_script(path) {
+        let dir = path
+            .parent()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default();
+        inv.current_source = Some((Value::String(name), Value::String(dir)));
+        return super::script::load(inv, path);
+    }
     let text = crate::vault::read_text_file(path).map_err(|e| InventoryError::Read {
         path: name.clone(),
         message: match e {

@@ -1,5 +1,6 @@
 //! The playbook model: loading plays and tasks from YAML and checking them before a run.
 
+pub mod adhoc;
 pub mod args;
 mod chain;
 mod check;
@@ -20,8 +21,8 @@ pub use check_vars::{check_variables, external_variable_names};
 pub use error::PlaybookError;
 pub use model::{Keywords, Play, Playbook, RoleRef, RoleSpec, Task, TaskKind, VarsPrompt};
 pub use parse::{
-    load_playbook, load_playbook_for_listing, load_playbook_with, parse_roles, parse_task,
-    parse_tasks, ENGINE_ACTIONS, WITH_LOOKUPS,
+    load_playbook, load_playbook_for_listing, load_playbook_str, load_playbook_with, parse_roles,
+    parse_task, parse_tasks, ENGINE_ACTIONS, WITH_LOOKUPS,
 };
 pub use resolve::{load_vars_path, FileCtx, Included, PlayRoles, Resolver};
 pub use tags::tags_select;

@@ -32,6 +32,7 @@ mod pep440;
 mod percent;
 mod pyformat;
 mod pymethods;
+pub mod python_text;
 mod regions;
 mod tests;
 mod version;

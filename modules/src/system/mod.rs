@@ -1,4 +1,4 @@
-//! System modules: facts (`setup`), `hostname`, `async_status`, `sysctl`, `cron`, `getent`, `timezone`, `locale_gen`, `pam_limits`.
+//! System modules: facts (`setup`), `hostname`, `async_status`, `sysctl`, `cron`, `getent`, `timezone`, `locale_gen`, `pam_limits`, `ping`.
 
 pub mod async_status;
 pub mod cron;
@@ -12,6 +12,7 @@ pub mod getent;
 pub mod hostname;
 pub mod locale_gen;
 pub mod pam_limits;
+pub mod ping;
 pub mod setup;
 pub mod sysctl;
 pub mod timezone;

@@ -72,6 +72,37 @@ fn load_playbook_in(
     } else {
         dir
     };
+    playbook_from_root(&root, path, dir, roles_path, for_listing, chain)
+}
+
+/// Loads a playbook from YAML text (e.g. the one-task play of `drover run`), with `name` as
+/// its file name in messages and `dir` as the directory its relative paths and roles are
+/// resolved from.
+pub fn load_playbook_str(
+    source: &str,
+    name: &str,
+    dir: &Path,
+    roles_path: &[PathBuf],
+) -> Result<Playbook, PlaybookError> {
+    let root = yaml::parse_str(source, name)?;
+    let path = Path::new(name);
+    let here = crate::yaml::Location {
+        file: std::sync::Arc::from(name),
+        line: 0,
+        col: 0,
+    };
+    let chain = IncludeChain::default().enter(IncludeKind::Playbook, path, name, &here)?;
+    playbook_from_root(&root, path, dir.to_path_buf(), roles_path, false, &chain)
+}
+
+fn playbook_from_root(
+    root: &Node,
+    path: &Path,
+    dir: PathBuf,
+    roles_path: &[PathBuf],
+    for_listing: bool,
+    chain: &IncludeChain,
+) -> Result<Playbook, PlaybookError> {
     chain.charge(1 + root.as_seq().map_or(0, <[Node]>::len), &root.loc)?;
     let mut plays = Vec::new();
     let items = match &root.value {

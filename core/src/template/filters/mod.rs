@@ -12,7 +12,7 @@ mod regex;
 mod serialize;
 mod strings;
 mod urls;
-mod yaml_emit;
+pub(crate) mod yaml_emit;
 
 use minijinja::value::Value;
 use minijinja::{Environment, Error, ErrorKind};

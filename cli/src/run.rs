@@ -1,0 +1,284 @@
+//! `drover run PATTERN -m MODULE -a ARGS`: ansible's ad-hoc command — one task on the hosts
+//! matching a pattern, its results printed as `ansible` prints them, the same exit codes.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use drover_core::config::AnsibleConfig;
+use drover_core::events::EventSink;
+use drover_core::executor::RunOptions;
+use drover_core::playbook::adhoc::AdHoc;
+use drover_core::session::{PromptKind, Session, SessionError, SharedPrompter};
+use drover_core::vars::Vars;
+
+use crate::args::VaultArgs;
+use crate::diagnostics::playbook_diagnostic;
+use crate::prompt::TerminalPrompter;
+use crate::report::AdHocReporter;
+use crate::{async_runtime, extra_vars, fail, prompt_secret, vault, EXIT_BAD_OPTIONS, EXIT_ERROR};
+
+/// `drover run` arguments (ansible's names).
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Host pattern (`all`, `web*`, `web:&prod:!web03`, …).
+    pub pattern: String,
+    /// Module to run.
+    #[arg(
+        short = 'm',
+        long = "module-name",
+        value_name = "MODULE_NAME",
+        default_value = "command"
+    )]
+    pub module: String,
+    /// The module's arguments: `k=v` pairs, free-form text (command, shell, raw) or a JSON object.
+    #[arg(
+        short = 'a',
+        long = "args",
+        value_name = "MODULE_ARGS",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
+    pub args: String,
+    /// Inventory file, directory or comma-separated host list (repeatable).
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<String>,
+    /// Limit to hosts matching this pattern.
+    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
+    pub limit: Option<String>,
+    /// Extra variables: key=value pairs, YAML/JSON, or @file (repeatable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+    /// Report what would change without changing anything.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show differences in changed files.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Hosts to work on in parallel.
+    #[arg(short = 'f', long = "forks", value_name = "FORKS")]
+    pub forks: Option<usize>,
+    /// More output (-v to -vvvv).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// One line per host (ansible's `oneline` output).
+    #[arg(short = 'o', long = "one-line")]
+    pub one_line: bool,
+    /// Write each host's result as JSON to DIR/<host>.
+    #[arg(short = 't', long = "tree", value_name = "TREE")]
+    pub tree: Option<PathBuf>,
+    /// Run asynchronously, failing after this many seconds.
+    #[arg(short = 'B', long = "background", value_name = "SECONDS")]
+    pub background: Option<u64>,
+    /// With -B: poll every this many seconds (0: start the job and return its id).
+    #[arg(
+        short = 'P',
+        long = "poll",
+        value_name = "POLL_INTERVAL",
+        default_value_t = 15
+    )]
+    pub poll: u64,
+    /// Time limit for the task in seconds (0: none).
+    #[arg(long = "task-timeout", value_name = "TASK_TIMEOUT")]
+    pub task_timeout: Option<u64>,
+    /// List the matching hosts and exit.
+    #[arg(long = "list-hosts")]
+    pub list_hosts: bool,
+    /// Connect as this user.
+    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
+    pub user: Option<String>,
+    /// Private key file for SSH.
+    #[arg(
+        long = "private-key",
+        alias = "key-file",
+        value_name = "PRIVATE_KEY_FILE"
+    )]
+    pub private_key: Option<PathBuf>,
+    /// Connection type (ssh, local, docker, lxc).
+    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
+    pub connection: Option<String>,
+    /// Connect timeout in seconds.
+    #[arg(short = 'T', long = "timeout", value_name = "TIMEOUT")]
+    pub timeout: Option<u64>,
+    /// Run the module with become (sudo by default).
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    /// Become this user (default root).
+    #[arg(long = "become-user", value_name = "BECOME_USER")]
+    pub become_user: Option<String>,
+    /// Become method (sudo, su).
+    #[arg(long = "become-method", value_name = "BECOME_METHOD")]
+    pub become_method: Option<String>,
+    /// Ask for the become password.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    pub ask_become_pass: bool,
+    /// Extra arguments for every ssh connection.
+    #[arg(
+        long = "ssh-common-args",
+        value_name = "SSH_COMMON_ARGS",
+        allow_hyphen_values = true
+    )]
+    pub ssh_common_args: Option<String>,
+    /// Extra arguments for ssh only.
+    #[arg(
+        long = "ssh-extra-args",
+        value_name = "SSH_EXTRA_ARGS",
+        allow_hyphen_values = true
+    )]
+    pub ssh_extra_args: Option<String>,
+    /// The directory relative paths and `roles/` are resolved from (default: the current one).
+    #[arg(long = "playbook-dir", value_name = "BASEDIR")]
+    pub playbook_dir: Option<PathBuf>,
+    /// Vault passwords.
+    #[command(flatten)]
+    pub vault: VaultArgs,
+}
+
+/// The run options of `drover play`'s, from these arguments over `ansible.cfg`.
+fn run_options(args: &RunArgs, cfg: &AnsibleConfig) -> Result<RunOptions, String> {
+    let mut extra = Vars::new();
+    for e in &args.extra_vars {
+        extra_vars::merge_extra_vars(e, &mut extra)?;
+    }
+    let become_password = if args.ask_become_pass {
+        Some(
+            prompt_secret(PromptKind::BecomePassword, "BECOME password: ")
+                .map_err(|e| format!("-K: {e}; set ansible_become_password instead"))?,
+        )
+    } else {
+        None
+    };
+    let base = RunOptions::from_config(cfg);
+    Ok(RunOptions {
+        prompter: SharedPrompter(Arc::new(TerminalPrompter)),
+        check: args.check,
+        diff: args.diff,
+        forks: args.forks.unwrap_or(base.forks),
+        limit: args.limit.clone(),
+        extra_vars: extra,
+        verbosity: args.verbose,
+        become_: args.become_ || base.become_,
+        become_user: args.become_user.clone().or(base.become_user),
+        become_method: args.become_method.clone().or(base.become_method),
+        become_password,
+        remote_user: args.user.clone().or(base.remote_user),
+        private_key: args.private_key.clone().or(base.private_key),
+        connection: args.connection.clone(),
+        ssh_common_args: args.ssh_common_args.clone().or(base.ssh_common_args),
+        ssh_extra_args: args.ssh_extra_args.clone(),
+        connect_timeout: args
+            .timeout
+            .map(Duration::from_secs)
+            .unwrap_or(base.connect_timeout),
+        ..base
+    })
+}
+
+/// Runs `drover run`.
+pub fn run(args: &RunArgs, no_color: bool) -> ExitCode {
+    let cfg = AnsibleConfig::load();
+    let adhoc = AdHoc {
+        pattern: args.pattern.clone(),
+        module: args.module.clone(),
+        args: args.args.clone(),
+        async_seconds: args.background,
+        poll: Some(args.poll),
+        task_timeout: args.task_timeout,
+    };
+    let secrets = match vault::collect_secrets(&args.vault, &cfg) {
+        Ok(s) => s,
+        Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
+    };
+    let vault_secrets = Arc::new(secrets.clone());
+    let opts = match drover_core::vault::with_secrets(&vault_secrets, || run_options(args, &cfg)) {
+        Ok(o) => o,
+        Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
+    };
+    let colors = crate::report::colors_for(&cfg, std::io::stdout().is_terminal(), no_color);
+    let reporter = Arc::new(
+        AdHocReporter::new(&args.module, args.one_line, args.tree.clone(), args.verbose)
+            .with_colors(colors.clone()),
+    );
+    let sink: Arc<dyn EventSink> = reporter.clone();
+    let roles_path = cfg.roles_path.clone();
+    let mut builder = Session::builder()
+        .registry(drover_modules::registry())
+        .vault_secrets(secrets)
+        .events(sink);
+    if !args.inventory.is_empty() {
+        builder = builder.inventory(args.inventory.iter().cloned());
+    }
+    let session = builder.config(cfg).options(opts).build();
+    let mut inventory = match session.load_inventory() {
+        Ok(i) => i,
+        Err(e) => return fail(e.to_string(), Some("check the inventory (-i)"), EXIT_ERROR),
+    };
+    if session.inventory_sources().is_empty() {
+        let text = "No inventory was parsed, only implicit localhost is available";
+        crate::report::warning(&colors, text);
+    }
+    for w in inventory.warnings() {
+        crate::report::warning(&colors, w);
+    }
+    if args.list_hosts {
+        return list_hosts(&inventory, &args.pattern, args.limit.as_deref());
+    }
+    if let Some(err) = adhoc.options_error() {
+        return fail(err, None, EXIT_BAD_OPTIONS);
+    }
+    let dir = args
+        .playbook_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let playbook = match session.with_vault(|| adhoc.playbook(Path::new(&dir), &roles_path)) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("{:?}", playbook_diagnostic(&e));
+            return ExitCode::from(EXIT_ERROR);
+        }
+    };
+    let report = session.check_playbook(&playbook);
+    for e in &report.errors {
+        eprintln!("{:?}", playbook_diagnostic(e));
+    }
+    if !report.errors.is_empty() {
+        return ExitCode::from(EXIT_ERROR);
+    }
+    let runtime = match async_runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let code = match runtime.block_on(session.run_loaded(&playbook, &mut inventory)) {
+        Ok(result) => u8::try_from(result.exit_code).unwrap_or(EXIT_ERROR),
+        Err(SessionError::Inventory(e)) => return fail(e.to_string(), None, EXIT_ERROR),
+        Err(e) => return fail(e.to_string(), None, EXIT_ERROR),
+    };
+    for e in reporter.tree_errors() {
+        eprintln!("[WARNING]: {e}");
+    }
+    ExitCode::from(code)
+}
+
+/// `--list-hosts`: ansible's `  hosts (N):` and one indented line per host.
+fn list_hosts(
+    inventory: &drover_core::inventory::Inventory,
+    pattern: &str,
+    limit: Option<&str>,
+) -> ExitCode {
+    let limit = match limit.map(drover_core::inventory::Limit::parse).transpose() {
+        Ok(l) => l,
+        Err(e) => return fail(e.to_string(), None, EXIT_BAD_OPTIONS),
+    };
+    let hosts = match inventory.select_limited(pattern, limit.as_ref()) {
+        Ok(h) => h,
+        Err(e) => return fail(e.to_string(), None, EXIT_ERROR),
+    };
+    println!("  hosts ({}):", hosts.len());
+    for h in hosts {
+        println!("    {h}");
+    }
+    ExitCode::SUCCESS
+}
