@@ -259,6 +259,7 @@ fn feature_playbooks_match_ansible() {
         ("blocks.yml", &[]),
         ("loops.yml", &[]),
         ("handlers.yml", &[]),
+        ("role_handlers.yml", &[]),
         ("tags.yml", &[]),
         ("tags.yml", &["--tags", "one,debug,tools"]),
         ("tags.yml", &["--skip-tags", "one,imp"]),

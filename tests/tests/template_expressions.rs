@@ -100,16 +100,6 @@ const KNOWN_DIFFERENCES: &[(&str, &str, &str)] = &[
         "ansible-core 2.19 does not find files/data.txt for first_found in a role-less play; drover searches files/ as for the file lookup",
     ),
     (
-        "templates-025",
-        "{% for i in [1, 2] %}{{ loop.index }}/{{ loop.length }}{{ ',' if not loop.last }}{% endfor %}",
-        "an inline if without else renders as '' between other output in Jinja2; drover fails on any rendered undefined",
-    ),
-    (
-        "templates-026",
-        "{% for i in [1, 2] %}{{ loop.index }}/{{ loop.length }}{{ ',' if not loop.last }}{% endfor %}",
-        "same as templates-025 (template file)",
-    ),
-    (
         "conditionals-014",
         "a_list",
         "a non-boolean conditional from a bare variable runs in drover; ansible-core 2.19 fails it (executor's when path, outside the templating area)",

@@ -193,7 +193,10 @@ impl Executor {
             let Ok(included) = included.as_ref() else {
                 continue;
             };
-            self.register_handlers(ctx, &group.key, included);
+            let mut base = parent.clone();
+            merge_into(&mut base.vars, &task.keywords.vars);
+            self.register_handlers(ctx, &group.key, included, &base.vars);
+            merge_into(&mut base.vars, &group.extra);
             if let (Some(true), Some(role)) = (spec.and_then(|s| s.public), &included.role) {
                 // `public: true`: the role's defaults and vars stay visible to the rest of the play.
                 let mut states = self.hosts();
@@ -204,9 +207,6 @@ impl Executor {
                     }
                 }
             }
-            let mut base = parent.clone();
-            merge_into(&mut base.vars, &task.keywords.vars);
-            merge_into(&mut base.vars, &group.extra);
             let child = apply.inherit(&base);
             let run = self.run_list(ctx, &included.tasks, &child, &group.hosts);
             Box::pin(RUNTIME_CHAIN.scope(chain, run)).await;
@@ -283,10 +283,23 @@ impl Executor {
         }));
     }
 
-    fn register_handlers(&self, ctx: &PlayCtx<'_>, key: &str, included: &Included) {
+    /// Adds the included content's handlers to the play's; they see the include's variables
+    /// (its own `vars:` and those of its blocks) under their own, as in ansible-core.
+    fn register_handlers(&self, ctx: &PlayCtx<'_>, key: &str, included: &Included, vars: &Vars) {
         if included.handlers.is_empty() {
             return;
         }
+        let handlers: Vec<Task> = included
+            .handlers
+            .iter()
+            .map(|h| {
+                let mut h = h.clone();
+                let mut merged = vars.clone();
+                merge_into(&mut merged, &h.keywords.vars);
+                h.keywords.vars = merged;
+                h
+            })
+            .collect();
         let source = match &included.role {
             Some(r) => r.path.display().to_string(),
             None => key.to_string(),
@@ -299,12 +312,12 @@ impl Executor {
         // Included again (with other variables): the new copies replace the earlier ones, so the
         // handlers run once with the last instance's variables, as in ansible-core.
         match sources.get(&source) {
-            Some(range) if range.len() == included.handlers.len() => {
-                extra.splice(range.clone(), included.handlers.iter().cloned());
+            Some(range) if range.len() == handlers.len() => {
+                extra.splice(range.clone(), handlers);
             }
             _ => {
                 let start = extra.len();
-                extra.extend(included.handlers.iter().cloned());
+                extra.extend(handlers);
                 sources.insert(source, start..extra.len());
             }
         }
