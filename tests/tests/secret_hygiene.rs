@@ -138,6 +138,9 @@ fn play_args(dir: &Path) -> Vec<String> {
         "--vault-password-file".into(),
         dir.join("vpass").display().to_string(),
         "-vvvv".into(),
+        // The become password lives in the play's vars_files, which the deploy lock (taken before
+        // the first play) cannot read (docs/LOCKING.md); locks are tested in deploy_lock.
+        "--no-lock".into(),
     ]
 }
 
