@@ -13,13 +13,16 @@
 //!
 //! An unmarked block, a marker with no block after it or an unknown marker fails the test with the
 //! file and line. No hosts, no root: runnable blocks use the local connection.
+//!
+//! Also: the module list of docs/FROM_ANSIBLE.md (between `<!-- modules:begin -->` and
+//! `<!-- modules:end -->`) names exactly the modules `drover doc` lists.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use drover_integration::drover_bin;
+use drover_integration::{drover_bin, drover_command};
 
 /// Longest a documented command may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -292,7 +295,10 @@ fn run_block(name: &str, block: &Block, exit: i32, bin: &Path) -> Result<(), Str
     let work = scratch.path().join("work");
     std::fs::create_dir(&work).expect("work dir");
     if block.commands.is_empty() {
-        return Err(format!("{name}:{}: a run block with no command", block.line));
+        return Err(format!(
+            "{name}:{}: a run block with no command",
+            block.line
+        ));
     }
     let last = block.commands.len() - 1;
     for (i, command) in block.commands.iter().enumerate() {
@@ -338,11 +344,7 @@ fn every_documented_command_is_run_covered_or_skipped() {
     let mut errors = Vec::new();
     let (mut ran, mut covered, mut skipped) = (0, 0, 0);
     for doc in &docs {
-        let name = doc
-            .strip_prefix(&root)
-            .unwrap_or(doc)
-            .display()
-            .to_string();
+        let name = doc.strip_prefix(&root).unwrap_or(doc).display().to_string();
         let text = std::fs::read_to_string(doc).expect("read document");
         let (blocks, parse_errors) = parse_document(&name, &text);
         errors.extend(parse_errors);
@@ -421,4 +423,42 @@ fn markers_and_commands_are_parsed() {
     assert!(errors[0].starts_with("d.md:12: a ```sh block without"));
     assert!(errors[1].starts_with("d.md:15: a doc-test marker before a block that is not"));
     assert!(errors[2].starts_with("d.md:19: bad doc-test marker"));
+}
+
+#[test]
+fn from_ansible_lists_exactly_the_modules_of_drover_doc() {
+    let out = drover_command()
+        .arg("doc")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run drover doc");
+    assert!(out.status.success(), "drover doc failed");
+    let mut listed: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    listed.sort();
+    let doc = std::fs::read_to_string(repo_root().join("docs/FROM_ANSIBLE.md")).expect("read");
+    let section = doc
+        .split_once("<!-- modules:begin -->")
+        .and_then(|(_, rest)| rest.split_once("<!-- modules:end -->"))
+        .map(|(section, _)| section)
+        .expect("docs/FROM_ANSIBLE.md has a <!-- modules:begin --> … <!-- modules:end --> section");
+    let mut documented: Vec<String> = section
+        .lines()
+        .filter_map(|line| line.splitn(3, '|').nth(2))
+        .flat_map(|cells| cells.split('`').skip(1).step_by(2))
+        .map(str::to_string)
+        .collect();
+    documented.sort();
+    let missing: Vec<&String> = listed.iter().filter(|m| !documented.contains(m)).collect();
+    let unknown: Vec<&String> = documented.iter().filter(|m| !listed.contains(m)).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "docs/FROM_ANSIBLE.md's module list differs from `drover doc`: \
+         not in the document: {missing:?}; not a drover module: {unknown:?}"
+    );
+    let mut unique = documented.clone();
+    unique.dedup();
+    assert_eq!(unique, documented, "a module is listed twice");
 }
