@@ -1,12 +1,14 @@
 //! The shell examples of the documentation stay true. Every ```sh block of README.md and
 //! docs/*.md carries a marker on the line before it (blank lines may separate them):
 //!
-//! - `<!-- doc-test: run -->` (or `run exit=N`): each command of the block runs with `bash -c` in
-//!   a fresh temporary directory shared by the block, with `drover` on PATH (the binary under
-//!   test), HOME in that directory and no `ANSIBLE_*`/`DROVER_*` variables of the caller. Every
-//!   command must exit 0, except the last, which must exit N when the marker says so. A command is
-//!   one line, continued by a trailing backslash, and a heredoc (`cat > FILE <<'EOF'` … `EOF`)
-//!   belongs to the command that opens it; `#` comment lines are not run.
+//! - `<!-- doc-test: run -->` (or `run exit=N`, `run cwd=checkout`): each command of the block
+//!   runs with `bash -c` in a fresh temporary directory shared by the block (with `cwd=checkout`:
+//!   in the repository root, for read-only commands on shipped content such as `--syntax-check` of
+//!   a shipped playbook), with `drover` on PATH (the binary under test), HOME an empty temporary
+//!   directory and no `ANSIBLE_*`/`DROVER_*` variables of the caller. Every command must exit 0,
+//!   except the last, which must exit N when the marker says so. A command is one line, continued
+//!   by a trailing backslash, and a heredoc (`cat > FILE <<'EOF'` … `EOF`) belongs to the command
+//!   that opens it; `#` comment lines are not run.
 //! - `<!-- doc-test: covered-by tests/tests/NAME.rs -->`: the named file exists and mentions each
 //!   drover subcommand the block uses (`drover test` → `"test"` or `drover test` in the file).
 //! - `<!-- doc-test: skip REASON -->`: not run (a reason is required).
@@ -29,7 +31,12 @@ const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, PartialEq)]
 enum Marker {
-    Run { exit: i32 },
+    /// `checkout`: the commands run in the repository root (read-only commands on shipped
+    /// content, such as `--syntax-check` of a shipped playbook), else in a fresh directory.
+    Run {
+        exit: i32,
+        checkout: bool,
+    },
     CoveredBy(String),
     Skip,
 }
@@ -79,17 +86,27 @@ fn parse_marker(line: &str) -> Option<Result<Marker, String>> {
     let (word, rest) = body.split_once(char::is_whitespace).unwrap_or((body, ""));
     let rest = rest.trim();
     Some(match word {
-        "run" if rest.is_empty() => Ok(Marker::Run { exit: 0 }),
-        "run" => match rest.strip_prefix("exit=").map(str::parse::<i32>) {
-            Some(Ok(exit)) => Ok(Marker::Run { exit }),
-            _ => Err(format!("bad run marker `{body}` (expected `run` or `run exit=N`)")),
-        },
+        "run" => {
+            let (mut exit, mut checkout) = (0, false);
+            for word in rest.split_whitespace() {
+                match word.strip_prefix("exit=").map(str::parse::<i32>) {
+                    Some(Ok(n)) => exit = n,
+                    _ if word == "cwd=checkout" => checkout = true,
+                    _ => {
+                        return Some(Err(format!(
+                            "bad run marker `{body}` (expected `run [exit=N] [cwd=checkout]`)"
+                        )))
+                    }
+                }
+            }
+            Ok(Marker::Run { exit, checkout })
+        }
         "covered-by" if !rest.is_empty() && !rest.contains(char::is_whitespace) => {
             Ok(Marker::CoveredBy(rest.to_string()))
         }
         "skip" if !rest.is_empty() => Ok(Marker::Skip),
         _ => Err(format!(
-            "bad doc-test marker `{body}` (expected `run [exit=N]`, `covered-by FILE` or `skip REASON`)"
+            "bad doc-test marker `{body}` (expected `run [exit=N] [cwd=checkout]`, `covered-by FILE` or `skip REASON`)"
         )),
     })
 }
@@ -239,6 +256,8 @@ fn bin_dir(scratch: &Path) -> PathBuf {
 /// Runs one command in `dir`; returns its exit code (None: killed by a signal or the timeout)
 /// and its output.
 fn run_command(command: &str, dir: &Path, bin: &Path, out_dir: &Path) -> (Option<i32>, String) {
+    let home = out_dir.join("home");
+    std::fs::create_dir_all(&home).expect("home dir");
     let stdout_path = out_dir.join("stdout");
     let stderr_path = out_dir.join("stderr");
     let path = format!(
@@ -260,7 +279,7 @@ fn run_command(command: &str, dir: &Path, bin: &Path, out_dir: &Path) -> (Option
         }
     }
     cmd.env("PATH", path)
-        .env("HOME", dir)
+        .env("HOME", home)
         .env("NO_COLOR", "1")
         .env("DROVER_NO_PROGRESS", "1");
     let mut child = cmd.spawn().expect("run bash");
@@ -290,10 +309,21 @@ fn run_command(command: &str, dir: &Path, bin: &Path, out_dir: &Path) -> (Option
     }
 }
 
-fn run_block(name: &str, block: &Block, exit: i32, bin: &Path) -> Result<(), String> {
+fn run_block(
+    name: &str,
+    block: &Block,
+    (exit, checkout): (i32, bool),
+    root: &Path,
+    bin: &Path,
+) -> Result<(), String> {
     let scratch = tempfile::tempdir().expect("temp dir");
-    let work = scratch.path().join("work");
-    std::fs::create_dir(&work).expect("work dir");
+    let work = if checkout {
+        root.to_path_buf()
+    } else {
+        let work = scratch.path().join("work");
+        std::fs::create_dir(&work).expect("work dir");
+        work
+    };
     if block.commands.is_empty() {
         return Err(format!(
             "{name}:{}: a run block with no command",
@@ -350,9 +380,9 @@ fn every_documented_command_is_run_covered_or_skipped() {
         errors.extend(parse_errors);
         for block in &blocks {
             let result = match &block.marker {
-                Marker::Run { exit } => {
+                Marker::Run { exit, checkout } => {
                     ran += 1;
-                    run_block(&name, block, *exit, &bin)
+                    run_block(&name, block, (*exit, *checkout), &root, &bin)
                 }
                 Marker::CoveredBy(file) => {
                     covered += 1;
@@ -403,7 +433,20 @@ fn markers_and_commands_are_parsed() {
                ```\n";
     let (blocks, errors) = parse_document("d.md", doc);
     assert_eq!(blocks.len(), 1, "{blocks:?}");
-    assert_eq!(blocks[0].marker, Marker::Run { exit: 2 });
+    assert_eq!(
+        blocks[0].marker,
+        Marker::Run {
+            exit: 2,
+            checkout: false
+        }
+    );
+    assert_eq!(
+        parse_marker("<!-- doc-test: run cwd=checkout -->"),
+        Some(Ok(Marker::Run {
+            exit: 0,
+            checkout: true
+        }))
+    );
     assert_eq!(blocks[0].line, 4);
     assert_eq!(
         blocks[0].commands,
