@@ -276,6 +276,10 @@ pub struct PlayArgs {
     /// Output format.
     #[arg(long = "output", value_enum, default_value = "human")]
     pub output: OutputFormat,
+    /// Run this playbook of read-only checks on every host first; if any check fails on any
+    /// host, stop before the playbooks change anything (repeatable; docs/RUNBOOKS.md).
+    #[arg(long = "preflight", value_name = "CHECKS_PLAYBOOK")]
+    pub preflight: Vec<PathBuf>,
     /// Also write every event as a JSON line into this file (the `--output json` format,
     /// docs/EVENTS.md), whatever the output format.
     #[arg(long = "events", value_name = "FILE")]

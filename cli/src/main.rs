@@ -13,6 +13,7 @@ mod extra_vars;
 mod galaxy;
 mod inventory;
 mod listing;
+mod preflight;
 mod prompt;
 mod pyjson;
 mod report;
@@ -259,6 +260,10 @@ fn play(mut args: PlayArgs, no_color: bool) -> ExitCode {
         Ok(p) => p,
         Err(code) => return code,
     };
+    let checks = match preflight::load(&session, &args.preflight) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
     let mut errors = 0;
     for pb in &playbooks {
         let report = session.check_playbook(pb);
@@ -322,6 +327,9 @@ fn play(mut args: PlayArgs, no_color: bool) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    if let Err(code) = preflight::run(&session, &runtime, &checks, &inventory) {
+        return code;
+    }
     let mut worst = 0u8;
     for pb in &playbooks {
         match runtime.block_on(session.run_loaded(pb, &mut inventory)) {

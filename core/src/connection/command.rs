@@ -107,6 +107,7 @@ impl ExecRequest {
         match &self.become_ {
             None => inner,
             Some(b) => match b.method {
+                BecomeMethod::Sudo if b.password.is_some() => sudo_with_password(b, &inner),
                 BecomeMethod::Sudo => {
                     let flags = b.flags.as_deref().unwrap_or("-H -S -n");
                     format!("sudo {flags} -u {} {inner}", shell_quote(&b.user))
@@ -122,6 +123,50 @@ impl ExecRequest {
             },
         }
     }
+}
+
+impl ExecRequest {
+    /// What a transport sends on the command's standard input before [`ExecRequest::stdin`]:
+    /// the become password and a newline, when the line from [`ExecRequest::to_shell_line`]
+    /// reads one (sudo with a password). The password is never part of the command line.
+    pub fn become_stdin_prefix(&self) -> Option<Vec<u8>> {
+        let b = self.become_.as_ref()?;
+        let password = b.password.as_ref()?;
+        (b.method == BecomeMethod::Sudo).then(|| format!("{password}\n").into_bytes())
+    }
+
+    /// Everything the command's standard input gets: [`ExecRequest::become_stdin_prefix`], then
+    /// [`ExecRequest::stdin`] (for transports that send all of it at once).
+    pub fn full_stdin(&self) -> Option<Vec<u8>> {
+        match (self.become_stdin_prefix(), &self.stdin) {
+            (None, None) => None,
+            (None, Some(data)) => Some(data.clone()),
+            (Some(prefix), None) => Some(prefix),
+            (Some(mut prefix), Some(data)) => {
+                prefix.extend_from_slice(data);
+                Some(prefix)
+            }
+        }
+    }
+}
+
+/// `sudo` with a password: the login shell reads the first line of standard input (the
+/// password, see [`ExecRequest::become_stdin_prefix`]) into its environment and hands it to sudo
+/// through a one-off `SUDO_ASKPASS` helper that prints it — so sudo gets it only when it asks
+/// (a cached or NOPASSWD sudo never reads it), the rest of standard input stays the command's,
+/// and the password appears in no command line. sudo's `env_reset` keeps it from the command.
+fn sudo_with_password(b: &Become, inner: &str) -> String {
+    let flags = b.flags.as_deref().unwrap_or("-H");
+    let line = format!(
+        "IFS= read -r DROVER_BECOME_PASS; export DROVER_BECOME_PASS; \
+         _da=$(mktemp) || exit 1; \
+         printf '#!/bin/sh\\nprintf \"%%s\\\\n\" \"$DROVER_BECOME_PASS\"\\n' >\"$_da\"; \
+         chmod 700 \"$_da\"; \
+         SUDO_ASKPASS=\"$_da\" sudo {flags} -A -p '' -u {} {inner}; \
+         _drc=$?; rm -f \"$_da\"; exit $_drc",
+        shell_quote(&b.user)
+    );
+    format!("/bin/sh -c {}", shell_quote(&line))
 }
 
 /// Quotes `s` for a POSIX shell (single quotes; embedded quotes escaped).
@@ -194,6 +239,25 @@ mod tests {
             r.to_shell_line(),
             "/bin/sh -c 'export LANG=C; export X='\\''a b'\\''; env'"
         );
+    }
+
+    #[test]
+    fn sudo_with_a_password_reads_it_from_stdin_only() {
+        let mut req = ExecRequest::new("id -u");
+        req.become_ = Some(Become {
+            password: Some("pw'secret".into()),
+            ..Become::default()
+        });
+        let line = req.to_shell_line();
+        assert!(!line.contains("secret"), "{line}");
+        assert!(line.starts_with("/bin/sh -c "), "{line}");
+        assert!(line.contains("sudo -H -A -p "), "{line}");
+        assert_eq!(req.become_stdin_prefix(), Some(b"pw'secret\n".to_vec()));
+        req.stdin = Some(b"data".to_vec());
+        assert_eq!(req.full_stdin(), Some(b"pw'secret\ndata".to_vec()));
+        req.become_ = Some(Become::default());
+        assert_eq!(req.become_stdin_prefix(), None);
+        assert_eq!(req.full_stdin(), Some(b"data".to_vec()));
     }
 
     #[test]

@@ -300,10 +300,9 @@ impl Connection for DockerConnection {
         if let Some(result) = self.exec_on_shared_shell(req).await {
             return result;
         }
-        let args = self
-            .opts
-            .exec_args(&req.to_shell_line(), req.stdin.is_some());
-        let stdin = match &req.stdin {
+        let input = req.full_stdin();
+        let args = self.opts.exec_args(&req.to_shell_line(), input.is_some());
+        let stdin = match &input {
             Some(b) => Input::Bytes(b),
             None => Input::None,
         };

@@ -31,10 +31,11 @@ impl Connection for LocalConnection {
             context: context.to_string(),
             source,
         };
+        let input = req.full_stdin();
         let mut child = tokio::process::Command::new("/bin/sh")
             .arg("-c")
             .arg(req.to_shell_line())
-            .stdin(if req.stdin.is_some() {
+            .stdin(if input.is_some() {
                 Stdio::piped()
             } else {
                 Stdio::null()
@@ -44,9 +45,8 @@ impl Connection for LocalConnection {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| io_err("spawning /bin/sh", e))?;
-        if let Some(data) = &req.stdin {
+        if let Some(data) = input {
             let mut stdin = child.stdin.take().expect("stdin was piped");
-            let data = data.clone();
             // Feed stdin concurrently so a command that writes a lot before reading cannot deadlock.
             tokio::spawn(async move {
                 let _ = stdin.write_all(&data).await;

@@ -285,7 +285,8 @@ impl Connection for LxcConnection {
             return result;
         }
         let args = self.opts.attach_args(Some(&req.to_shell_line()));
-        let stdin = match &req.stdin {
+        let input = req.full_stdin();
+        let stdin = match &input {
             Some(b) => Input::Bytes(b),
             None => Input::None,
         };

@@ -283,7 +283,8 @@ impl Connection for SshConnection {
             Some(data) => StdinSource::Bytes(data),
             None => StdinSource::None,
         };
-        self.run(req.to_shell_line(), stdin).await
+        self.run(req.to_shell_line(), stdin.after(req.become_stdin_prefix()))
+            .await
     }
 
     async fn put_bytes(
@@ -294,7 +295,10 @@ impl Connection for SshConnection {
     ) -> Result<(), ConnectionError> {
         let req = write_request(remote_path, become_);
         let out = self
-            .run(req.to_shell_line(), StdinSource::Bytes(data))
+            .run(
+                req.to_shell_line(),
+                StdinSource::Bytes(data).after(req.become_stdin_prefix()),
+            )
             .await?;
         check_transfer(out, "writing", remote_path)
     }
@@ -314,7 +318,10 @@ impl Connection for SshConnection {
                 })?;
         let req = write_request(remote_path, become_);
         let out = self
-            .run(req.to_shell_line(), StdinSource::File(file, local_path))
+            .run(
+                req.to_shell_line(),
+                StdinSource::File(file, local_path).after(req.become_stdin_prefix()),
+            )
             .await?;
         check_transfer(out, "writing", remote_path)
     }
@@ -326,7 +333,8 @@ impl Connection for SshConnection {
     ) -> Result<Vec<u8>, ConnectionError> {
         let mut req = ExecRequest::new(format!("cat {}", shell_quote(remote_path)));
         req.become_ = become_.cloned();
-        let out = self.run(req.to_shell_line(), StdinSource::None).await?;
+        let stdin = StdinSource::None.after(req.become_stdin_prefix());
+        let out = self.run(req.to_shell_line(), stdin).await?;
         if out.rc != 0 {
             return Err(ConnectionError::Io {
                 context: format!("reading {remote_path} on {}", self.alias),

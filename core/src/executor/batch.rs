@@ -137,6 +137,9 @@ impl Executor {
             None => ctx.play.serial.is_some() && failed == batch.len(),
         };
         if exceeded {
+            self.shared
+                .break_run
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             let mut states = self.hosts();
             for h in &ctx.vars.hosts_all {
                 if let Some(s) = states.get_mut(h) {
@@ -145,5 +148,21 @@ impl Executor {
             }
         }
         exceeded
+    }
+}
+
+impl Executor {
+    /// True when the play that just ended stops the whole run, as ansible-core breaks out of
+    /// the playbook: `max_fail_percentage` exceeded or a whole `serial` batch failed, or an
+    /// `any_errors_fatal` failure that a `rescue` did not handle (a host of the run is left
+    /// failed). Clears the play's `any_errors_fatal` mark.
+    pub(crate) fn run_broken(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        if self.shared.fatal_hit.swap(false, Ordering::SeqCst)
+            && self.hosts().values().any(|s| s.failed || s.unreachable)
+        {
+            self.shared.break_run.store(true, Ordering::SeqCst);
+        }
+        self.shared.break_run.load(Ordering::SeqCst)
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::result::{censor, status_of, take_no_log, HostOutcome};
+use super::result::{censor, censor_error, status_of, take_no_log, HostOutcome};
 use super::{Executor, PlayCtx};
 use crate::events::{Event, HostResult, Status};
 use crate::playbook::{Keywords, Task, TaskKind};
@@ -164,7 +164,7 @@ impl Executor {
                     .ok()
                     .flatten()
                     .unwrap_or(false);
-            let error = self.describe_failure(task, &mut r);
+            let error = censor_error(self.describe_failure(task, &mut r), no_log);
             self.emit(Event::HostResult(HostResult {
                 host: host.to_string(),
                 delegated_to: self.delegate_shown(task, &item_vars),

@@ -85,6 +85,11 @@ struct Shared {
     started: std::sync::atomic::AtomicBool,
     /// `--step` still asking (answering `c` stops it).
     stepping: std::sync::atomic::AtomicBool,
+    /// An `any_errors_fatal` failure happened in the current play.
+    fatal_hit: std::sync::atomic::AtomicBool,
+    /// The run stops after the current play (ansible-core's break of the playbook: an
+    /// `any_errors_fatal` failure, `max_fail_percentage` exceeded, a whole `serial` batch failed).
+    break_run: std::sync::atomic::AtomicBool,
 }
 
 /// Runs playbooks. Cheap to clone; clones share the run's state.
@@ -140,6 +145,8 @@ impl Executor {
                 includes: Mutex::new(std::collections::HashMap::new()),
                 started: std::sync::atomic::AtomicBool::new(opts_start_unset),
                 stepping: std::sync::atomic::AtomicBool::new(opts_step),
+                fatal_hit: std::sync::atomic::AtomicBool::new(false),
+                break_run: std::sync::atomic::AtomicBool::new(false),
             }),
         }
     }

@@ -30,7 +30,7 @@ impl Executor {
         let mut result = Ok(());
         for play in &playbook.plays {
             result = self.run_play(playbook, play, uses_hostvars).await;
-            if result.is_err() {
+            if result.is_err() || self.run_broken() {
                 break;
             }
         }

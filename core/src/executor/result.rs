@@ -147,6 +147,22 @@ pub(crate) fn censor(result: &Value, no_log: bool) -> Value {
     Value::Object(m)
 }
 
+/// The `[ERROR]` account of a failure as reporters may show it: for a `no_log` task only its
+/// origin (`Task failed: Module failed: …`) and the censored notice. ansible-core 2.19 shows the
+/// message of a `no_log` task's failure there (e.g. `fail`'s `msg`); drover does not, so that
+/// no secret a message carries is printed.
+pub(crate) fn censor_error(error: Option<String>, no_log: bool) -> Option<String> {
+    let error = error?;
+    if !no_log {
+        return Some(error);
+    }
+    let origin = ["Module failed", "Action failed"]
+        .into_iter()
+        .find(|o| error.starts_with(&format!("Task failed: {o}")))
+        .unwrap_or("Action failed");
+    Some(format!("Task failed: {origin}: {NO_LOG_MSG}"))
+}
+
 pub(crate) fn unreachable_result(e: &crate::connection::ConnectionError) -> Value {
     serde_json::json!({
         "changed": false,
@@ -167,5 +183,17 @@ mod timeout_tests {
         let r = timed_out_result(1);
         assert_eq!(r["msg"], "Task failed: Timed out after 1 second(s).");
         assert_eq!(status_of(&r), Status::Failed);
+    }
+
+    #[test]
+    fn no_log_errors_keep_only_their_origin() {
+        let e = Some("Task failed: Module failed: token abc123 refused".to_string());
+        assert_eq!(censor_error(e.clone(), false), e);
+        let censored = censor_error(e, true).unwrap_or_default();
+        assert!(!censored.contains("abc123"), "{censored}");
+        assert!(censored.starts_with("Task failed: Module failed: the output has been hidden"));
+        let e = Some("Task failed: Timed out after 3 second(s).".to_string());
+        assert!(!censor_error(e, true).unwrap_or_default().contains("second"));
+        assert_eq!(censor_error(None, true), None);
     }
 }

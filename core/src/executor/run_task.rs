@@ -6,7 +6,7 @@ use std::time::Instant;
 use futures::stream::{self, StreamExt};
 
 use super::read_ahead::Upcoming;
-use super::result::{censor, take_no_log};
+use super::result::{censor, censor_error, take_no_log};
 use super::{Executor, PlayCtx};
 use crate::events::{Event, HostResult, Status};
 use crate::playbook::{Keywords, Task, TaskKind};
@@ -92,7 +92,7 @@ impl Executor {
             let error = if outcome.looped {
                 None
             } else {
-                self.describe_failure(task, &mut outcome.result)
+                censor_error(self.describe_failure(task, &mut outcome.result), no_log)
             };
             let ignore_unreachable = outcome.status == Status::Unreachable
                 && self
@@ -131,7 +131,11 @@ impl Executor {
             duration: start.elapsed(),
         });
         if any_failed && fatal && !ctx.free {
-            // any_errors_fatal: every host of the play stops here.
+            // any_errors_fatal: every host of the play stops here, and so does the run
+            // (unless the failure is rescued; see `run_play`).
+            self.shared
+                .fatal_hit
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             let mut states = self.hosts();
             for h in &ctx.vars.hosts_all {
                 if let Some(s) = states.get_mut(h) {

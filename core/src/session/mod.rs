@@ -31,6 +31,7 @@ mod error;
 mod host;
 mod options;
 mod outcome;
+mod preflight;
 mod prompt;
 mod transport;
 
@@ -40,6 +41,7 @@ use std::sync::Arc;
 pub use error::SessionError;
 pub use host::HostTarget;
 pub use outcome::{FnSink, PlaybookResult, TaskOutcome};
+pub use preflight::{PreflightFailure, PreflightReport};
 pub use prompt::{
     current_prompter, scope_prompter, NoPrompter, Prompt, PromptError, PromptKind, Prompter,
     SharedPrompter,
@@ -253,7 +255,8 @@ impl Session {
             tags: self.options.tags.clone(),
             skip_tags: self.options.skip_tags.clone(),
         };
-        check_playbook_with(playbook, &self.registry, &options)
+        // `vars_files` and `include_vars` files read by the checks may be vault-encrypted.
+        self.with_vault(|| check_playbook_with(playbook, &self.registry, &options))
     }
 
     /// Reads the inventory sources with their `group_vars/` and `host_vars/`.
@@ -289,7 +292,7 @@ impl Session {
         else {
             return Vec::new();
         };
-        check_variables(playbook, &self.registry, &external)
+        self.with_vault(|| check_variables(playbook, &self.registry, &external))
     }
 
     /// Runs a loaded playbook against `inventory`, reporting events to the session's sink.

@@ -41,6 +41,18 @@ pub(super) enum StdinSource<'a> {
     Bytes(&'a [u8]),
     /// The contents of a local file, streamed (the path is for messages).
     File(tokio::fs::File, &'a Path),
+    /// These bytes first (the become password line), then the rest.
+    Prefixed(Vec<u8>, Box<StdinSource<'a>>),
+}
+
+impl<'a> StdinSource<'a> {
+    /// `self`, after `prefix` when there is one.
+    pub(super) fn after(self, prefix: Option<Vec<u8>>) -> Self {
+        match prefix {
+            Some(p) => Self::Prefixed(p, Box::new(self)),
+            None => self,
+        }
+    }
 }
 
 /// Why a command could not be run to completion.
@@ -317,8 +329,19 @@ async fn feed_stdin(
     writer: &ChannelWriteHalf<Msg>,
     stdin: StdinSource<'_>,
 ) -> Result<(), FeedError> {
+    let stdin = match stdin {
+        StdinSource::Prefixed(prefix, rest) => {
+            writer
+                .data(&prefix[..])
+                .await
+                .map_err(|e| FeedError::Channel(format!("sending input: {e}")))?;
+            *rest
+        }
+        other => other,
+    };
     match stdin {
-        StdinSource::None => {}
+        // Never built nested.
+        StdinSource::None | StdinSource::Prefixed(..) => {}
         StdinSource::Bytes(data) => {
             writer
                 .data(data)
