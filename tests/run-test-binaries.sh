@@ -31,7 +31,7 @@ if ! cargo test --workspace --all-targets --no-run --message-format=json-render-
 fi
 
 # The binaries slowest in earlier runs start first (tests/README.md has their times).
-slow="rhaptos_roles rhaptos_lan drover_test ome_prerequisites oracle_apt_options oracle_core_targets
+slow="rhaptos_roles rhaptos_lan drover_test drover_test_docker ome_prerequisites oracle_apt_options oracle_core_targets
 docker_container oracle_docker_container postgresql_modules postgresql_users language_ome_prerequisites
 lxc_container oracle_realworld oracle_every_module docker_release oracle_lxc_container packages_apt"
 

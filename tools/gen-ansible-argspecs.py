@@ -65,6 +65,7 @@ DROVER_MODULES = [
     "ansible.builtin.lineinfile",
     "ansible.builtin.package",
     "ansible.builtin.pause",
+    "ansible.builtin.ping",
     "ansible.builtin.pip",
     "ansible.builtin.raw",
     "ansible.builtin.reboot",

@@ -59,9 +59,15 @@ pub struct TestArgs {
     /// `json`: print one machine-readable result document on stdout (progress stays on stderr).
     #[arg(long, value_enum, default_value = "human")]
     pub output: OutputFormat,
-    /// How the throwaway hosts are made.
-    #[arg(long, value_enum, default_value = "lxc")]
-    pub driver: TestDriver,
+    /// How the throwaway hosts are made (default: each scenario's `driver:`, else lxc).
+    #[arg(long, value_enum)]
+    pub driver: Option<TestDriver>,
+    /// The Docker engine for `--driver docker`: a socket path or a `docker -H` URL.
+    #[arg(long, value_name = "SOCKET")]
+    pub docker_host: Option<String>,
+    /// Run Docker test hosts with `--privileged` (default: SYS_ADMIN without seccomp filter).
+    #[arg(long)]
+    pub privileged: bool,
     /// Extra variables for every scenario: key=value pairs, YAML/JSON, or @file (repeatable).
     #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
     pub extra_vars: Vec<String>,
@@ -78,6 +84,8 @@ pub struct TestArgs {
 pub enum TestDriver {
     /// Privileged LXC overlay clones of a cached Debian 12 base with systemd.
     Lxc,
+    /// Docker containers of the same base with systemd as PID 1.
+    Docker,
 }
 
 /// `drover doc` arguments.

@@ -9,11 +9,11 @@ use std::process::ExitCode;
 use drover_core::config::AnsibleConfig;
 use drover_core::vars::Vars;
 use drover_testbed::{
-    load_target, Phase, PhaseReport, Progress, RunReport, RunnerOptions, Scenario, ScenarioError,
-    Status,
+    load_target, DockerSettings, DriverKind, Phase, PhaseReport, Progress, RunReport,
+    RunnerOptions, Scenario, ScenarioError, Status,
 };
 
-use crate::args::{OutputFormat, TestArgs};
+use crate::args::{OutputFormat, TestArgs, TestDriver};
 use crate::{async_runtime, fail, EXIT_BAD_OPTIONS, EXIT_ERROR};
 
 /// Exit status when a scenario failed.
@@ -60,8 +60,17 @@ pub fn run(args: &TestArgs) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    let driver = args.driver.map(|d| match d {
+        TestDriver::Lxc => DriverKind::Lxc,
+        TestDriver::Docker => DriverKind::Docker,
+    });
+    let docker = DockerSettings {
+        host: args.docker_host.clone(),
+        privileged: args.privileged,
+    };
     if args.cleanup {
-        return match runtime.block_on(drover_testbed::Testbed::cleanup(&dir)) {
+        let kind = driver.unwrap_or(DriverKind::Lxc);
+        return match runtime.block_on(drover_testbed::cleanup(kind, &dir, &docker)) {
             Ok(removed) => {
                 for name in &removed {
                     println!("destroyed {name}");
@@ -108,6 +117,8 @@ pub fn run(args: &TestArgs) -> ExitCode {
         config,
         extra_vars,
         vault,
+        driver,
+        docker,
     };
     let registry = drover_modules::registry();
     let report = match runtime.block_on(drover_testbed::run(
@@ -126,7 +137,7 @@ pub fn run(args: &TestArgs) -> ExitCode {
         },
         OutputFormat::Human => print_summary(&report),
     }
-    print_kept(&report);
+    print_kept(&report, args.docker_host.as_deref());
     if report.interrupted {
         eprintln!(
             "interrupted: {}",
@@ -248,7 +259,7 @@ fn print_summary(report: &RunReport) {
 }
 
 /// How to reach hosts left running by `--keep` (stderr).
-fn print_kept(report: &RunReport) {
+fn print_kept(report: &RunReport, docker_host: Option<&str>) {
     for s in report
         .scenarios
         .iter()
@@ -256,13 +267,7 @@ fn print_kept(report: &RunReport) {
     {
         eprintln!("[{}] hosts kept:", s.name);
         for h in &s.hosts {
-            eprintln!(
-                "  {} ({}): lxc-attach -P {} -n {}",
-                h.name,
-                h.address,
-                s.lxc_path.display(),
-                h.container
-            );
+            eprintln!("  {} ({}): {}", h.name, h.address, h.shell);
         }
         if let Some(dir) = &s.work_dir {
             eprintln!(
@@ -270,6 +275,14 @@ fn print_kept(report: &RunReport) {
                 Path::new(dir).join("inventory.ini").display()
             );
         }
-        eprintln!("  remove them with: drover test --cleanup");
+        match s.driver {
+            DriverKind::Lxc => eprintln!("  remove them with: drover test --cleanup"),
+            DriverKind::Docker => eprintln!(
+                "  remove them with: drover test --cleanup --driver docker{}",
+                docker_host
+                    .map(|h| format!(" --docker-host {h}"))
+                    .unwrap_or_default()
+            ),
+        }
     }
 }

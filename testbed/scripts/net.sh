@@ -33,6 +33,20 @@ if ! nft list table ip "$table" 2>/dev/null | grep -q "oifname \"$uplink\" masqu
     nft list table ip "$table" >/dev/null 2>&1 && nft delete table ip "$table"
     echo "$rules" | nft -f -
 fi
+# A Docker engine run with its iptables rules sets the FORWARD policy of table `ip filter` to DROP;
+# the accept above cannot override another base chain's drop, so the bridge's traffic is let
+# through there too (rules iptables-nft can show). The policy itself is never changed.
+fwd=$(nft list chain ip filter FORWARD 2>/dev/null || true)
+if grep -q 'policy drop;' <<<"$fwd"; then
+    exec 8>"/run/$table.filter.lock"
+    flock 8
+    fwd=$(nft list chain ip filter FORWARD)
+    grep -q "iifname \"$uplink\" oifname \"$bridge\" ct state established,related accept" <<<"$fwd" ||
+        nft insert rule ip filter FORWARD iifname "$uplink" oifname "$bridge" ct state established,related accept
+    grep -q "iifname \"$bridge\" oifname \"$uplink\" accept" <<<"$fwd" ||
+        nft insert rule ip filter FORWARD iifname "$bridge" oifname "$uplink" accept
+    exec 8>&-
+fi
 for file in /etc/resolv.conf /run/systemd/resolve/resolv.conf; do
     [ -r "$file" ] || continue
     servers=$(awk '$1 == "nameserver" && $2 ~ /^[0-9.]+$/ && $2 !~ /^127\./ {print $2}' "$file")

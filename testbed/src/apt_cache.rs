@@ -58,7 +58,8 @@ impl AptCache {
         Ok(f())
     }
 
-    /// Links the pool's `.deb` files (and fresh lists) into a host's overlay upper dir `upper`.
+    /// Links the pool's `.deb` files (and fresh lists) into a host's overlay upper dir `upper` (an
+    /// LXC clone's or a Docker container's writable layer).
     pub fn seed(&self, upper: &Path) -> Result<Seeded, DriverError> {
         self.with_lock(|| {
             let mut seeded = Seeded::default();
@@ -142,6 +143,12 @@ fn link_files(from: &Path, to: &Path, keep: fn(&str) -> bool) -> Result<usize, D
         match std::fs::hard_link(entry.path(), to.join(&name)) {
             Ok(()) => count += 1,
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            // Another file system (a Docker data root elsewhere): copy instead.
+            Err(e) if e.kind() == ErrorKind::CrossesDevices => {
+                std::fs::copy(entry.path(), to.join(&name))
+                    .map_err(|e| DriverError::io(to.join(&name), e))?;
+                count += 1;
+            }
             Err(e) => return Err(DriverError::io(to.join(&name), e)),
         }
     }

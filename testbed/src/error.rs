@@ -42,6 +42,17 @@ pub enum DriverError {
     /// LXC needs root.
     #[error("drover test needs root to create LXC containers (running as uid {0}); run it with sudo or as root")]
     NotRoot(u32),
+    /// The Docker driver needs root too.
+    #[error("drover test --driver docker needs root to build the Debian base and share the apt cache through the containers' layers (running as uid {0}); run it with sudo or as root")]
+    DockerNotRoot(u32),
+    /// The Docker engine does not answer.
+    #[error("cannot reach the Docker engine ({engine}): {message}")]
+    DockerUnavailable {
+        /// The engine asked (`--docker-host`, `DOCKER_HOST` or the CLI's default).
+        engine: String,
+        /// What the docker CLI said.
+        message: String,
+    },
     /// A tool is missing on the controller.
     #[error("'{tool}' is not installed: apt-get install {package}")]
     MissingTool {

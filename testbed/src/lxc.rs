@@ -3,14 +3,18 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant, SystemTime};
 
+use futures::future::BoxFuture;
+use futures::FutureExt;
 use sha2::{Digest, Sha256};
-use tokio::process::Command;
 
-use crate::apt_cache::{AptCache, Seeded};
+use crate::apt_cache::AptCache;
+use crate::driver::{Driver, DriverKind, Host};
 use crate::error::DriverError;
 use crate::lease::Leases;
+use crate::process::{
+    euid, mark_owner, on_path, output, owner_alive, run, run_script, wait_booted,
+};
 
 /// The environment variable naming the testbed directory.
 pub const DIR_ENV: &str = "DROVER_TESTBED_DIR";
@@ -26,8 +30,6 @@ pub const BRIDGE_ADDR: &str = "10.79.0.1";
 pub const BRIDGE_MAC: &str = "02:79:00:00:00:01";
 const SUBNET: &str = "10.79.0.0/24";
 const NFT_TABLE: &str = "drovertb";
-/// Seconds a host may take to finish booting.
-const BOOT_TIMEOUT: u64 = 90;
 
 const BASE_SCRIPT: &str = include_str!("../scripts/base.sh");
 const NET_SCRIPT: &str = include_str!("../scripts/net.sh");
@@ -46,44 +48,9 @@ pub fn lxc_path(dir: &Path) -> PathBuf {
 }
 
 /// The base container's name: a hash of the recipe, so a changed recipe builds a new base.
-fn base_name() -> String {
+pub(crate) fn base_name() -> String {
     let digest = Sha256::digest(BASE_SCRIPT.as_bytes());
     format!("base-{}", &hex::encode(digest)[..12])
-}
-
-/// The effective user id of this process.
-fn euid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(2))
-                .and_then(|u| u.parse().ok())
-        })
-        .unwrap_or(u32::MAX)
-}
-
-/// A throwaway host.
-#[derive(Debug, Clone)]
-pub struct LxcHost {
-    /// The container.
-    pub container: String,
-    /// Its hostname and inventory name.
-    pub hostname: String,
-    /// The last octet of its address.
-    pub octet: u8,
-    /// The clone's overlay upper directory (what it wrote, seen from the controller).
-    pub upper: PathBuf,
-    /// What the shared apt cache gave it.
-    pub seeded: Seeded,
-}
-
-impl LxcHost {
-    /// Its address on the testbed bridge.
-    pub fn address(&self) -> String {
-        format!("10.79.0.{}", self.octet)
-    }
 }
 
 /// The machine's testbed: directory, base, network, leases and apt pool.
@@ -123,9 +90,8 @@ impl Testbed {
         )
         .await?;
         empty_trash(dir);
+        build_base(dir).await?;
         let base = base_name();
-        let (d, l) = (dir.display().to_string(), lxc_path.display().to_string());
-        run_script(BASE_SCRIPT, &[&d, &l, &base, BRIDGE]).await?;
         Ok(Testbed {
             leases: Leases::new(dir, &lxc_path),
             apt: AptCache::new(dir),
@@ -148,7 +114,7 @@ impl Testbed {
 
     /// Creates and boots `container` with hostname `hostname`; returns once systemd has
     /// finished booting (`degraded` is fine).
-    pub async fn create(&self, container: &str, hostname: &str) -> Result<LxcHost, DriverError> {
+    pub async fn create(&self, container: &str, hostname: &str) -> Result<Host, DriverError> {
         let octet = self.leases.acquire(container)?;
         match self.create_leased(container, hostname, octet).await {
             Ok(host) => Ok(host),
@@ -165,7 +131,7 @@ impl Testbed {
         container: &str,
         hostname: &str,
         octet: u8,
-    ) -> Result<LxcHost, DriverError> {
+    ) -> Result<Host, DriverError> {
         let p = self.lxc_path.display().to_string();
         run(
             "lxc-copy",
@@ -213,70 +179,31 @@ impl Testbed {
         write("resolv.conf", resolv)?;
         let seeded = self.apt.seed(&upper)?;
         run("lxc-start", &["-P", &p, "-n", container, "-d"]).await?;
-        self.wait_booted(container).await?;
-        Ok(LxcHost {
+        wait_booted("lxc-attach", &["-P", &p, "-n", container, "--"], container).await?;
+        Ok(Host {
             container: container.to_string(),
             hostname: hostname.to_string(),
-            octet,
-            upper,
+            address: format!("10.79.0.{octet}"),
+            upper: Some(upper),
             seeded,
-        })
-    }
-
-    /// Waits for `systemctl is-system-running --wait` to say `running` or `degraded`.
-    async fn wait_booted(&self, container: &str) -> Result<(), DriverError> {
-        let p = self.lxc_path.display().to_string();
-        let deadline = Instant::now() + Duration::from_secs(BOOT_TIMEOUT);
-        let mut state = String::from("not started");
-        while Instant::now() < deadline {
-            let attempt = tokio::time::timeout_at(
-                deadline.into(),
-                output(
-                    "lxc-attach",
-                    &[
-                        "-P",
-                        &p,
-                        "-n",
-                        container,
-                        "--",
-                        "systemctl",
-                        "is-system-running",
-                        "--wait",
-                    ],
-                ),
-            )
-            .await;
-            match attempt {
-                Ok(Ok((_, out, err))) => {
-                    state = out.trim().to_string();
-                    if state == "running" || state == "degraded" {
-                        return Ok(());
-                    }
-                    if state.is_empty() {
-                        state = err.trim().to_string();
-                    }
-                }
-                Ok(Err(e)) => state = e.to_string(),
-                Err(_) => break,
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err(DriverError::BootTimeout {
-            host: container.to_string(),
-            seconds: BOOT_TIMEOUT,
-            state,
+            lease: Some(octet),
         })
     }
 
     /// Hands the `.deb` files and lists `host` downloaded to the shared pool.
-    pub fn harvest(&self, host: &LxcHost) -> Result<usize, DriverError> {
-        self.apt.harvest(&host.upper)
+    pub fn harvest(&self, host: &Host) -> Result<usize, DriverError> {
+        match &host.upper {
+            Some(upper) => self.apt.harvest(upper),
+            None => Ok(0),
+        }
     }
 
     /// Stops and destroys `host` and frees its address.
-    pub async fn destroy(&self, host: &LxcHost) {
+    pub async fn destroy(&self, host: &Host) {
         self.destroy_container(&host.container).await;
-        self.leases.release(host.octet, &host.container);
+        if let Some(octet) = host.lease {
+            self.leases.release(octet, &host.container);
+        }
     }
 
     /// Frees the addresses of `containers` (after destroying them).
@@ -307,9 +234,9 @@ impl Testbed {
         }
     }
 
-    /// Destroys every testbed container (`drovertb-*`) whose creating process no longer runs,
-    /// and the work directories of finished runs. Returns the containers' names.
-    pub async fn cleanup(dir: &Path) -> Result<Vec<String>, DriverError> {
+    /// Destroys every testbed container (`drovertb-*`) whose creating process no longer runs.
+    /// Returns the containers' names.
+    pub(crate) async fn cleanup(dir: &Path) -> Result<Vec<String>, DriverError> {
         let uid = euid();
         if uid != 0 {
             return Err(DriverError::NotRoot(uid));
@@ -337,23 +264,68 @@ impl Testbed {
             removed.push(name);
         }
         testbed.leases.release_containers(&removed);
-        // Run directories (inventory, logs) of the hosts removed, and any older than a day.
-        let runs = dir.join("runs");
-        let day_ago = SystemTime::now() - Duration::from_secs(86_400);
-        for entry in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let inventory = std::fs::read_to_string(path.join("inventory.ini")).unwrap_or_default();
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t < day_ago);
-            let mine = removed.iter().any(|c| inventory.contains(c.as_str()));
-            if mine || (old && !owner_alive(&path)) {
-                let _ = std::fs::remove_dir_all(path);
-            }
-        }
-        removed.sort();
         Ok(removed)
+    }
+}
+
+/// Builds the base of the current recipe in `dir` if it is not there yet (once per machine;
+/// about 25 s) and returns its root filesystem.
+pub(crate) async fn build_base(dir: &Path) -> Result<PathBuf, DriverError> {
+    let lxc_path = lxc_path(dir);
+    let base = base_name();
+    let (d, l) = (dir.display().to_string(), lxc_path.display().to_string());
+    run_script(BASE_SCRIPT, &[&d, &l, &base, BRIDGE]).await?;
+    Ok(lxc_path.join(base).join("rootfs"))
+}
+
+impl Driver for Testbed {
+    fn kind(&self) -> DriverKind {
+        DriverKind::Lxc
+    }
+
+    fn create<'a>(
+        &'a self,
+        container: &'a str,
+        hostname: &'a str,
+    ) -> BoxFuture<'a, Result<Host, DriverError>> {
+        Testbed::create(self, container, hostname).boxed()
+    }
+
+    fn destroy<'a>(&'a self, host: &'a Host) -> BoxFuture<'a, ()> {
+        Testbed::destroy(self, host).boxed()
+    }
+
+    fn destroy_container<'a>(&'a self, container: &'a str) -> BoxFuture<'a, ()> {
+        Testbed::destroy_container(self, container).boxed()
+    }
+
+    fn release_all(&self, containers: &[String]) {
+        Testbed::release_all(self, containers);
+    }
+
+    fn harvest(&self, host: &Host) -> Result<usize, DriverError> {
+        Testbed::harvest(self, host)
+    }
+
+    fn connection_vars(&self, host: &Host) -> String {
+        format!(
+            "ansible_connection=lxc ansible_lxc_name={} ansible_lxc_path={} ansible_host={}",
+            host.container,
+            self.lxc_path.display(),
+            host.address
+        )
+    }
+
+    fn shell_command(&self, host: &Host) -> String {
+        format!(
+            "lxc-attach -P {} -n {}",
+            self.lxc_path.display(),
+            host.container
+        )
+    }
+
+    fn lxc_path(&self) -> Option<&Path> {
+        Some(&self.lxc_path)
     }
 }
 
@@ -376,77 +348,4 @@ fn empty_trash(dir: &Path) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn();
-}
-
-/// Marks `dir` (a container's or a run's) as belonging to this process.
-pub fn mark_owner(dir: &Path) {
-    let _ = std::fs::write(
-        dir.join("drover-test.owner"),
-        std::process::id().to_string(),
-    );
-}
-
-/// Whether the process that made `dir` still runs (see [`mark_owner`]).
-fn owner_alive(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("drover-test.owner"))
-        .ok()
-        .and_then(|p| p.trim().parse::<u32>().ok())
-        .is_some_and(|pid| pid != std::process::id() && Path::new(&format!("/proc/{pid}")).exists())
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(tool).is_file()))
-        || ["/usr/sbin", "/sbin", "/usr/bin"]
-            .iter()
-            .any(|d| Path::new(d).join(tool).is_file())
-}
-
-/// Runs a program; its exit status, stdout and stderr. Killed if the future is dropped.
-async fn output(program: &str, args: &[&str]) -> Result<(bool, String, String), DriverError> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| DriverError::io(program, e))?;
-    Ok((
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    ))
-}
-
-/// Runs a program that must succeed; its stdout.
-async fn run(program: &str, args: &[&str]) -> Result<String, DriverError> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| DriverError::io(program, e))?;
-    if !out.status.success() {
-        return Err(DriverError::Command {
-            command: format!("{program} {}", args.join(" ")),
-            status: out.status.to_string(),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Runs an embedded bash script with `args`; its stdout.
-async fn run_script(script: &str, args: &[&str]) -> Result<String, DriverError> {
-    let mut all = vec!["-c", script, "drover-testbed"];
-    all.extend_from_slice(args);
-    run("bash", &all).await.map_err(|e| match e {
-        DriverError::Command { status, stderr, .. } => DriverError::Command {
-            command: "testbed setup script".into(),
-            status,
-            stderr,
-        },
-        other => other,
-    })
 }

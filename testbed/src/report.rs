@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::driver::DriverKind;
+
 /// The phases of a scenario, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,10 +112,12 @@ pub struct PhaseReport {
 pub struct HostReport {
     /// Inventory name (and hostname).
     pub name: String,
-    /// The LXC container.
+    /// The container (LXC or Docker).
     pub container: String,
-    /// Its address on the testbed bridge.
+    /// Its address on the testbed bridge or network.
     pub address: String,
+    /// A command that opens a shell on it (`lxc-attach …`, `docker exec -it …`).
+    pub shell: String,
 }
 
 /// One scenario's result.
@@ -135,8 +139,11 @@ pub struct ScenarioReport {
     pub phases: Vec<PhaseReport>,
     /// Its hosts.
     pub hosts: Vec<HostReport>,
-    /// The LXC path of the hosts (for `lxc-attach -P`).
-    pub lxc_path: PathBuf,
+    /// The driver that made its hosts.
+    pub driver: DriverKind,
+    /// The LXC path of the hosts (for `lxc-attach -P`; LXC only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lxc_path: Option<PathBuf>,
     /// Inventory and logs of the run; kept when the scenario failed or hosts were kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub work_dir: Option<PathBuf>,

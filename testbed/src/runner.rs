@@ -12,9 +12,11 @@ use drover_core::vault::VaultSecrets;
 use futures::StreamExt;
 use rand::Rng;
 
+use crate::driver::{DockerSettings, Driver, DriverKind, Host};
 use crate::error::DriverError;
-use crate::lxc::{mark_owner, LxcHost, Testbed, CONTAINER_PREFIX};
+use crate::lxc::CONTAINER_PREFIX;
 use crate::play::{run_playbook, PlayContext, PlayOutcome};
+use crate::process::mark_owner;
 use crate::report::{Failure, HostReport, Phase, PhaseReport, RunReport, ScenarioReport, Status};
 use crate::scenario::{Scenario, Step};
 use crate::steps::{inventory_text, playbook_for};
@@ -34,6 +36,17 @@ pub struct RunnerOptions {
     pub extra_vars: Vars,
     /// Vault passwords for encrypted files and values in the playbooks.
     pub vault: VaultSecrets,
+    /// The driver of every scenario (`--driver`); unset: each scenario's `driver:`, else LXC.
+    pub driver: Option<DriverKind>,
+    /// Settings of the Docker driver.
+    pub docker: DockerSettings,
+}
+
+impl RunnerOptions {
+    /// The driver `scenario` runs with.
+    pub fn driver_of(&self, scenario: &Scenario) -> DriverKind {
+        self.driver.or(scenario.driver).unwrap_or(DriverKind::Lxc)
+    }
 }
 
 /// Told about progress as it happens (the CLI prints it; the default does nothing).
@@ -49,7 +62,16 @@ pub struct Quiet;
 impl Progress for Quiet {}
 
 /// Containers created and not yet destroyed, for the clean-up after an interrupt.
-type Live = Arc<Mutex<Vec<String>>>;
+type Live = Arc<Mutex<Vec<(DriverKind, String)>>>;
+
+/// The drivers a run prepared.
+struct Drivers(Vec<Box<dyn Driver>>);
+
+impl Drivers {
+    fn get(&self, kind: DriverKind) -> Option<&dyn Driver> {
+        self.0.iter().find(|d| d.kind() == kind).map(|d| d.as_ref())
+    }
+}
 
 /// Runs `scenarios` with drover's modules in `registry`. Fails only when the testbed itself
 /// cannot be prepared (not root, tools missing, base build failed); scenario failures are in
@@ -62,18 +84,35 @@ pub async fn run(
 ) -> Result<RunReport, DriverError> {
     let started = Instant::now();
     let interrupted = interrupt();
-    let testbed = Testbed::prepare(&options.dir).await?;
+    let mut drivers = Drivers(Vec::new());
+    for kind in [DriverKind::Lxc, DriverKind::Docker] {
+        let used = scenarios
+            .iter()
+            .any(|s| s.skip.is_none() && options.driver_of(s) == kind);
+        if used {
+            drivers
+                .0
+                .push(crate::driver::prepare(kind, &options.dir, &options.docker).await?);
+        }
+    }
     let live: Live = Arc::new(Mutex::new(Vec::new()));
     let reports: Arc<Mutex<Vec<ScenarioReport>>> = Arc::new(Mutex::new(
         scenarios
             .iter()
-            .map(|s| empty_report(s, testbed.lxc_path()))
+            .map(|s| {
+                let kind = options.driver_of(s);
+                let lxc_path = drivers
+                    .get(kind)
+                    .and_then(|d| d.lxc_path())
+                    .map(Path::to_path_buf);
+                empty_report(s, kind, lxc_path)
+            })
             .collect(),
     ));
     let work = futures::stream::iter(scenarios.iter().enumerate())
         .map(|(i, s)| {
             let runner = ScenarioRun {
-                testbed: &testbed,
+                drivers: &drivers,
                 scenario: s,
                 registry,
                 options,
@@ -90,9 +129,22 @@ pub async fn run(
         _ = interrupted => true,
     };
     if interrupted && !options.keep {
-        let names: Vec<String> = std::mem::take(&mut *lock(&live));
-        futures::future::join_all(names.iter().map(|n| testbed.destroy_container(n))).await;
-        testbed.release_all(&names);
+        let names: Vec<(DriverKind, String)> = std::mem::take(&mut *lock(&live));
+        futures::future::join_all(
+            names
+                .iter()
+                .filter_map(|(kind, name)| drivers.get(*kind).map(|d| d.destroy_container(name))),
+        )
+        .await;
+        futures::future::join_all(drivers.0.iter().map(|d| d.sweep())).await;
+        for d in &drivers.0 {
+            let mine: Vec<String> = names
+                .iter()
+                .filter(|(k, _)| *k == d.kind())
+                .map(|(_, n)| n.clone())
+                .collect();
+            d.release_all(&mine);
+        }
     }
     let mut scenarios = std::mem::take(&mut *lock(&reports));
     for s in scenarios
@@ -138,7 +190,7 @@ fn interrupt() -> impl std::future::Future<Output = ()> {
     }
 }
 
-fn empty_report(s: &Scenario, lxc_path: &Path) -> ScenarioReport {
+fn empty_report(s: &Scenario, driver: DriverKind, lxc_path: Option<PathBuf>) -> ScenarioReport {
     ScenarioReport {
         name: s.name.clone(),
         source: s.source.clone(),
@@ -147,7 +199,8 @@ fn empty_report(s: &Scenario, lxc_path: &Path) -> ScenarioReport {
         duration: Duration::ZERO,
         phases: Vec::new(),
         hosts: Vec::new(),
-        lxc_path: lxc_path.to_path_buf(),
+        driver,
+        lxc_path,
         work_dir: None,
         kept: false,
     }
@@ -170,7 +223,7 @@ fn slug(name: &str) -> String {
 }
 
 struct ScenarioRun<'a> {
-    testbed: &'a Testbed,
+    drivers: &'a Drivers,
     scenario: &'a Scenario,
     registry: &'a ModuleRegistry,
     options: &'a RunnerOptions,
@@ -231,6 +284,12 @@ impl ScenarioRun<'_> {
             });
             return;
         }
+        let kind = self.options.driver_of(s);
+        let Some(driver) = self.drivers.get(kind) else {
+            // Not reached: `run` prepares the driver of every scenario that is not skipped.
+            self.update(|r| r.status = Status::Failed);
+            return;
+        };
         let tag: String = {
             let mut rng = rand::rng();
             (0..6)
@@ -241,8 +300,8 @@ impl ScenarioRun<'_> {
         };
         let base = format!("{CONTAINER_PREFIX}{}", slug(&s.name));
         let work = self
-            .testbed
-            .dir()
+            .options
+            .dir
             .join("runs")
             .join(format!("{}-{tag}", slug(&s.name)));
         let created = std::fs::create_dir_all(&work);
@@ -252,15 +311,15 @@ impl ScenarioRun<'_> {
         let names: Vec<String> = (1..=s.hosts.len())
             .map(|n| format!("{base}-{n}-{tag}"))
             .collect();
-        lock(&self.live).extend(names.iter().cloned());
+        lock(&self.live).extend(names.iter().map(|n| (kind, n.clone())));
         let results = futures::future::join_all(
             s.hosts
                 .iter()
                 .zip(&names)
-                .map(|(spec, name)| self.testbed.create(name, &spec.name)),
+                .map(|(spec, name)| driver.create(name, &spec.name)),
         )
         .await;
-        let mut hosts: Vec<LxcHost> = Vec::new();
+        let mut hosts: Vec<Host> = Vec::new();
         let mut failures: Vec<Failure> = Vec::new();
         if let Err(e) = &created {
             failures.push(Failure {
@@ -281,7 +340,7 @@ impl ScenarioRun<'_> {
         }
         let inventory = work.join("inventory.ini");
         if failures.is_empty() {
-            let text = inventory_text(&s.hosts, &hosts, self.testbed.lxc_path());
+            let text = inventory_text(&s.hosts, &hosts, driver);
             if let Err(e) = std::fs::write(&inventory, text) {
                 failures.push(Failure {
                     task: None,
@@ -295,7 +354,8 @@ impl ScenarioRun<'_> {
             .map(|h| HostReport {
                 name: h.hostname.clone(),
                 container: h.container.clone(),
-                address: h.address(),
+                address: h.address.clone(),
+                shell: driver.shell_command(h),
             })
             .collect();
         self.update(|r| {
@@ -319,16 +379,16 @@ impl ScenarioRun<'_> {
         if create_ok {
             ok = self.play_phases(&work, &inventory).await;
             for h in &hosts {
-                let _ = self.testbed.harvest(h);
+                let _ = driver.harvest(h);
             }
         }
         // Destroy (or keep).
         let t = self.start(Phase::Destroy);
         let keep = self.options.keep;
         if !keep {
-            futures::future::join_all(hosts.iter().map(|h| self.testbed.destroy(h))).await;
+            futures::future::join_all(hosts.iter().map(|h| driver.destroy(h))).await;
             // Hosts that failed to start were destroyed by `create`.
-            lock(&self.live).retain(|n| !names.contains(n));
+            lock(&self.live).retain(|(_, n)| !names.contains(n));
         }
         self.record(PhaseReport {
             phase: Phase::Destroy,

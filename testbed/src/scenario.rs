@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use drover_core::vars::{Value, Vars};
 use drover_core::yaml::{parse_file, Node, NodeValue};
 
+use crate::driver::DriverKind;
 use crate::error::ScenarioError;
 
 /// The file name of a scenario file inside a role directory.
@@ -49,6 +50,9 @@ pub struct Scenario {
     pub source: PathBuf,
     /// The base image of its hosts.
     pub image: Image,
+    /// The driver its hosts are made with (`driver:`; `drover test --driver` overrides it, LXC
+    /// when neither says).
+    pub driver: Option<DriverKind>,
     /// Its hosts.
     pub hosts: Vec<HostSpec>,
     /// Extra variables for every playbook (`-e`).
@@ -112,6 +116,7 @@ fn role_scenario(dir: &Path) -> Scenario {
         name: file_stem(dir),
         source: dir.to_path_buf(),
         image: Image::Debian12,
+        driver: None,
         hosts: vec![HostSpec {
             name: "instance".into(),
             groups: Vec::new(),
@@ -145,6 +150,7 @@ fn playbook_scenario(path: &Path, root: &Node) -> Scenario {
         name: file_stem(path),
         source: path.to_path_buf(),
         image: Image::Debian12,
+        driver: None,
         hosts: vec![HostSpec {
             name: "instance".into(),
             groups,
@@ -231,7 +237,8 @@ fn scenarios_from(root: &Node, path: &Path) -> Result<Vec<Scenario>, ScenarioErr
 }
 
 const KEYS: &[&str] = &[
-    "name", "image", "hosts", "groups", "vars", "prepare", "converge", "role", "verify", "skip",
+    "name", "image", "driver", "hosts", "groups", "vars", "prepare", "converge", "role", "verify",
+    "skip",
 ];
 
 fn parse_scenario(node: &Node, path: &Path, dir: &Path) -> Result<Scenario, ScenarioError> {
@@ -263,6 +270,14 @@ fn parse_scenario(node: &Node, path: &Path, dir: &Path) -> Result<Scenario, Scen
         Some(n) => match n.as_str() {
             Some("debian-12" | "debian12" | "bookworm") => Image::Debian12,
             _ => return Err(invalid(n, "unknown `image` (known: debian-12)")),
+        },
+    };
+    let driver = match node.get("driver") {
+        None => None,
+        Some(n) => match n.as_str() {
+            Some("lxc") => Some(DriverKind::Lxc),
+            Some("docker") => Some(DriverKind::Docker),
+            _ => return Err(invalid(n, "unknown `driver` (known: lxc, docker)")),
         },
     };
     let mut hosts = parse_hosts(node.get("hosts"), node)?;
@@ -327,6 +342,7 @@ fn parse_scenario(node: &Node, path: &Path, dir: &Path) -> Result<Scenario, Scen
         name,
         source: path.to_path_buf(),
         image,
+        driver,
         hosts,
         vars,
         prepare,

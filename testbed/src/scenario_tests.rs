@@ -86,7 +86,7 @@ fn scenario_file_with_hosts_groups_vars_and_steps() {
 fn mistakes_name_file_and_line() {
     assert_eq!(
         error("scenarios:\n  - name: a\n    converge: []\n    hostz: 2\n"),
-        "DIR/drover-test.yml:4:5: unknown scenario key 'hostz' (known: name, image, hosts, groups, \
+        "DIR/drover-test.yml:4:5: unknown scenario key 'hostz' (known: name, image, driver, hosts, groups, \
          vars, prepare, converge, role, verify, skip)"
     );
     assert_eq!(
@@ -112,5 +112,29 @@ fn mistakes_name_file_and_line() {
     assert_eq!(
         error("scenarios:\n  - name: a\n    image: centos\n    converge: []\n"),
         "DIR/drover-test.yml:3:12: unknown `image` (known: debian-12)"
+    );
+    assert_eq!(
+        error("scenarios:\n  - name: a\n    driver: podman\n    converge: []\n"),
+        "DIR/drover-test.yml:3:13: unknown `driver` (known: lxc, docker)"
+    );
+}
+
+#[test]
+fn driver_key_picks_the_driver() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(
+        dir.path(),
+        "drover-test.yml",
+        "scenarios:\n  - name: d\n    driver: docker\n    converge: []\n  - name: l\n    \
+         driver: lxc\n    converge: []\n  - name: n\n    converge: []\n",
+    );
+    let drivers: Vec<_> = load_target(&file)
+        .expect("valid")
+        .iter()
+        .map(|s| s.driver)
+        .collect();
+    assert_eq!(
+        drivers,
+        [Some(DriverKind::Docker), Some(DriverKind::Lxc), None]
     );
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use drover_core::vars::Value;
 use serde_json::json;
 
-use crate::lxc::LxcHost;
+use crate::driver::{Driver, Host};
 use crate::scenario::{HostSpec, Step};
 
 /// The playbook to run for `step`, written into `work` as `<phase>.yml` when it is generated.
@@ -47,18 +47,12 @@ pub fn playbook_for(
     Ok((path, roles_dir))
 }
 
-/// The scenario's inventory (INI): every host reached with the `lxc` connection, its address as
-/// `ansible_host`, then the groups.
-pub fn inventory_text(specs: &[HostSpec], hosts: &[LxcHost], lxc_path: &Path) -> String {
+/// The scenario's inventory (INI): every host with the connection variables its driver gives
+/// (its address is `ansible_host`), then the groups.
+pub fn inventory_text(specs: &[HostSpec], hosts: &[Host], driver: &dyn Driver) -> String {
     let mut out = String::new();
     for h in hosts {
-        out.push_str(&format!(
-            "{} ansible_connection=lxc ansible_lxc_name={} ansible_lxc_path={} ansible_host={}\n",
-            h.hostname,
-            h.container,
-            lxc_path.display(),
-            h.address()
-        ));
+        out.push_str(&format!("{} {}\n", h.hostname, driver.connection_vars(h)));
     }
     let mut groups: Vec<&str> = Vec::new();
     for spec in specs {

@@ -75,12 +75,14 @@ impl Scene {
 
     /// The command line of `tool` (drover or the oracle's ansible-playbook) for `book` on
     /// `inventory`, plus `extra`.
+    /// Both run with one fork: hosts then report in inventory order (with more, ansible-playbook
+    /// prints them in the order they finish, which varies on a busy machine).
     fn command_line(&self, ansible: bool, book: &str, inventory: &str, extra: &str) -> String {
         let (book, inventory) = (self.path(book), self.path(inventory));
         if ansible {
             let playbook = oracle_ansible_playbook();
             format!(
-                "{} {} -i {} -e ansible_python_interpreter={} {extra}",
+                "{} {} -f 1 -i {} -e ansible_python_interpreter={} {extra}",
                 playbook.display(),
                 book.display(),
                 inventory.display(),
@@ -88,7 +90,7 @@ impl Scene {
             )
         } else {
             format!(
-                "{} play {} -i {} {extra}",
+                "{} play {} -f 1 -i {} {extra}",
                 drover_bin().display(),
                 book.display(),
                 inventory.display()

@@ -458,6 +458,9 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "prompt",
         "seconds",
     ]),
+    ("ansible.builtin.ping", "argument_spec + documentation", &[
+        "data",
+    ]),
     ("ansible.builtin.pip", "argument_spec + documentation", &[
         "break_system_packages",
         "chdir",
