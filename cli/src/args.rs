@@ -28,6 +28,8 @@ pub enum Command {
     Doc(DocArgs),
     /// Test roles, playbooks or drover-test.yml scenarios on throwaway Debian 12 hosts (LXC, root).
     Test(TestArgs),
+    /// Show, take and release deploy locks (held across runs; see docs/LOCKING.md).
+    Lock(crate::lock_cmd::LockCommand),
     /// Show the settings drover reads, their values and where they come from (like ansible-config).
     Config(crate::config_cmd::ConfigArgs),
     /// Install roles and collections from git URLs, directories and tarballs; create roles
@@ -299,6 +301,9 @@ pub struct PlayArgs {
     /// Vault passwords.
     #[command(flatten)]
     pub vault: VaultArgs,
+    /// Deploy locks.
+    #[command(flatten)]
+    pub lock: crate::lock_cmd::LockArgs,
     /// Progress record and resume (`--summary`, `--resume`, `--force-resume`).
     #[command(flatten)]
     pub progress: crate::summary::ProgressArgs,

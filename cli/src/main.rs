@@ -1,7 +1,9 @@
 //! The `drover` command: a thin layer over drover-core and drover-modules.
 //!
 //! Exit codes (as ansible-playbook): 0 success; 1 error (bad playbook, inventory, or YAML);
-//! 2 one or more hosts failed; 4 one or more hosts were unreachable; 5 bad command-line options.
+//! 2 one or more hosts failed; 3 a deploy lock is held by someone else (nothing ran);
+//! 4 one or more hosts were unreachable; 5 bad command-line options; 99 interrupted (Ctrl-C;
+//! 130 on a second one).
 //! `drover test`: 0 every scenario passed, 1 a bad scenario file or no testbed (not root), 2 a
 //! scenario failed, 5 bad options, 130 interrupted.
 
@@ -11,8 +13,10 @@ mod diagnostics;
 mod doc;
 mod extra_vars;
 mod galaxy;
+mod interrupt;
 mod inventory;
 mod listing;
+mod lock_cmd;
 mod preflight;
 mod prompt;
 mod pyjson;
@@ -32,7 +36,7 @@ use std::time::Duration;
 use clap::Parser;
 use drover_core::config::AnsibleConfig;
 use drover_core::events::Event;
-use drover_core::executor::RunOptions;
+use drover_core::executor::{ExecError, RunOptions};
 use drover_core::playbook::Playbook;
 use drover_core::session::{Prompt, PromptKind, Prompter, Session, SessionError, SharedPrompter};
 use drover_core::vars::Vars;
@@ -91,6 +95,7 @@ fn real_main() -> ExitCode {
         },
         Command::Doc(args) => doc::run(&args),
         Command::Test(args) => test::run(&args),
+        Command::Lock(command) => lock_cmd::run(&command),
         Command::Config(args) => config_cmd::run(&args),
         Command::Galaxy(args) => galaxy::run(&args),
         Command::Completions(args) => shell_support::completions(&args),
@@ -171,6 +176,7 @@ fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, Strin
         skip_tags: split_tags(&args.skip_tags),
         start_at_task: args.start_at_task.clone(),
         step: args.step,
+        lock: lock_cmd::play_settings(&args.lock, cfg)?,
         ..base
     })
 }
@@ -232,6 +238,9 @@ fn play(mut args: PlayArgs, no_color: bool) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e, None, EXIT_BAD_OPTIONS),
     };
+    // Triggered by Ctrl-C / SIGTERM once the runtime runs (see `interrupt.rs`).
+    let interrupt = drover_core::interrupt::Interrupt::new();
+    opts.interrupt = interrupt.clone();
     // Warnings on standard error are coloured as ansible's: when its standard output is.
     let colors = report::colors_for(&cfg, std::io::stdout().is_terminal(), no_color);
     let sink = match report::play_sink(&args, &cfg, no_color) {
@@ -327,15 +336,25 @@ fn play(mut args: PlayArgs, no_color: bool) -> ExitCode {
         Ok(r) => r,
         Err(code) => return code,
     };
+    interrupt::install(&runtime, interrupt);
+    // Read-only checks, before any lock is taken or anything changes (docs/RUNBOOKS.md).
     if let Err(code) = preflight::run(&session, &runtime, &checks, &inventory) {
         return code;
     }
     let mut worst = 0u8;
     for pb in &playbooks {
         match runtime.block_on(session.run_loaded(pb, &mut inventory)) {
-            Ok(result) => worst = worst.max(result.exit_code as u8),
+            Ok(result) => {
+                worst = worst.max(result.exit_code as u8);
+                if session.options().interrupt.is_set() {
+                    break;
+                }
+            }
             // The `group_vars/`/`host_vars/` beside the playbook could not be read.
             Err(SessionError::Inventory(e)) => return fail(e.to_string(), None, EXIT_ERROR),
+            Err(SessionError::Exec(ExecError::Lock(e))) => {
+                return ExitCode::from(lock_cmd::lock_refused(&e))
+            }
             Err(e) => {
                 sink.emit(&Event::Warning {
                     message: e.to_string(),

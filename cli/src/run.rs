@@ -67,7 +67,7 @@ pub struct RunArgs {
     /// One line per host (ansible's `oneline` output).
     #[arg(short = 'o', long = "one-line")]
     pub one_line: bool,
-    /// Write each host's result as JSON to DIR/<host>.
+    /// Write each host's result as JSON to DIR/HOST.
     #[arg(short = 't', long = "tree", value_name = "TREE")]
     pub tree: Option<PathBuf>,
     /// Run asynchronously, failing after this many seconds.

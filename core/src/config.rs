@@ -64,6 +64,8 @@ pub struct AnsibleConfig {
     /// problem stops the run before any host is touched, as `drover play --strict` does
     /// (ansible-core ignores the key).
     pub strict: Option<bool>,
+    /// drover's deploy-lock settings (`[drover]` `lock*` keys, `DROVER_LOCK_*`).
+    pub lock: crate::lock::LockConfig,
     /// Settings that were set but could not be read, and lines of the file that are not INI
     /// (each one message; the setting keeps its default).
     pub problems: Vec<String>,
@@ -179,5 +181,26 @@ mod tests {
         cfg.apply_env(|k| (k == "DROVER_STRICT").then(|| "0".to_string()));
         assert_eq!(cfg.strict, Some(false));
         assert_eq!(AnsibleConfig::from_ini("").strict, None);
+    }
+
+    #[test]
+    fn lock_settings_from_file_then_environment() {
+        let mut cfg = AnsibleConfig::from_ini(
+            "[drover]\nlock_dir = /srv/locks\nlock_wait = 5m\nlock = yes\n[defaults]\nlock_dir = /ignored\n",
+        );
+        assert_eq!(cfg.lock.dir.as_deref(), Some("/srv/locks"));
+        assert_eq!(cfg.lock.enabled, Some(true));
+        cfg.apply_env(|k| match k {
+            "DROVER_NO_LOCK" => Some("1".into()),
+            "DROVER_LOCK_OWNER" => Some("ops".into()),
+            "DROVER_LOCK_TTL" => Some(" ".into()),
+            _ => None,
+        });
+        assert_eq!(cfg.lock.enabled, Some(false));
+        assert_eq!(cfg.lock.owner.as_deref(), Some("ops"));
+        assert_eq!(cfg.lock.wait.as_deref(), Some("5m"));
+        assert_eq!(cfg.lock.ttl, None);
+        let cfg = AnsibleConfig::from_ini("[drover]\nlock = no\n");
+        assert_eq!(cfg.lock.enabled, Some(false));
     }
 }

@@ -173,6 +173,9 @@ pub enum Event {
         /// The warning text.
         message: String,
     },
+    /// The run was interrupted (Ctrl-C, SIGTERM): no new task started, the tasks in flight
+    /// were abandoned (their remote commands stopped). The recap follows.
+    Interrupted,
     /// A host's restorable state, for `--summary`/`--resume`: sent when the host fails or
     /// becomes unreachable, and for every host at the end of each play.
     #[schemars(skip)]

@@ -62,10 +62,39 @@ pub fn drover_bin() -> &'static Path {
     }
 }
 
+/// The environment variables of drover's deploy-lock settings (docs/LOCKING.md).
+const LOCK_ENV: [&str; 8] = [
+    "DROVER_LOCK",
+    "DROVER_LOCK_DIR",
+    "DROVER_LOCK_HOST",
+    "DROVER_LOCK_NAME",
+    "DROVER_LOCK_OWNER",
+    "DROVER_LOCK_TTL",
+    "DROVER_LOCK_WAIT",
+    "DROVER_NO_LOCK",
+];
+
+/// [`drover_command`] without any deploy-lock setting from the environment (not even the
+/// harness's `DROVER_LOCK_WAIT`): for tests of the locks themselves, which want drover's defaults
+/// and refusals.
+pub fn drover_command_default_locks() -> Command {
+    let mut command = drover_command();
+    for name in LOCK_ENV {
+        command.env_remove(name);
+    }
+    command
+}
+
 /// A `Command` for the drover binary with stdin closed; add args, env and cwd as needed.
+/// Runs get `DROVER_LOCK_WAIT=600` unless the environment sets it: two tests that reach the same
+/// machine (the controller itself through [`crate::LoopbackSshd`]) then wait for each other's deploy
+/// lock instead of failing (docs/LOCKING.md).
 pub fn drover_command() -> Command {
     let mut command = Command::new(drover_bin());
     command.stdin(Stdio::null());
+    if std::env::var_os("DROVER_LOCK_WAIT").is_none() {
+        command.env("DROVER_LOCK_WAIT", "600");
+    }
     command
 }
 

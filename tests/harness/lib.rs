@@ -24,7 +24,9 @@ mod setup;
 mod sshd;
 
 pub use docker::{TestDockerEngine, TEST_IMAGE};
-pub use drover::{drover_bin, drover_command, example_bin, run_drover, DroverOutput};
+pub use drover::{
+    drover_bin, drover_command, drover_command_default_locks, example_bin, run_drover, DroverOutput,
+};
 pub use error::HarnessError;
 pub use hosts::{TestHost, TestHosts, DEPLOY_USER, ROOT_USER};
 pub use http::{TestHttpServer, BRIDGE_ADDRESS};

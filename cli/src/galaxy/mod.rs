@@ -26,7 +26,7 @@ pub struct GalaxyArgs {
 #[derive(Debug, Subcommand)]
 pub enum GalaxyAction {
     /// Install roles and collections from a requirements file or role specs
-    /// (git+URL[,version[,name]], a .git URL, a directory or a tarball).
+    /// (`git+URL[,version[,name]]`, a .git URL, a directory or a tarball).
     Install(InstallArgs),
     /// Create a role skeleton (defaults, meta, tasks, handlers, README, tests) with a
     /// `drover test` scenario.
@@ -36,7 +36,7 @@ pub enum GalaxyAction {
 /// `drover galaxy install` arguments.
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// Roles to install: git+URL[,version[,name]], a URL ending in .git, a directory or a tarball.
+    /// Roles to install: `git+URL[,version[,name]]`, a URL ending in .git, a directory or a tarball.
     #[arg(required_unless_present = "role_file")]
     pub roles: Vec<String>,
     /// A requirements file: a list of roles, or a map with `roles:` and `collections:`.

@@ -536,6 +536,13 @@ impl HumanReporter {
                     self.paint(Role::Warn, &format!("[WARNING]: {message}"))
                 );
             }
+            Event::Interrupted => {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{}",
+                    self.paint(Role::Error, "[ERROR]: User interrupted execution")
+                );
+            }
             // Only `--summary` reads checkpoints.
             Event::HostCheckpoint(_) => {}
             Event::Recap { hosts, duration } => {

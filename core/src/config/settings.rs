@@ -179,6 +179,90 @@ pub static SETTINGS: &[Setting] = &[
         store: |c, v| c.vault_password_file = v.paths(),
     },
     Setting {
+        name: "DROVER_LOCK",
+        ini: &[("drover", "lock")],
+        env: &["DROVER_LOCK"],
+        default: Some("True"),
+        kind: Kind::Bool,
+        description: "drover's own: take a deploy lock on each target before changing it (docs/LOCKING.md); false is --no-lock.",
+        ansible: false,
+        store: |c, v| c.lock.enabled = v.bool(),
+    },
+    Setting {
+        name: "DROVER_LOCK_DIR",
+        ini: &[("drover", "lock_dir")],
+        env: &["DROVER_LOCK_DIR"],
+        default: Some("/var/lib/drover/locks"),
+        kind: Kind::Str,
+        description: "drover's own: absolute directory on the targets that holds the deploy locks (--lock-dir).",
+        ansible: false,
+        store: |c, v| c.lock.dir = non_empty(v),
+    },
+    Setting {
+        name: "DROVER_LOCK_HOST",
+        ini: &[("drover", "lock_host")],
+        env: &["DROVER_LOCK_HOST"],
+        default: None,
+        kind: Kind::Str,
+        description: "drover's own: the inventory host that keeps the named lock (--lock-host).",
+        ansible: false,
+        store: |c, v| c.lock.host = non_empty(v),
+    },
+    Setting {
+        name: "DROVER_LOCK_NAME",
+        ini: &[("drover", "lock_name")],
+        env: &["DROVER_LOCK_NAME"],
+        default: None,
+        kind: Kind::Str,
+        description: "drover's own: also take this named lock (e.g. deploy) on the lock host: one deployer for all servers (--lock-name).",
+        ansible: false,
+        store: |c, v| c.lock.name = non_empty(v),
+    },
+    Setting {
+        name: "DROVER_LOCK_OWNER",
+        ini: &[("drover", "lock_owner")],
+        env: &["DROVER_LOCK_OWNER"],
+        default: None,
+        kind: Kind::Str,
+        description: "drover's own: holder name written in the deploy locks; unset: user@controller (--lock-owner).",
+        ansible: false,
+        store: |c, v| c.lock.owner = non_empty(v),
+    },
+    Setting {
+        name: "DROVER_LOCK_TTL",
+        ini: &[("drover", "lock_ttl")],
+        env: &["DROVER_LOCK_TTL"],
+        default: None,
+        kind: Kind::Str,
+        description: "drover's own: age after which a lock counts as stale; unset: 6h for runs, 12h for held tokens (--lock-ttl).",
+        ansible: false,
+        store: |c, v| c.lock.ttl = non_empty(v),
+    },
+    Setting {
+        name: "DROVER_LOCK_WAIT",
+        ini: &[("drover", "lock_wait")],
+        env: &["DROVER_LOCK_WAIT"],
+        default: None,
+        kind: Kind::Str,
+        description: "drover's own: wait this long (90s, 5m, 1h) for held deploy locks before refusing; unset: refuse at once (--lock-wait).",
+        ansible: false,
+        store: |c, v| c.lock.wait = non_empty(v),
+    },
+    Setting {
+        name: "DROVER_NO_LOCK",
+        ini: &[("drover", "no_lock")],
+        env: &["DROVER_NO_LOCK"],
+        default: Some("False"),
+        kind: Kind::Bool,
+        description: "drover's own: take no deploy locks (--no-lock); wins over DROVER_LOCK.",
+        ansible: false,
+        store: |c, v| {
+            if v.bool() == Some(true) {
+                c.lock.enabled = Some(false)
+            }
+        },
+    },
+    Setting {
         name: "DROVER_SSH_RETRY_BACKOFF",
         ini: &[("ssh_connection", "drover_retry_backoff")],
         env: &["DROVER_SSH_RETRY_BACKOFF"],
@@ -233,6 +317,11 @@ pub static SETTINGS: &[Setting] = &[
 /// The setting named `name` (ansible-config's name), if drover reads it.
 pub fn setting(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
+}
+
+/// Text that is not blank (an empty `DROVER_LOCK_WAIT=` leaves the setting unset).
+fn non_empty(v: Value) -> Option<String> {
+    v.string().filter(|s| !s.trim().is_empty())
 }
 
 #[cfg(test)]

@@ -387,10 +387,25 @@ impl HostConnection {
     pub async fn write_file_atomic(&self, data: &[u8], path: &str) -> Result<(), ConnectionError> {
         let _change = self.changing();
         let tmp = temp_sibling(path);
+        let guard = self.temp_file_guard(&tmp);
         self.inner
             .put_bytes(data, &tmp, self.become_.as_ref())
             .await?;
-        self.rename_into_place(&tmp, path).await
+        let result = self.rename_into_place(&tmp, path).await;
+        guard.disarm();
+        result
+    }
+
+    /// A guard that removes the temporary file `path` on the target if it is dropped armed:
+    /// when the operation writing it is abandoned (task `timeout`, Ctrl-C), so no partial file
+    /// is left behind. Disarm it once the file has been renamed into place (or removed).
+    pub fn temp_file_guard(&self, path: &str) -> TempFileGuard {
+        TempFileGuard {
+            conn: self.inner.clone(),
+            path: path.to_string(),
+            become_: self.become_.clone(),
+            armed: true,
+        }
     }
 
     /// Uploads a local file to `path` atomically (temporary sibling, then rename).
@@ -401,10 +416,13 @@ impl HostConnection {
     ) -> Result<(), ConnectionError> {
         let _change = self.changing();
         let tmp = temp_sibling(path);
+        let guard = self.temp_file_guard(&tmp);
         self.inner
             .put_file(local, &tmp, self.become_.as_ref())
             .await?;
-        self.rename_into_place(&tmp, path).await
+        let result = self.rename_into_place(&tmp, path).await;
+        guard.disarm();
+        result
     }
 
     async fn rename_into_place(&self, tmp: &str, path: &str) -> Result<(), ConnectionError> {
@@ -419,6 +437,39 @@ impl HostConnection {
             });
         }
         Ok(())
+    }
+}
+
+/// Removes a temporary file on the target when dropped armed (see
+/// [`HostConnection::temp_file_guard`]).
+pub struct TempFileGuard {
+    conn: Arc<dyn Connection>,
+    path: String,
+    become_: Option<Become>,
+    armed: bool,
+}
+
+impl TempFileGuard {
+    /// The file was moved into place or removed: nothing to clean up.
+    pub fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TempFileGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let conn = self.conn.clone();
+        let mut req = ExecRequest::new(format!("rm -f {}", quote_path(&self.path)));
+        req.become_ = self.become_.take();
+        crate::interrupt::spawn_cleanup(async move {
+            // After the abandoned writer got its SIGTERM (see the ssh transport's abandon
+            // guard), so the file is not created again behind the removal.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), conn.exec(&req)).await;
+        });
     }
 }
 

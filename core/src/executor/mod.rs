@@ -16,7 +16,9 @@ mod failure;
 mod free;
 mod handlers;
 mod include;
+mod interrupted;
 mod list;
+mod locking;
 mod looping;
 mod loops;
 mod meta;
@@ -42,6 +44,7 @@ pub(crate) use connect::ConnectionPool;
 pub use connect::{ssh_options, transport_for};
 pub(crate) use controller::TaskController;
 pub use free::{strategy_named, Strategy};
+pub use locking::LockTargets;
 pub use options::RunOptions;
 pub(crate) use state::{task_vars, HostState, PlayVars, VarsInput};
 
@@ -60,6 +63,16 @@ pub enum ExecError {
     /// Playbook content was wrong in a way found only at run time.
     #[error(transparent)]
     Playbook(#[from] PlaybookError),
+    /// The deploy locks could not be taken; nothing ran (see [`crate::lock`]). Boxed: the
+    /// error names the holder and is much larger than the other variants.
+    #[error(transparent)]
+    Lock(Box<crate::lock::LockError>),
+}
+
+impl From<crate::lock::LockError> for ExecError {
+    fn from(e: crate::lock::LockError) -> Self {
+        Self::Lock(Box::new(e))
+    }
 }
 
 /// How a run ended.
@@ -67,7 +80,8 @@ pub enum ExecError {
 pub struct RunSummary {
     /// Per-host counters, in first-seen order.
     pub stats: Vec<(String, HostStats)>,
-    /// ansible-playbook's exit code: 0 ok, 2 a host failed, 4 a host was unreachable.
+    /// ansible-playbook's exit code: 0 ok, 2 a host failed, 4 a host was unreachable, 99
+    /// interrupted.
     pub exit_code: i32,
 }
 

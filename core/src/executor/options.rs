@@ -61,6 +61,11 @@ pub struct RunOptions {
     /// Strategy for plays without a `strategy` keyword (`ANSIBLE_STRATEGY`, `ansible.cfg`);
     /// `None` is `linear`.
     pub strategy: Option<String>,
+    /// Deploy locks to take before the first task (`None`: no locking, the library default;
+    /// `drover play` sets them unless `--no-lock`). See [`crate::lock`].
+    pub lock: Option<crate::lock::LockSettings>,
+    /// Stops the run when triggered (Ctrl-C): see [`crate::interrupt`].
+    pub interrupt: crate::interrupt::Interrupt,
     /// `--resume`: the earlier run this one continues.
     pub resume: Option<std::sync::Arc<crate::progress::ResumePlan>>,
     /// Send [`crate::events::Event::HostCheckpoint`]s (for `--summary`).
@@ -99,6 +104,8 @@ impl Default for RunOptions {
             start_at_task: None,
             step: false,
             strategy: None,
+            lock: None,
+            interrupt: crate::interrupt::Interrupt::default(),
             resume: None,
             checkpoints: false,
             ssh_retries: 0,

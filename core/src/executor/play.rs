@@ -22,19 +22,15 @@ impl Executor {
 
     async fn run_plays(&self, playbook: &Playbook) -> Result<RunSummary, ExecError> {
         let start = Instant::now();
+        // Before anything can change a host (docs/LOCKING.md).
+        let locks = self.take_locks(playbook).await?;
         self.emit(Event::PlaybookStart {
             playbook: playbook.path.display().to_string(),
             check_mode: self.shared.opts.check,
         });
         let uses_hostvars = content_uses_hostvars(playbook);
-        let mut result = Ok(());
-        for play in &playbook.plays {
-            result = self.run_play(playbook, play, uses_hostvars).await;
-            if result.is_err() || self.run_broken() {
-                break;
-            }
-        }
-        self.shared.pool.close_all().await;
+        let (result, interrupted) = self.run_interruptible(playbook, uses_hostvars).await;
+        self.finish_run(locks, interrupted).await;
         // As ansible-core, the recap lists only hosts that had a result (a play's `run_once`
         // leaves the others without any).
         let stats: Vec<(String, HostStats)> = self
@@ -48,7 +44,9 @@ impl Executor {
             duration: start.elapsed(),
         });
         result?;
-        let exit_code = if stats.iter().any(|(_, s)| s.unreachable > 0) {
+        let exit_code = if interrupted {
+            crate::interrupt::EXIT_INTERRUPTED
+        } else if stats.iter().any(|(_, s)| s.unreachable > 0) {
             4
         } else if stats.iter().any(|(_, s)| s.failed > 0) {
             2

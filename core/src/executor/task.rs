@@ -355,7 +355,7 @@ impl Executor {
     }
 
     /// The `ansible_*` connection variables, rendered.
-    fn connection_vars(&self, vars: &Vars) -> Vars {
+    pub(super) fn connection_vars(&self, vars: &Vars) -> Vars {
         vars.iter()
             .filter(|(k, _)| k.starts_with("ansible_") && !k.starts_with("ansible_facts"))
             .filter(|(k, _)| !k.starts_with("ansible_become"))

@@ -312,6 +312,10 @@ fn source_file(location: &str) -> Option<&str> {
 
 impl EventSink for SummaryRecorder {
     fn emit(&self, event: &Event) {
+        // The executor says so before its recap when Ctrl-C stopped the run.
+        if matches!(event, Event::Interrupted) {
+            self.mark_interrupted();
+        }
         self.record(event);
         self.inner.emit(event);
     }
@@ -429,6 +433,39 @@ mod tests {
         assert!(record.interrupted);
         assert_eq!(record.hosts["a"].end, HostEnd::Stopped);
         assert_eq!(record.hosts["b"].end, HostEnd::Failed);
+    }
+
+    #[test]
+    fn the_executors_interrupted_event_marks_no_host_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("s.json");
+        let rec = SummaryRecorder::new(out.clone(), Arc::new(MemorySink::default()));
+        let ok = HostStats {
+            ok: 1,
+            ..HostStats::default()
+        };
+        for e in [
+            Event::PlaybookStart {
+                playbook: "site.yml".into(),
+                check_mode: false,
+            },
+            Event::PlayStart {
+                name: "p".into(),
+                hosts: vec!["a".into()],
+            },
+            start("t", 3, &["a"]),
+            result("a", Status::Ok),
+            Event::Interrupted,
+            Event::Recap {
+                hosts: vec![("a".into(), ok)],
+                duration: Duration::from_secs(1),
+            },
+        ] {
+            rec.emit(&e);
+        }
+        let record = RunRecord::load(&out).unwrap();
+        assert!(record.interrupted);
+        assert_eq!(record.hosts["a"].end, HostEnd::Stopped);
     }
 
     #[test]

@@ -235,8 +235,12 @@ async fn converge_contents(
     }];
     let mut script = String::new();
     let mut stdin = None;
+    // Removes the temporary file if the task is abandoned before the script below renames it
+    // (task `timeout`, Ctrl-C); the script removes it itself on its own failures.
+    let mut tmp_guard = None;
     if content_changed {
         let tmp = temp_sibling(&write_path);
+        tmp_guard = Some(ctx.conn.temp_file_guard(&tmp));
         script.push_str(&format!("t={}\n", quote_path(&tmp)));
         if w.create_parent {
             script.push_str(&format!(
@@ -313,7 +317,11 @@ async fn converge_contents(
         ExecRequest::new(script)
     };
     req.stdin = stdin;
-    let out = ctx.conn.exec(req).await?;
+    let out = ctx.conn.exec(req).await;
+    if let Some(guard) = tmp_guard {
+        guard.disarm();
+    }
+    let out = out?;
     let stdout = out.stdout_str();
     if out.rc != 0 {
         let stderr = out.stderr_str().trim().to_string();

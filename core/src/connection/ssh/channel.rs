@@ -255,15 +255,14 @@ impl Drop for AbandonGuard {
         if !self.armed.get() {
             return;
         }
-        let (Some(writer), Ok(runtime)) =
-            (self.writer.take(), tokio::runtime::Handle::try_current())
-        else {
+        let Some(writer) = self.writer.take() else {
             return;
         };
         let handle = self.handle.clone();
         let pid = self.remote_pid.load(Ordering::Relaxed);
         let privileged = self.privileged;
-        runtime.spawn(async move {
+        // Counted, so the end of the run waits for it (see `crate::interrupt`).
+        crate::interrupt::spawn_cleanup(async move {
             let _ = writer.signal(russh::Sig::TERM).await;
             let _ = writer.eof().await;
             let _ = writer.close().await;
