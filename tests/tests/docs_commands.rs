@@ -281,7 +281,10 @@ fn run_command(command: &str, dir: &Path, bin: &Path, out_dir: &Path) -> (Option
     cmd.env("PATH", path)
         .env("HOME", home)
         .env("NO_COLOR", "1")
-        .env("DROVER_NO_PROGRESS", "1");
+        .env("DROVER_NO_PROGRESS", "1")
+        // As the harness's drover_command(): wait for a deploy lock another test holds on this
+        // machine instead of refusing (docs/LOCKING.md).
+        .env("DROVER_LOCK_WAIT", "600");
     let mut child = cmd.spawn().expect("run bash");
     let started = Instant::now();
     let status = loop {
