@@ -1,6 +1,6 @@
 //! Ctrl-C on `drover play` against a real host: SIGINT during a long command and during the
 //! upload of a large file ends the run with exit 99, the recap and the `--summary` (marking no
-//! host finished), the remote command is gone,
+//! host finished), the remote command is gone, `--resume` of that summary then finishes the run,
 //! no partial file is left (neither the destination nor a temporary file), the deploy lock is
 //! released; SIGINT while waiting for a held lock stops the wait (exit 99, nothing ran, the
 //! holder's lock kept); a second SIGINT exits at once with 130.
@@ -92,7 +92,7 @@ const SLEEP_PLAY: &str = r#"
   gather_facts: false
   tasks:
     - name: long
-      command: "sleep {{ 61 if inventory_hostname == groups['targets'][0] else 0 }}"
+      command: "sleep {{ (long | default(61)) if inventory_hostname == groups['targets'][0] else 0 }}"
     - name: never runs
       command: touch /root/after-interrupt
 "#;
@@ -138,6 +138,21 @@ fn sigint_stops_a_long_command_and_releases_the_lock() {
     }
     let lock = hosts.ssh_ok(1, &format!("ls -d {LOCK} 2>/dev/null || true"));
     assert_eq!(lock.trim(), "", "the lock of host 1 was not released");
+
+    // --resume finishes the interrupted run: each host from its stopped task (host 0's is
+    // shortened), ending as an uninterrupted run ends: the last task ran on both hosts.
+    let resumed = start(
+        &hosts,
+        "sleep.yml",
+        SLEEP_PLAY,
+        &["--resume", &summary_arg, "-e", "long=1"],
+    );
+    let (out, _) = finish(resumed);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    for i in 0..2 {
+        let after = hosts.ssh_ok(i, "ls /root/after-interrupt 2>/dev/null || true");
+        assert_eq!(after.trim(), "/root/after-interrupt", "host {i}: {out:#?}");
+    }
 }
 
 #[test]
