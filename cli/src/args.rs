@@ -207,48 +207,8 @@ pub struct PlayArgs {
     /// More output (-v to -vvvv).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Connect as this user.
-    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
-    pub user: Option<String>,
-    /// Private key file for SSH.
-    #[arg(
-        long = "private-key",
-        alias = "key-file",
-        value_name = "PRIVATE_KEY_FILE"
-    )]
-    pub private_key: Option<PathBuf>,
-    /// Connection type (ssh, local).
-    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
-    pub connection: Option<String>,
-    /// Connect timeout in seconds.
-    #[arg(short = 'T', long = "timeout", value_name = "TIMEOUT")]
-    pub timeout: Option<u64>,
-    /// Run operations with become (sudo by default).
-    #[arg(short = 'b', long = "become")]
-    pub become_: bool,
-    /// Become this user (default root).
-    #[arg(long = "become-user", value_name = "BECOME_USER")]
-    pub become_user: Option<String>,
-    /// Become method (sudo, su).
-    #[arg(long = "become-method", value_name = "BECOME_METHOD")]
-    pub become_method: Option<String>,
-    /// Ask for the become password.
-    #[arg(short = 'K', long = "ask-become-pass")]
-    pub ask_become_pass: bool,
-    /// Extra arguments for every ssh connection (OpenSSH `-o` options are honoured).
-    #[arg(
-        long = "ssh-common-args",
-        value_name = "SSH_COMMON_ARGS",
-        allow_hyphen_values = true
-    )]
-    pub ssh_common_args: Option<String>,
-    /// Extra arguments for ssh only.
-    #[arg(
-        long = "ssh-extra-args",
-        value_name = "SSH_EXTRA_ARGS",
-        allow_hyphen_values = true
-    )]
-    pub ssh_extra_args: Option<String>,
+    #[command(flatten)]
+    pub connect: crate::connect_args::ConnectArgs,
     /// Run handlers even if a task fails.
     #[arg(long = "force-handlers")]
     pub force_handlers: bool,

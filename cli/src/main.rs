@@ -9,6 +9,7 @@
 
 mod args;
 mod config_cmd;
+mod connect_args;
 mod diagnostics;
 mod doc;
 mod extra_vars;
@@ -31,7 +32,6 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Parser;
 use drover_core::config::AnsibleConfig;
@@ -133,21 +133,12 @@ fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, Strin
     for e in &args.extra_vars {
         extra_vars::merge_extra_vars(e, &mut extra_vars)?;
     }
-    let become_password = if args.ask_become_pass {
-        Some(
-            prompt_secret(PromptKind::BecomePassword, "BECOME password: ").map_err(|e| {
-                format!("-K: {e}; set ansible_become_password (e.g. with -e @secrets.yml) instead")
-            })?,
-        )
-    } else {
-        None
-    };
     if let Some(name) = &cfg.strategy {
         drover_core::executor::strategy_named(name)
             .map_err(|e| format!("{e} (ANSIBLE_STRATEGY / ansible.cfg strategy)"))?;
     }
     // Command-line flags over `ansible.cfg` (and its environment overrides).
-    let base = RunOptions::from_config(cfg);
+    let base = args.connect.apply(RunOptions::from_config(cfg))?;
     Ok(RunOptions {
         // Encrypted private keys that no agent holds, `vars_prompt`, `pause` and `--step`:
         // asked on the terminal.
@@ -158,19 +149,6 @@ fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, Strin
         limit: args.limit.clone(),
         extra_vars,
         verbosity: args.verbose,
-        become_: args.become_ || base.become_,
-        become_user: args.become_user.clone().or(base.become_user),
-        become_method: args.become_method.clone().or(base.become_method),
-        become_password,
-        remote_user: args.user.clone().or(base.remote_user),
-        private_key: args.private_key.clone().or(base.private_key),
-        connection: args.connection.clone(),
-        ssh_common_args: args.ssh_common_args.clone().or(base.ssh_common_args),
-        ssh_extra_args: args.ssh_extra_args.clone(),
-        connect_timeout: args
-            .timeout
-            .map(Duration::from_secs)
-            .unwrap_or(base.connect_timeout),
         force_handlers: args.force_handlers || base.force_handlers,
         tags: split_tags(&args.tags),
         skip_tags: split_tags(&args.skip_tags),

@@ -5,21 +5,20 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::Args;
 use drover_core::config::AnsibleConfig;
 use drover_core::events::EventSink;
 use drover_core::executor::RunOptions;
 use drover_core::playbook::adhoc::AdHoc;
-use drover_core::session::{PromptKind, Session, SessionError, SharedPrompter};
+use drover_core::session::{Session, SessionError, SharedPrompter};
 use drover_core::vars::Vars;
 
 use crate::args::VaultArgs;
 use crate::diagnostics::playbook_diagnostic;
 use crate::prompt::TerminalPrompter;
 use crate::report::AdHocReporter;
-use crate::{async_runtime, extra_vars, fail, prompt_secret, vault, EXIT_BAD_OPTIONS, EXIT_ERROR};
+use crate::{async_runtime, extra_vars, fail, vault, EXIT_BAD_OPTIONS, EXIT_ERROR};
 
 /// `drover run` arguments (ansible's names).
 #[derive(Debug, Args)]
@@ -87,48 +86,8 @@ pub struct RunArgs {
     /// List the matching hosts and exit.
     #[arg(long = "list-hosts")]
     pub list_hosts: bool,
-    /// Connect as this user.
-    #[arg(short = 'u', long = "user", value_name = "REMOTE_USER")]
-    pub user: Option<String>,
-    /// Private key file for SSH.
-    #[arg(
-        long = "private-key",
-        alias = "key-file",
-        value_name = "PRIVATE_KEY_FILE"
-    )]
-    pub private_key: Option<PathBuf>,
-    /// Connection type (ssh, local, docker, lxc).
-    #[arg(short = 'c', long = "connection", value_name = "CONNECTION")]
-    pub connection: Option<String>,
-    /// Connect timeout in seconds.
-    #[arg(short = 'T', long = "timeout", value_name = "TIMEOUT")]
-    pub timeout: Option<u64>,
-    /// Run the module with become (sudo by default).
-    #[arg(short = 'b', long = "become")]
-    pub become_: bool,
-    /// Become this user (default root).
-    #[arg(long = "become-user", value_name = "BECOME_USER")]
-    pub become_user: Option<String>,
-    /// Become method (sudo, su).
-    #[arg(long = "become-method", value_name = "BECOME_METHOD")]
-    pub become_method: Option<String>,
-    /// Ask for the become password.
-    #[arg(short = 'K', long = "ask-become-pass")]
-    pub ask_become_pass: bool,
-    /// Extra arguments for every ssh connection.
-    #[arg(
-        long = "ssh-common-args",
-        value_name = "SSH_COMMON_ARGS",
-        allow_hyphen_values = true
-    )]
-    pub ssh_common_args: Option<String>,
-    /// Extra arguments for ssh only.
-    #[arg(
-        long = "ssh-extra-args",
-        value_name = "SSH_EXTRA_ARGS",
-        allow_hyphen_values = true
-    )]
-    pub ssh_extra_args: Option<String>,
+    #[command(flatten)]
+    pub connect: crate::connect_args::ConnectArgs,
     /// The directory relative paths and `roles/` are resolved from (default: the current one).
     #[arg(long = "playbook-dir", value_name = "BASEDIR")]
     pub playbook_dir: Option<PathBuf>,
@@ -143,15 +102,7 @@ fn run_options(args: &RunArgs, cfg: &AnsibleConfig) -> Result<RunOptions, String
     for e in &args.extra_vars {
         extra_vars::merge_extra_vars(e, &mut extra)?;
     }
-    let become_password = if args.ask_become_pass {
-        Some(
-            prompt_secret(PromptKind::BecomePassword, "BECOME password: ")
-                .map_err(|e| format!("-K: {e}; set ansible_become_password instead"))?,
-        )
-    } else {
-        None
-    };
-    let base = RunOptions::from_config(cfg);
+    let base = args.connect.apply(RunOptions::from_config(cfg))?;
     Ok(RunOptions {
         prompter: SharedPrompter(Arc::new(TerminalPrompter)),
         check: args.check,
@@ -160,19 +111,6 @@ fn run_options(args: &RunArgs, cfg: &AnsibleConfig) -> Result<RunOptions, String
         limit: args.limit.clone(),
         extra_vars: extra,
         verbosity: args.verbose,
-        become_: args.become_ || base.become_,
-        become_user: args.become_user.clone().or(base.become_user),
-        become_method: args.become_method.clone().or(base.become_method),
-        become_password,
-        remote_user: args.user.clone().or(base.remote_user),
-        private_key: args.private_key.clone().or(base.private_key),
-        connection: args.connection.clone(),
-        ssh_common_args: args.ssh_common_args.clone().or(base.ssh_common_args),
-        ssh_extra_args: args.ssh_extra_args.clone(),
-        connect_timeout: args
-            .timeout
-            .map(Duration::from_secs)
-            .unwrap_or(base.connect_timeout),
         ..base
     })
 }
