@@ -184,6 +184,28 @@ fn a_host_dropping_mid_run_is_unreachable_while_the_others_finish_and_a_rerun_co
     assert_eq!(hosts.ssh_ok(1, "cat /root/last"), "done\n");
 
     hosts.start_host(0);
+    // The dropped host kept the run's deploy lock; its holder is gone, so the next run refuses
+    // at once (no waiting) and names the way out, which the operator takes.
+    let refused = play(&[pb, "-i", inv]);
+    assert!(!refused.success(), "{}\n{}", refused.stdout, refused.stderr);
+    // The message as one line (the terminal report wraps it).
+    let message = refused
+        .stderr
+        .replace('│', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        message.contains("looks stale")
+            && message.contains(&format!("drover lock release --force {dropped}")),
+        "{}",
+        refused.stderr
+    );
+    let released = drover_command()
+        .args(["lock", "release", "--force", dropped.as_str(), "-i", inv])
+        .output()
+        .expect("drover lock release");
+    assert!(released.status.success(), "{released:?}");
     let rerun = play(&[pb, "-i", inv]);
     assert!(rerun.success(), "{}\n{}", rerun.stdout, rerun.stderr);
     for i in 0..2 {

@@ -169,7 +169,9 @@ fn refused_message(
         None => "held by another drover that is just taking it (no info file yet)".to_string(),
     };
     let stale = match stale {
-        Some(s) => format!("; it looks stale ({s})"),
+        Some(s) => format!(
+            "; it looks stale ({s}): if no run holds it, break it with `drover lock release --force {host}`"
+        ),
         None => String::new(),
     };
     format!("the deploy lock on {host} ({path}) is {who}{stale}")
@@ -198,7 +200,8 @@ impl LockSet {
 
     /// Takes the lock `name` on each of `targets` in order (a named lock first, then hosts
     /// sorted), all or none: when one is held by someone else, releases what it took and, with
-    /// `settings.wait`, polls until all are free or the time is up. `info` describes the taker
+    /// `settings.wait`, polls until all are free or the time is up (not when a holder looks
+    /// stale: that one is refused at once). `info` describes the taker
     /// (its token is replaced per lock).
     pub async fn acquire(
         targets: &[(Arc<LockTarget>, String)],
@@ -220,7 +223,8 @@ impl LockSet {
                 }
                 Err(e) => e,
             };
-            let waiting = matches!(err, LockError::Held { .. })
+            // A stale lock is not released by waiting: refuse at once, saying so.
+            let waiting = matches!(err, LockError::Held { stale: None, .. })
                 && deadline.is_some_and(|d| tokio::time::Instant::now() < d);
             if !waiting {
                 return Err(err);
