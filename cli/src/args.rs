@@ -186,27 +186,8 @@ pub struct PlayArgs {
     /// Playbook files to run, in order (with `--resume`: the summary's playbook by default).
     #[arg(required_unless_present = "resume")]
     pub playbooks: Vec<PathBuf>,
-    /// Inventory file, directory or comma-separated host list (repeatable).
-    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: Vec<String>,
-    /// Limit to hosts matching this pattern.
-    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
-    pub limit: Option<String>,
-    /// Extra variables: key=value pairs, YAML/JSON, or @file (repeatable).
-    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
-    pub extra_vars: Vec<String>,
-    /// Report what would change without changing anything.
-    #[arg(short = 'C', long = "check")]
-    pub check: bool,
-    /// Show differences in changed files and templates.
-    #[arg(short = 'D', long = "diff")]
-    pub diff: bool,
-    /// Hosts to work on in parallel.
-    #[arg(short = 'f', long = "forks", value_name = "FORKS")]
-    pub forks: Option<usize>,
-    /// More output (-v to -vvvv).
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    #[command(flatten)]
+    pub hosts: crate::connect_args::HostArgs,
     #[command(flatten)]
     pub connect: crate::connect_args::ConnectArgs,
     /// Run handlers even if a task fails.

@@ -1,13 +1,60 @@
-//! The connection and privilege options `drover play` and `drover run` share (ansible's names).
+//! The options `drover play` and `drover run` share (ansible's names): which hosts and how to
+//! run there ([`HostArgs`]), how to reach them and whom to become ([`ConnectArgs`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use drover_core::executor::RunOptions;
+use drover_core::vars::Vars;
 
-use crate::prompt_secret;
+use crate::{extra_vars, prompt_secret};
 use drover_core::session::PromptKind;
+
+/// Which hosts, with which variables, and how the run treats them.
+#[derive(Debug, Clone, Args)]
+pub struct HostArgs {
+    /// Inventory file, directory or comma-separated host list (repeatable).
+    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
+    pub inventory: Vec<String>,
+    /// Limit to hosts matching this pattern.
+    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
+    pub limit: Option<String>,
+    /// Extra variables: key=value pairs, YAML/JSON, or @file (repeatable).
+    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
+    pub extra_vars: Vec<String>,
+    /// Report what would change without changing anything.
+    #[arg(short = 'C', long = "check")]
+    pub check: bool,
+    /// Show differences in changed files and templates.
+    #[arg(short = 'D', long = "diff")]
+    pub diff: bool,
+    /// Hosts to work on in parallel.
+    #[arg(short = 'f', long = "forks", value_name = "FORKS")]
+    pub forks: Option<usize>,
+    /// More output (-v to -vvvv).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl HostArgs {
+    /// `base` with these options over it (extra variables read and merged in order).
+    pub fn apply(&self, base: RunOptions) -> Result<RunOptions, String> {
+        let mut extra = Vars::new();
+        for e in &self.extra_vars {
+            extra_vars::merge_extra_vars(e, &mut extra)?;
+        }
+        Ok(RunOptions {
+            check: self.check,
+            diff: self.diff,
+            forks: self.forks.unwrap_or(base.forks),
+            limit: self.limit.clone(),
+            extra_vars: extra,
+            verbosity: self.verbose,
+            ..base
+        })
+    }
+}
 
 /// How to reach the hosts and whom to become there.
 #[derive(Debug, Clone, Args)]

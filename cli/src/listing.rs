@@ -40,10 +40,10 @@ pub(crate) fn run(args: &PlayArgs, opts: &RunOptions, cfg: &AnsibleConfig) -> Ex
         }
         playbooks.push((p, pb));
     }
-    let sources = if args.inventory.is_empty() {
+    let sources = if args.hosts.inventory.is_empty() {
         cfg.inventory.clone()
     } else {
-        args.inventory.clone()
+        args.hosts.inventory.clone()
     };
     // As ansible-playbook, a listing goes on without an inventory it cannot read (only the
     // implicit localhost is left); a run stops on it.

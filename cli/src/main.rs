@@ -39,7 +39,6 @@ use drover_core::events::Event;
 use drover_core::executor::{ExecError, RunOptions};
 use drover_core::playbook::Playbook;
 use drover_core::session::{Prompt, PromptKind, Prompter, Session, SessionError, SharedPrompter};
-use drover_core::vars::Vars;
 
 use args::{Cli, Command, PlayArgs};
 use diagnostics::{playbook_diagnostic, PlainDiagnostic};
@@ -129,26 +128,17 @@ pub(crate) fn fail(message: impl Into<String>, hint: Option<&str>, code: u8) -> 
 }
 
 fn run_options(args: &PlayArgs, cfg: &AnsibleConfig) -> Result<RunOptions, String> {
-    let mut extra_vars = Vars::new();
-    for e in &args.extra_vars {
-        extra_vars::merge_extra_vars(e, &mut extra_vars)?;
-    }
+    // Command-line flags over `ansible.cfg` (and its environment overrides).
+    let base = args.hosts.apply(RunOptions::from_config(cfg))?;
     if let Some(name) = &cfg.strategy {
         drover_core::executor::strategy_named(name)
             .map_err(|e| format!("{e} (ANSIBLE_STRATEGY / ansible.cfg strategy)"))?;
     }
-    // Command-line flags over `ansible.cfg` (and its environment overrides).
-    let base = args.connect.apply(RunOptions::from_config(cfg))?;
+    let base = args.connect.apply(base)?;
     Ok(RunOptions {
         // Encrypted private keys that no agent holds, `vars_prompt`, `pause` and `--step`:
         // asked on the terminal.
         prompter: SharedPrompter(Arc::new(TerminalPrompter)),
-        check: args.check,
-        diff: args.diff,
-        forks: args.forks.unwrap_or(base.forks),
-        limit: args.limit.clone(),
-        extra_vars,
-        verbosity: args.verbose,
         force_handlers: args.force_handlers || base.force_handlers,
         tags: split_tags(&args.tags),
         skip_tags: split_tags(&args.skip_tags),
@@ -236,8 +226,8 @@ fn play(mut args: PlayArgs, no_color: bool) -> ExitCode {
         .vault_secrets(secrets)
         .strict(strict)
         .events(sink.clone());
-    if !args.inventory.is_empty() {
-        builder = builder.inventory(args.inventory.iter().cloned());
+    if !args.hosts.inventory.is_empty() {
+        builder = builder.inventory(args.hosts.inventory.iter().cloned());
     }
     let session = builder.config(cfg).options(opts).build();
     if (args.list_tasks || args.list_tags || args.list_hosts) && !args.syntax_check {

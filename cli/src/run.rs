@@ -12,13 +12,12 @@ use drover_core::events::EventSink;
 use drover_core::executor::RunOptions;
 use drover_core::playbook::adhoc::AdHoc;
 use drover_core::session::{Session, SessionError, SharedPrompter};
-use drover_core::vars::Vars;
 
 use crate::args::VaultArgs;
 use crate::diagnostics::playbook_diagnostic;
 use crate::prompt::TerminalPrompter;
 use crate::report::AdHocReporter;
-use crate::{async_runtime, extra_vars, fail, vault, EXIT_BAD_OPTIONS, EXIT_ERROR};
+use crate::{async_runtime, fail, vault, EXIT_BAD_OPTIONS, EXIT_ERROR};
 
 /// `drover run` arguments (ansible's names).
 #[derive(Debug, Args)]
@@ -42,27 +41,8 @@ pub struct RunArgs {
         allow_hyphen_values = true
     )]
     pub args: String,
-    /// Inventory file, directory or comma-separated host list (repeatable).
-    #[arg(short = 'i', long = "inventory", value_name = "INVENTORY")]
-    pub inventory: Vec<String>,
-    /// Limit to hosts matching this pattern.
-    #[arg(short = 'l', long = "limit", value_name = "SUBSET")]
-    pub limit: Option<String>,
-    /// Extra variables: key=value pairs, YAML/JSON, or @file (repeatable).
-    #[arg(short = 'e', long = "extra-vars", value_name = "EXTRA_VARS")]
-    pub extra_vars: Vec<String>,
-    /// Report what would change without changing anything.
-    #[arg(short = 'C', long = "check")]
-    pub check: bool,
-    /// Show differences in changed files.
-    #[arg(short = 'D', long = "diff")]
-    pub diff: bool,
-    /// Hosts to work on in parallel.
-    #[arg(short = 'f', long = "forks", value_name = "FORKS")]
-    pub forks: Option<usize>,
-    /// More output (-v to -vvvv).
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    #[command(flatten)]
+    pub hosts: crate::connect_args::HostArgs,
     /// One line per host (ansible's `oneline` output).
     #[arg(short = 'o', long = "one-line")]
     pub one_line: bool,
@@ -96,21 +76,12 @@ pub struct RunArgs {
     pub vault: VaultArgs,
 }
 
-/// The run options of `drover play`'s, from these arguments over `ansible.cfg`.
+/// The run options of `drover run`, from these arguments over `ansible.cfg`.
 fn run_options(args: &RunArgs, cfg: &AnsibleConfig) -> Result<RunOptions, String> {
-    let mut extra = Vars::new();
-    for e in &args.extra_vars {
-        extra_vars::merge_extra_vars(e, &mut extra)?;
-    }
-    let base = args.connect.apply(RunOptions::from_config(cfg))?;
+    let base = args.hosts.apply(RunOptions::from_config(cfg))?;
+    let base = args.connect.apply(base)?;
     Ok(RunOptions {
         prompter: SharedPrompter(Arc::new(TerminalPrompter)),
-        check: args.check,
-        diff: args.diff,
-        forks: args.forks.unwrap_or(base.forks),
-        limit: args.limit.clone(),
-        extra_vars: extra,
-        verbosity: args.verbose,
         ..base
     })
 }
@@ -137,8 +108,13 @@ pub fn run(args: &RunArgs, no_color: bool) -> ExitCode {
     };
     let colors = crate::report::colors_for(&cfg, std::io::stdout().is_terminal(), no_color);
     let reporter = Arc::new(
-        AdHocReporter::new(&args.module, args.one_line, args.tree.clone(), args.verbose)
-            .with_colors(colors.clone()),
+        AdHocReporter::new(
+            &args.module,
+            args.one_line,
+            args.tree.clone(),
+            args.hosts.verbose,
+        )
+        .with_colors(colors.clone()),
     );
     let sink: Arc<dyn EventSink> = reporter.clone();
     let roles_path = cfg.roles_path.clone();
@@ -146,8 +122,8 @@ pub fn run(args: &RunArgs, no_color: bool) -> ExitCode {
         .registry(drover_modules::registry())
         .vault_secrets(secrets)
         .events(sink);
-    if !args.inventory.is_empty() {
-        builder = builder.inventory(args.inventory.iter().cloned());
+    if !args.hosts.inventory.is_empty() {
+        builder = builder.inventory(args.hosts.inventory.iter().cloned());
     }
     let session = builder.config(cfg).options(opts).build();
     let mut inventory = match session.load_inventory() {
@@ -162,7 +138,7 @@ pub fn run(args: &RunArgs, no_color: bool) -> ExitCode {
         crate::report::warning(&colors, w);
     }
     if args.list_hosts {
-        return list_hosts(&inventory, &args.pattern, args.limit.as_deref());
+        return list_hosts(&inventory, &args.pattern, args.hosts.limit.as_deref());
     }
     if let Some(err) = adhoc.options_error() {
         return fail(err, None, EXIT_BAD_OPTIONS);

@@ -43,7 +43,12 @@ pub fn play_sink(
             let colors = colors_for(cfg, std::io::stdout().is_terminal(), no_color);
             let profile =
                 args.profile || profile::enabled_by_config(cfg, |k| std::env::var(k).ok());
-            Arc::new(HumanReporter::new(args.verbose, args.diff, colors, profile))
+            Arc::new(HumanReporter::new(
+                args.hosts.verbose,
+                args.hosts.diff,
+                colors,
+                profile,
+            ))
         }
         OutputFormat::Json => Arc::new(JsonReporter),
     };
