@@ -35,6 +35,7 @@ flock 9
 REQUIRED_PACKAGES=(lxc lxc-templates mmdebstrap debootstrap openssh-client iproute2 nftables dnsmasq-base util-linux
     tar coreutils procps
     openssh-server rsync git zip unzip xz-utils dpkg-dev openssl python3 python3-venv
+    gpg gpg-agent # signed apt repositories in tests/tests/oracle_apt_signed.rs
     docker.io docker-registry
     python3-lxc busybox-static
     bind9-dnsutils) # dig, for tests/tests/rhaptos_roles.rs

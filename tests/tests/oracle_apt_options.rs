@@ -7,15 +7,15 @@
 //!
 //! ansible-core 2.19 adds an `exception` key (a traceback) to every failed result; drover has no
 //! Python traceback to give, so the printed key lists leave it out.
-//! The drover host gets curl: `deb: URL` downloads on the target, which ansible-core does with
-//! Python and drover with curl or wget (it fails with a message saying so when neither exists).
-//! Not covered here: `build-dep` (needs source packages), `deb` with a dependency on another
-//! repository, `aptitude`-driven upgrades (aptitude is not installed, as on a fresh Debian 12).
+//! `deb: URL` downloads on the target: ansible-core with Python, drover on this bare host (no curl,
+//! no wget) with apt's own apt-helper. `build-dep` is in oracle_apt_signed (it needs a source
+//! repository). Not covered: `deb` with a dependency on another repository, `aptitude`-driven
+//! upgrades (aptitude is not installed, as on a fresh Debian 12).
 
 mod packages;
 
 use drover_integration::{OracleComparison, TestHosts};
-use packages::{build_deb, index_repo, DebSpec, RepoServer};
+use packages::{build_deb, index_repo, use_only_source, DebSpec, RepoServer};
 
 const PLAYBOOK: &str = r#"- hosts: web
   gather_facts: false
@@ -157,12 +157,6 @@ fn apt_options_match_ansible_core() {
         a,
         "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-apt >/dev/null",
     );
-    // `deb: URL` downloads on the target: ansible-core with Python, drover with curl (the one
-    // deliberate difference; without curl or wget drover says so).
-    hosts.ssh_ok(
-        d,
-        "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl >/dev/null",
-    );
     let repo = hosts.dir().join("repo");
     let extra = hosts.dir().join("extra");
     std::fs::create_dir_all(&repo).unwrap();
@@ -185,14 +179,7 @@ fn apt_options_match_ansible_core() {
     let server = RepoServer::start(&repo);
     let files = RepoServer::start(&extra);
     for i in [a, d] {
-        hosts.ssh_ok(
-            i,
-            &format!(
-                "mv /etc/apt/sources.list.d/debian.sources /root/ 2>/dev/null; mv /etc/apt/sources.list /root/ 2>/dev/null; \
-                 echo '{}' > /etc/apt/sources.list.d/drover-test.list && apt-get clean && apt-get update -qq",
-                server.source_line()
-            ),
-        );
+        use_only_source(&hosts, i, &server.source_line());
     }
     let book = hosts.dir().join("options.yml");
     std::fs::write(&book, PLAYBOOK).unwrap();

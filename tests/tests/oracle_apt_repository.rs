@@ -8,7 +8,7 @@
 mod packages;
 
 use drover_integration::{OracleComparison, TestHosts};
-use packages::{build_deb, index_repo, DebSpec, RepoServer, BRIDGE_IP};
+use packages::{index_repo, plain_deb, use_only_source, RepoServer, BRIDGE_IP};
 
 const PLAYBOOK: &str = r#"- hosts: web
   gather_facts: false
@@ -87,14 +87,7 @@ fn repositories_and_package_match_ansible_core() {
     let repo = hosts.dir().join("repo");
     std::fs::create_dir_all(&repo).unwrap();
     for name in ["drv-a", "drv-b"] {
-        let spec = DebSpec {
-            name,
-            version: "1.0",
-            depends: None,
-            provides: None,
-            recommends: None,
-        };
-        build_deb(&repo, &spec);
+        plain_deb(&repo, name, "1.0");
     }
     index_repo(&repo);
     // Three servers of the same repository: the hosts' own source (so check mode has package
@@ -103,14 +96,7 @@ fn repositories_and_package_match_ansible_core() {
     let base = RepoServer::start(&repo);
     let (one, two) = (RepoServer::start(&repo), RepoServer::start(&repo));
     for i in [a, d] {
-        hosts.ssh_ok(
-            i,
-            &format!(
-                "mv /etc/apt/sources.list.d/debian.sources /root/ 2>/dev/null; mv /etc/apt/sources.list /root/ 2>/dev/null; \
-                 echo '{}' > /etc/apt/sources.list && apt-get clean && apt-get update -qq",
-                base.source_line()
-            ),
-        );
+        use_only_source(&hosts, i, &base.source_line());
     }
     let book = hosts.dir().join("repositories.yml");
     std::fs::write(&book, PLAYBOOK).unwrap();

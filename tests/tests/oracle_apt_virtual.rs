@@ -3,13 +3,14 @@
 //! provides. ansible-core's `package_status` counts a virtual name with exactly one provider as
 //! installed when that provider is (so a second run changes nothing); with several providers it asks
 //! apt every time and reports `changed`, even when apt installs nothing — drover does the same, so
-//! roles see the same `changed` in both tools. Check mode, a first and a second run must give the same
+//! roles see the same `changed` in both tools. Version specs on a virtual name (a wildcard, an exact
+//! version, one no provider has, one on a name with several providers) go the same way. Check mode, a first and a second run must give the same
 //! per-task results and the same dpkg state on both hosts.
 
 mod packages;
 
 use drover_integration::{target_task_results, OracleComparison, TestHosts};
-use packages::{build_deb, index_repo, DebSpec, RepoServer};
+use packages::{build_deb, index_repo, use_only_source, DebSpec, RepoServer};
 
 const PLAYBOOK: &str = r#"- hosts: web
   gather_facts: false
@@ -20,6 +21,15 @@ const PLAYBOOK: &str = r#"- hosts: web
     - name: one provider, version spec
       apt: {name: "drover-virt=1*"}
       ignore_errors: "{{ ansible_check_mode }}"
+    - name: one provider, exact version
+      apt: {name: "drover-virt=1.0"}
+      ignore_errors: true
+    - name: one provider, a version nobody has
+      apt: {name: "drover-virt=2.0"}
+      ignore_errors: true
+    - name: two providers, version spec
+      apt: {name: "drover-mta=1.0"}
+      ignore_errors: true
     - name: two providers, none installed
       apt: {name: drover-mta}
       ignore_errors: true
@@ -78,14 +88,7 @@ fn virtual_packages_match_ansible_core() {
     index_repo(&repo);
     let server = RepoServer::start(&repo);
     for i in [a, d] {
-        hosts.ssh_ok(
-            i,
-            &format!(
-                "mv /etc/apt/sources.list.d/debian.sources /root/ 2>/dev/null; mv /etc/apt/sources.list /root/ 2>/dev/null; \
-                 echo '{}' > /etc/apt/sources.list.d/drover-test.list && apt-get update -qq",
-                server.source_line()
-            ),
-        );
+        use_only_source(&hosts, i, &server.source_line());
     }
     let book = hosts.dir().join("virtual.yml");
     std::fs::write(&book, PLAYBOOK).unwrap();
@@ -110,7 +113,7 @@ fn virtual_packages_match_ansible_core() {
         let expected = target_task_results(&ansible);
         assert_eq!(
             expected.len(),
-            8,
+            11,
             "{round}: oracle output not understood:\n{ansible}"
         );
         assert_eq!(

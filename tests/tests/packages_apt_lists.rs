@@ -6,7 +6,7 @@
 mod packages;
 
 use drover_integration::TestHosts;
-use packages::{build_deb, index_repo, play, DebSpec, RepoServer};
+use packages::{build_deb, index_repo, plain_deb, play, DebSpec, RepoServer};
 
 /// Empties the lists as an image build leaves them: no files, a directory modified just now.
 const EMPTY_LISTS: &str = "rm -rf /var/lib/apt/lists/* /var/lib/apt/periodic/update-success-stamp \
@@ -36,14 +36,7 @@ fn empty_lists_are_updated_before_installing_and_aged_lists_by_cache_valid_time(
     let repo = hosts.dir().join("repo");
     std::fs::create_dir_all(&repo).unwrap();
     for name in ["drover-demo", "drover-lib"] {
-        let spec = DebSpec {
-            name,
-            version: "1.0",
-            depends: None,
-            provides: None,
-            recommends: None,
-        };
-        build_deb(&repo, &spec);
+        plain_deb(&repo, name, "1.0");
     }
     index_repo(&repo);
     let server = RepoServer::start(&repo);

@@ -37,11 +37,48 @@ fn transfer_modules_on_a_real_host() {
     // Tools the modules use on the target (the base image has none of them).
     let cmd = "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-unsafe-io curl xz-utils unzip zip >/dev/null";
 
-    // Before curl exists: get_url fails with a clear message, slurp/fetch work already.
+    // Before curl exists (a bare Debian host): get_url downloads with apt's apt-helper, with the
+    // checksum checked and a 404 reported; with no client at all it fails with a clear message.
     let www = dir.join("www");
     std::fs::create_dir_all(&www).unwrap();
     std::fs::write(www.join("app.txt"), "version 1\n").unwrap();
     let server = TestHttpServer::start(www.clone());
+    let bare = hosts.play(
+        "t",
+        "bare.yml",
+        &format!(
+            "- hosts: t\n  gather_facts: false\n  tasks:\n\
+             \x20   - get_url: {{url: '{ok}', dest: /tmp/bare.txt, mode: '0640', checksum: 'sha256:{sum}'}}\n\
+             \x20   - get_url: {{url: '{ok}', dest: /tmp/bare.txt, mode: '0640'}}\n\
+             \x20   - get_url: {{url: '{missing}', dest: /tmp/missing.txt}}\n\
+             \x20     register: missing\n\
+             \x20     ignore_errors: true\n\
+             \x20   - debug: {{msg: 'status {{{{ missing.status_code }}}}'}}\n",
+            ok = server.url("/f/app.txt"),
+            missing = server.url("/f/nothing.txt"),
+            sum = sha256(&www.join("app.txt")),
+        ),
+        &[],
+    );
+    assert_eq!(bare.code, Some(0), "{}", bare.stdout);
+    assert!(
+        bare.stdout.contains("ok=4 ")
+            && bare.stdout.contains("changed=1 ")
+            && bare.stdout.contains("ignored=1"),
+        "{}",
+        bare.stdout
+    );
+    assert!(bare.stdout.contains("status 404"), "{}", bare.stdout);
+    assert_eq!(
+        hosts
+            .ssh_ok(
+                0,
+                "stat -c %a /tmp/bare.txt; cat /tmp/bare.txt; ls /tmp/missing.txt 2>&1 || true"
+            )
+            .trim(),
+        "640\nversion 1\nls: cannot access '/tmp/missing.txt': No such file or directory"
+    );
+    hosts.ssh_ok(0, "chmod -x /usr/lib/apt/apt-helper");
     let no_curl = hosts.play(
         "t",
         "nocurl.yml",
@@ -51,9 +88,10 @@ fn transfer_modules_on_a_real_host() {
         ),
         &[],
     );
+    hosts.ssh_ok(0, "chmod +x /usr/lib/apt/apt-helper");
     assert_eq!(no_curl.code, Some(2), "{}", no_curl.stdout);
     assert!(
-        no_curl.stdout.contains("neither is installed"),
+        no_curl.stdout.contains("none is installed"),
         "{}",
         no_curl.stdout
     );

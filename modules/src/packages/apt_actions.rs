@@ -7,6 +7,8 @@ use super::apt::{command_failed, with_output, AptRun};
 use super::apt_params::UpgradeMode;
 use super::apt_run::run_apt_command;
 use super::dpkg::{expand_dpkg_options, APT_GET_ZERO};
+use crate::transfer::http::{HttpRequest, NO_CLIENT};
+use crate::transfer::marker;
 
 const APTITUDE_ZERO: &str = "\n0 packages upgraded, 0 newly installed";
 
@@ -76,23 +78,45 @@ impl AptRun<'_, '_> {
         Ok(r)
     }
 
-    /// Installs a `.deb` file on the target (or downloaded from a URL) with its dependencies,
-    /// unless that version is already installed.
+    /// Installs a `.deb` file on the target (or downloaded from a URL, into a temporary directory
+    /// removed afterwards) with its dependencies, unless that version is already installed.
     pub(super) async fn install_deb(&self, deb: &str) -> Result<ModuleResult, ModuleError> {
-        let p = self.p;
         let mut script = super::apt_run::env_line();
         let path = if deb.contains("://") {
-            script.push_str(
-                "command -v curl >/dev/null 2>&1 || command -v wget >/dev/null 2>&1 || { echo '@@drover-no-client'; exit 0; }\n",
-            );
+            // apt-get installs a file only by a name ending in .deb: the download is renamed.
             script.push_str(&format!(
-                "d=$(mktemp -d) && f=\"$d/$(basename {u})\" && {{ curl -fsSL -o \"$f\" {u} 2>/dev/null || wget -q -O \"$f\" {u}; }} || {{ echo '@@drover-fetch-failed'; exit 0; }}\n",
+                "d=$(mktemp -d) || exit 1\necho \"@@drover-tmpdir $d\"\n{}\
+                 [ \"$rc\" = 0 ] && [ \"${{w%% *}}\" = 200 ] || {{ echo '@@drover-fetch-failed'; exit 0; }}\n\
+                 rm -f \"$h\"; f=\"$d/$(basename {u})\"; mv -f \"$t\" \"$f\" || exit 1\n",
+                HttpRequest::get(deb).script("\"$d\""),
                 u = shell_quote(deb)
             ));
             "\"$f\"".to_string()
         } else {
             shell_quote(deb)
         };
+        let result = self.install_deb_from(deb, script, &path).await;
+        let out = match &result {
+            Ok((_, out)) => out.as_str(),
+            Err(_) => "",
+        };
+        if let Some(d) = out.lines().find_map(|l| l.strip_prefix("@@drover-tmpdir ")) {
+            self.ctx
+                .conn
+                .run(format!("rm -rf {}", shell_quote(d.trim())))
+                .await?;
+        }
+        result.map(|(r, _)| r)
+    }
+
+    /// [`Self::install_deb`] once the file is at `path`; returns the probe's output too.
+    async fn install_deb_from(
+        &self,
+        deb: &str,
+        mut script: String,
+        path: &str,
+    ) -> Result<(ModuleResult, String), ModuleError> {
+        let p = self.p;
         script.push_str(&format!(
             "[ -r {path} ] || {{ echo '@@drover-no-file'; exit 0; }}\n\
              echo \"@@drover-deb-path $(readlink -f {path})\"\n\
@@ -101,23 +125,24 @@ impl AptRun<'_, '_> {
              echo \"@@drover-installed $(dpkg-query -W -f='${{db:Status-Abbrev}} ${{Version}}' \"$pkg\" 2>/dev/null)\"\n"
         ));
         let out = self.ctx.conn.run(script).await?.stdout_str();
-        if out.contains("@@drover-no-client") {
+        let done = |r: ModuleResult| Ok((r, out.clone()));
+        if marker(&out, NO_CLIENT).is_some() {
             // ansible-core downloads with Python on the target; drover has only the shell there.
-            return Ok(ModuleResult::failed(format!(
-                "apt: downloading {deb} needs curl or wget on the target and neither is installed \
-                 (install the curl package first, or copy the .deb and give its path)"
+            return done(ModuleResult::failed(format!(
+                "apt: downloading {deb} needs curl, wget or apt-helper on the target and none is \
+                 installed (copy the .deb and give its path)"
             )));
         }
         if out.contains("@@drover-fetch-failed") {
-            return Ok(ModuleResult::failed(format!("Failure downloading {deb}")));
+            return done(ModuleResult::failed(format!("Failure downloading {deb}")));
         }
         if out.contains("@@drover-no-file") {
-            return Ok(ModuleResult::failed(format!(
+            return done(ModuleResult::failed(format!(
                 "Unable to install package: E:Invalid archive signature ({deb} cannot be read)"
             )));
         }
         if out.contains("@@drover-bad-deb") {
-            return Ok(ModuleResult::failed(format!(
+            return done(ModuleResult::failed(format!(
                 "Unable to install package: {deb} is not a Debian archive"
             )));
         }
@@ -148,7 +173,7 @@ impl AptRun<'_, '_> {
             && super::version::compare_versions(installed_version.trim(), &version)
                 == std::cmp::Ordering::Equal
         {
-            return Ok(with_output(ModuleResult::changed(false), "", "", None));
+            return done(with_output(ModuleResult::changed(false), "", "", None));
         }
         let mut cmd = format!(
             "apt-get -y {}{}{} install {}",
@@ -161,10 +186,10 @@ impl AptRun<'_, '_> {
         let o = run_apt_command(self.ctx, &cmd, p.policy_rc_d, &[]).await?;
         if o.rc != 0 {
             let r = ModuleResult::failed(format!("{cmd} failed")).with("rc", o.rc);
-            return Ok(with_output(r, &o.stdout, &o.stderr, None));
+            return done(with_output(r, &o.stdout, &o.stderr, None));
         }
         let diff = self.diff_of(&o.stdout);
-        Ok(with_output(
+        done(with_output(
             ModuleResult::changed(true),
             &o.stdout,
             &o.stderr,

@@ -4,7 +4,7 @@
 //! directly on the keyring (`/etc/apt/trusted.gpg` unless `keyring` is given). Either way `gpg`
 //! must be installed. Idempotence follows Ansible: with `id`, a key whose long id (or short id
 //! for an 8-digit `id`) is already listed is left alone; keys are fetched from `url` on the target
-//! with `curl`/`wget`, read from `file` on the target, or given as `data`.
+//! with `curl`, `wget` or apt-helper, read from `file` on the target, or given as `data`.
 
 use async_trait::async_trait;
 use drover_core::connection::shell_quote;
@@ -293,7 +293,7 @@ impl TypedModule for AptKey {
                 if stdout.contains("@noclient") {
                     return Ok(with_ids(
                         ModuleResult::failed(format!(
-                            "cannot download {}: neither curl nor wget is installed on the target",
+                            "cannot download {}: none of curl, wget or apt-helper is installed on the target",
                             p.url.as_deref().unwrap_or_default()
                         )),
                         &before,

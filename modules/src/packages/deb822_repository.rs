@@ -10,6 +10,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::params::{de_opt_bool, de_opt_string, de_opt_string_list, de_string};
+use crate::transfer::http::{HttpRequest, NO_CLIENT};
+use crate::transfer::marker;
 
 /// Parameters of `deb822_repository`.
 #[derive(Debug, Deserialize, ModuleParams)]
@@ -187,8 +189,14 @@ pub fn render(p: &Deb822Params, signed_by: Option<&str>) -> String {
             continue;
         }
         if let Some(v) = value {
-            let v = if v.contains('\n') { multiline(&v) } else { v };
-            out.push_str(&format!("{}: {v}\n", field_name(key)));
+            // A multi-line value starts on the next line, with no space after the colon (as
+            // python-debian writes it for ansible-core).
+            let (sep, v) = if v.contains('\n') {
+                ("", multiline(&v))
+            } else {
+                (" ", v)
+            };
+            out.push_str(&format!("{}:{sep}{v}\n", field_name(key)));
         }
     }
     out
@@ -251,22 +259,38 @@ impl TypedModule for Deb822Repository {
         let mut signed_by = p.signed_by.clone();
         if let Some(sb) = &p.signed_by {
             if sb.contains("://") {
-                let tmp = format!("{keyrings}/.{slug}.drover-tmp");
+                // Downloaded into the keyrings directory (then renamed into place), or into the
+                // temporary directory in check mode, which creates nothing.
+                let (prepare, tmpdir) = if ctx.check_mode {
+                    ("", "\"${TMPDIR:-/tmp}\"")
+                } else {
+                    (
+                        "mkdir -p /etc/apt/keyrings && chmod 0755 /etc/apt/keyrings || exit 1\n",
+                        keyrings,
+                    )
+                };
+                let apply = if ctx.check_mode {
+                    "rm -f \"$t\""
+                } else {
+                    "chmod 0644 \"$t\" && mv -f \"$t\" \"$f\""
+                };
                 let script = format!(
-                    "mkdir -p {keyrings} && chmod 0755 {keyrings} || exit 1\n\
-                     {{ curl -fsSL -o {t} {u} 2>/dev/null || wget -q -O {t} {u}; }} || {{ rm -f {t}; echo '@@drover-fetch-failed'; exit 0; }}\n\
-                     if grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' {t}; then ext=asc; else ext=gpg; fi\n\
+                    "{prepare}{fetch}rm -f \"$h\"\n\
+                     [ \"$rc\" = 0 ] && [ \"${{w%% *}}\" = 200 ] || {{ rm -f \"$t\"; echo '@@drover-fetch-failed'; exit 0; }}\n\
+                     if grep -q -- '-----BEGIN PGP PUBLIC KEY BLOCK-----' \"$t\"; then ext=asc; else ext=gpg; fi\n\
                      f={keyrings}/{slug}.$ext\necho \"@@drover-key $f\"\n\
-                     if cmp -s {t} \"$f\"; then rm -f {t}; else echo '@@drover-key-changed'; {apply}; fi\n",
-                    t = shell_quote(&tmp),
-                    u = shell_quote(sb),
-                    apply = if ctx.check_mode {
-                        format!("rm -f {}", shell_quote(&tmp))
-                    } else {
-                        format!("chmod 0644 {t} && mv -f {t} \"$f\"", t = shell_quote(&tmp))
-                    }
+                     if cmp -s \"$t\" \"$f\"; then rm -f \"$t\"\n\
+                       if [ \"$(stat -c %a \"$f\")\" != 644 ]; then echo '@@drover-key-changed'; {chmod}; fi\n\
+                     else echo '@@drover-key-changed'; {apply}; fi\n",
+                    fetch = HttpRequest::get(sb).script(tmpdir),
+                    chmod = if ctx.check_mode { ":" } else { "chmod 0644 \"$f\"" },
                 );
                 let out = ctx.conn.run(script).await?.stdout_str();
+                if marker(&out, NO_CLIENT).is_some() {
+                    return Ok(ModuleResult::failed(format!(
+                        "Could not fetch signed_by key: {sb} (no curl, wget or apt-helper on the target)"
+                    )));
+                }
                 if out.contains("@@drover-fetch-failed") {
                     return Ok(ModuleResult::failed(format!(
                         "Could not fetch signed_by key: {sb}"
@@ -371,6 +395,14 @@ mod tests {
             "\n    -----BEGIN\n    .\n    abc"
         );
         assert_eq!(field_name("check_valid_until"), "Check-Valid-Until");
+        let p: Deb822Params = serde_json::from_value(
+            serde_json::json!({"name": "k", "uris": "http://h/", "suites": "./"}),
+        )
+        .unwrap();
+        assert_eq!(
+            render(&p, Some("-----BEGIN\nabc\n")),
+            "X-Repolib-Name: k\nSigned-By:\n    -----BEGIN\n    abc\nSuites: ./\nTypes: deb\nURIs: http://h/\n"
+        );
         assert_eq!(slug("My_Repo  x!"), "my-repo-x");
     }
 }

@@ -1,4 +1,4 @@
-//! `get_url`: downloads a file ON the target (with `curl`, or `wget` when curl is missing) and
+//! `get_url`: downloads a file ON the target (with `curl`, else `wget`, else apt-helper) and
 //! puts it in place atomically when it differs, verifying an optional `checksum`.
 
 use async_trait::async_trait;
@@ -88,7 +88,7 @@ pub struct GetUrl;
 
 fn no_client_msg(module: &str) -> String {
     format!(
-        "{module} needs curl or wget on the target and neither is installed (install the curl package)"
+        "{module} needs curl, wget or apt-helper on the target and none is installed (install the curl package)"
     )
 }
 

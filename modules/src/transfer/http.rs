@@ -1,5 +1,8 @@
-//! HTTP requests made ON the target with `curl` (or, for plain downloads, `wget`): the shell
-//! snippet shared by `get_url`, `uri` and `unarchive` with a URL `src`.
+//! HTTP requests made ON the target with `curl` (or, for plain downloads, `wget` or apt's own
+//! `apt-helper download-file`, which every Debian-family host has): the shell snippet shared by
+//! `get_url`, `uri`, `unarchive` with a URL `src`, `apt` with a URL `deb`, `apt_key` and
+//! `deb822_repository` with a URL `signed_by`. A bare Debian host with neither curl nor wget can
+//! still download, as ansible-core can with Python.
 
 use std::collections::BTreeMap;
 
@@ -26,12 +29,15 @@ pub struct HttpRequest {
     pub credentials: Option<(String, String)>,
     /// `User-Agent` header.
     pub user_agent: Option<String>,
-    /// Allow the `wget` fallback (plain GET downloads only).
+    /// Allow the `wget` and `apt-helper` fallbacks (plain GET downloads only).
     pub allow_wget: bool,
 }
 
-/// Marker printed when neither client exists on the target.
+/// Marker printed when no client exists on the target.
 pub const NO_CLIENT: &str = "noclient";
+
+/// apt's downloader, present wherever apt is.
+const APT_HELPER: &str = "/usr/lib/apt/apt-helper";
 
 impl HttpRequest {
     /// A GET of `url` with Ansible's defaults (10 s timeout, redirects followed, certificates
@@ -122,19 +128,59 @@ impl HttpRequest {
         a.join(" ")
     }
 
+    /// Whether apt-helper can make this request: a plain http(s) GET with redirects followed and
+    /// nothing apt-helper cannot send (headers, credentials).
+    fn apt_helper_fits(&self) -> bool {
+        self.follow_redirects
+            && self.headers.is_empty()
+            && self.credentials.is_none()
+            && (self.url.starts_with("http://") || self.url.starts_with("https://"))
+    }
+
+    /// apt-helper into `$t.dl`, its messages in `$h.log`; sets `rc` and `w` as the curl branch
+    /// does: status 200 on success; an HTTP error status apt printed with `rc` 0 (the server
+    /// answered, as curl without `-f` reports it); else apt's error on stderr and its exit status.
+    fn apt_helper_branch(&self) -> String {
+        let t = self.timeout;
+        let mut opts = format!("-o Acquire::http::Timeout={t} -o Acquire::https::Timeout={t}");
+        if !self.validate_certs {
+            opts.push_str(
+                " -o Acquire::https::Verify-Peer=false -o Acquire::https::Verify-Host=false",
+            );
+        }
+        if let Some(ua) = &self.user_agent {
+            for scheme in ["http", "https"] {
+                opts.push_str(" -o ");
+                opts.push_str(&shell_quote(&format!("Acquire::{scheme}::User-Agent={ua}")));
+            }
+        }
+        format!(
+            "elif [ -x {APT_HELPER} ]; then\n \
+             {APT_HELPER} {opts} download-file {u} \"$t.dl\" >\"$h.log\" 2>&1; rc=$?\n \
+             if [ $rc = 0 ]; then mv -f \"$t.dl\" \"$t\"; w='200 -'; else rm -f \"$t.dl\"; \
+             c=$(sed -n 's/^ *\\([1-5][0-9][0-9]\\) .*/\\1/p' \"$h.log\" | tail -n 1); w=\"$c -\"; \
+             if [ -n \"$c\" ]; then rc=0; else sed -n 's/^E: //p' \"$h.log\" | head -n 1 >&2; fi; fi\n \
+             rm -f \"$h.log\"\n",
+            u = shell_quote(&self.url),
+        )
+    }
+
     /// Shell snippet: downloads into a new temporary file `$t` (response headers in `$h`) and
-    /// prints `@tmp`, `@rc`, `@code` and `@url` lines; exits 127 after `@noclient` when neither
-    /// client is installed. `tmpdir` is where the temporary files go (quoted shell word).
+    /// prints `@tmp`, `@rc`, `@code` and `@url` lines; exits 127 after `@noclient` when no client
+    /// is installed. `tmpdir` is where the temporary files go (quoted shell word).
     pub fn script(&self, tmpdir: &str) -> String {
-        let wget = if self.allow_wget && !self.body_from_stdin && self.method.is_none() {
-            format!(
+        let plain = self.allow_wget && !self.body_from_stdin && self.method.is_none();
+        let mut wget = String::new();
+        if plain {
+            wget = format!(
                 "elif command -v wget >/dev/null 2>&1; then\n {} 2>\"$h\"; rc=$?\n \
                  w=\"$(awk '/^  HTTP\\//{{c=$2}} END{{print c}}' \"$h\") -\"\n",
                 self.wget_line()
-            )
-        } else {
-            String::new()
-        };
+            );
+            if self.apt_helper_fits() {
+                wget.push_str(&self.apt_helper_branch());
+            }
+        }
         format!(
             "t=$(mktemp {tmpdir}/.drover-http-XXXXXXXX) || exit 1\nh=\"$t.headers\"\n\
              if command -v curl >/dev/null 2>&1; then\n w=$({curl}); rc=$?\n\
@@ -232,8 +278,30 @@ mod tests {
         assert!(s.contains("'http://h/a b?x=$y'"), "{s}");
         assert!(s.contains("-H 'X-T: it'\\''s'"), "{s}");
         assert!(s.contains("wget"), "{s}");
+        assert!(
+            !s.contains("apt-helper"),
+            "headers apt-helper cannot send: {s}"
+        );
         r.method = Some("POST".into());
         assert!(!r.script("/tmp").contains("wget"));
+    }
+
+    #[test]
+    fn plain_downloads_fall_back_to_apt_helper() {
+        let mut r = HttpRequest::get("https://h/k.asc");
+        r.user_agent = Some("ansible-httpget".into());
+        r.validate_certs = false;
+        let s = r.script("/tmp");
+        assert!(
+            s.contains("/usr/lib/apt/apt-helper -o Acquire::http::Timeout=10 -o Acquire::https::Timeout=10 -o Acquire::https::Verify-Peer=false"),
+            "{s}"
+        );
+        assert!(
+            s.contains("Acquire::https::User-Agent=ansible-httpget download-file https://h/k.asc"),
+            "{s}"
+        );
+        r.follow_redirects = false;
+        assert!(!r.script("/tmp").contains("apt-helper"));
     }
 
     #[test]

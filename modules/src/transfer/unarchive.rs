@@ -292,7 +292,7 @@ impl TypedModule for Unarchive {
                     p.src
                 ))
             } else if marker(&stdout, NO_CLIENT).is_some() {
-                fail("unarchive needs curl or wget on the target to download a URL src (install the curl package)".into())
+                fail("unarchive needs curl, wget or apt-helper on the target to download a URL src (install the curl package)".into())
             } else if marker(&stdout, "downloadfailed").is_some() {
                 fail(format!("Failure downloading {}: {stderr}", p.src))
             } else if marker(&stdout, "badarchive").is_some() {

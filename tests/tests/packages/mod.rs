@@ -85,24 +85,156 @@ pub fn build_deb(dir: &Path, spec: &DebSpec<'_>) -> PathBuf {
     deb
 }
 
-/// Builds a flat repository (`Packages`, `Release`) in `dir` from the .debs there.
+/// Builds `name` at `version` with no relations to other packages (see [`build_deb`]).
+pub fn plain_deb(dir: &Path, name: &str, version: &str) -> PathBuf {
+    build_deb(
+        dir,
+        &DebSpec {
+            name,
+            version,
+            depends: None,
+            provides: None,
+            recommends: None,
+        },
+    )
+}
+
+/// Makes `line` host `i`'s only apt source (Debian's own moved to /root, old lists and archives
+/// cleaned) and updates the lists from it.
+pub fn use_only_source(hosts: &TestHosts, i: usize, line: &str) {
+    hosts.ssh_ok(
+        i,
+        &format!(
+            "mv /etc/apt/sources.list.d/debian.sources /root/ 2>/dev/null; mv /etc/apt/sources.list /root/ 2>/dev/null; \
+             echo '{line}' > /etc/apt/sources.list && apt-get clean && apt-get update -qq"
+        ),
+    );
+}
+
+/// Builds a flat repository (`Packages`, `Release`) in `dir` from the .debs there; a `Sources`
+/// index written there before (see [`write_sources`]) is listed in the `Release` too.
 pub fn index_repo(dir: &Path) {
     let packages = run(Command::new("dpkg-scanpackages")
         .args(["-m", "."])
         .current_dir(dir));
     std::fs::write(dir.join("Packages"), &packages).unwrap();
-    let sha = run(Command::new("sha256sum").arg("Packages").current_dir(dir));
-    let sha = sha
-        .split_whitespace()
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let mut sums = String::new();
+    for index in ["Packages", "Sources"] {
+        let Ok(data) = std::fs::read(dir.join(index)) else {
+            continue;
+        };
+        let sha = run(Command::new("sha256sum").arg(index).current_dir(dir));
+        let sha = sha.split_whitespace().next().unwrap_or_default();
+        sums.push_str(&format!(" {sha} {} {index}\n", data.len()));
+    }
     let release = format!(
-        "Origin: drover-test\nLabel: drover-test\nSuite: drover-test\nCodename: drover-test\nArchitectures: all amd64\nDate: {}\nSHA256:\n {sha} {} Packages\n",
+        "Origin: drover-test\nLabel: drover-test\nSuite: drover-test\nCodename: drover-test\nArchitectures: all amd64\nDate: {}\nSHA256:\n{sums}",
         run(Command::new("date").args(["-Ru"])).trim(),
-        packages.len()
     );
     std::fs::write(dir.join("Release"), release).unwrap();
+}
+
+/// Writes a `Sources` index into `dir` for source packages given as `(name, version,
+/// Build-Depends)`: what `apt-get build-dep` reads (it never fetches the .dsc itself).
+pub fn write_sources(dir: &Path, sources: &[(&str, &str, &str)]) {
+    let mut text = String::new();
+    for (name, version, build_depends) in sources {
+        let dsc = format!("{name}_{version}.dsc");
+        text.push_str(&format!(
+            "Package: {name}\nBinary: {name}\nVersion: {version}\nMaintainer: drover tests <tests@invalid>\n\
+             Build-Depends: {build_depends}\nArchitecture: all\nFormat: 3.0 (native)\nDirectory: .\n\
+             Files:\n d41d8cd98f00b204e9800998ecf8427e 0 {dsc}\nChecksums-Sha256:\n \
+             e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 0 {dsc}\n\n"
+        ));
+    }
+    std::fs::write(dir.join("Sources"), text).unwrap();
+}
+
+/// A throwaway OpenPGP signing key made with gpg on the controller (its own GNUPGHOME, short
+/// enough for gpg-agent's socket path; the agent is stopped and the home removed on drop).
+pub struct SigningKey {
+    home: PathBuf,
+    /// The public key, ASCII-armored.
+    pub armored: String,
+    /// The public key, binary (what a `.gpg` keyring holds).
+    pub binary: Vec<u8>,
+    /// Its fingerprint.
+    pub fingerprint: String,
+}
+
+impl SigningKey {
+    fn gpg(&self) -> Command {
+        let mut c = Command::new("gpg");
+        c.env("GNUPGHOME", &self.home).args([
+            "--batch",
+            "--yes",
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            "",
+        ]);
+        c
+    }
+
+    /// Generates an ed25519 signing key.
+    pub fn generate() -> SigningKey {
+        let home = PathBuf::from(
+            run(Command::new("mktemp").args(["-d", "/tmp/drover-gpg-XXXXXX"])).trim(),
+        );
+        let mut key = SigningKey {
+            home,
+            armored: String::new(),
+            binary: Vec::new(),
+            fingerprint: String::new(),
+        };
+        run(key.gpg().args([
+            "--quick-gen-key",
+            "drover test repository <tests@invalid>",
+            "ed25519",
+            "sign",
+            "never",
+        ]));
+        let listing = run(key.gpg().args(["--with-colons", "--list-keys"]));
+        key.fingerprint = listing
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .and_then(|l| l.split(':').find(|f| !f.is_empty()))
+            .expect("a fingerprint")
+            .to_string();
+        key.armored = run(key.gpg().args(["--armor", "--export"]));
+        let out = key.gpg().arg("--export").output().unwrap();
+        assert!(out.status.success(), "gpg --export: {out:?}");
+        key.binary = out.stdout;
+        key
+    }
+
+    /// Signs the `Release` of the repository in `dir` (`InRelease` and `Release.gpg`) and puts the
+    /// public key beside it as `key.asc` and `key.gpg`.
+    pub fn sign_repo(&self, dir: &Path) {
+        run(self
+            .gpg()
+            .current_dir(dir)
+            .args(["--clearsign", "-o", "InRelease", "Release"]));
+        run(self.gpg().current_dir(dir).args([
+            "--armor",
+            "--detach-sign",
+            "-o",
+            "Release.gpg",
+            "Release",
+        ]));
+        std::fs::write(dir.join("key.asc"), &self.armored).unwrap();
+        std::fs::write(dir.join("key.gpg"), &self.binary).unwrap();
+    }
+}
+
+impl Drop for SigningKey {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", &self.home)
+            .args(["--kill", "gpg-agent"])
+            .status();
+        let _ = std::fs::remove_dir_all(&self.home);
+    }
 }
 
 /// A tiny static HTTP server for one directory, on the harness bridge. Stops on drop.
