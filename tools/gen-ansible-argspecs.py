@@ -48,6 +48,8 @@ DROVER_MODULES = [
     "ansible.builtin.deb822_repository",
     "ansible.builtin.debconf",
     "ansible.builtin.dpkg_selections",
+    "ansible.builtin.package_facts",
+    "ansible.builtin.service_facts",
     "ansible.builtin.debug",
     "ansible.builtin.dnf",
     "ansible.builtin.fail",

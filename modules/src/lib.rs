@@ -84,6 +84,7 @@ pub fn registry() -> ModuleRegistry {
     r.alias("ansible.builtin.systemd_service", "systemd");
     r.alias("ansible.legacy.systemd_service", "systemd");
     r.register(Arc::new(services::service::Service));
+    r.register(Arc::new(services::service_facts::ServiceFacts));
     r.register(Arc::new(accounts::user::User));
     r.register(Arc::new(accounts::group::Group));
     r.register(Arc::new(accounts::authorized_key::AuthorizedKey));
@@ -103,6 +104,7 @@ pub fn registry() -> ModuleRegistry {
     r.alias("community.general.pam_limits", "pam_limits");
     r.register(Arc::new(packages::debconf::Debconf));
     r.register(Arc::new(packages::dpkg_selections::DpkgSelections));
+    r.register(Arc::new(packages::package_facts::PackageFacts));
     r.register(Arc::new(accounts::known_hosts::KnownHosts));
     docker::register(&mut r);
     lxc::register(&mut r);
@@ -151,6 +153,7 @@ mod tests {
             "setup",
             "systemd",
             "service",
+            "service_facts",
             "user",
             "group",
             "cron",
@@ -163,6 +166,7 @@ mod tests {
             "locale_gen",
             "debconf",
             "dpkg_selections",
+            "package_facts",
             "known_hosts",
             "pam_limits",
         ] {

@@ -1,7 +1,8 @@
 //! `apt_repository`, `deb822_repository` and `package`, differential against ansible-core: two
 //! identical fresh hosts that see only a local repository of tiny .debs. Source lines with and
 //! without `filename`/`mode`, `update_cache`, removal, a deb822 `.sources` file and its removal,
-//! and `package` dispatching to apt (with and without `use`), each twice. A `--check` run from the
+//! and `package` dispatching to apt (with and without `use`), each twice; `package_facts`, its
+//! facts written out a line per package and compared for the packages both hosts have. A `--check` run from the
 //! clean state, a first and a second run must give the same per-task results, the same printed keys
 //! and values, and the same files under `/etc/apt/sources.list.d` and dpkg state.
 
@@ -63,15 +64,61 @@ const PLAYBOOK: &str = r#"- hosts: web
       package: {name: drv-b, state: absent}
     - name: package with an unknown name
       package: {name: drv-none}
+    - name: package facts
+      package_facts: {}
+    - name: the package facts, a line each
+      copy:
+        dest: /root/package-facts.txt
+        content: "{% for n, l in ansible_facts.packages | dictsort %}{% for p in l %}{{ n }} {{ p.name }} {{ p.version }} {{ p.arch }} {{ p.category }} {{ p.origin }} {{ p.source }}\n{% endfor %}{% endfor %}"
+    - name: package facts of a manager the host does not have
+      package_facts: {manager: rpm}
+      register: r_rpm
+    - name: package facts of an unknown manager
+      package_facts: {manager: [nosuch]}
+      register: r_nosuch
+    - name: messages of package facts
+      debug: {msg: "{{ r_rpm.msg }} / {{ r_nosuch.msg }}"}
 "#;
 
-fn host_state(hosts: &TestHosts, i: usize) -> String {
+/// Names of the packages installed on host `i`, sorted.
+fn installed(hosts: &TestHosts, i: usize) -> Vec<String> {
+    let out = hosts.ssh_ok(
+        i,
+        "dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n' | awk 'substr($1,2,1) != \"n\" && substr($1,2,1) != \"c\" {print $2}' | sort",
+    );
+    out.lines().map(str::to_string).collect()
+}
+
+/// Sources, `drv-*` packages and the `package_facts` lines written by the play: the lines of the
+/// packages installed on host `common` (ansible-core's host has Python besides), and whether the
+/// facts name exactly the packages dpkg has on host `i`.
+fn host_state(hosts: &TestHosts, i: usize, common: usize) -> String {
     let out = hosts.ssh_ok(
         i,
         "cd /etc/apt/sources.list.d && for f in $(ls | sort); do stat -c '%n %a' $f; cat $f; done; \
          dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version}\\n' 'drv-*' 2>/dev/null || true",
     );
-    out.trim().to_string()
+    let facts = hosts.ssh_ok(i, "cat /root/package-facts.txt 2>/dev/null; true");
+    if facts.trim().is_empty() {
+        return out.trim().to_string();
+    }
+    let named: Vec<String> = facts
+        .lines()
+        .filter_map(|l| l.split(' ').next())
+        .map(str::to_string)
+        .collect();
+    let mine = installed(hosts, i);
+    let keep = installed(hosts, common);
+    let lines: Vec<&str> = facts
+        .lines()
+        .filter(|l| keep.iter().any(|k| l.split(' ').next() == Some(k.as_str())))
+        .collect();
+    format!(
+        "{}\npackage facts name every installed package: {}\n{}",
+        out.trim(),
+        named == mine,
+        lines.join("\n")
+    )
 }
 
 #[test]
@@ -112,7 +159,7 @@ fn repositories_and_package_match_ansible_core() {
             ("first run", &[]),
             ("second run", &[]),
         ],
-        20,
-        |i| host_state(&hosts, i),
+        24,
+        |i| host_state(&hosts, i, d),
     );
 }

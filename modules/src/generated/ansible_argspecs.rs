@@ -452,6 +452,10 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "state",
         "use",
     ]),
+    ("ansible.builtin.package_facts", "argument_spec + documentation", &[
+        "manager",
+        "strategy",
+    ]),
     ("ansible.builtin.pause", "documentation", &[
         "echo",
         "minutes",
@@ -525,6 +529,8 @@ pub const ARGUMENT_SPECS: &[(&str, &str, &[&str])] = &[
         "sleep",
         "state",
         "use",
+    ]),
+    ("ansible.builtin.service_facts", "argument_spec + documentation", &[
     ]),
     ("ansible.builtin.set_fact", "documentation", &[
         "cacheable",

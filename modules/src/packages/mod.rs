@@ -13,6 +13,7 @@ pub mod dnf;
 pub mod dpkg;
 pub mod dpkg_selections;
 pub mod package;
+pub mod package_facts;
 pub mod pip;
 pub mod sources_list;
 pub mod version;
