@@ -103,8 +103,29 @@ fn summary(path: &Path) -> Vec<(Value, Value, Value)> {
         .collect()
 }
 
+/// community.docker reads a container's user with a `docker exec` of `id -u && id -g` and reads
+/// its exit code without waiting for the exec to end; on a loaded machine it sometimes gets no
+/// output at all and fails with this message (seen once in a full suite run, never alone). The
+/// oracle's run is retried once for that message only; drover's never is.
+const ORACLE_EXEC_RACE: &str = "Expected two-line output to obtain user and group ID";
+
 fn run_book(book: &Path, extra: &[&str], ansible: bool) {
-    drover_integration::run_local_book(book, extra, ansible);
+    if !ansible {
+        drover_integration::run_local_book(book, extra, false);
+        return;
+    }
+    let first = std::panic::catch_unwind(|| drover_integration::run_local_book(book, extra, true));
+    if let Err(panic) = first {
+        let text = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if !text.contains(ORACLE_EXEC_RACE) {
+            std::panic::resume_unwind(panic);
+        }
+        drover_integration::run_local_book(book, extra, true);
+    }
 }
 
 #[test]
