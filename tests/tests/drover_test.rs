@@ -4,61 +4,23 @@
 //! `playbooks/roles/`. The testbed lives under the harness cache (`<cache>/testbed`), so
 //! `DROVER_TEST_FRESH=1` runs build its base from nothing too.
 
+mod drover_test_common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use drover_integration::{cache_dir, drover_command, require_root_and_setup, DroverOutput};
+use drover_integration::{drover_command, require_root_and_setup, DroverOutput};
+use drover_test_common::{fixture, json, output_of, phase, scenario, testbed_dir};
 use serde_json::Value;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drover_test_fixtures")
-}
-
-fn testbed_dir() -> PathBuf {
-    cache_dir().join("testbed")
-}
 
 /// Runs `drover test ARGS` against the tests' testbed directory.
 fn drover_test(args: &[&str]) -> DroverOutput {
     require_root_and_setup();
-    let out = drover_command()
-        .arg("test")
+    let mut cmd = drover_command();
+    cmd.arg("test")
         .args(args)
-        .env("DROVER_TESTBED_DIR", testbed_dir())
-        .output()
-        .expect("drover runs");
-    DroverOutput {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn fixture(name: &str) -> String {
-    fixtures().join(name).display().to_string()
-}
-
-fn json(out: &DroverOutput) -> Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "--output json is not JSON ({e}):\n{}\n{}",
-            out.stdout, out.stderr
-        )
-    })
-}
-
-fn scenario<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["scenarios"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["name"] == name))
-        .unwrap_or_else(|| panic!("no scenario {name} in {report:#}"))
-}
-
-fn phase<'a>(scenario: &'a Value, name: &str) -> &'a Value {
-    scenario["phases"]
-        .as_array()
-        .and_then(|p| p.iter().find(|p| p["phase"] == name))
-        .unwrap_or_else(|| panic!("no phase {name} in {scenario:#}"))
+        .env("DROVER_TESTBED_DIR", testbed_dir());
+    output_of(cmd)
 }
 
 /// The containers a scenario made.

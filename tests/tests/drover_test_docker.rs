@@ -6,34 +6,20 @@
 //! has its own engine, so no container of another test can be mistaken for a leftover; the
 //! testbed directory (base, apt pool) is the LXC tests' (`<harness cache>/testbed`).
 
+mod drover_test_common;
+
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use drover_integration::{cache_dir, drover_command, DroverOutput, TestDockerEngine};
+use drover_integration::{drover_command, DroverOutput, TestDockerEngine};
+use drover_test_common::{fixture, json, output_of, phase, scenario, testbed_dir};
 use serde_json::Value;
-
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/drover_test_fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn testbed_dir() -> PathBuf {
-    cache_dir().join("testbed")
-}
 
 /// `drover test ARGS` against `engine`, with the tests' testbed directory.
 fn drover_test(engine: &TestDockerEngine, args: &[&str]) -> DroverOutput {
-    let out = command(engine, args).output().expect("drover runs");
-    DroverOutput {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    output_of(command(engine, args))
 }
 
 fn command(engine: &TestDockerEngine, args: &[&str]) -> Command {
@@ -43,29 +29,6 @@ fn command(engine: &TestDockerEngine, args: &[&str]) -> Command {
         .args(["--docker-host", &engine.docker_host()])
         .env("DROVER_TESTBED_DIR", testbed_dir());
     c
-}
-
-fn json(out: &DroverOutput) -> Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "--output json is not JSON ({e}):\n{}\n{}",
-            out.stdout, out.stderr
-        )
-    })
-}
-
-fn scenario<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["scenarios"]
-        .as_array()
-        .and_then(|s| s.iter().find(|s| s["name"] == name))
-        .unwrap_or_else(|| panic!("no scenario {name} in {report:#}"))
-}
-
-fn phase<'a>(scenario: &'a Value, name: &str) -> &'a Value {
-    scenario["phases"]
-        .as_array()
-        .and_then(|p| p.iter().find(|p| p["phase"] == name))
-        .unwrap_or_else(|| panic!("no phase {name} in {scenario:#}"))
 }
 
 /// The testbed's containers on `engine`, running or not.
