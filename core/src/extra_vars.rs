@@ -29,7 +29,7 @@ fn merge(arg: &str, into: &mut Vars) -> Result<(), String> {
         let node = yaml::parse_str(arg, "extra vars").map_err(|e| e.to_string())?;
         return merge_value(node.to_value(), into, arg);
     }
-    for piece in split_args(arg) {
+    for piece in split_args(arg).map_err(|e| format!("invalid extra vars: {e}"))? {
         let piece = piece.trim();
         if piece.is_empty() {
             continue;

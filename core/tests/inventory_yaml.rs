@@ -138,6 +138,9 @@ fn structural_errors_point_at_the_line() {
         ),
         ("- all\n", 1, "must be a mapping of group names"),
         ("plugin: aws_ec2\n", 1, "inventory plugin configuration"),
+        // What to do instead: export the plugin's result, or run it from a script.
+        ("plugin: aws_ec2\n", 1, "--list --yaml > inventory.yml"),
+        ("plugin: aws_ec2\n", 1, "executable inventory scripts"),
         (
             "all:\n  hosts:\n    web[3:1]:\n",
             3,

@@ -238,7 +238,7 @@ pub fn inventory_yaml(text: &str) {
 
 /// `k=v` module arguments: splitting, quoting, escapes.
 pub fn key_values(text: &str) {
-    let pieces = split_args(text);
+    let pieces = split_args(text).unwrap_or_default();
     for p in &pieces {
         let _ = unquote(p);
     }

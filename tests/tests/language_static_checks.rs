@@ -1,11 +1,12 @@
 //! Static checks before any connection: a literal controller-side file (`copy`/`template`/
 //! `unarchive` `src`, `script`, `include_vars`, `vars_files`) that exists nowhere stops the run
 //! with exit 1 and file:line:col, before any host is contacted; the content we ship passes the
-//! checks.
+//! checks. Free-form and `k=v` argument text that ansible-core cannot split (an unbalanced quote
+//! or Jinja block) is refused at load time by both, for the same inputs.
 
 use std::path::PathBuf;
 
-use drover_integration::{drover_command, repo_root};
+use drover_integration::{drover_command, oracle_ansible_playbook, repo_root};
 
 #[test]
 fn missing_source_file_fails_before_connecting() {
@@ -198,6 +199,104 @@ fn shipped_playbooks_pass_the_static_checks() {
             "{}: {}",
             book.display(),
             String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Argument text ansible-core refuses when it loads the play ("failed at splitting arguments")
+/// is refused by drover before any host is touched, naming the task's line and what to write
+/// instead; text it accepts (quotes inside `{{ }}`, escaped quotes, `cmd:`) passes in both.
+#[test]
+fn unsplittable_arguments_are_refused_as_ansible_refuses_them() {
+    let cases: &[(&str, bool)] = &[
+        ("shell: echo it's here", false),
+        ("command: echo \"a", false),
+        ("shell: echo {{ x", false),
+        ("shell: echo ${#arr[@]}", false),
+        ("raw: echo it's", false),
+        ("debug: msg=\"a", false),
+        ("action: shell echo it's", false),
+        ("set_fact: a=\"b", false),
+        ("shell: echo {{ \"it's\" }}", true),
+        ("shell: echo it\\'s", true),
+        ("shell: \"echo 'balanced' ok\"", true),
+        ("shell: {cmd: \"echo it's here\"}", true),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let books: Vec<PathBuf> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (task, _))| {
+            let book = dir.path().join(format!("case{i}.yml"));
+            let yaml = format!(
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - name: first\n      debug: msg=hi\n    - {task}\n"
+            );
+            std::fs::write(&book, yaml).expect("playbook");
+            book
+        })
+        .collect();
+    let ansible = oracle_ansible_playbook();
+    let oracle: Vec<bool> = std::thread::scope(|scope| {
+        let handles: Vec<_> = books
+            .iter()
+            .map(|book| {
+                scope.spawn(move || {
+                    std::process::Command::new(ansible)
+                        .args(["--syntax-check", "-i", "localhost,"])
+                        .arg(book)
+                        .output()
+                        .expect("run ansible-playbook")
+                        .status
+                        .success()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("oracle thread"))
+            .collect()
+    });
+    for (i, ((task, accepted), ansible_ok)) in cases.iter().zip(oracle).enumerate() {
+        assert_eq!(ansible_ok, *accepted, "the oracle on {task:?}");
+        // A real run: the refusal comes before any task (and any connection).
+        let out = drover_command()
+            .current_dir(dir.path())
+            .args([
+                "play",
+                &format!("case{i}.yml"),
+                "-i",
+                "127.0.0.1,",
+                "-T",
+                "1",
+            ])
+            .args(if *accepted {
+                &["--syntax-check"][..]
+            } else {
+                &[][..]
+            })
+            .output()
+            .expect("run drover");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if *accepted {
+            assert_eq!(out.status.code(), Some(0), "{task:?}: {err}");
+            continue;
+        }
+        assert_eq!(out.status.code(), Some(1), "{task:?}: {stdout}\n{err}");
+        // The report is wrapped to the terminal's width: compare its words.
+        let words: Vec<&str> = err.split_whitespace().filter(|w| *w != "│").collect();
+        let flat = words.join(" ");
+        assert!(
+            flat.contains(
+                "failed at splitting arguments, either an unbalanced jinja2 block or quotes"
+            ),
+            "{task:?}: {err}"
+        );
+        assert!(err.contains(&format!("case{i}.yml:6:")), "{task:?}: {err}");
+        assert!(flat.contains("balance its quotes"), "{task:?}: {err}");
+        assert!(
+            !stdout.contains("PLAY ["),
+            "{task:?}: no play started: {stdout}"
         );
     }
 }

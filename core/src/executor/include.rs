@@ -402,6 +402,9 @@ impl Executor {
             let mut resolver = Resolver::for_playbook(ctx.playbook).with_chain(chain);
             let mut roles = PlayRoles::default();
             let tasks = resolver.load_tasks_file(&path, task.role.clone(), &mut roles)?;
+            if let Some(e) = crate::playbook::end_role_outside_role(&tasks) {
+                return Err(e);
+            }
             Ok(Included {
                 tasks,
                 handlers: roles.handlers,

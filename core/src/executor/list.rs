@@ -13,9 +13,14 @@ impl Executor {
         parent: &Keywords,
         hosts: &[String],
     ) {
+        let all_hosts = hosts;
         for (index, task) in tasks.iter().enumerate() {
-            if self.active_hosts(hosts).is_empty() {
+            if self.active_hosts(all_hosts).is_empty() {
                 return;
+            }
+            let hosts = &self.hosts_past_end_role(task, all_hosts);
+            if hosts.is_empty() {
+                continue;
             }
             let kw = task.keywords.inherit(parent);
             match &task.kind {
@@ -30,7 +35,10 @@ impl Executor {
                 }
                 TaskKind::Meta(action) => {
                     if self.tags_allow(&kw) && self.reached_start(task) {
-                        self.announce_meta(ctx, task, &kw, hosts);
+                        // `end_role` runs host by host, each with its banner (see `end_role`).
+                        if action != "end_role" {
+                            self.announce_meta(ctx, task, &kw, hosts);
+                        }
                         self.run_meta(ctx, task, &kw, action, hosts).await
                     }
                 }

@@ -45,7 +45,9 @@ fn sequence(spec: &str) -> Result<Vec<Value>, String> {
     let (mut start, mut end, mut stride, mut count, mut format) =
         (1i64, None, 1i64, None, "%d".to_string());
     if spec.contains('=') {
-        for piece in crate::playbook::args::split_args(spec) {
+        let pieces =
+            crate::playbook::args::split_args(spec).map_err(|e| format!("with_sequence: {e}"))?;
+        for piece in pieces {
             let piece = piece.trim();
             if piece.is_empty() {
                 continue;

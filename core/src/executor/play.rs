@@ -173,6 +173,7 @@ impl Executor {
         for h in &hosts {
             if let Some(s) = self.hosts().get_mut(h) {
                 s.ended = false;
+                s.ended_role = None;
                 s.notified.clear();
                 s.pending_handlers.clear();
                 s.public_role_defaults.clear();

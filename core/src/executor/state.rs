@@ -30,6 +30,9 @@ pub struct HostState {
     pub unreachable: bool,
     /// `meta: end_host` or `end_play` reached in the current play.
     pub ended: bool,
+    /// The role instance this host ended with `meta: end_role`: its remaining tasks are skipped
+    /// until the host reaches a task outside it (see `Executor::hosts_past_end_role`).
+    pub ended_role: Option<std::sync::Arc<RoleRef>>,
     /// The last failed task (`ansible_failed_task`) and its result (`ansible_failed_result`).
     pub last_failure: Option<(Value, Value)>,
     /// Variables set while a `rescue` section runs.

@@ -58,8 +58,13 @@ pub(super) fn parse(inv: &mut Inventory, doc: &Node, file: &str) -> Result<(), I
             plugin,
             file,
             format!(
-                "this is an inventory plugin configuration (plugin: {}); drover reads only INI and YAML inventories",
-                plugin.key_string()
+                "this is an inventory plugin configuration (plugin: {plugin}), which drover cannot \
+                 run: it reads INI and YAML inventory files, executable inventory scripts \
+                 (`--list` JSON), directories of them and host lists. Export the plugin's \
+                 inventory once with `ansible-inventory -i {file} --list --yaml > inventory.yml`, \
+                 or keep it live with an executable script that prints it \
+                 (`#!/bin/sh` then `exec ansible-inventory -i {file} --list`)",
+                plugin = plugin.key_string()
             ),
         ));
     }

@@ -7,7 +7,10 @@ use crate::vars::{Map, Value};
 /// them (a piece ends with the newline that ended its line, extra spaces are appended to the piece
 /// before them), so [`join_args`] gives the original text back; a lone `\` ends a line as a
 /// continuation. Quotes are kept in the pieces; see [`unquote`].
-pub fn split_args(s: &str) -> Vec<String> {
+///
+/// Like ansible-core, text that leaves a quote or a Jinja block open is refused (`echo it's`,
+/// `echo "a`, `echo {{ x`, `echo ${#a[@]}`); a quote after a backslash does not count.
+pub fn split_args(s: &str) -> Result<Vec<String>, UnbalancedArgs> {
     let mut params: Vec<String> = Vec::new();
     let mut quote: Option<char> = None;
     let (mut print, mut block, mut comment) = (0usize, 0usize, 0usize);
@@ -57,7 +60,21 @@ pub fn split_args(s: &str) -> Vec<String> {
             push_onto_last(&mut params, "\n");
         }
     }
-    params
+    if quote.is_some() || print > 0 || block > 0 || comment > 0 {
+        return Err(UnbalancedArgs {
+            args: s.to_string(),
+        });
+    }
+    Ok(params)
+}
+
+/// Argument text that leaves a quote or a `{{ }}`/`{% %}`/`{# #}` block open (ansible-core's
+/// `split_args` error, with its wording).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("failed at splitting arguments, either an unbalanced jinja2 block or quotes: {args}")]
+pub struct UnbalancedArgs {
+    /// The whole argument text, as written.
+    pub args: String,
 }
 
 /// Appends `text` to the last piece (starting one if there is none).
@@ -194,13 +211,14 @@ pub fn decode_escapes(s: &str) -> String {
 }
 
 /// Parses a module's free-form argument string into an argument map. For command-like modules
-/// the text (minus their own `k=v` options) goes into `_raw_params`, as in Ansible.
-pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
+/// the text (minus their own `k=v` options) goes into `_raw_params`, as in Ansible. Text with
+/// unbalanced quotes or Jinja blocks is refused, as ansible-core refuses it (see [`split_args`]).
+pub fn parse_kv(module: &str, s: &str) -> Result<Map<String, Value>, UnbalancedArgs> {
     let short = module.rsplit('.').next().unwrap_or(module);
     let raw_module = RAW_PARAM_MODULES.contains(&short);
     let mut args = Map::new();
     let mut raw: Vec<String> = Vec::new();
-    for piece in split_args(s) {
+    for piece in split_args(s)? {
         // As Ansible: escapes are decoded in `k=v` values; free-form text keeps them.
         let decoded = decode_escapes(&piece);
         let kv = decoded
@@ -225,7 +243,7 @@ pub fn parse_kv(module: &str, s: &str) -> Map<String, Value> {
         // Command text is kept as written (quotes, newlines and spacing included) for the shell.
         args.insert("_raw_params".into(), Value::String(join_args(&raw)));
     }
-    args
+    Ok(args)
 }
 
 #[cfg(test)]
@@ -233,10 +251,15 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// [`parse_kv`] of text that must split.
+    fn kv(module: &str, s: &str) -> Map<String, Value> {
+        parse_kv(module, s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
     fn splits_respecting_quotes_and_jinja() {
         assert_eq!(
-            split_args(r#"src=a dest="/tmp/x y" msg={{ a | default('b c') }}"#),
+            split_args(r#"src=a dest="/tmp/x y" msg={{ a | default('b c') }}"#).unwrap(),
             vec![
                 "src=a",
                 r#"dest="/tmp/x y""#,
@@ -248,7 +271,7 @@ mod tests {
     #[test]
     fn parses_key_values() {
         assert_eq!(
-            Value::Object(parse_kv("copy", "src=a dest='/tmp/x y' mode=0644")),
+            Value::Object(kv("copy", "src=a dest='/tmp/x y' mode=0644")),
             json!({"src": "a", "dest": "/tmp/x y", "mode": "0644"})
         );
     }
@@ -257,23 +280,23 @@ mod tests {
     fn values_decode_escapes_as_ansible_does() {
         // Expected values from ansible-core 2.19's parse_kv.
         assert_eq!(
-            Value::Object(parse_kv("copy", r#"content="orig\n" dest=/x"#)),
+            Value::Object(kv("copy", r#"content="orig\n" dest=/x"#)),
             json!({"content": "orig\n", "dest": "/x"})
         );
         assert_eq!(
-            Value::Object(parse_kv("lineinfile", r"line=x\x41\u00e9 regexp=^\s+\d")),
+            Value::Object(kv("lineinfile", r"line=x\x41\u00e9 regexp=^\s+\d")),
             json!({"line": "xA\u{e9}", "regexp": r"^\s+\d"})
         );
         assert_eq!(
-            Value::Object(parse_kv("debug", r"msg=a\tb\\c")),
+            Value::Object(kv("debug", r"msg=a\tb\\c")),
             json!({"msg": "a\tb\\c"})
         );
         assert_eq!(
-            Value::Object(parse_kv("debug", r#"msg="it\x27s""#)),
+            Value::Object(kv("debug", r#"msg="it\x27s""#)),
             json!({"msg": "it's"})
         );
         assert_eq!(
-            Value::Object(parse_kv("command", r"echo a\nb creates=/x\ty")),
+            Value::Object(kv("command", r"echo a\nb creates=/x\ty")),
             json!({"creates": "/x\ty", "_raw_params": r"echo a\nb"})
         );
     }
@@ -287,12 +310,12 @@ mod tests {
             "echo a\n\nb\n",
         ] {
             assert_eq!(
-                Value::Object(parse_kv("shell", text)),
+                Value::Object(kv("shell", text)),
                 json!({"_raw_params": text})
             );
         }
         assert_eq!(
-            Value::Object(parse_kv("command", "echo a chdir=/tmp b")),
+            Value::Object(kv("command", "echo a chdir=/tmp b")),
             json!({"_raw_params": "echo a b", "chdir": "/tmp"})
         );
     }
@@ -301,12 +324,12 @@ mod tests {
     fn task_includes_take_a_file_key() {
         for action in ["include_tasks", "ansible.builtin.import_tasks", "include"] {
             assert_eq!(
-                Value::Object(parse_kv(action, "file=more.yml")),
+                Value::Object(kv(action, "file=more.yml")),
                 json!({"file": "more.yml"}),
                 "{action}"
             );
             assert_eq!(
-                Value::Object(parse_kv(action, "more.yml")),
+                Value::Object(kv(action, "more.yml")),
                 json!({"_raw_params": "more.yml"}),
                 "{action}"
             );
@@ -316,14 +339,14 @@ mod tests {
     #[test]
     fn command_keeps_free_form_text() {
         assert_eq!(
-            Value::Object(parse_kv(
+            Value::Object(kv(
                 "ansible.builtin.command",
                 "echo 'a  b' chdir=/tmp creates=/x"
             )),
             json!({"chdir": "/tmp", "creates": "/x", "_raw_params": "echo 'a  b'"})
         );
         assert_eq!(
-            Value::Object(parse_kv("shell", "echo x=1 > /tmp/f")),
+            Value::Object(kv("shell", "echo x=1 > /tmp/f")),
             json!({"_raw_params": "echo x=1 > /tmp/f"})
         );
     }
@@ -333,30 +356,81 @@ mod tests {
         // Expected values from ansible-core 2.19's parse_kv (check_raw for command/shell).
         let script = "n=$(cat /x || echo 0)\nn=$((n + 1))\necho \"$n\" > /x\necho \"$n\"\n";
         assert_eq!(
-            Value::Object(parse_kv("shell", script)),
+            Value::Object(kv("shell", script)),
             json!({"_raw_params": script})
         );
         assert_eq!(
-            Value::Object(parse_kv("shell", "echo a  b   c chdir=/tmp")),
+            Value::Object(kv("shell", "echo a  b   c chdir=/tmp")),
             json!({"chdir": "/tmp", "_raw_params": "echo a  b   c"})
         );
         let looped = "for i in 1 2; do\n  echo \"$i\"\ndone";
         assert_eq!(
-            Value::Object(parse_kv("shell", looped)),
+            Value::Object(kv("shell", looped)),
             json!({"_raw_params": looped})
         );
         assert_eq!(
-            Value::Object(parse_kv("command", "ls \\\n  -l creates=/x")),
+            Value::Object(kv("command", "ls \\\n  -l creates=/x")),
             json!({"creates": "/x", "_raw_params": "ls  -l"})
         );
         assert_eq!(
-            Value::Object(parse_kv("copy", "src=a  dest=/b\nmode=0644")),
+            Value::Object(kv("copy", "src=a  dest=/b\nmode=0644")),
             json!({"src": "a", "dest": "/b", "mode": "0644"})
         );
         let quoted = "echo '{{ x }}\n  y' >  /f";
         assert_eq!(
-            Value::Object(parse_kv("shell", quoted)),
+            Value::Object(kv("shell", quoted)),
             json!({"_raw_params": quoted})
         );
+    }
+
+    #[test]
+    fn unbalanced_quotes_and_jinja_blocks_are_refused_as_ansible_does() {
+        // Each verdict is ansible-core 2.19's split_args.
+        for text in [
+            "echo it's here",
+            r#"echo "a"#,
+            "echo {{ x",
+            "echo ${#arr[@]}",
+            "echo # it's",
+            "echo '{{ x'",
+            r#"echo "{{""#,
+            r#"msg="a"#,
+            "echo }} {{",
+            r#"echo "a" 'b"#,
+            r"echo 'a\'",
+            "cat <<EOF\ndon't\nEOF\n",
+        ] {
+            let err = split_args(text).expect_err(text);
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "failed at splitting arguments, either an unbalanced jinja2 block or quotes: {text}"
+                )
+            );
+            assert!(parse_kv("shell", text).is_err(), "{text}");
+            assert!(parse_kv("debug", text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn balanced_or_escaped_quotes_split() {
+        // Expected pieces from ansible-core 2.19's split_args.
+        let cases: &[(&str, &[&str])] = &[
+            (r#"echo {{ "it's" }}"#, &["echo", r#"{{ "it's" }}"#]),
+            (r"echo it\'s", &["echo", r"it\'s"]),
+            (r#"echo \"a"#, &["echo", r#"\"a"#]),
+            ("echo {# c #} it", &["echo", "{# c #}", "it"]),
+            ("echo a'b'c", &["echo", "a'b'c"]),
+            ("echo 'a\nb'", &["echo", "'a\nb'"]),
+            ("echo {% if x %}", &["echo", "{% if x %}"]),
+            (r"echo a\\'b", &["echo", r"a\\'b"]),
+            (r#"echo "it's""#, &["echo", r#""it's""#]),
+            (r#"x='a"b'"#, &[r#"x='a"b'"#]),
+            ("", &[]),
+        ];
+        for (text, pieces) in cases {
+            let expected: Vec<String> = pieces.iter().map(|p| p.to_string()).collect();
+            assert_eq!(split_args(text), Ok(expected), "{text}");
+        }
     }
 }

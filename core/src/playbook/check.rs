@@ -31,6 +31,7 @@ const META_ACTIONS: &[&str] = &[
     "reset_connection",
     "clear_facts",
     "end_batch",
+    "end_role",
 ];
 
 /// How the check treats argument problems.
@@ -86,6 +87,7 @@ pub fn check_playbook_with(
         let top = Reach {
             guarded: ignores_errors(&play.keywords.ignore_errors),
             tags: play.keywords.tags.clone(),
+            handler: false,
         };
         for list in [&play.roles, &play.pre_tasks, &play.tasks, &play.post_tasks] {
             checker.check_tasks(list, &top);
@@ -93,6 +95,7 @@ pub fn check_playbook_with(
         // Handlers run only when notified.
         let handlers = Reach {
             guarded: true,
+            handler: true,
             ..top
         };
         checker.check_tasks(&play.handlers, &handlers);
@@ -121,6 +124,8 @@ struct Reach {
     guarded: bool,
     /// Tags inherited from enclosing blocks, roles and plays.
     tags: Vec<String>,
+    /// They are handlers (or tasks of a handler's block).
+    handler: bool,
 }
 
 /// True for an `ignore_errors` value that may be true.
@@ -165,6 +170,7 @@ impl Reach {
                 || task.failed_when.is_some()
                 || loop_may_be_empty(task),
             tags,
+            handler: self.handler,
         }
     }
 }
@@ -215,6 +221,7 @@ impl Checker<'_, '_> {
                         self.check_tasks(&inc.tasks, reach);
                         let handlers = Reach {
                             guarded: true,
+                            handler: true,
                             ..reach.clone()
                         };
                         self.check_tasks(&inc.handlers, &handlers);
@@ -310,7 +317,9 @@ impl Checker<'_, '_> {
                 }
                 TaskKind::ImportTasks { .. } | TaskKind::ImportRole(_) => {}
                 TaskKind::Meta(action) => {
-                    if !META_ACTIONS.contains(&action.as_str()) {
+                    if let Some(error) = end_role_misplaced(task, reach.handler) {
+                        report.errors.push(error);
+                    } else if !META_ACTIONS.contains(&action.as_str()) {
                         report.errors.push(PlaybookError::new(
                             &task.location,
                             format!("unknown meta action '{action}'"),
@@ -369,3 +378,41 @@ fn arg_error_location<'a>(task: &'a Task, key: Option<&str>) -> &'a Location {
 #[cfg(test)]
 #[path = "check_tests.rs"]
 mod tests;
+
+/// ansible-core's load-time refusal of `meta: end_role` where no role can end: in a handler, or
+/// in a task that is not part of a role.
+pub(crate) fn end_role_misplaced(task: &Task, handler: bool) -> Option<PlaybookError> {
+    if !matches!(&task.kind, TaskKind::Meta(action) if action == "end_role") {
+        return None;
+    }
+    if handler {
+        return Some(
+            PlaybookError::new(&task.location, "Cannot execute 'end_role' from a handler")
+                .with_hint("use 'meta: end_role' in a role's tasks, not in its handlers"),
+        );
+    }
+    task.role.is_none().then(|| {
+        PlaybookError::new(
+            &task.location,
+            "Cannot execute 'end_role' from outside of a role",
+        )
+        .with_hint(
+            "use it in a role's tasks; outside a role, 'meta: end_host' ends the play for the host",
+        )
+    })
+}
+
+/// The first `meta: end_role` among `tasks` (blocks included) that is not part of a role: tasks
+/// files included at run time from a play are refused with it, as ansible-core refuses them.
+pub(crate) fn end_role_outside_role(tasks: &[Task]) -> Option<PlaybookError> {
+    tasks.iter().find_map(|task| match &task.kind {
+        TaskKind::Block {
+            block,
+            rescue,
+            always,
+        } => end_role_outside_role(block)
+            .or_else(|| end_role_outside_role(rescue))
+            .or_else(|| end_role_outside_role(always)),
+        _ => end_role_misplaced(task, false),
+    })
+}

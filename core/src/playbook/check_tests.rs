@@ -179,3 +179,48 @@ fn conditions_on_roles_and_imports_guard_their_tasks() {
     assert!(warnings.iter().any(|w| w.contains("`foo`")), "{warnings:?}");
     assert!(warnings.iter().any(|w| w.contains("`baz`")), "{warnings:?}");
 }
+
+#[test]
+fn end_role_is_refused_outside_a_role_and_in_handlers() {
+    // ansible-core 2.19 refuses both when it loads the play (playbook/helpers.py).
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "roles/r/tasks/main.yml",
+        "- meta: end_role\n- include_tasks: more.yml\n",
+    );
+    write(dir.path(), "roles/r/tasks/more.yml", "- meta: end_role\n");
+    write(
+        dir.path(),
+        "roles/r/handlers/main.yml",
+        "- name: h\n  meta: end_role\n",
+    );
+    write(dir.path(), "inc.yml", "- block:\n    - meta: end_role\n");
+    write(
+        dir.path(),
+        "site.yml",
+        "- hosts: all\n  roles:\n    - r\n  tasks:\n    - meta: end_role\n    - include_tasks: inc.yml\n",
+    );
+    let pb = load_playbook_with(&dir.path().join("site.yml"), &[]).expect("load");
+    let report = check_playbook_with(&pb, &ModuleRegistry::new(), &CheckOptions::default());
+    let errors: Vec<String> = report
+        .errors
+        .iter()
+        .map(|e| {
+            let loc = e.location.to_string();
+            let loc = loc.rsplit('/').next().unwrap_or(&loc).to_string();
+            format!("{loc} {}", e.message)
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            "site.yml:5:7 Cannot execute 'end_role' from outside of a role",
+            "inc.yml:2:7 Cannot execute 'end_role' from outside of a role",
+            "main.yml:1:3 Cannot execute 'end_role' from a handler",
+        ],
+        "the role's own end_role tasks (main.yml, more.yml) pass"
+    );
+    assert!(end_role_outside_role(&pb.plays[0].roles).is_none());
+    assert!(end_role_outside_role(&pb.plays[0].tasks).is_some());
+}

@@ -16,6 +16,7 @@ mod tags;
 pub mod vars_files;
 
 pub use chain::{IncludeChain, IncludeKind};
+pub(crate) use check::end_role_outside_role;
 pub use check::{check_playbook, check_playbook_with, CheckOptions, CheckReport};
 pub use check_vars::{check_variables, external_variable_names};
 pub use error::PlaybookError;

@@ -3,7 +3,7 @@
 
 use super::keywords::*;
 use crate::module::strsim_distance;
-use crate::playbook::args::parse_kv;
+use crate::playbook::args::{parse_kv, split_args, UnbalancedArgs};
 use crate::playbook::error::PlaybookError;
 use crate::playbook::model::{Keywords, RoleSpec, Task, TaskKind};
 use crate::vars::{Map, Value};
@@ -28,7 +28,11 @@ pub(super) fn action_value(node: &Node) -> Result<(String, Value), PlaybookError
         NodeValue::Str(s) => {
             let s = s.trim();
             let (module, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
-            Ok((module.to_string(), Value::Object(parse_kv(module, rest))))
+            // ansible-core splits the whole `module args` text first, then the arguments.
+            split_args(s)
+                .and_then(|_| parse_kv(module, rest))
+                .map(|args| (module.to_string(), Value::Object(args)))
+                .map_err(|e| unbalanced_args(module, &node.loc, e))
         }
         NodeValue::Map(entries) => {
             let mut module = None;
@@ -54,7 +58,9 @@ pub(super) fn action_value(node: &Node) -> Result<(String, Value), PlaybookError
 
 pub(super) fn module_args(module: &str, v: &Node) -> Result<Value, PlaybookError> {
     Ok(match &v.value {
-        NodeValue::Str(s) => Value::Object(parse_kv(module, s)),
+        NodeValue::Str(s) => {
+            Value::Object(parse_kv(module, s).map_err(|e| unbalanced_args(module, &v.loc, e))?)
+        }
         NodeValue::Null => Value::Object(Map::new()),
         NodeValue::Map(_) => v.to_value(),
         _ => {
@@ -67,6 +73,29 @@ pub(super) fn module_args(module: &str, v: &Node) -> Result<Value, PlaybookError
             ))
         }
     })
+}
+
+/// The load-time error for `module: TEXT` whose text leaves a quote or a Jinja block open, with
+/// ansible-core's message and what to write instead.
+fn unbalanced_args(
+    module: &str,
+    loc: &crate::yaml::Location,
+    error: UnbalancedArgs,
+) -> PlaybookError {
+    let short = short_action(module);
+    let instead = match short {
+        "command" | "shell" | "script" | "win_command" | "win_shell" => format!(
+            ", or give the text as `cmd:` in a mapping (`{module}:` then `cmd: ...` on the next \
+             line), which is not split"
+        ),
+        "raw" => String::new(),
+        _ => ", or give the arguments as a YAML mapping, which is not split".to_string(),
+    };
+    PlaybookError::new(loc, error.to_string()).with_hint(format!(
+        "ansible-core, too, refuses this text: it splits it into words when the play loads; \
+         balance its quotes (e.g. \"it's\" rather than it's) and close each {{{{ }}}}, {{% %}} or \
+         {{# #}} block{instead}"
+    ))
 }
 
 /// Loop lookups that `with_<name>` may use.
