@@ -143,6 +143,11 @@ pub fn run(args: &RunArgs, no_color: bool) -> ExitCode {
     if let Some(err) = adhoc.options_error() {
         return fail(err, None, EXIT_BAD_OPTIONS);
     }
+    if let Some(err) = adhoc.args_error() {
+        let hint = "ansible-core refuses it too; close every quote inside -a \
+                    (e.g. -a \"echo \\\"it's\\\"\") and each {{ }}, {% %} or {# #} block";
+        return fail(err, Some(hint), EXIT_ERROR);
+    }
     let dir = args
         .playbook_dir
         .clone()

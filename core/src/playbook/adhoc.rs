@@ -70,6 +70,18 @@ impl AdHoc {
         None
     }
 
+    /// ansible-core's refusal of `-a` text it cannot split into words (a quote or a Jinja block
+    /// left open), checked before the play is built so the message names `-a`, not a file.
+    pub fn args_error(&self) -> Option<String> {
+        let args = self.args.trim();
+        if args.is_empty() || (args.starts_with('{') && args.ends_with('}')) {
+            return None;
+        }
+        super::args::split_args(&self.args)
+            .err()
+            .map(|e| e.to_string())
+    }
+
     /// The play as data (what ansible's `_play_ds` returns).
     pub fn play_data(&self) -> Value {
         let args = self.args.trim();
@@ -138,6 +150,14 @@ mod tests {
         );
         assert!(adhoc("ping", "").options_error().is_none());
         assert!(adhoc("import_playbook", "x.yml").options_error().is_some());
+        assert_eq!(
+            adhoc("shell", "echo it's").args_error().as_deref(),
+            Some("failed at splitting arguments, either an unbalanced jinja2 block or quotes: echo it's")
+        );
+        assert!(adhoc("shell", "echo \"it's\"").args_error().is_none());
+        assert!(adhoc("copy", r#"{"content": "it's"}"#)
+            .args_error()
+            .is_none());
     }
 
     #[test]
