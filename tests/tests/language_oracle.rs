@@ -269,6 +269,7 @@ fn feature_playbooks_match_ansible() {
         ("keywords.yml", &[]),
         ("roles.yml", &["--start-at-task", "web task"]),
         ("end_role.yml", &[]),
+        ("meta_when.yml", &[]),
     ];
     // ansible-playbook mostly waits (about 4 s a run on one core): run the oracle in parallel.
     let oracle: Vec<(Option<i32>, String)> = std::thread::scope(|scope| {

@@ -35,10 +35,6 @@ impl Executor {
                 }
                 TaskKind::Meta(action) => {
                     if self.tags_allow(&kw) && self.reached_start(task) {
-                        // `end_role` runs host by host, each with its banner (see `end_role`).
-                        if action != "end_role" {
-                            self.announce_meta(ctx, task, &kw, hosts);
-                        }
                         self.run_meta(ctx, task, &kw, action, hosts).await
                     }
                 }

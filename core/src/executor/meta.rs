@@ -1,45 +1,27 @@
-//! Meta tasks: their banner as the output shows it, and their effect (`flush_handlers`,
-//! `end_play`/`end_host`/`end_batch`, `end_role`, `clear_facts`, `clear_host_errors`).
+//! Meta tasks: their banners and `skipping:` lines as ansible-core 2.19 shows them, and their
+//! effect (`flush_handlers`, `end_play`/`end_host`/`end_batch`, `end_role`, `clear_facts`,
+//! `clear_host_errors`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::{Executor, PlayCtx};
 use crate::events::{Event, HostResult, Status};
 use crate::playbook::{Keywords, Task};
 use crate::vars::{Value, Vars};
 
-impl Executor {
-    /// Shows a meta task's banner, as ansible-core 2.19 does for every meta task it runs
-    /// (whether or not its `when` holds); its effect (such as handlers) follows.
-    pub(super) fn announce_meta(
-        &self,
-        ctx: &PlayCtx<'_>,
-        task: &Task,
-        kw: &Keywords,
-        hosts: &[String],
-    ) {
-        let targets = self.active_hosts(hosts);
-        let Some(first) = targets.first() else {
-            return;
-        };
-        let name = self.shown_name(ctx, task, kw, first);
-        let free_host = ctx.free.then(|| first.clone());
-        self.emit(Event::TaskStart {
-            name: name.clone(),
-            location: task.location.to_string(),
-            handler: false,
-            module: Some("meta".into()),
-            host: free_host.clone(),
-            hosts: targets.clone(),
-        });
-        self.emit(Event::TaskEnd {
-            name,
-            host: free_host,
-            duration: Duration::ZERO,
-        });
-    }
+/// Meta actions ansible-core 2.19 runs host by host, each host with its own banner (and a
+/// `skipping:` line when its `when` is false); the others run once, for the first active host,
+/// whose `when` decides for every host.
+const PER_HOST: &[&str] = &["noop", "reset_connection", "end_host", "flush_handlers"];
 
+/// Meta actions that ignore `when` (ansible-core warns that they do not support it).
+const WITHOUT_WHEN: &[&str] = &["noop", "reset_connection", "refresh_inventory"];
+
+impl Executor {
+    /// Runs a meta task as ansible-core 2.19 shows and applies it: its banner for each host it
+    /// runs for ([`PER_HOST`]) or once, a `skipping:` line (not counted in the recap) where its
+    /// `when` is false, then its effect (`flush_handlers`, `end_play`/`end_host`/`end_batch`,
+    /// `clear_facts`, `clear_host_errors`) for the hosts it applies to.
     pub(super) async fn run_meta(
         &self,
         ctx: &PlayCtx<'_>,
@@ -48,20 +30,72 @@ impl Executor {
         action: &str,
         hosts: &[String],
     ) {
+        if action == "end_role" {
+            return self.end_role(ctx, task, kw, hosts);
+        }
+        let targets = self.active_hosts(hosts);
+        let shown: Vec<String> = if PER_HOST.contains(&action) {
+            targets.clone()
+        } else {
+            targets.iter().take(1).cloned().collect()
+        };
+        let mut applies = Vec::new();
+        for h in &shown {
+            let start = std::time::Instant::now();
+            let name = self.shown_name(ctx, task, kw, h);
+            let free_host = ctx.free.then(|| h.clone());
+            self.emit(Event::TaskStart {
+                name: name.clone(),
+                location: task.location.to_string(),
+                handler: false,
+                module: Some("meta".into()),
+                host: free_host.clone(),
+                hosts: vec![h.clone()],
+            });
+            let conds = super::prepare::when_conditions(kw, task);
+            let holds = WITHOUT_WHEN.contains(&action) || conds.is_empty() || {
+                let vars = self.vars_for(ctx, h, kw, task.role.as_deref());
+                matches!(self.conditions_met(&conds, &vars), Ok(true))
+            };
+            if holds {
+                applies.push(h.clone());
+            } else {
+                self.emit(Event::HostResult(HostResult {
+                    host: h.clone(),
+                    delegated_to: None,
+                    status: Status::Skipped,
+                    ignored: false,
+                    item: None,
+                    result: serde_json::json!({
+                        "changed": false,
+                        "skip_reason": "Conditional result was False",
+                        "skipped": true,
+                    }),
+                    error: None,
+                    duration: start.elapsed(),
+                }));
+            }
+            self.emit(Event::TaskEnd {
+                name,
+                host: free_host,
+                duration: start.elapsed(),
+            });
+        }
+        if applies.is_empty() {
+            return;
+        }
+        // A meta run once applies to every active host.
+        let affected = if PER_HOST.contains(&action) {
+            applies
+        } else {
+            targets
+        };
         match action {
-            "flush_handlers" => self.flush_handlers(ctx, kw, hosts).await,
-            "end_role" => self.end_role(ctx, task, kw, hosts),
+            "flush_handlers" => self.flush_handlers(ctx, kw, &affected).await,
             "end_play" | "end_host" | "end_batch" | "clear_facts" | "clear_host_errors" => {
-                for h in self.active_hosts(hosts) {
-                    let vars = self.vars_for(ctx, &h, kw, task.role.as_deref());
-                    let conds = super::prepare::when_conditions(kw, task);
-                    let applies =
-                        conds.is_empty() || matches!(self.conditions_met(&conds, &vars), Ok(true));
-                    if !applies {
-                        continue;
-                    }
-                    let mut states = self.hosts();
-                    let Some(s) = states.get_mut(&h) else {
+                let mut states = self.hosts();
+                for h in &affected {
+                    let Some(s) = states.get_mut(h) else {
                         continue;
                     };
                     match action {
