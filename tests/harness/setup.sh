@@ -72,6 +72,16 @@ setup_network() {
     ip addr replace "$BRIDGE_ADDR/$BRIDGE_PREFIX" dev "$BRIDGE"
     ip link set "$BRIDGE" up
     sysctl -q -w net.ipv4.ip_forward=1
+    # Every privileged container's systemd takes inotify instances from root's one allowance
+    # (Debian's default 128): with a dozen test hosts, Docker and the host's own daemons that runs
+    # out, and a container's systemd then fails at boot ("container is not running"). Raised as
+    # LXC hosts are advised to, never lowered.
+    local key want
+    for key in fs.inotify.max_user_instances:1024 fs.inotify.max_user_watches:524288; do
+        want=${key#*:}
+        key=${key%%:*}
+        [ "$(sysctl -n "$key")" -ge "$want" ] || sysctl -q -w "$key=$want"
+    done
 
     local uplink
     uplink=$(ip -4 route show default | awk '{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}')

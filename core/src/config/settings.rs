@@ -31,6 +31,36 @@ pub struct Setting {
 /// Every setting drover reads, sorted by name as `ansible-config` prints them.
 pub static SETTINGS: &[Setting] = &[
     Setting {
+        name: "ANSIBLE_FORCE_COLOR",
+        ini: &[("defaults", "force_color")],
+        env: &["ANSIBLE_FORCE_COLOR"],
+        default: Some("False"),
+        kind: Kind::Bool,
+        description: "Colour the output even when it is not a terminal (over NO_COLOR and nocolor; --no-color still wins).",
+        ansible: true,
+        store: read_by_the_reporters,
+    },
+    Setting {
+        name: "ANSIBLE_NOCOLOR",
+        ini: &[("defaults", "nocolor")],
+        env: &["ANSIBLE_NOCOLOR", "NO_COLOR"],
+        default: Some("False"),
+        kind: Kind::Bool,
+        description: "No colour in the output (NO_COLOR: any non-empty value).",
+        ansible: true,
+        store: read_by_the_reporters,
+    },
+    Setting {
+        name: "CALLBACKS_ENABLED",
+        ini: &[("defaults", "callbacks_enabled")],
+        env: &["ANSIBLE_CALLBACKS_ENABLED"],
+        default: Some(""),
+        kind: Kind::List,
+        description: "Callback plugins to enable; drover knows profile_tasks (the same as --profile) and ignores the others.",
+        ansible: true,
+        store: read_by_the_reporters,
+    },
+    Setting {
         name: "COLLECTIONS_PATHS",
         ini: &[("defaults", "collections_path")],
         env: &["ANSIBLE_COLLECTIONS_PATH"],
@@ -40,6 +70,104 @@ pub static SETTINGS: &[Setting] = &[
         ansible: true,
         store: |c, v| c.collections_path = v.paths(),
     },
+    colour(
+        "COLOR_CHANGED",
+        &[("colors", "changed")],
+        &["ANSIBLE_COLOR_CHANGED"],
+        "yellow",
+        true,
+    ),
+    colour(
+        "COLOR_DEBUG",
+        &[("colors", "debug")],
+        &["ANSIBLE_COLOR_DEBUG"],
+        "dark gray",
+        true,
+    ),
+    colour(
+        "COLOR_DEPRECATE",
+        &[("colors", "deprecate")],
+        &["ANSIBLE_COLOR_DEPRECATE"],
+        "purple",
+        true,
+    ),
+    colour(
+        "COLOR_DIFF_ADD",
+        &[("colors", "diff_add")],
+        &["ANSIBLE_COLOR_DIFF_ADD"],
+        "green",
+        true,
+    ),
+    colour(
+        "COLOR_DIFF_LINES",
+        &[("colors", "diff_lines")],
+        &["ANSIBLE_COLOR_DIFF_LINES"],
+        "cyan",
+        true,
+    ),
+    colour(
+        "COLOR_DIFF_REMOVE",
+        &[("colors", "diff_remove")],
+        &["ANSIBLE_COLOR_DIFF_REMOVE"],
+        "red",
+        true,
+    ),
+    colour(
+        "COLOR_DROVER_TIMING",
+        &[("colors", "drover_timing")],
+        &["ANSIBLE_COLOR_DROVER_TIMING"],
+        "purple",
+        false,
+    ),
+    colour(
+        "COLOR_ERROR",
+        &[("colors", "error")],
+        &["ANSIBLE_COLOR_ERROR"],
+        "red",
+        true,
+    ),
+    colour(
+        "COLOR_INCLUDED",
+        &[("colors", "included")],
+        &["ANSIBLE_COLOR_INCLUDED"],
+        "cyan",
+        true,
+    ),
+    colour(
+        "COLOR_OK",
+        &[("colors", "ok")],
+        &["ANSIBLE_COLOR_OK"],
+        "green",
+        true,
+    ),
+    colour(
+        "COLOR_SKIP",
+        &[("colors", "skip")],
+        &["ANSIBLE_COLOR_SKIP"],
+        "cyan",
+        true,
+    ),
+    colour(
+        "COLOR_UNREACHABLE",
+        &[("colors", "unreachable")],
+        &["ANSIBLE_COLOR_UNREACHABLE"],
+        "bright red",
+        true,
+    ),
+    colour(
+        "COLOR_VERBOSE",
+        &[("colors", "verbose")],
+        &["ANSIBLE_COLOR_VERBOSE"],
+        "blue",
+        true,
+    ),
+    colour(
+        "COLOR_WARN",
+        &[("colors", "warn")],
+        &["ANSIBLE_COLOR_WARN"],
+        "bright purple",
+        true,
+    ),
     Setting {
         name: "DEFAULT_BECOME",
         ini: &[("privilege_escalation", "become")],
@@ -320,6 +448,31 @@ pub fn setting(name: &str) -> Option<&'static Setting> {
 }
 
 /// Text that is not blank (an empty `DROVER_LOCK_WAIT=` leaves the setting unset).
+/// The `store` of settings the reporters read straight from the file and the environment, with the
+/// same precedence (`cli/src/report/color.rs`, `cli/src/report/profile.rs`): listed here so that
+/// `drover config` shows them.
+fn read_by_the_reporters(_: &mut AnsibleConfig, _: Value) {}
+
+/// A `[colors]` setting: the colour (an ansible colour name) of one kind of output line.
+const fn colour(
+    name: &'static str,
+    ini: &'static [(&'static str, &'static str)],
+    env: &'static [&'static str],
+    default: &'static str,
+    ansible: bool,
+) -> Setting {
+    Setting {
+        name,
+        ini,
+        env,
+        default: Some(default),
+        kind: Kind::Str,
+        description: "The colour of one kind of output line (an ansible colour name: green, bright red, color202, rgb520, gray7, ...).",
+        ansible,
+        store: read_by_the_reporters,
+    }
+}
+
 fn non_empty(v: Value) -> Option<String> {
     v.string().filter(|s| !s.trim().is_empty())
 }
