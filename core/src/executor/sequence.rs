@@ -75,8 +75,12 @@ impl Options {
             Some(_) => return Ok(false),
             None => (term, None),
         };
+        // ansible-core's NUM, `0?x?[0-9a-f]+` ignoring case, for start, end and stride alike
+        // (so `1-4/C` is the shortcut form with an invalid stride).
+        let number =
+            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'x');
         let (range, stride) = match range.split_once('/') {
-            Some((r, s)) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => (r, Some(s)),
+            Some((r, s)) if number(s) => (r, Some(s)),
             Some(_) => return Ok(false),
             None => (range, None),
         };
@@ -84,8 +88,6 @@ impl Options {
             Some((a, b)) => (Some(a), b),
             None => (None, range),
         };
-        let number =
-            |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'x');
         if !number(end) || start.is_some_and(|s| !number(s)) {
             return Ok(false);
         }
