@@ -3,7 +3,7 @@
 use super::Executor;
 use crate::playbook::{Task, TaskKind};
 use crate::template::{Templar, TemplateContext};
-use crate::vars::{Map, Value, Vars};
+use crate::vars::{Value, Vars};
 
 fn as_list(v: Value) -> Vec<Value> {
     match v {
@@ -19,126 +19,6 @@ fn flatten_all(v: Value, out: &mut Vec<Value>) {
         Value::Null => {}
         other => out.push(other),
     }
-}
-
-/// `with_sequence` terms: `start=1 end=5 stride=1 format=%d`, `count=3`, or `1-5`, `0x1-0xf/2:host%02x`.
-fn sequence(spec: &str) -> Result<Vec<Value>, String> {
-    let parse_num = |s: &str| -> Result<i64, String> {
-        let s = s.trim();
-        let (neg, body) = match s.strip_prefix('-') {
-            Some(b) => (true, b),
-            None => (false, s),
-        };
-        let n = if let Some(h) = body.strip_prefix("0x") {
-            i64::from_str_radix(h, 16)
-        } else if let Some(o) = body
-            .strip_prefix("0o")
-            .or_else(|| body.strip_prefix("0").filter(|r| !r.is_empty()))
-        {
-            i64::from_str_radix(o, 8)
-        } else {
-            body.parse()
-        }
-        .map_err(|_| format!("with_sequence: '{s}' is not a number"))?;
-        Ok(if neg { -n } else { n })
-    };
-    let (mut start, mut end, mut stride, mut count, mut format) =
-        (1i64, None, 1i64, None, "%d".to_string());
-    if spec.contains('=') {
-        let pieces =
-            crate::playbook::args::split_args(spec).map_err(|e| format!("with_sequence: {e}"))?;
-        for piece in pieces {
-            let piece = piece.trim();
-            if piece.is_empty() {
-                continue;
-            }
-            let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-            let v = crate::playbook::args::unquote(v.trim());
-            match k {
-                "start" => start = parse_num(&v)?,
-                "end" => end = Some(parse_num(&v)?),
-                "stride" => stride = parse_num(&v)?,
-                "count" => count = Some(parse_num(&v)?),
-                "format" => format = v,
-                _ => return Err(format!("with_sequence: unknown option '{k}'")),
-            }
-        }
-    } else {
-        let (range, fmt) = match spec.split_once(':') {
-            Some((r, f)) => (r, Some(f)),
-            None => (spec, None),
-        };
-        let (range, st) = match range.split_once('/') {
-            Some((r, s)) => (r, Some(s)),
-            None => (range, None),
-        };
-        match range.split_once('-') {
-            Some((a, b)) => {
-                start = parse_num(a)?;
-                end = Some(parse_num(b)?);
-            }
-            None => end = Some(parse_num(range)?),
-        }
-        if let Some(s) = st {
-            stride = parse_num(s)?;
-        }
-        if let Some(f) = fmt {
-            format = f.to_string();
-        }
-    }
-    let end = match (end, count) {
-        (Some(_), Some(_)) => return Err("with_sequence: give either end or count".into()),
-        (Some(e), None) => e,
-        (None, Some(c)) => {
-            if c == 0 {
-                return Ok(Vec::new());
-            }
-            start + (c - 1) * stride
-        }
-        (None, None) => return Err("with_sequence: must specify count or end".into()),
-    };
-    if stride == 0 {
-        return Err("with_sequence: stride must not be 0".into());
-    }
-    let mut out = Vec::new();
-    let mut i = start;
-    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-        out.push(Value::String(format_printf(&format, i)));
-        i += stride;
-        if out.len() > 1_000_000 {
-            return Err("with_sequence: too many items".into());
-        }
-    }
-    Ok(out)
-}
-
-/// Formats one integer with a printf-style `%d`/`%02d`/`%x`/`%o` directive.
-fn format_printf(fmt: &str, n: i64) -> String {
-    let Some(pos) = fmt.find('%') else {
-        return fmt.to_string();
-    };
-    let rest = &fmt[pos + 1..];
-    let spec_len = rest
-        .find(|c: char| c.is_ascii_alphabetic())
-        .map(|i| i + 1)
-        .unwrap_or(rest.len());
-    let spec = &rest[..spec_len];
-    let (flags, conv) = spec.split_at(spec.len().saturating_sub(1));
-    let zero = flags.starts_with('0');
-    let width: usize = flags.trim_start_matches('0').parse().unwrap_or(0);
-    let body = match conv {
-        "x" => format!("{n:x}"),
-        "X" => format!("{n:X}"),
-        "o" => format!("{n:o}"),
-        _ => n.to_string(),
-    };
-    let padded = if body.len() < width {
-        let pad = if zero { "0" } else { " " }.repeat(width - body.len());
-        format!("{pad}{body}")
-    } else {
-        body
-    };
-    format!("{}{}{}", &fmt[..pos], padded, &rest[spec_len..])
 }
 
 impl Executor {
@@ -243,7 +123,7 @@ impl Executor {
                         Value::String(s) => s,
                         other => other.to_string(),
                     };
-                    out.extend(sequence(&spec)?);
+                    out.extend(super::sequence::sequence(&spec, &[])?);
                 }
                 out
             }
@@ -313,74 +193,116 @@ fn item_label(templar: &Templar, task: &Task, item_vars: &Vars) -> String {
         })
 }
 
-/// `with_subelements`: `[list_of_dicts, "key.path", {skip_missing: bool}]`.
-fn subelements(terms: Vec<Value>) -> Result<Vec<Value>, String> {
+/// `with_subelements` / `lookup('subelements', …)`: `[list_or_dict, "key.path",
+/// {skip_missing: bool}]` into `[item, subitem]` pairs, with the checks and messages of
+/// ansible-core's subelements lookup.
+pub(crate) fn subelements(terms: Vec<Value>) -> Result<Vec<Value>, String> {
+    let terms_error =
+        |msg: &str| format!("subelements lookup expects a list of two or three items, {msg}");
+    if !(2..=3).contains(&terms.len()) {
+        return Err(terms_error(""));
+    }
     let mut it = terms.into_iter();
     let base = it.next().unwrap_or(Value::Null);
-    let key = match it.next() {
-        Some(Value::String(s)) => s,
-        _ => return Err("subelements lookup expects a list and a key name".into()),
+    let key = match (&base, it.next()) {
+        (Value::Array(_) | Value::Object(_), Some(Value::String(s))) => s,
+        _ => {
+            return Err(terms_error(
+                "first a dict or a list, second a string pointing to the subkey",
+            ))
+        }
     };
     let skip_missing = match it.next() {
+        None => false,
         Some(Value::Object(m)) => m.get("skip_missing").is_some_and(crate::vars::is_truthy),
-        _ => false,
+        Some(_) => {
+            return Err(terms_error(
+                "the optional third item must be a dict with flags ('skip_missing',)",
+            ))
+        }
     };
+    let skipped = |v: &Value| v.get("skipped").is_some_and(|s| *s != Value::Bool(false));
     let elems: Vec<Value> = match base {
+        // A registered result skipped as a whole has nothing to iterate.
+        Value::Object(m) if skipped(&Value::Object(m.clone())) => return Ok(Vec::new()),
         Value::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
         other => as_list(other),
     };
+    let parts: Vec<&str> = key.split('.').collect();
+    let repr = crate::template::py_str_json;
     let mut out = Vec::new();
     for elem in elems {
-        if elem.get("skipped").is_some_and(crate::vars::is_truthy) {
+        if !elem.is_object() {
+            return Err(format!(
+                "subelements lookup expects a dictionary, got '{}'",
+                repr(&elem)
+            ));
+        }
+        if skipped(&elem) {
             continue;
         }
-        let mut cur = Some(&elem);
-        for part in key.split('.') {
-            cur = cur.and_then(|c| c.get(part));
-        }
-        match cur {
-            Some(Value::Array(subs)) => {
-                for s in subs {
-                    out.push(Value::Array(vec![elem.clone(), s.clone()]));
+        let mut cur = &elem;
+        let mut subs: &[Value] = &[];
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            let Some(next) = cur.get(*part) else {
+                if skip_missing {
+                    continue;
                 }
-            }
-            None if skip_missing => {}
-            None => {
                 return Err(format!(
-                    "could not find '{key}' key in iterated item {}",
-                    Value::Object(elem.as_object().cloned().unwrap_or_else(Map::new))
-                ))
-            }
-            Some(other) => {
+                    "could not find '{part}' key in iterated item '{}'",
+                    repr(cur)
+                ));
+            };
+            if !last {
+                if next.is_object() {
+                    cur = next;
+                } else if !skip_missing {
+                    return Err(format!(
+                        "the key {part} should point to a dictionary, got '{}'",
+                        repr(next)
+                    ));
+                }
+            } else if let Value::Array(list) = next {
+                subs = list;
+            } else {
                 return Err(format!(
-                    "the key '{key}' should point to a list, got {other}"
-                ))
+                    "the key {part} should point to a list, got '{}'",
+                    repr(next)
+                ));
             }
+        }
+        // ansible-core pops the list out of the item it pairs with it.
+        let mut item = elem.clone();
+        remove_path(&mut item, &parts);
+        for s in subs {
+            out.push(Value::Array(vec![item.clone(), s.clone()]));
         }
     }
     Ok(out)
+}
+
+/// Removes the key at `path` (a dotted path already walked) from `v`.
+fn remove_path(v: &mut Value, path: &[&str]) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = v;
+    for p in parents {
+        match cur.get_mut(*p) {
+            Some(next) => cur = next,
+            None => return,
+        }
+    }
+    if let Some(m) = cur.as_object_mut() {
+        m.remove(*last);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn sequences() {
-        assert_eq!(
-            sequence("start=1 end=3").unwrap(),
-            vec![json!("1"), json!("2"), json!("3")]
-        );
-        assert_eq!(
-            sequence("start=0 count=3 stride=2 format=h%02d").unwrap(),
-            vec![json!("h00"), json!("h02"), json!("h04")]
-        );
-        assert_eq!(
-            sequence("4-6").unwrap(),
-            vec![json!("4"), json!("5"), json!("6")]
-        );
-    }
 
     #[test]
     fn items_show_as_python_prints_them() {
@@ -410,12 +332,18 @@ mod tests {
     #[test]
     fn subelement_pairs() {
         let r = subelements(vec![json!([{"n": "a", "k": [1, 2]}]), json!("k")]).unwrap();
+        assert_eq!(r, vec![json!([{"n": "a"}, 1]), json!([{"n": "a"}, 2])]);
+        let err = |terms: Vec<Value>| subelements(terms).unwrap_err();
+        assert!(err(vec![json!([{"n": "a"}]), json!("k")]).contains("could not find 'k' key"));
+        assert!(err(vec![json!(true), json!("k")]).contains("first a dict or a list"));
+        assert!(err(vec![json!([{"k": 1}]), json!("k")]).contains("k should point to a list"));
+        assert!(err(vec![json!([{"k": 1}]), json!("k.x")]).contains("to a dictionary"));
+        assert!(err(vec![json!([]), json!("k"), json!("x")]).contains("must be a dict"));
+        assert!(err(vec![json!([])]).contains("two or three items"));
+        let nested = json!([{"n": "a", "k": {"x": [1]}}]);
         assert_eq!(
-            r,
-            vec![
-                json!([{"n": "a", "k": [1, 2]}, 1]),
-                json!([{"n": "a", "k": [1, 2]}, 2])
-            ]
+            subelements(vec![nested, json!("k.x")]).unwrap(),
+            vec![json!([{"n": "a", "k": {}}, 1])]
         );
     }
 }

@@ -20,7 +20,7 @@ mod interrupted;
 mod list;
 mod locking;
 mod looping;
-mod loops;
+pub(crate) mod loops;
 mod meta;
 mod options;
 mod play;
@@ -30,6 +30,7 @@ mod record;
 mod result;
 mod resume;
 mod run_task;
+pub(crate) mod sequence;
 mod state;
 mod task;
 

@@ -244,26 +244,25 @@ impl Executor {
                     .render_str(s, vars)
                     .map_err(|e| e.to_string())
             };
+            // The `ansible_become_*` variables are templated as Ansible templates connection
+            // variables (`ansible_become_user: "{{ test_user_name }}"` in task vars).
+            let var = |names: &[&str]| var_str(vars, names).map(|s| render(&s)).transpose();
             let user = match kw.become_user.as_deref() {
                 Some(u) => Some(render(u)?),
-                None => {
-                    var_str(vars, &["ansible_become_user"]).or_else(|| opts.become_user.clone())
-                }
+                None => var(&["ansible_become_user"])?.or_else(|| opts.become_user.clone()),
             };
             let method = match kw.become_method.as_deref() {
                 Some(m) => Some(render(m)?),
-                None => {
-                    var_str(vars, &["ansible_become_method"]).or_else(|| opts.become_method.clone())
-                }
+                None => var(&["ansible_become_method"])?.or_else(|| opts.become_method.clone()),
             };
             Some(Become {
                 user: user.unwrap_or_else(|| "root".into()),
                 method: method.as_deref().unwrap_or("sudo").parse()?,
-                flags: kw
-                    .become_flags
-                    .clone()
-                    .or_else(|| var_str(vars, &["ansible_become_flags"])),
-                password: var_str(vars, &["ansible_become_password", "ansible_become_pass"])
+                flags: match kw.become_flags.clone() {
+                    Some(f) => Some(f),
+                    None => var(&["ansible_become_flags"])?,
+                },
+                password: var(&["ansible_become_password", "ansible_become_pass"])?
                     .or_else(|| opts.become_password.clone()),
             })
         } else {

@@ -221,9 +221,12 @@ pub fn parse_kv(module: &str, s: &str) -> Result<Map<String, Value>, UnbalancedA
     for piece in split_args(s)? {
         // As Ansible: escapes are decoded in `k=v` values; free-form text keeps them.
         let decoded = decode_escapes(&piece);
-        let kv = decoded
-            .split_once('=')
-            .filter(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'));
+        // `set_fact` keys may be templates (`{{ 'x' + item }}={{ item }}`): as Ansible's
+        // parse_kv, everything before the first `=` is the key there.
+        let kv = decoded.split_once('=').filter(|(k, _)| {
+            !k.is_empty()
+                && (short == "set_fact" || k.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        });
         let takes_kv = |k: &str| match short {
             "command" | "shell" | "script" => COMMAND_KEYS.contains(&k),
             "set_fact" => true,
@@ -273,6 +276,14 @@ mod tests {
         assert_eq!(
             Value::Object(kv("copy", "src=a dest='/tmp/x y' mode=0644")),
             json!({"src": "a", "dest": "/tmp/x y", "mode": "0644"})
+        );
+    }
+
+    #[test]
+    fn set_fact_keys_may_be_templates() {
+        assert_eq!(
+            Value::Object(parse_kv("set_fact", "{{ 'x' + item }}={{ item }} b=2")),
+            json!({"{{ 'x' + item }}": "{{ item }}", "b": "2"})
         );
     }
 

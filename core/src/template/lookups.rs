@@ -236,6 +236,37 @@ fn dispatch(
             .iter()
             .map(|t| password(&text(t), kwargs))
             .collect(),
+        "sequence" => {
+            // Keyword arguments are every term's defaults; with only keywords, one empty term.
+            let mut defaults = Vec::new();
+            let keys: Vec<String> = kwargs.args().map(String::from).collect();
+            for key in keys
+                .iter()
+                .filter(|k| !matches!(k.as_str(), "wantlist" | "errors"))
+            {
+                let v: Value = kwargs.get(key)?;
+                defaults.push((key.clone(), text(&v)));
+            }
+            let mut list: Vec<String> = terms.iter().map(text).collect();
+            if list.is_empty() && !defaults.is_empty() {
+                list.push(String::new());
+            }
+            let mut out = Vec::new();
+            for term in list {
+                let items = crate::executor::sequence::sequence(&term, &defaults).map_err(fail)?;
+                out.extend(items.iter().map(super::convert::json_to_value));
+            }
+            Ok(out)
+        }
+        "subelements" => {
+            let mut json = Vec::with_capacity(terms.len());
+            for t in terms {
+                json.push(super::convert::value_to_json(t)?.unwrap_or_default());
+            }
+            crate::executor::loops::subelements(json)
+                .map(|pairs| pairs.iter().map(super::convert::json_to_value).collect())
+                .map_err(fail)
+        }
         "items" => Ok(flat_terms(terms)),
         "list" => Ok(terms.to_vec()),
         "indexed_items" => Ok(flat_terms(terms)

@@ -22,6 +22,12 @@ mod error;
 mod filters;
 mod fqcn;
 pub(crate) use filters::home_relative;
+
+/// Python's `str()` of a JSON value (`'%s' % value`), for messages that quote values as
+/// ansible-core's Python code does.
+pub(crate) fn py_str_json(v: &serde_json::Value) -> String {
+    convert::py_str(&convert::json_to_value(v))
+}
 mod header;
 mod lazy;
 mod literals;

@@ -47,8 +47,13 @@ pub enum TempKind {
 
 /// The `mktemp` command for `p`, printing the new path.
 pub fn mktemp_command(p: &TempfileParams) -> Result<String, String> {
-    if p.prefix.contains('/') || p.suffix.contains('/') {
-        return Err("prefix and suffix must not contain '/'".into());
+    // tempfile.py: a prefix or suffix must be its own basename.
+    for (name, value) in [("prefix", &p.prefix), ("suffix", &p.suffix)] {
+        if value.contains('/') {
+            return Err(format!(
+                "{name} must be a valid file name component, got '{value}'"
+            ));
+        }
     }
     let dir = match &p.path {
         Some(d) => quote_path(d),

@@ -184,6 +184,11 @@ impl TypedModule for Debconf {
                         Value::from(password_value(&sel.stdout_str(), pkg, question, "password"))
                     }
                     Vtype::Multiselect if value.is_array() => {
+                        if let Some(msg) = unsortable(&value) {
+                            return Ok(ModuleResult::failed(format!(
+                                "Invalid value provided for 'multiselect': {msg}"
+                            )));
+                        }
                         let mut items: Vec<String> = value
                             .as_array()
                             .map(|a| a.iter().map(py_text).collect())
@@ -261,6 +266,34 @@ impl TypedModule for Debconf {
     }
 }
 
+/// Python's name of a JSON value's type.
+fn py_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// The `TypeError` Python's `sorted()` raises for a multiselect list mixing strings with other
+/// types (debconf.py sorts the answer before comparing it), if it would.
+fn unsortable(value: &Value) -> Option<String> {
+    let items = value.as_array()?;
+    let first = items.first().map(py_type)?;
+    let other = items.iter().map(py_type).find(|t| {
+        *t != first
+            && !(matches!(*t, "int" | "float" | "bool")
+                && matches!(first, "int" | "float" | "bool"))
+    })?;
+    Some(format!(
+        "'<' not supported between instances of '{other}' and '{first}'"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,5 +318,16 @@ mod tests {
             ""
         );
         assert_eq!(py_text(&Value::Bool(true)).to_lowercase(), "true");
+    }
+
+    #[test]
+    fn mixed_multiselect_lists_do_not_sort() {
+        let msg = unsortable(&serde_json::json!(["group", 1, "passwd"])).unwrap();
+        assert_eq!(
+            msg,
+            "'<' not supported between instances of 'int' and 'str'"
+        );
+        assert!(unsortable(&serde_json::json!(["b", "a"])).is_none());
+        assert!(unsortable(&serde_json::json!([2, 1.5, true])).is_none());
     }
 }

@@ -157,8 +157,9 @@ impl BlockEdit {
         if multiline {
             if let Some(m) = re.find(original) {
                 let upto = if after { m.end() } else { m.start() };
-                // Counting newlines up to the match gives the line index directly.
-                return original[..upto].iter().filter(|b| **b == b'\n').count();
+                // blockinfile.py counts the newlines up to the match (the line it ends on), and
+                // an `insertafter` then inserts one line further, as for a line-by-line match.
+                n0 = Some(original[..upto].iter().filter(|b| **b == b'\n').count());
             }
         } else {
             for (i, line) in lines.iter().enumerate() {
@@ -372,8 +373,13 @@ mod tests {
 
     #[test]
     fn multiline_insert_pattern_counts_lines() {
-        let v = json!({"path": "/f", "block": "b", "insertafter": "(?m)^a\\nc\\n"});
+        let v = json!({"path": "/f", "block": "b", "insertafter": "(?m)^a\\nc"});
         assert_eq!(apply(v, "a\nc\nd\n"), format!("a\nc\n{M0}b\n{M1}d\n"));
+        // As in Python, a match ending with its newline counts that newline: one line further.
+        let v = json!({"path": "/f", "block": "b", "insertafter": "(?m)^a\\nc\\n"});
+        assert_eq!(apply(v, "a\nc\nd\ne\n"), format!("a\nc\nd\n{M0}b\n{M1}e\n"));
+        let v = json!({"path": "/f", "block": "b", "insertbefore": "(?m)^c\\nd"});
+        assert_eq!(apply(v, "a\nc\nd\n"), format!("a\n{M0}b\n{M1}c\nd\n"));
         assert!(is_multiline("(?m)x") && !is_multiline("x(?m)"));
     }
 }

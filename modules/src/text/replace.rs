@@ -68,7 +68,9 @@ impl ReplaceEdit {
     /// Compiles the edit.
     pub fn new(p: &ReplaceParams) -> Result<Self, String> {
         let regexp = compile(&p.regexp, true, false)?;
-        let template = Template::parse(p.replace.as_deref().unwrap_or(""), &regexp)?;
+        // Python compiles the replacement inside `re.subn`, whose errors replace.py reports so.
+        let template = Template::parse(p.replace.as_deref().unwrap_or(""), &regexp)
+            .map_err(|e| format!("Unable to process replace due to error: {e}"))?;
         let after = p.after.as_deref().filter(|s| !s.is_empty());
         let before = p.before.as_deref().filter(|s| !s.is_empty());
         let pattern = match (after, before) {

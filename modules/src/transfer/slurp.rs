@@ -23,14 +23,20 @@ pub struct SlurpParams {
 pub struct Slurp;
 
 /// The shell snippet reading `path`, or reporting why it cannot (`@missing`, `@isdir`,
-/// `@unreadable` with exit status 3).
+/// `@unreadable`, `@other` with exit status 3). The reason is the error opening the file gives,
+/// as slurp.py maps `open()`'s errno: a file under a directory the user cannot search is
+/// unreadable (EACCES), not missing.
 pub(crate) fn read_script(path: &str) -> String {
     let q = quote_path(path);
     format!(
-        "p={q}\n[ -e \"$p\" ] || {{ echo '@missing'; exit 3; }}\n\
+        "p={q}\n[ -r \"$p\" ] && [ ! -d \"$p\" ] && exec cat -- \"$p\"\n\
          [ -d \"$p\" ] && {{ echo '@isdir'; exit 3; }}\n\
-         [ -r \"$p\" ] || {{ echo '@unreadable'; exit 3; }}\n\
-         exec cat -- \"$p\"\n"
+         case $(LC_ALL=C cat -- \"$p\" 2>&1 >/dev/null) in\n\
+         *'Permission denied'*) echo '@unreadable' ;;\n\
+         *'Is a directory'*) echo '@isdir' ;;\n\
+         *'No such file'*) echo '@missing' ;;\n\
+         *) echo '@other' ;;\n\
+         esac\nexit 3\n"
     )
 }
 
@@ -43,6 +49,9 @@ pub(crate) fn read_failure(path: &str, rc: i32, stdout: &[u8], stderr: &str) -> 
         format!("Source is a directory and must be a file: {path}")
     } else if rc == 3 && out.starts_with("@unreadable") {
         format!("File is not readable: {path}")
+    } else if rc == 3 && out.starts_with("@other") {
+        // slurp.py's message, without the path (its format string lacks the `f`).
+        "Unable to slurp file: {source}".to_string()
     } else {
         format!("reading {path} failed (rc {rc}): {}", stderr.trim())
     }
@@ -86,5 +95,13 @@ mod tests {
             "File not found: /x"
         );
         assert!(read_failure("/x", 1, b"", "boom").contains("boom"));
+        assert_eq!(
+            read_failure("/x", 3, b"@unreadable\n", ""),
+            "File is not readable: /x"
+        );
+        assert_eq!(
+            read_failure("/x/y", 3, b"@other\n", ""),
+            "Unable to slurp file: {source}"
+        );
     }
 }

@@ -25,6 +25,11 @@ if [ ! -e "$SDIST_DIR/.complete" ]; then
         -d "$SDIST_DIR" "ansible-core==$VERSION" >&2
     touch "$SDIST_DIR/.complete"
 fi
+# ansible-test installs passlib on the controller for the targets that create a test user
+# (their aliases say `setup/always/setup_passlib_controller`: setup_test_user's password_hash).
+if ! "$PYTHON" -c 'import passlib' 2>/dev/null; then
+    "$PYTHON" -m pip install -q --disable-pip-version-check passlib >&2
+fi
 ARCHIVE=$(ls "$SDIST_DIR"/ansible_core-"$VERSION".tar.gz)
 PREFIX="ansible_core-$VERSION/test/integration/targets"
 mkdir -p "$TARGETS_DIR"
