@@ -282,7 +282,7 @@ mod tests {
     #[test]
     fn set_fact_keys_may_be_templates() {
         assert_eq!(
-            Value::Object(parse_kv("set_fact", "{{ 'x' + item }}={{ item }} b=2")),
+            Value::Object(parse_kv("set_fact", "{{ 'x' + item }}={{ item }} b=2").unwrap()),
             json!({"{{ 'x' + item }}": "{{ item }}", "b": "2"})
         );
     }
