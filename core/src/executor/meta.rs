@@ -41,45 +41,23 @@ impl Executor {
         };
         let mut applies = Vec::new();
         for h in &shown {
-            let start = std::time::Instant::now();
-            let name = self.shown_name(ctx, task, kw, h);
-            let free_host = ctx.free.then(|| h.clone());
-            self.emit(Event::TaskStart {
-                name: name.clone(),
-                location: task.location.to_string(),
-                handler: false,
-                module: Some("meta".into()),
-                host: free_host.clone(),
-                hosts: vec![h.clone()],
-            });
-            let conds = super::prepare::when_conditions(kw, task);
-            let holds = WITHOUT_WHEN.contains(&action) || conds.is_empty() || {
-                let vars = self.vars_for(ctx, h, kw, task.role.as_deref());
-                matches!(self.conditions_met(&conds, &vars), Ok(true))
-            };
-            if holds {
-                applies.push(h.clone());
-            } else {
-                self.emit(Event::HostResult(HostResult {
-                    host: h.clone(),
-                    delegated_to: None,
-                    status: Status::Skipped,
-                    ignored: false,
-                    item: None,
-                    result: serde_json::json!({
+            let holds = self.meta_turn(ctx, task, kw, h, || {
+                let conds = super::prepare::when_conditions(kw, task);
+                let holds = WITHOUT_WHEN.contains(&action) || conds.is_empty() || {
+                    let vars = self.vars_for(ctx, h, kw, task.role.as_deref());
+                    matches!(self.conditions_met(&conds, &vars), Ok(true))
+                };
+                (!holds).then(|| {
+                    serde_json::json!({
                         "changed": false,
                         "skip_reason": "Conditional result was False",
                         "skipped": true,
-                    }),
-                    error: None,
-                    duration: start.elapsed(),
-                }));
-            }
-            self.emit(Event::TaskEnd {
-                name,
-                host: free_host,
-                duration: start.elapsed(),
+                    })
+                })
             });
+            if holds {
+                applies.push(h.clone());
+            }
         }
         if applies.is_empty() {
             return;
@@ -109,6 +87,50 @@ impl Executor {
         }
     }
 
+    /// One host's turn at a meta task: its banner, then `decide`'s answer — `None` when the task
+    /// applies to the host (returns true), or the result of a false `when`, shown as a
+    /// `skipping:` line that the recap does not count.
+    fn meta_turn(
+        &self,
+        ctx: &PlayCtx<'_>,
+        task: &Task,
+        kw: &Keywords,
+        host: &str,
+        decide: impl FnOnce() -> Option<serde_json::Value>,
+    ) -> bool {
+        let start = std::time::Instant::now();
+        let name = self.shown_name(ctx, task, kw, host);
+        let free_host = ctx.free.then(|| host.to_string());
+        self.emit(Event::TaskStart {
+            name: name.clone(),
+            location: task.location.to_string(),
+            handler: false,
+            module: Some("meta".into()),
+            host: free_host.clone(),
+            hosts: vec![host.to_string()],
+        });
+        let skipped = decide();
+        let applies = skipped.is_none();
+        if let Some(result) = skipped {
+            self.emit(Event::HostResult(HostResult {
+                host: host.to_string(),
+                delegated_to: None,
+                status: Status::Skipped,
+                ignored: false,
+                item: None,
+                result,
+                error: None,
+                duration: start.elapsed(),
+            }));
+        }
+        self.emit(Event::TaskEnd {
+            name,
+            host: free_host,
+            duration: start.elapsed(),
+        });
+        applies
+    }
+
     /// `meta: end_role`, as ansible-core 2.19 runs it: host by host, each with the task's
     /// banner; a host whose `when` holds skips the rest of the task's role (nothing is shown or
     /// counted), the others show a skipped result (not counted either).
@@ -118,46 +140,25 @@ impl Executor {
             return;
         };
         for h in self.active_hosts(hosts) {
-            let start = std::time::Instant::now();
-            let vars = self.vars_for(ctx, &h, kw, Some(role.as_ref()));
-            let name = self.shown_name(ctx, task, kw, &h);
-            let free_host = ctx.free.then(|| h.clone());
-            self.emit(Event::TaskStart {
-                name: name.clone(),
-                location: task.location.to_string(),
-                handler: false,
-                module: Some("meta".into()),
-                host: free_host.clone(),
-                hosts: vec![h.clone()],
+            let ends = self.meta_turn(ctx, task, kw, &h, || {
+                let vars = self.vars_for(ctx, &h, kw, Some(role.as_ref()));
+                let conds = super::prepare::when_conditions(kw, task);
+                let holds =
+                    conds.is_empty() || matches!(self.conditions_met(&conds, &vars), Ok(true));
+                // ansible-core's reason, its missing separator included.
+                (!holds).then(|| {
+                    let reason = format!(
+                        "end_role conditional evaluated to Falsecontinuing role {} for {h}",
+                        role.name
+                    );
+                    serde_json::json!({"msg": "end_role", "skipped": true, "skip_reason": reason})
+                })
             });
-            let conds = super::prepare::when_conditions(kw, task);
-            if conds.is_empty() || matches!(self.conditions_met(&conds, &vars), Ok(true)) {
+            if ends {
                 if let Some(s) = self.hosts().get_mut(&h) {
                     s.ended_role = Some(role.clone());
                 }
-            } else {
-                // ansible-core's reason, its missing separator included.
-                let reason = format!(
-                    "end_role conditional evaluated to Falsecontinuing role {} for {h}",
-                    role.name
-                );
-                self.emit(Event::HostResult(HostResult {
-                    host: h.clone(),
-                    delegated_to: None,
-                    status: Status::Skipped,
-                    ignored: false,
-                    item: None,
-                    result: serde_json::json!({
-                        "msg": "end_role", "skipped": true, "skip_reason": reason}),
-                    error: None,
-                    duration: start.elapsed(),
-                }));
             }
-            self.emit(Event::TaskEnd {
-                name,
-                host: free_host,
-                duration: start.elapsed(),
-            });
         }
     }
 

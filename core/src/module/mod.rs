@@ -82,6 +82,13 @@ impl ModuleResult {
         self.data.insert(key.to_string(), value.into());
         self
     }
+    /// Sets the fact `name` on the host (the result's `ansible_facts`).
+    pub fn with_fact(mut self, name: &str, value: impl Into<Value>) -> Self {
+        self.ansible_facts
+            .get_or_insert_with(Vars::new)
+            .insert(name.to_string(), value.into());
+        self
+    }
     /// Adds a diff entry.
     pub fn with_diff(mut self, diff: Diff) -> Self {
         self.diff.push(diff);

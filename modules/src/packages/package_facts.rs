@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use drover_core::module::{DefinedVars, ModuleContext, ModuleError, ModuleResult, TypedModule};
 use drover_core::params::{ModuleParams, ParamChoices};
-use drover_core::vars::Vars;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -257,12 +256,7 @@ impl TypedModule for PackageFacts {
                 list.join(", ")
             ))
         } else {
-            let mut facts = Vars::new();
-            facts.insert("packages".into(), Value::Object(packages));
-            ModuleResult {
-                ansible_facts: Some(facts),
-                ..ModuleResult::ok()
-            }
+            ModuleResult::ok().with_fact("packages", Value::Object(packages))
         };
         if !warnings.is_empty() {
             r = r.with("warnings", warnings);

@@ -7,7 +7,6 @@
 use async_trait::async_trait;
 use drover_core::module::{DefinedVars, ModuleContext, ModuleError, ModuleResult, TypedModule};
 use drover_core::params::ModuleParams;
-use drover_core::vars::Vars;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -154,12 +153,7 @@ impl TypedModule for ServiceFacts {
                 "Failed to find any services. This can be due to privileges or some other configuration issue.",
             ));
         }
-        let mut facts = Vars::new();
-        facts.insert("services".into(), Value::Object(services));
-        Ok(ModuleResult {
-            ansible_facts: Some(facts),
-            ..ModuleResult::ok()
-        })
+        Ok(ModuleResult::ok().with_fact("services", Value::Object(services)))
     }
 }
 

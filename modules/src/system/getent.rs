@@ -6,7 +6,6 @@ use drover_core::connection::shell_quote;
 use drover_core::module::{DefinedVars, ModuleContext, ModuleError, ModuleResult, TypedModule};
 use drover_core::params::ModuleParams;
 use drover_core::template::Templar;
-use drover_core::vars::Vars;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -124,12 +123,8 @@ impl TypedModule for Getent {
             }
             m
         };
-        let mut facts = Vars::new();
-        facts.insert(format!("getent_{}", p.database), Value::Object(records));
-        let mut result = ModuleResult {
-            ansible_facts: Some(facts),
-            ..ModuleResult::ok()
-        };
+        let mut result =
+            ModuleResult::ok().with_fact(&format!("getent_{}", p.database), Value::Object(records));
         if out.rc == 2 {
             result =
                 result.with_msg("One or more supplied key could not be found in the database.");
