@@ -34,6 +34,7 @@ pub mod progress;
 pub mod pyre;
 pub mod session;
 pub mod template;
+pub mod utc;
 pub mod vars;
 pub mod vault;
 pub mod yaml;

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use drover_core::module::{ModuleContext, ModuleError, ModuleResult, TypedModule};
 use drover_core::params::ModuleParams;
 use drover_core::session::{current_prompter, Prompt, PromptKind};
+use drover_core::utc::format_utc_micros as format_timestamp;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -66,28 +67,6 @@ pub fn timestamp() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     format_timestamp(now.as_secs(), now.subsec_micros())
-}
-
-/// Formats seconds since the epoch (UTC) and microseconds.
-pub fn format_timestamp(secs: u64, micros: u32) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{micros:06}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// The `pause` module (runs on the controller).
