@@ -49,18 +49,23 @@ pub(crate) fn on_path(tool: &str) -> bool {
             .any(|d| Path::new(d).join(tool).is_file())
 }
 
-/// Runs a program; its exit status, stdout and stderr. Killed if the future is dropped.
-pub(crate) async fn output(
-    program: &str,
-    args: &[&str],
-) -> Result<(bool, String, String), DriverError> {
-    let out = Command::new(program)
+/// Runs a program with no stdin to its end; killed if the future is dropped.
+async fn spawn(program: &str, args: &[&str]) -> Result<std::process::Output, DriverError> {
+    Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .kill_on_drop(true)
         .output()
         .await
-        .map_err(|e| DriverError::io(program, e))?;
+        .map_err(|e| DriverError::io(program, e))
+}
+
+/// Runs a program; its exit status, stdout and stderr. Killed if the future is dropped.
+pub(crate) async fn output(
+    program: &str,
+    args: &[&str],
+) -> Result<(bool, String, String), DriverError> {
+    let out = spawn(program, args).await?;
     Ok((
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -70,13 +75,7 @@ pub(crate) async fn output(
 
 /// Runs a program that must succeed; its stdout.
 pub(crate) async fn run(program: &str, args: &[&str]) -> Result<String, DriverError> {
-    let out = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
-        .map_err(|e| DriverError::io(program, e))?;
+    let out = spawn(program, args).await?;
     if !out.status.success() {
         return Err(DriverError::Command {
             command: format!("{program} {}", args.join(" ")),
