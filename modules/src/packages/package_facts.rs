@@ -60,18 +60,19 @@ fn auto() -> Vec<String> {
 /// The `package_facts` module.
 pub struct PackageFacts;
 
-/// One shell round trip: the native architecture, dpkg's package list, apt's sources with their
-/// release lines, and the version tables of the installed packages.
+/// One shell round trip: the native architecture, dpkg's package list (read once), apt's sources
+/// with their release lines, and the version tables of the installed packages.
 const QUERY: &str = r#"export LC_ALL=C
 command -v dpkg-query >/dev/null 2>&1 || { echo '@nodpkg'; exit 0; }
 echo "@arch $(dpkg --print-architecture)"
 echo '@packages'
-dpkg-query -W -f='${db:Status-Abbrev}\t${binary:Package}\t${Package}\t${Version}\t${Architecture}\t${Section}\n'
+list=$(dpkg-query -W -f='${db:Status-Abbrev}\t${binary:Package}\t${Package}\t${Version}\t${Architecture}\t${Section}\n')
+printf '%s\n' "$list"
 command -v apt-cache >/dev/null 2>&1 || exit 0
 echo '@sources'
 apt-cache policy 2>/dev/null
 echo '@versions'
-dpkg-query -W -f='${db:Status-Abbrev} ${binary:Package}\n' | awk 'substr($1,2,1) != "n" && substr($1,2,1) != "c" {print $2}' | xargs -r apt-cache policy 2>/dev/null
+printf '%s\n' "$list" | awk -F '\t' 'substr($1,2,1) != "n" && substr($1,2,1) != "c" {print $2}' | xargs -r apt-cache policy 2>/dev/null
 "#;
 
 /// Splits the query's output into its marked sections.
