@@ -3,5 +3,3 @@
 
 #[rustfmt::skip]
 pub mod ansible_modules;
-#[rustfmt::skip]
-pub mod ansible_argspecs;
